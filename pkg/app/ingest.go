@@ -1,0 +1,279 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+	"github.com/saleassist-pipeline/pipeline/pkg/worker"
+)
+
+// IngestConfig is cmd/ingest's configuration; see the README's contract for each setting.
+type IngestConfig struct {
+	Addr             string
+	NatsURL          string
+	DataDir          string
+	MaxBody          int64
+	SecretHeader     string
+	Secrets          []string
+	EmbeddedNATSAddr string
+	Worker           bool
+	PublishTimeout   time.Duration
+	StreamMaxBytes   int64
+	SyncInterval     string
+	DefaultRegion    string
+	BatchSize        int64
+}
+
+// Ingest is cmd/ingest: the webhook server, and in standalone mode (no NATS_URL) also the
+// embedded NATS server and an in-process worker.
+type Ingest struct {
+	Config IngestConfig
+	// Env, Stdout and Stderr default to the process's; tests replace them.
+	Env    LookupEnv
+	Stdout io.Writer
+	Stderr io.Writer
+
+	log      *slog.Logger
+	embedded *queue.Embedded
+	nc       *nats.Conn
+	http     *httpServer
+	worker   *runningWorker
+	failed   chan error
+	secret   string // set when generated on this start, for the banner
+}
+
+// NewIngest returns an Ingest reading the process's environment.
+func NewIngest() *Ingest {
+	return &Ingest{Env: os.LookupEnv, Stdout: os.Stdout, Stderr: os.Stderr, failed: make(chan error, 4)}
+}
+
+// ParseFlags reads flags, with environment variables as their defaults.
+func (m *Ingest) ParseFlags(args []string) error {
+	c := &m.Config
+	fs := newFlagSet("ingest", m.Env)
+	fs.str(&c.Addr, "addr", "INGEST_ADDR", ":8080", "HTTP address for webhooks, /healthz, /readyz and /metrics")
+	fs.str(&c.NatsURL, "nats-url", "NATS_URL", "", "NATS server URL(s), comma-separated; empty runs standalone with an embedded server")
+	fs.str(&c.DataDir, "data-dir", "DATA_DIR", "./data", "directory for the generated secret and, standalone, JetStream files and leads.db")
+	fs.integer(&c.MaxBody, "max-body", "MAX_BODY_BYTES", ingest.DefaultMaxBody, "largest request body accepted, in bytes")
+	fs.str(&c.SecretHeader, "secret-header", "WEBHOOK_SECRET_HEADER", ingest.DefaultSecretHeader, "request header carrying the shared secret")
+	fs.strEmptyOK(&c.EmbeddedNATSAddr, "embedded-nats-addr", "EMBEDDED_NATS_ADDR", "127.0.0.1:4222", "standalone: address where extra workers attach to the embedded NATS; empty = in-process only")
+	fs.boolean(&c.Worker, "worker", "INGEST_WORKER", true, "standalone: run the worker in this process")
+	fs.duration(&c.PublishTimeout, "publish-timeout", "PUBLISH_TIMEOUT", queue.DefaultPublishTimeout, "how long a request waits for JetStream to store its event before answering 503")
+	fs.integer(&c.StreamMaxBytes, "stream-max-bytes", "STREAM_MAX_BYTES", queue.DefaultMaxBytes, "backlog limit of the events stream; when full, webhooks get 503")
+	fs.str(&c.SyncInterval, "jetstream-sync", "JETSTREAM_SYNC_INTERVAL", "2m", "standalone: how often JetStream fsyncs (a duration, or \"always\")")
+	fs.str(&c.DefaultRegion, "default-region", "DEFAULT_PHONE_REGION", "IN", "region for phone numbers written without a country code")
+	fs.integer(&c.BatchSize, "batch-size", "WORKER_BATCH_SIZE", worker.DefaultBatchSize, "standalone worker: most events stored per transaction")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if v, ok := m.Env("WEBHOOK_SECRETS"); ok {
+		c.Secrets = ingest.SplitSecrets(v)
+	}
+	return nil
+}
+
+// Standalone reports whether Run embeds NATS (no NATS_URL given).
+func (m *Ingest) Standalone() bool { return m.Config.NatsURL == "" }
+
+// Failed delivers the error of a component that stopped on its own.
+func (m *Ingest) Failed() <-chan error { return m.failed }
+
+// Addr is the HTTP address listened on, once Run has returned.
+func (m *Ingest) Addr() string { return m.http.Addr() }
+
+// EmbeddedNATSURL is where extra workers attach in standalone mode; empty when not listening.
+func (m *Ingest) EmbeddedNATSURL() string {
+	if m.embedded == nil {
+		return ""
+	}
+	return m.embedded.ClientURL()
+}
+
+// Run starts everything and returns once the server is listening.
+func (m *Ingest) Run(ctx context.Context) error {
+	c := m.Config
+	m.log = newLogger(m.Stderr, "ingest")
+	secrets, err := m.secrets()
+	if err != nil {
+		return err
+	}
+	qc := queue.DefaultConfig()
+	qc.MaxBytes = c.StreamMaxBytes
+	if err := m.connect(); err != nil {
+		return err
+	}
+	pub, err := queue.NewPublisher(m.nc, qc, c.PublishTimeout)
+	if err != nil {
+		return err
+	}
+	if _, err := queue.EnsureStream(ctx, pub.JetStream(), qc); err != nil {
+		return err
+	}
+	reg := newRegistry()
+	if m.Standalone() && c.Worker {
+		wnc, err := m.embedded.Connect(nats.Name("saleassist-worker (standalone)"))
+		if err != nil {
+			return err
+		}
+		wc := workerConfig{DB: filepath.Join(c.DataDir, "leads.db"), DefaultRegion: c.DefaultRegion, BatchSize: c.BatchSize, Queue: qc}
+		m.worker, err = startWorker(ctx, wnc, wc, reg, m.log.With("component", "worker"), m.failed)
+		if err != nil {
+			wnc.Close()
+			return err
+		}
+		m.worker.onStop = func() { closeConn(wnc) }
+	}
+	ready := func(ctx context.Context) error {
+		if st := m.nc.Status(); st != nats.CONNECTED {
+			return fmt.Errorf("NATS connection is %s", st)
+		}
+		_, err := pub.JetStream().Stream(ctx, qc.Stream)
+		return err
+	}
+	srv := ingest.NewServer(ingest.Config{SecretHeader: c.SecretHeader, Secrets: secrets, MaxBody: c.MaxBody},
+		pub, ready, ingest.NewMetrics(reg), promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), m.log)
+	m.http, err = listenHTTP(c.Addr, srv, m.failed)
+	if err != nil {
+		return err
+	}
+	m.banner()
+	return nil
+}
+
+// secrets loads WEBHOOK_SECRETS, or the data directory's generated secret.
+func (m *Ingest) secrets() (*ingest.Secrets, error) {
+	if len(m.Config.Secrets) > 0 {
+		return ingest.NewSecrets(m.Config.Secrets)
+	}
+	secret, created, err := ingest.LoadOrCreateSecret(m.Config.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		m.secret = secret
+	}
+	return ingest.NewSecrets([]string{secret})
+}
+
+// connect starts the embedded server (standalone) or connects to NATS_URL. Publishing
+// connections never buffer while disconnected: a publish then fails at once (503) instead of being
+// stored later behind the sender's back.
+func (m *Ingest) connect() error {
+	c := m.Config
+	opts := []nats.Option{
+		nats.Name("saleassist-ingest"),
+		nats.ReconnectBufSize(-1),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500 * time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { m.log.Warn("disconnected from NATS", "err", err) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) { m.log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted()) }),
+	}
+	if !m.Standalone() {
+		nc, err := nats.Connect(c.NatsURL, opts...)
+		if err != nil {
+			return fmt.Errorf("connect to NATS at %s: %w (is it running? or leave NATS_URL empty to run standalone)", c.NatsURL, err)
+		}
+		m.nc = nc
+		return nil
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory %s: %w", c.DataDir, err)
+	}
+	every, always, err := parseSync(c.SyncInterval)
+	if err != nil {
+		return err
+	}
+	m.embedded, err = queue.StartEmbedded(queue.EmbeddedOptions{
+		DataDir: c.DataDir, Listen: c.EmbeddedNATSAddr, SyncInterval: every, SyncAlways: always,
+		Logger: m.log.With("component", "nats-server"),
+	})
+	if err != nil {
+		return err
+	}
+	m.nc, err = m.embedded.Connect(opts...)
+	return err
+}
+
+func parseSync(s string) (time.Duration, bool, error) {
+	if s == "always" {
+		return 0, true, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, false, fmt.Errorf("JETSTREAM_SYNC_INTERVAL=%q: want a positive duration such as 2m or 1s, or \"always\"", s)
+	}
+	return d, false, nil
+}
+
+// Close stops in order: no new requests and in-flight ones answered; the worker drained, its
+// batch committed and acknowledged; the NATS connection flushed; the embedded server last.
+func (m *Ingest) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	errs = append(errs, m.http.shutdown(ctx))
+	errs = append(errs, m.worker.stop())
+	closeConn(m.nc)
+	if m.embedded != nil {
+		m.embedded.Shutdown()
+	}
+	if m.log != nil {
+		m.log.Info("stopped")
+	}
+	return errors.Join(errs...)
+}
+
+// banner tells the operator what to enter in SaleAssist. It goes to stdout, not the log: the
+// secret is shown once, when it is generated, and never logged.
+func (m *Ingest) banner() {
+	c := m.Config
+	var b []byte
+	b = fmt.Appendf(b, "\nSaleAssist webhook pipeline is listening on %s", m.Addr())
+	if m.Standalone() {
+		b = fmt.Appendf(b, " (standalone: embedded JetStream in %s", c.DataDir)
+		if c.Worker {
+			b = fmt.Appendf(b, ", leads in %s", filepath.Join(c.DataDir, "leads.db"))
+		}
+		b = append(b, ')')
+	}
+	b = fmt.Appendf(b, "\n\nIn SaleAssist (Settings -> API -> Webhooks), enter:\n")
+	b = fmt.Appendf(b, "  POST URL:      https://<your public host>%s  (locally: http://localhost:%s%s)\n",
+		ingest.WebhookPath, portOf(m.Addr()), ingest.WebhookPath)
+	switch {
+	case m.secret != "":
+		b = fmt.Appendf(b, "  Custom header: %s = %s\n  (generated now and kept in %s; shown only this once)\n",
+			c.SecretHeader, m.secret, filepath.Join(c.DataDir, ingest.SecretFile))
+	case len(c.Secrets) > 0:
+		b = fmt.Appendf(b, "  Custom header: %s = one of the secrets in WEBHOOK_SECRETS\n", c.SecretHeader)
+	default:
+		b = fmt.Appendf(b, "  Custom header: %s = the secret in %s\n", c.SecretHeader, filepath.Join(c.DataDir, ingest.SecretFile))
+	}
+	if u := m.EmbeddedNATSURL(); u != "" {
+		b = fmt.Appendf(b, "\nMore workers can attach: NATS_URL=%s go run ./cmd/worker -db %s\n", u, filepath.Join(c.DataDir, "leads.db"))
+	}
+	_, _ = m.Stdout.Write(append(b, '\n'))
+	m.log.Info("started", "addr", m.Addr(), "standalone", m.Standalone(), "worker", m.worker != nil, "embedded_nats", m.EmbeddedNATSURL())
+}
+
+func portOf(addr string) string {
+	for i := len(addr) - 1; i >= 0; i-- {
+		if addr[i] == ':' {
+			return addr[i+1:]
+		}
+	}
+	return addr
+}
+
+var _ prometheus.Registerer = (*prometheus.Registry)(nil)

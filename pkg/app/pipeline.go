@@ -1,0 +1,115 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+	"github.com/saleassist-pipeline/pipeline/pkg/route"
+	"github.com/saleassist-pipeline/pipeline/pkg/schema"
+	"github.com/saleassist-pipeline/pipeline/pkg/store"
+	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
+	"github.com/saleassist-pipeline/pipeline/pkg/worker"
+)
+
+// workerConfig is what a worker needs, in cmd/worker and in standalone mode alike.
+type workerConfig struct {
+	DB            string
+	DefaultRegion string
+	BatchSize     int64
+	Queue         queue.Config
+}
+
+// runningWorker is a worker consuming in the background.
+type runningWorker struct {
+	store  store.Store
+	cancel context.CancelFunc
+	done   chan error
+	onStop func() // closes the worker's own NATS connection, if it has one
+}
+
+// startWorker opens the store and the shared consumer and starts consuming on nc. A worker that
+// stops on its own reports on failed.
+func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometheus.Registerer, log *slog.Logger, failed chan<- error) (*runningWorker, error) {
+	mapper, err := lead.NewMapper(c.DefaultRegion)
+	if err != nil {
+		return nil, err
+	}
+	validator, err := schema.New()
+	if err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream context: %w", err)
+	}
+	cons, err := queue.NewConsumer(ctx, js, c.Queue, log)
+	if err != nil {
+		return nil, err
+	}
+	st, err := openStore(ctx, c.DB)
+	if err != nil {
+		return nil, err
+	}
+	router := handlers.NewRouter(mapper, route.Recover, route.Validate(validator))
+	w := worker.New(cons, router, st, worker.NewMetrics(reg), log, worker.Options{BatchSize: int(c.BatchSize)})
+	runCtx, cancel := context.WithCancel(context.Background())
+	r := &runningWorker{store: st, cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		err := w.Run(runCtx)
+		if err != nil && runCtx.Err() == nil {
+			failed <- fmt.Errorf("worker: %w", err)
+		}
+		r.done <- err
+	}()
+	return r, nil
+}
+
+// stop drains the worker (the batch in flight commits and is acknowledged) and closes the store.
+func (r *runningWorker) stop() error {
+	if r == nil {
+		return nil
+	}
+	r.cancel()
+	err := <-r.done
+	err = errors.Join(err, r.store.Close())
+	if r.onStop != nil {
+		r.onStop()
+	}
+	return err
+}
+
+// openStore opens the store a DATABASE_URL names: a SQLite file path, optionally written
+// sqlite:PATH or file:PATH.
+func openStore(ctx context.Context, url string) (store.Store, error) {
+	path := url
+	for _, p := range []string{"sqlite://", "sqlite:", "file:"} {
+		if strings.HasPrefix(path, p) {
+			path = strings.TrimPrefix(path, p)
+			break
+		}
+	}
+	if strings.Contains(path, "://") {
+		return nil, fmt.Errorf("database %q: only SQLite is supported so far; give a file path such as ./data/leads.db", url)
+	}
+	return sqlite.Open(ctx, path)
+}
+
+// closeConn flushes what is buffered (acks, publishes) to the server, then closes nc.
+func closeConn(nc *nats.Conn) {
+	if nc == nil {
+		return
+	}
+	_ = nc.FlushTimeout(2 * time.Second)
+	nc.Close()
+}

@@ -1,0 +1,197 @@
+package event
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"unicode/utf8"
+)
+
+// MaxIDLen bounds an event id taken from payload.id: it travels as the Nats-Msg-Id header and is
+// the store's unique key.
+const MaxIDLen = 256
+
+// Head is what the ingest needs of an envelope on the request path: which event it is and how to
+// route it. The rest of the body is left for the worker to decode.
+type Head struct {
+	// Type is event_type, unchanged.
+	Type string
+	// ID is payload.id (a number as its decimal string), or the hex SHA-256 of the whole body
+	// when payload.id is absent, null or empty, so that exact re-sends still dedupe.
+	ID string
+	// IDFromBody says whether ID is the body hash rather than payload.id.
+	IDFromBody bool
+}
+
+// SyntaxError says a body is not valid JSON, and where.
+type SyntaxError struct {
+	Line, Column int
+	Msg          string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("body is not valid JSON: %s at line %d, column %d", e.Msg, e.Line, e.Column)
+}
+
+// EnvelopeError says a body is JSON but not a SaleAssist envelope, naming the field at fault.
+type EnvelopeError struct {
+	Field string
+	Msg   string
+}
+
+func (e *EnvelopeError) Error() string {
+	if e.Field == "" {
+		return e.Msg
+	}
+	return e.Field + ": " + e.Msg
+}
+
+// wire is the part of the envelope ParseHead decodes; everything else is skipped by the decoder
+// without being stored.
+type wire struct {
+	EventType json.RawMessage `json:"event_type"`
+	Payload   *struct {
+		ID json.RawMessage `json:"id"`
+	} `json:"payload"`
+}
+
+// ParseHead checks that body is a SaleAssist envelope ({"event_type": "...", "payload": {...}})
+// and returns its event type and id. Errors are *SyntaxError or *EnvelopeError.
+func ParseHead(body []byte) (Head, error) {
+	var w wire
+	if err := json.Unmarshal(body, &w); err != nil {
+		return Head{}, classify(body, err)
+	}
+	var h Head
+	if len(w.EventType) == 0 || string(w.EventType) == "null" {
+		return Head{}, &EnvelopeError{Field: "event_type", Msg: `is missing: the body must be {"event_type": "...", "payload": {...}}`}
+	}
+	if err := json.Unmarshal(w.EventType, &h.Type); err != nil {
+		return Head{}, &EnvelopeError{Field: "event_type", Msg: "must be a string, got " + kind(w.EventType)}
+	}
+	if err := checkText("event_type", h.Type, MaxEventTypeLen); err != nil {
+		return Head{}, err
+	}
+	if w.Payload == nil {
+		return Head{}, &EnvelopeError{Field: "payload", Msg: "is missing or null: it must be an object holding the event"}
+	}
+	id, err := idText(w.Payload.ID)
+	if err != nil {
+		return Head{}, err
+	}
+	if id == "" {
+		sum := sha256.Sum256(body)
+		h.ID, h.IDFromBody = hex.EncodeToString(sum[:]), true
+		return h, nil
+	}
+	if err := checkText("payload.id", id, MaxIDLen); err != nil {
+		return Head{}, err
+	}
+	h.ID = id
+	return h, nil
+}
+
+// idText turns payload.id into text: a string as is, a number as its decimal string, absent or
+// null as "".
+func idText(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", &EnvelopeError{Field: "payload.id", Msg: "is not a valid JSON string"}
+		}
+		return s, nil
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		if bytes.IndexAny(raw, ".eE") < 0 {
+			return string(raw), nil
+		}
+		f, ok := new(big.Float).SetPrec(256).SetString(string(raw))
+		if !ok {
+			return "", &EnvelopeError{Field: "payload.id", Msg: "is not a valid number"}
+		}
+		return f.Text('f', -1), nil
+	}
+	return "", &EnvelopeError{Field: "payload.id", Msg: "must be a string or a number, got " + kind(raw)}
+}
+
+// checkText rejects values that cannot travel as a NATS header or subject: empty, too long,
+// invalid UTF-8, or holding control characters.
+func checkText(field, s string, max int) error {
+	switch {
+	case s == "":
+		return &EnvelopeError{Field: field, Msg: "must not be empty"}
+	case len(s) > max:
+		return &EnvelopeError{Field: field, Msg: fmt.Sprintf("is %d bytes long; at most %d are accepted", len(s), max)}
+	case !utf8.ValidString(s):
+		return &EnvelopeError{Field: field, Msg: "is not valid UTF-8"}
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return &EnvelopeError{Field: field, Msg: "must not contain control characters (newlines, tabs, NUL)"}
+		}
+	}
+	return nil
+}
+
+// classify turns a json.Unmarshal error into a SyntaxError with line and column, or an
+// EnvelopeError for a well-formed document of the wrong shape.
+func classify(body []byte, err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		line, col := position(body, se.Offset)
+		return &SyntaxError{Line: line, Column: col, Msg: se.Error()}
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		switch te.Field {
+		case "":
+			return &EnvelopeError{Msg: "the body must be a JSON object {\"event_type\": \"...\", \"payload\": {...}}, got " + te.Value}
+		case "payload":
+			return &EnvelopeError{Field: "payload", Msg: "must be an object, got " + te.Value}
+		}
+		return &EnvelopeError{Field: te.Field, Msg: "has the wrong type: " + te.Value}
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return &SyntaxError{Line: 1, Column: 1, Msg: "the body is empty"}
+	}
+	// io.ErrUnexpectedEOF and friends: a truncated document.
+	line, col := position(body, int64(len(body)))
+	return &SyntaxError{Line: line, Column: col, Msg: "unexpected end of JSON input"}
+}
+
+// position converts a byte offset into a 1-based line and column.
+func position(body []byte, off int64) (line, col int) {
+	if off > int64(len(body)) {
+		off = int64(len(body))
+	}
+	before := body[:off]
+	line = bytes.Count(before, []byte{'\n'}) + 1
+	col = int(off) - (bytes.LastIndexByte(before, '\n') + 1)
+	if col < 1 {
+		col = 1
+	}
+	return line, col
+}
+
+func kind(raw json.RawMessage) string {
+	switch raw[0] {
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}

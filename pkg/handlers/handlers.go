@@ -1,0 +1,55 @@
+// Package handlers holds one handler per SaleAssist event type, plus the fallback for types we do
+// not know yet. Each turns an event into the store.Record the worker writes.
+package handlers
+
+import (
+	"context"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/event"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline/pkg/route"
+	"github.com/saleassist-pipeline/pipeline/pkg/store"
+)
+
+// Register adds every known event type's handler to r.
+func Register(r *route.Router, m *lead.Mapper) {
+	r.Handle(event.WidgetNewConversation, WidgetNewConversation(m))
+}
+
+// NewRouter returns a router with every known handler, Unknown as the fallback, and the given
+// middleware.
+func NewRouter(m *lead.Mapper, mw ...route.Middleware) *route.Router {
+	r := route.New(Unknown(m))
+	Register(r, m)
+	r.Use(mw...)
+	return r
+}
+
+// Unknown keeps an event of a type no handler knows: stored as received, with no lead unless it
+// carries payload.people_detail, in which case the person is still recorded. Nothing is dropped,
+// and the event is not retried forever.
+func Unknown(m *lead.Mapper) route.HandlerFunc {
+	return func(_ context.Context, ev *event.Event) (*store.Record, error) {
+		rec, _, err := withLead(m, ev)
+		return rec, err
+	}
+}
+
+// withLead returns the record for ev with the lead from payload.people_detail, if any, and the
+// decoded payload for handlers that need more of it.
+func withLead(m *lead.Mapper, ev *event.Event) (*store.Record, map[string]any, error) {
+	payload, err := ev.Payload()
+	if err != nil {
+		return nil, nil, route.Permanent(err)
+	}
+	rec := route.NewRecord(ev)
+	if payload == nil {
+		return rec, nil, nil
+	}
+	l, err := m.FromPayload(payload, ev.ReceivedAt)
+	if err != nil {
+		return nil, nil, route.Permanent(err)
+	}
+	rec.Lead = l
+	return rec, payload, nil
+}

@@ -1,0 +1,101 @@
+package ingest
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// SecretFile is where a generated webhook secret is kept, under the data directory.
+const SecretFile = "webhook-secret"
+
+// MinSecretLen is the shortest secret accepted: shorter ones can be guessed.
+const MinSecretLen = 16
+
+// Secrets is the set of shared secrets a request may present; any one is accepted, so secrets
+// rotate without downtime (add the new one, switch SaleAssist over, remove the old one).
+type Secrets struct {
+	sums [][sha256.Size]byte
+}
+
+// NewSecrets checks and keeps the given secrets. It refuses an empty set and secrets shorter than
+// MinSecretLen: the ingest never runs unauthenticated.
+func NewSecrets(secrets []string) (*Secrets, error) {
+	s := &Secrets{}
+	for i, v := range secrets {
+		v = strings.TrimSpace(v)
+		if len(v) < MinSecretLen {
+			return nil, fmt.Errorf("webhook secret #%d is %d characters; use at least %d (e.g. `openssl rand -base64 32`)", i+1, len(v), MinSecretLen)
+		}
+		s.sums = append(s.sums, sha256.Sum256([]byte(v)))
+	}
+	if len(s.sums) == 0 {
+		return nil, errors.New("no webhook secret configured: set WEBHOOK_SECRETS, or leave it empty to have one generated in the data directory")
+	}
+	return s, nil
+}
+
+// Match reports whether got is one of the secrets. It compares fixed-size hashes in constant time
+// and always checks every secret, so timing reveals neither length nor which one matched.
+func (s *Secrets) Match(got string) bool {
+	sum := sha256.Sum256([]byte(got))
+	ok := 0
+	for i := range s.sums {
+		ok |= subtle.ConstantTimeCompare(sum[:], s.sums[i][:])
+	}
+	return ok == 1
+}
+
+// SplitSecrets splits WEBHOOK_SECRETS (comma-separated) into its non-empty secrets.
+func SplitSecrets(env string) []string {
+	var out []string
+	for _, s := range strings.Split(env, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// LoadOrCreateSecret returns the secret kept in dataDir, generating a strong one (32 random bytes,
+// base64url) on first use. The file is written with mode 0600. created reports a new secret.
+func LoadOrCreateSecret(dataDir string) (secret string, created bool, err error) {
+	path := filepath.Join(dataDir, SecretFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		secret = strings.TrimSpace(string(b))
+		if len(secret) < MinSecretLen {
+			return "", false, fmt.Errorf("webhook secret in %s is too short (%d characters); delete the file to have a new one generated", path, len(secret))
+		}
+		return secret, false, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", false, fmt.Errorf("read webhook secret: %w", err)
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", false, fmt.Errorf("create data directory %s: %w", dataDir, err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", false, fmt.Errorf("generate webhook secret: %w", err)
+	}
+	secret = base64.RawURLEncoding.EncodeToString(raw)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", false, fmt.Errorf("write webhook secret: %w", err)
+	}
+	if _, err := f.WriteString(secret + "\n"); err != nil {
+		f.Close()
+		return "", false, fmt.Errorf("write webhook secret %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return "", false, fmt.Errorf("write webhook secret %s: %w", path, err)
+	}
+	return secret, true, nil
+}

@@ -1,0 +1,119 @@
+// Package ingest is the HTTP side of the pipeline: it authenticates a SaleAssist webhook, checks
+// and decodes just enough of it to identify and route it, publishes it to JetStream, and answers
+// 202 only once JetStream has stored it.
+package ingest
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/event"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+)
+
+// Paths served by the ingest.
+const (
+	WebhookPath = "/webhooks/saleassist"
+	HealthPath  = "/healthz"
+	ReadyPath   = "/readyz"
+	MetricsPath = "/metrics"
+)
+
+// DefaultMaxBody is the largest request body accepted (1 MiB).
+const DefaultMaxBody = 1 << 20
+
+// DefaultSecretHeader is the custom header SaleAssist is told to send the secret in.
+const DefaultSecretHeader = "X-Webhook-Secret"
+
+// Publisher stores an event durably; queue.Publisher is the implementation. Publish must return
+// only after the event is stored (nil error) or certainly not acknowledged (error).
+type Publisher interface {
+	Publish(ctx context.Context, ev *event.Event) (queue.Ack, error)
+}
+
+// Config configures the ingest's request handling.
+type Config struct {
+	// SecretHeader is the header that carries the shared secret.
+	SecretHeader string
+	// Secrets are the accepted shared secrets.
+	Secrets *Secrets
+	// MaxBody is the largest body accepted, in bytes.
+	MaxBody int64
+}
+
+// Server answers webhook, health, readiness and metrics requests.
+type Server struct {
+	cfg     Config
+	pub     Publisher
+	ready   func(context.Context) error
+	metrics *Metrics
+	log     *slog.Logger
+	router  *mux.Router
+	now     func() time.Time
+}
+
+// NewServer returns the ingest's HTTP handler. ready reports whether events can be published
+// right now (for /readyz); metricsHandler serves /metrics.
+func NewServer(cfg Config, pub Publisher, ready func(context.Context) error, m *Metrics, metricsHandler http.Handler, log *slog.Logger) *Server {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.SecretHeader == "" {
+		cfg.SecretHeader = DefaultSecretHeader
+	}
+	s := &Server{cfg: cfg, pub: pub, ready: ready, metrics: m, log: log, now: time.Now}
+	r := mux.NewRouter()
+	r.Handle(WebhookPath, s.recover(http.HandlerFunc(s.webhook)))
+	r.HandleFunc(HealthPath, s.healthz).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(ReadyPath, s.readyz).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(MetricsPath, metricsHandler).Methods(http.MethodGet)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path+"; webhooks go to POST "+WebhookPath)
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path+"; use GET")
+	})
+	s.router = r
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.ready(ctx); err != nil {
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "cannot publish to JetStream: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// recover answers a panic with a logged, counted 500 instead of a dropped connection.
+func (s *Server) recover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.metrics.panics.Inc()
+				s.metrics.requests.WithLabelValues("500").Inc()
+				s.log.Error("panic while handling webhook", "panic", v)
+				writeError(w, http.StatusInternalServerError, "internal", "the server failed unexpectedly; nothing was accepted, retry later")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

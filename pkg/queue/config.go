@@ -1,0 +1,116 @@
+// Package queue is the pipeline's JetStream layer: the events stream, the publisher the ingest
+// uses, the durable consumer the workers share, and the embedded server of standalone mode.
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Defaults for the events stream and its consumer. They are part of the operators' contract: the
+// README names them, and ingestctl and dashboards look them up.
+const (
+	DefaultStream        = "SALEASSIST_EVENTS"
+	DefaultSubjectPrefix = "saleassist.events"
+	DefaultConsumer      = "saleassist-worker"
+	DefaultMaxBytes      = 1 << 30 // 1 GiB of unprocessed events
+	DefaultDuplicates    = 2 * time.Minute
+	DefaultAckWait       = 30 * time.Second
+)
+
+// Config names the events stream and sets its limits. The zero value is not usable; start from
+// DefaultConfig.
+type Config struct {
+	// Stream is the JetStream stream holding events until a worker has stored them.
+	Stream string
+	// SubjectPrefix is followed by one token per event type: saleassist.events.<event_type>.
+	SubjectPrefix string
+	// Consumer is the durable pull consumer every worker process shares.
+	Consumer string
+	// MaxBytes bounds the backlog; when it is full, publishes fail (DiscardNew) and the ingest
+	// answers 503, rather than old events being dropped.
+	MaxBytes int64
+	// Duplicates is the window in which JetStream drops a second message with the same
+	// Nats-Msg-Id. The store's unique event id is the lasting dedupe.
+	Duplicates time.Duration
+	// Replicas is 1 standalone, 3 in a cluster.
+	Replicas int
+	// AckWait is how long a worker may hold a message before JetStream redelivers it.
+	AckWait time.Duration
+}
+
+// DefaultConfig returns the configuration standalone mode uses.
+func DefaultConfig() Config {
+	return Config{
+		Stream:        DefaultStream,
+		SubjectPrefix: DefaultSubjectPrefix,
+		Consumer:      DefaultConsumer,
+		MaxBytes:      DefaultMaxBytes,
+		Duplicates:    DefaultDuplicates,
+		Replicas:      1,
+		AckWait:       DefaultAckWait,
+	}
+}
+
+// StreamConfig is the events stream: file storage, work-queue retention (an event leaves the
+// stream once a worker has acknowledged it, so MaxBytes bounds the backlog, not the history —
+// history lives in the store), and DiscardNew so that overload surfaces as a publish error.
+func (c Config) StreamConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        c.Stream,
+		Description: "SaleAssist webhooks accepted by the ingest, awaiting a worker",
+		Subjects:    []string{c.SubjectPrefix + ".>"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.WorkQueuePolicy,
+		Discard:     jetstream.DiscardNew,
+		MaxBytes:    c.MaxBytes,
+		Duplicates:  c.Duplicates,
+		Replicas:    c.Replicas,
+	}
+}
+
+// ConsumerConfig is the durable pull consumer shared by all workers: explicit acks (sent only
+// after the store committed), and no delivery limit, so that a failing event is retried with
+// growing delays instead of being silently abandoned.
+func (c Config) ConsumerConfig() jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       c.Consumer,
+		Description:   "SaleAssist pipeline workers",
+		FilterSubject: c.SubjectPrefix + ".>",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       c.AckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: 4096,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+}
+
+// EnsureStream creates the events stream, or updates it to c. The ingest calls it: the stream's
+// limits are the ingest's configuration.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.Stream, error) {
+	s, err := js.CreateOrUpdateStream(ctx, c.StreamConfig())
+	if err != nil {
+		return nil, fmt.Errorf("create or update stream %s: %w", c.Stream, err)
+	}
+	return s, nil
+}
+
+// LookupStream returns the events stream, creating it with c when it does not exist yet (a worker
+// started before any ingest). An existing stream is left as the ingest configured it.
+func LookupStream(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.Stream, error) {
+	s, err := js.Stream(ctx, c.Stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		s, err = js.CreateStream(ctx, c.StreamConfig())
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			s, err = js.Stream(ctx, c.Stream)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up stream %s: %w", c.Stream, err)
+	}
+	return s, nil
+}

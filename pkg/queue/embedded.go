@@ -1,0 +1,147 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// EmbeddedOptions configures the NATS server standalone mode runs inside the ingest process.
+type EmbeddedOptions struct {
+	// DataDir holds JetStream's files (under DataDir/jetstream).
+	DataDir string
+	// Listen is where extra worker processes attach (host:port; port 0 picks a free one). Empty
+	// means in-process only. When the address is taken, the server runs in-process only and
+	// Listening reports false.
+	Listen string
+	// SyncInterval is how often JetStream fsyncs its files; 0 keeps the server's default (2
+	// minutes). SyncAlways fsyncs every write, at a large cost in throughput.
+	SyncInterval time.Duration
+	SyncAlways   bool
+	// Logger receives the server's notices, warnings and errors.
+	Logger *slog.Logger
+}
+
+// Embedded is a running embedded NATS server with JetStream.
+type Embedded struct {
+	srv       *server.Server
+	listening bool
+}
+
+// StartEmbedded starts a JetStream-enabled NATS server in this process and waits until it accepts
+// connections.
+func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	opts := &server.Options{
+		ServerName:   "saleassist-standalone",
+		JetStream:    true,
+		StoreDir:     filepath.Join(o.DataDir, "jetstream"),
+		SyncInterval: o.SyncInterval,
+		SyncAlways:   o.SyncAlways,
+		NoSigs:       true,
+		DontListen:   true,
+	}
+	if o.Listen != "" {
+		host, port, err := splitListen(o.Listen)
+		if err != nil {
+			return nil, err
+		}
+		if free(host, port) {
+			opts.Host, opts.Port, opts.DontListen = host, port, false
+		} else {
+			log.Warn("embedded NATS address is taken; running in-process only, extra workers cannot attach",
+				"addr", o.Listen, "fix", "set EMBEDDED_NATS_ADDR to a free address, or empty to silence this")
+		}
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	srv.SetLoggerV2(slogAdapter{log.With("component", "nats-server")}, false, false, false)
+	srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		srv.Shutdown()
+		return nil, errors.New("embedded nats: not ready for connections within 30s (see the nats-server log lines above)")
+	}
+	return &Embedded{srv: srv, listening: !opts.DontListen}, nil
+}
+
+// Listening reports whether the server accepts TCP connections from other processes.
+func (e *Embedded) Listening() bool { return e.listening }
+
+// ClientURL is the URL other processes connect to; empty when the server is in-process only.
+func (e *Embedded) ClientURL() string {
+	if !e.listening {
+		return ""
+	}
+	return e.srv.ClientURL()
+}
+
+// Connect opens an in-process connection (no TCP) to the server.
+func (e *Embedded) Connect(opts ...nats.Option) (*nats.Conn, error) {
+	opts = append([]nats.Option{nats.InProcessServer(e.srv)}, opts...)
+	nc, err := nats.Connect("", opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to embedded nats: %w", err)
+	}
+	return nc, nil
+}
+
+// Shutdown stops the server, flushing JetStream's files, and waits until it is down.
+func (e *Embedded) Shutdown() {
+	e.srv.Shutdown()
+	e.srv.WaitForShutdown()
+}
+
+// splitListen parses host:port; port 0 means any free port (the server's -1).
+func splitListen(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("embedded NATS address %q: %w (want host:port, e.g. 127.0.0.1:4222)", addr, err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("embedded NATS address %q: port must be a number from 0 to 65535", addr)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	return host, port, nil
+}
+
+// free reports whether host:port can be listened on. The server itself would exit the process on
+// a taken port, so we look first.
+func free(host string, port int) bool {
+	if port == server.RANDOM_PORT {
+		return true
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	_ = l.Close()
+	return true
+}
+
+// slogAdapter routes nats-server's log lines to slog.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Noticef(f string, v ...any) { a.l.Debug(fmt.Sprintf(f, v...)) }
+func (a slogAdapter) Warnf(f string, v ...any)   { a.l.Warn(fmt.Sprintf(f, v...)) }
+func (a slogAdapter) Fatalf(f string, v ...any)  { a.l.Error(fmt.Sprintf(f, v...)) }
+func (a slogAdapter) Errorf(f string, v ...any)  { a.l.Error(fmt.Sprintf(f, v...)) }
+func (a slogAdapter) Debugf(f string, v ...any)  { a.l.Debug(fmt.Sprintf(f, v...)) }
+func (a slogAdapter) Tracef(f string, v ...any)  { a.l.Debug(fmt.Sprintf(f, v...)) }

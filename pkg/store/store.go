@@ -1,0 +1,103 @@
+// Package store defines where events and leads end up. Store is the contract; store/sqlite is the
+// default implementation and store/storetest the conformance suite every implementation passes.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+)
+
+// ErrNotFound is returned by the read methods when nothing matches.
+var ErrNotFound = errors.New("not found")
+
+// Record is everything one event changes in the store: the event itself (always kept, for history
+// and replay), and the lead and meeting its handler extracted, if any.
+type Record struct {
+	// EventID is the event's unique id; a second Record with the same EventID is a duplicate.
+	EventID    string
+	EventType  string
+	ReceivedAt time.Time
+	// Payload is the envelope as received (JSON), stored unchanged.
+	Payload []byte
+	// Lead, when not nil, is merged into the lead for the same person (or creates one) and the
+	// event is linked to it.
+	Lead *lead.Lead
+	// Meeting, when not nil, is upserted by its ID and linked to the lead.
+	Meeting *lead.Meeting
+	// Invalid, when not empty, is why the event failed its schema; it is stored with the event.
+	Invalid string
+}
+
+// Outcome is what Apply did with one Record.
+type Outcome int
+
+const (
+	// Stored means the event (and its lead and meeting) was written.
+	Stored Outcome = iota
+	// Duplicate means an event with the same EventID was already stored; nothing changed.
+	Duplicate
+)
+
+func (o Outcome) String() string {
+	if o == Duplicate {
+		return "duplicate"
+	}
+	return "stored"
+}
+
+// Result is the fate of one Record in a batch.
+type Result struct {
+	Outcome Outcome
+	// LeadID is the lead the event was linked to; 0 when none.
+	LeadID int64
+	// Err is set when this Record could not be written; its batch-mates are unaffected.
+	Err error
+}
+
+// Store keeps events and leads. Implementations are safe for concurrent use.
+type Store interface {
+	// Apply writes a batch of records in one transaction, each record atomically on its own: a
+	// record whose EventID is already stored yields Duplicate and changes nothing; a record that
+	// fails yields a Result with Err and leaves no trace, while the other records still commit.
+	// results[i] belongs to records[i]. The error is non-nil only when the batch as a whole could
+	// not be committed; then nothing was written, and results is nil.
+	Apply(ctx context.Context, records []Record) (results []Result, err error)
+
+	// Lead returns the lead with the given id, or ErrNotFound.
+	Lead(ctx context.Context, id int64) (*StoredLead, error)
+	// LeadByEmail returns the lead with the given (normalized) email, or ErrNotFound.
+	LeadByEmail(ctx context.Context, email string) (*StoredLead, error)
+	// Event returns the stored event with the given id, or ErrNotFound.
+	Event(ctx context.Context, eventID string) (*StoredEvent, error)
+	// Counts returns how many leads, events and meetings are stored.
+	Counts(ctx context.Context) (Counts, error)
+
+	// Close releases the store's resources.
+	Close() error
+}
+
+// StoredLead is a lead as kept in the store.
+type StoredLead struct {
+	ID int64
+	lead.Lead
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// StoredEvent is an event as kept in the store.
+type StoredEvent struct {
+	EventID    string
+	EventType  string
+	LeadID     int64 // 0 when the event is linked to no lead
+	ReceivedAt time.Time
+	Payload    []byte
+	Invalid    string
+}
+
+// Counts is the size of the store.
+type Counts struct {
+	Leads, Events, Meetings int64
+}

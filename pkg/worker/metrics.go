@@ -1,0 +1,81 @@
+// Package worker runs the consuming side of the pipeline: it takes batches of events from the
+// shared durable consumer, routes each to its handler, writes the batch to the store in one
+// transaction, and acknowledges each message only after that commit.
+package worker
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Outcomes, the values of the outcome label.
+const (
+	OutcomeStored      = "stored"
+	OutcomeDuplicate   = "duplicate"
+	OutcomeUnknownType = "unknown_type"
+	OutcomeInvalid     = "invalid"
+	OutcomeFailed      = "failed"
+)
+
+// Metrics are the worker's Prometheus metrics.
+type Metrics struct {
+	events      *prometheus.CounterVec
+	handle      prometheus.Histogram
+	batch       prometheus.Histogram
+	batchSize   prometheus.Histogram
+	age         prometheus.Histogram
+	redelivered prometheus.Counter
+	pending     prometheus.Gauge
+	ackPending  prometheus.Gauge
+	lag         prometheus.Gauge
+}
+
+// NewMetrics creates the worker's metrics and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "saleassist_worker_events_total",
+			Help: "Events settled by the worker, by event_type (known types by name, others as \"other\") and outcome (stored, duplicate, unknown_type, invalid, failed).",
+		}, []string{"event_type", "outcome"}),
+		handle: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "saleassist_worker_handle_duration_seconds",
+			Help:    "Time to decode, validate and map one event (its handler), before the store.",
+			Buckets: prometheus.ExponentialBuckets(0.00001, 4, 10),
+		}),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "saleassist_worker_batch_duration_seconds",
+			Help:    "Time to handle, store (one transaction) and acknowledge one batch.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 3, 10),
+		}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "saleassist_worker_batch_size",
+			Help:    "Messages per batch.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
+		}),
+		age: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "saleassist_worker_event_age_seconds",
+			Help:    "Time from the ingest accepting an event to the worker storing it.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}),
+		redelivered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "saleassist_worker_redeliveries_total",
+			Help: "Messages received that JetStream had delivered before (a worker died, timed out or asked for a retry).",
+		}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "saleassist_worker_consumer_pending",
+			Help: "Messages in the stream not yet delivered to any worker.",
+		}),
+		ackPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "saleassist_worker_consumer_ack_pending",
+			Help: "Messages delivered to workers and not yet acknowledged.",
+		}),
+		lag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "saleassist_worker_consumer_lag",
+			Help: "Events accepted but not yet stored: pending plus ack pending. Every worker reports the shared consumer's value; use max().",
+		}),
+	}
+	reg.MustRegister(m.events, m.handle, m.batch, m.batchSize, m.age, m.redelivered, m.pending, m.ackPending, m.lag)
+	for _, o := range []string{OutcomeStored, OutcomeDuplicate, OutcomeUnknownType, OutcomeInvalid, OutcomeFailed} {
+		m.events.WithLabelValues("other", o)
+	}
+	return m
+}
