@@ -1,0 +1,213 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+	"github.com/saleassist-pipeline/pipeline/pkg/store"
+	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
+)
+
+const testSecret = "test-secret-0123456789abcdef"
+
+// testBundle is one running ingest (standalone unless told otherwise) and what a test needs to
+// drive it and look at its results.
+type testBundle struct {
+	ingest  *app.Ingest
+	dataDir string
+	url     string
+	stdout  *syncBuffer
+	stderr  *syncBuffer
+	// closeNow closes the ingest before the end of the test (a restart, a shutdown check).
+	closeNow func()
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a program's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func envOf(m map[string]string) app.LookupEnv {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+// startIngest runs the real cmd/ingest program on :0 with the given data dir, env and extra args.
+// It is closed at the end of the test unless the test closes it first.
+func startIngest(t *testing.T, dataDir string, env map[string]string, args ...string) *testBundle {
+	t.Helper()
+	if env == nil {
+		env = map[string]string{"WEBHOOK_SECRETS": testSecret}
+	}
+	tb := &testBundle{dataDir: dataDir, stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	m := app.NewIngest()
+	m.Env, m.Stdout, m.Stderr = envOf(env), tb.stdout, tb.stderr
+	base := []string{"-addr", "127.0.0.1:0", "-data-dir", dataDir, "-embedded-nats-addr", "127.0.0.1:0"}
+	require.NoError(t, m.ParseFlags(append(base, args...)))
+	require.NoError(t, m.Run(context.Background()))
+	tb.ingest = m
+	tb.url = "http://" + m.Addr()
+	closed := false
+	t.Cleanup(func() {
+		if !closed {
+			require.NoError(t, m.Close())
+		}
+	})
+	tb.closeNow = func() { closed = true; require.NoError(t, m.Close()) }
+	return tb
+}
+
+func setup(t *testing.T, args ...string) *testBundle {
+	t.Helper()
+	return startIngest(t, t.TempDir(), nil, args...)
+}
+
+// answer is the decoded JSON answer of the ingest.
+type answer struct {
+	Status    string `json:"status"`
+	EventID   string `json:"event_id"`
+	Duplicate bool   `json:"duplicate"`
+	Error     string `json:"error"`
+	Message   string `json:"message"`
+}
+
+func post(t *testing.T, url, secret string, body []byte) (int, answer) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url+"/webhooks/saleassist", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
+	if secret != "" {
+		req.Header.Set("X-Webhook-Secret", secret)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	var a answer
+	require.NoError(t, json.Unmarshal(raw, &a), "answer %s", raw)
+	return resp.StatusCode, a
+}
+
+func (tb *testBundle) post(t *testing.T, body []byte) answer {
+	t.Helper()
+	code, a := post(t, tb.url, testSecret, body)
+	require.Equal(t, http.StatusAccepted, code, "answer: %+v", a)
+	return a
+}
+
+// openStore opens the standalone leads database next to the running worker (WAL allows it).
+func (tb *testBundle) openStore(t *testing.T) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(tb.dataDir, "leads.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// awaitCounts waits until the store holds exactly want events, then checks leads.
+func awaitEvents(t *testing.T, st store.Store, events int64) store.Counts {
+	t.Helper()
+	var c store.Counts
+	require.Eventually(t, func() bool {
+		var err error
+		c, err = st.Counts(context.Background())
+		require.NoError(t, err)
+		return c.Events >= events
+	}, 30*time.Second, 10*time.Millisecond, "waiting for %d events", events)
+	require.Equal(t, events, c.Events, "events stored")
+	return c
+}
+
+// fixture returns the shared sample as a generic document, to be varied per test.
+func fixture(t testing.TB) map[string]any {
+	t.Helper()
+	raw, err := os.ReadFile("../../../shared/fixtures/widget_new_conversation.json")
+	require.NoError(t, err)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(raw, &doc))
+	return doc
+}
+
+func fixtureBytes(t testing.TB) []byte {
+	t.Helper()
+	raw, err := os.ReadFile("../../../shared/fixtures/widget_new_conversation.json")
+	require.NoError(t, err)
+	return raw
+}
+
+// variant is the fixture with another event id, email and phone.
+func variant(t testing.TB, id, email, phone string) []byte {
+	t.Helper()
+	doc := fixture(t)
+	p := doc["payload"].(map[string]any)
+	p["id"] = id
+	pd := p["people_detail"].(map[string]any)
+	pd["email"] = email
+	pd["mobile_number"] = phone
+	b, err := json.Marshal(doc)
+	require.NoError(t, err)
+	return b
+}
+
+func readAll(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// js connects to the standalone ingest's embedded NATS, as an extra worker would.
+func (tb *testBundle) js(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	u := tb.ingest.EmbeddedNATSURL()
+	require.NotEmpty(t, u, "embedded NATS is not listening")
+	nc, err := nats.Connect(u)
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	return js
+}
+
+// consumerInfo waits until the shared consumer has nothing pending or unacknowledged, and returns
+// its state.
+func consumerInfo(t *testing.T, tb *testBundle) *jetstream.ConsumerInfo {
+	t.Helper()
+	js := tb.js(t)
+	var info *jetstream.ConsumerInfo
+	require.Eventually(t, func() bool {
+		c, err := js.Consumer(context.Background(), queue.DefaultStream, queue.DefaultConsumer)
+		require.NoError(t, err)
+		info, err = c.Info(context.Background())
+		require.NoError(t, err)
+		return info.NumAckPending == 0 && info.NumPending == 0
+	}, 10*time.Second, 10*time.Millisecond)
+	return info
+}

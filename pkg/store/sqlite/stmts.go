@@ -1,0 +1,141 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// timeFormat is RFC 3339 in UTC with a fixed nine-digit fraction. time.RFC3339Nano trims
+// trailing zeros, and then "…:05Z" sorts after "…:05.1Z" as text; fixed width keeps ORDER BY on
+// the text columns chronological, and time.RFC3339Nano still parses it.
+const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
+
+// formatTime renders t for storage; the zero time (not sent) is stored as the empty string.
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeFormat)
+}
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("parse stored time %q: %w", s, err)
+	}
+	return t.UTC(), nil
+}
+
+// leadColumns is the column list every lead query selects, in scanLead's order.
+const leadColumns = `id, source_id, name, email, mobile_number, alt_phone, address, pincode, city,
+	state, country, utm_source, utm_medium, utm_campaign, utm_term, utm_content, product_category,
+	product_sku, attributes, seen_at, created_at, updated_at`
+
+// byEmail selects the lead with email ?. The redundant second condition lets SQLite use the
+// partial unique index, whose WHERE it cannot otherwise prove for a bound parameter; without it
+// every lookup scans the table.
+const byEmail = `email = ? AND email <> ''`
+
+// stmts are the write statements, prepared once on the single write connection so a batch only
+// binds and steps them.
+type stmts struct {
+	savepoint, release, rollbackTo *sql.Stmt
+	eventLeadID, insertEvent       *sql.Stmt
+	leadByEmail, leadByPhone       *sql.Stmt
+	insertLead, updateLead         *sql.Stmt
+	upsertMeeting                  *sql.Stmt
+}
+
+func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
+	s := &stmts{}
+	for _, p := range []struct {
+		dst   **sql.Stmt
+		query string
+	}{
+		{&s.savepoint, `SAVEPOINT record`},
+		{&s.release, `RELEASE record`},
+		{&s.rollbackTo, `ROLLBACK TO record`},
+		{&s.eventLeadID, `SELECT lead_id FROM events WHERE event_id = ?`},
+		{&s.insertEvent, `INSERT INTO events (event_id, event_type, lead_id, received_at, stored_at, payload, invalid)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`},
+		{&s.leadByEmail, `SELECT ` + leadColumns + ` FROM leads WHERE ` + byEmail},
+		// A phone match may only join a lead that cannot belong to someone else: when the event
+		// has an email (?2), the lead must have none. Most recently updated wins.
+		{&s.leadByPhone, `SELECT ` + leadColumns + ` FROM leads
+			WHERE (mobile_number = ?1 OR alt_phone = ?1) AND (?2 = '' OR email IS NULL OR email = '')
+			ORDER BY updated_at DESC, id DESC LIMIT 1`},
+		{&s.insertLead, `INSERT INTO leads (source_id, name, email, mobile_number, alt_phone, address,
+			pincode, city, state, country, utm_source, utm_medium, utm_campaign, utm_term, utm_content,
+			product_category, product_sku, attributes, seen_at, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&s.updateLead, `UPDATE leads SET source_id = ?, name = ?, email = ?, mobile_number = ?,
+			alt_phone = ?, address = ?, pincode = ?, city = ?, state = ?, country = ?, utm_source = ?,
+			utm_medium = ?, utm_campaign = ?, utm_term = ?, utm_content = ?, product_category = ?,
+			product_sku = ?, attributes = ?, seen_at = ?, updated_at = ? WHERE id = ?`},
+		// A later event about the same meeting overwrites what it sends and keeps the rest.
+		{&s.upsertMeeting, `INSERT INTO meetings (id, lead_id, event_id, name, scheduled_at, status,
+			meeting_url, participants, timezone, duration_min, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET
+				lead_id      = coalesce(excluded.lead_id, lead_id),
+				event_id     = excluded.event_id,
+				name         = coalesce(nullif(excluded.name, ''), name),
+				scheduled_at = coalesce(nullif(excluded.scheduled_at, ''), scheduled_at),
+				status       = coalesce(nullif(excluded.status, ''), status),
+				meeting_url  = coalesce(nullif(excluded.meeting_url, ''), meeting_url),
+				participants = coalesce(nullif(excluded.participants, '[]'), participants),
+				timezone     = coalesce(nullif(excluded.timezone, ''), timezone),
+				duration_min = coalesce(nullif(excluded.duration_min, 0), duration_min),
+				updated_at   = excluded.updated_at`},
+	} {
+		st, err := db.PrepareContext(ctx, p.query)
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("prepare %q: %w", p.query, err)
+		}
+		*p.dst = st
+	}
+	return s, nil
+}
+
+func (s *stmts) close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.savepoint, s.release, s.rollbackTo, s.eventLeadID, s.insertEvent,
+		s.leadByEmail, s.leadByPhone, s.insertLead, s.updateLead, s.upsertMeeting} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// txStmts binds the prepared statements to one transaction, each on first use. Binding reuses
+// the statement already prepared on the write connection.
+type txStmts struct {
+	ctx   context.Context
+	tx    *sql.Tx
+	bound map[*sql.Stmt]*sql.Stmt
+}
+
+func (t *txStmts) get(s *sql.Stmt) *sql.Stmt {
+	b, ok := t.bound[s]
+	if !ok {
+		b = t.tx.StmtContext(t.ctx, s)
+		t.bound[s] = b
+	}
+	return b
+}
+
+func (t *txStmts) exec(s *sql.Stmt, args ...any) (sql.Result, error) {
+	return t.get(s).ExecContext(t.ctx, args...)
+}
+
+func (t *txStmts) queryRow(s *sql.Stmt, args ...any) *sql.Row {
+	return t.get(s).QueryRowContext(t.ctx, args...)
+}
