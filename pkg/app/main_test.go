@@ -1,0 +1,121 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/app"
+)
+
+// The real program on :0 with no secret configured: it generates one, keeps it 0600 in the data
+// dir, prints it with the URL and header for SaleAssist — and never logs it.
+func TestFirstStartGeneratesAndPrintsSecret(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data")
+	tb := startIngest(t, dir, map[string]string{})
+
+	raw, err := os.ReadFile(filepath.Join(dir, "webhook-secret"))
+	require.NoError(t, err)
+	secret := strings.TrimSpace(string(raw))
+	require.GreaterOrEqual(t, len(secret), 32)
+	fi, err := os.Stat(filepath.Join(dir, "webhook-secret"))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+
+	banner := tb.stdout.String()
+	require.Contains(t, banner, "X-Webhook-Secret = "+secret)
+	require.Contains(t, banner, "/webhooks/saleassist")
+
+	code, _ := post(t, tb.url, secret, fixtureBytes(t))
+	require.Equal(t, http.StatusAccepted, code)
+	awaitEvents(t, tb.openStore(t), 1)
+
+	// A restart reuses the secret and does not print it again.
+	tb.closeNow()
+	require.NotContains(t, tb.stderr.String(), secret, "secret in the log")
+	tb2 := startIngest(t, dir, map[string]string{})
+	require.NotContains(t, tb2.stdout.String(), secret)
+	require.Contains(t, tb2.stdout.String(), "webhook-secret")
+	code, _ = post(t, tb2.url, secret, fixtureBytes(t))
+	require.Equal(t, http.StatusAccepted, code)
+
+	logs := tb.stderr.String() + tb2.stderr.String()
+	require.NotContains(t, logs, secret)
+	require.NotContains(t, logs, "prakashm@athenabpo.in", "lead data in the log")
+}
+
+// Health, readiness and metrics of both programs; a worker process exposes its own metrics.
+func TestProgramsServeHealthReadinessAndMetrics(t *testing.T) {
+	t.Parallel()
+	tb := setup(t)
+	w := startWorker(t, tb)
+	for _, base := range []string{tb.url, "http://" + w.Addr()} {
+		for _, path := range []string{"/healthz", "/readyz"} {
+			resp, err := http.Get(base + path)
+			require.NoError(t, err)
+			body := readAll(t, resp)
+			resp.Body.Close()
+			require.Equal(t, http.StatusOK, resp.StatusCode, "%s%s: %s", base, path, body)
+		}
+	}
+	ingestMetrics := scrape(t, tb.url)
+	for _, name := range []string{
+		"saleassist_ingest_requests_total", "saleassist_ingest_request_duration_seconds",
+		"saleassist_ingest_publish_duration_seconds", "saleassist_ingest_duplicates_total",
+		"saleassist_worker_events_total", "saleassist_worker_consumer_lag",
+	} {
+		require.Contains(t, ingestMetrics, "# TYPE "+name+" ", "standalone ingest exposes %s", name)
+	}
+	workerMetrics := scrape(t, "http://"+w.Addr())
+	for _, name := range []string{
+		"saleassist_worker_events_total", "saleassist_worker_handle_duration_seconds",
+		"saleassist_worker_consumer_lag", "saleassist_worker_consumer_pending", "saleassist_worker_consumer_ack_pending",
+	} {
+		require.Contains(t, workerMetrics, "# TYPE "+name+" ", "worker exposes %s", name)
+	}
+	require.NotContains(t, workerMetrics, "saleassist_ingest_")
+}
+
+// Configuration errors are refused with a message that says what to fix.
+func TestBadConfigurationIsRefused(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		"short secret":    {env: map[string]string{"WEBHOOK_SECRETS": "short"}, want: "at least 16"},
+		"bad bool env":    {env: map[string]string{"INGEST_WORKER": "maybe"}, want: "INGEST_WORKER"},
+		"bad size env":    {env: map[string]string{"MAX_BODY_BYTES": "1MB"}, want: "MAX_BODY_BYTES"},
+		"bad sync":        {args: []string{"-jetstream-sync", "sometimes"}, want: "JETSTREAM_SYNC_INTERVAL"},
+		"bad region":      {args: []string{"-default-region", "XX"}, want: "XX"},
+		"bad nats addr":   {args: []string{"-embedded-nats-addr", "nonsense"}, want: "host:port"},
+		"unreachable url": {args: []string{"-nats-url", "nats://127.0.0.1:1"}, want: "connect to NATS"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			m := app.NewIngest()
+			env := map[string]string{"WEBHOOK_SECRETS": testSecret}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			m.Env, m.Stdout, m.Stderr = envOf(env), &syncBuffer{}, &syncBuffer{}
+			args := append([]string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-embedded-nats-addr", ""}, tc.args...)
+			err := m.ParseFlags(args)
+			if err == nil {
+				err = m.Run(context.Background())
+				require.NoError(t, m.Close())
+			}
+			require.Error(t, err)
+			require.Regexp(t, regexp.MustCompile(regexp.QuoteMeta(tc.want)), err.Error())
+		})
+	}
+}
