@@ -113,3 +113,13 @@ func closeConn(nc *nats.Conn) {
 	_ = nc.FlushTimeout(2 * time.Second)
 	nc.Close()
 }
+
+// logDisconnect logs a lost NATS connection; a disconnect we asked for (Close) has no error and
+// is not worth a warning.
+func logDisconnect(log *slog.Logger) nats.ConnErrHandler {
+	return func(_ *nats.Conn, err error) {
+		if err != nil {
+			log.Warn("disconnected from NATS", "err", err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
@@ -159,4 +161,69 @@ func TestCleanShutdownLeavesNothingPending(t *testing.T) {
 	c, err := st.Counts(context.Background())
 	require.NoError(t, err)
 	require.EqualValues(t, 300, c.Events+int64(info.NumPending), "every event stored or still waiting, none lost")
+}
+
+// Shutdown under load: every request answered 202 before or during the shutdown is stored after
+// a restart; the others got an error or a non-2xx, never a 202 for an event that is not kept.
+func TestShutdownUnderLoadKeepsEvery202(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tb := startIngest(t, dir, nil)
+	var mu sync.Mutex
+	var accepted []string
+	started := make(chan struct{})
+	var once sync.Once
+	var wg sync.WaitGroup
+	client := &http.Client{}
+	bodies := make(map[string][]byte)
+	for g := range 16 {
+		for i := range 200 {
+			id := fmt.Sprintf("load-%d-%d", g, i)
+			bodies[id] = variant(t, id, id+"@example.com", "")
+		}
+	}
+	for g := range 16 {
+		wg.Go(func() {
+			for i := range 200 {
+				id := fmt.Sprintf("load-%d-%d", g, i)
+				req, err := http.NewRequest(http.MethodPost, tb.url+"/webhooks/saleassist", bytes.NewReader(bodies[id]))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				req.Header.Set("X-Webhook-Secret", testSecret)
+				resp, err := client.Do(req)
+				if err != nil {
+					return // the server is gone: allowed
+				}
+				_ = resp.Body.Close()
+				if resp.StatusCode == http.StatusAccepted {
+					mu.Lock()
+					accepted = append(accepted, id)
+					if len(accepted) == 100 {
+						once.Do(func() { close(started) })
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	<-started
+	tb.closeNow()
+	wg.Wait()
+
+	tb = startIngest(t, dir, nil)
+	st := tb.openStore(t)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Eventually(t, func() bool {
+		c, err := st.Counts(context.Background())
+		require.NoError(t, err)
+		return c.Events >= int64(len(accepted))
+	}, 30*time.Second, 20*time.Millisecond)
+	for _, id := range accepted {
+		_, err := st.Event(context.Background(), id)
+		require.NoError(t, err, "event %s was answered 202 but is not stored", id)
+	}
+	t.Logf("%d requests accepted before the shutdown, all stored", len(accepted))
 }

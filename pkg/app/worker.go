@@ -73,7 +73,7 @@ func (m *Worker) Run(ctx context.Context) error {
 		nats.Name("saleassist-worker"),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(500*time.Millisecond),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { m.log.Warn("disconnected from NATS", "err", err) }),
+		nats.DisconnectErrHandler(logDisconnect(m.log)),
 		nats.ReconnectHandler(func(nc *nats.Conn) { m.log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted()) }),
 	)
 	if err != nil {
