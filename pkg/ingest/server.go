@@ -70,7 +70,7 @@ func NewServer(cfg Config, pub Publisher, ready func(context.Context) error, m *
 	r.Handle(WebhookPath, s.recover(http.HandlerFunc(s.webhook)))
 	r.HandleFunc(HealthPath, s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc(ReadyPath, s.readyz).Methods(http.MethodGet, http.MethodHead)
-	r.Handle(MetricsPath, metricsHandler).Methods(http.MethodGet)
+	r.Handle(MetricsPath, metricsHandler).Methods(http.MethodGet, http.MethodHead)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path+"; webhooks go to POST "+WebhookPath)
 	})

@@ -1,0 +1,291 @@
+package ingest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+)
+
+// Shared by every test file of the package: the fixture, its event id, and the secret the default
+// setup configures.
+const (
+	fixturePath    = "../../../shared/fixtures/widget_new_conversation.json"
+	seedSamplePath = "testdata/seed_sample.json"
+	fixtureID      = "dc60de93-d726-43cc-ad06-9cc7544cb8e5"
+	testSecret     = "s3cret-for-tests-0123456789abcdef"
+	jsonUTF8       = "application/json; charset=UTF-8"
+)
+
+// testBundle is everything a test needs to drive the ingest through real HTTP against a real
+// embedded JetStream, and to look behind it.
+type testBundle struct {
+	srv      *ingest.Server
+	http     *httptest.Server
+	client   *http.Client
+	embedded *queue.Embedded
+	stream   jetstream.Stream
+	reg      *prometheus.Registry
+	logs     *syncBuffer
+	// disconnected is closed once the ingest's NATS connection has noticed a disconnect.
+	disconnected chan struct{}
+}
+
+type setupOptions struct {
+	maxBody        int64
+	secrets        []string
+	publishTimeout time.Duration
+	streamMaxBytes int64
+	// wrap, when set, replaces the real publisher the server uses (only to simulate a panic).
+	wrap func(ingest.Publisher) ingest.Publisher
+}
+
+type option func(*setupOptions)
+
+func withMaxBody(n int64) option     { return func(o *setupOptions) { o.maxBody = n } }
+func withSecrets(s ...string) option { return func(o *setupOptions) { o.secrets = s } }
+func withPublishTimeout(d time.Duration) option {
+	return func(o *setupOptions) { o.publishTimeout = d }
+}
+func withStreamMaxBytes(n int64) option { return func(o *setupOptions) { o.streamMaxBytes = n } }
+func withPublisher(wrap func(ingest.Publisher) ingest.Publisher) option {
+	return func(o *setupOptions) { o.wrap = wrap }
+}
+
+// setup starts an in-process embedded nats-server with JetStream in a temporary directory, the
+// events stream, the real publisher, and the ingest behind an httptest server; all are stopped
+// when the test ends.
+func setup(tb testing.TB, opts ...option) *testBundle {
+	tb.Helper()
+	o := setupOptions{
+		secrets:        []string{testSecret},
+		publishTimeout: 2 * time.Second,
+		streamMaxBytes: 64 << 20,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	e, err := queue.StartEmbedded(queue.EmbeddedOptions{
+		DataDir: tb.TempDir(),
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	require.NoError(tb, err)
+	tb.Cleanup(e.Shutdown)
+
+	disconnected := make(chan struct{})
+	var once sync.Once
+	nc, err := e.Connect(
+		nats.ReconnectBufSize(-1),
+		nats.DisconnectErrHandler(func(*nats.Conn, error) { once.Do(func() { close(disconnected) }) }),
+	)
+	require.NoError(tb, err)
+	tb.Cleanup(nc.Close)
+
+	qc := queue.DefaultConfig()
+	qc.MaxBytes = o.streamMaxBytes
+	pub, err := queue.NewPublisher(nc, qc, o.publishTimeout)
+	require.NoError(tb, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stream, err := queue.EnsureStream(ctx, pub.JetStream(), qc)
+	require.NoError(tb, err)
+
+	secrets, err := ingest.NewSecrets(o.secrets)
+	require.NoError(tb, err)
+	cfg := ingest.Config{SecretHeader: ingest.DefaultSecretHeader, Secrets: secrets, MaxBody: o.maxBody}
+	var p ingest.Publisher = pub
+	if o.wrap != nil {
+		p = o.wrap(pub)
+	}
+	ready := func(ctx context.Context) error {
+		if st := nc.Status(); st != nats.CONNECTED {
+			return errors.New("NATS connection is " + st.String())
+		}
+		_, err := pub.JetStream().Stream(ctx, qc.Stream)
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	logs := &syncBuffer{}
+	srv := ingest.NewServer(cfg, p, ready, ingest.NewMetrics(reg),
+		promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		slog.New(slog.NewJSONHandler(logs, nil)))
+	hs := httptest.NewServer(srv)
+	tb.Cleanup(hs.Close)
+
+	return &testBundle{
+		srv: srv, http: hs, client: hs.Client(), embedded: e, stream: stream,
+		reg: reg, logs: logs, disconnected: disconnected,
+	}
+}
+
+// response is an answer read to the end.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// errorBody is the contract's error shape.
+type errorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+// acceptedBody is the contract's 202 answer.
+type acceptedBody struct {
+	Status    string `json:"status"`
+	EventID   string `json:"event_id"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+// do sends a request to the ingest and reads the whole answer. headers are name, value pairs; a
+// header with an empty value is not sent.
+func (b *testBundle) do(tb testing.TB, method, path string, body io.Reader, headers ...string) response {
+	tb.Helper()
+	req, err := http.NewRequestWithContext(tb.Context(), method, b.http.URL+path, body)
+	require.NoError(tb, err)
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] != "" {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+	}
+	res, err := roundTrip(b.client, req)
+	require.NoError(tb, err)
+	return res
+}
+
+// post sends body to the webhook with the right secret and a JSON content type.
+func (b *testBundle) post(tb testing.TB, body []byte) response {
+	tb.Helper()
+	return b.do(tb, http.MethodPost, ingest.WebhookPath, bytes.NewReader(body),
+		ingest.DefaultSecretHeader, testSecret, "Content-Type", jsonUTF8)
+}
+
+// msgs is how many messages the events stream holds right now.
+func (b *testBundle) msgs(tb testing.TB) uint64 {
+	tb.Helper()
+	info, err := b.stream.Info(tb.Context())
+	require.NoError(tb, err)
+	return info.State.Msgs
+}
+
+// metric returns the value of the counter name whose labels include the given name, value pairs.
+func (b *testBundle) metric(tb testing.TB, name string, labels ...string) float64 {
+	tb.Helper()
+	mfs, err := b.reg.Gather()
+	require.NoError(tb, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, lp := range m.GetLabel() {
+					if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
+						found = true
+					}
+				}
+				if !found {
+					continue next
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	require.FailNowf(tb, "metric not found", "%s %v", name, labels)
+	return 0
+}
+
+// requireError checks an answer is the contract's JSON error with the given status and code, and
+// returns its message.
+func requireError(tb testing.TB, res response, status int, code string) string {
+	tb.Helper()
+	require.Equal(tb, status, res.status, "body: %s", res.body)
+	require.Equal(tb, "application/json", res.header.Get("Content-Type"))
+	var eb errorBody
+	require.NoError(tb, json.Unmarshal(res.body, &eb), "body: %s", res.body)
+	require.Equal(tb, code, eb.Error, "body: %s", res.body)
+	require.NotEmpty(tb, eb.Message)
+	return eb.Message
+}
+
+// requireAccepted checks an answer is the 202 of the contract and returns it.
+func requireAccepted(tb testing.TB, res response) acceptedBody {
+	tb.Helper()
+	require.Equal(tb, http.StatusAccepted, res.status, "body: %s", res.body)
+	require.Equal(tb, "application/json", res.header.Get("Content-Type"))
+	var ab acceptedBody
+	require.NoError(tb, json.Unmarshal(res.body, &ab), "body: %s", res.body)
+	require.Equal(tb, "accepted", ab.Status)
+	return ab
+}
+
+// fixture returns the repaired widget_new_conversation sample.
+func fixture(tb testing.TB) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(fixturePath)
+	require.NoError(tb, err)
+	require.Equal(tb, 1, bytes.Count(b, []byte(fixtureID)), "the fixture must name its payload.id exactly once")
+	return b
+}
+
+// withID returns the fixture with payload.id replaced by id.
+func withID(fix []byte, id string) []byte {
+	return bytes.Replace(fix, []byte(`"`+fixtureID+`"`), []byte(`"`+id+`"`), 1)
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// contains reports whether a whole answer (status line aside) mentions s anywhere.
+func (r response) contains(s string) bool {
+	if bytes.Contains(r.body, []byte(s)) {
+		return true
+	}
+	for k, vs := range r.header {
+		if strings.Contains(k, s) {
+			return true
+		}
+		for _, v := range vs {
+			if strings.Contains(v, s) {
+				return true
+			}
+		}
+	}
+	return false
+}
