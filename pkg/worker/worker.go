@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -154,6 +155,10 @@ func (w *Worker) route(ctx context.Context, m jetstream.Msg) (pending, *store.Re
 		w.log.Warn("handler failed, will retry", "event_id", ev.ID, "event_type", ev.Type, "err", err)
 		w.retry(m, ev, OutcomeFailed)
 		return pending{}, nil, false
+	case rec == nil:
+		// A handler bug, like a panic: keep the event with the reason rather than crash the worker.
+		rec = route.NewRecord(ev)
+		rec.Invalid = fmt.Sprintf("handler for %q returned no record and no error for event %s", ev.Type, ev.ID)
 	}
 	switch {
 	case rec.Invalid != "":

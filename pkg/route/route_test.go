@@ -1,0 +1,268 @@
+package route_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/event"
+	"github.com/saleassist-pipeline/pipeline/pkg/route"
+	"github.com/saleassist-pipeline/pipeline/pkg/schema"
+	"github.com/saleassist-pipeline/pipeline/pkg/store"
+)
+
+// fixturePath is SaleAssist's sample webhook; the shared directory sits beside the repository.
+const (
+	fixturePath = "../../../shared/fixtures/widget_new_conversation.json"
+	fixtureID   = "dc60de93-d726-43cc-ad06-9cc7544cb8e5"
+)
+
+type testBundle struct {
+	validator *schema.Validator
+	fixture   []byte
+}
+
+func setup(t *testing.T) *testBundle {
+	t.Helper()
+	v, err := schema.New()
+	require.NoError(t, err)
+	body, err := os.ReadFile(fixturePath)
+	require.NoError(t, err)
+	return &testBundle{validator: v, fixture: body}
+}
+
+func newEvent(id, typ string, body []byte) *event.Event {
+	return &event.Event{ID: id, Type: typ, ReceivedAt: time.Date(2024, 7, 11, 10, 0, 0, 0, time.UTC), Body: body}
+}
+
+// named returns a handler that answers with a record whose EventType says which handler ran.
+func named(name string) route.HandlerFunc {
+	return func(_ context.Context, ev *event.Event) (*store.Record, error) {
+		return &store.Record{EventID: ev.ID, EventType: name}, nil
+	}
+}
+
+func TestDispatchByTypeWithFallback(t *testing.T) {
+	t.Parallel()
+
+	r := route.New(named("fallback"))
+	r.Handle("a", named("handler-a"))
+	r.Handle("b", named("handler-b"))
+
+	for typ, want := range map[string]string{"a": "handler-a", "b": "handler-b", "c": "fallback", "": "fallback"} {
+		rec, err := r.Dispatch(context.Background(), newEvent("id-"+typ, typ, nil))
+		require.NoError(t, err)
+		require.Equal(t, want, rec.EventType, "event type %q", typ)
+		require.Equal(t, "id-"+typ, rec.EventID)
+	}
+}
+
+func TestKnown(t *testing.T) {
+	t.Parallel()
+
+	r := route.New(named("fallback"))
+	r.Handle("a", named("handler-a"))
+	require.True(t, r.Known("a"))
+	require.False(t, r.Known("b"))
+	require.False(t, r.Known(""))
+}
+
+func TestMiddlewareOrderFirstUseOutermost(t *testing.T) {
+	t.Parallel()
+
+	var (
+		mu    sync.Mutex
+		calls []string
+	)
+	record := func(s string) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls = append(calls, s)
+	}
+	mw := func(name string) route.Middleware {
+		return func(next route.HandlerFunc) route.HandlerFunc {
+			return func(ctx context.Context, ev *event.Event) (*store.Record, error) {
+				record(name + " before")
+				rec, err := next(ctx, ev)
+				record(name + " after")
+				return rec, err
+			}
+		}
+	}
+	r := route.New(func(_ context.Context, ev *event.Event) (*store.Record, error) {
+		record("fallback")
+		return route.NewRecord(ev), nil
+	})
+	r.Handle("a", func(_ context.Context, ev *event.Event) (*store.Record, error) {
+		record("handler")
+		return route.NewRecord(ev), nil
+	})
+	r.Use(mw("first"))
+	r.Use(mw("second"), mw("third"))
+
+	_, err := r.Dispatch(context.Background(), newEvent("1", "a", nil))
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		"first before", "second before", "third before",
+		"handler",
+		"third after", "second after", "first after",
+	}, calls)
+
+	// The fallback is wrapped the same way.
+	calls = nil
+	_, err = r.Dispatch(context.Background(), newEvent("2", "unknown", nil))
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		"first before", "second before", "third before",
+		"fallback",
+		"third after", "second after", "first after",
+	}, calls)
+}
+
+func TestRecoverTurnsPanicIntoPermanentError(t *testing.T) {
+	t.Parallel()
+
+	r := route.New(named("fallback"))
+	r.Handle("boom", func(context.Context, *event.Event) (*store.Record, error) {
+		panic("kaboom")
+	})
+	r.Use(route.Recover)
+
+	rec, err := r.Dispatch(context.Background(), newEvent("evt-42", "boom", nil))
+	require.Error(t, err)
+	require.Nil(t, rec)
+	require.True(t, route.IsPermanent(err))
+	require.Contains(t, err.Error(), "evt-42")
+	require.Contains(t, err.Error(), "panicked")
+	require.Contains(t, err.Error(), "kaboom")
+
+	// A handler that does not panic passes through untouched.
+	rec, err = r.Dispatch(context.Background(), newEvent("evt-43", "other", nil))
+	require.NoError(t, err)
+	require.Equal(t, "fallback", rec.EventType)
+}
+
+func TestPermanent(t *testing.T) {
+	t.Parallel()
+
+	require.NoError(t, route.Permanent(nil))
+	require.False(t, route.IsPermanent(nil))
+
+	base := errors.New("bad event")
+	p := route.Permanent(base)
+	require.True(t, route.IsPermanent(p))
+	require.ErrorIs(t, p, base, "Permanent keeps the cause reachable")
+	require.Equal(t, "bad event", p.Error())
+
+	wrapped := fmt.Errorf("handle event 7: %w", p)
+	require.True(t, route.IsPermanent(wrapped))
+	require.True(t, route.IsPermanent(fmt.Errorf("outer: %w", wrapped)))
+	require.True(t, route.IsPermanent(errors.Join(errors.New("other"), p)))
+
+	require.False(t, route.IsPermanent(base))
+	require.False(t, route.IsPermanent(fmt.Errorf("transient: %w", base)))
+	// %v flattens the error: the mark is lost, as it should be.
+	require.False(t, route.IsPermanent(fmt.Errorf("flattened: %v", p)))
+}
+
+// validateRouter returns a router whose handlers count their calls, behind Validate.
+func validateRouter(b *testBundle) (*route.Router, *int) {
+	var called int
+	h := func(_ context.Context, ev *event.Event) (*store.Record, error) {
+		called++
+		return route.NewRecord(ev), nil
+	}
+	r := route.New(h)
+	r.Handle(event.WidgetNewConversation, h)
+	r.Use(route.Validate(b.validator))
+	return r, &called
+}
+
+func TestValidateValidEventReachesHandler(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	r, called := validateRouter(b)
+
+	ev := newEvent(fixtureID, event.WidgetNewConversation, b.fixture)
+	rec, err := r.Dispatch(context.Background(), ev)
+	require.NoError(t, err)
+	require.Equal(t, 1, *called)
+	require.Empty(t, rec.Invalid)
+	require.Equal(t, fixtureID, rec.EventID)
+}
+
+func TestValidateInvalidEventIsRecordedNotHandled(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	r, called := validateRouter(b)
+
+	for _, tc := range []struct {
+		name, body, pointer string
+	}{
+		{
+			name:    "people_detail missing",
+			body:    `{"event_type":"widget_new_conversation","payload":{"id":"e1"}}`,
+			pointer: "/payload/people_detail",
+		},
+		{
+			name:    "email of the wrong type",
+			body:    `{"event_type":"widget_new_conversation","payload":{"id":"e1","people_detail":{"email":5}}}`,
+			pointer: "/payload/people_detail/email",
+		},
+	} {
+		ev := newEvent("e1", event.WidgetNewConversation, []byte(tc.body))
+		rec, err := r.Dispatch(context.Background(), ev)
+		require.NoError(t, err, tc.name)
+		require.NotNil(t, rec, tc.name)
+		require.Contains(t, rec.Invalid, tc.pointer, tc.name)
+		require.Equal(t, "e1", rec.EventID, tc.name)
+		require.Equal(t, event.WidgetNewConversation, rec.EventType, tc.name)
+		require.Equal(t, ev.ReceivedAt, rec.ReceivedAt, tc.name)
+		require.Equal(t, tc.body, string(rec.Payload), tc.name)
+		require.Nil(t, rec.Lead, tc.name)
+		require.Nil(t, rec.Meeting, tc.name)
+	}
+	require.Zero(t, *called, "an invalid event must not reach its handler")
+}
+
+func TestValidateSkipsTypesWithoutSchema(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	r, called := validateRouter(b)
+	require.False(t, b.validator.HasSchema("some_other_type"))
+
+	// Not even a valid envelope (no payload): types without a schema are not checked at all.
+	ev := newEvent("e2", "some_other_type", []byte(`{"event_type":"some_other_type"}`))
+	rec, err := r.Dispatch(context.Background(), ev)
+	require.NoError(t, err)
+	require.Equal(t, 1, *called)
+	require.Empty(t, rec.Invalid)
+}
+
+func TestValidateUndecodableBodyIsPermanent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	r, called := validateRouter(b)
+
+	ev := newEvent("e3", event.WidgetNewConversation, []byte(`not json`))
+	rec, err := r.Dispatch(context.Background(), ev)
+	require.Error(t, err)
+	require.Nil(t, rec)
+	require.True(t, route.IsPermanent(err))
+	require.Contains(t, err.Error(), "e3")
+	require.Zero(t, *called)
+}
+
+func TestNewRecord(t *testing.T) {
+	t.Parallel()
+
+	ev := newEvent("e4", "t", []byte(`{"x":1}`))
+	rec := route.NewRecord(ev)
+	require.Equal(t, &store.Record{EventID: "e4", EventType: "t", ReceivedAt: ev.ReceivedAt, Payload: ev.Body}, rec)
+}

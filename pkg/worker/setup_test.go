@@ -1,0 +1,278 @@
+package worker_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/event"
+	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+	"github.com/saleassist-pipeline/pipeline/pkg/route"
+	"github.com/saleassist-pipeline/pipeline/pkg/schema"
+	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
+	"github.com/saleassist-pipeline/pipeline/pkg/worker"
+)
+
+const (
+	fixturePath = "../../../shared/fixtures/widget_new_conversation.json"
+	fixtureID   = "dc60de93-d726-43cc-ad06-9cc7544cb8e5"
+	// waitFor bounds every wait for the pipeline to reach a state.
+	waitFor = 10 * time.Second
+	tick    = 10 * time.Millisecond
+)
+
+// testBundle is a worker wired to real components: an embedded JetStream, the shared durable
+// consumer, a SQLite store in a temporary directory and the real router.
+type testBundle struct {
+	js        jetstream.JetStream
+	stream    jetstream.Stream
+	qc        queue.Config
+	cons      *queue.Consumer
+	store     *sqlite.DB
+	reg       *prometheus.Registry
+	mapper    *lead.Mapper
+	validator *schema.Validator
+	fixture   []byte
+	worker    *worker.Worker
+}
+
+type setupOptions struct {
+	// router, when set, builds the router instead of handlers.NewRouter with Recover and Validate.
+	router func(m *lead.Mapper, v *schema.Validator) *route.Router
+	opts   worker.Options
+}
+
+type option func(*setupOptions)
+
+func withRouter(f func(*lead.Mapper, *schema.Validator) *route.Router) option {
+	return func(o *setupOptions) { o.router = f }
+}
+
+func withOptions(wo worker.Options) option { return func(o *setupOptions) { o.opts = wo } }
+
+// setup builds the bundle; the worker does not run until start.
+func setup(t *testing.T, opts ...option) *testBundle {
+	t.Helper()
+	var o setupOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir := t.TempDir()
+
+	e, err := queue.StartEmbedded(queue.EmbeddedOptions{DataDir: filepath.Join(dir, "nats"), Logger: log})
+	require.NoError(t, err)
+	t.Cleanup(e.Shutdown)
+	nc, err := e.Connect(nats.ReconnectBufSize(-1))
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	qc := queue.DefaultConfig()
+	qc.MaxBytes = 64 << 20
+	stream, err := queue.EnsureStream(ctx, js, qc)
+	require.NoError(t, err)
+	cons, err := queue.NewConsumer(ctx, js, qc, log)
+	require.NoError(t, err)
+
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "leads.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, st.Close()) })
+
+	m, err := lead.NewMapper("IN")
+	require.NoError(t, err)
+	v, err := schema.New()
+	require.NoError(t, err)
+	var r *route.Router
+	if o.router != nil {
+		r = o.router(m, v)
+	} else {
+		r = handlers.NewRouter(m, route.Recover, route.Validate(v))
+	}
+	fixture, err := os.ReadFile(fixturePath)
+	require.NoError(t, err)
+
+	reg := prometheus.NewRegistry()
+	w := worker.New(cons, r, st, worker.NewMetrics(reg), log, o.opts)
+	return &testBundle{
+		js: js, stream: stream, qc: qc, cons: cons, store: st, reg: reg,
+		mapper: m, validator: v, fixture: fixture, worker: w,
+	}
+}
+
+// start runs the worker until the returned stop is called (or the test ends). stop cancels Run's
+// context and returns what Run returned; it fails the test if Run does not return in time.
+func (b *testBundle) start(t *testing.T) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.worker.Run(ctx) }()
+	var (
+		stopped bool
+		runErr  error
+	)
+	stop = func() error {
+		if stopped {
+			return runErr
+		}
+		stopped = true
+		cancel()
+		select {
+		case runErr = <-done:
+		case <-time.After(waitFor):
+			t.Errorf("Run did not return within %s of its context ending", waitFor)
+		}
+		return runErr
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop
+}
+
+// body returns the fixture with payload.id set to id.
+func (b *testBundle) body(t *testing.T, id string) []byte {
+	t.Helper()
+	old := []byte(`"id": "` + fixtureID + `"`)
+	require.Equal(t, 1, bytes.Count(b.fixture, old))
+	return bytes.Replace(b.fixture, old, []byte(`"id": "`+id+`"`), 1)
+}
+
+// newEvent returns a widget_new_conversation event with the given id.
+func (b *testBundle) newEvent(t *testing.T, id string) *event.Event {
+	t.Helper()
+	return &event.Event{ID: id, Type: event.WidgetNewConversation, ReceivedAt: time.Now().UTC(), Body: b.body(t, id)}
+}
+
+// publish stores msg in the stream, the way the ingest does.
+func (b *testBundle) publish(t *testing.T, msg *nats.Msg) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	_, err := b.js.PublishMsg(ctx, msg)
+	require.NoError(t, err)
+}
+
+// publishMany publishes n events with ids prefix-0 … prefix-(n-1), pipelined.
+func (b *testBundle) publishMany(t *testing.T, prefix string, n int) {
+	t.Helper()
+	futs := make([]jetstream.PubAckFuture, 0, n)
+	for i := range n {
+		ev := b.newEvent(t, prefix+"-"+strconv.Itoa(i))
+		f, err := b.js.PublishMsgAsync(b.qc.NewMsg(ev))
+		require.NoError(t, err)
+		futs = append(futs, f)
+	}
+	select {
+	case <-b.js.PublishAsyncComplete():
+	case <-time.After(waitFor):
+		t.Fatalf("publishes not acknowledged within %s", waitFor)
+	}
+	for _, f := range futs {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			t.Fatalf("publish %s: %v", f.Msg().Header.Get(queue.HeaderEventID), err)
+		}
+	}
+}
+
+// storedEvents is how many events the store holds.
+func (b *testBundle) storedEvents(t *testing.T) int64 {
+	t.Helper()
+	c, err := b.store.Counts(context.Background())
+	require.NoError(t, err)
+	return c.Events
+}
+
+// consumerInfo is the shared consumer's state as JetStream sees it.
+func (b *testBundle) consumerInfo(t *testing.T) *jetstream.ConsumerInfo {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	info, err := b.cons.Info(ctx)
+	require.NoError(t, err)
+	return info
+}
+
+// streamMsgs is how many messages the work-queue stream still holds (not yet acked or termed).
+func (b *testBundle) streamMsgs(t *testing.T) uint64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	info, err := b.stream.Info(ctx)
+	require.NoError(t, err)
+	return info.State.Msgs
+}
+
+// requireSettled waits until the consumer has nothing pending or unacknowledged.
+func (b *testBundle) requireSettled(t *testing.T) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		info := b.consumerInfo(t)
+		return info.NumPending == 0 && info.NumAckPending == 0
+	}, waitFor, tick, "consumer never settled: %+v", b.consumerInfo(t))
+}
+
+// metric returns the value of the counter or gauge sample name{labels}, and whether it exists.
+func (b *testBundle) metric(t *testing.T, name string, labels map[string]string) (float64, bool) {
+	t.Helper()
+	mfs, err := b.reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	samples:
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) != len(labels) {
+				continue
+			}
+			for _, lp := range m.GetLabel() {
+				if v, ok := labels[lp.GetName()]; !ok || v != lp.GetValue() {
+					continue samples
+				}
+			}
+			switch {
+			case m.GetCounter() != nil:
+				return m.GetCounter().GetValue(), true
+			case m.GetGauge() != nil:
+				return m.GetGauge().GetValue(), true
+			}
+		}
+	}
+	return 0, false
+}
+
+// value is metric for a sample that must exist.
+func (b *testBundle) value(t *testing.T, name string, labels map[string]string) float64 {
+	t.Helper()
+	v, ok := b.metric(t, name, labels)
+	require.True(t, ok, "no sample %s%v", name, labels)
+	return v
+}
+
+// events is saleassist_worker_events_total{event_type, outcome}.
+func (b *testBundle) events(t *testing.T, eventType, outcome string) float64 {
+	t.Helper()
+	return b.value(t, "saleassist_worker_events_total", map[string]string{"event_type": eventType, "outcome": outcome})
+}
+
+func (b *testBundle) redeliveries(t *testing.T) float64 {
+	t.Helper()
+	return b.value(t, "saleassist_worker_redeliveries_total", nil)
+}

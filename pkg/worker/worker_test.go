@@ -1,0 +1,350 @@
+package worker_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/event"
+	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline/pkg/route"
+	"github.com/saleassist-pipeline/pipeline/pkg/schema"
+	"github.com/saleassist-pipeline/pipeline/pkg/store"
+	"github.com/saleassist-pipeline/pipeline/pkg/worker"
+)
+
+const wnc = event.WidgetNewConversation
+
+func TestEventsFlowToTheStore(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.start(t)
+
+	const n = 200
+	b.publishMany(t, "flow", n)
+
+	require.Eventually(t, func() bool { return b.storedEvents(t) == n }, waitFor, tick)
+	b.requireSettled(t)
+	require.Equal(t, uint64(0), b.streamMsgs(t), "every stored event is acked and leaves the work queue")
+
+	require.Equal(t, float64(n), b.events(t, wnc, worker.OutcomeStored))
+	for _, o := range []string{worker.OutcomeDuplicate, worker.OutcomeInvalid, worker.OutcomeFailed} {
+		require.Zero(t, b.events(t, wnc, o), o)
+	}
+	require.Zero(t, b.redeliveries(t))
+
+	// Every event names the same person and meeting.
+	c, err := b.store.Counts(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, store.Counts{Leads: 1, Events: n, Meetings: 1}, c)
+
+	got, err := b.store.Event(context.Background(), "flow-7")
+	require.NoError(t, err)
+	require.Equal(t, wnc, got.EventType)
+	require.NotZero(t, got.LeadID)
+	require.Empty(t, got.Invalid)
+	require.Equal(t, string(b.body(t, "flow-7")), string(got.Payload))
+	l, err := b.store.Lead(context.Background(), got.LeadID)
+	require.NoError(t, err)
+	require.Equal(t, "prakashm@athenabpo.in", l.Email)
+}
+
+func TestUnknownTypeIsStoredWithItsLead(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.start(t)
+
+	const typ = "widget_something_new"
+	body := bytes.Replace(b.body(t, "unk-1"), []byte(`"event_type": "`+wnc+`"`), []byte(`"event_type": "`+typ+`"`), 1)
+	b.publish(t, b.qc.NewMsg(&event.Event{ID: "unk-1", Type: typ, ReceivedAt: time.Now(), Body: body}))
+
+	require.Eventually(t, func() bool { return b.storedEvents(t) == 1 }, waitFor, tick)
+	b.requireSettled(t)
+	got, err := b.store.Event(context.Background(), "unk-1")
+	require.NoError(t, err)
+	require.Equal(t, typ, got.EventType)
+	require.NotZero(t, got.LeadID, "the person of an unknown event type is kept")
+	require.Empty(t, got.Invalid)
+	require.Equal(t, float64(1), b.events(t, "other", worker.OutcomeUnknownType))
+	_, ok := b.metric(t, "saleassist_worker_events_total", map[string]string{"event_type": typ, "outcome": worker.OutcomeUnknownType})
+	require.False(t, ok, "unknown event types must not become label values")
+}
+
+func TestTransientHandlerFailureIsRetried(t *testing.T) {
+	t.Parallel()
+
+	var (
+		mu       sync.Mutex
+		attempts = map[string][]time.Time{}
+	)
+	b := setup(t, withRouter(func(m *lead.Mapper, v *schema.Validator) *route.Router {
+		real := handlers.WidgetNewConversation(m)
+		r := route.New(handlers.Unknown(m))
+		r.Handle(wnc, func(ctx context.Context, ev *event.Event) (*store.Record, error) {
+			mu.Lock()
+			attempts[ev.ID] = append(attempts[ev.ID], time.Now())
+			n := len(attempts[ev.ID])
+			mu.Unlock()
+			if n <= 2 {
+				return nil, errors.New("lead enrichment briefly unavailable")
+			}
+			return real(ctx, ev)
+		})
+		r.Use(route.Recover, route.Validate(v))
+		return r
+	}))
+	b.start(t)
+	b.publish(t, b.qc.NewMsg(b.newEvent(t, "retry-1")))
+
+	// Redelivered after 1s, then 2s: about 3s in all.
+	require.Eventually(t, func() bool { return b.storedEvents(t) == 1 }, waitFor, tick)
+	b.requireSettled(t)
+
+	require.Equal(t, float64(1), b.events(t, wnc, worker.OutcomeStored), "stored exactly once")
+	require.Equal(t, float64(2), b.events(t, wnc, worker.OutcomeFailed))
+	require.GreaterOrEqual(t, b.redeliveries(t), float64(2))
+
+	mu.Lock()
+	times := attempts["retry-1"]
+	mu.Unlock()
+	require.Len(t, times, 3)
+	// The delays grow as Backoff says (measured from before each nak, so never shorter).
+	require.GreaterOrEqual(t, times[1].Sub(times[0]), worker.Backoff(1)-50*time.Millisecond)
+	require.GreaterOrEqual(t, times[2].Sub(times[1]), worker.Backoff(2)-50*time.Millisecond)
+
+	got, err := b.store.Event(context.Background(), "retry-1")
+	require.NoError(t, err)
+	require.Empty(t, got.Invalid)
+	require.NotZero(t, got.LeadID, "the real handler ran on the last delivery")
+}
+
+func TestHandlerPanicIsStoredAsInvalid(t *testing.T) {
+	t.Parallel()
+
+	b := setup(t, withRouter(func(m *lead.Mapper, v *schema.Validator) *route.Router {
+		r := route.New(handlers.Unknown(m))
+		r.Handle(wnc, func(context.Context, *event.Event) (*store.Record, error) {
+			panic("mapper exploded")
+		})
+		r.Use(route.Recover, route.Validate(v))
+		return r
+	}))
+	b.start(t)
+	b.publish(t, b.qc.NewMsg(b.newEvent(t, "boom-1")))
+
+	require.Eventually(t, func() bool { return b.storedEvents(t) == 1 }, waitFor, tick)
+	b.requireSettled(t)
+
+	got, err := b.store.Event(context.Background(), "boom-1")
+	require.NoError(t, err)
+	require.Contains(t, got.Invalid, "panicked")
+	require.Contains(t, got.Invalid, "mapper exploded")
+	require.Zero(t, got.LeadID)
+
+	require.Equal(t, float64(1), b.events(t, wnc, worker.OutcomeInvalid))
+	require.Zero(t, b.events(t, wnc, worker.OutcomeStored))
+	require.Zero(t, b.events(t, wnc, worker.OutcomeFailed))
+	require.Zero(t, b.redeliveries(t))
+	// Acked, not nak'ed: the message left the work queue after its one delivery.
+	require.Equal(t, uint64(0), b.streamMsgs(t))
+	info := b.consumerInfo(t)
+	require.Equal(t, uint64(1), info.Delivered.Consumer)
+	require.Zero(t, info.NumRedelivered)
+}
+
+func TestMessageThatIsNotAnEnvelopeIsTerminated(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.start(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	_, err := b.js.Publish(ctx, b.qc.Subject("garbage"), []byte("not json"))
+	require.NoError(t, err)
+
+	require.Eventually(t, func() bool { return b.events(t, "other", worker.OutcomeFailed) == 1 }, waitFor, tick)
+	b.requireSettled(t)
+	require.Equal(t, uint64(0), b.streamMsgs(t), "terminated, not left for redelivery")
+	require.Zero(t, b.redeliveries(t))
+	require.Zero(t, b.storedEvents(t))
+
+	// The worker goes on with the next events.
+	b.publish(t, b.qc.NewMsg(b.newEvent(t, "after-garbage")))
+	require.Eventually(t, func() bool { return b.storedEvents(t) == 1 }, waitFor, tick)
+	b.requireSettled(t)
+	_, err = b.store.Event(context.Background(), "after-garbage")
+	require.NoError(t, err)
+	require.Equal(t, float64(1), b.events(t, wnc, worker.OutcomeStored))
+	require.Equal(t, float64(1), b.events(t, "other", worker.OutcomeFailed))
+	require.Zero(t, b.consumerInfo(t).NumRedelivered)
+}
+
+func TestDuplicateEventIsStoredOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+
+	// Published before the worker runs, so both copies most likely share a batch; a third copy,
+	// later, meets the first one in the store.
+	ev := b.newEvent(t, "dup-1")
+	first := b.qc.NewMsg(ev)
+	resent := b.qc.NewMsg(ev)
+	resent.Header[jetstream.MsgIDHeader] = []string{"dup-1-resent"}
+	b.publish(t, first)
+	b.publish(t, resent)
+	require.Equal(t, uint64(2), b.streamMsgs(t), "JetStream keeps both: the store must dedupe")
+
+	b.start(t)
+	require.Eventually(t, func() bool { return b.events(t, wnc, worker.OutcomeDuplicate) == 1 }, waitFor, tick)
+	b.requireSettled(t)
+	require.Equal(t, float64(1), b.events(t, wnc, worker.OutcomeStored))
+	require.Equal(t, int64(1), b.storedEvents(t))
+
+	again := b.qc.NewMsg(ev)
+	again.Header[jetstream.MsgIDHeader] = []string{"dup-1-again"}
+	b.publish(t, again)
+	require.Eventually(t, func() bool { return b.events(t, wnc, worker.OutcomeDuplicate) == 2 }, waitFor, tick)
+	b.requireSettled(t)
+	require.Equal(t, float64(1), b.events(t, wnc, worker.OutcomeStored))
+	require.Equal(t, int64(1), b.storedEvents(t))
+	require.Equal(t, uint64(0), b.streamMsgs(t), "duplicates are acked too")
+}
+
+func TestRunSettlesEverythingOnCancel(t *testing.T) {
+	t.Parallel()
+
+	// Count the messages the worker was handed (all are valid envelopes, so each is dispatched).
+	var handed atomic.Int64
+	b := setup(t, withRouter(func(m *lead.Mapper, v *schema.Validator) *route.Router {
+		r := handlers.NewRouter(m, route.Recover, route.Validate(v))
+		r.Use(func(next route.HandlerFunc) route.HandlerFunc {
+			return func(ctx context.Context, ev *event.Event) (*store.Record, error) {
+				handed.Add(1)
+				return next(ctx, ev)
+			}
+		})
+		return r
+	}))
+
+	const n = 1000
+	b.publishMany(t, "stop", n)
+	stop := b.start(t)
+	require.Eventually(t, func() bool { return b.storedEvents(t) > 0 }, waitFor, time.Millisecond)
+	require.NoError(t, stop(), "Run returns nil when its context ends")
+
+	// Run has returned: nothing more is handled, stored or counted.
+	stored := b.storedEvents(t)
+	t.Logf("stored %d of %d before the worker stopped", stored, n)
+	require.Equal(t, handed.Load(), stored, "every message handed over was stored, none left half-done")
+	require.Equal(t, float64(stored), b.events(t, wnc, worker.OutcomeStored))
+	require.Zero(t, b.events(t, wnc, worker.OutcomeFailed))
+
+	// ... and acked: a work-queue stream drops a message once it is acked. Acks travel
+	// asynchronously, so wait for them, well within AckWait (30s).
+	require.Eventually(t, func() bool { return b.streamMsgs(t) == uint64(n-stored) }, 5*time.Second, tick,
+		"stream holds %d messages, want %d", b.streamMsgs(t), n-stored)
+	info := b.consumerInfo(t)
+	require.Equal(t, uint64(stored), info.AckFloor.Stream, "acked in order, with no gap")
+	require.Zero(t, info.NumRedelivered)
+	// Messages JetStream sent but the worker never received (in flight when the consumer was
+	// drained) wait for AckWait: a known gap of queue.Consumer.Run, not of the worker.
+	t.Logf("delivered %d, handed over %d, ack pending %d", info.Delivered.Consumer, handed.Load(), info.NumAckPending)
+	require.Equal(t, uint64(n-stored), info.NumPending+uint64(info.NumAckPending), "nothing lost or double counted")
+}
+
+func TestBackoff(t *testing.T) {
+	t.Parallel()
+
+	for _, tc := range []struct {
+		delivered uint64
+		want      time.Duration
+	}{
+		{0, time.Second},
+		{1, time.Second},
+		{2, 2 * time.Second},
+		{3, 4 * time.Second},
+		{4, 8 * time.Second},
+		{6, 32 * time.Second},
+		{7, time.Minute},
+		{8, time.Minute},
+		{100, time.Minute},
+		{1 << 63, time.Minute},
+	} {
+		require.Equal(t, tc.want, worker.Backoff(tc.delivered), "after %d deliveries", tc.delivered)
+	}
+}
+
+func TestLagGauges(t *testing.T) {
+	t.Parallel()
+
+	// The handler waits for the gate, so nothing is stored (or acked) until the test says so.
+	gate := make(chan struct{})
+	b := setup(t,
+		withOptions(worker.Options{LagInterval: 50 * time.Millisecond}),
+		withRouter(func(m *lead.Mapper, v *schema.Validator) *route.Router {
+			real := handlers.WidgetNewConversation(m)
+			r := route.New(handlers.Unknown(m))
+			r.Handle(wnc, func(ctx context.Context, ev *event.Event) (*store.Record, error) {
+				<-gate
+				return real(ctx, ev)
+			})
+			r.Use(route.Recover, route.Validate(v))
+			return r
+		}))
+
+	const n = 50
+	b.publishMany(t, "lag", n)
+	require.Equal(t, uint64(n), b.consumerInfo(t).NumPending)
+	require.Zero(t, b.value(t, "saleassist_worker_consumer_lag", nil), "not read before Run")
+
+	b.start(t)
+	var once sync.Once
+	open := func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(open) // before the worker is stopped (cleanups run last-in first-out)
+
+	gauge := func(name string) float64 { return b.value(t, "saleassist_worker_consumer_"+name, nil) }
+	// The worker holds messages it cannot finish: they are ack pending, the rest pending, and the
+	// lag counts both.
+	require.Eventually(t, func() bool {
+		return gauge("lag") == n && gauge("ack_pending") >= 1 && gauge("pending")+gauge("ack_pending") == n
+	}, waitFor, tick, "lag %v, pending %v, ack pending %v", gauge("lag"), gauge("pending"), gauge("ack_pending"))
+
+	open()
+	require.Eventually(t, func() bool { return b.storedEvents(t) == n }, waitFor, tick)
+	require.Eventually(t, func() bool {
+		return gauge("lag") == 0 && gauge("pending") == 0 && gauge("ack_pending") == 0
+	}, waitFor, tick, "lag %v, pending %v, ack pending %v", gauge("lag"), gauge("pending"), gauge("ack_pending"))
+	b.requireSettled(t)
+}
+
+func TestHandlerReturningNoRecordDoesNotStopTheWorker(t *testing.T) {
+	t.Parallel()
+
+	b := setup(t, withRouter(func(m *lead.Mapper, v *schema.Validator) *route.Router {
+		r := route.New(handlers.Unknown(m))
+		r.Handle(wnc, func(context.Context, *event.Event) (*store.Record, error) { return nil, nil })
+		r.Use(route.Recover, route.Validate(v))
+		return r
+	}))
+	b.start(t)
+	b.publish(t, b.qc.NewMsg(b.newEvent(t, "norec-1")))
+
+	require.Eventually(t, func() bool { return b.storedEvents(t) == 1 }, waitFor, tick)
+	b.requireSettled(t)
+	got, err := b.store.Event(context.Background(), "norec-1")
+	require.NoError(t, err)
+	require.Contains(t, got.Invalid, "no record")
+	require.Equal(t, float64(1), b.events(t, wnc, worker.OutcomeInvalid))
+
+	// Still running: the next event (of a type with a working handler) is stored too.
+	body := bytes.Replace(b.body(t, "norec-2"), []byte(`"event_type": "`+wnc+`"`), []byte(`"event_type": "other_type"`), 1)
+	b.publish(t, b.qc.NewMsg(&event.Event{ID: "norec-2", Type: "other_type", ReceivedAt: time.Now(), Body: body}))
+	require.Eventually(t, func() bool { return b.storedEvents(t) == 2 }, waitFor, tick)
+}
