@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -13,6 +16,7 @@ import (
 // spreads messages across every process consuming it; none sees a message another holds.
 type Consumer struct {
 	cons jetstream.Consumer
+	name string
 	log  *slog.Logger
 }
 
@@ -27,7 +31,7 @@ func NewConsumer(ctx context.Context, js jetstream.JetStream, cfg Config, log *s
 	if err != nil {
 		return nil, fmt.Errorf("create or update consumer %s on %s: %w", cfg.Consumer, cfg.Stream, err)
 	}
-	return &Consumer{cons: cons, log: log}, nil
+	return &Consumer{cons: cons, name: cfg.Consumer, log: log}, nil
 }
 
 // Info returns the consumer's state as JetStream sees it (pending, ack pending, redelivered).
@@ -39,40 +43,51 @@ func (c *Consumer) Info(ctx context.Context) (*jetstream.ConsumerInfo, error) {
 // from one goroutine at a time.
 type BatchFunc func(msgs []jetstream.Msg)
 
+// FetchWait is how long one pull request stays open on the server. It bounds how long Run takes to
+// return after its context ends.
+const FetchWait = time.Second
+
 // Run delivers messages to handle in batches of up to size, as fast as they arrive: a batch is
-// whatever is waiting when the previous one is done, never a wait to fill one. When ctx ends, Run
-// stops pulling, hands the messages already received to handle (so they are settled, not left to
-// redeliver after AckWait), and returns nil. It returns an error if consuming stops on its own.
+// whatever is waiting when the previous one is done, never a wait to fill one.
+//
+// Run pulls with explicit, expiring pull requests (Fetch) rather than a standing subscription:
+// when ctx ends it issues no new request and handles everything the open one delivers until it
+// expires, so every message handed to this process is settled. (A subscription's Drain drops
+// messages that are already on their way, leaving them to redeliver after AckWait.) Run returns
+// nil after ctx ends, or an error if the consumer or the connection is gone for good.
 func (c *Consumer) Run(ctx context.Context, size int, handle BatchFunc) error {
 	if size < 1 {
 		size = 1
 	}
-	ch := make(chan jetstream.Msg, size)
-	cc, err := c.cons.Consume(func(m jetstream.Msg) { ch <- m },
-		jetstream.PullMaxMessages(2*size),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			c.log.Warn("consuming events", "err", err)
-		}),
-	)
-	if err != nil {
-		return fmt.Errorf("consume: %w", err)
-	}
-	var stoppedByItself bool
-	go func() {
+	batch := make([]jetstream.Msg, 0, size)
+	for ctx.Err() == nil {
+		fetch, err := c.cons.Fetch(2*size, jetstream.FetchMaxWait(FetchWait))
+		if err == nil {
+			batch = deliver(fetch.Messages(), batch, handle)
+			err = fetch.Error()
+		}
+		if err == nil || errors.Is(err, nats.ErrTimeout) {
+			continue
+		}
+		if fatal(err) {
+			return fmt.Errorf("consume %s: %w", c.name, err)
+		}
+		// Disconnected, a leader election, a server restart: wait a little and pull again.
+		c.log.Warn("pulling events", "err", err)
 		select {
 		case <-ctx.Done():
-			cc.Drain()
-			<-cc.Closed()
-		case <-cc.Closed():
-			stoppedByItself = ctx.Err() == nil
+		case <-time.After(500 * time.Millisecond):
 		}
-		close(ch)
-	}()
-	batch := make([]jetstream.Msg, 0, size)
+	}
+	return nil
+}
+
+// deliver hands the messages of one pull request to handle in batches until the request ends.
+func deliver(ch <-chan jetstream.Msg, batch []jetstream.Msg, handle BatchFunc) []jetstream.Msg {
 	for m := range ch {
 		batch = append(batch[:0], m)
 	fill:
-		for len(batch) < size {
+		for len(batch) < cap(batch) {
 			select {
 			case m, ok := <-ch:
 				if !ok {
@@ -85,8 +100,11 @@ func (c *Consumer) Run(ctx context.Context, size int, handle BatchFunc) error {
 		}
 		handle(batch)
 	}
-	if stoppedByItself {
-		return errors.New("consume: the consumer stopped (deleted, or the connection closed)")
-	}
-	return nil
+	return batch
+}
+
+// fatal reports errors after which pulling again cannot succeed.
+func fatal(err error) bool {
+	return errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
+		errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrBadSubscription)
 }
