@@ -70,6 +70,10 @@ func ParseHead(body []byte) (Head, error) {
 	if len(w.EventType) == 0 || string(w.EventType) == "null" {
 		return Head{}, &EnvelopeError{Field: "event_type", Msg: `is missing: the body must be {"event_type": "...", "payload": {...}}`}
 	}
+	if !utf8.Valid(w.EventType) {
+		// json.Unmarshal would quietly turn invalid bytes into U+FFFD, hiding them from checkText.
+		return Head{}, &EnvelopeError{Field: "event_type", Msg: "is not valid UTF-8"}
+	}
 	if err := json.Unmarshal(w.EventType, &h.Type); err != nil {
 		return Head{}, &EnvelopeError{Field: "event_type", Msg: "must be a string, got " + kind(w.EventType)}
 	}
@@ -103,6 +107,10 @@ func idText(raw json.RawMessage) (string, error) {
 	}
 	switch raw[0] {
 	case '"':
+		if !utf8.Valid(raw) {
+			// json.Unmarshal would quietly turn invalid bytes into U+FFFD, hiding them from checkText.
+			return "", &EnvelopeError{Field: "payload.id", Msg: "is not valid UTF-8"}
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return "", &EnvelopeError{Field: "payload.id", Msg: "is not a valid JSON string"}
@@ -112,9 +120,18 @@ func idText(raw json.RawMessage) (string, error) {
 		if bytes.IndexAny(raw, ".eE") < 0 {
 			return string(raw), nil
 		}
+		if len(raw) > MaxIDLen {
+			// Parsing a long mantissa costs time quadratic in its length (1 MiB: over a second).
+			return "", &EnvelopeError{Field: "payload.id", Msg: fmt.Sprintf("is a number %d bytes long; at most %d are accepted", len(raw), MaxIDLen)}
+		}
 		f, ok := new(big.Float).SetPrec(256).SetString(string(raw))
 		if !ok {
 			return "", &EnvelopeError{Field: "payload.id", Msg: "is not a valid number"}
+		}
+		// Beyond 2^±1024 the decimal text is longer than MaxIDLen anyway, and formatting a
+		// 1e100000000 from a 47-byte body would take minutes of CPU.
+		if e := f.MantExp(nil); e > 1024 || e < -1024 {
+			return "", &EnvelopeError{Field: "payload.id", Msg: "is a number too large or too small to be an id"}
 		}
 		return f.Text('f', -1), nil
 	}
@@ -143,6 +160,10 @@ func checkText(field, s string, max int) error {
 // classify turns a json.Unmarshal error into a SyntaxError with line and column, or an
 // EnvelopeError for a well-formed document of the wrong shape.
 func classify(body []byte, err error) error {
+	// Checked first: json reports an empty body as a *json.SyntaxError too.
+	if len(bytes.TrimSpace(body)) == 0 {
+		return &SyntaxError{Line: 1, Column: 1, Msg: "the body is empty"}
+	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		line, col := position(body, se.Offset)
@@ -157,9 +178,6 @@ func classify(body []byte, err error) error {
 			return &EnvelopeError{Field: "payload", Msg: "must be an object, got " + te.Value}
 		}
 		return &EnvelopeError{Field: te.Field, Msg: "has the wrong type: " + te.Value}
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return &SyntaxError{Line: 1, Column: 1, Msg: "the body is empty"}
 	}
 	// io.ErrUnexpectedEOF and friends: a truncated document.
 	line, col := position(body, int64(len(body)))

@@ -1,0 +1,93 @@
+package event_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/event"
+)
+
+// BenchmarkParseHead measures the request-path cost of reading a real envelope's head.
+func BenchmarkParseHead(b *testing.B) {
+	body := setup(b).fixture
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := event.ParseHead(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// FuzzParseHead checks that no body makes ParseHead panic, that failures are one of its two
+// error types, and that a head it accepts can travel as a NATS header and a store key.
+func FuzzParseHead(f *testing.F) {
+	bundle := setup(f)
+	f.Add(bundle.fixture)
+	f.Add(bundle.seed)
+	for _, s := range []string{
+		``,
+		`{}`,
+		`[]`,
+		`{"event_type":"x","payload":{}}`,
+		`{"event_type":"x","payload":{"id":12345}}`,
+		`{"event_type":"x","payload":{"id":1.5e3}}`,
+		`{"event_type":"x","payload":{"id":-7}}`,
+		`{"event_type":"x","payload":{"id":""}}`,
+		`{"event_type":"x","payload":{"id":null}}`,
+		`{"event_type":"x","payload":{"id":"a\r\nb"}}`,
+		`{"event_type":"a\u0000","payload":{"id":"1"}}`,
+		`{"event_type":"x","payload":{"id":1e999}}`,
+		"{\"event_type\":\"\xff\",\"payload\":{\"id\":\"1\"}}",
+		`{"event_type":"x","payload":"s"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		h, err := event.ParseHead(body)
+		if err != nil {
+			var se *event.SyntaxError
+			var ee *event.EnvelopeError
+			switch {
+			case errors.As(err, &se):
+				if se.Line < 1 || se.Column < 1 {
+					t.Fatalf("syntax error at %d:%d, want 1-based", se.Line, se.Column)
+				}
+			case errors.As(err, &ee):
+			default:
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+			if h != (event.Head{}) {
+				t.Fatalf("head %+v returned with error %v", h, err)
+			}
+			return
+		}
+		if h.Type == "" || h.ID == "" {
+			t.Fatalf("empty type or id: %+v", h)
+		}
+		if len(h.Type) > event.MaxEventTypeLen {
+			t.Fatalf("type of %d bytes accepted", len(h.Type))
+		}
+		for _, s := range []string{h.Type, h.ID} {
+			if !utf8.ValidString(s) {
+				t.Fatalf("invalid UTF-8 accepted: %q", s)
+			}
+			for _, r := range s {
+				if r < 0x20 || r == 0x7f {
+					t.Fatalf("control character accepted: %q", s)
+				}
+			}
+		}
+		if h.IDFromBody {
+			sum := sha256.Sum256(body)
+			if h.ID != hex.EncodeToString(sum[:]) {
+				t.Fatalf("id from body %q is not the body's SHA-256", h.ID)
+			}
+		} else if len(h.ID) > event.MaxIDLen {
+			t.Fatalf("id of %d bytes accepted", len(h.ID))
+		}
+	})
+}

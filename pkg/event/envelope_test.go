@@ -1,0 +1,321 @@
+package event_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/event"
+)
+
+// fixturePath is the repaired seed sample shared by every package's tests.
+const fixturePath = "../../../shared/fixtures/widget_new_conversation.json"
+
+// seedSamplePath is the seed page's own copy of the sample, byte for byte: it is not valid JSON
+// (a comma is missing after "widget_location_source").
+const seedSamplePath = "testdata/seed_sample.json"
+
+type testBundle struct {
+	fixture []byte
+	seed    []byte
+}
+
+func setup(t testing.TB) *testBundle {
+	t.Helper()
+	fixture, err := os.ReadFile(filepath.FromSlash(fixturePath))
+	require.NoError(t, err)
+	seed, err := os.ReadFile(filepath.FromSlash(seedSamplePath))
+	require.NoError(t, err)
+	return &testBundle{fixture: fixture, seed: seed}
+}
+
+// envelope builds {"event_type": <typ>, "payload": {"id": <id>}} from raw JSON fragments; an
+// empty fragment leaves the member out.
+func envelope(typ, id string) []byte {
+	var payload string
+	if id != "" {
+		payload = `{"id":` + id + `,"people_detail":{"name":"A"}}`
+	} else {
+		payload = `{"people_detail":{"name":"A"}}`
+	}
+	if typ == "" {
+		return []byte(`{"payload":` + payload + `}`)
+	}
+	return []byte(`{"event_type":` + typ + `,"payload":` + payload + `}`)
+}
+
+func sha(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
+}
+
+func TestParseHead(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+
+	tests := []struct {
+		name     string
+		body     []byte
+		wantType string
+		wantID   string
+	}{
+		{"fixture", b.fixture, event.WidgetNewConversation, "dc60de93-d726-43cc-ad06-9cc7544cb8e5"},
+		{"string id", envelope(`"x"`, `"abc-1"`), "x", "abc-1"},
+		{"integer id", envelope(`"x"`, `12345`), "x", "12345"},
+		{"exponent id", envelope(`"x"`, `1.5e3`), "x", "1500"},
+		{"upper-case exponent id", envelope(`"x"`, `1E3`), "x", "1000"},
+		{"negative id", envelope(`"x"`, `-7`), "x", "-7"},
+		{"integer id beyond float64 keeps every digit", envelope(`"x"`, `123456789012345678901234567890`), "x", "123456789012345678901234567890"},
+		{"fractional id", envelope(`"x"`, `2.50`), "x", "2.5"},
+		{"unknown event type kept as is", envelope(`"Some.Other type/v2"`, `"7"`), "Some.Other type/v2", "7"},
+		{"escaped event type", envelope(`"caf\u00e9"`, `"7"`), "café", "7"},
+		{"event type of 128 bytes", envelope(`"`+strings.Repeat("t", event.MaxEventTypeLen)+`"`, `"7"`), strings.Repeat("t", event.MaxEventTypeLen), "7"},
+		{"id of 256 bytes", envelope(`"x"`, `"`+strings.Repeat("i", event.MaxIDLen)+`"`), "x", strings.Repeat("i", event.MaxIDLen)},
+		{"members in any order, extra members ignored", []byte(`{"metadata":{},"payload":{"x":[1,2],"id":"p"},"event_type":"x","headers":{}}`), "x", "p"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h, err := event.ParseHead(tt.body)
+			require.NoError(t, err)
+			require.Equal(t, event.Head{Type: tt.wantType, ID: tt.wantID}, h)
+		})
+	}
+}
+
+func TestParseHead_IDFromBody(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name string
+		body []byte
+	}{
+		{"id absent", envelope(`"x"`, ``)},
+		{"id null", envelope(`"x"`, `null`)},
+		{"id empty string", envelope(`"x"`, `""`)},
+		{"empty payload", []byte(`{"event_type":"x","payload":{}}`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h, err := event.ParseHead(tt.body)
+			require.NoError(t, err)
+			require.Equal(t, "x", h.Type)
+			require.True(t, h.IDFromBody)
+			require.Equal(t, sha(tt.body), h.ID)
+			require.Len(t, h.ID, 64)
+
+			// An exact re-send gets the same id, so the queue and the store dedupe it.
+			again, err := event.ParseHead(bytes.Clone(tt.body))
+			require.NoError(t, err)
+			require.Equal(t, h, again)
+
+			// Any other body gets another id, even one differing only in white space.
+			other, err := event.ParseHead(append(bytes.Clone(tt.body), ' '))
+			require.NoError(t, err)
+			require.True(t, other.IDFromBody)
+			require.NotEqual(t, h.ID, other.ID)
+		})
+	}
+}
+
+// TestParseHead_SyntaxError documents the position convention: Line and Column are 1-based,
+// Column counts bytes (not runes) and points at the offending byte; for a truncated document
+// it points at the last byte present, and an empty or blank body is reported at 1:1.
+func TestParseHead_SyntaxError(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name       string
+		body       string
+		line, col  int
+		msgContain string
+	}{
+		// Line 3 is `  "payload": {"id" 1}`: two spaces, `"payload":` (10), a space, `{`, `"id"`,
+		// a space: the unexpected '1' is byte 20 of the line.
+		{"missing colon on line 3", "{\n  \"event_type\": \"x\",\n  \"payload\": {\"id\" 1}\n}", 3, 20, "invalid character '1'"},
+		{"not JSON at all", "hello", 1, 1, "invalid character 'h'"},
+		{"columns count bytes: é is two", "{\"é\" 1}", 1, 7, "invalid character '1'"},
+		{"error right after a newline", "{\"event_type\":\"x\",\n}", 2, 1, "invalid character '}'"},
+		{"trailing garbage", "{\"event_type\":\"x\",\"payload\":{}} x", 1, 33, "invalid character 'x'"},
+		{"empty body", "", 1, 1, "empty"},
+		{"white space body", " \n\t\r\n ", 1, 1, "empty"},
+		{"truncated after a key", `{"event_type":`, 1, 14, "unexpected end"},
+		{"truncated on line 2", "{\"event_type\": \"x\",\n \"payload\": {\"id\": 1", 2, 20, "unexpected end"},
+		{"truncated string", `{"event_type":"wid`, 1, 18, "unexpected end"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := event.ParseHead([]byte(tt.body))
+			var se *event.SyntaxError
+			require.ErrorAs(t, err, &se)
+			require.Equal(t, tt.line, se.Line, "line")
+			require.Equal(t, tt.col, se.Column, "column")
+			require.Contains(t, se.Msg, tt.msgContain)
+			require.Contains(t, err.Error(), "not valid JSON")
+		})
+	}
+}
+
+// TestParseHead_SeedSample feeds the seed page's sample as a sloppy sender would send it, and
+// expects the error to point at the member after the missing comma.
+func TestParseHead_SeedSample(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+
+	lines := strings.Split(string(b.seed), "\n")
+	wantLine := 0
+	for i, l := range lines {
+		if strings.Contains(l, `"widget_location_source"`) {
+			wantLine = i + 2 // the next line, 1-based
+			break
+		}
+	}
+	require.NotZero(t, wantLine, "seed sample has no widget_location_source")
+	idLine := lines[wantLine-1]
+	require.Equal(t, `"id": "9d438aaa-1eaa-496a-a8b3-b4f98367bb0d"`, strings.TrimSpace(idLine))
+	require.Equal(t, 143, wantLine, "testdata/seed_sample.json changed")
+
+	_, err := event.ParseHead(b.seed)
+	var se *event.SyntaxError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, wantLine, se.Line)
+	// The offending byte is the opening quote of "id", after the line's indentation.
+	require.Equal(t, strings.Index(idLine, `"`)+1, se.Column)
+	require.Equal(t, 11, se.Column)
+	require.Contains(t, se.Msg, `invalid character '"' after object key:value pair`)
+}
+
+func TestParseHead_EnvelopeError(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name      string
+		body      []byte
+		field     string
+		msgPrefix string
+	}{
+		{"top-level array", []byte(`[{"event_type":"x","payload":{}}]`), "", "the body must be a JSON object"},
+		{"top-level string", []byte(`"widget_new_conversation"`), "", "the body must be a JSON object"},
+		{"top-level number", []byte(`42`), "", "the body must be a JSON object"},
+		{"top-level null", []byte(`null`), "event_type", "is missing"},
+
+		{"event_type missing", envelope(``, `"1"`), "event_type", "is missing"},
+		{"event_type null", envelope(`null`, `"1"`), "event_type", "is missing"},
+		{"event_type number", envelope(`7`, `"1"`), "event_type", "must be a string, got a number"},
+		{"event_type object", envelope(`{}`, `"1"`), "event_type", "must be a string, got an object"},
+		{"event_type empty", envelope(`""`, `"1"`), "event_type", "must not be empty"},
+		{"event_type 129 bytes", envelope(`"`+strings.Repeat("t", event.MaxEventTypeLen+1)+`"`, `"1"`), "event_type", "is 129 bytes long"},
+		{"event_type with newline", envelope(`"a\nb"`, `"1"`), "event_type", "must not contain control characters"},
+		{"event_type with NUL", envelope(`"a\u0000b"`, `"1"`), "event_type", "must not contain control characters"},
+		{"event_type with DEL", envelope("\"a\x7fb\"", `"1"`), "event_type", "must not contain control characters"},
+		{"event_type invalid UTF-8", envelope("\"a\xffb\"", `"1"`), "event_type", "is not valid UTF-8"},
+
+		{"payload missing", []byte(`{"event_type":"x"}`), "payload", "is missing"},
+		{"payload null", []byte(`{"event_type":"x","payload":null}`), "payload", "is missing"},
+		{"payload string", []byte(`{"event_type":"x","payload":"{\"id\":1}"}`), "payload", "must be an object, got string"},
+		{"payload array", []byte(`{"event_type":"x","payload":[{"id":1}]}`), "payload", "must be an object, got array"},
+		{"payload number", []byte(`{"event_type":"x","payload":1}`), "payload", "must be an object, got number"},
+
+		{"id object", envelope(`"x"`, `{"v":1}`), "payload.id", "must be a string or a number, got an object"},
+		{"id bool", envelope(`"x"`, `true`), "payload.id", "must be a string or a number, got a boolean"},
+		{"id array", envelope(`"x"`, `["1"]`), "payload.id", "must be a string or a number, got an array"},
+		{"id with CRLF", envelope(`"x"`, `"a\r\nb"`), "payload.id", "must not contain control characters"},
+		{"id with tab", envelope(`"x"`, `"a\tb"`), "payload.id", "must not contain control characters"},
+		{"id 257 bytes", envelope(`"x"`, `"`+strings.Repeat("i", event.MaxIDLen+1)+`"`), "payload.id", "is 257 bytes long"},
+		{"integer id 257 digits", envelope(`"x"`, strings.Repeat("9", event.MaxIDLen+1)), "payload.id", "is 257 bytes long"},
+		{"id invalid UTF-8", envelope(`"x"`, "\"a\xffb\""), "payload.id", "is not valid UTF-8"},
+		{"id number with a huge exponent", envelope(`"x"`, `1e100000000`), "payload.id", "is a number too large or too small"},
+		{"id number with a tiny exponent", envelope(`"x"`, `1e-100000000`), "payload.id", "is a number too large or too small"},
+		{"id number formatting to more than 256 bytes", envelope(`"x"`, `1e300`), "payload.id", "is 301 bytes long"},
+		{"id number with a long mantissa", envelope(`"x"`, `1.`+strings.Repeat("1", 1<<16)), "payload.id", "is a number 65538 bytes long"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h, err := event.ParseHead(tt.body)
+			var ee *event.EnvelopeError
+			require.ErrorAs(t, err, &ee, "got head %+v", h)
+			require.Equal(t, tt.field, ee.Field)
+			require.True(t, strings.HasPrefix(ee.Msg, tt.msgPrefix), "message %q does not start with %q", ee.Msg, tt.msgPrefix)
+			if tt.field != "" {
+				require.True(t, strings.HasPrefix(err.Error(), tt.field+": "), "error %q does not name %s", err, tt.field)
+			}
+			require.Equal(t, event.Head{}, h)
+		})
+	}
+}
+
+func TestEvent_Document(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+
+	ev := &event.Event{ID: "dc60de93-d726-43cc-ad06-9cc7544cb8e5", Type: event.WidgetNewConversation, Body: b.fixture}
+	doc, err := ev.Document()
+	require.NoError(t, err)
+	require.Equal(t, event.WidgetNewConversation, doc["event_type"])
+
+	// Numbers stay json.Number, so 13-digit millisecond timestamps keep every digit.
+	p, err := ev.Payload()
+	require.NoError(t, err)
+	require.Equal(t, json.Number("1720694558068"), p["created_on"])
+	meta := p["meta"].([]any)[0].(map[string]any)
+	require.Equal(t, json.Number("30"), meta["duration"])
+	person := p["people_detail"].(map[string]any)
+	require.Equal(t, "Prakash Mudhaliyar", person["name"])
+	require.Equal(t, json.Number("28.4098"), person["widget_latitude"])
+
+	// A second call returns the very same map rather than decoding again.
+	again, err := ev.Document()
+	require.NoError(t, err)
+	again["marker"] = true
+	require.Equal(t, true, doc["marker"])
+	p2, err := ev.Payload()
+	require.NoError(t, err)
+	p2["marker"] = 1
+	require.Equal(t, 1, p["marker"])
+}
+
+func TestEvent_Payload(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name    string
+		body    string
+		want    map[string]any
+		wantErr bool
+	}{
+		{"object", `{"event_type":"x","payload":{"id":12,"n":"a"}}`, map[string]any{"id": json.Number("12"), "n": "a"}, false},
+		{"no payload", `{"event_type":"x"}`, nil, false},
+		{"payload not an object", `{"event_type":"x","payload":[1]}`, nil, false},
+		{"not JSON", `{"event_type":`, nil, true},
+		{"not an object", `[1,2]`, nil, true},
+		{"empty", ``, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ev := &event.Event{ID: "ev-1", Type: "x", Body: []byte(tt.body)}
+			p, err := ev.Payload()
+			if !tt.wantErr {
+				require.NoError(t, err)
+				require.Equal(t, tt.want, p)
+				return
+			}
+			require.Error(t, err)
+			require.Contains(t, err.Error(), "ev-1", "the error names the event")
+			require.Nil(t, p)
+			// The error is remembered: a second call fails the same way.
+			_, err2 := ev.Document()
+			require.Equal(t, err, err2)
+		})
+	}
+}

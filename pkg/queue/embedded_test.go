@@ -1,0 +1,134 @@
+package queue_test
+
+import (
+	"log/slog"
+	"net"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/event"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+)
+
+func startEmbedded(t *testing.T, o queue.EmbeddedOptions) *queue.Embedded {
+	t.Helper()
+	if o.DataDir == "" {
+		o.DataDir = t.TempDir()
+	}
+	o.Logger = slog.New(slog.DiscardHandler)
+	e, err := queue.StartEmbedded(o)
+	require.NoError(t, err)
+	t.Cleanup(e.Shutdown)
+	return e
+}
+
+// requireJetStream checks that nc reaches a JetStream-enabled server.
+func requireJetStream(t *testing.T, nc *nats.Conn) {
+	t.Helper()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	_, err = js.AccountInfo(t.Context())
+	require.NoError(t, err)
+}
+
+func TestStartEmbedded_InProcessOnly(t *testing.T) {
+	t.Parallel()
+	e := startEmbedded(t, queue.EmbeddedOptions{})
+	require.False(t, e.Listening())
+	require.Empty(t, e.ClientURL())
+
+	nc, err := e.Connect()
+	require.NoError(t, err)
+	defer nc.Close()
+	requireJetStream(t, nc)
+}
+
+func TestStartEmbedded_ListensOnFreePort(t *testing.T) {
+	t.Parallel()
+	e := startEmbedded(t, queue.EmbeddedOptions{Listen: "127.0.0.1:0"})
+	require.True(t, e.Listening())
+	url := e.ClientURL()
+	require.NotEmpty(t, url)
+	require.NotContains(t, url, ":4222", "port 0 must pick a free port, not the default")
+
+	// Another process (here: a plain TCP client) attaches.
+	nc, err := nats.Connect(url)
+	require.NoError(t, err)
+	defer nc.Close()
+	requireJetStream(t, nc)
+	host, _, err := net.SplitHostPort(nc.ConnectedAddr())
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1", host)
+}
+
+func TestStartEmbedded_AddressTaken(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+
+	e := startEmbedded(t, queue.EmbeddedOptions{Listen: l.Addr().String()})
+	require.False(t, e.Listening(), "the address is taken: in-process only")
+	require.Empty(t, e.ClientURL())
+
+	nc, err := e.Connect()
+	require.NoError(t, err)
+	defer nc.Close()
+	requireJetStream(t, nc)
+}
+
+func TestStartEmbedded_BadListen(t *testing.T) {
+	t.Parallel()
+	for _, addr := range []string{"nonsense", "127.0.0.1:http-ish", "127.0.0.1:70000", "127.0.0.1:-1"} {
+		_, err := queue.StartEmbedded(queue.EmbeddedOptions{
+			DataDir: t.TempDir(),
+			Listen:  addr,
+			Logger:  slog.New(slog.DiscardHandler),
+		})
+		require.Error(t, err, "Listen %q", addr)
+		require.ErrorContains(t, err, addr)
+	}
+}
+
+func TestStartEmbedded_RestartKeepsMessages(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	log := slog.New(slog.DiscardHandler)
+	cfg := queue.DefaultConfig()
+	cfg.MaxBytes = 64 << 20
+
+	first, err := queue.StartEmbedded(queue.EmbeddedOptions{DataDir: dir, Logger: log})
+	require.NoError(t, err)
+	nc, err := first.Connect(nats.ReconnectBufSize(-1))
+	require.NoError(t, err)
+	p, err := queue.NewPublisher(nc, cfg, 0)
+	require.NoError(t, err)
+	_, err = queue.EnsureStream(t.Context(), p.JetStream(), cfg)
+	require.NoError(t, err)
+	want := newEvent(t, "widget_new_conversation", "kept-0", 0)
+	for _, ev := range []*event.Event{want, newEvent(t, "x", "kept-1", 0), newEvent(t, "x", "kept-2", 0)} {
+		_, err := p.Publish(t.Context(), ev)
+		require.NoError(t, err)
+	}
+	nc.Close()
+	first.Shutdown()
+
+	second := startEmbedded(t, queue.EmbeddedOptions{DataDir: dir})
+	nc2, err := second.Connect()
+	require.NoError(t, err)
+	defer nc2.Close()
+	js, err := jetstream.New(nc2)
+	require.NoError(t, err)
+	s, err := js.Stream(t.Context(), cfg.Stream)
+	require.NoError(t, err)
+	info, err := s.Info(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, uint64(3), info.State.Msgs)
+	m, err := s.GetMsg(t.Context(), 1)
+	require.NoError(t, err)
+	require.Equal(t, want.Body, m.Data)
+	require.Equal(t, "kept-0", m.Header.Get(queue.HeaderEventID))
+}

@@ -1,0 +1,70 @@
+package queue_test
+
+import (
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/event"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+)
+
+// testBundle is one test's own embedded JetStream server (in-process, nothing listens), a
+// connection to it made the way the ingest makes it, and the configuration the test uses.
+type testBundle struct {
+	srv *queue.Embedded
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	cfg queue.Config
+	log *slog.Logger
+}
+
+func setup(t *testing.T) *testBundle {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	srv, err := queue.StartEmbedded(queue.EmbeddedOptions{DataDir: t.TempDir(), Logger: log})
+	require.NoError(t, err)
+	t.Cleanup(srv.Shutdown)
+	nc, err := srv.Connect(nats.ReconnectBufSize(-1))
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	cfg := queue.DefaultConfig()
+	cfg.MaxBytes = 64 << 20 // the default 1 GiB need not fit on the test machine's disk
+	return &testBundle{srv: srv, nc: nc, js: js, cfg: cfg, log: log}
+}
+
+// publisher ensures the stream for cfg and returns a Publisher on the bundle's connection.
+func (b *testBundle) publisher(t *testing.T, cfg queue.Config, timeout time.Duration) *queue.Publisher {
+	t.Helper()
+	_, err := queue.EnsureStream(t.Context(), b.js, cfg)
+	require.NoError(t, err)
+	p, err := queue.NewPublisher(b.nc, cfg, timeout)
+	require.NoError(t, err)
+	return p
+}
+
+// newEvent returns an event whose body is a well-formed envelope carrying id, padded with filler
+// bytes when pad > 0.
+func newEvent(t testing.TB, typ, id string, pad int) *event.Event {
+	t.Helper()
+	payload := map[string]any{"id": id, "people_detail": map[string]any{"name": "Test " + id}}
+	if pad > 0 {
+		payload["filler"] = strings.Repeat("x", pad)
+	}
+	body, err := json.Marshal(map[string]any{"event_type": typ, "payload": payload, "metadata": map[string]any{}})
+	require.NoError(t, err)
+	return &event.Event{
+		ID:         id,
+		Type:       typ,
+		ReceivedAt: time.Date(2024, 7, 11, 16, 2, 38, 123456789, time.FixedZone("IST", 19800)),
+		Body:       body,
+	}
+}
