@@ -148,7 +148,7 @@ func awaitEvents(t *testing.T, st store.Store, events int64) store.Counts {
 // fixture returns the shared sample as a generic document, to be varied per test.
 func fixture(t testing.TB) map[string]any {
 	t.Helper()
-	raw, err := os.ReadFile("../../../shared/fixtures/widget_new_conversation.json")
+	raw, err := os.ReadFile("../../testdata/fixtures/widget_new_conversation.json")
 	require.NoError(t, err)
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(raw, &doc))
@@ -157,7 +157,7 @@ func fixture(t testing.TB) map[string]any {
 
 func fixtureBytes(t testing.TB) []byte {
 	t.Helper()
-	raw, err := os.ReadFile("../../../shared/fixtures/widget_new_conversation.json")
+	raw, err := os.ReadFile("../../testdata/fixtures/widget_new_conversation.json")
 	require.NoError(t, err)
 	return raw
 }

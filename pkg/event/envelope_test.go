@@ -16,11 +16,11 @@ import (
 )
 
 // fixturePath is the repaired seed sample shared by every package's tests.
-const fixturePath = "../../../shared/fixtures/widget_new_conversation.json"
+const fixturePath = "../../testdata/fixtures/widget_new_conversation.json"
 
 // seedSamplePath is the seed page's own copy of the sample, byte for byte: it is not valid JSON
 // (a comma is missing after "widget_location_source").
-const seedSamplePath = "testdata/seed_sample.json"
+const seedSamplePath = "../../testdata/fixtures/seed_sample.json"
 
 type testBundle struct {
 	fixture []byte
@@ -182,7 +182,7 @@ func TestParseHead_SeedSample(t *testing.T) {
 	require.NotZero(t, wantLine, "seed sample has no widget_location_source")
 	idLine := lines[wantLine-1]
 	require.Equal(t, `"id": "9d438aaa-1eaa-496a-a8b3-b4f98367bb0d"`, strings.TrimSpace(idLine))
-	require.Equal(t, 143, wantLine, "testdata/seed_sample.json changed")
+	require.Equal(t, 143, wantLine, "testdata/fixtures/seed_sample.json changed")
 
 	_, err := event.ParseHead(b.seed)
 	var se *event.SyntaxError

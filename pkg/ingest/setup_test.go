@@ -28,8 +28,8 @@ import (
 // Shared by every test file of the package: the fixture, its event id, and the secret the default
 // setup configures.
 const (
-	fixturePath    = "../../../shared/fixtures/widget_new_conversation.json"
-	seedSamplePath = "testdata/seed_sample.json"
+	fixturePath    = "../../testdata/fixtures/widget_new_conversation.json"
+	seedSamplePath = "../../testdata/fixtures/seed_sample.json"
 	fixtureID      = "dc60de93-d726-43cc-ad06-9cc7544cb8e5"
 	testSecret     = "s3cret-for-tests-0123456789abcdef"
 	jsonUTF8       = "application/json; charset=UTF-8"

@@ -14,7 +14,7 @@ import (
 )
 
 // fixturePath is SaleAssist's sample webhook; the shared directory sits beside the repository.
-const fixturePath = "../../../shared/fixtures/widget_new_conversation.json"
+const fixturePath = "../../testdata/fixtures/widget_new_conversation.json"
 
 type testBundle struct {
 	mapper *Mapper

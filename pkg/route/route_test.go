@@ -19,7 +19,7 @@ import (
 
 // fixturePath is SaleAssist's sample webhook; the shared directory sits beside the repository.
 const (
-	fixturePath = "../../../shared/fixtures/widget_new_conversation.json"
+	fixturePath = "../../testdata/fixtures/widget_new_conversation.json"
 	fixtureID   = "dc60de93-d726-43cc-ad06-9cc7544cb8e5"
 )
 

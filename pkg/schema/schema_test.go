@@ -20,7 +20,7 @@ import (
 )
 
 const (
-	fixturePath = "../../../shared/fixtures/widget_new_conversation.json"
+	fixturePath = "../../testdata/fixtures/widget_new_conversation.json"
 	widgetType  = "widget_new_conversation"
 )
 

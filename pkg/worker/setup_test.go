@@ -27,7 +27,7 @@ import (
 )
 
 const (
-	fixturePath = "../../../shared/fixtures/widget_new_conversation.json"
+	fixturePath = "../../testdata/fixtures/widget_new_conversation.json"
 	fixtureID   = "dc60de93-d726-43cc-ad06-9cc7544cb8e5"
 	// waitFor bounds every wait for the pipeline to reach a state.
 	waitFor = 10 * time.Second

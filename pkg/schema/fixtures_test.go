@@ -1,0 +1,54 @@
+package schema_test
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// sharedFixtures is the team's shared fixture directory, beside the repository (present on the
+// team's machines and in CI, absent in a bare clone). testdata/fixtures holds copies, so the tests
+// never depend on it.
+const sharedFixtures = "../../../shared/fixtures"
+
+// Every real payload, in the repository's copies and in ../shared/fixtures, validates against the
+// schema of its event type (or the envelope's); the repository's copies match the shared originals.
+func TestFixturesMatchTheirSchemas(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	dirs := []string{"../../testdata/fixtures"}
+	if _, err := os.Stat(sharedFixtures); err == nil {
+		dirs = append(dirs, sharedFixtures)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		require.NoError(t, err)
+	}
+	checked := 0
+	for _, dir := range dirs {
+		files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+		require.NoError(t, err)
+		for _, path := range files {
+			if filepath.Base(path) == "seed_sample.json" {
+				continue // the seed page's copy, invalid JSON on purpose (a test case of the ingest)
+			}
+			raw, err := os.ReadFile(path)
+			require.NoError(t, err)
+			doc := decode(t, raw)
+			eventType, _ := doc.(map[string]any)["event_type"].(string)
+			require.NoError(t, b.v.ValidateEvent(eventType, doc), path)
+			checked++
+			if dir == sharedFixtures {
+				copyPath := filepath.Join("../../testdata/fixtures", filepath.Base(path))
+				mine, err := os.ReadFile(copyPath)
+				require.NoError(t, err, "copy %s into testdata/fixtures", path)
+				require.True(t, bytes.Equal(raw, mine), "%s differs from %s", copyPath, path)
+			}
+		}
+	}
+	require.NotZero(t, checked, "no fixtures found in %s", strings.Join(dirs, ", "))
+}
