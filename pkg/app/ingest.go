@@ -114,6 +114,13 @@ func (m *Ingest) Run(ctx context.Context) error {
 	if err := m.connect(); err != nil {
 		return err
 	}
+	maxBody := c.MaxBody
+	if fit := m.nc.MaxPayload() - queue.HeaderRoom; maxBody > fit {
+		// A larger body could never be published: it would get 503s and be retried forever.
+		m.log.Warn("MAX_BODY_BYTES lowered to fit the NATS server's max_payload; raise max_payload in the nats-server configuration to accept larger events",
+			"max_body_bytes", c.MaxBody, "lowered_to", fit, "max_payload", m.nc.MaxPayload())
+		maxBody = fit
+	}
 	pub, err := queue.NewPublisher(m.nc, qc, c.PublishTimeout)
 	if err != nil {
 		return err
@@ -142,7 +149,7 @@ func (m *Ingest) Run(ctx context.Context) error {
 		_, err := pub.JetStream().Stream(ctx, qc.Stream)
 		return err
 	}
-	srv := ingest.NewServer(ingest.Config{SecretHeader: c.SecretHeader, Secrets: secrets, MaxBody: c.MaxBody},
+	srv := ingest.NewServer(ingest.Config{SecretHeader: c.SecretHeader, Secrets: secrets, MaxBody: maxBody},
 		pub, ready, ingest.NewMetrics(reg), promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), m.log)
 	m.http, err = listenHTTP(c.Addr, srv, m.failed)
 	if err != nil {
@@ -197,13 +204,25 @@ func (m *Ingest) connect() error {
 	}
 	m.embedded, err = queue.StartEmbedded(queue.EmbeddedOptions{
 		DataDir: c.DataDir, Listen: c.EmbeddedNATSAddr, SyncInterval: every, SyncAlways: always,
-		Logger: m.log.With("component", "nats-server"),
+		MaxPayload: embeddedMaxPayload(c.MaxBody),
+		Logger:     m.log.With("component", "nats-server"),
 	})
 	if err != nil {
 		return err
 	}
 	m.nc, err = m.embedded.Connect(opts...)
 	return err
+}
+
+// embeddedMaxPayload sizes the embedded server's max_payload to the body limit: the server's
+// default (1 MiB) when that is enough, else the limit plus room for headers.
+func embeddedMaxPayload(maxBody int64) int32 {
+	const serverDefault = 1 << 20
+	need := maxBody + queue.HeaderRoom
+	if need <= serverDefault {
+		return 0
+	}
+	return int32(min(need, 1<<30))
 }
 
 func parseSync(s string) (time.Duration, bool, error) {

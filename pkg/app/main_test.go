@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
 // The real program on :0 with no secret configured: it generates one, keeps it 0600 in the data
@@ -118,4 +119,37 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 			require.Regexp(t, regexp.MustCompile(regexp.QuoteMeta(tc.want)), err.Error())
 		})
 	}
+}
+
+// The default body limit (1 MiB) must be postable: standalone sizes the embedded server's
+// max_payload to MAX_BODY_BYTES plus headers, so a body just under the limit is stored, not a 503.
+func TestBodyAtTheLimitIsAccepted(t *testing.T) {
+	t.Parallel()
+	tb := setup(t)
+	body := variant(t, "big-1", "big@example.com", "")
+	pad := 1<<20 - len(body) - 64
+	body = append(body[:len(body)-1], []byte(`,"padding":"`+strings.Repeat("x", pad)+`"}`)...)
+	require.Less(t, len(body), 1<<20)
+	require.Greater(t, len(body), 1<<20-1024)
+	tb.post(t, body)
+	awaitEvents(t, tb.openStore(t), 1)
+}
+
+// Against an external NATS whose max_payload (1 MiB by default) cannot carry a body at the limit,
+// the ingest lowers its limit and says so: a too-large event gets a 413 that says what to do,
+// instead of a 503 that SaleAssist would retry forever.
+func TestBodyLimitIsLoweredToMaxPayload(t *testing.T) {
+	t.Parallel()
+	srv, err := queue.StartEmbedded(queue.EmbeddedOptions{DataDir: t.TempDir(), Listen: "127.0.0.1:0"})
+	require.NoError(t, err)
+	t.Cleanup(srv.Shutdown)
+	tb := startIngest(t, t.TempDir(), nil, "-nats-url", srv.ClientURL())
+	require.Contains(t, tb.stderr.String(), "MAX_BODY_BYTES lowered")
+
+	body := variant(t, "big-2", "big2@example.com", "")
+	body = append(body[:len(body)-1], []byte(`,"padding":"`+strings.Repeat("x", 1<<20-len(body)-64)+`"}`)...)
+	code, a := post(t, tb.url, testSecret, body)
+	require.Equal(t, http.StatusRequestEntityTooLarge, code)
+	require.Equal(t, "too_large", a.Error)
+	tb.post(t, variant(t, "small-2", "small2@example.com", ""))
 }

@@ -25,6 +25,9 @@ type EmbeddedOptions struct {
 	// minutes). SyncAlways fsyncs every write, at a large cost in throughput.
 	SyncInterval time.Duration
 	SyncAlways   bool
+	// MaxPayload is the largest message the server accepts; 0 keeps the server's default (1 MiB).
+	// It must exceed the ingest's body limit plus room for headers.
+	MaxPayload int32
 	// Logger receives the server's notices, warnings and errors.
 	Logger *slog.Logger
 }
@@ -50,6 +53,7 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 		SyncAlways:   o.SyncAlways,
 		NoSigs:       true,
 		DontListen:   true,
+		MaxPayload:   o.MaxPayload,
 	}
 	if o.Listen != "" {
 		host, port, err := splitListen(o.Listen)

@@ -16,6 +16,10 @@ import (
 // the ingest gives up and answers 503.
 const DefaultPublishTimeout = 2 * time.Second
 
+// HeaderRoom is what a message needs beyond its body: our headers, Nats-Msg-Id and the protocol
+// line. A NATS server's max_payload must be at least the largest body plus HeaderRoom.
+const HeaderRoom = 4 << 10
+
 // ErrUnavailable wraps every publish failure: JetStream is unreachable, too slow, or full. The
 // event was not acknowledged, so the sender must retry.
 var ErrUnavailable = errors.New("jetstream unavailable")
