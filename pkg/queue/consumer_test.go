@@ -133,7 +133,7 @@ func TestConsumer_RunDeliversEverything(t *testing.T) {
 
 	c, err := queue.NewConsumer(t.Context(), b.js, b.cfg, b.log)
 	require.NoError(t, err)
-	require.Equal(t, uint64(n), b.consumerInfo(t, c).NumPending)
+	require.Eventually(t, func() bool { return b.consumerInfo(t, c).NumPending == uint64(n) }, 10*time.Second, 5*time.Millisecond)
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()

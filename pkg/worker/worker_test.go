@@ -302,7 +302,8 @@ func TestLagGauges(t *testing.T) {
 
 	const n = 50
 	b.publishMany(t, "lag", n)
-	require.Equal(t, uint64(n), b.consumerInfo(t).NumPending)
+	// The consumer learns of stored messages asynchronously, shortly after the PubAcks.
+	require.Eventually(t, func() bool { return b.consumerInfo(t).NumPending == n }, waitFor, tick)
 	require.Zero(t, b.value(t, "saleassist_worker_consumer_lag", nil), "not read before Run")
 
 	b.start(t)
