@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
@@ -30,28 +29,10 @@ type testBundle struct {
 	ingest  *app.Ingest
 	dataDir string
 	url     string
-	stdout  *syncBuffer
-	stderr  *syncBuffer
+	stdout  *testkit.SyncBuffer
+	stderr  *testkit.SyncBuffer
 	// closeNow closes the ingest before the end of the test (a restart, a shutdown check).
 	closeNow func()
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a program's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func envOf(m map[string]string) app.LookupEnv {
@@ -65,7 +46,7 @@ func startIngest(t *testing.T, dataDir string, env map[string]string, args ...st
 	if env == nil {
 		env = map[string]string{"WEBHOOK_SECRETS": testSecret}
 	}
-	tb := &testBundle{dataDir: dataDir, stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	tb := &testBundle{dataDir: dataDir, stdout: &testkit.SyncBuffer{}, stderr: &testkit.SyncBuffer{}}
 	m := app.NewIngest()
 	m.Env, m.Stdout, m.Stderr = envOf(env), tb.stdout, tb.stderr
 	base := []string{"-addr", "127.0.0.1:0", "-data-dir", dataDir, "-embedded-nats-addr", "127.0.0.1:0"}
@@ -148,18 +129,9 @@ func awaitEvents(t *testing.T, st store.Store, events int64) store.Counts {
 // fixture returns the shared sample as a generic document, to be varied per test.
 func fixture(t testing.TB) map[string]any {
 	t.Helper()
-	raw, err := os.ReadFile("../../testdata/fixtures/widget_new_conversation.json")
-	require.NoError(t, err)
 	var doc map[string]any
-	require.NoError(t, json.Unmarshal(raw, &doc))
+	require.NoError(t, json.Unmarshal(testkit.Fixture(t), &doc))
 	return doc
-}
-
-func fixtureBytes(t testing.TB) []byte {
-	t.Helper()
-	raw, err := os.ReadFile("../../testdata/fixtures/widget_new_conversation.json")
-	require.NoError(t, err)
-	return raw
 }
 
 // variant is the fixture with another event id, email and phone.

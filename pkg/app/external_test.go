@@ -8,8 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
-	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
 
@@ -17,9 +17,7 @@ import (
 // (NATS_URL set), no embedded server in the ingest.
 func TestIngestAndWorkerAgainstExternalNATS(t *testing.T) {
 	t.Parallel()
-	srv, err := queue.StartEmbedded(queue.EmbeddedOptions{DataDir: t.TempDir(), Listen: "127.0.0.1:0"})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
+	srv := testkit.StartJetStream(t, testkit.WithListen("127.0.0.1:0")).Server
 	url := srv.ClientURL()
 	require.NotEmpty(t, url)
 
@@ -30,7 +28,7 @@ func TestIngestAndWorkerAgainstExternalNATS(t *testing.T) {
 
 	db := filepath.Join(t.TempDir(), "leads.db")
 	w := app.NewWorker()
-	w.Env, w.Stderr = envOf(map[string]string{"NATS_URL": url, "DATABASE_URL": "sqlite:" + db}), &syncBuffer{}
+	w.Env, w.Stderr = envOf(map[string]string{"NATS_URL": url, "DATABASE_URL": "sqlite:" + db}), &testkit.SyncBuffer{}
 	require.NoError(t, w.ParseFlags([]string{"-addr", "127.0.0.1:0"}))
 	require.NoError(t, w.Run(context.Background()))
 	t.Cleanup(func() { require.NoError(t, w.Close()) })

@@ -11,8 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
-	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
 // The real program on :0 with no secret configured: it generates one, keeps it 0600 in the data
@@ -34,7 +34,7 @@ func TestFirstStartGeneratesAndPrintsSecret(t *testing.T) {
 	require.Contains(t, banner, "X-Webhook-Secret = "+secret)
 	require.Contains(t, banner, "/webhooks/saleassist")
 
-	code, _ := post(t, tb.url, secret, fixtureBytes(t))
+	code, _ := post(t, tb.url, secret, testkit.Fixture(t))
 	require.Equal(t, http.StatusAccepted, code)
 	awaitEvents(t, tb.openStore(t), 1)
 
@@ -44,7 +44,7 @@ func TestFirstStartGeneratesAndPrintsSecret(t *testing.T) {
 	tb2 := startIngest(t, dir, map[string]string{})
 	require.NotContains(t, tb2.stdout.String(), secret)
 	require.Contains(t, tb2.stdout.String(), "webhook-secret")
-	code, _ = post(t, tb2.url, secret, fixtureBytes(t))
+	code, _ = post(t, tb2.url, secret, testkit.Fixture(t))
 	require.Equal(t, http.StatusAccepted, code)
 
 	logs := tb.stderr.String() + tb2.stderr.String()
@@ -108,7 +108,7 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 			for k, v := range tc.env {
 				env[k] = v
 			}
-			m.Env, m.Stdout, m.Stderr = envOf(env), &syncBuffer{}, &syncBuffer{}
+			m.Env, m.Stdout, m.Stderr = envOf(env), &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
 			args := append([]string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-embedded-nats-addr", ""}, tc.args...)
 			err := m.ParseFlags(args)
 			if err == nil {
@@ -140,9 +140,7 @@ func TestBodyAtTheLimitIsAccepted(t *testing.T) {
 // instead of a 503 that SaleAssist would retry forever.
 func TestBodyLimitIsLoweredToMaxPayload(t *testing.T) {
 	t.Parallel()
-	srv, err := queue.StartEmbedded(queue.EmbeddedOptions{DataDir: t.TempDir(), Listen: "127.0.0.1:0"})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
+	srv := testkit.StartJetStream(t, testkit.WithListen("127.0.0.1:0")).Server
 	tb := startIngest(t, t.TempDir(), nil, "-nats-url", srv.ClientURL())
 	require.Contains(t, tb.stderr.String(), "MAX_BODY_BYTES lowered")
 

@@ -6,14 +6,16 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 )
 
 // The fixture in → one lead with the right fields, one event, one meeting.
 func TestFixtureBecomesOneLead(t *testing.T) {
 	t.Parallel()
 	tb := setup(t)
-	a := tb.post(t, fixtureBytes(t))
-	require.Equal(t, answer{Status: "accepted", EventID: "dc60de93-d726-43cc-ad06-9cc7544cb8e5"}, a)
+	a := tb.post(t, testkit.Fixture(t))
+	require.Equal(t, answer{Status: "accepted", EventID: testkit.FixtureID}, a)
 
 	st := tb.openStore(t)
 	c := awaitEvents(t, st, 1)
@@ -42,7 +44,7 @@ func TestFixtureBecomesOneLead(t *testing.T) {
 	require.Equal(t, "widget_new_conversation", ev.EventType)
 	require.Equal(t, l.ID, ev.LeadID)
 	require.Empty(t, ev.Invalid)
-	require.JSONEq(t, string(fixtureBytes(t)), string(ev.Payload), "payload kept as received")
+	require.JSONEq(t, string(testkit.Fixture(t)), string(ev.Payload), "payload kept as received")
 }
 
 // The same event posted 3 times → one event, one lead; later answers say duplicate.

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -22,7 +23,7 @@ import (
 func startWorker(t *testing.T, tb *testBundle) *app.Worker {
 	t.Helper()
 	w := app.NewWorker()
-	w.Env, w.Stderr = envOf(nil), &syncBuffer{}
+	w.Env, w.Stderr = envOf(nil), &testkit.SyncBuffer{}
 	require.NoError(t, w.ParseFlags([]string{
 		"-nats-url", tb.ingest.EmbeddedNATSURL(),
 		"-db", tb.dataDir + "/leads.db",

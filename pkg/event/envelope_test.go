@@ -5,35 +5,26 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 )
 
-// fixturePath is the repaired seed sample shared by every package's tests.
-const fixturePath = "../../testdata/fixtures/widget_new_conversation.json"
-
-// seedSamplePath is the seed page's own copy of the sample, byte for byte: it is not valid JSON
-// (a comma is missing after "widget_location_source").
-const seedSamplePath = "../../testdata/fixtures/seed_sample.json"
-
 type testBundle struct {
+	// fixture is the repaired seed sample shared by every package's tests.
 	fixture []byte
-	seed    []byte
+	// seed is the seed page's own copy of the sample, byte for byte: it is not valid JSON (a comma
+	// is missing after "widget_location_source").
+	seed []byte
 }
 
 func setup(t testing.TB) *testBundle {
 	t.Helper()
-	fixture, err := os.ReadFile(filepath.FromSlash(fixturePath))
-	require.NoError(t, err)
-	seed, err := os.ReadFile(filepath.FromSlash(seedSamplePath))
-	require.NoError(t, err)
-	return &testBundle{fixture: fixture, seed: seed}
+	return &testBundle{fixture: testkit.Fixture(t), seed: testkit.SeedSample(t)}
 }
 
 // envelope builds {"event_type": <typ>, "payload": {"id": <id>}} from raw JSON fragments; an
@@ -66,7 +57,7 @@ func TestParseHead(t *testing.T) {
 		wantType string
 		wantID   string
 	}{
-		{"fixture", b.fixture, event.WidgetNewConversation, "dc60de93-d726-43cc-ad06-9cc7544cb8e5"},
+		{"fixture", b.fixture, event.WidgetNewConversation, testkit.FixtureID},
 		{"string id", envelope(`"x"`, `"abc-1"`), "x", "abc-1"},
 		{"integer id", envelope(`"x"`, `12345`), "x", "12345"},
 		{"exponent id", envelope(`"x"`, `1.5e3`), "x", "1500"},
@@ -258,7 +249,7 @@ func TestEvent_Document(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 
-	ev := &event.Event{ID: "dc60de93-d726-43cc-ad06-9cc7544cb8e5", Type: event.WidgetNewConversation, Body: b.fixture}
+	ev := &event.Event{ID: testkit.FixtureID, Type: event.WidgetNewConversation, Body: b.fixture}
 	doc, err := ev.Document()
 	require.NoError(t, err)
 	require.Equal(t, event.WidgetNewConversation, doc["event_type"])

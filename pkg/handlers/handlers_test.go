@@ -2,12 +2,12 @@ package handlers_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
@@ -15,12 +15,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
-// fixturePath is SaleAssist's sample webhook; the shared directory sits beside the repository.
-const (
-	fixturePath = "../../testdata/fixtures/widget_new_conversation.json"
-	fixtureID   = "dc60de93-d726-43cc-ad06-9cc7544cb8e5"
-	meetingID   = "6380dc9b-3af9-4362-b7b1-32d47c13df4f"
-)
+const meetingID = "6380dc9b-3af9-4362-b7b1-32d47c13df4f"
 
 type testBundle struct {
 	mapper   *lead.Mapper
@@ -32,11 +27,9 @@ func setup(t *testing.T) *testBundle {
 	t.Helper()
 	m, err := lead.NewMapper("IN")
 	require.NoError(t, err)
-	body, err := os.ReadFile(fixturePath)
-	require.NoError(t, err)
 	return &testBundle{
 		mapper:   m,
-		fixture:  body,
+		fixture:  testkit.Fixture(t),
 		received: time.Date(2024, 7, 11, 10, 43, 0, 0, time.UTC),
 	}
 }
@@ -60,7 +53,7 @@ func TestWidgetNewConversationFixture(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 
-	ev := b.event(fixtureID, event.WidgetNewConversation, b.fixture)
+	ev := b.event(testkit.FixtureID, event.WidgetNewConversation, b.fixture)
 	rec, err := handlers.WidgetNewConversation(b.mapper)(context.Background(), ev)
 	require.NoError(t, err)
 	requireEventFields(t, ev, rec)
@@ -108,7 +101,7 @@ func TestUnknownWithPeopleDetailKeepsLeadNotMeeting(t *testing.T) {
 
 	// The fixture's body under a type nobody knows: the person is kept, but meta[0] is only read
 	// by the widget_new_conversation handler.
-	ev := b.event(fixtureID, "widget_something_else", b.fixture)
+	ev := b.event(testkit.FixtureID, "widget_something_else", b.fixture)
 	rec, err := handlers.Unknown(b.mapper)(context.Background(), ev)
 	require.NoError(t, err)
 	requireEventFields(t, ev, rec)
@@ -170,12 +163,12 @@ func TestNewRouter(t *testing.T) {
 
 	// The known type gets its handler (with the meeting), any other type the fallback (without),
 	// both through the middleware.
-	rec, err := r.Dispatch(context.Background(), b.event(fixtureID, event.WidgetNewConversation, b.fixture))
+	rec, err := r.Dispatch(context.Background(), b.event(testkit.FixtureID, event.WidgetNewConversation, b.fixture))
 	require.NoError(t, err)
 	require.NotNil(t, rec.Meeting)
 	require.NotNil(t, rec.Lead)
 
-	rec, err = r.Dispatch(context.Background(), b.event(fixtureID, "other", b.fixture))
+	rec, err = r.Dispatch(context.Background(), b.event(testkit.FixtureID, "other", b.fixture))
 	require.NoError(t, err)
 	require.Nil(t, rec.Meeting)
 	require.NotNil(t, rec.Lead)

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -17,7 +18,7 @@ import (
 // reading, decoding and storing one event.
 func BenchmarkWebhook(b *testing.B) {
 	tb := setup(b, withStreamMaxBytes(queue.DefaultMaxBytes))
-	fix := fixture(b)
+	fix := testkit.Fixture(b)
 	var seq atomic.Int64
 
 	// Requests mostly wait for their PubAck, so run more of them than there are CPUs, as a
@@ -29,7 +30,7 @@ func BenchmarkWebhook(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		// Each goroutine rewrites the id of its own copy in place; the id keeps the fixture's
 		// length (36 bytes), so the body's size does not change.
-		body := withID(fix, "bench-"+pad(0))
+		body := testkit.WithID(fix, "bench-"+pad(0))
 		at := bytes.Index(body, []byte(`"bench-`)) + len(`"bench-`)
 		for pb.Next() {
 			copy(body[at:], pad(seq.Add(1)))

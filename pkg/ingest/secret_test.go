@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 )
 
@@ -30,7 +31,7 @@ func TestWebhookAuth(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			res := b.do(t, http.MethodPost, ingest.WebhookPath, bytes.NewReader(fixture(t)),
+			res := b.do(t, http.MethodPost, ingest.WebhookPath, bytes.NewReader(testkit.Fixture(t)),
 				ingest.DefaultSecretHeader, tt.secret, "Content-Type", jsonUTF8)
 
 			msg := requireError(t, res, http.StatusUnauthorized, "unauthorized")
@@ -38,10 +39,10 @@ func TestWebhookAuth(t *testing.T) {
 			require.False(t, res.contains(testSecret), "the answer must not reveal the secret: %s", res.body)
 			require.NotContains(t, b.logs.String(), testSecret, "the log must not reveal the secret")
 			require.Equal(t, uint64(0), b.msgs(t))
-			require.Equal(t, 1.0, b.metric(t, "saleassist_ingest_auth_failures_total", "reason", tt.reason))
+			require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"reason": tt.reason}))
 			other := map[string]string{"missing": "mismatch", "mismatch": "missing"}[tt.reason]
-			require.Equal(t, 0.0, b.metric(t, "saleassist_ingest_auth_failures_total", "reason", other))
-			require.Equal(t, 1.0, b.metric(t, "saleassist_ingest_requests_total", "code", "401"))
+			require.Equal(t, 0.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"reason": other}))
+			require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"code": "401"}))
 		})
 	}
 }
@@ -65,11 +66,11 @@ func TestWebhookSecretRotation(t *testing.T) {
 		newSecret = "new-secret-0123456789abcdefghij"
 	)
 	b := setup(t, withSecrets(oldSecret, newSecret))
-	fix := fixture(t)
+	fix := testkit.Fixture(t)
 
 	for i, secret := range []string{oldSecret, newSecret} {
 		id := []string{"rotation-old", "rotation-new"}[i]
-		res := b.do(t, http.MethodPost, ingest.WebhookPath, bytes.NewReader(withID(fix, id)),
+		res := b.do(t, http.MethodPost, ingest.WebhookPath, bytes.NewReader(testkit.WithID(fix, id)),
 			ingest.DefaultSecretHeader, secret, "Content-Type", jsonUTF8)
 		ab := requireAccepted(t, res)
 		require.Equal(t, id, ab.EventID)

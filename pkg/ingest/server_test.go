@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
@@ -30,7 +31,7 @@ func TestRoutes(t *testing.T) {
 	})
 	t.Run("UnknownPath", func(t *testing.T) {
 		t.Parallel()
-		res := b.do(t, http.MethodPost, "/webhooks/other", bytes.NewReader(fixture(t)),
+		res := b.do(t, http.MethodPost, "/webhooks/other", bytes.NewReader(testkit.Fixture(t)),
 			ingest.DefaultSecretHeader, testSecret, "Content-Type", jsonUTF8)
 		msg := requireError(t, res, http.StatusNotFound, "not_found")
 		require.Contains(t, msg, ingest.WebhookPath)
@@ -74,14 +75,14 @@ func TestRoutes(t *testing.T) {
 func TestUnavailable(t *testing.T) {
 	t.Parallel()
 	b := setup(t, withPublishTimeout(300*time.Millisecond))
-	fix := fixture(t)
-	requireAccepted(t, b.post(t, withID(fix, "before-shutdown")))
+	fix := testkit.Fixture(t)
+	requireAccepted(t, b.post(t, testkit.WithID(fix, "before-shutdown")))
 
 	b.embedded.Shutdown()
 
 	// Right after the shutdown, whether or not the client has noticed yet.
 	start := time.Now()
-	res := b.post(t, withID(fix, "right-after-shutdown"))
+	res := b.post(t, testkit.WithID(fix, "right-after-shutdown"))
 	require.Less(t, time.Since(start), 3*time.Second)
 	requireError(t, res, http.StatusServiceUnavailable, "unavailable")
 	require.NotEmpty(t, res.header.Get("Retry-After"))
@@ -97,14 +98,14 @@ func TestUnavailable(t *testing.T) {
 
 	for i := range 3 {
 		start := time.Now()
-		res := b.post(t, withID(fix, fmt.Sprintf("after-disconnect-%d", i)))
+		res := b.post(t, testkit.WithID(fix, fmt.Sprintf("after-disconnect-%d", i)))
 		require.Less(t, time.Since(start), 3*time.Second)
 		msg := requireError(t, res, http.StatusServiceUnavailable, "unavailable")
 		require.Contains(t, msg, "retry")
 		require.NotEmpty(t, res.header.Get("Retry-After"))
 	}
-	require.Equal(t, 4.0, b.metric(t, "saleassist_ingest_requests_total", "code", "503"))
-	require.Equal(t, 1.0, b.metric(t, "saleassist_ingest_requests_total", "code", "202"))
+	require.Equal(t, 4.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"code": "503"}))
+	require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"code": "202"}))
 
 	// Still alive, though not ready.
 	res = b.do(t, http.MethodGet, ingest.HealthPath, nil)
@@ -114,7 +115,7 @@ func TestUnavailable(t *testing.T) {
 func TestMetricsEndpoint(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	fix := fixture(t)
+	fix := testkit.Fixture(t)
 
 	requireAccepted(t, b.post(t, fix))
 	requireAccepted(t, b.post(t, fix))
@@ -160,20 +161,20 @@ func TestWebhookPanic(t *testing.T) {
 		p = &panicOnce{next: real}
 		return p
 	}))
-	fix := fixture(t)
+	fix := testkit.Fixture(t)
 
-	res := b.post(t, withID(fix, "panics"))
+	res := b.post(t, testkit.WithID(fix, "panics"))
 	msg := requireError(t, res, http.StatusInternalServerError, "internal")
 	require.Contains(t, msg, "retry")
-	require.Equal(t, 1.0, b.metric(t, "saleassist_ingest_panics_total"))
-	require.Equal(t, 1.0, b.metric(t, "saleassist_ingest_requests_total", "code", "500"))
+	require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_panics_total", nil))
+	require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"code": "500"}))
 	require.Contains(t, b.logs.String(), "publisher exploded", "the panic must be logged")
 	require.Equal(t, uint64(0), b.msgs(t))
 
 	// The server keeps serving.
-	ab := requireAccepted(t, b.post(t, withID(fix, "after-panic")))
+	ab := requireAccepted(t, b.post(t, testkit.WithID(fix, "after-panic")))
 	require.Equal(t, "after-panic", ab.EventID)
 	require.Equal(t, int32(2), p.calls.Load())
 	require.Equal(t, uint64(1), b.msgs(t))
-	require.Equal(t, 1.0, b.metric(t, "saleassist_ingest_panics_total"))
+	require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_panics_total", nil))
 }

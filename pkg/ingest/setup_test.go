@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -21,18 +20,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
-// Shared by every test file of the package: the fixture, its event id, and the secret the default
-// setup configures.
+// Shared by every test file of the package: the secret the default setup configures.
 const (
-	fixturePath    = "../../testdata/fixtures/widget_new_conversation.json"
-	seedSamplePath = "../../testdata/fixtures/seed_sample.json"
-	fixtureID      = "dc60de93-d726-43cc-ad06-9cc7544cb8e5"
-	testSecret     = "s3cret-for-tests-0123456789abcdef"
-	jsonUTF8       = "application/json; charset=UTF-8"
+	testSecret = "s3cret-for-tests-0123456789abcdef"
+	jsonUTF8   = "application/json; charset=UTF-8"
 )
 
 // testBundle is everything a test needs to drive the ingest through real HTTP against a real
@@ -44,7 +40,7 @@ type testBundle struct {
 	embedded *queue.Embedded
 	stream   jetstream.Stream
 	reg      *prometheus.Registry
-	logs     *syncBuffer
+	logs     *testkit.SyncBuffer
 	// disconnected is closed once the ingest's NATS connection has noticed a disconnect.
 	disconnected chan struct{}
 }
@@ -83,23 +79,14 @@ func setup(tb testing.TB, opts ...option) *testBundle {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	e, err := queue.StartEmbedded(queue.EmbeddedOptions{
-		DataDir: tb.TempDir(),
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	require.NoError(tb, err)
-	tb.Cleanup(e.Shutdown)
-
 	disconnected := make(chan struct{})
 	var once sync.Once
-	nc, err := e.Connect(
-		nats.ReconnectBufSize(-1),
+	k := testkit.StartJetStream(tb, testkit.WithConnOptions(
 		nats.DisconnectErrHandler(func(*nats.Conn, error) { once.Do(func() { close(disconnected) }) }),
-	)
-	require.NoError(tb, err)
-	tb.Cleanup(nc.Close)
+	))
+	e, nc := k.Server, k.Conn
 
-	qc := queue.DefaultConfig()
+	qc := k.Config
 	qc.MaxBytes = o.streamMaxBytes
 	pub, err := queue.NewPublisher(nc, qc, o.publishTimeout)
 	require.NoError(tb, err)
@@ -123,7 +110,7 @@ func setup(tb testing.TB, opts ...option) *testBundle {
 		return err
 	}
 	reg := prometheus.NewRegistry()
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	srv := ingest.NewServer(cfg, p, ready, ingest.NewMetrics(reg),
 		promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		slog.New(slog.NewJSONHandler(logs, nil)))
@@ -187,35 +174,6 @@ func (b *testBundle) msgs(tb testing.TB) uint64 {
 	return info.State.Msgs
 }
 
-// metric returns the value of the counter name whose labels include the given name, value pairs.
-func (b *testBundle) metric(tb testing.TB, name string, labels ...string) float64 {
-	tb.Helper()
-	mfs, err := b.reg.Gather()
-	require.NoError(tb, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			for i := 0; i+1 < len(labels); i += 2 {
-				found := false
-				for _, lp := range m.GetLabel() {
-					if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
-						found = true
-					}
-				}
-				if !found {
-					continue next
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	require.FailNowf(tb, "metric not found", "%s %v", name, labels)
-	return 0
-}
-
 // requireError checks an answer is the contract's JSON error with the given status and code, and
 // returns its message.
 func requireError(tb testing.TB, res response, status int, code string) string {
@@ -238,38 +196,6 @@ func requireAccepted(tb testing.TB, res response) acceptedBody {
 	require.NoError(tb, json.Unmarshal(res.body, &ab), "body: %s", res.body)
 	require.Equal(tb, "accepted", ab.Status)
 	return ab
-}
-
-// fixture returns the repaired widget_new_conversation sample.
-func fixture(tb testing.TB) []byte {
-	tb.Helper()
-	b, err := os.ReadFile(fixturePath)
-	require.NoError(tb, err)
-	require.Equal(tb, 1, bytes.Count(b, []byte(fixtureID)), "the fixture must name its payload.id exactly once")
-	return b
-}
-
-// withID returns the fixture with payload.id replaced by id.
-func withID(fix []byte, id string) []byte {
-	return bytes.Replace(fix, []byte(`"`+fixtureID+`"`), []byte(`"`+id+`"`), 1)
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }
 
 // contains reports whether a whole answer (status line aside) mentions s anywhere.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -23,14 +23,14 @@ import (
 func TestWebhookAcceptsFixture(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	body := fixture(t)
+	body := testkit.Fixture(t)
 
 	before := time.Now().UTC()
 	res := b.post(t, body)
 	after := time.Now().UTC()
 
 	ab := requireAccepted(t, res)
-	require.Equal(t, acceptedBody{Status: "accepted", EventID: fixtureID, Duplicate: false}, ab)
+	require.Equal(t, acceptedBody{Status: "accepted", EventID: testkit.FixtureID, Duplicate: false}, ab)
 	require.Equal(t, uint64(1), b.msgs(t))
 
 	subject := "saleassist.events.widget_new_conversation"
@@ -39,33 +39,33 @@ func TestWebhookAcceptsFixture(t *testing.T) {
 	require.Equal(t, subject, msg.Subject)
 	require.True(t, bytes.Equal(body, msg.Data), "the stored body must be the request body byte for byte")
 	require.Equal(t, "widget_new_conversation", msg.Header.Get(queue.HeaderEventType))
-	require.Equal(t, fixtureID, msg.Header.Get(queue.HeaderEventID))
-	require.Equal(t, fixtureID, msg.Header.Get(jetstream.MsgIDHeader))
+	require.Equal(t, testkit.FixtureID, msg.Header.Get(queue.HeaderEventID))
+	require.Equal(t, testkit.FixtureID, msg.Header.Get(jetstream.MsgIDHeader))
 	got, err := time.Parse(time.RFC3339Nano, msg.Header.Get(queue.HeaderReceivedAt))
 	require.NoError(t, err)
 	require.False(t, got.Before(before.Truncate(time.Microsecond)) || got.After(after), "received at %s, not within [%s, %s]", got, before, after)
-	require.Equal(t, 1.0, b.metric(t, "saleassist_ingest_requests_total", "code", "202"))
+	require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"code": "202"}))
 }
 
 func TestWebhookDuplicates(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	body := fixture(t)
+	body := testkit.Fixture(t)
 
 	for i := range 3 {
 		ab := requireAccepted(t, b.post(t, body))
-		require.Equal(t, fixtureID, ab.EventID)
+		require.Equal(t, testkit.FixtureID, ab.EventID)
 		require.Equal(t, i > 0, ab.Duplicate, "post #%d", i+1)
 	}
 	require.Equal(t, uint64(1), b.msgs(t))
-	require.Equal(t, 2.0, b.metric(t, "saleassist_ingest_duplicates_total"))
-	require.Equal(t, 3.0, b.metric(t, "saleassist_ingest_requests_total", "code", "202"))
+	require.Equal(t, 2.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_duplicates_total", nil))
+	require.Equal(t, 3.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"code": "202"}))
 }
 
 func TestWebhookBodyTooLarge(t *testing.T) {
 	t.Parallel()
 	const limit = 1024
-	body := fixture(t)
+	body := testkit.Fixture(t)
 	require.Greater(t, len(body), limit, "the fixture must exceed the limit for this test")
 
 	t.Run("ContentLength", func(t *testing.T) {
@@ -145,7 +145,7 @@ func TestWebhookRejectsBadBodies(t *testing.T) {
 				require.Contains(t, msg, want)
 			}
 			require.Equal(t, uint64(0), b.msgs(t))
-			require.Equal(t, 1.0, b.metric(t, "saleassist_ingest_requests_total", "code", strconv.Itoa(tt.status)))
+			require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"code": strconv.Itoa(tt.status)}))
 		})
 	}
 }
@@ -155,8 +155,7 @@ func TestWebhookRejectsBadBodies(t *testing.T) {
 func TestWebhookSeedSample(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	body, err := os.ReadFile(seedSamplePath)
-	require.NoError(t, err)
+	body := testkit.SeedSample(t)
 
 	// The decoder trips over the key that follows the missing comma.
 	line := 0
@@ -194,10 +193,10 @@ func TestWebhookContentType(t *testing.T) {
 		t.Run(strconv.Quote(tt.contentType), func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			res := b.do(t, http.MethodPost, ingest.WebhookPath, bytes.NewReader(fixture(t)),
+			res := b.do(t, http.MethodPost, ingest.WebhookPath, bytes.NewReader(testkit.Fixture(t)),
 				ingest.DefaultSecretHeader, testSecret, "Content-Type", tt.contentType)
 			if tt.accepted {
-				require.Equal(t, fixtureID, requireAccepted(t, res).EventID)
+				require.Equal(t, testkit.FixtureID, requireAccepted(t, res).EventID)
 				require.Equal(t, uint64(1), b.msgs(t))
 				return
 			}
@@ -211,7 +210,7 @@ func TestWebhookContentType(t *testing.T) {
 func TestWebhookConcurrent(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	fix := fixture(t)
+	fix := testkit.Fixture(t)
 
 	const n = 50
 	answers := make([]response, n)
@@ -222,7 +221,7 @@ func TestWebhookConcurrent(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, b.http.URL+ingest.WebhookPath,
-				bytes.NewReader(withID(fix, fmt.Sprintf("concurrent-%02d", i))))
+				bytes.NewReader(testkit.WithID(fix, fmt.Sprintf("concurrent-%02d", i))))
 			if err != nil {
 				errs[i] = err
 				return
@@ -242,7 +241,7 @@ func TestWebhookConcurrent(t *testing.T) {
 		require.False(t, ab.Duplicate)
 	}
 	require.Equal(t, uint64(n), b.msgs(t))
-	require.Equal(t, float64(n), b.metric(t, "saleassist_ingest_requests_total", "code", "202"))
+	require.Equal(t, float64(n), testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"code": "202"}))
 }
 
 // requestShape records how the last request reached the server, to prove a test sent what it

@@ -3,7 +3,6 @@ package lead
 import (
 	"encoding/json"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -11,10 +10,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-)
 
-// fixturePath is SaleAssist's sample webhook; the shared directory sits beside the repository.
-const fixturePath = "../../testdata/fixtures/widget_new_conversation.json"
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+)
 
 type testBundle struct {
 	mapper *Mapper
@@ -35,9 +33,7 @@ func newMapper(t testing.TB, region string) *Mapper {
 // loadFixture returns the sample's "payload", decoded the way the worker decodes it.
 func loadFixture(t testing.TB) map[string]any {
 	t.Helper()
-	body, err := os.ReadFile(fixturePath)
-	require.NoError(t, err)
-	return decodePayload(t, string(body))
+	return decodePayload(t, string(testkit.Fixture(t)))
 }
 
 // decodePayload decodes an envelope {"payload": ...} with UseNumber and returns its payload.

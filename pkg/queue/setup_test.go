@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -27,18 +28,8 @@ type testBundle struct {
 
 func setup(t *testing.T) *testBundle {
 	t.Helper()
-	log := slog.New(slog.DiscardHandler)
-	srv, err := queue.StartEmbedded(queue.EmbeddedOptions{DataDir: t.TempDir(), Logger: log})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect(nats.ReconnectBufSize(-1))
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	cfg := queue.DefaultConfig()
-	cfg.MaxBytes = 64 << 20 // the default 1 GiB need not fit on the test machine's disk
-	return &testBundle{srv: srv, nc: nc, js: js, cfg: cfg, log: log}
+	k := testkit.StartJetStream(t)
+	return &testBundle{srv: k.Server, nc: k.Conn, js: k.JS, cfg: k.Config, log: k.Logger}
 }
 
 // publisher ensures the stream for cfg and returns a Publisher on the bundle's connection.

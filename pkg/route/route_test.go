@@ -4,23 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/schema"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
-)
-
-// fixturePath is SaleAssist's sample webhook; the shared directory sits beside the repository.
-const (
-	fixturePath = "../../testdata/fixtures/widget_new_conversation.json"
-	fixtureID   = "dc60de93-d726-43cc-ad06-9cc7544cb8e5"
 )
 
 type testBundle struct {
@@ -32,9 +26,7 @@ func setup(t *testing.T) *testBundle {
 	t.Helper()
 	v, err := schema.New()
 	require.NoError(t, err)
-	body, err := os.ReadFile(fixturePath)
-	require.NoError(t, err)
-	return &testBundle{validator: v, fixture: body}
+	return &testBundle{validator: v, fixture: testkit.Fixture(t)}
 }
 
 func newEvent(id, typ string, body []byte) *event.Event {
@@ -189,12 +181,12 @@ func TestValidateValidEventReachesHandler(t *testing.T) {
 	b := setup(t)
 	r, called := validateRouter(b)
 
-	ev := newEvent(fixtureID, event.WidgetNewConversation, b.fixture)
+	ev := newEvent(testkit.FixtureID, event.WidgetNewConversation, b.fixture)
 	rec, err := r.Dispatch(context.Background(), ev)
 	require.NoError(t, err)
 	require.Equal(t, 1, *called)
 	require.Empty(t, rec.Invalid)
-	require.Equal(t, fixtureID, rec.EventID)
+	require.Equal(t, testkit.FixtureID, rec.EventID)
 }
 
 func TestValidateInvalidEventIsRecordedNotHandled(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 )
 
 // sharedFixtures is the team's shared fixture directory, beside the repository (present on the
@@ -22,7 +24,8 @@ const sharedFixtures = "../../../shared/fixtures"
 func TestFixturesMatchTheirSchemas(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	dirs := []string{"../../testdata/fixtures"}
+	fixtures := testkit.FixturesDir(t)
+	dirs := []string{fixtures}
 	if _, err := os.Stat(sharedFixtures); err == nil {
 		dirs = append(dirs, sharedFixtures)
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -43,7 +46,7 @@ func TestFixturesMatchTheirSchemas(t *testing.T) {
 			require.NoError(t, b.v.ValidateEvent(eventType, doc), path)
 			checked++
 			if dir == sharedFixtures {
-				copyPath := filepath.Join("../../testdata/fixtures", filepath.Base(path))
+				copyPath := filepath.Join(fixtures, filepath.Base(path))
 				mine, err := os.ReadFile(copyPath)
 				require.NoError(t, err, "copy %s into testdata/fixtures", path)
 				require.True(t, bytes.Equal(raw, mine), "%s differs from %s", copyPath, path)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
-	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -14,15 +13,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/schema"
 	schemas "github.com/saleassist-pipeline/pipeline/proto-free-schemas"
 )
 
-const (
-	fixturePath = "../../testdata/fixtures/widget_new_conversation.json"
-	widgetType  = "widget_new_conversation"
-)
+const widgetType = "widget_new_conversation"
 
 type testBundle struct {
 	v *schema.Validator
@@ -34,9 +31,7 @@ func setup(tb testing.TB) *testBundle {
 	tb.Helper()
 	v, err := schema.New()
 	require.NoError(tb, err)
-	raw, err := os.ReadFile(fixturePath)
-	require.NoError(tb, err)
-	return &testBundle{v: v, fixture: raw}
+	return &testBundle{v: v, fixture: testkit.Fixture(tb)}
 }
 
 // decode decodes JSON as the worker does: numbers stay json.Number.

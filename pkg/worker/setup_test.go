@@ -1,11 +1,7 @@
 package worker_test
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"log/slog"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -16,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
@@ -27,8 +24,6 @@ import (
 )
 
 const (
-	fixturePath = "../../testdata/fixtures/widget_new_conversation.json"
-	fixtureID   = "dc60de93-d726-43cc-ad06-9cc7544cb8e5"
 	// waitFor bounds every wait for the pipeline to reach a state.
 	waitFor = 10 * time.Second
 	tick    = 10 * time.Millisecond
@@ -70,22 +65,12 @@ func setup(t *testing.T, opts ...option) *testBundle {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	k := testkit.StartJetStream(t)
+	js, qc, log := k.JS, k.Config, k.Logger
 	dir := t.TempDir()
-
-	e, err := queue.StartEmbedded(queue.EmbeddedOptions{DataDir: filepath.Join(dir, "nats"), Logger: log})
-	require.NoError(t, err)
-	t.Cleanup(e.Shutdown)
-	nc, err := e.Connect(nats.ReconnectBufSize(-1))
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
 
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	qc := queue.DefaultConfig()
-	qc.MaxBytes = 64 << 20
 	stream, err := queue.EnsureStream(ctx, js, qc)
 	require.NoError(t, err)
 	cons, err := queue.NewConsumer(ctx, js, qc, log)
@@ -105,8 +90,7 @@ func setup(t *testing.T, opts ...option) *testBundle {
 	} else {
 		r = handlers.NewRouter(m, route.Recover, route.Validate(v))
 	}
-	fixture, err := os.ReadFile(fixturePath)
-	require.NoError(t, err)
+	fixture := testkit.Fixture(t)
 
 	reg := prometheus.NewRegistry()
 	w := worker.New(cons, r, st, worker.NewMetrics(reg), log, o.opts)
@@ -147,9 +131,7 @@ func (b *testBundle) start(t *testing.T) (stop func() error) {
 // body returns the fixture with payload.id set to id.
 func (b *testBundle) body(t *testing.T, id string) []byte {
 	t.Helper()
-	old := []byte(`"id": "` + fixtureID + `"`)
-	require.Equal(t, 1, bytes.Count(b.fixture, old))
-	return bytes.Replace(b.fixture, old, []byte(`"id": "`+id+`"`), 1)
+	return testkit.WithID(b.fixture, id)
 }
 
 // newEvent returns a widget_new_conversation event with the given id.
@@ -228,51 +210,13 @@ func (b *testBundle) requireSettled(t *testing.T) {
 	}, waitFor, tick, "consumer never settled: %+v", b.consumerInfo(t))
 }
 
-// metric returns the value of the counter or gauge sample name{labels}, and whether it exists.
-func (b *testBundle) metric(t *testing.T, name string, labels map[string]string) (float64, bool) {
-	t.Helper()
-	mfs, err := b.reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	samples:
-		for _, m := range mf.GetMetric() {
-			if len(m.GetLabel()) != len(labels) {
-				continue
-			}
-			for _, lp := range m.GetLabel() {
-				if v, ok := labels[lp.GetName()]; !ok || v != lp.GetValue() {
-					continue samples
-				}
-			}
-			switch {
-			case m.GetCounter() != nil:
-				return m.GetCounter().GetValue(), true
-			case m.GetGauge() != nil:
-				return m.GetGauge().GetValue(), true
-			}
-		}
-	}
-	return 0, false
-}
-
-// value is metric for a sample that must exist.
-func (b *testBundle) value(t *testing.T, name string, labels map[string]string) float64 {
-	t.Helper()
-	v, ok := b.metric(t, name, labels)
-	require.True(t, ok, "no sample %s%v", name, labels)
-	return v
-}
-
 // events is saleassist_worker_events_total{event_type, outcome}.
 func (b *testBundle) events(t *testing.T, eventType, outcome string) float64 {
 	t.Helper()
-	return b.value(t, "saleassist_worker_events_total", map[string]string{"event_type": eventType, "outcome": outcome})
+	return testkit.RequireMetric(t, b.reg, "saleassist_worker_events_total", map[string]string{"event_type": eventType, "outcome": outcome})
 }
 
 func (b *testBundle) redeliveries(t *testing.T) float64 {
 	t.Helper()
-	return b.value(t, "saleassist_worker_redeliveries_total", nil)
+	return testkit.RequireMetric(t, b.reg, "saleassist_worker_redeliveries_total", nil)
 }

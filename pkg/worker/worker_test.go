@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
@@ -74,7 +75,7 @@ func TestUnknownTypeIsStoredWithItsLead(t *testing.T) {
 	require.NotZero(t, got.LeadID, "the person of an unknown event type is kept")
 	require.Empty(t, got.Invalid)
 	require.Equal(t, float64(1), b.events(t, "other", worker.OutcomeUnknownType))
-	_, ok := b.metric(t, "saleassist_worker_events_total", map[string]string{"event_type": typ, "outcome": worker.OutcomeUnknownType})
+	_, ok := testkit.Metric(t, b.reg, "saleassist_worker_events_total", map[string]string{"event_type": typ, "outcome": worker.OutcomeUnknownType})
 	require.False(t, ok, "unknown event types must not become label values")
 }
 
@@ -304,14 +305,16 @@ func TestLagGauges(t *testing.T) {
 	b.publishMany(t, "lag", n)
 	// The consumer learns of stored messages asynchronously, shortly after the PubAcks.
 	require.Eventually(t, func() bool { return b.consumerInfo(t).NumPending == n }, waitFor, tick)
-	require.Zero(t, b.value(t, "saleassist_worker_consumer_lag", nil), "not read before Run")
+	require.Zero(t, testkit.RequireMetric(t, b.reg, "saleassist_worker_consumer_lag", nil), "not read before Run")
 
 	b.start(t)
 	var once sync.Once
 	open := func() { once.Do(func() { close(gate) }) }
 	t.Cleanup(open) // before the worker is stopped (cleanups run last-in first-out)
 
-	gauge := func(name string) float64 { return b.value(t, "saleassist_worker_consumer_"+name, nil) }
+	gauge := func(name string) float64 {
+		return testkit.RequireMetric(t, b.reg, "saleassist_worker_consumer_"+name, nil)
+	}
 	// The worker holds messages it cannot finish: they are ack pending, the rest pending, and the
 	// lag counts both.
 	require.Eventually(t, func() bool {

@@ -1,0 +1,89 @@
+package testkit
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// FixtureID is the payload.id of the widget_new_conversation fixture.
+const FixtureID = "dc60de93-d726-43cc-ad06-9cc7544cb8e5"
+
+const (
+	fixtureName    = "widget_new_conversation.json"
+	seedSampleName = "seed_sample.json"
+)
+
+// FixturesDir is the repository's testdata/fixtures, found from this file's location so that it
+// does not depend on the test's working directory (the package's own directory).
+func FixturesDir(t testing.TB) string {
+	t.Helper()
+	root, err := repoRoot()
+	require.NoError(t, err)
+	return filepath.Join(root, "testdata", "fixtures")
+}
+
+// FixturePath is SaleAssist's sample widget_new_conversation webhook, repaired (the seed page's
+// copy lacks a comma).
+func FixturePath(t testing.TB) string {
+	t.Helper()
+	return filepath.Join(FixturesDir(t), fixtureName)
+}
+
+// Fixture returns the file at FixturePath. It fails the test unless the fixture names FixtureID
+// exactly once, as its payload.id, which is what WithID replaces.
+func Fixture(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile(FixturePath(t))
+	require.NoError(t, err)
+	require.Equal(t, 1, bytes.Count(b, []byte(FixtureID)), "the fixture must name its payload.id exactly once")
+	require.Contains(t, string(b), `"id": "`+FixtureID+`"`, "the fixture's payload.id")
+	return b
+}
+
+// WithID returns fixture (as Fixture returned it) with payload.id set to id.
+func WithID(fixture []byte, id string) []byte {
+	return bytes.Replace(fixture, []byte(`"`+FixtureID+`"`), []byte(`"`+id+`"`), 1)
+}
+
+// SeedSample returns the integration page's own copy of the sample, byte for byte: it is not
+// valid JSON (a comma is missing after "widget_location_source").
+func SeedSample(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(FixturesDir(t), seedSampleName))
+	require.NoError(t, err)
+	return b
+}
+
+// repoRoot is the directory holding go.mod: two levels above this file, or, when the file's
+// recorded path is not usable (a -trimpath build), the nearest one above the working directory.
+func repoRoot() (string, error) {
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+			return root, nil
+		}
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("testkit: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,69 @@
+package testkit
+
+import (
+	"log/slog"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+)
+
+// JetStream is one test's own embedded JetStream server, a connection to it made the way the
+// ingest makes it, and the configuration the test should use.
+type JetStream struct {
+	Server *queue.Embedded
+	Conn   *nats.Conn
+	JS     jetstream.JetStream
+	// Config is queue.DefaultConfig with a smaller MaxBytes; the stream is not created.
+	Config queue.Config
+	// Logger discards everything; it is the server's logger, for components the test builds.
+	Logger *slog.Logger
+}
+
+// JetStreamOption varies what StartJetStream starts.
+type JetStreamOption func(*jetStreamOptions)
+
+type jetStreamOptions struct {
+	listen   string
+	connOpts []nats.Option
+}
+
+// WithListen makes the server also accept TCP connections on addr (host:port; port 0 picks a free
+// one), for programs that attach by URL (Server.ClientURL).
+func WithListen(addr string) JetStreamOption {
+	return func(o *jetStreamOptions) { o.listen = addr }
+}
+
+// WithConnOptions adds options to Conn, after nats.ReconnectBufSize(-1).
+func WithConnOptions(opts ...nats.Option) JetStreamOption {
+	return func(o *jetStreamOptions) { o.connOpts = append(o.connOpts, opts...) }
+}
+
+// StartJetStream starts an in-process embedded nats-server with JetStream, its files in a
+// temporary directory, and connects to it with nats.ReconnectBufSize(-1) (as the ingest does: a
+// publish while disconnected fails at once instead of being buffered). The connection is closed
+// and the server shut down when the test ends.
+func StartJetStream(t testing.TB, opts ...JetStreamOption) *JetStream {
+	t.Helper()
+	var o jetStreamOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	log := slog.New(slog.DiscardHandler)
+	srv, err := queue.StartEmbedded(queue.EmbeddedOptions{DataDir: t.TempDir(), Listen: o.listen, Logger: log})
+	require.NoError(t, err)
+	t.Cleanup(srv.Shutdown)
+	nc, err := srv.Connect(append([]nats.Option{nats.ReconnectBufSize(-1)}, o.connOpts...)...)
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	cfg := queue.DefaultConfig()
+	// The default 1 GiB need not fit on the test machine's disk: JetStream refuses a stream whose
+	// MaxBytes exceeds the space it can reserve.
+	cfg.MaxBytes = 64 << 20
+	return &JetStream{Server: srv, Conn: nc, JS: js, Config: cfg, Logger: log}
+}
