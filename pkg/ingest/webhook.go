@@ -3,12 +3,8 @@ package ingest
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
@@ -103,40 +99,6 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int, 
 		return nil, http.StatusBadRequest, `the body is empty; send the event as JSON {"event_type": "...", "payload": {...}}`
 	}
 	return body, 0, ""
-}
-
-func tooLarge(limit int64) string {
-	return fmt.Sprintf("the body is larger than %d bytes (MAX_BODY_BYTES); send smaller events or raise the limit", limit)
-}
-
-// readAll reads r to the end into buf, growing it as needed.
-func readAll(r io.Reader, buf []byte) ([]byte, error) {
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
-}
-
-// checkContentType accepts JSON (with any parameters, e.g. charset) and a missing type; it returns
-// what is wrong otherwise.
-func checkContentType(ct string) string {
-	if ct == "" {
-		return ""
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err == nil && (mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
-		return ""
-	}
-	return "Content-Type " + strconv.Quote(ct) + " is not accepted; send application/json"
 }
 
 type errorBody struct {

@@ -41,6 +41,11 @@ type Config struct {
 	Replicas int
 	// AckWait is how long a worker may hold a message before JetStream redelivers it.
 	AckWait time.Duration
+	// QuarantineStream keeps authenticated requests the ingest could not accept, on
+	// QuarantineSubject, up to QuarantineMaxBytes.
+	QuarantineStream   string
+	QuarantineSubject  string
+	QuarantineMaxBytes int64
 }
 
 // DefaultConfig returns the configuration standalone mode uses.
@@ -53,6 +58,10 @@ func DefaultConfig() Config {
 		Duplicates:    DefaultDuplicates,
 		Replicas:      1,
 		AckWait:       DefaultAckWait,
+
+		QuarantineStream:   DefaultQuarantineStream,
+		QuarantineSubject:  DefaultQuarantineSubject,
+		QuarantineMaxBytes: DefaultQuarantineMaxBytes,
 	}
 }
 
@@ -89,9 +98,12 @@ func (c Config) ConsumerConfig() jetstream.ConsumerConfig {
 	}
 }
 
-// EnsureStream creates the events stream, or updates it to c. The ingest calls it: the stream's
-// limits are the ingest's configuration.
+// EnsureStream creates the events stream and the quarantine stream, or updates them to c, and
+// returns the events stream. The ingest calls it: the streams' limits are its configuration.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.Stream, error) {
+	if _, err := js.CreateOrUpdateStream(ctx, c.QuarantineStreamConfig()); err != nil {
+		return nil, fmt.Errorf("create or update stream %s: %w", c.QuarantineStream, err)
+	}
 	s, err := js.CreateOrUpdateStream(ctx, c.StreamConfig())
 	if err != nil {
 		return nil, fmt.Errorf("create or update stream %s: %w", c.Stream, err)

@@ -65,20 +65,29 @@ func (p *Publisher) JetStream() jetstream.JetStream { return p.js }
 // Publish stores ev and returns once JetStream has acknowledged it. Any error wraps
 // ErrUnavailable; it returns within the publish timeout (or ctx, if sooner).
 func (p *Publisher) Publish(ctx context.Context, ev *event.Event) (Ack, error) {
-	fut, err := p.js.PublishMsgAsync(p.cfg.NewMsg(ev))
+	ack, err := p.await(ctx, p.cfg.NewMsg(ev), "store event "+ev.ID)
 	if err != nil {
-		return Ack{}, fmt.Errorf("%w: publish event %s: %v", ErrUnavailable, ev.ID, err)
+		return Ack{}, err
+	}
+	return Ack{Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
+}
+
+// await publishes m and waits for its acknowledgement, within the publish timeout.
+func (p *Publisher) await(ctx context.Context, m *nats.Msg, what string) (*jetstream.PubAck, error) {
+	fut, err := p.js.PublishMsgAsync(m)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, what, err)
 	}
 	timer := time.NewTimer(p.timeout)
 	defer timer.Stop()
 	select {
 	case ack := <-fut.Ok():
-		return Ack{Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
+		return ack, nil
 	case err := <-fut.Err():
-		return Ack{}, fmt.Errorf("%w: store event %s: %v", ErrUnavailable, ev.ID, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, what, err)
 	case <-timer.C:
-		return Ack{}, fmt.Errorf("%w: store event %s: no acknowledgement within %s", ErrUnavailable, ev.ID, p.timeout)
+		return nil, fmt.Errorf("%w: %s: no acknowledgement within %s", ErrUnavailable, what, p.timeout)
 	case <-ctx.Done():
-		return Ack{}, fmt.Errorf("%w: store event %s: %v", ErrUnavailable, ev.ID, ctx.Err())
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, what, ctx.Err())
 	}
 }

@@ -1,0 +1,118 @@
+// Package admin is ingestctl: the operators' verbs on a running pipeline's JetStream — look at,
+// replay and delete what the ingest quarantined. It talks to NATS only, never to the ingest.
+package admin
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+)
+
+// NATSURLFile is where a standalone ingest writes the URL of its embedded NATS server, under its
+// data directory, so that ingestctl finds it without being told.
+const NATSURLFile = "nats-url"
+
+// CLI is one ingestctl invocation.
+type CLI struct {
+	// Env defaults to os.LookupEnv; Stdout and Stderr to the process's.
+	Env            func(string) (string, bool)
+	Stdout, Stderr io.Writer
+
+	natsURL string
+	dataDir string
+	maxBody int64
+	conn    *nats.Conn
+	js      jetstream.JetStream
+	cfg     queue.Config
+}
+
+// New returns a CLI on the process's environment and standard streams.
+func New() *CLI { return &CLI{Env: os.LookupEnv, Stdout: os.Stdout, Stderr: os.Stderr} }
+
+const usage = `usage: ingestctl [-nats-url URL] [-data-dir DIR] <command>
+
+commands:
+  quarantine list [--json]             authenticated requests the ingest could not accept
+  quarantine show ID                   print the body exactly as received
+  quarantine replay ID [--body FILE]   submit it again (optionally corrected); removed once accepted
+  quarantine delete ID                 drop it for good
+
+NATS is found from -nats-url / NATS_URL, else DATA_DIR/nats-url (written by a standalone ingest
+whose embedded server listens), else nats://127.0.0.1:4222.
+`
+
+// Run executes args and returns the exit code: 0 done, 1 failed, 2 bad usage.
+func (c *CLI) Run(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("ingestctl", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	fs.Usage = func() { fmt.Fprint(c.Stderr, usage) }
+	env := func(k, def string) string {
+		if v, ok := c.Env(k); ok && v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&c.natsURL, "nats-url", env("NATS_URL", ""), "NATS server URL (env NATS_URL)")
+	fs.StringVar(&c.dataDir, "data-dir", env("DATA_DIR", "./data"), "a standalone ingest's data directory (env DATA_DIR)")
+	fs.Int64Var(&c.maxBody, "max-body", 1<<20, "largest body replay accepts, as the ingest's MAX_BODY_BYTES")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	rest := fs.Args()
+	if len(rest) < 2 || rest[0] != "quarantine" {
+		fmt.Fprint(c.Stderr, usage)
+		return 2
+	}
+	err := c.quarantine(ctx, rest[1], rest[2:])
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(c.Stderr, "ingestctl: %v\n\n%s", err, usage)
+		return 2
+	default:
+		fmt.Fprintf(c.Stderr, "ingestctl: %v\n", err)
+		return 1
+	}
+}
+
+// usageError is a command line that does not make sense.
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+// connect opens the JetStream context the commands use.
+func (c *CLI) connect() (func(), error) {
+	url := c.natsURL
+	if url == "" {
+		if b, err := os.ReadFile(filepath.Join(c.dataDir, NATSURLFile)); err == nil {
+			url = strings.TrimSpace(string(b))
+		}
+	}
+	if url == "" {
+		url = nats.DefaultURL
+	}
+	nc, err := nats.Connect(url, nats.Name("ingestctl"), nats.Timeout(5*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS at %s: %w (set -nats-url, or -data-dir of a standalone ingest started with a free EMBEDDED_NATS_ADDR)", url, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	c.conn, c.js, c.cfg = nc, js, queue.DefaultConfig()
+	return nc.Close, nil
+}

@@ -1,0 +1,171 @@
+package admin_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/admin"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+)
+
+type testBundle struct {
+	js  *testkit.JetStream
+	pub *queue.Publisher
+	url string
+}
+
+func setup(t *testing.T) *testBundle {
+	t.Helper()
+	js := testkit.StartJetStream(t, testkit.WithListen("127.0.0.1:0"))
+	js.Config = queue.DefaultConfig() // ingestctl works on the default stream names
+	js.Config.MaxBytes = 64 << 20
+	_, err := queue.EnsureStream(context.Background(), js.JS, js.Config)
+	require.NoError(t, err)
+	pub, err := queue.NewPublisher(js.Conn, js.Config, 2*time.Second)
+	require.NoError(t, err)
+	return &testBundle{js: js, pub: pub, url: js.Server.ClientURL()}
+}
+
+// quarantine keeps body as the ingest would and returns its id.
+func (b *testBundle) quarantine(t *testing.T, reason string, body []byte, h http.Header) uint64 {
+	t.Helper()
+	id, err := b.pub.Quarantine(context.Background(), &queue.Rejected{
+		Reason: reason, Message: "body is not valid JSON: at line 3, column 7", Body: body, Header: h,
+		RemoteAddr: "203.0.113.9", ReceivedAt: time.Now(),
+	})
+	require.NoError(t, err)
+	return id
+}
+
+// run runs ingestctl against the bundle's server and returns its exit code and output.
+func (b *testBundle) run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	c := &admin.CLI{Env: func(string) (string, bool) { return "", false }, Stdout: &out, Stderr: &errOut}
+	code := c.Run(context.Background(), append([]string{"-nats-url", b.url}, args...))
+	return code, out.String(), errOut.String()
+}
+
+func (b *testBundle) eventsInStream(t *testing.T) uint64 {
+	t.Helper()
+	s, err := b.js.JS.Stream(context.Background(), queue.DefaultStream)
+	require.NoError(t, err)
+	info, err := s.Info(context.Background())
+	require.NoError(t, err)
+	return info.State.Msgs
+}
+
+// The round trip: a malformed body is listed, shown byte for byte, refused on a plain replay (it
+// is still malformed), and accepted with a corrected body — and only then leaves quarantine.
+func TestQuarantineListShowReplayRoundTrip(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	seed := testkit.SeedSample(t)
+	id := b.quarantine(t, "invalid_json", seed, http.Header{"Content-Type": {"application/json; charset=UTF-8"}})
+
+	code, out, _ := b.run(t, "quarantine", "list")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, strconv.FormatUint(id, 10))
+	require.Contains(t, out, "invalid_json")
+	require.Contains(t, out, "1 in quarantine")
+
+	code, out, _ = b.run(t, "quarantine", "list", "--json")
+	require.Equal(t, 0, code)
+	var listed []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &listed))
+	require.Len(t, listed, 1)
+	require.EqualValues(t, id, listed[0]["id"])
+	require.EqualValues(t, len(seed), listed[0]["bytes"])
+
+	code, out, _ = b.run(t, "quarantine", "show", strconv.FormatUint(id, 10))
+	require.Equal(t, 0, code)
+	require.Equal(t, string(seed), out, "show prints the body exactly as received")
+
+	code, _, errOut := b.run(t, "quarantine", "replay", strconv.FormatUint(id, 10))
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "still not an acceptable event")
+	require.Contains(t, errOut, "line 143")
+	require.Contains(t, errOut, "--body")
+	require.Zero(t, b.eventsInStream(t))
+
+	fixed := filepath.Join(t.TempDir(), "fixed.json")
+	require.NoError(t, os.WriteFile(fixed, testkit.Fixture(t), 0o600))
+	code, out, errOut = b.run(t, "quarantine", "replay", strconv.FormatUint(id, 10), "--body", fixed)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, testkit.FixtureID)
+	require.EqualValues(t, 1, b.eventsInStream(t))
+
+	code, out, _ = b.run(t, "quarantine", "list")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "0 in quarantine")
+	code, _, errOut = b.run(t, "quarantine", "show", strconv.FormatUint(id, 10))
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "does not exist")
+}
+
+// A kept gzip body is decompressed on replay, as the ingest would have; delete drops an entry.
+func TestQuarantineReplayGzipAndDelete(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, err := zw.Write(testkit.Fixture(t))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	id := b.quarantine(t, "unsupported_media_type", gz.Bytes(), http.Header{"Content-Type": {"text/plain"}, "Content-Encoding": {"gzip"}})
+	other := b.quarantine(t, "invalid_envelope", []byte(`[1,2,3]`), nil)
+
+	code, out, errOut := b.run(t, "quarantine", "replay", strconv.FormatUint(id, 10))
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "duplicate: false")
+	require.EqualValues(t, 1, b.eventsInStream(t))
+
+	code, out, _ = b.run(t, "quarantine", "delete", strconv.FormatUint(other, 10))
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "deleted")
+	code, out, _ = b.run(t, "quarantine", "list")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "0 in quarantine")
+}
+
+// Bad command lines get usage (exit 2) and say what is wrong; an unreachable NATS says how to
+// point ingestctl at the right one.
+func TestIngestctlUsageAndConnectionErrors(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, args := range [][]string{{}, {"quarantine"}, {"quarantine", "show"}, {"quarantine", "show", "abc"}, {"quarantine", "explode", "1"}, {"dlq"}} {
+		code, _, errOut := b.run(t, args...)
+		require.Equal(t, 2, code, "%v", args)
+		require.Contains(t, errOut, "usage: ingestctl", "%v", args)
+	}
+	var out, errOut bytes.Buffer
+	c := &admin.CLI{Env: func(string) (string, bool) { return "", false }, Stdout: &out, Stderr: &errOut}
+	code := c.Run(context.Background(), []string{"-nats-url", "nats://127.0.0.1:1", "quarantine", "list"})
+	require.Equal(t, 1, code)
+	require.True(t, strings.Contains(errOut.String(), "connect to NATS"), errOut.String())
+}
+
+// Without -nats-url, ingestctl finds a standalone ingest's embedded server through the URL file
+// in its data directory.
+func TestIngestctlFindsStandaloneThroughDataDir(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, admin.NATSURLFile), []byte(b.url+"\n"), 0o600))
+	var out, errOut bytes.Buffer
+	c := &admin.CLI{Env: func(string) (string, bool) { return "", false }, Stdout: &out, Stderr: &errOut}
+	require.Equal(t, 0, c.Run(context.Background(), []string{"-data-dir", dir, "quarantine", "list"}), errOut.String())
+	require.Contains(t, out.String(), "0 in quarantine")
+}

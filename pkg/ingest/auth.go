@@ -1,0 +1,265 @@
+package ingest
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// AuthConfig says how requests prove they come from SaleAssist. Every configured check must pass;
+// at least one of the shared-secret header and the signature must be configured.
+type AuthConfig struct {
+	// SecretHeader carries one of Secrets. Empty turns the shared-secret check off (then a
+	// signature is required).
+	SecretHeader string
+	Secrets      []string
+	// SignatureHeader, when set, must carry HMAC-SHA256 of the raw body (as sent, before any
+	// decompression) under one of SignatureSecrets, hex or base64, optionally prefixed "sha256=".
+	SignatureHeader  string
+	SignatureSecrets []string
+	// AllowedCIDRs, when set, are the only source addresses accepted.
+	AllowedCIDRs []string
+	// TrustedProxies are the addresses of proxies (a load balancer, Cloudflare) whose
+	// CF-Connecting-IP and X-Forwarded-For headers name the real client. Other peers' such headers
+	// are ignored: anyone can send them.
+	TrustedProxies []string
+}
+
+// Auth checks requests against an AuthConfig. Safe for concurrent use.
+type Auth struct {
+	secretHeader string
+	secrets      *Secrets
+	sigHeader    string
+	sigKeys      [][]byte
+	allowed      []netip.Prefix
+	proxies      []netip.Prefix
+}
+
+// Failure is why a request was refused: a reason for the metrics, the status and a message for
+// the sender that names what is expected and never echoes a secret.
+type Failure struct {
+	Reason  string
+	Status  int
+	Message string
+}
+
+// Auth failure reasons, the values of saleassist_ingest_auth_failures_total's reason label.
+const (
+	ReasonMissingSecret    = "missing"
+	ReasonMismatch         = "mismatch"
+	ReasonMissingSignature = "missing_signature"
+	ReasonBadSignature     = "bad_signature"
+	ReasonSourceIP         = "source_ip"
+)
+
+// NewAuth checks c and returns its Auth. A configuration that would accept unauthenticated
+// requests, or that cannot be read, is an error: the ingest refuses to start rather than run open.
+func NewAuth(c AuthConfig) (*Auth, error) {
+	a := &Auth{secretHeader: http.CanonicalHeaderKey(strings.TrimSpace(c.SecretHeader)), sigHeader: http.CanonicalHeaderKey(strings.TrimSpace(c.SignatureHeader))}
+	if a.secretHeader == "" && a.sigHeader == "" {
+		return nil, errors.New("no authentication configured: set WEBHOOK_SECRET_HEADER (shared secret) or WEBHOOK_SIGNATURE_HEADER (HMAC signature); the ingest never accepts unauthenticated webhooks")
+	}
+	if a.secretHeader != "" {
+		if err := checkHeaderName("WEBHOOK_SECRET_HEADER", a.secretHeader); err != nil {
+			return nil, err
+		}
+		s, err := NewSecrets(c.Secrets)
+		if err != nil {
+			return nil, err
+		}
+		a.secrets = s
+	}
+	if a.sigHeader != "" {
+		if err := checkHeaderName("WEBHOOK_SIGNATURE_HEADER", a.sigHeader); err != nil {
+			return nil, err
+		}
+		keys := c.SignatureSecrets
+		if len(keys) == 0 {
+			keys = c.Secrets
+		}
+		if _, err := NewSecrets(keys); err != nil {
+			return nil, fmt.Errorf("signature keys (WEBHOOK_SIGNATURE_SECRETS, else WEBHOOK_SECRETS): %w", err)
+		}
+		for _, k := range keys {
+			a.sigKeys = append(a.sigKeys, []byte(strings.TrimSpace(k)))
+		}
+	}
+	var err error
+	if a.allowed, err = parsePrefixes("WEBHOOK_ALLOWED_CIDRS", c.AllowedCIDRs); err != nil {
+		return nil, err
+	}
+	if a.proxies, err = parsePrefixes("TRUSTED_PROXY_CIDRS", c.TrustedProxies); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// SecretHeader is the header carrying the shared secret ("" when that check is off).
+func (a *Auth) SecretHeader() string { return a.secretHeader }
+
+// SignatureHeader is the header carrying the body signature ("" when that check is off).
+func (a *Auth) SignatureHeader() string { return a.sigHeader }
+
+// NeedsBody reports whether Check needs the raw body (a signature is configured).
+func (a *Auth) NeedsBody() bool { return a.sigHeader != "" }
+
+// Source returns the client address of r: the peer, or, when the peer is a trusted proxy, the
+// client the proxy names (CF-Connecting-IP, else the nearest untrusted X-Forwarded-For entry).
+func (a *Auth) Source(r *http.Request) netip.Addr {
+	peer := addrOf(r.RemoteAddr)
+	if !a.trusted(peer) {
+		return peer
+	}
+	if ip, err := netip.ParseAddr(strings.TrimSpace(r.Header.Get("Cf-Connecting-Ip"))); err == nil {
+		return ip.Unmap()
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		ip, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		ip = ip.Unmap()
+		if !a.trusted(ip) {
+			return ip
+		}
+	}
+	return peer
+}
+
+// CheckRequest runs the checks that need no body: source address and shared secret.
+func (a *Auth) CheckRequest(r *http.Request) *Failure {
+	if len(a.allowed) > 0 {
+		src := a.Source(r)
+		if !contains(a.allowed, src) {
+			return &Failure{ReasonSourceIP, http.StatusForbidden, fmt.Sprintf(
+				"requests from %s are not accepted: add the sender's address range to WEBHOOK_ALLOWED_CIDRS (behind a proxy, add the proxy to TRUSTED_PROXY_CIDRS)", src)}
+		}
+	}
+	if a.secrets == nil {
+		return nil
+	}
+	got := r.Header.Get(a.secretHeader)
+	if got == "" {
+		return &Failure{ReasonMissingSecret, http.StatusUnauthorized,
+			"missing header " + a.secretHeader + ": add it to the webhook's custom headers in SaleAssist with the secret printed when the ingest first started"}
+	}
+	if !a.secrets.Match(got) {
+		return &Failure{ReasonMismatch, http.StatusUnauthorized,
+			"header " + a.secretHeader + " does not hold a configured secret: check the value in SaleAssist's custom headers against WEBHOOK_SECRETS or the data directory's webhook-secret file"}
+	}
+	return nil
+}
+
+// CheckSignature verifies the body signature, when one is configured. raw is the body exactly as
+// sent.
+func (a *Auth) CheckSignature(r *http.Request, raw []byte) *Failure {
+	if a.sigHeader == "" {
+		return nil
+	}
+	got := strings.TrimSpace(r.Header.Get(a.sigHeader))
+	if got == "" {
+		return &Failure{ReasonMissingSignature, http.StatusUnauthorized,
+			"missing header " + a.sigHeader + ": sign the raw body with HMAC-SHA256 and send it hex or base64 encoded (optionally prefixed sha256=)"}
+	}
+	sig := decodeSignature(got)
+	ok := false
+	for _, k := range a.sigKeys {
+		mac := hmac.New(sha256.New, k)
+		mac.Write(raw)
+		// Every key is tried, so timing does not tell which one matched.
+		ok = hmac.Equal(mac.Sum(nil), sig) || ok
+	}
+	if !ok {
+		return &Failure{ReasonBadSignature, http.StatusUnauthorized,
+			"header " + a.sigHeader + " is not a valid HMAC-SHA256 of the body under a configured key: sign the body bytes exactly as sent"}
+	}
+	return nil
+}
+
+// decodeSignature reads a SHA-256 HMAC written as hex or base64 (standard or URL alphabet, padded
+// or not), optionally prefixed "sha256=". Anything else is nil, which matches no MAC.
+func decodeSignature(s string) []byte {
+	s = strings.TrimPrefix(s, "sha256=")
+	if b, err := hex.DecodeString(s); err == nil && len(b) == sha256.Size {
+		return b
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) == sha256.Size {
+			return b
+		}
+	}
+	return nil
+}
+
+func (a *Auth) trusted(ip netip.Addr) bool { return contains(a.proxies, ip) }
+
+func contains(prefixes []netip.Prefix, ip netip.Addr) bool {
+	for _, p := range prefixes {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func addrOf(remote string) netip.Addr {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	ip, _ := netip.ParseAddr(host)
+	return ip.Unmap()
+}
+
+// parsePrefixes reads CIDRs (a bare address is its own /32 or /128).
+func parsePrefixes(name string, list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			ip, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %q is neither an address nor a CIDR such as 203.0.113.0/24", name, s)
+			}
+			out = append(out, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not a CIDR such as 203.0.113.0/24: %w", name, s, err)
+		}
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+func checkHeaderName(setting, h string) error {
+	for _, c := range h {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return fmt.Errorf("%s=%q is not a valid header name (letters, digits and '-' only)", setting, h)
+		}
+	}
+	return nil
+}
+
+// sensitiveHeaders are never kept with a quarantined body, nor logged.
+func (a *Auth) sensitive(name string) bool {
+	switch http.CanonicalHeaderKey(name) {
+	case a.secretHeader, a.sigHeader, "Authorization", "Cookie", "Proxy-Authorization", "X-Api-Key":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,136 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Defaults of the quarantine stream, where authenticated bodies the ingest could not accept are
+// kept until an operator replays or deletes them.
+const (
+	DefaultQuarantineStream   = "SALEASSIST_QUARANTINE"
+	DefaultQuarantineSubject  = "saleassist.quarantine"
+	DefaultQuarantineMaxBytes = 256 << 20
+)
+
+// Headers of a quarantined message. The body is the request body as received.
+const (
+	// HeaderQuarantineReason is the error code the sender was answered with (invalid_json …).
+	HeaderQuarantineReason = "Saleassist-Quarantine-Reason"
+	// HeaderQuarantineError is the message the sender was answered with.
+	HeaderQuarantineError = "Saleassist-Quarantine-Error"
+	// HeaderRemoteAddr is the client address the request came from.
+	HeaderRemoteAddr = "Saleassist-Remote-Addr"
+	// HeaderRequestPrefix precedes each kept request header (secrets and signatures are never
+	// kept): Saleassist-Request-Content-Type, …
+	HeaderRequestPrefix = "Saleassist-Request-"
+)
+
+// Rejected is an authenticated request the ingest could not accept.
+type Rejected struct {
+	Reason     string // error code, e.g. invalid_json
+	Message    string // what the sender was told
+	Body       []byte // as received
+	Header     http.Header
+	RemoteAddr string
+	ReceivedAt time.Time
+}
+
+// QuarantineStreamConfig keeps rejected bodies until they are deleted (limits retention, no age
+// limit), bounded by QuarantineMaxBytes with DiscardNew, so a flood of bad input cannot push out
+// what is already kept.
+func (c Config) QuarantineStreamConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        c.QuarantineStream,
+		Description: "Authenticated SaleAssist requests the ingest could not accept, kept for replay",
+		Subjects:    []string{c.QuarantineSubject},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardNew,
+		MaxBytes:    c.QuarantineMaxBytes,
+		Replicas:    c.Replicas,
+	}
+}
+
+// Quarantine keeps a rejected request and returns its id (the stream sequence). Like Publish, it
+// returns only once JetStream has stored it; errors wrap ErrUnavailable.
+func (p *Publisher) Quarantine(ctx context.Context, r *Rejected) (uint64, error) {
+	h := make(nats.Header, len(r.Header)+4)
+	h.Set(HeaderQuarantineReason, r.Reason)
+	h.Set(HeaderQuarantineError, oneLine(r.Message))
+	h.Set(HeaderReceivedAt, r.ReceivedAt.UTC().Format(time.RFC3339Nano))
+	if r.RemoteAddr != "" {
+		h.Set(HeaderRemoteAddr, r.RemoteAddr)
+	}
+	for name, values := range r.Header {
+		for _, v := range values {
+			h.Add(HeaderRequestPrefix+name, oneLine(v))
+		}
+	}
+	ack, err := p.await(ctx, &nats.Msg{Subject: p.cfg.QuarantineSubject, Header: h, Data: r.Body}, "quarantine "+r.Reason+" body")
+	if err != nil {
+		return 0, err
+	}
+	return ack.Sequence, nil
+}
+
+// Quarantined is one kept request, as ingestctl shows it.
+type Quarantined struct {
+	ID         uint64
+	Reason     string
+	Error      string
+	ReceivedAt time.Time
+	RemoteAddr string
+	// Header holds the kept request headers, under their original names.
+	Header http.Header
+	Body   []byte
+}
+
+// QuarantineEntry decodes a stored quarantine message.
+func QuarantineEntry(m *jetstream.RawStreamMsg) *Quarantined {
+	q := &Quarantined{
+		ID:         m.Sequence,
+		Reason:     m.Header.Get(HeaderQuarantineReason),
+		Error:      m.Header.Get(HeaderQuarantineError),
+		RemoteAddr: m.Header.Get(HeaderRemoteAddr),
+		Header:     http.Header{},
+		Body:       m.Data,
+	}
+	q.ReceivedAt, _ = time.Parse(time.RFC3339Nano, m.Header.Get(HeaderReceivedAt))
+	for name, values := range m.Header {
+		if rest, ok := strings.CutPrefix(name, HeaderRequestPrefix); ok {
+			q.Header[http.CanonicalHeaderKey(rest)] = values
+		}
+	}
+	return q
+}
+
+// ParseQuarantineID reads an id as ingestctl users type it.
+func ParseQuarantineID(s string) (uint64, error) {
+	id, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+	if err != nil || id == 0 {
+		return 0, fmt.Errorf("quarantine id %q: want the number shown by `ingestctl quarantine list` (the quarantine_id of the answer)", s)
+	}
+	return id, nil
+}
+
+// IsNotFound reports whether err says a stream message does not exist (never existed, or deleted).
+func IsNotFound(err error) bool {
+	return errors.Is(err, jetstream.ErrMsgNotFound)
+}
+
+// oneLine keeps a header value on one line: NATS headers end at a line break.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
+}
