@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/worker"
@@ -27,6 +28,11 @@ type IngestConfig struct {
 	MaxBody          int64
 	SecretHeader     string
 	Secrets          []string
+	SignatureHeader  string
+	SignatureSecrets []string
+	AllowedCIDRs     string
+	TrustedProxies   string
+	QuarantineMax    int64
 	EmbeddedNATSAddr string
 	Worker           bool
 	PublishTimeout   time.Duration
@@ -67,7 +73,11 @@ func (m *Ingest) ParseFlags(args []string) error {
 	fs.str(&c.NatsURL, "nats-url", "NATS_URL", "", "NATS server URL(s), comma-separated; empty runs standalone with an embedded server")
 	fs.str(&c.DataDir, "data-dir", "DATA_DIR", "./data", "directory for the generated secret and, standalone, JetStream files and leads.db")
 	fs.integer(&c.MaxBody, "max-body", "MAX_BODY_BYTES", ingest.DefaultMaxBody, "largest request body accepted, in bytes")
-	fs.str(&c.SecretHeader, "secret-header", "WEBHOOK_SECRET_HEADER", ingest.DefaultSecretHeader, "request header carrying the shared secret")
+	fs.strEmptyOK(&c.SecretHeader, "secret-header", "WEBHOOK_SECRET_HEADER", ingest.DefaultSecretHeader, "request header carrying the shared secret; empty turns the check off (a signature is then required)")
+	fs.str(&c.SignatureHeader, "signature-header", "WEBHOOK_SIGNATURE_HEADER", "", "request header carrying an HMAC-SHA256 of the body (hex or base64, optional sha256= prefix); empty = not checked")
+	fs.str(&c.AllowedCIDRs, "allowed-cidrs", "WEBHOOK_ALLOWED_CIDRS", "", "comma-separated source address ranges accepted; empty = any")
+	fs.str(&c.TrustedProxies, "trusted-proxies", "TRUSTED_PROXY_CIDRS", "", "comma-separated proxy ranges whose CF-Connecting-IP / X-Forwarded-For name the client")
+	fs.integer(&c.QuarantineMax, "quarantine-max-bytes", "QUARANTINE_MAX_BYTES", queue.DefaultQuarantineMaxBytes, "size limit of the quarantine stream")
 	fs.strEmptyOK(&c.EmbeddedNATSAddr, "embedded-nats-addr", "EMBEDDED_NATS_ADDR", "127.0.0.1:4222", "standalone: address where extra workers attach to the embedded NATS; empty = in-process only")
 	fs.boolean(&c.Worker, "worker", "INGEST_WORKER", true, "standalone: run the worker in this process")
 	fs.duration(&c.PublishTimeout, "publish-timeout", "PUBLISH_TIMEOUT", queue.DefaultPublishTimeout, "how long a request waits for JetStream to store its event before answering 503")
@@ -79,7 +89,10 @@ func (m *Ingest) ParseFlags(args []string) error {
 		return err
 	}
 	if v, ok := m.Env("WEBHOOK_SECRETS"); ok {
-		c.Secrets = ingest.SplitSecrets(v)
+		c.Secrets = ingest.SplitList(v)
+	}
+	if v, ok := m.Env("WEBHOOK_SIGNATURE_SECRETS"); ok {
+		c.SignatureSecrets = ingest.SplitList(v)
 	}
 	return nil
 }
@@ -105,12 +118,13 @@ func (m *Ingest) EmbeddedNATSURL() string {
 func (m *Ingest) Run(ctx context.Context) error {
 	c := m.Config
 	m.log = newLogger(m.Stderr, "ingest")
-	secrets, err := m.secrets()
+	auth, err := m.auth()
 	if err != nil {
 		return err
 	}
 	qc := queue.DefaultConfig()
 	qc.MaxBytes = c.StreamMaxBytes
+	qc.QuarantineMaxBytes = c.QuarantineMax
 	if err := m.connect(); err != nil {
 		return err
 	}
@@ -149,29 +163,59 @@ func (m *Ingest) Run(ctx context.Context) error {
 		_, err := pub.JetStream().Stream(ctx, qc.Stream)
 		return err
 	}
-	srv := ingest.NewServer(ingest.Config{SecretHeader: c.SecretHeader, Secrets: secrets, MaxBody: maxBody},
+	srv := ingest.NewServer(ingest.Config{Auth: auth, MaxBody: maxBody},
 		pub, ready, ingest.NewMetrics(reg), promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), m.log)
 	m.http, err = listenHTTP(c.Addr, srv, m.failed)
 	if err != nil {
+		return err
+	}
+	if err := m.writeNATSURL(); err != nil {
 		return err
 	}
 	m.banner()
 	return nil
 }
 
-// secrets loads WEBHOOK_SECRETS, or the data directory's generated secret.
-func (m *Ingest) secrets() (*ingest.Secrets, error) {
-	if len(m.Config.Secrets) > 0 {
-		return ingest.NewSecrets(m.Config.Secrets)
+// writeNATSURL tells ingestctl (run with the same DATA_DIR) where the embedded server listens, and
+// removes a stale file when it does not.
+func (m *Ingest) writeNATSURL() error {
+	if !m.Standalone() {
+		return nil
 	}
-	secret, created, err := ingest.LoadOrCreateSecret(m.Config.DataDir)
-	if err != nil {
-		return nil, err
+	path := filepath.Join(m.Config.DataDir, admin.NATSURLFile)
+	u := m.EmbeddedNATSURL()
+	if u == "" {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", path, err)
+		}
+		return nil
 	}
-	if created {
-		m.secret = secret
+	if err := os.WriteFile(path, []byte(u+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return ingest.NewSecrets([]string{secret})
+	return nil
+}
+
+// auth builds the authentication from the configuration. Without WEBHOOK_SECRETS, the data
+// directory's generated secret is the shared secret (and the default signing key).
+func (m *Ingest) auth() (*ingest.Auth, error) {
+	c := m.Config
+	secrets := c.Secrets
+	if len(secrets) == 0 && (c.SecretHeader != "" || len(c.SignatureSecrets) == 0) {
+		secret, created, err := ingest.LoadOrCreateSecret(c.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			m.secret = secret
+		}
+		secrets = []string{secret}
+	}
+	return ingest.NewAuth(ingest.AuthConfig{
+		SecretHeader: c.SecretHeader, Secrets: secrets,
+		SignatureHeader: c.SignatureHeader, SignatureSecrets: c.SignatureSecrets,
+		AllowedCIDRs: ingest.SplitList(c.AllowedCIDRs), TrustedProxies: ingest.SplitList(c.TrustedProxies),
+	})
 }
 
 // connect starts the embedded server (standalone) or connects to NATS_URL. Publishing
@@ -270,17 +314,25 @@ func (m *Ingest) banner() {
 	b = fmt.Appendf(b, "\n\nIn SaleAssist (Settings -> API -> Webhooks), enter:\n")
 	b = fmt.Appendf(b, "  POST URL:      https://<your public host>%s  (locally: http://localhost:%s%s)\n",
 		ingest.WebhookPath, portOf(m.Addr()), ingest.WebhookPath)
+	where := "the secret in " + filepath.Join(c.DataDir, ingest.SecretFile)
 	switch {
 	case m.secret != "":
-		b = fmt.Appendf(b, "  Custom header: %s = %s\n  (generated now and kept in %s; shown only this once)\n",
-			c.SecretHeader, m.secret, filepath.Join(c.DataDir, ingest.SecretFile))
+		where = m.secret + "\n  (generated now and kept in " + filepath.Join(c.DataDir, ingest.SecretFile) + "; shown only this once)"
 	case len(c.Secrets) > 0:
-		b = fmt.Appendf(b, "  Custom header: %s = one of the secrets in WEBHOOK_SECRETS\n", c.SecretHeader)
-	default:
-		b = fmt.Appendf(b, "  Custom header: %s = the secret in %s\n", c.SecretHeader, filepath.Join(c.DataDir, ingest.SecretFile))
+		where = "one of the secrets in WEBHOOK_SECRETS"
+	}
+	if c.SecretHeader != "" {
+		b = fmt.Appendf(b, "  Custom header: %s = %s\n", c.SecretHeader, where)
+	}
+	if c.SignatureHeader != "" {
+		b = fmt.Appendf(b, "  Signature:     %s = HMAC-SHA256 of the body (hex or base64)\n", c.SignatureHeader)
+	}
+	if c.AllowedCIDRs != "" {
+		b = fmt.Appendf(b, "  Accepted from: %s\n", c.AllowedCIDRs)
 	}
 	if u := m.EmbeddedNATSURL(); u != "" {
 		b = fmt.Appendf(b, "\nMore workers can attach: NATS_URL=%s go run ./cmd/worker -db %s\n", u, filepath.Join(c.DataDir, "leads.db"))
+		b = fmt.Appendf(b, "Quarantined requests: go run ./cmd/ingestctl -data-dir %s quarantine list\n", c.DataDir)
 	}
 	_, _ = m.Stdout.Write(append(b, '\n'))
 	m.log.Info("started", "addr", m.Addr(), "standalone", m.Standalone(), "worker", m.worker != nil, "embedded_nats", m.EmbeddedNATSURL())

@@ -14,6 +14,7 @@ type Metrics struct {
 	duplicates   prometheus.Counter
 	authFailures *prometheus.CounterVec
 	panics       prometheus.Counter
+	quarantined  *prometheus.CounterVec
 }
 
 // NewMetrics creates the ingest's metrics and registers them with reg.
@@ -39,18 +40,26 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "saleassist_ingest_auth_failures_total",
-			Help: "Requests refused with 401, by reason (missing, mismatch).",
+			Help: "Requests refused with 401 or 403, by reason (missing, mismatch, missing_signature, bad_signature, source_ip).",
+		}, []string{"reason"}),
+		quarantined: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "saleassist_ingest_quarantined_total",
+			Help: "Authenticated requests that could not be accepted and were kept in the quarantine stream, by reason (the error code answered).",
 		}, []string{"reason"}),
 		panics: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "saleassist_ingest_panics_total",
 			Help: "Requests whose handling panicked (answered 500); each is logged.",
 		}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.publish, m.duplicates, m.authFailures, m.panics)
-	for _, code := range []int{202, 400, 401, 405, 413, 415, 422, 500, 503} {
+	reg.MustRegister(m.requests, m.duration, m.publish, m.duplicates, m.authFailures, m.panics, m.quarantined)
+	for _, code := range []int{202, 400, 401, 403, 405, 413, 415, 422, 500, 503} {
 		m.requests.WithLabelValues(strconv.Itoa(code))
 	}
-	m.authFailures.WithLabelValues("missing")
-	m.authFailures.WithLabelValues("mismatch")
+	for _, r := range []string{ReasonMissingSecret, ReasonMismatch, ReasonMissingSignature, ReasonBadSignature, ReasonSourceIP} {
+		m.authFailures.WithLabelValues(r)
+	}
+	for _, r := range []string{"invalid_json", "invalid_envelope", "invalid_gzip", "unsupported_media_type"} {
+		m.quarantined.WithLabelValues(r)
+	}
 	return m
 }

@@ -52,8 +52,9 @@ func (s *Secrets) Match(got string) bool {
 	return ok == 1
 }
 
-// SplitSecrets splits WEBHOOK_SECRETS (comma-separated) into its non-empty secrets.
-func SplitSecrets(env string) []string {
+// SplitList splits a comma-separated setting (WEBHOOK_SECRETS, a CIDR list) into its non-empty,
+// trimmed items.
+func SplitList(env string) []string {
 	var out []string
 	for _, s := range strings.Split(env, ",") {
 		if s = strings.TrimSpace(s); s != "" {

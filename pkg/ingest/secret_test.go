@@ -132,11 +132,11 @@ func TestSecretsMatch(t *testing.T) {
 	require.False(t, s.Match(testSecret+","+other))
 }
 
-func TestSplitSecrets(t *testing.T) {
+func TestSplitList(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, []string{"a", "b"}, ingest.SplitSecrets(" a , ,b,"))
-	require.Empty(t, ingest.SplitSecrets(""))
-	require.Empty(t, ingest.SplitSecrets(" , "))
+	require.Equal(t, []string{"a", "b"}, ingest.SplitList(" a , ,b,"))
+	require.Empty(t, ingest.SplitList(""))
+	require.Empty(t, ingest.SplitList(" , "))
 }
 
 func TestLoadOrCreateSecret(t *testing.T) {

@@ -29,19 +29,22 @@ const DefaultMaxBody = 1 << 20
 // DefaultSecretHeader is the custom header SaleAssist is told to send the secret in.
 const DefaultSecretHeader = "X-Webhook-Secret"
 
-// Publisher stores an event durably; queue.Publisher is the implementation. Publish must return
-// only after the event is stored (nil error) or certainly not acknowledged (error).
+// RetryAfter is the Retry-After of 503 answers, in seconds.
+const RetryAfter = "5"
+
+// Publisher stores events and rejected requests durably; queue.Publisher is the implementation.
+// Both methods return only after JetStream stored what they were given (nil error), or when it is
+// certainly not acknowledged (error).
 type Publisher interface {
 	Publish(ctx context.Context, ev *event.Event) (queue.Ack, error)
+	Quarantine(ctx context.Context, r *queue.Rejected) (uint64, error)
 }
 
 // Config configures the ingest's request handling.
 type Config struct {
-	// SecretHeader is the header that carries the shared secret.
-	SecretHeader string
-	// Secrets are the accepted shared secrets.
-	Secrets *Secrets
-	// MaxBody is the largest body accepted, in bytes.
+	// Auth authenticates requests; required.
+	Auth *Auth
+	// MaxBody is the largest body accepted, in bytes, after decompression.
 	MaxBody int64
 }
 
@@ -61,9 +64,6 @@ type Server struct {
 func NewServer(cfg Config, pub Publisher, ready func(context.Context) error, m *Metrics, metricsHandler http.Handler, log *slog.Logger) *Server {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
-	}
-	if cfg.SecretHeader == "" {
-		cfg.SecretHeader = DefaultSecretHeader
 	}
 	s := &Server{cfg: cfg, pub: pub, ready: ready, metrics: m, log: log, now: time.Now}
 	r := mux.NewRouter()
@@ -93,8 +93,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.ready(ctx); err != nil {
-		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "cannot publish to JetStream: "+err.Error())
+		unavailable(w, "cannot publish to JetStream: "+err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

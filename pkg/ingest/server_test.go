@@ -154,6 +154,10 @@ func (p *panicOnce) Publish(ctx context.Context, ev *event.Event) (queue.Ack, er
 	return p.next.Publish(ctx, ev)
 }
 
+func (p *panicOnce) Quarantine(ctx context.Context, r *queue.Rejected) (uint64, error) {
+	return p.next.Quarantine(ctx, r)
+}
+
 func TestWebhookPanic(t *testing.T) {
 	t.Parallel()
 	var p *panicOnce

@@ -48,6 +48,7 @@ type testBundle struct {
 type setupOptions struct {
 	maxBody        int64
 	secrets        []string
+	auth           ingest.AuthConfig
 	publishTimeout time.Duration
 	streamMaxBytes int64
 	// wrap, when set, replaces the real publisher the server uses (only to simulate a panic).
@@ -58,6 +59,10 @@ type option func(*setupOptions)
 
 func withMaxBody(n int64) option     { return func(o *setupOptions) { o.maxBody = n } }
 func withSecrets(s ...string) option { return func(o *setupOptions) { o.secrets = s } }
+
+// withAuth replaces the authentication (secrets, signature, source ranges); AuthConfig.Secrets
+// defaults to the bundle's secrets.
+func withAuth(c ingest.AuthConfig) option { return func(o *setupOptions) { o.auth = c } }
 func withPublishTimeout(d time.Duration) option {
 	return func(o *setupOptions) { o.publishTimeout = d }
 }
@@ -95,9 +100,16 @@ func setup(tb testing.TB, opts ...option) *testBundle {
 	stream, err := queue.EnsureStream(ctx, pub.JetStream(), qc)
 	require.NoError(tb, err)
 
-	secrets, err := ingest.NewSecrets(o.secrets)
+	ac := o.auth
+	if ac.SecretHeader == "" && ac.SignatureHeader == "" {
+		ac.SecretHeader = ingest.DefaultSecretHeader
+	}
+	if ac.Secrets == nil {
+		ac.Secrets = o.secrets
+	}
+	auth, err := ingest.NewAuth(ac)
 	require.NoError(tb, err)
-	cfg := ingest.Config{SecretHeader: ingest.DefaultSecretHeader, Secrets: secrets, MaxBody: o.maxBody}
+	cfg := ingest.Config{Auth: auth, MaxBody: o.maxBody}
 	var p ingest.Publisher = pub
 	if o.wrap != nil {
 		p = o.wrap(pub)

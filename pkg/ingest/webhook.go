@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
 // accepted is the 202 answer.
@@ -31,35 +32,42 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request, start time
 		return writeError(w, http.StatusMethodNotAllowed, "method_not_allowed",
 			r.Method+" is not allowed; SaleAssist webhooks are POSTed to "+WebhookPath)
 	}
-	got := r.Header.Get(s.cfg.SecretHeader)
-	if got == "" {
-		s.metrics.authFailures.WithLabelValues("missing").Inc()
-		return writeError(w, http.StatusUnauthorized, "unauthorized",
-			"missing header "+s.cfg.SecretHeader+": add it to the webhook's custom headers in SaleAssist with the secret printed when the ingest first started")
+	if f := s.cfg.Auth.CheckRequest(r); f != nil {
+		return s.refuse(w, r, f)
 	}
-	if !s.cfg.Secrets.Match(got) {
-		s.metrics.authFailures.WithLabelValues("mismatch").Inc()
-		return writeError(w, http.StatusUnauthorized, "unauthorized",
-			"header "+s.cfg.SecretHeader+" does not hold a configured secret: check the value in SaleAssist's custom headers against WEBHOOK_SECRETS or the data directory's webhook-secret file")
+	raw, err := readBody(w, r, s.cfg.MaxBody)
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return writeError(w, http.StatusRequestEntityTooLarge, "too_large", tooLarge(s.cfg.MaxBody))
+	case err != nil:
+		return writeError(w, http.StatusBadRequest, "invalid_body", err.Error())
+	}
+	if f := s.cfg.Auth.CheckSignature(r, raw); f != nil {
+		return s.refuse(w, r, f)
+	}
+	// Authenticated from here on: whatever cannot be accepted is kept in quarantine for replay.
+	if len(raw) == 0 {
+		return writeError(w, http.StatusBadRequest, "invalid_body", `the body is empty; send the event as JSON {"event_type": "...", "payload": {...}}`)
 	}
 	if msg := checkContentType(r.Header.Get("Content-Type")); msg != "" {
-		return writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", msg)
+		return s.reject(w, r, raw, start, http.StatusUnsupportedMediaType, "unsupported_media_type", msg)
 	}
-	body, status, msg := s.readBody(w, r)
-	if status != 0 {
-		code := "invalid_body"
-		if status == http.StatusRequestEntityTooLarge {
-			code = "too_large"
-		}
-		return writeError(w, status, code, msg)
+	body, err := DecodeContent(r.Header.Get("Content-Encoding"), raw, s.cfg.MaxBody)
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return writeError(w, http.StatusRequestEntityTooLarge, "too_large", tooLarge(s.cfg.MaxBody))
+	case errors.Is(err, ErrUnsupportedEncoding):
+		return s.reject(w, r, raw, start, http.StatusUnsupportedMediaType, "unsupported_media_type", err.Error())
+	case err != nil:
+		return s.reject(w, r, raw, start, http.StatusBadRequest, "invalid_gzip", err.Error()+"; send a complete gzip stream, or the body uncompressed")
 	}
 	head, err := event.ParseHead(body)
 	if err != nil {
 		var se *event.SyntaxError
 		if errors.As(err, &se) {
-			return writeError(w, http.StatusBadRequest, "invalid_json", err.Error()+"; send the event as a JSON object")
+			return s.reject(w, r, raw, start, http.StatusBadRequest, "invalid_json", err.Error()+"; send the event as a JSON object")
 		}
-		return writeError(w, http.StatusUnprocessableEntity, "invalid_envelope", err.Error())
+		return s.reject(w, r, raw, start, http.StatusUnprocessableEntity, "invalid_envelope", err.Error())
 	}
 	ev := &event.Event{ID: head.ID, Type: head.Type, ReceivedAt: start.UTC(), Body: body}
 	t0 := time.Now()
@@ -67,9 +75,7 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request, start time
 	s.metrics.publish.Observe(time.Since(t0).Seconds())
 	if err != nil {
 		s.log.Warn("publish failed, answered 503", "event_id", ev.ID, "event_type", ev.Type, "err", err)
-		w.Header().Set("Retry-After", "5")
-		return writeError(w, http.StatusServiceUnavailable, "unavailable",
-			"the event could not be stored right now and was not accepted; retry with the same body")
+		return unavailable(w, "the event could not be stored right now and was not accepted; retry with the same body")
 	}
 	if ack.Duplicate {
 		s.metrics.duplicates.Inc()
@@ -77,33 +83,51 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request, start time
 	return writeJSON(w, http.StatusAccepted, accepted{Status: "accepted", EventID: ev.ID, Duplicate: ack.Duplicate})
 }
 
-// readBody reads at most MaxBody bytes. On failure it returns the status and message to answer.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int, string) {
-	limit := s.cfg.MaxBody
-	if r.ContentLength > limit {
-		return nil, http.StatusRequestEntityTooLarge, tooLarge(limit)
+// refuse answers a request that failed authentication. Its body is not read further, nor kept.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, f *Failure) int {
+	s.metrics.authFailures.WithLabelValues(f.Reason).Inc()
+	s.log.Info("request refused", "reason", f.Reason, "source", s.cfg.Auth.Source(r).String())
+	code := "unauthorized"
+	if f.Status == http.StatusForbidden {
+		code = "forbidden"
 	}
-	size := r.ContentLength
-	if size < 0 || size > limit {
-		size = 512
-	}
-	buf := make([]byte, 0, size+1)
-	body, err := readAll(http.MaxBytesReader(w, r.Body, limit), buf)
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		return nil, http.StatusRequestEntityTooLarge, tooLarge(limit)
-	case err != nil:
-		return nil, http.StatusBadRequest, "could not read the request body: " + err.Error()
-	case len(body) == 0:
-		return nil, http.StatusBadRequest, `the body is empty; send the event as JSON {"event_type": "...", "payload": {...}}`
-	}
-	return body, 0, ""
+	return writeError(w, f.Status, code, f.Message)
 }
 
+// reject keeps an authenticated body the ingest cannot accept in the quarantine stream and
+// answers with the reason and the quarantine id. If it cannot be kept, the answer is 503, so that
+// the sender retries rather than the body being lost.
+func (s *Server) reject(w http.ResponseWriter, r *http.Request, raw []byte, start time.Time, status int, code, msg string) int {
+	header := make(http.Header, len(r.Header))
+	for name, values := range r.Header {
+		if !s.cfg.Auth.sensitive(name) {
+			header[name] = values
+		}
+	}
+	id, err := s.pub.Quarantine(r.Context(), &queue.Rejected{
+		Reason: code, Message: msg, Body: raw, Header: header,
+		RemoteAddr: s.cfg.Auth.Source(r).String(), ReceivedAt: start,
+	})
+	if err != nil {
+		s.log.Warn("quarantine failed, answered 503", "reason", code, "err", err)
+		return unavailable(w, msg+"; the request could not be kept for replay right now, so it was not accepted: retry later")
+	}
+	s.metrics.quarantined.WithLabelValues(code).Inc()
+	qid := strconv.FormatUint(id, 10)
+	return writeJSON(w, status, errorBody{Error: code, QuarantineID: qid,
+		Message: msg + " (the request is kept as quarantine_id " + qid + "; it can be replayed with ingestctl once fixed)"})
+}
+
+func unavailable(w http.ResponseWriter, msg string) int {
+	w.Header().Set("Retry-After", RetryAfter)
+	return writeError(w, http.StatusServiceUnavailable, "unavailable", msg)
+}
+
+// errorBody is the contract's error answer.
 type errorBody struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
+	Error        string `json:"error"`
+	Message      string `json:"message"`
+	QuarantineID string `json:"quarantine_id,omitempty"`
 }
 
 // writeError answers with the JSON error shape of the contract and returns the status.
