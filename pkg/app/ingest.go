@@ -17,7 +17,6 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
-	"github.com/saleassist-pipeline/pipeline/pkg/worker"
 )
 
 // IngestConfig is cmd/ingest's configuration; see the README's contract for each setting.
@@ -34,12 +33,12 @@ type IngestConfig struct {
 	TrustedProxies   string
 	QuarantineMax    int64
 	EmbeddedNATSAddr string
-	Worker           bool
+	RunWorker        bool
 	PublishTimeout   time.Duration
 	StreamMaxBytes   int64
 	SyncInterval     string
-	DefaultRegion    string
-	BatchSize        int64
+	// Worker configures the standalone in-process worker.
+	Worker WorkerSettings
 }
 
 // Ingest is cmd/ingest: the webhook server, and in standalone mode (no NATS_URL) also the
@@ -79,12 +78,11 @@ func (m *Ingest) ParseFlags(args []string) error {
 	fs.str(&c.TrustedProxies, "trusted-proxies", "TRUSTED_PROXY_CIDRS", "", "comma-separated proxy ranges whose CF-Connecting-IP / X-Forwarded-For name the client")
 	fs.integer(&c.QuarantineMax, "quarantine-max-bytes", "QUARANTINE_MAX_BYTES", queue.DefaultQuarantineMaxBytes, "size limit of the quarantine stream")
 	fs.strEmptyOK(&c.EmbeddedNATSAddr, "embedded-nats-addr", "EMBEDDED_NATS_ADDR", "127.0.0.1:4222", "standalone: address where extra workers attach to the embedded NATS; empty = in-process only")
-	fs.boolean(&c.Worker, "worker", "INGEST_WORKER", true, "standalone: run the worker in this process")
+	fs.boolean(&c.RunWorker, "worker", "INGEST_WORKER", true, "standalone: run the worker in this process")
 	fs.duration(&c.PublishTimeout, "publish-timeout", "PUBLISH_TIMEOUT", queue.DefaultPublishTimeout, "how long a request waits for JetStream to store its event before answering 503")
 	fs.integer(&c.StreamMaxBytes, "stream-max-bytes", "STREAM_MAX_BYTES", queue.DefaultMaxBytes, "backlog limit of the events stream; when full, webhooks get 503")
 	fs.str(&c.SyncInterval, "jetstream-sync", "JETSTREAM_SYNC_INTERVAL", "2m", "standalone: how often JetStream fsyncs (a duration, or \"always\")")
-	fs.str(&c.DefaultRegion, "default-region", "DEFAULT_PHONE_REGION", "IN", "region for phone numbers written without a country code")
-	fs.integer(&c.BatchSize, "batch-size", "WORKER_BATCH_SIZE", worker.DefaultBatchSize, "standalone worker: most events stored per transaction")
+	c.Worker.register(fs, "standalone worker: ")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -143,12 +141,12 @@ func (m *Ingest) Run(ctx context.Context) error {
 		return err
 	}
 	reg := newRegistry()
-	if m.Standalone() && c.Worker {
+	if m.Standalone() && c.RunWorker {
 		wnc, err := m.embedded.Connect(nats.Name("saleassist-worker (standalone)"))
 		if err != nil {
 			return err
 		}
-		wc := workerConfig{DB: filepath.Join(c.DataDir, "leads.db"), DefaultRegion: c.DefaultRegion, BatchSize: c.BatchSize, Queue: qc}
+		wc := workerConfig{WorkerSettings: c.Worker, DB: filepath.Join(c.DataDir, "leads.db"), Queue: qc}
 		m.worker, err = startWorker(ctx, wnc, wc, reg, m.log.With("component", "worker"), m.failed)
 		if err != nil {
 			wnc.Close()
@@ -306,7 +304,7 @@ func (m *Ingest) banner() {
 	b = fmt.Appendf(b, "\nSaleAssist webhook pipeline is listening on %s", m.Addr())
 	if m.Standalone() {
 		b = fmt.Appendf(b, " (standalone: embedded JetStream in %s", c.DataDir)
-		if c.Worker {
+		if c.RunWorker {
 			b = fmt.Appendf(b, ", leads in %s", filepath.Join(c.DataDir, "leads.db"))
 		}
 		b = append(b, ')')

@@ -22,12 +22,25 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/worker"
 )
 
-// workerConfig is what a worker needs, in cmd/worker and in standalone mode alike.
-type workerConfig struct {
-	DB            string
+// WorkerSettings are the worker's settings, the same flags and env in cmd/worker and in a
+// standalone ingest.
+type WorkerSettings struct {
 	DefaultRegion string
 	BatchSize     int64
-	Queue         queue.Config
+	AckWait       time.Duration
+}
+
+func (c *WorkerSettings) register(fs *flagSet, prefix string) {
+	fs.str(&c.DefaultRegion, "default-region", "DEFAULT_PHONE_REGION", "IN", prefix+"region for phone numbers written without a country code")
+	fs.integer(&c.BatchSize, "batch-size", "WORKER_BATCH_SIZE", worker.DefaultBatchSize, prefix+"most events stored per transaction")
+	fs.duration(&c.AckWait, "ack-wait", "WORKER_ACK_WAIT", queue.DefaultAckWait, prefix+"how long a worker may hold an event before JetStream redelivers it (also how soon events held by a crashed worker are retried)")
+}
+
+// workerConfig is what startWorker needs.
+type workerConfig struct {
+	WorkerSettings
+	DB    string
+	Queue queue.Config
 }
 
 // runningWorker is a worker consuming in the background.
@@ -41,6 +54,10 @@ type runningWorker struct {
 // startWorker opens the store and the shared consumer and starts consuming on nc. A worker that
 // stops on its own reports on failed.
 func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometheus.Registerer, log *slog.Logger, failed chan<- error) (*runningWorker, error) {
+	if c.AckWait < time.Second {
+		return nil, fmt.Errorf("WORKER_ACK_WAIT=%s is too short: use at least 1s (the default is %s)", c.AckWait, queue.DefaultAckWait)
+	}
+	c.Queue.AckWait = c.AckWait
 	mapper, err := lead.NewMapper(c.DefaultRegion)
 	if err != nil {
 		return nil, err
@@ -62,7 +79,11 @@ func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometh
 		return nil, err
 	}
 	router := handlers.NewRouter(mapper, route.Recover, route.Validate(validator))
-	w := worker.New(cons, router, st, worker.NewMetrics(reg), log, worker.Options{BatchSize: int(c.BatchSize)})
+	w := worker.New(cons, router, st, worker.NewMetrics(reg), log, worker.Options{
+		BatchSize: int(c.BatchSize),
+		// A batch must commit well before JetStream would redeliver its messages.
+		BatchTimeout: c.AckWait * 2 / 3,
+	})
 	runCtx, cancel := context.WithCancel(context.Background())
 	r := &runningWorker{store: st, cancel: cancel, done: make(chan error, 1)}
 	go func() {

@@ -15,16 +15,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
-	"github.com/saleassist-pipeline/pipeline/pkg/worker"
 )
 
 // WorkerConfig is cmd/worker's configuration; see the README's contract for each setting.
 type WorkerConfig struct {
-	NatsURL       string
-	DB            string
-	Addr          string
-	DefaultRegion string
-	BatchSize     int64
+	NatsURL string
+	DB      string
+	Addr    string
+	WorkerSettings
 }
 
 // Worker is cmd/worker: one more consumer on the shared durable consumer, storing leads, with
@@ -54,8 +52,7 @@ func (m *Worker) ParseFlags(args []string) error {
 	fs.str(&c.NatsURL, "nats-url", "NATS_URL", "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated")
 	fs.str(&c.DB, "db", "DATABASE_URL", "./data/leads.db", "the leads database: a SQLite file path")
 	fs.str(&c.Addr, "addr", "WORKER_ADDR", ":9091", "HTTP address for /metrics, /healthz and /readyz")
-	fs.str(&c.DefaultRegion, "default-region", "DEFAULT_PHONE_REGION", "IN", "region for phone numbers written without a country code")
-	fs.integer(&c.BatchSize, "batch-size", "WORKER_BATCH_SIZE", worker.DefaultBatchSize, "most events stored per transaction")
+	c.WorkerSettings.register(fs, "")
 	return fs.parse(args)
 }
 
@@ -81,7 +78,7 @@ func (m *Worker) Run(ctx context.Context) error {
 	}
 	m.nc = nc
 	reg := newRegistry()
-	wc := workerConfig{DB: c.DB, DefaultRegion: c.DefaultRegion, BatchSize: c.BatchSize, Queue: queue.DefaultConfig()}
+	wc := workerConfig{WorkerSettings: c.WorkerSettings, DB: c.DB, Queue: queue.DefaultConfig()}
 	m.worker, err = startWorker(ctx, nc, wc, reg, m.log, m.failed)
 	if err != nil {
 		return err
