@@ -76,6 +76,8 @@ type answer struct {
 	Duplicate bool   `json:"duplicate"`
 	Error     string `json:"error"`
 	Message   string `json:"message"`
+	// QuarantineID is set when a rejected request was kept.
+	QuarantineID string `json:"quarantine_id"`
 }
 
 func post(t *testing.T, url, secret string, body []byte) (int, answer) {
