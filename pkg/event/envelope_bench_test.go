@@ -91,3 +91,49 @@ func FuzzParseHead(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEventID fuzzes payload.id alone, inside an otherwise valid envelope: the id is the store's
+// dedupe key, so the same raw id must always give the same text, an integer must keep every digit,
+// and a string id must come back unchanged.
+func FuzzEventID(f *testing.F) {
+	for _, s := range []string{`"dc60de93-d726-43cc-ad06-9cc7544cb8e5"`, `12345`, `-7`, `1.5e3`, `0.1`, `1e999`,
+		`123456789012345678901234567890`, `""`, `null`, `{}`, `[1]`, `true`, `"a\u0000b"`, `"\ud800"`, `1e-400`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		body := []byte(`{"event_type":"x","payload":{"id":` + raw + `}}`)
+		h1, err1 := event.ParseHead(body)
+		h2, err2 := event.ParseHead(body)
+		if (err1 == nil) != (err2 == nil) || h1 != h2 {
+			t.Fatalf("not deterministic: %+v %v / %+v %v", h1, err1, h2, err2)
+		}
+		if err1 != nil {
+			return
+		}
+		if h1.IDFromBody {
+			sum := sha256.Sum256(body)
+			if h1.ID != hex.EncodeToString(sum[:]) {
+				t.Fatalf("body-hash id %q is not the body's SHA-256", h1.ID)
+			}
+			return
+		}
+		if isInteger(raw) && h1.ID != raw {
+			t.Fatalf("integer id %s became %q", raw, h1.ID)
+		}
+		if len(h1.ID) > event.MaxIDLen {
+			t.Fatalf("id of %d bytes accepted", len(h1.ID))
+		}
+	})
+}
+
+func isInteger(s string) bool {
+	if s == "" || s == "-" {
+		return false
+	}
+	for i, c := range s {
+		if !(c >= '0' && c <= '9' || c == '-' && i == 0) {
+			return false
+		}
+	}
+	return true
+}
