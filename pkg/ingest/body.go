@@ -65,6 +65,9 @@ func readAll(r io.Reader, buf []byte) ([]byte, error) {
 func DecodeContent(encoding string, raw []byte, limit int64) ([]byte, error) {
 	switch strings.ToLower(strings.TrimSpace(encoding)) {
 	case "", "identity":
+		if int64(len(raw)) > limit {
+			return nil, ErrTooLarge
+		}
 		return raw, nil
 	case "gzip", "x-gzip":
 	default:

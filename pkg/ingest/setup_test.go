@@ -39,8 +39,10 @@ type testBundle struct {
 	client   *http.Client
 	embedded *queue.Embedded
 	stream   jetstream.Stream
-	reg      *prometheus.Registry
-	logs     *testkit.SyncBuffer
+	// quarantine is the stream authenticated bodies the ingest could not accept are kept in.
+	quarantine jetstream.Stream
+	reg        *prometheus.Registry
+	logs       *testkit.SyncBuffer
 	// disconnected is closed once the ingest's NATS connection has noticed a disconnect.
 	disconnected chan struct{}
 }
@@ -99,6 +101,8 @@ func setup(tb testing.TB, opts ...option) *testBundle {
 	defer cancel()
 	stream, err := queue.EnsureStream(ctx, pub.JetStream(), qc)
 	require.NoError(tb, err)
+	quarantine, err := pub.JetStream().Stream(ctx, qc.QuarantineStream)
+	require.NoError(tb, err)
 
 	ac := o.auth
 	if ac.SecretHeader == "" && ac.SignatureHeader == "" {
@@ -130,7 +134,7 @@ func setup(tb testing.TB, opts ...option) *testBundle {
 	tb.Cleanup(hs.Close)
 
 	return &testBundle{
-		srv: srv, http: hs, client: hs.Client(), embedded: e, stream: stream,
+		srv: srv, http: hs, client: hs.Client(), embedded: e, stream: stream, quarantine: quarantine,
 		reg: reg, logs: logs, disconnected: disconnected,
 	}
 }
