@@ -187,7 +187,9 @@ func (a *Auth) CheckSignature(r *http.Request, raw []byte) *Failure {
 // decodeSignature reads a SHA-256 HMAC written as hex or base64 (standard or URL alphabet, padded
 // or not), optionally prefixed "sha256=". Anything else is nil, which matches no MAC.
 func decodeSignature(s string) []byte {
-	s = strings.TrimPrefix(s, "sha256=")
+	if len(s) > 7 && strings.EqualFold(s[:7], "sha256=") {
+		s = s[7:]
+	}
 	if b, err := hex.DecodeString(s); err == nil && len(b) == sha256.Size {
 		return b
 	}
@@ -239,6 +241,9 @@ func parsePrefixes(name string, list []string) ([]netip.Prefix, error) {
 			return nil, fmt.Errorf("%s: %q is not a CIDR such as 203.0.113.0/24: %w", name, s, err)
 		}
 		if p.Addr().Is4In6() {
+			if p.Bits() < 96 {
+				return nil, fmt.Errorf("%s: %q mixes IPv4-mapped and plain IPv6 addresses; write the IPv4 range (e.g. 203.0.113.0/24)", name, s)
+			}
 			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 		}
 		out = append(out, p.Masked())
@@ -249,7 +254,7 @@ func parsePrefixes(name string, list []string) ([]netip.Prefix, error) {
 func checkHeaderName(setting, h string) error {
 	for _, c := range h {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return fmt.Errorf("%s=%q is not a valid header name (letters, digits and '-' only)", setting, h)
+			return fmt.Errorf("%s=%q is not a valid header name (letters, digits, '-' and '_' only)", setting, h)
 		}
 	}
 	return nil

@@ -351,3 +351,20 @@ func TestBehindProxy(t *testing.T) {
 		require.Equal(t, 2.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"reason": ingest.ReasonSourceIP}))
 	})
 }
+
+// Configuration corner cases found in review: an IPv4-mapped range wider than the mapped space is
+// refused rather than silently matching nothing, and the sha256= prefix is case-insensitive.
+func TestAuthCornerCases(t *testing.T) {
+	t.Parallel()
+	_, err := ingest.NewAuth(ingest.AuthConfig{SecretHeader: ingest.DefaultSecretHeader, Secrets: []string{testSecret},
+		TrustedProxies: []string{"::ffff:0:0/90"}})
+	require.ErrorContains(t, err, "TRUSTED_PROXY_CIDRS")
+	a, err := ingest.NewAuth(ingest.AuthConfig{SignatureHeader: "X-Signature", SignatureSecrets: []string{testSecret}})
+	require.NoError(t, err)
+	body := []byte(`{"event_type":"x","payload":{}}`)
+	mac := hmac.New(sha256.New, []byte(testSecret))
+	mac.Write(body)
+	r := httptest.NewRequest(http.MethodPost, ingest.WebhookPath, nil)
+	r.Header.Set("X-Signature", "SHA256="+hex.EncodeToString(mac.Sum(nil)))
+	require.Nil(t, a.CheckSignature(r, body))
+}
