@@ -28,11 +28,13 @@ type WorkerSettings struct {
 	DefaultRegion string
 	BatchSize     int64
 	AckWait       time.Duration
+	MaxDeliver    int64
 }
 
 func (c *WorkerSettings) register(fs *flagSet, prefix string) {
 	fs.str(&c.DefaultRegion, "default-region", "DEFAULT_PHONE_REGION", "IN", prefix+"region for phone numbers written without a country code")
 	fs.integer(&c.BatchSize, "batch-size", "WORKER_BATCH_SIZE", worker.DefaultBatchSize, prefix+"most events stored per transaction")
+	fs.integer(&c.MaxDeliver, "max-deliver", "WORKER_MAX_DELIVER", queue.DefaultMaxDeliver, prefix+"deliveries before a failing event is moved to the dead-letter stream")
 	fs.duration(&c.AckWait, "ack-wait", "WORKER_ACK_WAIT", queue.DefaultAckWait, prefix+"how long a worker may hold an event before JetStream redelivers it (also how soon events held by a crashed worker are retried)")
 }
 
@@ -54,6 +56,9 @@ type runningWorker struct {
 // startWorker opens the store and the shared consumer and starts consuming on nc. A worker that
 // stops on its own reports on failed.
 func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometheus.Registerer, log *slog.Logger, failed chan<- error) (*runningWorker, error) {
+	if c.MaxDeliver < 1 {
+		return nil, fmt.Errorf("WORKER_MAX_DELIVER=%d: want at least 1", c.MaxDeliver)
+	}
 	if c.AckWait < time.Second {
 		return nil, fmt.Errorf("WORKER_ACK_WAIT=%s is too short: use at least 1s (the default is %s)", c.AckWait, queue.DefaultAckWait)
 	}
@@ -74,13 +79,18 @@ func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometh
 	if err != nil {
 		return nil, err
 	}
+	dlq, err := queue.NewDeadLetterer(ctx, js, c.Queue)
+	if err != nil {
+		return nil, err
+	}
 	st, err := openStore(ctx, c.DB)
 	if err != nil {
 		return nil, err
 	}
 	router := handlers.NewRouter(mapper, route.Recover, route.Validate(validator))
-	w := worker.New(cons, router, st, worker.NewMetrics(reg), log, worker.Options{
-		BatchSize: int(c.BatchSize),
+	w := worker.New(cons, dlq, router, st, worker.NewMetrics(reg), log, worker.Options{
+		BatchSize:  int(c.BatchSize),
+		MaxDeliver: int(c.MaxDeliver),
 		// A batch must commit well before JetStream would redeliver its messages.
 		BatchTimeout: c.AckWait * 2 / 3,
 	})

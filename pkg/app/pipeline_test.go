@@ -4,10 +4,12 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
 // The fixture in → one lead with the right fields, one event, one meeting.
@@ -111,20 +113,34 @@ func TestUnknownEventTypesAreKept(t *testing.T) {
 	require.Contains(t, metrics, `saleassist_worker_events_total{event_type="other",outcome="unknown_type"} 2`)
 }
 
-// An event that fails its schema is stored with the validation error and acked (for now; dead
-// letters come later), with no lead.
-func TestSchemaInvalidEventIsStoredWithItsError(t *testing.T) {
+// An event that fails its schema is not stored: it goes to the dead-letter stream, with the
+// validation error, for an operator to inspect and replay.
+func TestSchemaInvalidEventIsDeadLettered(t *testing.T) {
 	t.Parallel()
 	tb := setup(t)
 	body := `{"event_type":"widget_new_conversation","payload":{"id":"bad-1","people_detail":"not an object"}}`
 	tb.post(t, []byte(body))
-	st := tb.openStore(t)
-	c := awaitEvents(t, st, 1)
-	require.Zero(t, c.Leads)
-	ev, err := st.Event(context.Background(), "bad-1")
+	js := tb.js(t)
+	require.Eventually(t, func() bool {
+		s, err := js.Stream(context.Background(), queue.DefaultDeadLetterStream)
+		if err != nil {
+			return false
+		}
+		info, err := s.Info(context.Background())
+		require.NoError(t, err)
+		return info.State.Msgs == 1
+	}, 10*time.Second, 10*time.Millisecond)
+	s, err := js.Stream(context.Background(), queue.DefaultDeadLetterStream)
 	require.NoError(t, err)
-	require.Contains(t, ev.Invalid, "/payload/people_detail")
-	require.Zero(t, ev.LeadID)
+	m, err := s.GetLastMsgForSubject(context.Background(), queue.DefaultDeadLetterSubject)
+	require.NoError(t, err)
+	require.Equal(t, "invalid", m.Header.Get(queue.HeaderDLQReason))
+	require.Contains(t, m.Header.Get(queue.HeaderDLQError), "/payload/people_detail")
+	require.Equal(t, body, string(m.Data))
+	consumerInfo(t, tb)
+	c, err := tb.openStore(t).Counts(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, c.Events)
 	require.Contains(t, scrape(t, tb.url), `saleassist_worker_events_total{event_type="widget_new_conversation",outcome="invalid"} 1`)
 }
 

@@ -46,6 +46,11 @@ type Config struct {
 	QuarantineStream   string
 	QuarantineSubject  string
 	QuarantineMaxBytes int64
+	// DeadLetterStream keeps events the workers gave up on, on DeadLetterSubject, up to
+	// DeadLetterMaxBytes.
+	DeadLetterStream   string
+	DeadLetterSubject  string
+	DeadLetterMaxBytes int64
 }
 
 // DefaultConfig returns the configuration standalone mode uses.
@@ -62,6 +67,10 @@ func DefaultConfig() Config {
 		QuarantineStream:   DefaultQuarantineStream,
 		QuarantineSubject:  DefaultQuarantineSubject,
 		QuarantineMaxBytes: DefaultQuarantineMaxBytes,
+
+		DeadLetterStream:   DefaultDeadLetterStream,
+		DeadLetterSubject:  DefaultDeadLetterSubject,
+		DeadLetterMaxBytes: DefaultDeadLetterMaxBytes,
 	}
 }
 
@@ -83,8 +92,9 @@ func (c Config) StreamConfig() jetstream.StreamConfig {
 }
 
 // ConsumerConfig is the durable pull consumer shared by all workers: explicit acks (sent only
-// after the store committed), and no delivery limit, so that a failing event is retried with
-// growing delays instead of being silently abandoned.
+// after the store committed), and no delivery limit on the server: the worker itself moves an
+// event that failed MaxDeliver times to the dead-letter stream (with why), where JetStream would
+// merely stop delivering it.
 func (c Config) ConsumerConfig() jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
 		Durable:       c.Consumer,

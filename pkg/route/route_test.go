@@ -189,7 +189,7 @@ func TestValidateValidEventReachesHandler(t *testing.T) {
 	require.Equal(t, testkit.FixtureID, rec.EventID)
 }
 
-func TestValidateInvalidEventIsRecordedNotHandled(t *testing.T) {
+func TestValidateInvalidEventIsPermanentNotHandled(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	r, called := validateRouter(b)
@@ -210,15 +210,11 @@ func TestValidateInvalidEventIsRecordedNotHandled(t *testing.T) {
 	} {
 		ev := newEvent("e1", event.WidgetNewConversation, []byte(tc.body))
 		rec, err := r.Dispatch(context.Background(), ev)
-		require.NoError(t, err, tc.name)
-		require.NotNil(t, rec, tc.name)
-		require.Contains(t, rec.Invalid, tc.pointer, tc.name)
-		require.Equal(t, "e1", rec.EventID, tc.name)
-		require.Equal(t, event.WidgetNewConversation, rec.EventType, tc.name)
-		require.Equal(t, ev.ReceivedAt, rec.ReceivedAt, tc.name)
-		require.Equal(t, tc.body, string(rec.Payload), tc.name)
-		require.Nil(t, rec.Lead, tc.name)
-		require.Nil(t, rec.Meeting, tc.name)
+		require.Error(t, err, tc.name)
+		require.Nil(t, rec, tc.name)
+		require.True(t, route.IsInvalid(err), tc.name)
+		require.True(t, route.IsPermanent(err), "the worker dead-letters it at once: %s", tc.name)
+		require.Contains(t, err.Error(), tc.pointer, tc.name)
 	}
 	require.Zero(t, *called, "an invalid event must not reach its handler")
 }

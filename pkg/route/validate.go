@@ -2,6 +2,7 @@ package route
 
 import (
 	"context"
+	"errors"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
@@ -13,9 +14,22 @@ type Validator interface {
 	ValidateEvent(eventType string, doc any) error
 }
 
-// Validate checks every event of a type with a schema before its handler sees it. An event that
-// fails is stored as it came, with the validation error and no lead, so nobody has to guess from a
-// half-mapped lead; it can be replayed once the sender or the schema is fixed.
+// InvalidError says an event failed the JSON Schema of its type. It is permanent: the worker
+// dead-letters the event (reason "invalid") instead of storing a half-mapped lead; it can be
+// replayed once the sender or the schema is fixed.
+type InvalidError struct{ Err error }
+
+func (e *InvalidError) Error() string { return "schema validation failed: " + e.Err.Error() }
+func (e *InvalidError) Unwrap() error { return e.Err }
+
+// IsInvalid reports whether err, or an error it wraps, is an InvalidError.
+func IsInvalid(err error) bool {
+	var ie *InvalidError
+	return errors.As(err, &ie)
+}
+
+// Validate checks every event of a type with a schema before its handler sees it; an event that
+// fails gets a permanent InvalidError and never reaches the handler.
 func Validate(v Validator) Middleware {
 	return func(next HandlerFunc) HandlerFunc {
 		return func(ctx context.Context, ev *event.Event) (*store.Record, error) {
@@ -27,9 +41,7 @@ func Validate(v Validator) Middleware {
 				return nil, Permanent(err)
 			}
 			if err := v.ValidateEvent(ev.Type, doc); err != nil {
-				rec := NewRecord(ev)
-				rec.Invalid = err.Error()
-				return rec, nil
+				return nil, Permanent(&InvalidError{Err: err})
 			}
 			return next(ctx, ev)
 		}

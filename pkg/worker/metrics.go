@@ -14,6 +14,17 @@ const (
 	OutcomeUnknownType = "unknown_type"
 	OutcomeInvalid     = "invalid"
 	OutcomeFailed      = "failed"
+	// OutcomeDeadLettered is an event moved to the dead-letter stream for another reason than
+	// its schema (which counts as invalid).
+	OutcomeDeadLettered = "dead_lettered"
+)
+
+// Dead-letter reasons, the values of the Saleassist-Dlq-Reason header and of the reason label.
+const (
+	ReasonInvalid     = "invalid"
+	ReasonPermanent   = "permanent"
+	ReasonUndecodable = "undecodable"
+	ReasonMaxDeliver  = "max_deliver"
 )
 
 // Metrics are the worker's Prometheus metrics.
@@ -24,6 +35,7 @@ type Metrics struct {
 	batchSize   prometheus.Histogram
 	age         prometheus.Histogram
 	redelivered prometheus.Counter
+	deadLetters *prometheus.CounterVec
 	pending     prometheus.Gauge
 	ackPending  prometheus.Gauge
 	lag         prometheus.Gauge
@@ -34,7 +46,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "saleassist_worker_events_total",
-			Help: "Events settled by the worker, by event_type (known types by name, others as \"other\") and outcome (stored, duplicate, unknown_type, invalid, failed).",
+			Help: "Events handled by the worker, by event_type (known types by name, others as \"other\") and outcome (stored, duplicate, unknown_type; invalid and dead_lettered: moved to the dead-letter stream; failed: an attempt that will be retried).",
 		}, []string{"event_type", "outcome"}),
 		handle: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "saleassist_worker_handle_duration_seconds",
@@ -60,6 +72,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "saleassist_worker_redeliveries_total",
 			Help: "Messages received that JetStream had delivered before (a worker died, timed out or asked for a retry).",
 		}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "saleassist_worker_dead_letters_total",
+			Help: "Events moved to the dead-letter stream, by reason (invalid, permanent, undecodable, max_deliver).",
+		}, []string{"reason"}),
 		pending: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "saleassist_worker_consumer_pending",
 			Help: "Messages in the stream not yet delivered to any worker.",
@@ -73,9 +89,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Events accepted but not yet stored: pending plus ack pending. Every worker reports the shared consumer's value; use max().",
 		}),
 	}
-	reg.MustRegister(m.events, m.handle, m.batch, m.batchSize, m.age, m.redelivered, m.pending, m.ackPending, m.lag)
-	for _, o := range []string{OutcomeStored, OutcomeDuplicate, OutcomeUnknownType, OutcomeInvalid, OutcomeFailed} {
+	reg.MustRegister(m.events, m.handle, m.batch, m.batchSize, m.age, m.redelivered, m.deadLetters, m.pending, m.ackPending, m.lag)
+	for _, o := range []string{OutcomeStored, OutcomeDuplicate, OutcomeUnknownType, OutcomeInvalid, OutcomeFailed, OutcomeDeadLettered} {
 		m.events.WithLabelValues("other", o)
+	}
+	for _, r := range []string{ReasonInvalid, ReasonPermanent, ReasonUndecodable, ReasonMaxDeliver} {
+		m.deadLetters.WithLabelValues(r)
 	}
 	return m
 }

@@ -75,6 +75,8 @@ func setup(t *testing.T, opts ...option) *testBundle {
 	require.NoError(t, err)
 	cons, err := queue.NewConsumer(ctx, js, qc, log)
 	require.NoError(t, err)
+	dlq, err := queue.NewDeadLetterer(ctx, js, qc)
+	require.NoError(t, err)
 
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "leads.db"))
 	require.NoError(t, err)
@@ -93,7 +95,7 @@ func setup(t *testing.T, opts ...option) *testBundle {
 	fixture := testkit.Fixture(t)
 
 	reg := prometheus.NewRegistry()
-	w := worker.New(cons, r, st, worker.NewMetrics(reg), log, o.opts)
+	w := worker.New(cons, dlq, r, st, worker.NewMetrics(reg), log, o.opts)
 	return &testBundle{
 		js: js, stream: stream, qc: qc, cons: cons, store: st, reg: reg,
 		mapper: m, validator: v, fixture: fixture, worker: w,
@@ -219,4 +221,31 @@ func (b *testBundle) events(t *testing.T, eventType, outcome string) float64 {
 func (b *testBundle) redeliveries(t *testing.T) float64 {
 	t.Helper()
 	return testkit.RequireMetric(t, b.reg, "saleassist_worker_redeliveries_total", nil)
+}
+
+// deadLetters returns the messages in the dead-letter stream, oldest first.
+func (b *testBundle) deadLetters(t *testing.T) []*jetstream.RawStreamMsg {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	s, err := b.js.Stream(ctx, b.qc.DeadLetterStream)
+	require.NoError(t, err)
+	info, err := s.Info(ctx)
+	require.NoError(t, err)
+	var out []*jetstream.RawStreamMsg
+	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		require.NoError(t, err)
+		out = append(out, m)
+	}
+	return out
+}
+
+// awaitDeadLetters waits until the dead-letter stream holds n messages and returns them.
+func (b *testBundle) awaitDeadLetters(t *testing.T, n int) []*jetstream.RawStreamMsg {
+	t.Helper()
+	var got []*jetstream.RawStreamMsg
+	require.Eventually(t, func() bool { got = b.deadLetters(t); return len(got) >= n }, waitFor, tick)
+	require.Len(t, got, n)
+	return got
 }

@@ -30,20 +30,27 @@ type Options struct {
 	// BatchTimeout bounds one batch's store transaction; it must stay well below the consumer's
 	// AckWait, or JetStream redelivers what the worker still holds.
 	BatchTimeout time.Duration
+	// MaxDeliver is how many deliveries an event gets before it is dead-lettered (transient
+	// failures are retried until then, with growing delays).
+	MaxDeliver int
 }
 
 // Worker consumes events, routes them and stores the results.
 type Worker struct {
 	cons    *queue.Consumer
+	dlq     *queue.DeadLetterer
 	router  *route.Router
 	store   store.Store
 	metrics *Metrics
 	log     *slog.Logger
 	opts    Options
+	// firstFailure remembers, by stream sequence, when this worker first failed on an event, for
+	// the dead letter's header. Only the batch goroutine touches it.
+	firstFailure map[uint64]time.Time
 }
 
 // New returns a Worker. It does nothing until Run.
-func New(cons *queue.Consumer, router *route.Router, st store.Store, m *Metrics, log *slog.Logger, o Options) *Worker {
+func New(cons *queue.Consumer, dlq *queue.DeadLetterer, router *route.Router, st store.Store, m *Metrics, log *slog.Logger, o Options) *Worker {
 	if o.BatchSize <= 0 {
 		o.BatchSize = DefaultBatchSize
 	}
@@ -53,12 +60,16 @@ func New(cons *queue.Consumer, router *route.Router, st store.Store, m *Metrics,
 	if o.BatchTimeout <= 0 {
 		o.BatchTimeout = DefaultBatchTimeout
 	}
+	if o.MaxDeliver <= 0 {
+		o.MaxDeliver = queue.DefaultMaxDeliver
+	}
 	for _, t := range []string{event.WidgetNewConversation} {
-		for _, o := range []string{OutcomeStored, OutcomeDuplicate, OutcomeInvalid, OutcomeFailed} {
+		for _, o := range []string{OutcomeStored, OutcomeDuplicate, OutcomeInvalid, OutcomeFailed, OutcomeDeadLettered} {
 			m.events.WithLabelValues(t, o)
 		}
 	}
-	return &Worker{cons: cons, router: router, store: st, metrics: m, log: log, opts: o}
+	return &Worker{cons: cons, dlq: dlq, router: router, store: st, metrics: m, log: log, opts: o,
+		firstFailure: map[uint64]time.Time{}}
 }
 
 // Run consumes until ctx ends, then settles the messages it already holds and returns.
@@ -104,7 +115,7 @@ func (w *Worker) handleBatch(msgs []jetstream.Msg) {
 	if err != nil {
 		w.log.Error("store batch", "events", len(records), "err", err)
 		for _, p := range batch {
-			w.retry(p.msg, p.ev, OutcomeFailed)
+			w.retry(p.msg, p.ev, err)
 		}
 		return
 	}
@@ -113,8 +124,7 @@ func (w *Worker) handleBatch(msgs []jetstream.Msg) {
 		res := results[i]
 		switch {
 		case res.Err != nil:
-			w.log.Error("store event", "event_id", p.ev.ID, "event_type", p.ev.Type, "err", res.Err)
-			w.retry(p.msg, p.ev, OutcomeFailed)
+			w.retry(p.msg, p.ev, res.Err)
 			continue
 		case res.Outcome == store.Duplicate:
 			w.count(p.ev, OutcomeDuplicate)
@@ -122,6 +132,7 @@ func (w *Worker) handleBatch(msgs []jetstream.Msg) {
 			w.count(p.ev, p.outcome)
 			w.metrics.age.Observe(now.Sub(p.ev.ReceivedAt).Seconds())
 		}
+		w.forget(p.msg)
 		if err := p.msg.Ack(); err != nil {
 			// The event is stored; a redelivery will be recognised as a duplicate.
 			w.log.Warn("ack after commit", "event_id", p.ev.ID, "err", err)
@@ -130,55 +141,107 @@ func (w *Worker) handleBatch(msgs []jetstream.Msg) {
 	w.metrics.batch.Observe(time.Since(start).Seconds())
 }
 
-// route decodes and routes one message. It settles messages that will not reach the store and
-// reports ok=false for them.
+// route decodes and routes one message. It settles messages that will not reach the store (dead
+// letters, retries) and reports ok=false for them.
 func (w *Worker) route(ctx context.Context, m jetstream.Msg) (pending, *store.Record, bool) {
 	ev, err := queue.EventFromMsg(m)
 	if err != nil {
-		// Not an envelope at all: something other than the ingest published it. Retrying cannot
-		// help; it stays visible in the log and the failed count.
-		w.log.Error("undecodable message, terminated", "subject", m.Subject(), "err", err)
-		w.metrics.events.WithLabelValues("other", OutcomeFailed).Inc()
-		_ = m.TermWithReason("not a SaleAssist envelope")
+		// Not an envelope at all: something other than the ingest published it.
+		w.deadLetter(m, nil, ReasonUndecodable, err)
+		return pending{}, nil, false
+	}
+	if md, err := m.Metadata(); err == nil && md.NumDelivered > uint64(w.opts.MaxDeliver) {
+		// Delivered again and again without being settled: a worker died on it each time.
+		w.deadLetter(m, ev, ReasonMaxDeliver, fmt.Errorf("delivered %d times without being settled (MaxDeliver %d); workers may have crashed on it", md.NumDelivered, w.opts.MaxDeliver))
 		return pending{}, nil, false
 	}
 	t0 := time.Now()
 	rec, err := w.router.Dispatch(ctx, ev)
 	w.metrics.handle.Observe(time.Since(t0).Seconds())
-	p := pending{msg: m, ev: ev, outcome: OutcomeStored}
 	switch {
+	case err != nil && route.IsInvalid(err):
+		w.deadLetter(m, ev, ReasonInvalid, err)
+		return pending{}, nil, false
 	case err != nil && route.IsPermanent(err):
-		// Keep the event as received with the reason, rather than lose it or retry forever.
-		rec = route.NewRecord(ev)
-		rec.Invalid = err.Error()
+		w.deadLetter(m, ev, ReasonPermanent, err)
+		return pending{}, nil, false
 	case err != nil:
-		w.log.Warn("handler failed, will retry", "event_id", ev.ID, "event_type", ev.Type, "err", err)
-		w.retry(m, ev, OutcomeFailed)
+		w.retry(m, ev, err)
 		return pending{}, nil, false
 	case rec == nil:
-		// A handler bug, like a panic: keep the event with the reason rather than crash the worker.
-		rec = route.NewRecord(ev)
-		rec.Invalid = fmt.Sprintf("handler for %q returned no record and no error for event %s", ev.Type, ev.ID)
+		w.deadLetter(m, ev, ReasonPermanent, fmt.Errorf("handler for %q returned no record and no error", ev.Type))
+		return pending{}, nil, false
 	}
-	switch {
-	case rec.Invalid != "":
-		p.outcome = OutcomeInvalid
-		w.log.Info("invalid event stored with its error", "event_id", ev.ID, "event_type", ev.Type)
-	case !w.router.Known(ev.Type):
+	p := pending{msg: m, ev: ev, outcome: OutcomeStored}
+	if !w.router.Known(ev.Type) {
 		p.outcome = OutcomeUnknownType
 	}
 	return p, rec, true
 }
 
-// retry asks JetStream to redeliver m later, the delay growing with each delivery.
-func (w *Worker) retry(m jetstream.Msg, ev *event.Event, outcome string) {
-	w.count(ev, outcome)
+// retry asks JetStream to redeliver m later, the delay growing with each delivery; after
+// MaxDeliver deliveries the event is dead-lettered instead.
+func (w *Worker) retry(m jetstream.Msg, ev *event.Event, cause error) {
 	delay := time.Second
 	if md, err := m.Metadata(); err == nil {
+		if _, seen := w.firstFailure[md.Sequence.Stream]; !seen {
+			if len(w.firstFailure) > 100_000 { // bounded: the header is a courtesy, memory is not
+				clear(w.firstFailure)
+			}
+			w.firstFailure[md.Sequence.Stream] = time.Now()
+		}
+		if md.NumDelivered >= uint64(w.opts.MaxDeliver) {
+			w.deadLetter(m, ev, ReasonMaxDeliver, fmt.Errorf("failed %d deliveries (MaxDeliver); last error: %w", md.NumDelivered, cause))
+			return
+		}
 		delay = Backoff(md.NumDelivered)
 	}
+	w.count(ev, OutcomeFailed)
+	w.log.Warn("event failed, will retry", "event_id", ev.ID, "event_type", ev.Type, "retry_in", delay.String(), "err", cause)
 	if err := m.NakWithDelay(delay); err != nil {
 		w.log.Warn("nak", "event_id", ev.ID, "err", err)
+	}
+}
+
+// deadLetter moves m to the dead-letter stream. If that fails, m is retried later instead:
+// nothing is dropped.
+func (w *Worker) deadLetter(m jetstream.Msg, ev *event.Event, reason string, cause error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	dl := queue.DeadLetter{Reason: reason, Err: cause}
+	if md, err := m.Metadata(); err == nil {
+		dl.FirstFailure = w.firstFailure[md.Sequence.Stream]
+	}
+	id, typ := "", "other"
+	if ev != nil {
+		id, typ = ev.ID, ev.Type
+	}
+	if err := w.dlq.Move(ctx, m, dl); err != nil {
+		w.log.Error("dead-lettering failed, will retry", "event_id", id, "reason", reason, "err", err)
+		_ = m.NakWithDelay(DefaultLagInterval)
+		return
+	}
+	w.forget(m)
+	w.metrics.deadLetters.WithLabelValues(reason).Inc()
+	outcome := OutcomeDeadLettered
+	if reason == ReasonInvalid {
+		outcome = OutcomeInvalid
+	}
+	if ev != nil {
+		w.count(ev, outcome)
+	} else {
+		w.metrics.events.WithLabelValues("other", outcome).Inc()
+	}
+	w.log.Warn("event dead-lettered", "event_id", id, "event_type", typ, "reason", reason, "err", cause)
+}
+
+// forget drops m's first-failure record once it is settled.
+func (w *Worker) forget(m jetstream.Msg) {
+	if len(w.firstFailure) == 0 {
+		return
+	}
+	if md, err := m.Metadata(); err == nil {
+		delete(w.firstFailure, md.Sequence.Stream)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/schema"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
@@ -127,7 +128,7 @@ func TestTransientHandlerFailureIsRetried(t *testing.T) {
 	require.NotZero(t, got.LeadID, "the real handler ran on the last delivery")
 }
 
-func TestHandlerPanicIsStoredAsInvalid(t *testing.T) {
+func TestHandlerPanicIsDeadLettered(t *testing.T) {
 	t.Parallel()
 
 	b := setup(t, withRouter(func(m *lead.Mapper, v *schema.Validator) *route.Router {
@@ -141,27 +142,78 @@ func TestHandlerPanicIsStoredAsInvalid(t *testing.T) {
 	b.start(t)
 	b.publish(t, b.qc.NewMsg(b.newEvent(t, "boom-1")))
 
-	require.Eventually(t, func() bool { return b.storedEvents(t) == 1 }, waitFor, tick)
+	dl := b.awaitDeadLetters(t, 1)[0]
 	b.requireSettled(t)
+	require.Equal(t, worker.ReasonPermanent, dl.Header.Get(queue.HeaderDLQReason))
+	require.Contains(t, dl.Header.Get(queue.HeaderDLQError), "panicked")
+	require.Contains(t, dl.Header.Get(queue.HeaderDLQError), "mapper exploded")
+	require.Equal(t, "boom-1", dl.Header.Get(queue.HeaderEventID))
+	require.Equal(t, b.qc.Subject(wnc), dl.Header.Get(queue.HeaderDLQSubject))
+	require.Equal(t, "1", dl.Header.Get(queue.HeaderDLQDeliveries))
+	require.Equal(t, "1", dl.Header.Get(queue.HeaderDLQStreamSeq))
+	require.NotEmpty(t, dl.Header.Get(queue.HeaderDLQFirstFailure))
+	require.Equal(t, b.body(t, "boom-1"), dl.Data, "the body travels unchanged")
 
-	got, err := b.store.Event(context.Background(), "boom-1")
-	require.NoError(t, err)
-	require.Contains(t, got.Invalid, "panicked")
-	require.Contains(t, got.Invalid, "mapper exploded")
-	require.Zero(t, got.LeadID)
-
-	require.Equal(t, float64(1), b.events(t, wnc, worker.OutcomeInvalid))
+	require.Zero(t, b.storedEvents(t))
+	require.Equal(t, float64(1), b.events(t, wnc, worker.OutcomeDeadLettered))
+	require.Equal(t, float64(1), testkit.RequireMetric(t, b.reg, "saleassist_worker_dead_letters_total", map[string]string{"reason": worker.ReasonPermanent}))
 	require.Zero(t, b.events(t, wnc, worker.OutcomeStored))
-	require.Zero(t, b.events(t, wnc, worker.OutcomeFailed))
 	require.Zero(t, b.redeliveries(t))
-	// Acked, not nak'ed: the message left the work queue after its one delivery.
+	// Terminated: the message left the work queue after its one delivery.
 	require.Equal(t, uint64(0), b.streamMsgs(t))
-	info := b.consumerInfo(t)
-	require.Equal(t, uint64(1), info.Delivered.Consumer)
-	require.Zero(t, info.NumRedelivered)
+	require.Zero(t, b.consumerInfo(t).NumRedelivered)
 }
 
-func TestMessageThatIsNotAnEnvelopeIsTerminated(t *testing.T) {
+// A schema-invalid event is dead-lettered at once (reason invalid), not stored.
+func TestSchemaInvalidEventIsDeadLettered(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.start(t)
+	body := []byte(`{"event_type":"widget_new_conversation","payload":{"id":"bad-1","people_detail":"not an object"}}`)
+	b.publish(t, b.qc.NewMsg(&event.Event{ID: "bad-1", Type: wnc, ReceivedAt: time.Now(), Body: body}))
+
+	dl := b.awaitDeadLetters(t, 1)[0]
+	b.requireSettled(t)
+	require.Equal(t, worker.ReasonInvalid, dl.Header.Get(queue.HeaderDLQReason))
+	require.Contains(t, dl.Header.Get(queue.HeaderDLQError), "/payload/people_detail")
+	require.Zero(t, b.storedEvents(t))
+	require.Equal(t, float64(1), b.events(t, wnc, worker.OutcomeInvalid))
+}
+
+// A transient failure that never clears is retried MaxDeliver times, then dead-lettered with the
+// last error, the delivery count and when it first failed.
+func TestEventFailingMaxDeliverTimesIsDeadLettered(t *testing.T) {
+	t.Parallel()
+	var attempts atomic.Int32
+	b := setup(t, withOptions(worker.Options{MaxDeliver: 3}), withRouter(func(m *lead.Mapper, v *schema.Validator) *route.Router {
+		r := route.New(handlers.Unknown(m))
+		r.Handle(wnc, func(context.Context, *event.Event) (*store.Record, error) {
+			attempts.Add(1)
+			return nil, errors.New("crm api timed out")
+		})
+		r.Use(route.Recover, route.Validate(v))
+		return r
+	}))
+	b.start(t)
+	start := time.Now()
+	b.publish(t, b.qc.NewMsg(b.newEvent(t, "flaky-1")))
+
+	dl := b.awaitDeadLetters(t, 1)[0]
+	b.requireSettled(t)
+	require.EqualValues(t, 3, attempts.Load())
+	require.GreaterOrEqual(t, time.Since(start), worker.Backoff(1)+worker.Backoff(2), "retried with growing delays")
+	require.Equal(t, worker.ReasonMaxDeliver, dl.Header.Get(queue.HeaderDLQReason))
+	require.Equal(t, "3", dl.Header.Get(queue.HeaderDLQDeliveries))
+	require.Contains(t, dl.Header.Get(queue.HeaderDLQError), "crm api timed out")
+	first, err := time.Parse(time.RFC3339Nano, dl.Header.Get(queue.HeaderDLQFirstFailure))
+	require.NoError(t, err)
+	require.WithinDuration(t, start, first, time.Second, "first failure is the first attempt, not the last")
+	require.Equal(t, float64(2), b.events(t, wnc, worker.OutcomeFailed))
+	require.Equal(t, float64(1), b.events(t, wnc, worker.OutcomeDeadLettered))
+	require.Zero(t, b.storedEvents(t))
+}
+
+func TestMessageThatIsNotAnEnvelopeIsDeadLettered(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.start(t)
@@ -171,11 +223,14 @@ func TestMessageThatIsNotAnEnvelopeIsTerminated(t *testing.T) {
 	_, err := b.js.Publish(ctx, b.qc.Subject("garbage"), []byte("not json"))
 	require.NoError(t, err)
 
-	require.Eventually(t, func() bool { return b.events(t, "other", worker.OutcomeFailed) == 1 }, waitFor, tick)
+	dl := b.awaitDeadLetters(t, 1)[0]
 	b.requireSettled(t)
+	require.Equal(t, worker.ReasonUndecodable, dl.Header.Get(queue.HeaderDLQReason))
+	require.Equal(t, "not json", string(dl.Data))
 	require.Equal(t, uint64(0), b.streamMsgs(t), "terminated, not left for redelivery")
 	require.Zero(t, b.redeliveries(t))
 	require.Zero(t, b.storedEvents(t))
+	require.Equal(t, float64(1), b.events(t, "other", worker.OutcomeDeadLettered))
 
 	// The worker goes on with the next events.
 	b.publish(t, b.qc.NewMsg(b.newEvent(t, "after-garbage")))
@@ -184,7 +239,6 @@ func TestMessageThatIsNotAnEnvelopeIsTerminated(t *testing.T) {
 	_, err = b.store.Event(context.Background(), "after-garbage")
 	require.NoError(t, err)
 	require.Equal(t, float64(1), b.events(t, wnc, worker.OutcomeStored))
-	require.Equal(t, float64(1), b.events(t, "other", worker.OutcomeFailed))
 	require.Zero(t, b.consumerInfo(t).NumRedelivered)
 }
 
@@ -341,15 +395,13 @@ func TestHandlerReturningNoRecordDoesNotStopTheWorker(t *testing.T) {
 	b.start(t)
 	b.publish(t, b.qc.NewMsg(b.newEvent(t, "norec-1")))
 
-	require.Eventually(t, func() bool { return b.storedEvents(t) == 1 }, waitFor, tick)
+	dl := b.awaitDeadLetters(t, 1)[0]
 	b.requireSettled(t)
-	got, err := b.store.Event(context.Background(), "norec-1")
-	require.NoError(t, err)
-	require.Contains(t, got.Invalid, "no record")
-	require.Equal(t, float64(1), b.events(t, wnc, worker.OutcomeInvalid))
+	require.Contains(t, dl.Header.Get(queue.HeaderDLQError), "no record")
+	require.Equal(t, float64(1), b.events(t, wnc, worker.OutcomeDeadLettered))
 
 	// Still running: the next event (of a type with a working handler) is stored too.
 	body := bytes.Replace(b.body(t, "norec-2"), []byte(`"event_type": "`+wnc+`"`), []byte(`"event_type": "other_type"`), 1)
 	b.publish(t, b.qc.NewMsg(&event.Event{ID: "norec-2", Type: "other_type", ReceivedAt: time.Now(), Body: body}))
-	require.Eventually(t, func() bool { return b.storedEvents(t) == 2 }, waitFor, tick)
+	require.Eventually(t, func() bool { return b.storedEvents(t) == 1 }, waitFor, tick)
 }
