@@ -43,10 +43,15 @@ func New() *CLI { return &CLI{Env: os.LookupEnv, Stdout: os.Stdout, Stderr: os.S
 const usage = `usage: ingestctl [-nats-url URL] [-data-dir DIR] <command>
 
 commands:
+  status [--json]                      streams, consumer backlog, dead letters, quarantine
   quarantine list [--json]             authenticated requests the ingest could not accept
   quarantine show ID                   print the body exactly as received
   quarantine replay ID [--body FILE]   submit it again (optionally corrected); removed once accepted
   quarantine delete ID                 drop it for good
+  dlq list [--json]                    events the workers gave up on, with why
+  dlq show ID                          print the event body, and its headers on stderr
+  dlq replay ID|--all                  republish to the events stream; removed once acknowledged
+  dlq delete ID                        drop it for good
 
 NATS is found from -nats-url / NATS_URL, else DATA_DIR/nats-url (written by a standalone ingest
 whose embedded server listens), else nats://127.0.0.1:4222.
@@ -70,11 +75,18 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		return 2
 	}
 	rest := fs.Args()
-	if len(rest) < 2 || rest[0] != "quarantine" {
+	var err error
+	switch {
+	case len(rest) >= 1 && rest[0] == "status":
+		err = c.status(ctx, rest[1:])
+	case len(rest) >= 2 && rest[0] == "quarantine":
+		err = c.quarantine(ctx, rest[1], rest[2:])
+	case len(rest) >= 2 && rest[0] == "dlq":
+		err = c.dlq(ctx, rest[1], rest[2:])
+	default:
 		fmt.Fprint(c.Stderr, usage)
 		return 2
 	}
-	err := c.quarantine(ctx, rest[1], rest[2:])
 	var ue usageError
 	switch {
 	case err == nil:

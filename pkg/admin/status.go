@@ -1,0 +1,110 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Status is what `ingestctl status` reports.
+type Status struct {
+	Streams  []StreamStatus  `json:"streams"`
+	Consumer *ConsumerStatus `json:"consumer,omitempty"`
+	// DeadLetters and Quarantined count the entries waiting for an operator.
+	DeadLetters uint64 `json:"dead_letters"`
+	Quarantined uint64 `json:"quarantined"`
+}
+
+// StreamStatus is one stream's size against its limit.
+type StreamStatus struct {
+	Name     string `json:"name"`
+	Exists   bool   `json:"exists"`
+	Messages uint64 `json:"messages"`
+	Bytes    uint64 `json:"bytes"`
+	MaxBytes int64  `json:"max_bytes"`
+}
+
+// ConsumerStatus is the shared worker consumer's backlog.
+type ConsumerStatus struct {
+	Name         string `json:"name"`
+	Pending      uint64 `json:"pending"`
+	AckPending   int    `json:"ack_pending"`
+	Redelivered  int    `json:"redelivered"`
+	WaitingPulls int    `json:"waiting_pulls"`
+}
+
+func (c *CLI) status(ctx context.Context, args []string) error {
+	jsonOut := false
+	for _, a := range args {
+		if a != "--json" {
+			return usageError{fmt.Sprintf("status: unexpected argument %q", a)}
+		}
+		jsonOut = true
+	}
+	closeConn, err := c.connect()
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	var st Status
+	for _, name := range []string{c.cfg.Stream, c.cfg.DeadLetterStream, c.cfg.QuarantineStream} {
+		ss := StreamStatus{Name: name}
+		s, err := c.js.Stream(ctx, name)
+		switch {
+		case errors.Is(err, jetstream.ErrStreamNotFound):
+		case err != nil:
+			return fmt.Errorf("stream %s: %w", name, err)
+		default:
+			info := s.CachedInfo()
+			ss.Exists, ss.Messages, ss.Bytes, ss.MaxBytes = true, info.State.Msgs, info.State.Bytes, info.Config.MaxBytes
+		}
+		st.Streams = append(st.Streams, ss)
+	}
+	st.DeadLetters, st.Quarantined = st.Streams[1].Messages, st.Streams[2].Messages
+	cons, err := c.js.Consumer(ctx, c.cfg.Stream, c.cfg.Consumer)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound), errors.Is(err, jetstream.ErrStreamNotFound):
+	case err != nil:
+		return fmt.Errorf("consumer %s: %w", c.cfg.Consumer, err)
+	default:
+		info := cons.CachedInfo()
+		st.Consumer = &ConsumerStatus{Name: info.Name, Pending: info.NumPending, AckPending: info.NumAckPending,
+			Redelivered: info.NumRedelivered, WaitingPulls: info.NumWaiting}
+	}
+	if jsonOut {
+		enc := json.NewEncoder(c.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STREAM\tMESSAGES\tBYTES\tLIMIT")
+	for _, s := range st.Streams {
+		if !s.Exists {
+			fmt.Fprintf(tw, "%s\t-\t-\tnot created yet\n", s.Name)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", s.Name, s.Messages, s.Bytes, limit(s))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if cs := st.Consumer; cs != nil {
+		fmt.Fprintf(c.Stdout, "consumer %s: pending %d, ack pending %d, redelivered %d, waiting pulls %d\n",
+			cs.Name, cs.Pending, cs.AckPending, cs.Redelivered, cs.WaitingPulls)
+	} else {
+		fmt.Fprintf(c.Stdout, "consumer %s: not created yet (no worker has started)\n", c.cfg.Consumer)
+	}
+	fmt.Fprintf(c.Stdout, "dead letters: %d (ingestctl dlq list)\nquarantined: %d (ingestctl quarantine list)\n", st.DeadLetters, st.Quarantined)
+	return nil
+}
+
+func limit(s StreamStatus) string {
+	if s.MaxBytes <= 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%d (%.1f%% used)", s.MaxBytes, 100*float64(s.Bytes)/float64(s.MaxBytes))
+}
