@@ -32,6 +32,7 @@ type Metrics struct {
 	events      *prometheus.CounterVec
 	handle      prometheus.Histogram
 	batch       prometheus.Histogram
+	store       prometheus.Histogram
 	batchSize   prometheus.Histogram
 	age         prometheus.Histogram
 	redelivered prometheus.Counter
@@ -57,6 +58,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name:    "saleassist_worker_batch_duration_seconds",
 			Help:    "Time to handle, store (one transaction) and acknowledge one batch.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 3, 10),
+		}),
+		store: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "saleassist_worker_store_duration_seconds",
+			Help:    "Time of one batch's database transaction (commit included).",
+			Buckets: prometheus.ExponentialBuckets(0.0002, 3, 11),
 		}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "saleassist_worker_batch_size",
@@ -89,7 +95,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Events accepted but not yet stored: pending plus ack pending. Every worker reports the shared consumer's value; use max().",
 		}),
 	}
-	reg.MustRegister(m.events, m.handle, m.batch, m.batchSize, m.age, m.redelivered, m.deadLetters, m.pending, m.ackPending, m.lag)
+	reg.MustRegister(m.events, m.handle, m.batch, m.store, m.batchSize, m.age, m.redelivered, m.deadLetters, m.pending, m.ackPending, m.lag)
 	for _, o := range []string{OutcomeStored, OutcomeDuplicate, OutcomeUnknownType, OutcomeInvalid, OutcomeFailed, OutcomeDeadLettered} {
 		m.events.WithLabelValues("other", o)
 	}

@@ -111,7 +111,9 @@ func (w *Worker) handleBatch(msgs []jetstream.Msg) {
 	if len(records) == 0 {
 		return
 	}
+	t0 := time.Now()
 	results, err := w.store.Apply(ctx, records)
+	w.metrics.store.Observe(time.Since(t0).Seconds())
 	if err != nil {
 		w.log.Error("store batch", "events", len(records), "err", err)
 		for _, p := range batch {
