@@ -37,6 +37,7 @@ type testBundle struct {
 	qc        queue.Config
 	cons      *queue.Consumer
 	store     *sqlite.DB
+	dbPath    string
 	reg       *prometheus.Registry
 	mapper    *lead.Mapper
 	validator *schema.Validator
@@ -78,7 +79,8 @@ func setup(t *testing.T, opts ...option) *testBundle {
 	dlq, err := queue.NewDeadLetterer(ctx, js, qc)
 	require.NoError(t, err)
 
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "leads.db"))
+	dbPath := filepath.Join(dir, "leads.db")
+	st, err := sqlite.Open(ctx, dbPath)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, st.Close()) })
 
@@ -97,7 +99,7 @@ func setup(t *testing.T, opts ...option) *testBundle {
 	reg := prometheus.NewRegistry()
 	w := worker.New(cons, dlq, r, st, worker.NewMetrics(reg), log, o.opts)
 	return &testBundle{
-		js: js, stream: stream, qc: qc, cons: cons, store: st, reg: reg,
+		js: js, stream: stream, qc: qc, cons: cons, store: st, dbPath: dbPath, reg: reg,
 		mapper: m, validator: v, fixture: fixture, worker: w,
 	}
 }
