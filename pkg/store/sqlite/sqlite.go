@@ -1,7 +1,9 @@
 // Package sqlite is the default store.Store: one SQLite file that several worker processes may
 // share. Writes go through BEGIN IMMEDIATE transactions on a single connection per process, and
 // SQLite's busy_timeout queues writers of other processes, so concurrent writers wait instead of
-// failing with SQLITE_BUSY or deadlocking on a read-to-write lock upgrade.
+// failing with SQLITE_BUSY or deadlocking on a read-to-write lock upgrade. Opening waits too:
+// processes that open a new file at once race to switch it to WAL mode, and the losers retry
+// (see connector).
 package sqlite
 
 import (
@@ -23,7 +25,8 @@ import (
 
 // DefaultBusyTimeout is how long a write waits for another process's write transaction before
 // it fails with a transient SQLITE_BUSY error. Batches commit in milliseconds, so 5s only runs
-// out when something holds the lock abnormally long.
+// out when something holds the lock abnormally long. It also bounds how long opening a
+// connection retries while the file is busy.
 const DefaultBusyTimeout = 5 * time.Second
 
 // DB is a store.Store backed by one SQLite file. It is safe for concurrent use, and several
@@ -68,15 +71,11 @@ func open(ctx context.Context, path string, cfg config) (_ *DB, err error) {
 		return nil, err
 	}
 	db := &DB{path: path}
-	if db.write, err = sql.Open("sqlite3", dsn(abs, cfg, "_txlock=immediate")); err != nil {
-		return nil, err
-	}
+	// Like sql.Open("sqlite3", dsn), but an open that finds the file busy waits (see connector).
+	db.write = sql.OpenDB(connector{dsn: dsn(abs, cfg, "_txlock=immediate"), busyTimeout: cfg.busyTimeout})
 	db.write.SetMaxOpenConns(1)
 	db.write.SetMaxIdleConns(1) // keep it, and the statements prepared on it, open
-	if db.read, err = sql.Open("sqlite3", dsn(abs, cfg, "_query_only=true")); err != nil {
-		db.write.Close()
-		return nil, err
-	}
+	db.read = sql.OpenDB(connector{dsn: dsn(abs, cfg, "_query_only=true"), busyTimeout: cfg.busyTimeout})
 	n := max(4, runtime.GOMAXPROCS(0))
 	db.read.SetMaxOpenConns(n)
 	db.read.SetMaxIdleConns(n)
@@ -153,15 +152,6 @@ func IsTransient(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
-	var code sqlite3.ErrNo
-	var se sqlite3.Error
-	var pse *sqlite3.Error
-	switch {
-	case errors.As(err, &se):
-		code = se.Code
-	case errors.As(err, &pse) && pse != nil:
-		code = pse.Code
-	case errors.As(err, &code):
-	}
+	code := sqliteCode(err)
 	return code == sqlite3.ErrBusy || code == sqlite3.ErrLocked
 }

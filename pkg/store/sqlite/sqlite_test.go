@@ -68,23 +68,90 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 	}
 }
 
+// TestConcurrentOpenOfNewFile opens a new file from several handles at once, as worker
+// processes starting together do: they race to switch it to WAL mode, and PRAGMA journal_mode
+// reports SQLITE_BUSY to the losers without waiting for busy_timeout, so Open must retry.
 func TestConcurrentOpenOfNewFile(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "leads.db")
-	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i := range errs {
-		wg.Go(func() {
-			db, err := Open(t.Context(), path)
-			if err == nil {
-				_, err = db.Apply(t.Context(), []store.Record{rec(fmt.Sprintf("ev-%d", i), "")})
-				err = errors.Join(err, db.Close())
-			}
-			errs[i] = err
-		})
+	const openers = 8
+	for round := range 5 { // a new file each round: only the first switch to WAL races
+		path := filepath.Join(t.TempDir(), "leads.db")
+		var wg sync.WaitGroup
+		start := make(chan struct{}) // release the openers together, to make them collide
+		errs := make([]error, openers)
+		for i := range errs {
+			wg.Go(func() {
+				<-start
+				db, err := Open(t.Context(), path)
+				if err == nil {
+					_, err = db.Apply(t.Context(), []store.Record{rec(fmt.Sprintf("ev-%d", i), "")})
+					err = errors.Join(err, db.Close())
+				}
+				errs[i] = err
+			})
+		}
+		close(start)
+		wg.Wait()
+		require.NoError(t, errors.Join(errs...), "round %d", round)
+
+		db, err := Open(t.Context(), path)
+		require.NoError(t, err)
+		c, err := db.Counts(t.Context())
+		require.NoError(t, err)
+		require.Equal(t, int64(openers), c.Events, "round %d", round)
+		var mode string
+		require.NoError(t, db.write.QueryRowContext(t.Context(), `PRAGMA journal_mode`).Scan(&mode))
+		require.Equal(t, "wal", mode)
+		require.NoError(t, db.Close())
 	}
-	wg.Wait()
-	require.NoError(t, errors.Join(errs...))
+}
+
+// TestOpenWaitsForLockOnNewFile is the race of TestConcurrentOpenOfNewFile made deterministic:
+// another process writes to a file that is not in WAL mode yet, so switching it fails at once
+// with SQLITE_BUSY. Open must wait for the lock as a write would, but no longer than
+// busy_timeout or the context allows.
+func TestOpenWaitsForLockOnNewFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "leads.db")
+	raw, err := sql.Open("sqlite3", path) // rollback journal, like any new file
+	require.NoError(t, err)
+	t.Cleanup(func() { raw.Close() })
+	conn, err := raw.Conn(t.Context())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	_, err = conn.ExecContext(t.Context(), `BEGIN IMMEDIATE`)
+	require.NoError(t, err)
+
+	// Held past busy_timeout: Open gives up, after waiting, with a transient error.
+	const timeout = 100 * time.Millisecond
+	start := time.Now()
+	_, err = open(t.Context(), path, config{busyTimeout: timeout})
+	require.Error(t, err)
+	require.True(t, IsTransient(err), "%v", err)
+	require.GreaterOrEqual(t, time.Since(start), timeout)
+
+	// The context ends first.
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	_, err = Open(ctx, path)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.True(t, IsTransient(err), "%v", err)
+
+	// Released within busy_timeout: Open waits for it and switches the file to WAL.
+	released := make(chan error, 1)
+	time.AfterFunc(timeout, func() {
+		_, err := conn.ExecContext(context.Background(), `ROLLBACK`)
+		released <- err
+	})
+	db, err := Open(t.Context(), path)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	require.NoError(t, <-released)
+	var mode string
+	require.NoError(t, db.read.QueryRowContext(t.Context(), `PRAGMA journal_mode`).Scan(&mode))
+	require.Equal(t, "wal", mode)
+	_, err = db.Apply(t.Context(), []store.Record{rec("ev-1", "")})
+	require.NoError(t, err)
 }
 
 func TestFileModes(t *testing.T) {
