@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -123,22 +122,9 @@ func (c *CLI) dlq(ctx context.Context, verb string, args []string) error {
 }
 
 func (c *CLI) deadLetters(ctx context.Context, stream jetstream.Stream) ([]deadLetter, error) {
-	info, err := stream.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("dead-letter stream: %w", err)
-	}
 	out := []deadLetter{}
-	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
-		m, err := stream.GetMsg(ctx, seq)
-		if queue.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read dead letter %d: %w", seq, err)
-		}
-		out = append(out, deadLetterOf(m))
-	}
-	return out, nil
+	err := eachMsg(ctx, stream, "dead letter", func(m *jetstream.RawStreamMsg) { out = append(out, deadLetterOf(m)) })
+	return out, err
 }
 
 func (c *CLI) dlqList(ctx context.Context, stream jetstream.Stream, jsonOut bool) error {
@@ -147,9 +133,7 @@ func (c *CLI) dlqList(ctx context.Context, stream jetstream.Stream, jsonOut bool
 		return err
 	}
 	if jsonOut {
-		enc := json.NewEncoder(c.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(letters)
+		return c.printJSON(letters)
 	}
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tEVENT\tTYPE\tREASON\tDELIVERIES\tFIRST FAILURE\tERROR")

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"text/tabwriter"
@@ -86,28 +85,16 @@ type listed struct {
 }
 
 func (c *CLI) quarantineList(ctx context.Context, stream jetstream.Stream, jsonOut bool) error {
-	info, err := stream.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("quarantine stream: %w", err)
-	}
 	entries := []listed{}
-	if info.State.Msgs > 0 {
-		for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
-			m, err := stream.GetMsg(ctx, seq)
-			if queue.IsNotFound(err) {
-				continue // replayed or deleted
-			}
-			if err != nil {
-				return fmt.Errorf("read quarantine entry %d: %w", seq, err)
-			}
-			q := queue.QuarantineEntry(m)
-			entries = append(entries, listed{q.ID, q.ReceivedAt, q.Reason, q.Error, len(q.Body), q.RemoteAddr})
-		}
+	err := eachMsg(ctx, stream, "quarantine entry", func(m *jetstream.RawStreamMsg) {
+		q := queue.QuarantineEntry(m)
+		entries = append(entries, listed{q.ID, q.ReceivedAt, q.Reason, q.Error, len(q.Body), q.RemoteAddr})
+	})
+	if err != nil {
+		return err
 	}
 	if jsonOut {
-		enc := json.NewEncoder(c.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(entries)
+		return c.printJSON(entries)
 	}
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tRECEIVED\tREASON\tBYTES\tERROR")

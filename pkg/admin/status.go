@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"text/tabwriter"
@@ -76,9 +75,7 @@ func (c *CLI) status(ctx context.Context, args []string) error {
 			Redelivered: info.NumRedelivered, WaitingPulls: info.NumWaiting}
 	}
 	if jsonOut {
-		enc := json.NewEncoder(c.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+		return c.printJSON(st)
 	}
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STREAM\tMESSAGES\tBYTES\tLIMIT")

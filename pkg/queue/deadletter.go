@@ -36,19 +36,11 @@ const (
 	HeaderDLQFirstFailure = "Saleassist-Dlq-First-Failure"
 )
 
-// DeadLetterStreamConfig keeps dead letters until replayed or deleted, DiscardNew when full so a
-// flood cannot push out older ones (the worker then retries instead of dead-lettering).
+// DeadLetterStreamConfig keeps dead letters until they are replayed or deleted; when it is full,
+// the worker retries the event instead of dead-lettering it.
 func (c Config) DeadLetterStreamConfig() jetstream.StreamConfig {
-	return jetstream.StreamConfig{
-		Name:        c.DeadLetterStream,
-		Description: "SaleAssist events the workers could not store, kept for inspection and replay",
-		Subjects:    []string{c.DeadLetterSubject},
-		Storage:     jetstream.FileStorage,
-		Retention:   jetstream.LimitsPolicy,
-		Discard:     jetstream.DiscardNew,
-		MaxBytes:    c.DeadLetterMaxBytes,
-		Replicas:    c.Replicas,
-	}
+	return c.keepStream(c.DeadLetterStream, c.DeadLetterSubject, c.DeadLetterMaxBytes,
+		"SaleAssist events the workers could not store, kept for inspection and replay")
 }
 
 // DeadLetter describes why an event is being dead-lettered.

@@ -44,18 +44,24 @@ type Rejected struct {
 	ReceivedAt time.Time
 }
 
-// QuarantineStreamConfig keeps rejected bodies until they are deleted (limits retention, no age
-// limit), bounded by QuarantineMaxBytes with DiscardNew, so a flood of bad input cannot push out
-// what is already kept.
+// QuarantineStreamConfig keeps rejected bodies until they are replayed or deleted.
 func (c Config) QuarantineStreamConfig() jetstream.StreamConfig {
+	return c.keepStream(c.QuarantineStream, c.QuarantineSubject, c.QuarantineMaxBytes,
+		"Authenticated SaleAssist requests the ingest could not accept, kept for replay")
+}
+
+// keepStream is a stream of entries kept for an operator: limits retention with no age limit
+// (kept until replayed or deleted), bounded by maxBytes with DiscardNew, so a flood cannot push
+// out what is already kept; whoever publishes must then keep its own copy (retry) instead.
+func (c Config) keepStream(name, subject string, maxBytes int64, description string) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
-		Name:        c.QuarantineStream,
-		Description: "Authenticated SaleAssist requests the ingest could not accept, kept for replay",
-		Subjects:    []string{c.QuarantineSubject},
+		Name:        name,
+		Description: description,
+		Subjects:    []string{subject},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardNew,
-		MaxBytes:    c.QuarantineMaxBytes,
+		MaxBytes:    maxBytes,
 		Replicas:    c.Replicas,
 	}
 }
