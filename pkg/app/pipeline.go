@@ -29,13 +29,28 @@ type WorkerSettings struct {
 	BatchSize     int64
 	AckWait       time.Duration
 	MaxDeliver    int64
+	MappingFile   string
 }
 
 func (c *WorkerSettings) register(fs *flagSet, prefix string) {
 	fs.str(&c.DefaultRegion, "default-region", "DEFAULT_PHONE_REGION", "IN", prefix+"region for phone numbers written without a country code")
 	fs.integer(&c.BatchSize, "batch-size", "WORKER_BATCH_SIZE", worker.DefaultBatchSize, prefix+"most events stored per transaction")
+	fs.str(&c.MappingFile, "mapping-file", "MAPPING_FILE", "", prefix+"YAML or JSON file mapping event fields to lead fields (pkg/lead/MAPPING.md); empty = the built-in mapping")
 	fs.integer(&c.MaxDeliver, "max-deliver", "WORKER_MAX_DELIVER", queue.DefaultMaxDeliver, prefix+"deliveries before a failing event is moved to the dead-letter stream")
 	fs.duration(&c.AckWait, "ack-wait", "WORKER_ACK_WAIT", queue.DefaultAckWait, prefix+"how long a worker may hold an event before JetStream redelivers it (also how soon events held by a crashed worker are retried)")
+}
+
+// mapper builds the lead mapper: the built-in mapping, or MAPPING_FILE's. A bad file is an error
+// naming the file, line and field, so the worker refuses to start.
+func (c *WorkerSettings) mapper() (*lead.Mapper, error) {
+	var mapping *lead.Mapping
+	if c.MappingFile != "" {
+		var err error
+		if mapping, err = lead.LoadMapping(c.MappingFile); err != nil {
+			return nil, err
+		}
+	}
+	return lead.NewMapper(c.DefaultRegion, lead.WithMapping(mapping))
 }
 
 // workerConfig is what startWorker needs.
@@ -63,7 +78,7 @@ func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometh
 		return nil, fmt.Errorf("WORKER_ACK_WAIT=%s is too short: use at least 1s (the default is %s)", c.AckWait, queue.DefaultAckWait)
 	}
 	c.Queue.AckWait = c.AckWait
-	mapper, err := lead.NewMapper(c.DefaultRegion)
+	mapper, err := c.mapper()
 	if err != nil {
 		return nil, err
 	}

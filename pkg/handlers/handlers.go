@@ -35,18 +35,19 @@ func Unknown(m *lead.Mapper) route.HandlerFunc {
 	}
 }
 
-// withLead returns the record for ev with the lead from payload.people_detail, if any, and the
-// decoded payload for handlers that need more of it.
+// withLead returns the record for ev with the lead the mapping finds in it (by default from
+// payload.people_detail), if any, and the decoded payload for handlers that need more of it.
 func withLead(m *lead.Mapper, ev *event.Event) (*store.Record, map[string]any, error) {
-	payload, err := ev.Payload()
+	doc, err := ev.Document()
 	if err != nil {
 		return nil, nil, route.Permanent(err)
 	}
 	rec := route.NewRecord(ev)
+	payload, _ := doc["payload"].(map[string]any)
 	if payload == nil {
 		return rec, nil, nil
 	}
-	l, err := m.FromPayload(payload, ev.ReceivedAt)
+	l, err := m.FromEvent(ev.Type, doc, ev.ReceivedAt)
 	if err != nil {
 		return nil, nil, route.Permanent(err)
 	}

@@ -1,6 +1,7 @@
-// Package lead turns what SaleAssist sends about a person into a Lead: it maps the fields of
-// payload.people_detail, normalizes email addresses and phone numbers (E.164) so that one person
-// is one lead, and extracts the meeting a conversation booked.
+// Package lead turns what SaleAssist sends about a person into a Lead: it maps event fields to
+// lead fields by a declarative Mapping (by default those of payload.people_detail; operators
+// load their own with LoadMapping, see MAPPING.md), normalizes email addresses and phone numbers
+// (E.164) so that one person is one lead, and extracts the meeting a conversation booked.
 package lead
 
 import (
@@ -24,7 +25,8 @@ type Lead struct {
 	AltPhone string `json:"alt_phone,omitempty"`
 	Address  string `json:"address,omitempty"`
 	Pincode  string `json:"pincode,omitempty"`
-	// City, State and Country come from people_detail.widget_city, widget_state, widget_country.
+	// City, State and Country come from people_detail.widget_city, widget_state, widget_country
+	// (with the default mapping, as do the other fields' sources named here).
 	City    string `json:"city,omitempty"`
 	State   string `json:"state,omitempty"`
 	Country string `json:"country,omitempty"`
@@ -37,8 +39,9 @@ type Lead struct {
 	ProductCategory string `json:"product_category,omitempty"`
 	ProductSKU      string `json:"product_sku,omitempty"`
 
-	// Attributes holds every other people_detail field, as sent (JSON values), so nothing is
-	// silently dropped.
+	// Attributes holds every field of the mapping's person object (people_detail by default)
+	// that no lead field took, as sent (JSON values), so nothing is silently dropped, plus the
+	// mapping's attributes.<key> targets.
 	Attributes map[string]json.RawMessage `json:"attributes,omitempty"`
 
 	// SeenAt is when SaleAssist last changed this information (payload.updated_on, else
