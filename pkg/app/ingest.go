@@ -36,6 +36,7 @@ type IngestConfig struct {
 	RunWorker        bool
 	PublishTimeout   time.Duration
 	StreamMaxBytes   int64
+	StreamReplicas   int64
 	SyncInterval     string
 	// Worker configures the standalone in-process worker.
 	Worker WorkerSettings
@@ -81,6 +82,7 @@ func (m *Ingest) ParseFlags(args []string) error {
 	fs.boolean(&c.RunWorker, "worker", "INGEST_WORKER", true, "standalone: run the worker in this process")
 	fs.duration(&c.PublishTimeout, "publish-timeout", "PUBLISH_TIMEOUT", queue.DefaultPublishTimeout, "how long a request waits for JetStream to store its event before answering 503")
 	fs.integer(&c.StreamMaxBytes, "stream-max-bytes", "STREAM_MAX_BYTES", queue.DefaultMaxBytes, "backlog limit of the events stream; when full, webhooks get 503")
+	fs.integer(&c.StreamReplicas, "stream-replicas", "STREAM_REPLICAS", 1, "copies of each stream in a JetStream cluster (3 in production clusters; 1 standalone)")
 	fs.str(&c.SyncInterval, "jetstream-sync", "JETSTREAM_SYNC_INTERVAL", "2m", "standalone: how often JetStream fsyncs (a duration, or \"always\")")
 	c.Worker.register(fs, "standalone worker: ")
 	if err := fs.parse(args); err != nil {
@@ -122,6 +124,7 @@ func (m *Ingest) Run(ctx context.Context) error {
 	}
 	qc := queue.DefaultConfig()
 	qc.MaxBytes = c.StreamMaxBytes
+	qc.Replicas = int(c.StreamReplicas)
 	qc.QuarantineMaxBytes = c.QuarantineMax
 	if err := m.connect(); err != nil {
 		return err

@@ -22,6 +22,9 @@ type WorkerConfig struct {
 	NatsURL string
 	DB      string
 	Addr    string
+	// StreamReplicas is used for the streams the worker creates when they do not exist yet (the
+	// dead-letter stream; the events stream if no ingest ran first).
+	StreamReplicas int64
 	WorkerSettings
 }
 
@@ -52,6 +55,7 @@ func (m *Worker) ParseFlags(args []string) error {
 	fs.str(&c.NatsURL, "nats-url", "NATS_URL", "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated")
 	fs.str(&c.DB, "db", "DATABASE_URL", "./data/leads.db", "the leads database: a SQLite file path")
 	fs.str(&c.Addr, "addr", "WORKER_ADDR", ":9091", "HTTP address for /metrics, /healthz and /readyz")
+	fs.integer(&c.StreamReplicas, "stream-replicas", "STREAM_REPLICAS", 1, "copies of the streams this worker creates, in a JetStream cluster")
 	c.WorkerSettings.register(fs, "")
 	return fs.parse(args)
 }
@@ -78,7 +82,9 @@ func (m *Worker) Run(ctx context.Context) error {
 	}
 	m.nc = nc
 	reg := newRegistry()
-	wc := workerConfig{WorkerSettings: c.WorkerSettings, DB: c.DB, Queue: queue.DefaultConfig()}
+	qc := queue.DefaultConfig()
+	qc.Replicas = int(c.StreamReplicas)
+	wc := workerConfig{WorkerSettings: c.WorkerSettings, DB: c.DB, Queue: qc}
 	m.worker, err = startWorker(ctx, nc, wc, reg, m.log, m.failed)
 	if err != nil {
 		return err
