@@ -37,6 +37,7 @@ type Ack struct {
 // flight on one connection at once, and each caller waits only for its own acknowledgement. Safe
 // for concurrent use.
 type Publisher struct {
+	nc      *nats.Conn
 	js      jetstream.JetStream
 	cfg     Config
 	timeout time.Duration
@@ -56,7 +57,7 @@ func NewPublisher(nc *nats.Conn, cfg Config, timeout time.Duration) (*Publisher,
 	if err != nil {
 		return nil, fmt.Errorf("jetstream context: %w", err)
 	}
-	return &Publisher{js: js, cfg: cfg, timeout: timeout}, nil
+	return &Publisher{nc: nc, js: js, cfg: cfg, timeout: timeout}, nil
 }
 
 // JetStream returns the JetStream context the publisher uses.
@@ -72,22 +73,66 @@ func (p *Publisher) Publish(ctx context.Context, ev *event.Event) (Ack, error) {
 	return Ack{Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
 }
 
-// await publishes m and waits for its acknowledgement, within the publish timeout.
+// await publishes m and waits for its acknowledgement, within the publish timeout. When the
+// connection is down or drops while the acknowledgement is outstanding (a node of the cluster went
+// away), the message may or may not have been stored; once the client has reconnected — to another
+// node — it publishes m again with the same Nats-Msg-Id, so JetStream either stores it now or
+// answers that it already has it. Nothing is buffered while disconnected (no ghost publishes):
+// only an acknowledged publish counts. Without an acknowledgement within the timeout it fails.
 func (p *Publisher) await(ctx context.Context, m *nats.Msg, what string) (*jetstream.PubAck, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	for {
+		ack, err := p.once(ctx, m)
+		if err == nil {
+			return ack, nil
+		}
+		if !p.reconnected(ctx, err) {
+			return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, what, err)
+		}
+	}
+}
+
+// once publishes m and waits for its acknowledgement or ctx.
+func (p *Publisher) once(ctx context.Context, m *nats.Msg) (*jetstream.PubAck, error) {
 	fut, err := p.js.PublishMsgAsync(m)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, what, err)
+		return nil, err
 	}
-	timer := time.NewTimer(p.timeout)
-	defer timer.Stop()
 	select {
 	case ack := <-fut.Ok():
 		return ack, nil
 	case err := <-fut.Err():
-		return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, what, err)
-	case <-timer.C:
-		return nil, fmt.Errorf("%w: %s: no acknowledgement within %s", ErrUnavailable, what, p.timeout)
+		return nil, err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, what, ctx.Err())
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("no acknowledgement within %s", p.timeout)
+		}
+		return nil, ctx.Err()
+	}
+}
+
+// reconnected reports whether err was the connection going away and the client is connected again
+// before ctx ends, so that publishing once more is worth it.
+func (p *Publisher) reconnected(ctx context.Context, err error) bool {
+	switch {
+	case errors.Is(err, nats.ErrDisconnected), errors.Is(err, nats.ErrConnectionReconnecting),
+		errors.Is(err, nats.ErrNoResponders), errors.Is(err, jetstream.ErrNoStreamResponse),
+		// Published while reconnecting: with ReconnectBufSize(-1) nothing was sent.
+		errors.Is(err, nats.ErrReconnectBufExceeded):
+	default:
+		return false
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if p.nc.Status() == nats.CONNECTED {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
 	}
 }
