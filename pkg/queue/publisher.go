@@ -82,9 +82,16 @@ func (p *Publisher) Publish(ctx context.Context, ev *event.Event) (Ack, error) {
 func (p *Publisher) await(ctx context.Context, m *nats.Msg, what string) (*jetstream.PubAck, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	for {
+	for retried := false; ; retried = true {
 		ack, err := p.once(ctx, m)
 		if err == nil {
+			if retried && ack.Duplicate {
+				// Most likely our own first attempt, stored before the connection dropped: to
+				// the sender this request is not a re-send.
+				a := *ack
+				a.Duplicate = false
+				return &a, nil
+			}
 			return ack, nil
 		}
 		if !p.reconnected(ctx, err) {
