@@ -37,6 +37,7 @@ type IngestConfig struct {
 	PublishTimeout   time.Duration
 	StreamMaxBytes   int64
 	StreamReplicas   int64
+	PprofAddr        string
 	SyncInterval     string
 	// Worker configures the standalone in-process worker.
 	Worker WorkerSettings
@@ -55,6 +56,7 @@ type Ingest struct {
 	embedded *queue.Embedded
 	nc       *nats.Conn
 	http     *httpServer
+	pprof    *httpServer
 	worker   *runningWorker
 	failed   chan error
 	secret   string // set when generated on this start, for the banner
@@ -82,6 +84,7 @@ func (m *Ingest) ParseFlags(args []string) error {
 	fs.boolean(&c.RunWorker, "worker", "INGEST_WORKER", true, "standalone: run the worker in this process")
 	fs.duration(&c.PublishTimeout, "publish-timeout", "PUBLISH_TIMEOUT", queue.DefaultPublishTimeout, "how long a request waits for JetStream to store its event before answering 503")
 	fs.integer(&c.StreamMaxBytes, "stream-max-bytes", "STREAM_MAX_BYTES", queue.DefaultMaxBytes, "backlog limit of the events stream; when full, webhooks get 503")
+	fs.strEmptyOK(&c.PprofAddr, "pprof-addr", "PPROF_ADDR", "", "serve Go's /debug/pprof/ here (e.g. 127.0.0.1:6060); empty = off")
 	fs.integer(&c.StreamReplicas, "stream-replicas", "STREAM_REPLICAS", 1, "copies of each stream in a JetStream cluster (3 in production clusters; 1 standalone)")
 	fs.str(&c.SyncInterval, "jetstream-sync", "JETSTREAM_SYNC_INTERVAL", "2m", "standalone: how often JetStream fsyncs (a duration, or \"always\")")
 	c.Worker.register(fs, "standalone worker: ")
@@ -168,6 +171,9 @@ func (m *Ingest) Run(ctx context.Context) error {
 		pub, ready, ingest.NewMetrics(reg), promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), m.log)
 	m.http, err = listenHTTP(c.Addr, srv, m.failed)
 	if err != nil {
+		return err
+	}
+	if m.pprof, err = startPprof(c.PprofAddr, m.log, m.failed); err != nil {
 		return err
 	}
 	if err := m.writeNATSURL(); err != nil {
@@ -287,7 +293,7 @@ func (m *Ingest) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
 	var errs []error
-	errs = append(errs, m.http.shutdown(ctx))
+	errs = append(errs, m.http.shutdown(ctx), m.pprof.shutdown(ctx))
 	errs = append(errs, m.worker.stop())
 	closeConn(m.nc)
 	if m.embedded != nil {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -150,4 +151,30 @@ func TestBodyLimitIsLoweredToMaxPayload(t *testing.T) {
 	require.Equal(t, http.StatusRequestEntityTooLarge, code)
 	require.Equal(t, "too_large", a.Error)
 	tb.post(t, variant(t, "small-2", "small2@example.com", ""))
+}
+
+// Profiling is off unless asked for, never on the webhook port, and on its own address when
+// PPROF_ADDR is set.
+func TestPprofOnlyBehindItsFlag(t *testing.T) {
+	t.Parallel()
+	tb := setup(t)
+	resp, err := http.Get(tb.url + "/debug/pprof/")
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	require.NotContains(t, tb.stderr.String(), "pprof")
+
+	on := setup(t, "-pprof-addr", "127.0.0.1:0")
+	var addr string
+	require.Eventually(t, func() bool {
+		m := regexp.MustCompile(`"msg":"pprof endpoints on","program":"ingest","addr":"([^"]+)"`).FindStringSubmatch(on.stderr.String())
+		if m != nil {
+			addr = m[1]
+		}
+		return addr != ""
+	}, 5*time.Second, 10*time.Millisecond, on.stderr.String())
+	resp, err = http.Get("http://" + addr + "/debug/pprof/cmdline")
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
 }

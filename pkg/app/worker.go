@@ -25,6 +25,7 @@ type WorkerConfig struct {
 	// StreamReplicas is used for the streams the worker creates when they do not exist yet (the
 	// dead-letter stream; the events stream if no ingest ran first).
 	StreamReplicas int64
+	PprofAddr      string
 	WorkerSettings
 }
 
@@ -40,6 +41,7 @@ type Worker struct {
 	nc     *nats.Conn
 	worker *runningWorker
 	http   *httpServer
+	pprof  *httpServer
 	failed chan error
 }
 
@@ -55,6 +57,7 @@ func (m *Worker) ParseFlags(args []string) error {
 	fs.str(&c.NatsURL, "nats-url", "NATS_URL", "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated")
 	fs.str(&c.DB, "db", "DATABASE_URL", "./data/leads.db", "the leads database: a SQLite file path")
 	fs.str(&c.Addr, "addr", "WORKER_ADDR", ":9091", "HTTP address for /metrics, /healthz and /readyz")
+	fs.strEmptyOK(&c.PprofAddr, "pprof-addr", "PPROF_ADDR", "", "serve Go's /debug/pprof/ here (e.g. 127.0.0.1:6061); empty = off")
 	fs.integer(&c.StreamReplicas, "stream-replicas", "STREAM_REPLICAS", 1, "copies of the streams this worker creates, in a JetStream cluster")
 	c.WorkerSettings.register(fs, "")
 	return fs.parse(args)
@@ -104,6 +107,9 @@ func (m *Worker) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if m.pprof, err = startPprof(c.PprofAddr, m.log, m.failed); err != nil {
+		return err
+	}
 	m.log.Info("started", "addr", m.Addr(), "nats", nc.ConnectedUrlRedacted(), "db", c.DB)
 	return nil
 }
@@ -114,7 +120,7 @@ func (m *Worker) Close() error {
 	defer cancel()
 	err := m.worker.stop()
 	closeConn(m.nc)
-	err = errors.Join(err, m.http.shutdown(ctx))
+	err = errors.Join(err, m.http.shutdown(ctx), m.pprof.shutdown(ctx))
 	if m.log != nil {
 		m.log.Info("stopped")
 	}

@@ -1,0 +1,39 @@
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+)
+
+// startPprof serves Go's profiling endpoints (/debug/pprof/…) on their own address, for
+// measuring; off unless PPROF_ADDR is set, and never on the webhook port. An address that is
+// not loopback is allowed (a profiler may run elsewhere) but warned about: profiles reveal memory.
+func startPprof(addr string, log *slog.Logger, failed chan<- error) (*httpServer, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("PPROF_ADDR=%q: %w (want host:port, e.g. 127.0.0.1:6060)", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		log.Warn("pprof endpoints listen beyond loopback; anyone who reaches them can read memory profiles", "addr", addr)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	s, err := listenHTTP(addr, mux, failed)
+	if err != nil {
+		return nil, err
+	}
+	// Profiles take a while: no write timeout beyond what the profile asks for.
+	s.srv.WriteTimeout = 0
+	log.Info("pprof endpoints on", "addr", s.Addr())
+	return s, nil
+}
