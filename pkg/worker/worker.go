@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -45,7 +48,8 @@ type Worker struct {
 	log     *slog.Logger
 	opts    Options
 	// firstFailure remembers, by stream sequence, when this worker first failed on an event, for
-	// the dead letter's header. Only the batch goroutine touches it.
+	// the dead letter's header.
+	ffMu         sync.Mutex
 	firstFailure map[uint64]time.Time
 }
 
@@ -95,18 +99,17 @@ func (w *Worker) handleBatch(msgs []jetstream.Msg) {
 	defer cancel()
 	w.metrics.batchSize.Observe(float64(len(msgs)))
 
+	// Routing (decode, validate, map) is CPU work independent per event: spread it over the
+	// cores, then store the results in their original order.
+	routed := make([]routedMsg, len(msgs))
+	w.routeAll(ctx, msgs, routed)
 	batch := make([]pending, 0, len(msgs))
 	records := make([]store.Record, 0, len(msgs))
-	for _, m := range msgs {
-		if md, err := m.Metadata(); err == nil && md.NumDelivered > 1 {
-			w.metrics.redelivered.Inc()
+	for _, r := range routed {
+		if r.ok {
+			batch = append(batch, r.p)
+			records = append(records, *r.rec)
 		}
-		p, rec, ok := w.route(ctx, m)
-		if !ok {
-			continue
-		}
-		batch = append(batch, p)
-		records = append(records, *rec)
 	}
 	if len(records) == 0 {
 		return
@@ -141,6 +144,41 @@ func (w *Worker) handleBatch(msgs []jetstream.Msg) {
 		}
 	}
 	w.metrics.batch.Observe(time.Since(start).Seconds())
+}
+
+// routedMsg is one message after routing.
+type routedMsg struct {
+	p   pending
+	rec *store.Record
+	ok  bool
+}
+
+// routeAll routes msgs into out (same order) on up to GOMAXPROCS goroutines.
+func (w *Worker) routeAll(ctx context.Context, msgs []jetstream.Msg, out []routedMsg) {
+	one := func(i int) {
+		m := msgs[i]
+		if md, err := m.Metadata(); err == nil && md.NumDelivered > 1 {
+			w.metrics.redelivered.Inc()
+		}
+		out[i].p, out[i].rec, out[i].ok = w.route(ctx, m)
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(msgs))
+	if workers <= 1 {
+		for i := range msgs {
+			one(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(msgs); i = int(next.Add(1) - 1) {
+				one(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // route decodes and routes one message. It settles messages that will not reach the store (dead
@@ -186,12 +224,14 @@ func (w *Worker) route(ctx context.Context, m jetstream.Msg) (pending, *store.Re
 func (w *Worker) retry(m jetstream.Msg, ev *event.Event, cause error) {
 	delay := time.Second
 	if md, err := m.Metadata(); err == nil {
+		w.ffMu.Lock()
 		if _, seen := w.firstFailure[md.Sequence.Stream]; !seen {
 			if len(w.firstFailure) > 100_000 { // bounded: the header is a courtesy, memory is not
 				clear(w.firstFailure)
 			}
 			w.firstFailure[md.Sequence.Stream] = time.Now()
 		}
+		w.ffMu.Unlock()
 		if md.NumDelivered >= uint64(w.opts.MaxDeliver) {
 			w.deadLetter(m, ev, ReasonMaxDeliver, fmt.Errorf("failed %d deliveries (MaxDeliver); last error: %w", md.NumDelivered, cause))
 			return
@@ -212,7 +252,9 @@ func (w *Worker) deadLetter(m jetstream.Msg, ev *event.Event, reason string, cau
 	defer cancel()
 	dl := queue.DeadLetter{Reason: reason, Err: cause}
 	if md, err := m.Metadata(); err == nil {
+		w.ffMu.Lock()
 		dl.FirstFailure = w.firstFailure[md.Sequence.Stream]
+		w.ffMu.Unlock()
 	}
 	id, typ := "", "other"
 	if ev != nil {
@@ -239,6 +281,8 @@ func (w *Worker) deadLetter(m jetstream.Msg, ev *event.Event, reason string, cau
 
 // forget drops m's first-failure record once it is settled.
 func (w *Worker) forget(m jetstream.Msg) {
+	w.ffMu.Lock()
+	defer w.ffMu.Unlock()
 	if len(w.firstFailure) == 0 {
 		return
 	}
