@@ -1,0 +1,23 @@
+# Developer entry points. The two commands that matter on a fresh machine are in the README:
+# `go run ./cmd/ingest` (the whole pipeline, standalone) and `go test ./...`.
+
+GO ?= go
+
+.PHONY: run test ci bench bench-ingest bench-worker
+
+run: ## the whole pipeline, standalone (embedded JetStream, in-process worker, SQLite in ./data)
+	$(GO) run ./cmd/ingest
+
+test: ## the tests, as the README says
+	$(GO) test ./...
+
+ci: ## what CI runs
+	bash .ci/run
+
+bench: bench-ingest bench-worker ## the benchmark harness: loopback only, bounded (bench/README.md)
+
+bench-ingest: ## real cmd/ingest vs the naive sync-publish baseline; end-to-end sustainable rate
+	$(GO) run ./bench/cmd/ingestbench
+
+bench-worker: ## real worker drain vs the naive one-transaction-per-event baseline; scaling
+	$(GO) run ./bench/cmd/workerbench

@@ -1,0 +1,52 @@
+// Command workerbench times the real worker against a naive one-transaction-per-event baseline
+// draining a pre-filled JetStream backlog, and how the worker scales with payload size and worker
+// count. Loopback only: an embedded NATS server and SQLite files in a temporary directory. Tables
+// go to stdout, progress to stderr. See bench/workerbench/README.md.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"github.com/saleassist-pipeline/pipeline/bench/workerbench"
+)
+
+func main() {
+	var o workerbench.Options
+	var profile bool
+	var profileOut string
+	flag.IntVar(&o.Events, "events", 50_000, "events pre-filled per real/naive drain")
+	flag.IntVar(&o.ScaleEvents, "scale-events", 10_000, "events per scaling drain: payload sizes (capped at ~128 MB of payload) and 1/2/4 workers")
+	flag.IntVar(&o.Rounds, "rounds", 3, "real/naive rounds (the order alternates; medians are reported)")
+	flag.BoolVar(&o.SkipScaling, "skip-scaling", false, "run only the real vs naive comparison")
+	flag.BoolVar(&profile, "profile", false, "write a CPU profile of the first real drain (the whole process: worker and embedded NATS)")
+	flag.StringVar(&profileOut, "profile-out", "bench/out/worker.cpu.pprof", "where -profile writes, relative to the module root")
+	flag.Parse()
+	if profile {
+		if filepath.IsAbs(profileOut) {
+			o.Profile = profileOut
+		} else if root, err := workerbench.FindModuleRoot(); err == nil {
+			o.Profile = filepath.Join(root, profileOut)
+		} else {
+			fmt.Fprintln(os.Stderr, "workerbench:", err)
+			os.Exit(1)
+		}
+	}
+	o.Out, o.Progress = os.Stdout, os.Stderr
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	start := time.Now()
+	if _, err := workerbench.Run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "workerbench: FAILED:", err)
+		os.Exit(1)
+	}
+	if o.Profile != "" {
+		fmt.Fprintf(os.Stderr, "workerbench: CPU profile in %s (go tool pprof -top %s)\n", o.Profile, o.Profile)
+	}
+	fmt.Fprintf(os.Stderr, "workerbench: done in %s\n", workerbench.Elapsed(time.Since(start)))
+}
