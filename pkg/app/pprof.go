@@ -28,12 +28,11 @@ func startPprof(addr string, log *slog.Logger, failed chan<- error) (*httpServer
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	s, err := listenHTTP(addr, mux, failed)
+	// Profiles take a while: no write timeout beyond what the profile asks for.
+	s, err := listenHTTP(addr, mux, failed, func(srv *http.Server) { srv.WriteTimeout = 0 })
 	if err != nil {
 		return nil, err
 	}
-	// Profiles take a while: no write timeout beyond what the profile asks for.
-	s.srv.WriteTimeout = 0
 	log.Info("pprof endpoints on", "addr", s.Addr())
 	return s, nil
 }

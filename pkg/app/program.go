@@ -89,7 +89,7 @@ type httpServer struct {
 	ln  net.Listener
 }
 
-func listenHTTP(addr string, h http.Handler, failed chan<- error) (*httpServer, error) {
+func listenHTTP(addr string, h http.Handler, failed chan<- error, opts ...func(*http.Server)) (*httpServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
@@ -101,6 +101,9 @@ func listenHTTP(addr string, h http.Handler, failed chan<- error) (*httpServer, 
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
+	}
+	for _, o := range opts {
+		o(srv)
 	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
