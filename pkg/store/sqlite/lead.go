@@ -29,7 +29,11 @@ func (w *writer) mergeLead(l *lead.Lead) (int64, error) {
 		}
 	}
 	if found == nil && l.PhoneKey() != "" {
-		found, err = scanLead(w.queryRow(w.s.leadByPhone, l.PhoneKey(), l.Email))
+		q := w.s.leadByPhone
+		if l.Email != "" {
+			q = w.s.leadByPhoneNoMail
+		}
+		found, err = scanLead(w.queryRow(q, l.PhoneKey()))
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return 0, fmt.Errorf("find lead by phone: %w", err)
 		}

@@ -42,12 +42,24 @@ const leadColumns = `id, source_id, name, email, mobile_number, alt_phone, addre
 // every lookup scans the table.
 const byEmail = `email = ? AND email <> ''`
 
+// byPhone selects the most recently updated lead whose mobile_number or alt_phone is ?1 and that
+// meets cond.
+func byPhone(cond string) string {
+	one := func(col string) string {
+		return `SELECT * FROM (SELECT ` + leadColumns + ` FROM leads WHERE ` + col + ` = ?1` + cond +
+			` ORDER BY updated_at DESC, id DESC LIMIT 1)`
+	}
+	return `SELECT * FROM (` + one("mobile_number") + ` UNION ALL ` + one("alt_phone") +
+		`) ORDER BY updated_at DESC, id DESC LIMIT 1`
+}
+
 // stmts are the write statements, prepared once on the single write connection so a batch only
 // binds and steps them.
 type stmts struct {
 	savepoint, release, rollbackTo *sql.Stmt
 	eventLeadID, insertEvent       *sql.Stmt
-	leadByEmail, leadByPhone       *sql.Stmt
+	leadByEmail                    *sql.Stmt
+	leadByPhone, leadByPhoneNoMail *sql.Stmt
 	insertLead, updateLead         *sql.Stmt
 	upsertMeeting                  *sql.Stmt
 }
@@ -65,11 +77,12 @@ func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
 		{&s.insertEvent, `INSERT INTO events (event_id, event_type, lead_id, received_at, stored_at, payload, invalid)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`},
 		{&s.leadByEmail, `SELECT ` + leadColumns + ` FROM leads WHERE ` + byEmail},
-		// A phone match may only join a lead that cannot belong to someone else: when the event
-		// has an email (?2), the lead must have none. Most recently updated wins.
-		{&s.leadByPhone, `SELECT ` + leadColumns + ` FROM leads
-			WHERE (mobile_number = ?1 OR alt_phone = ?1) AND (?2 = '' OR email IS NULL OR email = '')
-			ORDER BY updated_at DESC, id DESC LIMIT 1`},
+		// The most recently updated lead with phone ?1 (as its mobile or alt phone). A phone match
+		// may only join a lead that cannot belong to someone else: an event with an email uses
+		// leadByPhoneNoMail, leads without an email. Each side is one seek on a (phone,
+		// updated_at, id) index (migration 0002), however many leads share the number.
+		{&s.leadByPhone, byPhone("")},
+		{&s.leadByPhoneNoMail, byPhone(" AND email IS NULL")},
 		{&s.insertLead, `INSERT INTO leads (source_id, name, email, mobile_number, alt_phone, address,
 			pincode, city, state, country, utm_source, utm_medium, utm_campaign, utm_term, utm_content,
 			product_category, product_sku, attributes, seen_at, created_at, updated_at)
@@ -107,7 +120,7 @@ func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
 func (s *stmts) close() error {
 	var errs []error
 	for _, st := range []*sql.Stmt{s.savepoint, s.release, s.rollbackTo, s.eventLeadID, s.insertEvent,
-		s.leadByEmail, s.leadByPhone, s.insertLead, s.updateLead, s.upsertMeeting} {
+		s.leadByEmail, s.leadByPhone, s.leadByPhoneNoMail, s.insertLead, s.updateLead, s.upsertMeeting} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
