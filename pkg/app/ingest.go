@@ -37,6 +37,7 @@ type IngestConfig struct {
 	PublishTimeout   time.Duration
 	StreamMaxBytes   int64
 	StreamReplicas   int64
+	DuplicateWindow  time.Duration
 	PprofAddr        string
 	SyncInterval     string
 	// Worker configures the standalone in-process worker.
@@ -85,6 +86,7 @@ func (m *Ingest) ParseFlags(args []string) error {
 	fs.duration(&c.PublishTimeout, "publish-timeout", "PUBLISH_TIMEOUT", queue.DefaultPublishTimeout, "how long a request waits for JetStream to store its event before answering 503")
 	fs.integer(&c.StreamMaxBytes, "stream-max-bytes", "STREAM_MAX_BYTES", queue.DefaultMaxBytes, "backlog limit of the events stream; when full, webhooks get 503")
 	fs.strEmptyOK(&c.PprofAddr, "pprof-addr", "PPROF_ADDR", "", "serve Go's /debug/pprof/ here (e.g. 127.0.0.1:6060); empty = off")
+	fs.duration(&c.DuplicateWindow, "duplicate-window", "STREAM_DUPLICATE_WINDOW", queue.DefaultDuplicates, "how long JetStream drops a re-sent event id by itself; its memory grows with rate × window (the store's unique event id dedupes for ever)")
 	fs.integer(&c.StreamReplicas, "stream-replicas", "STREAM_REPLICAS", 1, "copies of each stream in a JetStream cluster (3 in production clusters; 1 standalone)")
 	fs.str(&c.SyncInterval, "jetstream-sync", "JETSTREAM_SYNC_INTERVAL", "2m", "standalone: how often JetStream fsyncs (a duration, or \"always\")")
 	c.Worker.register(fs, "standalone worker: ")
@@ -121,6 +123,9 @@ func (m *Ingest) EmbeddedNATSURL() string {
 func (m *Ingest) Run(ctx context.Context) error {
 	c := m.Config
 	m.log = newLogger(m.Stderr, "ingest")
+	if c.DuplicateWindow < time.Second {
+		return fmt.Errorf("STREAM_DUPLICATE_WINDOW=%s: want at least 1s (the default is %s)", c.DuplicateWindow, queue.DefaultDuplicates)
+	}
 	auth, err := m.auth()
 	if err != nil {
 		return err
@@ -128,6 +133,7 @@ func (m *Ingest) Run(ctx context.Context) error {
 	qc := queue.DefaultConfig()
 	qc.MaxBytes = c.StreamMaxBytes
 	qc.Replicas = int(c.StreamReplicas)
+	qc.Duplicates = c.DuplicateWindow
 	qc.QuarantineMaxBytes = c.QuarantineMax
 	if err := m.connect(); err != nil {
 		return err

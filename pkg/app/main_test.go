@@ -14,6 +14,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
 // The real program on :0 with no secret configured: it generates one, keeps it 0600 in the data
@@ -177,4 +178,21 @@ func TestPprofOnlyBehindItsFlag(t *testing.T) {
 	require.NoError(t, err)
 	_ = resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// STREAM_DUPLICATE_WINDOW sets the events stream's duplicate window (its memory grows with
+// rate × window); too short a window is refused.
+func TestDuplicateWindowIsConfigurable(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, "-duplicate-window", "30s")
+	s, err := tb.js(t).Stream(context.Background(), queue.DefaultStream)
+	require.NoError(t, err)
+	require.Equal(t, 30*time.Second, s.CachedInfo().Config.Duplicates)
+
+	m := app.NewIngest()
+	m.Env, m.Stdout, m.Stderr = envOf(map[string]string{"WEBHOOK_SECRETS": testSecret, "STREAM_DUPLICATE_WINDOW": "10ms"}), &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
+	require.NoError(t, m.ParseFlags([]string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-embedded-nats-addr", ""}))
+	err = m.Run(context.Background())
+	require.NoError(t, m.Close())
+	require.ErrorContains(t, err, "STREAM_DUPLICATE_WINDOW")
 }
