@@ -68,11 +68,11 @@ func (f *flagSet) strEmptyOK(p *string, name, key, def, text string) {
 
 func (f *flagSet) boolean(p *bool, name, key string, def bool, text string) {
 	if v, ok := f.value(key, false); ok {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
+		if b, err := strconv.ParseBool(v); err != nil {
 			f.errs = append(f.errs, fmt.Errorf("%s=%q: want true or false", key, v))
+		} else {
+			def = b
 		}
-		def = b || err != nil && def
 	}
 	f.BoolVar(p, name, def, help(key, text))
 }

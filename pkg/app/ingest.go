@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
@@ -359,5 +358,3 @@ func portOf(addr string) string {
 	}
 	return addr
 }
-
-var _ prometheus.Registerer = (*prometheus.Registry)(nil)

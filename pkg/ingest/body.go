@@ -94,7 +94,9 @@ func tooLarge(limit int64) string {
 // checkContentType accepts JSON (with any parameters, e.g. charset) and a missing type; it returns
 // what is wrong otherwise.
 func checkContentType(ct string) string {
-	if ct == "" {
+	// What senders send (SaleAssist: "application/json; charset=UTF-8"), without parsing: this
+	// runs on every request, and ParseMediaType allocates.
+	if ct == "" || ct == "application/json" || strings.EqualFold(ct, "application/json; charset=utf-8") {
 		return ""
 	}
 	mt, _, err := mime.ParseMediaType(ct)

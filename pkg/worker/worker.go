@@ -157,10 +157,14 @@ type routedMsg struct {
 func (w *Worker) routeAll(ctx context.Context, msgs []jetstream.Msg, out []routedMsg) {
 	one := func(i int) {
 		m := msgs[i]
-		if md, err := m.Metadata(); err == nil && md.NumDelivered > 1 {
+		var delivered uint64 = 1
+		if md, err := m.Metadata(); err == nil {
+			delivered = md.NumDelivered
+		}
+		if delivered > 1 {
 			w.metrics.redelivered.Inc()
 		}
-		out[i].p, out[i].rec, out[i].ok = w.route(ctx, m)
+		out[i].p, out[i].rec, out[i].ok = w.route(ctx, m, delivered)
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(msgs))
 	if workers <= 1 {
@@ -183,16 +187,16 @@ func (w *Worker) routeAll(ctx context.Context, msgs []jetstream.Msg, out []route
 
 // route decodes and routes one message. It settles messages that will not reach the store (dead
 // letters, retries) and reports ok=false for them.
-func (w *Worker) route(ctx context.Context, m jetstream.Msg) (pending, *store.Record, bool) {
+func (w *Worker) route(ctx context.Context, m jetstream.Msg, delivered uint64) (pending, *store.Record, bool) {
 	ev, err := queue.EventFromMsg(m)
 	if err != nil {
 		// Not an envelope at all: something other than the ingest published it.
 		w.deadLetter(m, nil, ReasonUndecodable, err)
 		return pending{}, nil, false
 	}
-	if md, err := m.Metadata(); err == nil && md.NumDelivered > uint64(w.opts.MaxDeliver) {
+	if delivered > uint64(w.opts.MaxDeliver) {
 		// Delivered again and again without being settled: a worker died on it each time.
-		w.deadLetter(m, ev, ReasonMaxDeliver, fmt.Errorf("delivered %d times without being settled (MaxDeliver %d); workers may have crashed on it", md.NumDelivered, w.opts.MaxDeliver))
+		w.deadLetter(m, ev, ReasonMaxDeliver, fmt.Errorf("delivered %d times without being settled (MaxDeliver %d); workers may have crashed on it", delivered, w.opts.MaxDeliver))
 		return pending{}, nil, false
 	}
 	t0 := time.Now()
