@@ -21,3 +21,8 @@ bench-ingest: ## real cmd/ingest vs the naive sync-publish baseline; end-to-end 
 
 bench-worker: ## real worker drain vs the naive one-transaction-per-event baseline; scaling
 	$(GO) run ./bench/cmd/workerbench
+
+.PHONY: drills
+drills: ## fault drills on real processes under load, each checked against the store (docs/RELIABILITY.md); loopback only, bounded
+	$(GO) vet -tags drills ./drills/
+	$(GO) test -tags drills -count=1 -v -timeout 10m ./drills/

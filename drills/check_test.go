@@ -1,0 +1,69 @@
+package drills
+
+import (
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
+)
+
+// The checker must see what it exists to see: a 202'd event missing from the store, a person
+// split over two leads, an event stored that was never sent. (The drills themselves run with
+// make drills; this runs with go test ./....)
+func TestCheckCountsLossesAndDuplicates(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "leads.db")
+	st, err := sqlite.Open(t.Context(), path)
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+
+	gen, err := NewGenerator("check")
+	require.NoError(t, err)
+	var events []*Event
+	for range 5 {
+		events = append(events, gen.Next())
+	}
+	// Events 0-3 are four people, 3 with a phone only; event 4 is a follow-up about one of them.
+	require.Empty(t, events[3].Person.Email)
+	require.Same(t, events[0].Person, events[4].Person)
+	load := &Load{outcomes: map[string]*Outcome{}}
+	for i, e := range events {
+		o := &Outcome{Requests: 1, Accepted: 1}
+		if i == 4 {
+			o = &Outcome{Requests: 3, Unavailable: 3} // never confirmed
+		}
+		load.outcomes[e.ID] = o
+	}
+
+	db, err := sql.Open("sqlite3", "file:"+path)
+	require.NoError(t, err)
+	defer db.Close()
+	exec := func(q string, args ...any) int64 {
+		res, err := db.Exec(q, args...)
+		require.NoError(t, err)
+		id, err := res.LastInsertId()
+		require.NoError(t, err)
+		return id
+	}
+	lead := func(email any, phone string) int64 {
+		return exec(`INSERT INTO leads (email, mobile_number, created_at, updated_at) VALUES (?, ?, 'now', 'now')`, email, phone)
+	}
+	event := func(id string, lead int64) {
+		exec(`INSERT INTO events (event_id, lead_id, stored_at) VALUES (?, ?, 'now')`, id, lead)
+	}
+	first := lead(events[0].Person.Email, events[0].Person.Phone)
+	event(events[0].ID, first)
+	// events[1]: answered 202, not stored.
+	event(events[2].ID, lead(events[2].Person.Email, events[2].Person.Phone))
+	lead(nil, events[3].Person.Phone) // the phone-only person twice: one duplicate
+	event(events[3].ID, lead(nil, events[3].Person.Phone))
+	event(events[4].ID, first) // 503'd, stored all the same: allowed
+	event("never-sent", lead("stranger@example.com", "+919900000000"))
+
+	r := Check(t, "check", path, load, gen)
+	require.Equal(t, "drill=check sent=5 accepted=4 stored=4 lost=1 duplicated=1", r.Line())
+	require.Len(t, r.Problems, 4, "%q", r.Problems) // lost, phantom, two leads, a stranger's lead
+}

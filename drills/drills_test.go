@@ -1,0 +1,147 @@
+//go:build drills
+
+package drills_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/saleassist-pipeline/pipeline/drills"
+)
+
+// bins are the binaries every drill runs, built once by TestMain.
+var bins *drills.Bins
+
+// runLimit bounds the whole run, the build included (go test's -timeout only starts with the
+// tests). Exiting kills every child process too: they die with the thread that started them.
+const runLimit = 9 * time.Minute
+
+func TestMain(m *testing.M) {
+	start := time.Now()
+	time.AfterFunc(runLimit, func() {
+		fmt.Fprintf(os.Stderr, "drills: still running after %s: giving up\n", runLimit)
+		os.Exit(2)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	b, err := drills.Build(ctx)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "drills:", err)
+		os.Exit(1)
+	}
+	bins = b
+	fmt.Printf("drills: built cmd/ingest, cmd/worker and nats-server in %s\n", time.Since(start).Round(100*time.Millisecond))
+	code := m.Run()
+	_ = os.RemoveAll(b.Dir)
+	fmt.Printf("drills: done in %s\n", time.Since(start).Round(100*time.Millisecond))
+	os.Exit(code)
+}
+
+// envInt reads a positive integer knob, or def.
+func envInt(key string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(key)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// Load shape: DRILL_CLIENTS concurrent clients (16) at DRILL_RATE requests per second in all
+// (400), at most DRILL_MAX_EVENTS distinct events per drill (30000).
+var (
+	clients   = envInt("DRILL_CLIENTS", 16)
+	rate      = envInt("DRILL_RATE", 400)
+	maxEvents = envInt("DRILL_MAX_EVENTS", 30000)
+)
+
+const (
+	streamMaxBytes = "67108864" // 64 MiB of backlog: plenty, and fits any CI disk
+	ackWait        = "3s"       // what a killed or stopped worker held comes back within seconds
+	settleTimeout  = 90 * time.Second
+	startTimeout   = 30 * time.Second
+)
+
+// pipeline is one drill's running system and its view of it.
+type pipeline struct {
+	t       *testing.T
+	name    string
+	dir     string
+	ps      *drills.Procs
+	nats    []*drills.NATSNode
+	ingest  *drills.Proc
+	url     string // the ingest's base URL
+	workers []*drills.Proc
+	db      string
+	js      jetstream.JetStream
+	gen     *drills.Generator
+}
+
+func newPipeline(t *testing.T, name string) *pipeline {
+	dir := t.TempDir()
+	gen, err := drills.NewGenerator(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pipeline{t: t, name: name, dir: dir, ps: drills.NewProcs(t, dir), db: filepath.Join(dir, "leads.db"), gen: gen}
+}
+
+// startNATS starts n nats-server processes (a cluster when n > 1).
+func (p *pipeline) startNATS(n int) {
+	p.nats = drills.StartNATS(p.t, p.ps, bins.NATS, p.dir, n)
+	p.js = drills.Connect(p.t, drills.URLs(p.nats))
+}
+
+// startIngest starts cmd/ingest against the NATS processes, on a fixed port (it may be
+// restarted), with extra flags.
+func (p *pipeline) startIngest(extra ...string) {
+	addr := fmt.Sprintf("127.0.0.1:%d", drills.FreePort(p.t))
+	args := append([]string{"-addr", addr, "-nats-url", drills.URLs(p.nats), "-data-dir", filepath.Join(p.dir, "ingest"),
+		"-stream-max-bytes", streamMaxBytes}, extra...)
+	p.ingest = p.ps.Start("ingest", bins.Ingest, drills.IngestEnv(), args...)
+	p.ingest.Started(p.t, startTimeout)
+	p.url = "http://" + addr
+}
+
+// startWorker starts one more cmd/worker process.
+func (p *pipeline) startWorker(extra ...string) *drills.Proc {
+	name := fmt.Sprintf("worker%d", len(p.workers)+1)
+	args := append([]string{"-nats-url", drills.URLs(p.nats), "-db", p.db, "-addr", "127.0.0.1:0", "-ack-wait", ackWait}, extra...)
+	w := p.ps.Start(name, bins.Worker, nil, args...)
+	w.Started(p.t, startTimeout)
+	p.workers = append(p.workers, w)
+	return w
+}
+
+// load starts the drill's client load on the ingest.
+func (p *pipeline) load(change func(*drills.LoadOptions)) *drills.Load {
+	o := drills.LoadOptions{URL: p.url, Clients: clients, Rate: rate, Max: maxEvents, Attempts: 3}
+	if change != nil {
+		change(&o)
+	}
+	return drills.StartLoad(p.gen, o)
+}
+
+// finish stops the load, waits for the pipeline to settle, checks the store and prints the line.
+func (p *pipeline) finish(load *drills.Load) drills.Result {
+	load.Stop()
+	drills.AwaitSettled(p.t, p.js, p.db, load, settleTimeout)
+	if n := drills.DeadLetters(context.Background(), p.js); n > 0 {
+		p.t.Errorf("%d events were dead-lettered", n)
+	}
+	r := drills.Check(p.t, p.name, p.db, load, p.gen)
+	drills.Report(p.t, r)
+	return r
+}
+
+// moreAccepted waits until n more events than now were answered 202.
+func moreAccepted(t *testing.T, load *drills.Load, n int, timeout time.Duration) drills.Totals {
+	t.Helper()
+	base := load.Totals().Accepted
+	return load.Await(t, fmt.Sprintf("%d more 202s", n), timeout, func(s drills.Totals) bool { return s.Accepted >= base+n })
+}
