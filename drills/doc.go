@@ -1,0 +1,14 @@
+// Package drills runs the pipeline's fault drills (make drills; docs/RELIABILITY.md): real
+// nats-server, cmd/ingest and cmd/worker processes on loopback, a bounded concurrent load of
+// webhooks, one fault per drill (a NATS restart, a worker SIGKILL, a stream leader's loss, a
+// locked database, an ingest SIGTERM, a duplicate storm, a full stream), and then a check of the
+// SQLite store against every event id that was answered 202.
+//
+// The drills themselves are tests behind the "drills" build tag (go test -tags drills ./drills/),
+// so go test ./... stays fast; this package is their harness: processes (Procs, StartNATS),
+// events (Generator), load (StartLoad) and the check (Check, Report). Each drill prints one line,
+//
+//	drill=<name> sent=N accepted=N stored=N lost=0 duplicated=0
+//
+// and fails on any loss, duplicate or other broken promise.
+package drills
