@@ -50,8 +50,9 @@ func (e *EnvelopeError) Error() string {
 	return e.Field + ": " + e.Msg
 }
 
-// wire is the part of the envelope ParseHead decodes; everything else is skipped by the decoder
-// without being stored.
+// wire is the part of the envelope ParseHead decodes, to check the body and the members' types;
+// everything else is skipped by the decoder without being stored. The values themselves are then
+// taken with lastMember, since the decoder matches keys case-insensitively.
 type wire struct {
 	EventType json.RawMessage `json:"event_type"`
 	Payload   *struct {
@@ -66,6 +67,9 @@ func ParseHead(body []byte) (Head, error) {
 	if err := json.Unmarshal(body, &w); err != nil {
 		return Head{}, classify(body, err)
 	}
+	// The members as the worker's map decode reads them: exact keys, the last one winning.
+	w.EventType, _ = lastMember(body, "event_type")
+	payload, _ := lastMember(body, "payload")
 	var h Head
 	if len(w.EventType) == 0 || string(w.EventType) == "null" {
 		return Head{}, &EnvelopeError{Field: "event_type", Msg: `is missing: the body must be {"event_type": "...", "payload": {...}}`}
@@ -80,10 +84,11 @@ func ParseHead(body []byte) (Head, error) {
 	if err := checkText("event_type", h.Type, MaxEventTypeLen); err != nil {
 		return Head{}, err
 	}
-	if w.Payload == nil {
+	if len(payload) == 0 || string(payload) == "null" {
 		return Head{}, &EnvelopeError{Field: "payload", Msg: "is missing or null: it must be an object holding the event"}
 	}
-	id, err := idText(w.Payload.ID)
+	rawID, _ := lastMember(payload, "id")
+	id, err := idText(rawID)
 	if err != nil {
 		return Head{}, err
 	}
