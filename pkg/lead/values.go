@@ -3,7 +3,6 @@ package lead
 import (
 	"bytes"
 	"encoding/json"
-	"math"
 	"strconv"
 	"strings"
 )
@@ -47,9 +46,13 @@ func hasValue(v any) bool {
 	return true
 }
 
+// maxEpochMillis is the last millisecond of year 9999. A later time cannot be written as RFC
+// 3339, which is how the store keeps it: one such timestamp would make the lead unreadable.
+const maxEpochMillis = 253402300799999
+
 // epochMillis reads v as a positive count of milliseconds since the Unix epoch: a json.Number,
 // a float64 or a numeric string. Zero, negative and unreadable values give false, since
-// SaleAssist sends 0 for "never".
+// SaleAssist sends 0 for "never"; so do values past year 9999 (maxEpochMillis).
 func epochMillis(v any) (int64, bool) {
 	var s string
 	switch x := v.(type) {
@@ -60,14 +63,14 @@ func epochMillis(v any) (int64, bool) {
 	case float64:
 		return floatMillis(x)
 	case int64:
-		return x, x > 0
+		return x, x > 0 && x <= maxEpochMillis
 	case int:
-		return int64(x), x > 0
+		return int64(x), x > 0 && x <= maxEpochMillis
 	default:
 		return 0, false
 	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return n, n > 0
+		return n, n > 0 && n <= maxEpochMillis
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
@@ -76,9 +79,9 @@ func epochMillis(v any) (int64, bool) {
 	return floatMillis(f)
 }
 
-// floatMillis truncates f to whole milliseconds when it is positive and fits in an int64.
+// floatMillis truncates f to whole milliseconds when it is positive and at most maxEpochMillis.
 func floatMillis(f float64) (int64, bool) {
-	if !(f >= 1 && f < math.MaxInt64) { // also rejects NaN
+	if !(f >= 1 && f <= maxEpochMillis) { // also rejects NaN
 		return 0, false
 	}
 	return int64(f), true
