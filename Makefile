@@ -26,3 +26,7 @@ bench-worker: ## real worker drain vs the naive one-transaction-per-event baseli
 drills: ## fault drills on real processes under load, each checked against the store (docs/RELIABILITY.md); loopback only, bounded
 	$(GO) vet -tags drills ./drills/
 	$(GO) test -tags drills -count=1 -v -timeout 10m ./drills/
+
+.PHONY: fuzz
+fuzz: ## every fuzz target, one after another, FUZZTIME each (default 60s; FUZZMATCH picks targets)
+	bash scripts/fuzz.sh
