@@ -33,9 +33,16 @@ func (w *writer) mergeLead(l *lead.Lead) (int64, error) {
 		if l.Email != "" {
 			q = w.s.leadByPhoneNoMail
 		}
-		found, err = scanLead(w.queryRow(q, l.PhoneKey()))
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return 0, fmt.Errorf("find lead by phone: %w", err)
+		// The most recently updated of the newest lead with the number as mobile_number and the
+		// newest with it as alt_phone.
+		for _, st := range q {
+			c, err := scanLead(w.queryRow(st, l.PhoneKey()))
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return 0, fmt.Errorf("find lead by phone: %w", err)
+			}
+			if c != nil && (found == nil || newerLead(c, found)) {
+				found = c
+			}
 		}
 	}
 	if found == nil {
@@ -51,6 +58,14 @@ func (w *writer) mergeLead(l *lead.Lead) (int64, error) {
 		return 0, fmt.Errorf("update lead %d: %w", found.ID, err)
 	}
 	return found.ID, nil
+}
+
+// newerLead reports whether a sorts after b by (updated_at, id), the order the phone lookups use.
+func newerLead(a, b *store.StoredLead) bool {
+	if !a.UpdatedAt.Equal(b.UpdatedAt) {
+		return a.UpdatedAt.After(b.UpdatedAt)
+	}
+	return a.ID > b.ID
 }
 
 func (w *writer) insertLead(l *lead.Lead) (int64, error) {

@@ -42,15 +42,20 @@ const leadColumns = `id, source_id, name, email, mobile_number, alt_phone, addre
 // every lookup scans the table.
 const byEmail = `email = ? AND email <> ''`
 
-// byPhone selects the most recently updated lead whose mobile_number or alt_phone is ?1 and that
-// meets cond.
-func byPhone(cond string) string {
-	one := func(col string) string {
-		return `SELECT * FROM (SELECT ` + leadColumns + ` FROM leads WHERE ` + col + ` = ?1` + cond +
-			` ORDER BY updated_at DESC, id DESC LIMIT 1)`
-	}
-	return `SELECT * FROM (` + one("mobile_number") + ` UNION ALL ` + one("alt_phone") +
-		`) ORDER BY updated_at DESC, id DESC LIMIT 1`
+// byPhone selects the most recently updated lead whose col (mobile_number or alt_phone) is ? and
+// that meets cond. With the (phone, updated_at, id) indexes of migration 0002 it is one index seek
+// that also yields the order: no sort, no temporary b-tree. mergeLead asks both columns and keeps
+// the newer lead, rather than one UNION ALL statement: that form sorts the two rows in temporary
+// b-trees, which SQLite allocates and frees (a page cache each) on every execution.
+//
+// CAST(? AS TEXT) rather than a bare ?: for "col = ?" the planner notes that the plan may depend
+// on whether ? is bound to 0 or 1 (whereLoopOutputAdjust), and go-sqlite3 calls
+// sqlite3_clear_bindings before every execution, which expires such a statement: SQLite would
+// parse and plan it again on every lookup (~20–30 µs, more than the seek). The cast hides the
+// parameter from that check; the index is used all the same (the phone columns are TEXT).
+func byPhone(col, cond string) string {
+	return `SELECT ` + leadColumns + ` FROM leads WHERE ` + col + ` = CAST(? AS TEXT)` + cond +
+		` ORDER BY updated_at DESC, id DESC LIMIT 1`
 }
 
 // stmts are the write statements, prepared once on the single write connection so a batch only
@@ -59,7 +64,8 @@ type stmts struct {
 	savepoint, release, rollbackTo *sql.Stmt
 	eventLeadID, insertEvent       *sql.Stmt
 	leadByEmail                    *sql.Stmt
-	leadByPhone, leadByPhoneNoMail *sql.Stmt
+	// leadByPhone[col] and leadByPhoneNoMail[col], col 0 mobile_number and 1 alt_phone.
+	leadByPhone, leadByPhoneNoMail [2]*sql.Stmt
 	insertLead, updateLead         *sql.Stmt
 	upsertMeeting                  *sql.Stmt
 }
@@ -77,12 +83,14 @@ func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
 		{&s.insertEvent, `INSERT INTO events (event_id, event_type, lead_id, received_at, stored_at, payload, invalid)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`},
 		{&s.leadByEmail, `SELECT ` + leadColumns + ` FROM leads WHERE ` + byEmail},
-		// The most recently updated lead with phone ?1 (as its mobile or alt phone). A phone match
+		// The most recently updated lead with phone ? as its mobile (or alt) phone. A phone match
 		// may only join a lead that cannot belong to someone else: an event with an email uses
-		// leadByPhoneNoMail, leads without an email. Each side is one seek on a (phone,
-		// updated_at, id) index (migration 0002), however many leads share the number.
-		{&s.leadByPhone, byPhone("")},
-		{&s.leadByPhoneNoMail, byPhone(" AND email IS NULL")},
+		// leadByPhoneNoMail, leads without an email. Each is one seek on a (phone, updated_at,
+		// id) index (migration 0002), however many leads share the number.
+		{&s.leadByPhone[0], byPhone("mobile_number", "")},
+		{&s.leadByPhone[1], byPhone("alt_phone", "")},
+		{&s.leadByPhoneNoMail[0], byPhone("mobile_number", " AND email IS NULL")},
+		{&s.leadByPhoneNoMail[1], byPhone("alt_phone", " AND email IS NULL")},
 		{&s.insertLead, `INSERT INTO leads (source_id, name, email, mobile_number, alt_phone, address,
 			pincode, city, state, country, utm_source, utm_medium, utm_campaign, utm_term, utm_content,
 			product_category, product_sku, attributes, seen_at, created_at, updated_at)
@@ -120,7 +128,7 @@ func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
 func (s *stmts) close() error {
 	var errs []error
 	for _, st := range []*sql.Stmt{s.savepoint, s.release, s.rollbackTo, s.eventLeadID, s.insertEvent,
-		s.leadByEmail, s.leadByPhone, s.leadByPhoneNoMail, s.insertLead, s.updateLead, s.upsertMeeting} {
+		s.leadByEmail, s.leadByPhone[0], s.leadByPhone[1], s.leadByPhoneNoMail[0], s.leadByPhoneNoMail[1], s.insertLead, s.updateLead, s.upsertMeeting} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
