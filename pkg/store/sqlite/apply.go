@@ -11,21 +11,42 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
-// Apply writes records in one BEGIN IMMEDIATE transaction, each inside its own SAVEPOINT so a
-// failing record is rolled back alone and its batch-mates still commit. One commit per batch is
-// what makes batches fast: with synchronous=NORMAL a commit is a WAL append, and the write lock
-// is taken once.
+// Apply writes records in one BEGIN IMMEDIATE transaction. One commit per batch is what makes
+// batches fast: with synchronous=NORMAL a commit is a WAL append, and the write lock is taken once.
+//
+// Each record must be atomic on its own: one that fails leaves no trace while its batch-mates
+// commit. Records almost never fail (the worker validates them first), so the batch is first
+// written without per-record savepoints, which would cost two more statements per record and a
+// copy of every page a record touches first into SQLite's sub-journal. If a record fails, that
+// transaction is rolled back and the batch is written again with a SAVEPOINT around each record,
+// so the failing one is rolled back alone.
 //
 // A record error that means the whole transaction is unusable (the context ended, the database
-// was busy or locked, or the savepoint could not be rolled back) fails the batch instead, so the
+// was busy or locked, or a savepoint could not be rolled back) fails the batch instead, so the
 // caller retries every record rather than giving up on one.
 func (db *DB) Apply(ctx context.Context, records []store.Record) ([]store.Result, error) {
 	if len(records) == 0 {
 		return []store.Result{}, nil
 	}
+	results, err := db.apply(ctx, records, false)
+	if errors.Is(err, errRecordFailed) {
+		results, err = db.apply(ctx, records, true)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("apply %d records: %w", len(records), err)
+	}
+	return results, nil
+}
+
+// errRecordFailed is what apply without savepoints returns when a record fails on its own: the
+// transaction is rolled back, and the batch must be written again with savepoints.
+var errRecordFailed = errors.New("a record failed")
+
+// apply writes records in one transaction; with isolate, each record inside its own savepoint.
+func (db *DB) apply(ctx context.Context, records []store.Record, isolate bool) ([]store.Result, error) {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("apply %d records: begin: %w", len(records), err)
+		return nil, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
 
@@ -33,20 +54,23 @@ func (db *DB) Apply(ctx context.Context, records []store.Record) ([]store.Result
 	results := make([]store.Result, len(records))
 	for i := range records {
 		rec := &records[i]
-		res, err := w.record(rec)
+		res, err := w.record(rec, isolate)
 		if err != nil {
-			if rbErr := w.undo(); rbErr != nil {
-				return nil, fmt.Errorf("apply %d records: event %q: %w (rollback: %w)", len(records), rec.EventID, err, rbErr)
-			}
 			if ctx.Err() != nil || IsTransient(err) {
-				return nil, fmt.Errorf("apply %d records: event %q: %w", len(records), rec.EventID, err)
+				return nil, fmt.Errorf("event %q: %w", rec.EventID, err)
+			}
+			if !isolate {
+				return nil, errRecordFailed
+			}
+			if rbErr := w.undo(); rbErr != nil {
+				return nil, fmt.Errorf("event %q: %w (rollback: %w)", rec.EventID, err, rbErr)
 			}
 			res = store.Result{Err: fmt.Errorf("store event %q: %w", rec.EventID, err)}
 		}
 		results[i] = res
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("apply %d records: commit: %w", len(records), err)
+		return nil, fmt.Errorf("commit: %w", err)
 	}
 	return results, nil
 }
@@ -58,11 +82,13 @@ type writer struct {
 	now time.Time
 }
 
-// record writes one record inside a savepoint, which it releases on success. On error the
-// savepoint is left open for undo.
-func (w *writer) record(rec *store.Record) (store.Result, error) {
-	if _, err := w.exec(w.s.savepoint); err != nil {
-		return store.Result{}, fmt.Errorf("savepoint: %w", err)
+// record writes one record; with isolate, inside a savepoint, which it releases on success. On
+// error the savepoint is left open for undo.
+func (w *writer) record(rec *store.Record, isolate bool) (store.Result, error) {
+	if isolate {
+		if _, err := w.exec(w.s.savepoint); err != nil {
+			return store.Result{}, fmt.Errorf("savepoint: %w", err)
+		}
 	}
 	// Check first rather than INSERT … ON CONFLICT: the lead must not be touched for a
 	// duplicate, and the check is race-free because this transaction holds the write lock.
@@ -70,8 +96,8 @@ func (w *writer) record(rec *store.Record) (store.Result, error) {
 	err := w.queryRow(w.s.eventLeadID, rec.EventID).Scan(&existing)
 	switch {
 	case err == nil:
-		if _, err := w.exec(w.s.release); err != nil {
-			return store.Result{}, fmt.Errorf("release: %w", err)
+		if err := w.release(isolate); err != nil {
+			return store.Result{}, err
 		}
 		return store.Result{Outcome: store.Duplicate, LeadID: existing.Int64}, nil
 	case !errors.Is(err, sql.ErrNoRows):
@@ -105,10 +131,21 @@ func (w *writer) record(rec *store.Record) (store.Result, error) {
 			return store.Result{}, fmt.Errorf("upsert meeting %q: %w", m.ID, err)
 		}
 	}
-	if _, err := w.exec(w.s.release); err != nil {
-		return store.Result{}, fmt.Errorf("release: %w", err)
+	if err := w.release(isolate); err != nil {
+		return store.Result{}, err
 	}
 	return store.Result{Outcome: store.Stored, LeadID: leadID}, nil
+}
+
+// release releases the record's savepoint, if it has one.
+func (w *writer) release(isolate bool) error {
+	if !isolate {
+		return nil
+	}
+	if _, err := w.exec(w.s.release); err != nil {
+		return fmt.Errorf("release: %w", err)
+	}
+	return nil
 }
 
 // undo discards everything the failed record wrote. ROLLBACK TO keeps the savepoint on the
