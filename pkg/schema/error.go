@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -68,7 +69,21 @@ func collect(ve *jsonschema.ValidationError, out *[]Problem) {
 		}
 		return
 	}
-	*out = append(*out, Problem{Pointer: ptr, Message: clip(ve.ErrorKind.LocalizedString(englishPrinter), maxMessageLen)})
+	*out = append(*out, Problem{Pointer: ptr, Message: clip(problemMessage(ve.ErrorKind), maxMessageLen)})
+}
+
+// problemMessage is the library's message for k, except for the kinds whose message quotes the value:
+// an invalid event's fields are lead data (a person's address typed into a numeric field), and
+// the message goes to logs and dead-letter headers, which must not hold lead records. The
+// pointer already says which field it is.
+func problemMessage(k jsonschema.ErrorKind) string {
+	switch k := k.(type) {
+	case *kind.Pattern:
+		return "does not match pattern " + strconv.Quote(k.Want) + " (value not shown)"
+	case *kind.Format:
+		return "is not a valid " + k.Want + " (value not shown)"
+	}
+	return k.LocalizedString(englishPrinter)
 }
 
 // Error lists each problem as "pointer: message" within maxErrorLen bytes; problems that do not
