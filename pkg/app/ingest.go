@@ -32,13 +32,15 @@ type IngestConfig struct {
 	TrustedProxies   string
 	QuarantineMax    int64
 	EmbeddedNATSAddr string
-	RunWorker        bool
-	PublishTimeout   time.Duration
-	StreamMaxBytes   int64
-	StreamReplicas   int64
-	DuplicateWindow  time.Duration
-	PprofAddr        string
-	SyncInterval     string
+	// EmbeddedNATSRemote allows EmbeddedNATSAddr beyond loopback (the server has no auth).
+	EmbeddedNATSRemote bool
+	RunWorker          bool
+	PublishTimeout     time.Duration
+	StreamMaxBytes     int64
+	StreamReplicas     int64
+	DuplicateWindow    time.Duration
+	PprofAddr          string
+	SyncInterval       string
 	// Worker configures the standalone in-process worker.
 	Worker WorkerSettings
 }
@@ -81,6 +83,7 @@ func (m *Ingest) ParseFlags(args []string) error {
 	fs.str(&c.TrustedProxies, "trusted-proxies", "TRUSTED_PROXY_CIDRS", "", "comma-separated proxy ranges whose CF-Connecting-IP / X-Forwarded-For name the client")
 	fs.integer(&c.QuarantineMax, "quarantine-max-bytes", "QUARANTINE_MAX_BYTES", queue.DefaultQuarantineMaxBytes, "size limit of the quarantine stream")
 	fs.strEmptyOK(&c.EmbeddedNATSAddr, "embedded-nats-addr", "EMBEDDED_NATS_ADDR", "127.0.0.1:4222", "standalone: address where extra workers attach to the embedded NATS; empty = in-process only")
+	fs.boolean(&c.EmbeddedNATSRemote, "embedded-nats-allow-remote", "EMBEDDED_NATS_ALLOW_REMOTE", false, "standalone: allow -embedded-nats-addr beyond loopback (the embedded NATS has no authentication; only behind a firewall)")
 	fs.boolean(&c.RunWorker, "worker", "INGEST_WORKER", true, "standalone: run the worker in this process")
 	fs.duration(&c.PublishTimeout, "publish-timeout", "PUBLISH_TIMEOUT", queue.DefaultPublishTimeout, "how long a request waits for JetStream to store its event before answering 503")
 	fs.integer(&c.StreamMaxBytes, "stream-max-bytes", "STREAM_MAX_BYTES", queue.DefaultMaxBytes, "backlog limit of the events stream; when full, webhooks get 503")
@@ -250,6 +253,9 @@ func (m *Ingest) connect() error {
 		}
 		m.nc = nc
 		return nil
+	}
+	if err := checkEmbeddedListen(c.EmbeddedNATSAddr, c.EmbeddedNATSRemote); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data directory %s: %w", c.DataDir, err)
