@@ -29,16 +29,16 @@ func NewRouter(m *lead.Mapper, mw ...route.Middleware) *route.Router {
 // carries payload.people_detail, in which case the person is still recorded. Nothing is dropped,
 // and the event is not retried forever.
 func Unknown(m *lead.Mapper) route.HandlerFunc {
-	return func(_ context.Context, ev *event.Event) (*store.Record, error) {
-		rec, _, err := withLead(m, ev)
+	return func(ctx context.Context, ev *event.Event) (*store.Record, error) {
+		rec, _, err := withLead(ctx, m, ev)
 		return rec, err
 	}
 }
 
 // withLead returns the record for ev with the lead the mapping finds in it (by default from
 // payload.people_detail), if any, and the decoded payload for handlers that need more of it.
-func withLead(m *lead.Mapper, ev *event.Event) (*store.Record, map[string]any, error) {
-	doc, err := ev.Document()
+func withLead(ctx context.Context, m *lead.Mapper, ev *event.Event) (*store.Record, map[string]any, error) {
+	doc, err := route.Document(ctx, ev)
 	if err != nil {
 		return nil, nil, route.Permanent(err)
 	}

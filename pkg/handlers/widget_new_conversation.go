@@ -12,8 +12,8 @@ import (
 // WidgetNewConversation handles widget_new_conversation: a visitor left their details through a
 // widget. The lead comes from payload.people_detail, the meeting they booked from payload.meta[0].
 func WidgetNewConversation(m *lead.Mapper) route.HandlerFunc {
-	return func(_ context.Context, ev *event.Event) (*store.Record, error) {
-		rec, payload, err := withLead(m, ev)
+	return func(ctx context.Context, ev *event.Event) (*store.Record, error) {
+		rec, payload, err := withLead(ctx, m, ev)
 		if err != nil || payload == nil {
 			return rec, err
 		}

@@ -45,8 +45,10 @@ func (r *Router) Known(eventType string) bool {
 	return ok
 }
 
-// Dispatch runs the handler for ev.Type (or the fallback) inside the middleware.
+// Dispatch runs the handler for ev.Type (or the fallback) inside the middleware. Within it,
+// Document decodes ev's body only once.
 func (r *Router) Dispatch(ctx context.Context, ev *event.Event) (*store.Record, error) {
+	ctx = context.WithValue(ctx, docKey{}, &docCache{ev: ev})
 	h, ok := r.handlers[ev.Type]
 	if !ok {
 		h = r.fallback

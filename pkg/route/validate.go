@@ -36,7 +36,7 @@ func Validate(v Validator) Middleware {
 			if !v.HasSchema(ev.Type) {
 				return next(ctx, ev)
 			}
-			doc, err := ev.Document()
+			doc, err := Document(ctx, ev)
 			if err != nil {
 				return nil, Permanent(err)
 			}

@@ -1,0 +1,385 @@
+package route
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// maxDepth is how deeply arrays and objects may nest, as in encoding/json.
+const maxDepth = 10000
+
+// decodeDocument decodes an envelope into generic JSON values exactly as
+// json.NewDecoder(bytes.NewReader(body)) with UseNumber() decoding into a map[string]any would
+// (event.Event.Document): objects as map[string]any (a repeated key: the last one wins), arrays
+// as []any (never nil), numbers as json.Number with the literal's text, invalid UTF-8 and unpaired
+// surrogates in strings as U+FFFD, a top-level null as a nil map, and whatever follows the first
+// value ignored. It does in one pass what encoding/json does in two (a validity scan, then the
+// decoding scan), with fewer allocations; the worker decodes every event body, and this was its
+// largest cost. FuzzDecodeDocument holds the two to the same result.
+func decodeDocument(body []byte) (map[string]any, error) {
+	// One copy of the body as a string: strings without escapes are slices of it, not
+	// allocations of their own.
+	d := decoder{data: body, text: string(body)}
+	d.skipSpace()
+	if d.i >= len(d.data) {
+		return nil, errors.New("unexpected end of JSON input")
+	}
+	switch d.data[d.i] {
+	case '{':
+		v, err := d.object(1)
+		if err != nil {
+			return nil, err
+		}
+		return v, nil
+	case 'n':
+		if err := d.literal("null"); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
+	// Anything else must still be a valid value to get encoding/json's type error rather than a
+	// syntax error; either way it is an error.
+	if _, err := d.value(1); err != nil {
+		return nil, err
+	}
+	return nil, errors.New("the JSON value is not an object")
+}
+
+type decoder struct {
+	data []byte
+	text string // data as a string
+	i    int
+	buf  []byte // scratch for strings with escapes or invalid UTF-8
+	// members holds the members of the objects being decoded, innermost last.
+	members []member
+}
+
+func (d *decoder) syntax(what string) error {
+	if d.i >= len(d.data) {
+		return errors.New("unexpected end of JSON input")
+	}
+	return fmt.Errorf("invalid character %s %s (offset %d)", quoteChar(d.data[d.i]), what, d.i)
+}
+
+func quoteChar(c byte) string {
+	if c == '\'' {
+		return `'\''`
+	}
+	if c == '"' {
+		return `'"'`
+	}
+	s := strconv.Quote(string(rune(c)))
+	return "'" + s[1:len(s)-1] + "'"
+}
+
+func (d *decoder) skipSpace() {
+	for d.i < len(d.data) {
+		switch d.data[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+func (d *decoder) value(depth int) (any, error) {
+	if d.i >= len(d.data) {
+		return nil, d.syntax("")
+	}
+	switch c := d.data[d.i]; {
+	case c == '{':
+		return d.object(depth)
+	case c == '[':
+		return d.array(depth)
+	case c == '"':
+		return d.str()
+	case c == 't':
+		return true, d.literal("true")
+	case c == 'f':
+		return false, d.literal("false")
+	case c == 'n':
+		return nil, d.literal("null")
+	case c == '-' || c >= '0' && c <= '9':
+		return d.number()
+	}
+	return nil, d.syntax("looking for beginning of value")
+}
+
+func (d *decoder) literal(lit string) error {
+	for k := 0; k < len(lit); k++ {
+		if d.i >= len(d.data) || d.data[d.i] != lit[k] {
+			return d.syntax("in literal " + lit)
+		}
+		d.i++
+	}
+	return nil
+}
+
+func (d *decoder) object(depth int) (map[string]any, error) {
+	if depth > maxDepth {
+		return nil, errors.New("exceeded max depth")
+	}
+	d.i++ // '{'
+	d.skipSpace()
+	if d.i < len(d.data) && d.data[d.i] == '}' {
+		d.i++
+		return make(map[string]any), nil
+	}
+	// The members go to a stack shared by every level first, so the map is made at its final
+	// size: growing maps member by member was most of the decoding time.
+	base := len(d.members)
+	for {
+		if d.i >= len(d.data) || d.data[d.i] != '"' {
+			return nil, d.syntax("looking for beginning of object key string")
+		}
+		k, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		d.skipSpace()
+		if d.i >= len(d.data) || d.data[d.i] != ':' {
+			return nil, d.syntax("after object key")
+		}
+		d.i++
+		d.skipSpace()
+		v, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		d.members = append(d.members, member{k, v})
+		d.skipSpace()
+		if d.i >= len(d.data) {
+			return nil, d.syntax("")
+		}
+		switch d.data[d.i] {
+		case ',':
+			d.i++
+			d.skipSpace()
+			continue
+		case '}':
+			d.i++
+		default:
+			return nil, d.syntax("after object key:value pair")
+		}
+		break
+	}
+	ms := d.members[base:]
+	m := make(map[string]any, len(ms))
+	for _, kv := range ms {
+		m[kv.key] = kv.val // in order: a repeated key's last value wins
+	}
+	clear(ms)
+	d.members = d.members[:base]
+	return m, nil
+}
+
+// member is one key and value of an object being decoded.
+type member struct {
+	key string
+	val any
+}
+
+func (d *decoder) array(depth int) ([]any, error) {
+	if depth > maxDepth {
+		return nil, errors.New("exceeded max depth")
+	}
+	d.i++ // '['
+	a := make([]any, 0)
+	d.skipSpace()
+	if d.i < len(d.data) && d.data[d.i] == ']' {
+		d.i++
+		return a, nil
+	}
+	for {
+		v, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		a = append(a, v)
+		d.skipSpace()
+		if d.i >= len(d.data) {
+			return nil, d.syntax("")
+		}
+		switch d.data[d.i] {
+		case ',':
+			d.i++
+			d.skipSpace()
+		case ']':
+			d.i++
+			return a, nil
+		default:
+			return nil, d.syntax("after array element")
+		}
+	}
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func (d *decoder) number() (json.Number, error) {
+	start := d.i
+	if d.data[d.i] == '-' {
+		d.i++
+	}
+	switch {
+	case d.i < len(d.data) && d.data[d.i] == '0':
+		d.i++
+	case d.i < len(d.data) && d.data[d.i] >= '1' && d.data[d.i] <= '9':
+		for d.i < len(d.data) && isDigit(d.data[d.i]) {
+			d.i++
+		}
+	default:
+		return "", d.syntax("in numeric literal")
+	}
+	if d.i < len(d.data) && d.data[d.i] == '.' {
+		d.i++
+		if d.i >= len(d.data) || !isDigit(d.data[d.i]) {
+			return "", d.syntax("after decimal point in numeric literal")
+		}
+		for d.i < len(d.data) && isDigit(d.data[d.i]) {
+			d.i++
+		}
+	}
+	if d.i < len(d.data) && (d.data[d.i] == 'e' || d.data[d.i] == 'E') {
+		d.i++
+		if d.i < len(d.data) && (d.data[d.i] == '+' || d.data[d.i] == '-') {
+			d.i++
+		}
+		if d.i >= len(d.data) || !isDigit(d.data[d.i]) {
+			return "", d.syntax("in exponent of numeric literal")
+		}
+		for d.i < len(d.data) && isDigit(d.data[d.i]) {
+			d.i++
+		}
+	}
+	return json.Number(d.text[start:d.i]), nil
+}
+
+// str reads a string literal at d.i (the opening quote).
+func (d *decoder) str() (string, error) {
+	d.i++ // '"'
+	start := d.i
+	// Fast path: plain ASCII without escapes.
+	for d.i < len(d.data) {
+		c := d.data[d.i]
+		switch {
+		case c == '"':
+			s := d.text[start:d.i]
+			d.i++
+			return s, nil
+		case c == '\\' || c >= utf8.RuneSelf:
+			return d.strSlow(start)
+		case c < 0x20:
+			return "", d.syntax("in string literal")
+		}
+		d.i++
+	}
+	return "", d.syntax("")
+}
+
+// strSlow finishes a string with escapes or non-ASCII bytes, as encoding/json unquotes it.
+func (d *decoder) strSlow(start int) (string, error) {
+	b := append(d.buf[:0], d.data[start:d.i]...)
+	for d.i < len(d.data) {
+		c := d.data[d.i]
+		switch {
+		case c == '"':
+			d.i++
+			d.buf = b
+			return string(b), nil
+		case c < 0x20:
+			return "", d.syntax("in string literal")
+		case c == '\\':
+			d.i++
+			if d.i >= len(d.data) {
+				return "", d.syntax("")
+			}
+			switch e := d.data[d.i]; e {
+			case '"', '\\', '/':
+				b = append(b, e)
+				d.i++
+			case 'b':
+				b = append(b, '\b')
+				d.i++
+			case 'f':
+				b = append(b, '\f')
+				d.i++
+			case 'n':
+				b = append(b, '\n')
+				d.i++
+			case 'r':
+				b = append(b, '\r')
+				d.i++
+			case 't':
+				b = append(b, '\t')
+				d.i++
+			case 'u':
+				d.i++
+				r, ok := d.hex4()
+				if !ok {
+					return "", d.syntax("in \\u hexadecimal character escape")
+				}
+				if utf16.IsSurrogate(r) {
+					// A valid pair takes the next escape too; anything else is U+FFFD, and the
+					// next escape (if any) is read on its own.
+					if d.i+1 < len(d.data) && d.data[d.i] == '\\' && d.data[d.i+1] == 'u' {
+						save := d.i
+						d.i += 2
+						r2, ok := d.hex4()
+						if ok {
+							if dec := utf16.DecodeRune(r, r2); dec != unicode.ReplacementChar {
+								b = utf8.AppendRune(b, dec)
+								continue
+							}
+						}
+						d.i = save
+					}
+					r = unicode.ReplacementChar
+				}
+				b = utf8.AppendRune(b, r)
+			default:
+				return "", d.syntax("in string escape code")
+			}
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			d.i++
+		default:
+			r, size := utf8.DecodeRune(d.data[d.i:])
+			d.i += size
+			if r == utf8.RuneError && size == 1 {
+				b = utf8.AppendRune(b, unicode.ReplacementChar)
+				continue
+			}
+			b = append(b, d.data[d.i-size:d.i]...)
+		}
+	}
+	return "", d.syntax("")
+}
+
+// hex4 reads the four hex digits of a \u escape.
+func (d *decoder) hex4() (rune, bool) {
+	if d.i+4 > len(d.data) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range d.data[d.i : d.i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r*16 + rune(c)
+	}
+	d.i += 4
+	return r, true
+}

@@ -1,0 +1,43 @@
+package route
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/event"
+)
+
+// docKey is the context key of the decoded body of the event a Dispatch is handling.
+type docKey struct{}
+
+// docCache holds one event's decoded body for the middleware and handler of one Dispatch.
+type docCache struct {
+	ev   *event.Event
+	done bool
+	doc  map[string]any
+	err  error
+}
+
+// Document returns ev's body decoded into generic JSON values (numbers as json.Number), the same
+// values event.Event.Document gives, decoded once per Dispatch however many middlewares and
+// handlers ask, by a faster decoder than encoding/json's. Callers must not modify it. Outside a
+// Dispatch it decodes on every call.
+func Document(ctx context.Context, ev *event.Event) (map[string]any, error) {
+	c, ok := ctx.Value(docKey{}).(*docCache)
+	if !ok || c.ev != ev {
+		return decodeEvent(ev)
+	}
+	if !c.done {
+		c.doc, c.err = decodeEvent(ev)
+		c.done = true
+	}
+	return c.doc, c.err
+}
+
+func decodeEvent(ev *event.Event) (map[string]any, error) {
+	doc, err := decodeDocument(ev.Body)
+	if err != nil {
+		return nil, fmt.Errorf("decode event %s: %w", ev.ID, err)
+	}
+	return doc, nil
+}
