@@ -9,12 +9,14 @@ import (
 )
 
 // Mapper builds Leads from events by a Mapping (DefaultMapping unless WithMapping says
-// otherwise), normalizing phone numbers against a default region. A Mapper holds no mutable
-// state, so one value is safe for concurrent use by any number of goroutines.
+// otherwise), normalizing phone numbers against a default region. Its only mutable state is a
+// bounded cache of normalized phone numbers, behind a lock, so one Mapper is safe for concurrent
+// use by any number of goroutines.
 type Mapper struct {
 	// region is the upper-case ISO 3166-1 alpha-2 code numbers without a '+' are read in.
 	region  string
 	mapping *Mapping
+	phones  *phoneCache
 }
 
 // Option configures a Mapper.
@@ -40,7 +42,7 @@ func NewMapper(defaultRegion string, opts ...Option) (*Mapper, error) {
 		return nil, fmt.Errorf("lead: default phone region %q is not a region phonenumbers knows: "+
 			"use an ISO 3166-1 alpha-2 country code such as \"IN\" or \"US\"", defaultRegion)
 	}
-	m := &Mapper{region: region, mapping: DefaultMapping()}
+	m := &Mapper{region: region, mapping: DefaultMapping(), phones: &phoneCache{}}
 	for _, opt := range opts {
 		opt(m)
 	}

@@ -35,6 +35,16 @@ func (m *Mapper) NormalizePhone(s string) (string, bool) {
 	if s == "" || hasASCIILetter(s) {
 		return s, false
 	}
+	if r, ok := m.phones.get(s); ok {
+		return r.out, r.ok
+	}
+	out, ok := m.normalizePhone(s)
+	m.phones.put(s, phoneResult{out, ok})
+	return out, ok
+}
+
+// normalizePhone is NormalizePhone without the cache, for a trimmed s without letters.
+func (m *Mapper) normalizePhone(s string) (string, bool) {
 	num := numberPool.Get().(*phonenumbers.PhoneNumber)
 	defer numberPool.Put(num)
 	// ParseToNumber overwrites every field it reads back below; Reset also clears the rest.
@@ -57,4 +67,45 @@ func hasASCIILetter(s string) bool {
 		}
 	}
 	return false
+}
+
+// phoneCacheSize bounds the phone cache: about 100 bytes an entry, so well under 1 MiB.
+const phoneCacheSize = 8192
+
+// phoneResult is a cached NormalizePhone result.
+type phoneResult struct {
+	out string
+	ok  bool
+}
+
+// phoneCache remembers recent NormalizePhone results. Parsing with phonenumbers (regular
+// expressions over the region's metadata) is the largest part of mapping an event, and numbers
+// recur: the same person writes again, and an event often carries one number twice
+// (people_detail.mobile_number and payload.unique_field_value). Bounded: when full it starts
+// over, which keeps it simple and its memory fixed. Safe for concurrent use.
+type phoneCache struct {
+	mu sync.Mutex
+	m  map[string]phoneResult
+}
+
+func (c *phoneCache) get(s string) (phoneResult, bool) {
+	c.mu.Lock()
+	r, ok := c.m[s]
+	c.mu.Unlock()
+	return r, ok
+}
+
+func (c *phoneCache) put(s string, r phoneResult) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= phoneCacheSize {
+		c.m = make(map[string]phoneResult, 256)
+	}
+	// A copy of the key (and of an unparsed result, which is the key): s may be a slice of a large
+	// decoded body, which the cache must not pin.
+	k := strings.Clone(s)
+	if r.out == s {
+		r.out = k
+	}
+	c.m[k] = r
+	c.mu.Unlock()
 }

@@ -1,6 +1,8 @@
 package lead
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -109,6 +111,8 @@ func TestNormalizePhoneConcurrent(t *testing.T) {
 	wg.Wait()
 }
 
+// BenchmarkNormalizePhone measures a number seen before (answered from the cache) and, under
+// parse/, the parse itself (what a number seen for the first time costs).
 func BenchmarkNormalizePhone(b *testing.B) {
 	m, err := NewMapper("IN")
 	require.NoError(b, err)
@@ -119,5 +123,41 @@ func BenchmarkNormalizePhone(b *testing.B) {
 				m.NormalizePhone(in)
 			}
 		})
+		b.Run("parse/"+in, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				m.normalizePhone(in)
+			}
+		})
 	}
+}
+
+func BenchmarkNormalizeEmail(b *testing.B) {
+	for _, in := range []string{"lead@example.com", "  Lead.Name@Example.COM "} {
+		b.Run(in, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				NormalizeEmail(in)
+			}
+		})
+	}
+}
+
+// The cache gives what the parse gives, for numbers seen once and again, and stays bounded.
+func TestNormalizePhoneCache(t *testing.T) {
+	t.Parallel()
+	m, err := NewMapper("IN")
+	require.NoError(t, err)
+	for _, in := range []string{"+919876543210", " 098765 43210 ", "+910987654321", "12", "+1 650 253 0000"} {
+		wantOut, wantOK := m.normalizePhone(strings.TrimSpace(in))
+		for range 2 {
+			out, ok := m.NormalizePhone(in)
+			require.Equal(t, wantOut, out, in)
+			require.Equal(t, wantOK, ok, in)
+		}
+	}
+	for i := range phoneCacheSize + 10 {
+		m.NormalizePhone(fmt.Sprintf("+9198%08d", i))
+	}
+	require.LessOrEqual(t, len(m.phones.m), phoneCacheSize)
 }
