@@ -56,7 +56,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "saleassist_worker_batch_duration_seconds",
-			Help:    "Time to handle, store (one transaction) and acknowledge one batch.",
+			Help:    "Time to route one batch, store it (one transaction, after any batch ahead of it) and acknowledge it.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 3, 10),
 		}),
 		store: prometheus.NewHistogram(prometheus.HistogramOpts{

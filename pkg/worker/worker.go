@@ -77,11 +77,33 @@ func New(cons *queue.Consumer, dlq *queue.DeadLetterer, router *route.Router, st
 }
 
 // Run consumes until ctx ends, then settles the messages it already holds and returns.
+//
+// Batches go through two stages: routing (decode, validate, map: CPU work, spread over the
+// cores) on the consumer's goroutine, and storing (one transaction, then the acks) on a goroutine
+// of its own, so batch N+1 is routed while batch N commits. At most one routed batch waits for
+// the store; messages are acknowledged only after the commit that stored them, in order.
 func (w *Worker) Run(ctx context.Context) error {
 	lagCtx, stopLag := context.WithCancel(ctx)
 	defer stopLag()
 	go w.watchLag(lagCtx)
-	return w.cons.Run(ctx, w.opts.BatchSize, w.handleBatch)
+
+	toStore := make(chan *routedBatch, 1)
+	stored := make(chan struct{})
+	go func() {
+		defer close(stored)
+		for b := range toStore {
+			w.storeBatch(b)
+		}
+	}()
+	err := w.cons.Run(ctx, w.opts.BatchSize, func(msgs []jetstream.Msg) {
+		if b := w.routeBatch(msgs); b != nil {
+			toStore <- b
+		}
+	})
+	// Everything routed is stored and settled before Run returns.
+	close(toStore)
+	<-stored
+	return err
 }
 
 // pending is one message of a batch on its way to the store.
@@ -91,41 +113,54 @@ type pending struct {
 	outcome string // what to count when the store says Stored
 }
 
-// handleBatch routes every message, stores the records in one transaction, and settles each
-// message on its own result: ack after the commit, or a delayed redelivery on a transient error.
-func (w *Worker) handleBatch(msgs []jetstream.Msg) {
-	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), w.opts.BatchTimeout)
-	defer cancel()
-	w.metrics.batchSize.Observe(float64(len(msgs)))
+// routedBatch is a batch after routing: the messages to store, with their records in the same
+// order.
+type routedBatch struct {
+	start   time.Time
+	msgs    []pending
+	records []store.Record
+}
 
-	// Routing (decode, validate, map) is CPU work independent per event: spread it over the
-	// cores, then store the results in their original order.
+// routeBatch routes every message. Messages that will not reach the store (dead letters,
+// retries) are settled here; it returns the rest, or nil when none is left. msgs may be reused by
+// the caller once it returns.
+func (w *Worker) routeBatch(msgs []jetstream.Msg) *routedBatch {
+	start := time.Now()
+	w.metrics.batchSize.Observe(float64(len(msgs)))
+	// Routing is CPU work independent per event: spread it over the cores, then store the
+	// results in their original order.
 	routed := make([]routedMsg, len(msgs))
-	w.routeAll(ctx, msgs, routed)
-	batch := make([]pending, 0, len(msgs))
-	records := make([]store.Record, 0, len(msgs))
+	w.routeAll(context.Background(), msgs, routed)
+	b := &routedBatch{start: start, msgs: make([]pending, 0, len(msgs)), records: make([]store.Record, 0, len(msgs))}
 	for _, r := range routed {
 		if r.ok {
-			batch = append(batch, r.p)
-			records = append(records, *r.rec)
+			b.msgs = append(b.msgs, r.p)
+			b.records = append(b.records, *r.rec)
 		}
 	}
-	if len(records) == 0 {
-		return
+	if len(b.records) == 0 {
+		return nil
 	}
+	return b
+}
+
+// storeBatch stores the records in one transaction, and settles each message on its own result:
+// ack after the commit, or a delayed redelivery on a transient error.
+func (w *Worker) storeBatch(b *routedBatch) {
+	ctx, cancel := context.WithTimeout(context.Background(), w.opts.BatchTimeout)
+	defer cancel()
 	t0 := time.Now()
-	results, err := w.store.Apply(ctx, records)
+	results, err := w.store.Apply(ctx, b.records)
 	w.metrics.store.Observe(time.Since(t0).Seconds())
 	if err != nil {
-		w.log.Error("store batch", "events", len(records), "err", err)
-		for _, p := range batch {
+		w.log.Error("store batch", "events", len(b.records), "err", err)
+		for _, p := range b.msgs {
 			w.retry(p.msg, p.ev, err)
 		}
 		return
 	}
 	now := time.Now()
-	for i, p := range batch {
+	for i, p := range b.msgs {
 		res := results[i]
 		switch {
 		case res.Err != nil:
@@ -143,7 +178,7 @@ func (w *Worker) handleBatch(msgs []jetstream.Msg) {
 			w.log.Warn("ack after commit", "event_id", p.ev.ID, "err", err)
 		}
 	}
-	w.metrics.batch.Observe(time.Since(start).Seconds())
+	w.metrics.batch.Observe(time.Since(b.start).Seconds())
 }
 
 // routedMsg is one message after routing.
