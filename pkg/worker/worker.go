@@ -188,7 +188,10 @@ type routedMsg struct {
 	ok  bool
 }
 
-// routeAll routes msgs into out (same order) on up to GOMAXPROCS goroutines.
+// routeAll routes msgs into out (same order) on up to GOMAXPROCS-1 goroutines (at least one):
+// the store goroutine, which is the pipeline's serial stage, keeps a processor for itself.
+// Routing on every processor made the store wait for one after its cgo calls and slowed the
+// whole drain down.
 func (w *Worker) routeAll(ctx context.Context, msgs []jetstream.Msg, out []routedMsg) {
 	one := func(i int) {
 		m := msgs[i]
@@ -201,7 +204,7 @@ func (w *Worker) routeAll(ctx context.Context, msgs []jetstream.Msg, out []route
 		}
 		out[i].p, out[i].rec, out[i].ok = w.route(ctx, m, delivered)
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(msgs))
+	workers := min(max(runtime.GOMAXPROCS(0)-1, 1), len(msgs))
 	if workers <= 1 {
 		for i := range msgs {
 			one(i)
