@@ -35,6 +35,7 @@ func (db *DB) Apply(ctx context.Context, records []store.Record) ([]store.Result
 	if err != nil {
 		return nil, fmt.Errorf("apply %d records: %w", len(records), err)
 	}
+	db.ckpt.committed()
 	return results, nil
 }
 
@@ -50,10 +51,20 @@ func (db *DB) apply(ctx context.Context, records []store.Record, isolate bool) (
 	}
 	defer tx.Rollback()
 
-	w := &writer{txStmts: txStmts{ctx: ctx, tx: tx, bound: map[*sql.Stmt]*sql.Stmt{}}, s: db.stmts, now: time.Now()}
+	// The statements run without ctx's deadline: go-sqlite3 runs a statement whose context can
+	// end on a goroutine of its own and waits for it (to interrupt it on cancellation), a
+	// goroutine start and two switches per statement, which made the store wait for the
+	// scheduler more than for SQLite. Every statement here is short (the write lock is already
+	// held), so ctx is checked between records instead; it still bounds the BEGIN's wait for the
+	// lock, and ending it rolls the transaction back.
+	stmtCtx := context.WithoutCancel(ctx)
+	w := &writer{txStmts: txStmts{ctx: stmtCtx, tx: tx, bound: map[*sql.Stmt]*sql.Stmt{}}, s: db.stmts, now: time.Now()}
 	results := make([]store.Result, len(records))
 	for i := range records {
 		rec := &records[i]
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("event %q: %w", rec.EventID, err)
+		}
 		res, err := w.record(rec, isolate)
 		if err != nil {
 			if ctx.Err() != nil || IsTransient(err) {

@@ -40,6 +40,9 @@ type DB struct {
 	// read serves the read methods; WAL lets them run while a write transaction is open.
 	read  *sql.DB
 	stmts *stmts
+	// ckptDB is the checkpointer's connection, ckpt the checkpointer (see checkpoint.go).
+	ckptDB *sql.DB
+	ckpt   *checkpointer
 }
 
 var _ store.Store = (*DB)(nil)
@@ -76,6 +79,9 @@ func open(ctx context.Context, path string, cfg config) (_ *DB, err error) {
 	db.write.SetMaxOpenConns(1)
 	db.write.SetMaxIdleConns(1) // keep it, and the statements prepared on it, open
 	db.read = sql.OpenDB(connector{dsn: dsn(abs, cfg, "_query_only=true"), busyTimeout: cfg.busyTimeout})
+	db.ckptDB = sql.OpenDB(connector{dsn: dsn(abs, cfg, ""), busyTimeout: cfg.busyTimeout})
+	db.ckptDB.SetMaxOpenConns(1)
+	db.ckptDB.SetMaxIdleConns(1)
 	n := max(4, runtime.GOMAXPROCS(0))
 	db.read.SetMaxOpenConns(n)
 	db.read.SetMaxIdleConns(n)
@@ -83,10 +89,15 @@ func open(ctx context.Context, path string, cfg config) (_ *DB, err error) {
 		db.Close()
 		return nil, err
 	}
+	if _, err := db.write.ExecContext(ctx, fmt.Sprintf(`PRAGMA wal_autocheckpoint = %d`, walAutocheckpoint)); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("set wal_autocheckpoint: %w", err)
+	}
 	if db.stmts, err = prepare(ctx, db.write); err != nil {
 		db.Close()
 		return nil, err
 	}
+	db.ckpt = startCheckpointer(db.ckptDB)
 	return db, nil
 }
 
@@ -127,6 +138,12 @@ func dsn(path string, cfg config, extra string) string {
 // Close releases the connections. It does not wait for other processes using the file.
 func (db *DB) Close() error {
 	var errs []error
+	if db.ckpt != nil {
+		db.ckpt.stop()
+	}
+	if db.ckptDB != nil {
+		errs = append(errs, db.ckptDB.Close())
+	}
 	if db.stmts != nil {
 		errs = append(errs, db.stmts.close())
 	}
