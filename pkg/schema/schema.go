@@ -38,6 +38,9 @@ type Validator struct {
 type compiled struct {
 	file   string
 	schema *jsonschema.Schema
+	// fast, when not nil, passes documents that are certainly valid without the full
+	// validator (see fast.go).
+	fast fastCheck
 }
 
 // New compiles the embedded schemas. It fails only if the schemas shipped in the binary are
@@ -79,6 +82,10 @@ func newFromFS(fsys fs.FS) (*Validator, error) {
 		docs[name] = obj
 	}
 
+	fc := &fastCompiler{docs: make(map[string]map[string]any, len(docs)), refs: map[string]*fastCheck{}}
+	for name, d := range docs {
+		fc.docs[name], _ = d.(map[string]any)
+	}
 	v := &Validator{events: make(map[string]compiled, len(names))}
 	for _, name := range names {
 		sch, err := c.Compile(baseURL + name)
@@ -86,6 +93,9 @@ func newFromFS(fsys fs.FS) (*Validator, error) {
 			return nil, fmt.Errorf("compile schema %s: %w", name, err)
 		}
 		cs := compiled{file: name, schema: sch}
+		if f, err := fc.compile(name, ""); err == nil {
+			cs.fast = f
+		}
 		switch name {
 		case envelopeFile:
 			v.envelope = cs
@@ -141,6 +151,9 @@ func (v *Validator) ValidateLead(doc any) error {
 }
 
 func (cs compiled) validate(doc any) error {
+	if cs.fast != nil && cs.fast(doc) {
+		return nil
+	}
 	err := cs.schema.Validate(doc)
 	if err == nil {
 		return nil
