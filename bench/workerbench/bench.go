@@ -24,7 +24,7 @@ const Target = 2.0
 // Options configures a benchmark run; the zero value of each field means its default.
 type Options struct {
 	Events      int  // events per real/naive drain (default 50,000)
-	ScaleEvents int  // events per scaling drain (default 10,000; payload-size drains capped at ~128 MB)
+	ScaleEvents int  // events per scaling drain (default 5,000; payload-size drains capped at ~128 MB)
 	Rounds      int  // real/naive rounds (default 3)
 	SkipScaling bool // only the real vs naive comparison
 	// Profile, when set, is where the CPU profile of the first real drain is written.
@@ -38,7 +38,7 @@ func (o *Options) defaults() {
 		o.Events = 50_000
 	}
 	if o.ScaleEvents <= 0 {
-		o.ScaleEvents = 10_000
+		o.ScaleEvents = 5_000
 	}
 	if o.Rounds <= 0 {
 		o.Rounds = 3

@@ -209,8 +209,22 @@ func prefill(ctx context.Context, nc *nats.Conn, cfg queue.Config, spec DrainSpe
 			ph = phone(i)
 		}
 		ev := &event.Event{ID: id, Type: event.WidgetNewConversation, ReceivedAt: now, Body: spec.Template.Body(id, email(run, i), ph)}
-		if _, err := js.PublishMsgAsync(cfg.NewMsg(ev)); err != nil {
-			return fmt.Errorf("publish event %d: %w", i, err)
+		for attempt := 0; ; attempt++ {
+			_, err := js.PublishMsgAsync(cfg.NewMsg(ev))
+			if err == nil {
+				break
+			}
+			// On a busy machine the server may fall 4,096 acknowledgements behind: let it catch
+			// up, then publish the same event again.
+			if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) || attempt >= 100 {
+				return fmt.Errorf("publish event %d: %w", i, err)
+			}
+			select {
+			case <-js.PublishAsyncComplete():
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 	}
 	select {

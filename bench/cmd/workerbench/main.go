@@ -21,7 +21,7 @@ func main() {
 	var profile bool
 	var profileOut string
 	flag.IntVar(&o.Events, "events", 50_000, "events pre-filled per real/naive drain")
-	flag.IntVar(&o.ScaleEvents, "scale-events", 10_000, "events per scaling drain: payload sizes (capped at ~128 MB of payload) and 1/2/4 workers")
+	flag.IntVar(&o.ScaleEvents, "scale-events", 5_000, "events per scaling drain: payload sizes (capped at ~128 MB of payload) and 1/2/4 workers")
 	flag.IntVar(&o.Rounds, "rounds", 3, "real/naive rounds (the order alternates; medians are reported)")
 	flag.BoolVar(&o.SkipScaling, "skip-scaling", false, "run only the real vs naive comparison")
 	flag.BoolVar(&profile, "profile", false, "write a CPU profile of the first real drain (the whole process: worker and embedded NATS)")
