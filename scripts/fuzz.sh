@@ -22,7 +22,9 @@ match=${FUZZMATCH:-.}
 go=${GO:-go}
 
 # Packages with a fuzz target: a cheap grep first, so only those test binaries are built to list.
-mapfile -t dirs < <(git ls-files '*_test.go' | xargs grep -l '^func Fuzz[A-Z0-9_]' | xargs -n1 dirname | sort -u)
+# Files not committed yet count too (a target being written), ignored ones do not.
+mapfile -t dirs < <(git ls-files --cached --others --exclude-standard '*_test.go' |
+  xargs grep -l '^func Fuzz[A-Z0-9_]' | xargs -n1 dirname | sort -u)
 if [ ${#dirs[@]} -eq 0 ]; then
   echo "no fuzz targets found" >&2
   exit 1
