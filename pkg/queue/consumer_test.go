@@ -15,18 +15,23 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
-// publishN stores n events ev-0 … ev-(n-1).
+// publishN stores n events ev-0 … ev-(n-1), at most 64 in flight and with a generous
+// acknowledgement timeout: thousands of concurrent publishes on a loaded machine running -race
+// took longer than the default 2 s to be acknowledged, failing set-up rather than the test.
 func (b *testBundle) publishN(t *testing.T, n int) {
 	t.Helper()
-	p := b.publisher(t, b.cfg, 0)
+	p := b.publisher(t, b.cfg, 30*time.Second)
 	type result struct {
 		ack queue.Ack
 		err error
 	}
 	results := make(chan result, n)
+	slots := make(chan struct{}, 64)
 	for i := range n {
 		ev := newEvent(t, "widget_new_conversation", fmt.Sprintf("ev-%d", i), 0)
+		slots <- struct{}{}
 		go func() {
+			defer func() { <-slots }()
 			ack, err := p.Publish(t.Context(), ev)
 			results <- result{ack, err}
 		}()
