@@ -63,31 +63,63 @@ type wire struct {
 // ParseHead checks that body is a SaleAssist envelope ({"event_type": "...", "payload": {...}})
 // and returns its event type and id. Errors are *SyntaxError or *EnvelopeError.
 func ParseHead(body []byte) (Head, error) {
+	if rawType, payload, rawID, ok := scanHead(body); ok && len(rawType) > 0 && rawType[0] == '"' && len(payload) > 0 {
+		typ, err := typeText(rawType)
+		if err != nil {
+			return Head{}, err
+		}
+		return head(body, typ, rawID)
+	}
+	return parseHeadSlow(body)
+}
+
+// parseHeadSlow is ParseHead for what scanHead leaves: invalid JSON, bodies of the wrong shape,
+// escaped or differently cased keys. It explains every failure.
+func parseHeadSlow(body []byte) (Head, error) {
 	var w wire
 	if err := json.Unmarshal(body, &w); err != nil {
 		return Head{}, classify(body, err)
 	}
 	// The members as the worker's map decode reads them: exact keys, the last one winning.
-	w.EventType, _ = lastMember(body, "event_type")
+	rawType, _ := lastMember(body, "event_type")
 	payload, _ := lastMember(body, "payload")
-	var h Head
-	if len(w.EventType) == 0 || string(w.EventType) == "null" {
+	if len(rawType) == 0 || string(rawType) == "null" {
 		return Head{}, &EnvelopeError{Field: "event_type", Msg: `is missing: the body must be {"event_type": "...", "payload": {...}}`}
 	}
-	if !utf8.Valid(w.EventType) {
-		// json.Unmarshal would quietly turn invalid bytes into U+FFFD, hiding them from checkText.
-		return Head{}, &EnvelopeError{Field: "event_type", Msg: "is not valid UTF-8"}
-	}
-	if err := json.Unmarshal(w.EventType, &h.Type); err != nil {
-		return Head{}, &EnvelopeError{Field: "event_type", Msg: "must be a string, got " + kind(w.EventType)}
-	}
-	if err := checkText("event_type", h.Type, MaxEventTypeLen); err != nil {
+	typ, err := typeText(rawType)
+	if err != nil {
 		return Head{}, err
 	}
 	if len(payload) == 0 || string(payload) == "null" {
 		return Head{}, &EnvelopeError{Field: "payload", Msg: "is missing or null: it must be an object holding the event"}
 	}
 	rawID, _ := lastMember(payload, "id")
+	return head(body, typ, rawID)
+}
+
+// typeText turns the raw event_type member into text, rejecting what cannot travel as a NATS
+// subject token and header.
+func typeText(raw []byte) (string, error) {
+	if !utf8.Valid(raw) {
+		// json.Unmarshal would quietly turn invalid bytes into U+FFFD, hiding them from checkText.
+		return "", &EnvelopeError{Field: "event_type", Msg: "is not valid UTF-8"}
+	}
+	var typ string
+	if raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+		typ = string(raw[1 : len(raw)-1]) // a valid JSON string without escapes is its own text
+	} else if err := json.Unmarshal(raw, &typ); err != nil {
+		return "", &EnvelopeError{Field: "event_type", Msg: "must be a string, got " + kind(raw)}
+	}
+	if err := checkText("event_type", typ, MaxEventTypeLen); err != nil {
+		return "", err
+	}
+	return typ, nil
+}
+
+// head returns the Head of a valid envelope body with event type typ and raw payload.id rawID
+// (nil when absent).
+func head(body []byte, typ string, rawID []byte) (Head, error) {
+	h := Head{Type: typ}
 	id, err := idText(rawID)
 	if err != nil {
 		return Head{}, err

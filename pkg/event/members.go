@@ -63,11 +63,19 @@ func skipString(b []byte, i int) int {
 	return i
 }
 
+// structural marks the bytes skipValue must look at inside a nested value; the pass runs on
+// every request, so everything else is skipped with one table load.
+var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
+
 // skipValue returns the index just past the JSON value starting at b[i].
 func skipValue(b []byte, i int) int {
 	depth := 0
 	for ; i < len(b); i++ {
-		switch b[i] {
+		c := b[i]
+		if depth > 0 && !structural[c] {
+			continue
+		}
+		switch c {
 		case '"':
 			if i = skipString(b, i); depth == 0 {
 				return i + 1
@@ -82,9 +90,7 @@ func skipValue(b []byte, i int) int {
 				return i + 1
 			}
 		case ',', ' ', '\t', '\n', '\r':
-			if depth == 0 {
-				return i
-			}
+			return i // depth is 0: a scalar ended here
 		}
 	}
 	return i

@@ -1,0 +1,8 @@
+package event
+
+// Unexported functions the external tests (package event_test, which may import testkit) check.
+var (
+	ScanHead      = scanHead
+	ParseHeadSlow = parseHeadSlow
+	LastMember    = lastMember
+)

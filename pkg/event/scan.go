@@ -1,0 +1,362 @@
+package event
+
+import "bytes"
+
+// scanHead is ParseHead's fast path: one pass over the body that both checks it is valid JSON,
+// exactly as encoding/json.Valid decides (RFC 8259, nesting at most maxDepth, bytes that are not
+// UTF-8 allowed inside strings), and picks out the raw event_type, payload and payload.id
+// members as the worker's map decode reads them (exact keys, the last one winning).
+//
+// It handles the common case only: ok is false whenever the body is not valid JSON, is not an
+// object, has a top-level key with an escape or one that differs from "payload" only in case
+// (encoding/json's struct decode would look at it), or a payload that is not an object. ParseHead
+// then takes its slower path, which explains every failure (with line and column for a syntax
+// error) as before. FuzzScanHead holds this function to encoding/json.
+//
+// The whole body must be read on the request path anyway; encoding/json needed two passes
+// (Unmarshal validates before it decodes) plus a third for the exact-key lookups.
+func scanHead(b []byte) (eventType, payload, id []byte, ok bool) {
+	var s scanner
+	s.b = b
+	i := s.space(0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, nil, nil, false
+	}
+	i, ok = s.topObject(i + 1)
+	if !ok || s.space(i) != len(b) {
+		return nil, nil, nil, false
+	}
+	return s.eventType, s.payload, s.id, true
+}
+
+// maxDepth is encoding/json's nesting limit: deeper documents are invalid to it.
+const maxDepth = 10000
+
+type scanner struct {
+	b                      []byte
+	eventType, payload, id []byte
+	// depth counts the containers open below the top-level object; kinds records, one bit per
+	// level, whether each is an object (1) or an array (0).
+	depth int
+	kinds [maxDepth/64 + 1]uint64
+}
+
+// plain marks the bytes that need no attention inside a string: everything but '"', '\\' and
+// control characters.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+func (s *scanner) space(i int) int {
+	for i < len(s.b) {
+		switch s.b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// str checks the string whose opening quote is at b[i-1] and returns the index past its closing
+// quote, and whether it holds an escape.
+func (s *scanner) str(i int) (end int, escaped, ok bool) {
+	b := s.b
+	for {
+		for i < len(b) && plain[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			return i, escaped, false
+		}
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, escaped, true
+		case c == '\\':
+			escaped = true
+			if i+1 >= len(b) {
+				return i, escaped, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					return i, escaped, false
+				}
+				i += 6
+			default:
+				return i, escaped, false
+			}
+		default: // a control character
+			return i, escaped, false
+		}
+	}
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// number checks the number starting at b[i] and returns the index past it.
+func (s *scanner) number(i int) (int, bool) {
+	b := s.b
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(b):
+		return i, false
+	case b[i] == '0':
+		i++
+	case '1' <= b[i] && b[i] <= '9':
+		i = s.digits(i + 1)
+	default:
+		return i, false
+	}
+	if i < len(b) && b[i] == '.' {
+		j := s.digits(i + 1)
+		if j == i+1 {
+			return j, false
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := s.digits(i)
+		if j == i {
+			return j, false
+		}
+		i = j
+	}
+	return i, true
+}
+
+func (s *scanner) digits(i int) int {
+	for i < len(s.b) && '0' <= s.b[i] && s.b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// value checks the value starting at b[i] (no space before it) and returns the index past it.
+// Containers are checked without recursion, so nesting costs no stack.
+func (s *scanner) value(i int) (int, bool) {
+	b := s.b
+	base := s.depth
+	for {
+		// A value starts at b[i].
+		if i >= len(b) {
+			return i, false
+		}
+		var ok bool
+		switch c := b[i]; c {
+		case '{', '[':
+			if s.depth++; s.depth+1 > maxDepth { // +1: the top-level object
+				return i, false
+			}
+			word, bit := s.depth/64, uint(s.depth%64)
+			if c == '{' {
+				s.kinds[word] |= 1 << bit
+			} else {
+				s.kinds[word] &^= 1 << bit
+			}
+			i = s.space(i + 1)
+			if i < len(b) && b[i] == c+2 { // '}' is '{'+2, ']' is '['+2
+				s.depth--
+				i++
+				break
+			}
+			if c == '{' {
+				if i, ok = s.key(i); !ok {
+					return i, false
+				}
+			}
+			continue // the first member's value, or the first element
+		case '"':
+			if i, _, ok = s.str(i + 1); !ok {
+				return i, false
+			}
+		case 't':
+			if i, ok = s.literal(i, "true"); !ok {
+				return i, false
+			}
+		case 'f':
+			if i, ok = s.literal(i, "false"); !ok {
+				return i, false
+			}
+		case 'n':
+			if i, ok = s.literal(i, "null"); !ok {
+				return i, false
+			}
+		default:
+			if i, ok = s.number(i); !ok {
+				return i, false
+			}
+		}
+		// A value ended at b[i]: close containers or move to the next member or element.
+		for {
+			if s.depth == base {
+				return i, true
+			}
+			i = s.space(i)
+			if i >= len(b) {
+				return i, false
+			}
+			object := s.kinds[s.depth/64]&(1<<uint(s.depth%64)) != 0
+			c := b[i]
+			if c == ',' {
+				i = s.space(i + 1)
+				if object {
+					if i, ok = s.key(i); !ok {
+						return i, false
+					}
+				}
+				break
+			}
+			if object && c == '}' || !object && c == ']' {
+				s.depth--
+				i++
+				continue
+			}
+			return i, false
+		}
+	}
+}
+
+// key checks an object key starting at b[i] and the colon after it, and returns the index of
+// its value.
+func (s *scanner) key(i int) (int, bool) {
+	if i >= len(s.b) || s.b[i] != '"' {
+		return i, false
+	}
+	i, _, ok := s.str(i + 1)
+	if !ok {
+		return i, false
+	}
+	i = s.space(i)
+	if i >= len(s.b) || s.b[i] != ':' {
+		return i, false
+	}
+	return s.space(i + 1), true
+}
+
+func (s *scanner) literal(i int, word string) (int, bool) {
+	if len(s.b)-i < len(word) || string(s.b[i:i+len(word)]) != word {
+		return i, false
+	}
+	return i + len(word), true
+}
+
+// topObject checks the members of the top-level object, whose '{' is at b[i-1], keeping
+// event_type and payload, and returns the index past its '}'.
+func (s *scanner) topObject(i int) (int, bool) {
+	b := s.b
+	i = s.space(i)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		start := i
+		if i >= len(b) || b[i] != '"' {
+			return i, false
+		}
+		end, escaped, ok := s.str(i + 1)
+		if !ok || escaped {
+			return end, false // an escaped key: leave the matching to the slow path
+		}
+		key := b[start+1 : end-1]
+		if i, ok = s.key(start); !ok {
+			return i, false
+		}
+		v := i
+		switch {
+		case string(key) == "event_type":
+			if i, ok = s.value(v); !ok {
+				return i, false
+			}
+			s.eventType = b[v:i]
+		case string(key) == "payload":
+			if v >= len(b) || b[v] != '{' {
+				return v, false
+			}
+			s.id = nil // the last payload wins, and with it its id
+			if i, ok = s.payloadObject(v + 1); !ok {
+				return i, false
+			}
+			s.payload = b[v:i]
+		case bytes.EqualFold(key, []byte("payload")):
+			return i, false // encoding/json would type-check this one as the payload
+		default:
+			if i, ok = s.value(v); !ok {
+				return i, false
+			}
+		}
+		i = s.space(i)
+		if i >= len(b) {
+			return i, false
+		}
+		switch b[i] {
+		case '}':
+			return i + 1, true
+		case ',':
+			i = s.space(i + 1)
+		default:
+			return i, false
+		}
+	}
+}
+
+// payloadObject checks the members of the payload object, whose '{' is at b[i-1], keeping the
+// last id, and returns the index past its '}'.
+func (s *scanner) payloadObject(i int) (int, bool) {
+	b := s.b
+	s.depth++ // the payload's members sit one level down
+	s.kinds[s.depth/64] |= 1 << uint(s.depth%64)
+	i = s.space(i)
+	if i < len(b) && b[i] == '}' {
+		s.depth--
+		return i + 1, true
+	}
+	for {
+		start := i
+		if i >= len(b) || b[i] != '"' {
+			return i, false
+		}
+		end, escaped, ok := s.str(i + 1)
+		if !ok {
+			return end, false
+		}
+		key := b[start+1 : end-1]
+		if i, ok = s.key(start); !ok {
+			return i, false
+		}
+		v := i
+		if i, ok = s.value(v); !ok {
+			return i, false
+		}
+		if escaped && keyIs(key, "id") || !escaped && string(key) == "id" {
+			s.id = b[v:i]
+		}
+		i = s.space(i)
+		if i >= len(b) {
+			return i, false
+		}
+		switch b[i] {
+		case '}':
+			s.depth--
+			return i + 1, true
+		case ',':
+			i = s.space(i + 1)
+		default:
+			return i, false
+		}
+	}
+}
