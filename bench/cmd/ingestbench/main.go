@@ -65,7 +65,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench/out", "where -profile writes (relative to the module root)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binaries, data, server logs)")
 	flag.BoolVar(&o.skipIngest, "skip-ingest", false, "skip the real-vs-naive comparison (end to end only)")
-	flag.StringVar(&o.load, "load", "go", "load generator for the ingest comparison: go (bench/loadgen) or wrk (needs wrk on PATH; bench/wrk/unique.lua)")
+	flag.StringVar(&o.load, "load", "auto", "load generator for the ingest comparison: wrk (needs wrk on PATH; bench/wrk/unique.lua), go (bench/loadgen), or auto: wrk when it is on PATH, else go")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "ingestbench:", err)
@@ -81,6 +81,12 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
+	if o.load == "auto" {
+		o.load = "go"
+		if _, err := exec.LookPath("wrk"); err == nil {
+			o.load = "wrk"
+		}
+	}
 	switch o.load {
 	case "go":
 	case "wrk":
@@ -88,7 +94,7 @@ func run(o options) error {
 			return fmt.Errorf("-load wrk: wrk is not on PATH (Debian: apt-get install wrk), or use -load go")
 		}
 	default:
-		return fmt.Errorf("-load %q: want go or wrk", o.load)
+		return fmt.Errorf("-load %q: want auto, wrk or go", o.load)
 	}
 	tmp, err := os.MkdirTemp("", "ingestbench-")
 	if err != nil {
