@@ -118,7 +118,7 @@ func (c *CLI) connect() (func(), error) {
 	}
 	nc, err := nats.Connect(url, nats.Name("ingestctl"), nats.Timeout(5*time.Second))
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS at %s: %w (set -nats-url, or -data-dir of a standalone ingest started with a free EMBEDDED_NATS_ADDR)", url, err)
+		return nil, fmt.Errorf("connect to NATS at %s: %w (set -nats-url, or -data-dir of a standalone ingest started with a free EMBEDDED_NATS_ADDR)", queue.RedactURL(url), err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {

@@ -141,7 +141,7 @@ func TestQuarantineReplayGzipAndDelete(t *testing.T) {
 }
 
 // Bad command lines get usage (exit 2) and say what is wrong; an unreachable NATS says how to
-// point ingestctl at the right one.
+// point ingestctl at the right one, without the password of its URL.
 func TestIngestctlUsageAndConnectionErrors(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -152,9 +152,12 @@ func TestIngestctlUsageAndConnectionErrors(t *testing.T) {
 	}
 	var out, errOut bytes.Buffer
 	c := &admin.CLI{Env: func(string) (string, bool) { return "", false }, Stdout: &out, Stderr: &errOut}
-	code := c.Run(context.Background(), []string{"-nats-url", "nats://127.0.0.1:1", "quarantine", "list"})
+	code := c.Run(context.Background(), []string{"-nats-url", "nats://ctl:pw-d6c1e0a7f3@127.0.0.1:1", "quarantine", "list"})
 	require.Equal(t, 1, code)
 	require.True(t, strings.Contains(errOut.String(), "connect to NATS"), errOut.String())
+	// The error names the server, not the password in its URL.
+	require.Contains(t, errOut.String(), "nats://ctl:xxxxx@127.0.0.1:1")
+	require.NotContains(t, errOut.String(), "pw-d6c1e0a7f3")
 }
 
 // Without -nats-url, ingestctl finds a standalone ingest's embedded server through the URL file

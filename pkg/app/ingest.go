@@ -244,12 +244,12 @@ func (m *Ingest) connect() error {
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(500 * time.Millisecond),
 		nats.DisconnectErrHandler(logDisconnect(m.log)),
-		nats.ReconnectHandler(func(nc *nats.Conn) { m.log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted()) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) { m.log.Info("reconnected to NATS", "url", queue.RedactURL(nc.ConnectedUrl())) }),
 	}
 	if !m.Standalone() {
 		nc, err := nats.Connect(c.NatsURL, opts...)
 		if err != nil {
-			return fmt.Errorf("connect to NATS at %s: %w (is it running? or leave NATS_URL empty to run standalone)", c.NatsURL, err)
+			return fmt.Errorf("connect to NATS at %s: %w (is it running? or leave NATS_URL empty to run standalone)", queue.RedactURL(c.NatsURL), err)
 		}
 		m.nc = nc
 		return nil

@@ -17,14 +17,17 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
 
 // Security checks of the real programs (issue 7): what they log, the files they leave, what they
@@ -251,7 +254,9 @@ func TestDataDirIsPrivate(t *testing.T) {
 // (ingest and worker), and the embedded NATS, through which ingestctl reads, replays and deletes
 // events, listens on 127.0.0.1 and refuses an address beyond loopback unless
 // EMBEDDED_NATS_ALLOW_REMOTE says so. A pprof address beyond loopback is allowed, as pprof.go
-// intends (a profiler may run elsewhere), but warned about in the log.
+// intends (a profiler may run elsewhere), but warned about in the log. Neither the ingest's port
+// nor the worker's (both listen on every interface by default) serves /debug/pprof/: importing
+// net/http/pprof registers it on http.DefaultServeMux, which neither program may serve.
 func TestAdminEndpointsAreLoopbackByDefault(t *testing.T) {
 	t.Parallel()
 	in := app.NewIngest()
@@ -279,6 +284,16 @@ func TestAdminEndpointsAreLoopbackByDefault(t *testing.T) {
 	remote := setup(t, "-embedded-nats-addr", "0.0.0.0:0", "-embedded-nats-allow-remote")
 	require.NotEmpty(t, remote.ingest.EmbeddedNATSURL())
 
+	byDefault := setup(t)
+	for _, base := range []string{byDefault.url, "http://" + startWorker(t, byDefault).Addr()} {
+		for _, path := range []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/vars"} {
+			resp, err := http.Get(base + path)
+			require.NoError(t, err)
+			_ = resp.Body.Close()
+			require.Equal(t, http.StatusNotFound, resp.StatusCode, "%s%s", base, path)
+		}
+	}
+
 	tb := setup(t, "-pprof-addr", "0.0.0.0:0")
 	require.Contains(t, tb.stderr.String(), `"level":"WARN","msg":"pprof endpoints listen beyond loopback`)
 	loop := setup(t, "-pprof-addr", "127.0.0.1:0")
@@ -290,7 +305,8 @@ func TestAdminEndpointsAreLoopbackByDefault(t *testing.T) {
 // 413 and a JSON error naming the limit and the setting, without reading the rest: a client that
 // announces 64 MiB gets its answer before sending it, one that streams without a length
 // (chunked) is cut off near the limit, and a gzip body is capped after decompression. The other
-// endpoints (health, readiness, metrics) answer without reading a body at all.
+// endpoints (health, readiness, metrics), the ingest's and a cmd/worker's, answer without
+// reading a body at all.
 func TestBodiesAreCapped(t *testing.T) {
 	t.Parallel()
 	const limit = 4096
@@ -351,9 +367,11 @@ func TestBodiesAreCapped(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 
 	// The other endpoints answer without waiting for a body.
-	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
-		resp := rawRequest(t, addr, "POST "+path+" HTTP/1.1\r\nHost: x\r\n"+fmt.Sprintf("Content-Length: %d\r\n\r\n", 64<<20), nil)
-		require.NotEqual(t, 0, resp.StatusCode, path)
+	for _, a := range []string{addr, startWorker(t, tb).Addr()} {
+		for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+			resp := rawRequest(t, a, "POST "+path+" HTTP/1.1\r\nHost: x\r\n"+fmt.Sprintf("Content-Length: %d\r\n\r\n", 64<<20), nil)
+			require.NotEqual(t, 0, resp.StatusCode, "%s%s", a, path)
+		}
 	}
 }
 
@@ -382,4 +400,114 @@ func rawRequest(t *testing.T, addr, head string, body func(io.Writer)) *http.Res
 	require.NoError(t, conn.Close())
 	<-done
 	return resp
+}
+
+// Credentials in NATS_URL (user:password, or a token in the user's place, the only ways the
+// programs authenticate to a NATS server of their own) are secrets too. The ingest and a
+// cmd/worker connect with them, store an event, reconnect after the server restarts, and store
+// another; then both are started with a wrong password or token, and with the right one against a
+// server that is down. Neither their logs nor the errors they exit with hold the password or the
+// token; the errors still name the server's address.
+func TestNATSCredentialsStayOutOfLogs(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		auth func(o *server.Options, secret string)
+		url  func(secret, addr string) string
+	}{
+		{
+			name: "user and password",
+			auth: func(o *server.Options, secret string) { o.Username, o.Password = "pipeline", secret },
+			url:  func(secret, addr string) string { return "nats://pipeline:" + secret + "@" + addr },
+		},
+		{
+			name: "token",
+			auth: func(o *server.Options, secret string) { o.Authorization = secret },
+			url:  func(secret, addr string) string { return "nats://" + secret + "@" + addr },
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			secret, wrong := uniq(t, "nats-secret-"), uniq(t, "nats-wrong-")
+			addr, storeDir := freeAddr(t), t.TempDir()
+			host, p, err := net.SplitHostPort(addr)
+			require.NoError(t, err)
+			port, err := strconv.Atoi(p)
+			require.NoError(t, err)
+			var srv *server.Server
+			startNATS := func() {
+				o := &server.Options{Host: host, Port: port, JetStream: true, StoreDir: storeDir, NoLog: true, NoSigs: true}
+				tc.auth(o, secret)
+				srv, err = server.NewServer(o)
+				require.NoError(t, err)
+				srv.Start()
+				require.True(t, srv.ReadyForConnections(10*time.Second), "nats-server on %s", addr)
+			}
+			startNATS()
+			// Registered first, so it runs after the programs have closed.
+			t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+			url := tc.url(secret, addr)
+
+			tb := startIngest(t, t.TempDir(), nil, "-nats-url", url)
+			db := filepath.Join(t.TempDir(), "leads.db")
+			wlog := &testkit.SyncBuffer{}
+			w := app.NewWorker()
+			w.Env, w.Stderr = envOf(map[string]string{"NATS_URL": url, "DATABASE_URL": db}), wlog
+			require.NoError(t, w.ParseFlags([]string{"-addr", "127.0.0.1:0"}))
+			require.NoError(t, w.Run(context.Background()))
+			t.Cleanup(func() { require.NoError(t, w.Close()) })
+			st, err := sqlite.Open(context.Background(), db)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = st.Close() })
+			tb.post(t, variant(t, "nats-cred-1", "cred1@example.com", ""))
+			awaitEvents(t, st, 1)
+
+			// Restarted: both log the reconnection, with the URL they reconnected to.
+			srv.Shutdown()
+			srv.WaitForShutdown()
+			startNATS()
+			require.Eventually(t, func() bool {
+				return strings.Contains(tb.stderr.String(), `"msg":"reconnected to NATS"`) &&
+					strings.Contains(wlog.String(), `"msg":"reconnected to NATS"`)
+			}, 30*time.Second, 10*time.Millisecond, "ingest: %s\nworker: %s", tb.stderr, wlog)
+			require.Eventually(t, func() bool {
+				code, _ := post(t, tb.url, testSecret, variant(t, "nats-cred-2", "cred2@example.com", ""))
+				return code == http.StatusAccepted
+			}, 30*time.Second, 50*time.Millisecond)
+			awaitEvents(t, st, 2)
+
+			// A wrong password or token, and the right one for a server that is down: both
+			// programs refuse to start, with an error that names the address.
+			logs := []string{tb.stdout.String(), tb.stderr.String(), wlog.String()}
+			var errs []string
+			for _, u := range []string{tc.url(wrong, addr), tc.url(secret, freeAddr(t))} {
+				var stdout, stderr testkit.SyncBuffer
+				in := app.NewIngest()
+				in.Env, in.Stdout, in.Stderr = envOf(map[string]string{"WEBHOOK_SECRETS": testSecret}), &stdout, &stderr
+				require.NoError(t, in.ParseFlags([]string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-nats-url", u}))
+				err := in.Run(context.Background())
+				require.NoError(t, in.Close())
+				require.Error(t, err, "ingest with NATS_URL %s", u)
+				errs = append(errs, err.Error())
+
+				wk := app.NewWorker()
+				wk.Env, wk.Stderr = envOf(map[string]string{"NATS_URL": u, "DATABASE_URL": filepath.Join(t.TempDir(), "leads.db")}), &stderr
+				require.NoError(t, wk.ParseFlags([]string{"-addr", "127.0.0.1:0"}))
+				err = wk.Run(context.Background())
+				require.NoError(t, wk.Close())
+				require.Error(t, err, "worker with NATS_URL %s", u)
+				errs = append(errs, err.Error())
+				logs = append(logs, stdout.String(), stderr.String())
+				host := u[strings.LastIndex(u, "@")+1:]
+				require.Contains(t, errs[len(errs)-1], host, "the error names the server")
+				require.Contains(t, errs[len(errs)-2], host, "the error names the server")
+			}
+
+			all := strings.Join(append(logs, errs...), "\n")
+			require.Contains(t, all, `"msg":"started","program":"worker"`)
+			for what, s := range map[string]string{"the NATS password or token": secret, "a wrong one": wrong} {
+				require.NotContains(t, all, s, "%s in a log or error:\n%s", what, all)
+			}
+		})
+	}
 }

@@ -78,10 +78,10 @@ func (m *Worker) Run(ctx context.Context) error {
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(500*time.Millisecond),
 		nats.DisconnectErrHandler(logDisconnect(m.log)),
-		nats.ReconnectHandler(func(nc *nats.Conn) { m.log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted()) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) { m.log.Info("reconnected to NATS", "url", queue.RedactURL(nc.ConnectedUrl())) }),
 	)
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w (is the ingest or NATS running there?)", c.NatsURL, err)
+		return fmt.Errorf("connect to NATS at %s: %w (is the ingest or NATS running there?)", queue.RedactURL(c.NatsURL), err)
 	}
 	m.nc = nc
 	reg := newRegistry()
@@ -110,7 +110,7 @@ func (m *Worker) Run(ctx context.Context) error {
 	if m.pprof, err = startPprof(c.PprofAddr, m.log, m.failed); err != nil {
 		return err
 	}
-	m.log.Info("started", "addr", m.Addr(), "nats", nc.ConnectedUrlRedacted(), "db", c.DB)
+	m.log.Info("started", "addr", m.Addr(), "nats", queue.RedactURL(nc.ConnectedUrl()), "db", c.DB)
 	return nil
 }
 
