@@ -8,7 +8,10 @@ import (
 
 // Metrics are the ingest's Prometheus metrics.
 type Metrics struct {
-	requests     *prometheus.CounterVec
+	requests *prometheus.CounterVec
+	// byCode holds requests' children for the codes the ingest answers, resolved once: the
+	// lookup by label value (formatting, hashing, locking) ran on every request.
+	byCode       map[int]prometheus.Counter
 	duration     prometheus.Histogram
 	publish      prometheus.Histogram
 	duplicates   prometheus.Counter
@@ -52,8 +55,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.publish, m.duplicates, m.authFailures, m.panics, m.quarantined)
+	m.byCode = make(map[int]prometheus.Counter)
 	for _, code := range []int{202, 400, 401, 403, 405, 413, 415, 422, 500, 503} {
-		m.requests.WithLabelValues(strconv.Itoa(code))
+		m.byCode[code] = m.requests.WithLabelValues(strconv.Itoa(code))
 	}
 	for _, r := range []string{ReasonMissingSecret, ReasonMismatch, ReasonMissingSignature, ReasonBadSignature, ReasonSourceIP} {
 		m.authFailures.WithLabelValues(r)
@@ -62,4 +66,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.quarantined.WithLabelValues(r)
 	}
 	return m
+}
+
+// answered counts a webhook request answered with code.
+func (m *Metrics) answered(code int) {
+	if c, ok := m.byCode[code]; ok {
+		c.Inc()
+		return
+	}
+	m.requests.WithLabelValues(strconv.Itoa(code)).Inc()
 }

@@ -108,7 +108,7 @@ func (s *Server) recover(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.metrics.panics.Inc()
-				s.metrics.requests.WithLabelValues("500").Inc()
+				s.metrics.answered(http.StatusInternalServerError)
 				s.log.Error("panic while handling webhook", "panic", v)
 				writeError(w, http.StatusInternalServerError, "internal", "the server failed unexpectedly; nothing was accepted, retry later")
 			}

@@ -22,7 +22,7 @@ type accepted struct {
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	start := s.now()
 	code := s.serveWebhook(w, r, start)
-	s.metrics.requests.WithLabelValues(strconv.Itoa(code)).Inc()
+	s.metrics.answered(code)
 	s.metrics.duration.Observe(time.Since(start).Seconds())
 }
 
@@ -80,7 +80,9 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request, start time
 	if ack.Duplicate {
 		s.metrics.duplicates.Inc()
 	}
-	return writeJSON(w, http.StatusAccepted, accepted{Status: "accepted", EventID: ev.ID, Duplicate: ack.Duplicate})
+	// JetStream has the event and the connection's buffer no longer refers to the body.
+	putBody(raw)
+	return writeAccepted(w, ev.ID, ack.Duplicate)
 }
 
 // refuse answers a request that failed authentication. Its body is not read further, nor kept.
@@ -137,9 +139,48 @@ func writeError(w http.ResponseWriter, status int, code, msg string) int {
 
 func writeJSON(w http.ResponseWriter, status int, v any) int {
 	b, _ := json.Marshal(v)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	return write(w, status, append(b, '\n'))
+}
+
+// write sends b as the JSON answer with status.
+func write(w http.ResponseWriter, status int, b []byte) int {
+	h := w.Header()
+	// Set directly: the names are canonical already, and Header.Set canonicalizes on every call.
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
 	return status
 }
+
+// writeAccepted answers 202 with the accepted body, byte for byte what writeJSON makes of it.
+// It is written by hand for the ids most senders use (letters, digits, "-_.:"); anything else goes
+// through encoding/json, which knows which characters to escape.
+func writeAccepted(w http.ResponseWriter, id string, duplicate bool) int {
+	for i := 0; i < len(id); i++ {
+		if !idSafe[id[i]] {
+			return writeJSON(w, http.StatusAccepted, accepted{Status: "accepted", EventID: id, Duplicate: duplicate})
+		}
+	}
+	b := make([]byte, 0, len(`{"status":"accepted","event_id":"","duplicate":false}`)+len(id)+1)
+	b = append(b, `{"status":"accepted","event_id":"`...)
+	b = append(b, id...)
+	b = append(b, `","duplicate":`...)
+	b = strconv.AppendBool(b, duplicate)
+	b = append(b, "}\n"...)
+	return write(w, http.StatusAccepted, b)
+}
+
+// idSafe marks the bytes encoding/json writes unchanged inside a string.
+var idSafe = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "-_.:" {
+		t[c] = true
+	}
+	return t
+}()

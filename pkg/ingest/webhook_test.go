@@ -207,41 +207,67 @@ func TestWebhookContentType(t *testing.T) {
 	}
 }
 
+// TestWebhookConcurrent sends waves of concurrent requests with bodies of different sizes and
+// checks every answer and every stored body byte for byte: request bodies are read into reused
+// buffers, so a buffer given back too early would show here as a body holding another's bytes.
 func TestWebhookConcurrent(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	fix := testkit.Fixture(t)
 
-	const n = 50
-	answers := make([]response, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, b.http.URL+ingest.WebhookPath,
-				bytes.NewReader(testkit.WithID(fix, fmt.Sprintf("concurrent-%02d", i))))
-			if err != nil {
-				errs[i] = err
-				return
+	const waves, n = 3, 50
+	sent := make(map[string][]byte, waves*n)
+	for wave := range waves {
+		bodies := make([][]byte, n)
+		for i := range n {
+			id := fmt.Sprintf("concurrent-%d-%02d", wave, i)
+			// Sizes from a few hundred bytes to about twice the fixture: buffers get reused across
+			// sizes.
+			bodies[i] = testkit.WithID(fix, id)
+			if i%3 == 1 {
+				bodies[i] = []byte(`{"event_type":"widget_new_conversation","payload":{"id":"` + id + `"}}`)
+			} else if i%3 == 2 {
+				bodies[i] = bytes.Replace(bodies[i], []byte(`"payload":{`), []byte(`"payload":{"pad":"`+strings.Repeat("x", len(fix))+`",`), 1)
 			}
-			req.Header.Set(ingest.DefaultSecretHeader, testSecret)
-			req.Header.Set("Content-Type", jsonUTF8)
-			answers[i], errs[i] = roundTrip(b.client, req)
-		})
+			sent[id] = bodies[i]
+		}
+		answers := make([]response, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, b.http.URL+ingest.WebhookPath,
+					bytes.NewReader(bodies[i]))
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				req.Header.Set(ingest.DefaultSecretHeader, testSecret)
+				req.Header.Set("Content-Type", jsonUTF8)
+				answers[i], errs[i] = roundTrip(b.client, req)
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i := range n {
+			require.NoError(t, errs[i])
+			ab := requireAccepted(t, answers[i])
+			require.Equal(t, fmt.Sprintf("concurrent-%d-%02d", wave, i), ab.EventID)
+			require.False(t, ab.Duplicate)
+		}
 	}
-	close(start)
-	wg.Wait()
 
-	for i := range n {
-		require.NoError(t, errs[i])
-		ab := requireAccepted(t, answers[i])
-		require.Equal(t, fmt.Sprintf("concurrent-%02d", i), ab.EventID)
-		require.False(t, ab.Duplicate)
+	require.Equal(t, uint64(waves*n), b.msgs(t))
+	require.Equal(t, float64(waves*n), testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"code": "202"}))
+	for seq := uint64(1); seq <= waves*n; seq++ {
+		msg, err := b.stream.GetMsg(t.Context(), seq)
+		require.NoError(t, err)
+		id := msg.Header.Get(queue.HeaderEventID)
+		require.Contains(t, sent, id)
+		require.True(t, bytes.Equal(sent[id], msg.Data), "stored body of %s is not the body sent", id)
 	}
-	require.Equal(t, uint64(n), b.msgs(t))
-	require.Equal(t, float64(n), testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"code": "202"}))
 }
 
 // requestShape records how the last request reached the server, to prove a test sent what it
