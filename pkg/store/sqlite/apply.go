@@ -2,11 +2,13 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/mattn/go-sqlite3"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
@@ -44,21 +46,43 @@ func (db *DB) Apply(ctx context.Context, records []store.Record) ([]store.Result
 var errRecordFailed = errors.New("a record failed")
 
 // apply writes records in one transaction; with isolate, each record inside its own savepoint.
-func (db *DB) apply(ctx context.Context, records []store.Record, isolate bool) ([]store.Result, error) {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
+func (db *DB) apply(ctx context.Context, records []store.Record, isolate bool) (results []store.Result, err error) {
+	err = db.withWriteConn(ctx, func(c *sqlite3.SQLiteConn, s *stmts) error {
+		results, err = applyOn(ctx, c, s, records, isolate)
+		return err
+	})
+	return results, err
+}
+
+// applyOn is apply on the write connection c.
+func applyOn(ctx context.Context, c *sqlite3.SQLiteConn, s *stmts, records []store.Record, isolate bool) (_ []store.Result, err error) {
+	// BEGIN IMMEDIATE takes the write lock up front, waiting up to busy_timeout; ctx bounds the
+	// wait too (go-sqlite3 interrupts a statement whose context ends).
+	if _, err := c.ExecContext(ctx, `BEGIN IMMEDIATE`, nil); err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	defer tx.Rollback()
+	committed := false
+	defer func() {
+		if committed {
+			return
+		}
+		_, _ = c.ExecContext(context.Background(), `ROLLBACK`, nil)
+		if !c.AutoCommit() {
+			// Still inside the transaction: the connection must not go back to the pool
+			// like this (every later BEGIN would fail), so database/sql discards it.
+			err = errors.Join(err, fmt.Errorf("roll back: transaction still open: %w", driver.ErrBadConn))
+		}
+	}()
 
-	// The statements run without ctx's deadline: go-sqlite3 runs a statement whose context can
-	// end on a goroutine of its own and waits for it (to interrupt it on cancellation), a
-	// goroutine start and two switches per statement, which made the store wait for the
-	// scheduler more than for SQLite. Every statement here is short (the write lock is already
-	// held), so ctx is checked between records instead; it still bounds the BEGIN's wait for the
-	// lock, and ending it rolls the transaction back.
-	stmtCtx := context.WithoutCancel(ctx)
-	w := &writer{txStmts: txStmts{ctx: stmtCtx, tx: tx, bound: map[*sql.Stmt]*sql.Stmt{}}, s: db.stmts, now: time.Now()}
+	// The statements run without ctx: go-sqlite3 runs a statement whose context can end on a
+	// goroutine of its own and waits for it (to interrupt it on cancellation), a goroutine start
+	// and two switches per statement, which made the store wait for the scheduler more than for
+	// SQLite. Every statement here is short (the write lock is already held), so ctx is checked
+	// between records instead; ending it rolls the transaction back.
+	w := &writer{s: s, now: time.Now()}
+	if err := w.findStored(records); err != nil {
+		return nil, err
+	}
 	results := make([]store.Result, len(records))
 	for i := range records {
 		rec := &records[i]
@@ -80,17 +104,57 @@ func (db *DB) apply(ctx context.Context, records []store.Record, isolate bool) (
 		}
 		results[i] = res
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := c.ExecContext(context.Background(), `COMMIT`, nil); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
+	committed = true
 	return results, nil
 }
 
 // writer applies records inside one transaction.
 type writer struct {
-	txStmts
+	runner
 	s   *stmts
 	now time.Time
+	// stored maps the event ids of the batch that were already stored when the transaction began,
+	// and those the batch has stored since, to their lead ids (0 for none): the dedupe.
+	stored map[string]int64
+	// row receives the columns of a lead lookup.
+	row [leadColumnCount]driver.Value
+}
+
+// findStored looks up which of records' event ids are already stored, dedupeChunk ids per
+// query, rather than one lookup per record: one round trip into SQLite for a whole chunk. The
+// transaction holds the write lock, so nothing can store them in between.
+func (w *writer) findStored(records []store.Record) error {
+	w.stored = make(map[string]int64, len(records))
+	args := make([]any, dedupeChunk)
+	dest := make([]driver.Value, 2)
+	for start := 0; start < len(records); start += dedupeChunk {
+		chunk := records[start:min(start+dedupeChunk, len(records))]
+		for i := range args {
+			args[i] = "" // never an event id (CHECK event_id <> '')
+			if i < len(chunk) {
+				args[i] = chunk[i].EventID
+			}
+		}
+		err := w.query(w.s.storedEvents, dest, func() error {
+			id, err := text(dest[0])
+			if err != nil {
+				return err
+			}
+			lead, err := integer(dest[1])
+			if err != nil {
+				return err
+			}
+			w.stored[id] = lead
+			return nil
+		}, args...)
+		if err != nil {
+			return fmt.Errorf("look up events: %w", err)
+		}
+	}
+	return nil
 }
 
 // record writes one record; with isolate, inside a savepoint, which it releases on success. On
@@ -103,19 +167,18 @@ func (w *writer) record(rec *store.Record, isolate bool) (store.Result, error) {
 	}
 	// Check first rather than INSERT … ON CONFLICT: the lead must not be touched for a
 	// duplicate, and the check is race-free because this transaction holds the write lock.
-	var existing sql.NullInt64
-	err := w.queryRow(w.s.eventLeadID, rec.EventID).Scan(&existing)
-	switch {
-	case err == nil:
+	// w.stored holds what was stored before the batch (findStored) and what the batch stored.
+	if existing, ok := w.stored[rec.EventID]; ok {
 		if err := w.release(isolate); err != nil {
 			return store.Result{}, err
 		}
-		return store.Result{Outcome: store.Duplicate, LeadID: existing.Int64}, nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return store.Result{}, fmt.Errorf("look up event: %w", err)
+		return store.Result{Outcome: store.Duplicate, LeadID: existing}, nil
 	}
 
-	var leadID int64
+	var (
+		leadID int64
+		err    error
+	)
 	if rec.Lead != nil {
 		if leadID, err = w.mergeLead(rec.Lead); err != nil {
 			return store.Result{}, err
@@ -145,6 +208,9 @@ func (w *writer) record(rec *store.Record, isolate bool) (store.Result, error) {
 	if err := w.release(isolate); err != nil {
 		return store.Result{}, err
 	}
+	// Only now: a record that failed is rolled back (alone, or with its whole first attempt),
+	// and a later record with its id must then be stored, not counted a duplicate.
+	w.stored[rec.EventID] = leadID
 	return store.Result{Outcome: store.Stored, LeadID: leadID}, nil
 }
 

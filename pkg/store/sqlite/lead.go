@@ -2,9 +2,12 @@ package sqlite
 
 import (
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/mattn/go-sqlite3"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
@@ -23,8 +26,8 @@ func (w *writer) mergeLead(l *lead.Lead) (int64, error) {
 		err   error
 	)
 	if l.Email != "" {
-		found, err = scanLead(w.queryRow(w.s.leadByEmail, l.Email))
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		found, err = w.lead(w.s.leadByEmail, l.Email)
+		if err != nil {
 			return 0, fmt.Errorf("find lead by email: %w", err)
 		}
 	}
@@ -36,8 +39,8 @@ func (w *writer) mergeLead(l *lead.Lead) (int64, error) {
 		// The most recently updated of the newest lead with the number as mobile_number and the
 		// newest with it as alt_phone.
 		for _, st := range q {
-			c, err := scanLead(w.queryRow(st, l.PhoneKey()))
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
+			c, err := w.lead(st, l.PhoneKey())
+			if err != nil {
 				return 0, fmt.Errorf("find lead by phone: %w", err)
 			}
 			if c != nil && (found == nil || newerLead(c, found)) {
@@ -58,6 +61,46 @@ func (w *writer) mergeLead(l *lead.Lead) (int64, error) {
 		return 0, fmt.Errorf("update lead %d: %w", found.ID, err)
 	}
 	return found.ID, nil
+}
+
+// lead runs a lead lookup (a statement selecting leadColumns) with key; nil when none matches.
+func (w *writer) lead(st *sqlite3.SQLiteStmt, key string) (*store.StoredLead, error) {
+	found, err := w.queryRow(st, w.row[:], key)
+	if err != nil || !found {
+		return nil, err
+	}
+	return leadFromRow(w.row[:])
+}
+
+// leadFromRow reads one row of leadColumns as the driver returned it.
+func leadFromRow(row []driver.Value) (*store.StoredLead, error) {
+	var (
+		sl                        store.StoredLead
+		email                     sql.NullString
+		attrs, seen, created, upd string
+		err                       error
+	)
+	if sl.ID, err = integer(row[0]); err != nil {
+		return nil, err
+	}
+	i := 1
+	for j, f := range textFields(&sl.Lead) {
+		if j == 2 {
+			email.Valid = row[i] != nil
+		}
+		if *f, err = text(row[i]); err != nil {
+			return nil, err
+		}
+		i++
+	}
+	for _, f := range []*string{&attrs, &seen, &created, &upd} {
+		if *f, err = text(row[i]); err != nil {
+			return nil, err
+		}
+		i++
+	}
+	email.String = sl.Email
+	return finishLead(&sl, email, attrs, seen, created, upd)
 }
 
 // newerLead reports whether a sorts after b by (updated_at, id), the order the phone lookups use.
@@ -166,6 +209,11 @@ func scanLead(row *sql.Row) (*store.StoredLead, error) {
 		}
 		return nil, err
 	}
+	return finishLead(&sl, email, attrs, seen, created, upd)
+}
+
+// finishLead completes a lead read from a row: the email, and the columns that need parsing.
+func finishLead(sl *store.StoredLead, email sql.NullString, attrs, seen, created, upd string) (*store.StoredLead, error) {
 	sl.Email = email.String
 	if attrs != "" && attrs != "{}" {
 		if err := json.Unmarshal([]byte(attrs), &sl.Attributes); err != nil {
@@ -182,5 +230,5 @@ func scanLead(row *sql.Row) (*store.StoredLead, error) {
 	if sl.UpdatedAt, err = parseTime(upd); err != nil {
 		return nil, err
 	}
-	return &sl, nil
+	return sl, nil
 }

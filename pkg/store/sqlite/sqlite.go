@@ -38,7 +38,9 @@ type DB struct {
 	// upgrade a read snapshot to a write, which in WAL mode fails at once with SQLITE_BUSY.
 	write *sql.DB
 	// read serves the read methods; WAL lets them run while a write transaction is open.
-	read  *sql.DB
+	read *sql.DB
+	// stmts are the write statements, prepared on the write connection; only used while holding
+	// it (withWriteConn).
 	stmts *stmts
 	// ckptDB is the checkpointer's connection, ckpt the checkpointer (see checkpoint.go).
 	ckptDB *sql.DB
@@ -50,6 +52,13 @@ var _ store.Store = (*DB)(nil)
 // config holds what tests need to vary; Open uses the defaults.
 type config struct {
 	busyTimeout time.Duration
+	synchronous Synchronous
+}
+
+// Options are the settings an operator may choose; the zero value means the defaults.
+type Options struct {
+	// Synchronous is SQLite's synchronous setting; empty means DefaultSynchronous.
+	Synchronous Synchronous
 }
 
 // Open opens (creating if needed) the SQLite database at path and migrates it to the current
@@ -57,7 +66,19 @@ type config struct {
 // 0700), because leads are personal data; an existing file keeps its mode, so an operator's
 // deliberate choice is not overridden.
 func Open(ctx context.Context, path string) (*DB, error) {
-	return open(ctx, path, config{busyTimeout: DefaultBusyTimeout})
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with settings.
+func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
+	cfg := config{busyTimeout: DefaultBusyTimeout, synchronous: o.Synchronous}
+	if cfg.synchronous == "" {
+		cfg.synchronous = DefaultSynchronous
+	}
+	if _, err := ParseSynchronous(string(cfg.synchronous)); err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return open(ctx, path, cfg)
 }
 
 func open(ctx context.Context, path string, cfg config) (_ *DB, err error) {
@@ -93,7 +114,8 @@ func open(ctx context.Context, path string, cfg config) (_ *DB, err error) {
 		db.Close()
 		return nil, fmt.Errorf("set wal_autocheckpoint: %w", err)
 	}
-	if db.stmts, err = prepare(ctx, db.write); err != nil {
+	// Prepare the write statements now, so a statement SQLite refuses fails Open.
+	if err := db.withWriteConn(ctx, func(*sqlite3.SQLiteConn, *stmts) error { return nil }); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -120,14 +142,14 @@ func createFile(path string) error {
 }
 
 // dsn builds a go-sqlite3 URI for path. The pragmas are applied to every connection the pools
-// open. synchronous=NORMAL in WAL mode never corrupts the database, and a process crash loses
-// nothing, but a power loss or OS crash may roll back the last transactions committed before the
-// next checkpoint. FULL would fsync on every commit; we accept the window because JetStream's
-// file store, upstream of us, already fsyncs only periodically (SyncInterval), so FULL here
-// would cost throughput without closing the pipeline's power-loss window.
+// open (see Synchronous for the synchronous setting).
 func dsn(path string, cfg config, extra string) string {
 	u := url.URL{Scheme: "file", Path: path}
-	q := "_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=on" +
+	sync := cfg.synchronous
+	if sync == "" {
+		sync = DefaultSynchronous
+	}
+	q := "_journal_mode=WAL&_synchronous=" + string(sync) + "&_foreign_keys=on" +
 		"&_busy_timeout=" + strconv.FormatInt(cfg.busyTimeout.Milliseconds(), 10)
 	if extra != "" {
 		q += "&" + extra
@@ -144,8 +166,8 @@ func (db *DB) Close() error {
 	if db.ckptDB != nil {
 		errs = append(errs, db.ckptDB.Close())
 	}
-	if db.stmts != nil {
-		errs = append(errs, db.stmts.close())
+	if db.write != nil {
+		errs = append(errs, db.closeStmts())
 	}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())

@@ -2,10 +2,12 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/mattn/go-sqlite3"
 )
 
 // timeFormat is RFC 3339 in UTC with a fixed nine-digit fraction. time.RFC3339Nano trims
@@ -31,6 +33,9 @@ func parseTime(s string) (time.Time, error) {
 	}
 	return t.UTC(), nil
 }
+
+// leadColumnCount is how many columns leadColumns names.
+const leadColumnCount = 22
 
 // leadColumns is the column list every lead query selects, in scanLead's order.
 const leadColumns = `id, source_id, name, email, mobile_number, alt_phone, address, pincode, city,
@@ -58,28 +63,36 @@ func byPhone(col, cond string) string {
 		` ORDER BY updated_at DESC, id DESC LIMIT 1`
 }
 
-// stmts are the write statements, prepared once on the single write connection so a batch only
-// binds and steps them.
+// dedupeChunk is how many event ids one storedEvents query looks up: a batch of the default
+// size (256) takes a few queries instead of one per event. Unused places are bound to ”.
+const dedupeChunk = 64
+
+// stmts are the write statements, prepared once on the write connection itself (the driver's
+// connection, not through database/sql) so a batch only binds and steps them.
 type stmts struct {
-	savepoint, release, rollbackTo *sql.Stmt
-	eventLeadID, insertEvent       *sql.Stmt
-	leadByEmail                    *sql.Stmt
+	// conn is the connection they were prepared on: if database/sql ever replaces it, they are
+	// prepared again on the new one.
+	conn                           *sqlite3.SQLiteConn
+	savepoint, release, rollbackTo *sqlite3.SQLiteStmt
+	storedEvents, insertEvent      *sqlite3.SQLiteStmt
+	leadByEmail                    *sqlite3.SQLiteStmt
 	// leadByPhone[col] and leadByPhoneNoMail[col], col 0 mobile_number and 1 alt_phone.
-	leadByPhone, leadByPhoneNoMail [2]*sql.Stmt
-	insertLead, updateLead         *sql.Stmt
-	upsertMeeting                  *sql.Stmt
+	leadByPhone, leadByPhoneNoMail [2]*sqlite3.SQLiteStmt
+	insertLead, updateLead         *sqlite3.SQLiteStmt
+	upsertMeeting                  *sqlite3.SQLiteStmt
 }
 
-func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
-	s := &stmts{}
+func prepare(ctx context.Context, c *sqlite3.SQLiteConn) (*stmts, error) {
+	s := &stmts{conn: c}
 	for _, p := range []struct {
-		dst   **sql.Stmt
+		dst   **sqlite3.SQLiteStmt
 		query string
 	}{
 		{&s.savepoint, `SAVEPOINT record`},
 		{&s.release, `RELEASE record`},
 		{&s.rollbackTo, `ROLLBACK TO record`},
-		{&s.eventLeadID, `SELECT lead_id FROM events WHERE event_id = ?`},
+		{&s.storedEvents, `SELECT event_id, lead_id FROM events WHERE event_id IN (?` +
+			strings.Repeat(`, ?`, dedupeChunk-1) + `)`},
 		{&s.insertEvent, `INSERT INTO events (event_id, event_type, lead_id, received_at, stored_at, payload, invalid)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`},
 		{&s.leadByEmail, `SELECT ` + leadColumns + ` FROM leads WHERE ` + byEmail},
@@ -115,48 +128,23 @@ func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
 				duration_min = coalesce(nullif(excluded.duration_min, 0), duration_min),
 				updated_at   = excluded.updated_at`},
 	} {
-		st, err := db.PrepareContext(ctx, p.query)
+		st, err := c.PrepareContext(ctx, p.query)
 		if err != nil {
 			s.close()
 			return nil, fmt.Errorf("prepare %q: %w", p.query, err)
 		}
-		*p.dst = st
+		*p.dst = st.(*sqlite3.SQLiteStmt)
 	}
 	return s, nil
 }
 
 func (s *stmts) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.savepoint, s.release, s.rollbackTo, s.eventLeadID, s.insertEvent,
+	for _, st := range []*sqlite3.SQLiteStmt{s.savepoint, s.release, s.rollbackTo, s.storedEvents, s.insertEvent,
 		s.leadByEmail, s.leadByPhone[0], s.leadByPhone[1], s.leadByPhoneNoMail[0], s.leadByPhoneNoMail[1], s.insertLead, s.updateLead, s.upsertMeeting} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// txStmts binds the prepared statements to one transaction, each on first use. Binding reuses
-// the statement already prepared on the write connection.
-type txStmts struct {
-	ctx   context.Context
-	tx    *sql.Tx
-	bound map[*sql.Stmt]*sql.Stmt
-}
-
-func (t *txStmts) get(s *sql.Stmt) *sql.Stmt {
-	b, ok := t.bound[s]
-	if !ok {
-		b = t.tx.StmtContext(t.ctx, s)
-		t.bound[s] = b
-	}
-	return b
-}
-
-func (t *txStmts) exec(s *sql.Stmt, args ...any) (sql.Result, error) {
-	return t.get(s).ExecContext(t.ctx, args...)
-}
-
-func (t *txStmts) queryRow(s *sql.Stmt, args ...any) *sql.Row {
-	return t.get(s).QueryRowContext(t.ctx, args...)
 }
