@@ -3,7 +3,7 @@
 
 GO ?= go
 
-.PHONY: run test ci bench bench-ingest bench-worker
+.PHONY: run test ci bench bench-ingest bench-worker bench-memory
 
 run: ## the whole pipeline, standalone (embedded JetStream, in-process worker, SQLite in ./data)
 	$(GO) run ./cmd/ingest
@@ -18,6 +18,9 @@ bench: bench-ingest bench-worker ## the benchmark harness: loopback only, bounde
 
 bench-ingest: ## real cmd/ingest vs the naive sync-publish baseline; end-to-end sustainable rate
 	$(GO) run ./bench/cmd/ingestbench
+
+bench-memory: ## the ingest's memory under load over several duplicate windows: bounded, not growing with run length (~2 minutes)
+	$(GO) run ./bench/cmd/ingestbench -skip-ingest -e2e=false -memory
 
 bench-worker: ## real worker drain vs the naive one-transaction-per-event baseline; scaling
 	$(GO) run ./bench/cmd/workerbench

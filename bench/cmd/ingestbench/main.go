@@ -36,19 +36,22 @@ const (
 )
 
 type options struct {
-	rounds     int
-	warmup     time.Duration
-	duration   time.Duration
-	conns      int
-	e2e        bool
-	e2eStep    time.Duration
-	e2eSteps   int
-	e2eConns   int
-	profile    bool
-	out        string
-	keep       bool
-	skipIngest bool
-	load       string
+	rounds      int
+	warmup      time.Duration
+	duration    time.Duration
+	conns       int
+	e2e         bool
+	e2eStep     time.Duration
+	e2eSteps    int
+	e2eConns    int
+	profile     bool
+	out         string
+	keep        bool
+	skipIngest  bool
+	load        string
+	mem         bool
+	memWindow   time.Duration
+	memDuration time.Duration
 }
 
 func main() {
@@ -66,6 +69,9 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binaries, data, server logs)")
 	flag.BoolVar(&o.skipIngest, "skip-ingest", false, "skip the real-vs-naive comparison (end to end only)")
 	flag.StringVar(&o.load, "load", "auto", "load generator for the ingest comparison: wrk (needs wrk on PATH; bench/wrk/unique.lua), go (bench/loadgen), or auto: wrk when it is on PATH, else go")
+	flag.BoolVar(&o.mem, "memory", false, "run the memory section: the real ingest under load for several duplicate windows, RSS per window (make bench-memory)")
+	flag.DurationVar(&o.memWindow, "memory-window", 15*time.Second, "memory: the events stream's STREAM_DUPLICATE_WINDOW")
+	flag.DurationVar(&o.memDuration, "memory-duration", 90*time.Second, "memory: how long the load runs (at least 3 windows)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "ingestbench:", err)
@@ -133,6 +139,11 @@ func run(o options) error {
 			return err
 		}
 	}
+	if o.mem {
+		if err := b.memory(ctx); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("\ningestbench: done in %s\n", time.Since(began).Round(time.Second))
 	return nil
 }
@@ -157,7 +168,7 @@ type measured struct {
 }
 
 // server starts the real ingest or the naive baseline on a fresh data dir and free port.
-func (b *bench) server(kind string, worker bool, pprofAddr string) (*proc, error) {
+func (b *bench) server(kind string, worker bool, pprofAddr string, extraEnv ...string) (*proc, error) {
 	b.runs++
 	port, err := freePort()
 	if err != nil {
@@ -172,7 +183,7 @@ func (b *bench) server(kind string, worker bool, pprofAddr string) (*proc, error
 	if kind == "naive" {
 		return start(name, b.naiveBin, []string{"-addr", addr, "-data-dir", dir}, cleanEnv(), port, "/healthz", b.tmp)
 	}
-	env := []string{"WEBHOOK_SECRETS=" + secret}
+	env := append([]string{"WEBHOOK_SECRETS=" + secret}, extraEnv...)
 	if pprofAddr != "" {
 		env = append(env, "PPROF_ADDR="+pprofAddr)
 	}
