@@ -5,4 +5,5 @@ var (
 	ScanHead      = scanHead
 	ParseHeadSlow = parseHeadSlow
 	LastMember    = lastMember
+	Clean         = clean
 )
