@@ -94,13 +94,15 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 		args []string
 		want string
 	}{
-		"short secret":    {env: map[string]string{"WEBHOOK_SECRETS": "short"}, want: "at least 16"},
-		"bad bool env":    {env: map[string]string{"INGEST_WORKER": "maybe"}, want: "INGEST_WORKER"},
-		"bad size env":    {env: map[string]string{"MAX_BODY_BYTES": "1MB"}, want: "MAX_BODY_BYTES"},
-		"bad sync":        {args: []string{"-jetstream-sync", "sometimes"}, want: "JETSTREAM_SYNC_INTERVAL"},
-		"bad region":      {args: []string{"-default-region", "XX"}, want: "XX"},
-		"bad nats addr":   {args: []string{"-embedded-nats-addr", "nonsense"}, want: "host:port"},
-		"unreachable url": {args: []string{"-nats-url", "nats://127.0.0.1:1"}, want: "connect to NATS"},
+		"short secret":        {env: map[string]string{"WEBHOOK_SECRETS": "short"}, want: "at least 16"},
+		"bad bool env":        {env: map[string]string{"INGEST_WORKER": "maybe"}, want: "INGEST_WORKER"},
+		"bad size env":        {env: map[string]string{"MAX_BODY_BYTES": "1MB"}, want: "MAX_BODY_BYTES"},
+		"bad sync":            {args: []string{"-jetstream-sync", "sometimes"}, want: "JETSTREAM_SYNC_INTERVAL"},
+		"bad region":          {args: []string{"-default-region", "XX"}, want: "XX"},
+		"bad sqlite sync env": {env: map[string]string{"SQLITE_SYNCHRONOUS": "OFF"}, want: `SQLITE_SYNCHRONOUS="OFF": want NORMAL or FULL`},
+		"bad sqlite sync":     {args: []string{"-sqlite-synchronous", "extra"}, want: `SQLITE_SYNCHRONOUS="extra"`},
+		"bad nats addr":       {args: []string{"-embedded-nats-addr", "nonsense"}, want: "host:port"},
+		"unreachable url":     {args: []string{"-nats-url", "nats://127.0.0.1:1"}, want: "connect to NATS"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

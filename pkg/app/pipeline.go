@@ -30,6 +30,9 @@ type WorkerSettings struct {
 	AckWait       time.Duration
 	MaxDeliver    int64
 	MappingFile   string
+	// SQLiteSynchronous is the store's synchronous setting, NORMAL or FULL (see
+	// sqlite.Synchronous).
+	SQLiteSynchronous string
 }
 
 func (c *WorkerSettings) register(fs *flagSet, prefix string) {
@@ -37,6 +40,7 @@ func (c *WorkerSettings) register(fs *flagSet, prefix string) {
 	fs.integer(&c.BatchSize, "batch-size", "WORKER_BATCH_SIZE", worker.DefaultBatchSize, prefix+"most events stored per transaction")
 	fs.str(&c.MappingFile, "mapping-file", "MAPPING_FILE", "", prefix+"YAML or JSON file mapping event fields to lead fields (pkg/lead/MAPPING.md); empty = the built-in mapping")
 	fs.integer(&c.MaxDeliver, "max-deliver", "WORKER_MAX_DELIVER", queue.DefaultMaxDeliver, prefix+"deliveries before a failing event is moved to the dead-letter stream")
+	fs.str(&c.SQLiteSynchronous, "sqlite-synchronous", "SQLITE_SYNCHRONOUS", string(sqlite.DefaultSynchronous), prefix+"SQLite synchronous setting: FULL fsyncs every batch commit, so an acknowledged event survives a power loss; NORMAL syncs only at checkpoints")
 	fs.duration(&c.AckWait, "ack-wait", "WORKER_ACK_WAIT", queue.DefaultAckWait, prefix+"how long a worker may hold an event before JetStream redelivers it (also how soon events held by a crashed worker are retried)")
 }
 
@@ -78,6 +82,10 @@ func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometh
 		return nil, fmt.Errorf("WORKER_ACK_WAIT=%s is too short: use at least 1s (the default is %s)", c.AckWait, queue.DefaultAckWait)
 	}
 	c.Queue.AckWait = c.AckWait
+	sync, err := sqlite.ParseSynchronous(c.SQLiteSynchronous)
+	if err != nil {
+		return nil, fmt.Errorf("SQLITE_SYNCHRONOUS=%q: want NORMAL or FULL (FULL fsyncs every batch commit, NORMAL only at checkpoints)", c.SQLiteSynchronous)
+	}
 	mapper, err := c.mapper()
 	if err != nil {
 		return nil, err
@@ -98,7 +106,7 @@ func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometh
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(ctx, c.DB)
+	st, err := openStore(ctx, c.DB, sqlite.Options{Synchronous: sync})
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +145,7 @@ func (r *runningWorker) stop() error {
 
 // openStore opens the store a DATABASE_URL names: a SQLite file path, optionally written
 // sqlite:PATH or file:PATH.
-func openStore(ctx context.Context, url string) (store.Store, error) {
+func openStore(ctx context.Context, url string, o sqlite.Options) (store.Store, error) {
 	path := url
 	for _, p := range []string{"sqlite://", "sqlite:", "file:"} {
 		if strings.HasPrefix(path, p) {
@@ -148,7 +156,7 @@ func openStore(ctx context.Context, url string) (store.Store, error) {
 	if strings.Contains(path, "://") {
 		return nil, fmt.Errorf("database %q: only SQLite is supported so far; give a file path such as ./data/leads.db", url)
 	}
-	return sqlite.Open(ctx, path)
+	return sqlite.OpenWith(ctx, path, o)
 }
 
 // closeConn flushes what is buffered (acks, publishes) to the server, then closes nc.
