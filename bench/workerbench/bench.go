@@ -29,6 +29,11 @@ type Options struct {
 	SkipScaling bool // only the real vs naive comparison
 	// Profile, when set, is where the CPU profile of the first real drain is written.
 	Profile string
+	// Synchronous, when set, is the real workers' SQLITE_SYNCHRONOUS (default: the worker's).
+	Synchronous string
+	// AlsoSynchronous, when set, adds a real drain with this SQLITE_SYNCHRONOUS to every round,
+	// next to the real one, and reports its rate against the real one's.
+	AlsoSynchronous string
 	// Out receives the tables; Progress receives one line per drain.
 	Out, Progress io.Writer
 }
@@ -54,8 +59,11 @@ func (o *Options) defaults() {
 // Report holds every drain of a run.
 type Report struct {
 	Real, Naive []DrainResult // by round
-	Sizes       []DrainResult // SizeSmall, SizeFixture, SizeLarge
-	Scale       []DrainResult // 1, 2, 4 workers
+	// Alt are the rounds' drains with Options.AlsoSynchronous, when asked for.
+	Alt     []DrainResult
+	AltSync string
+	Sizes   []DrainResult // SizeSmall, SizeFixture, SizeLarge
+	Scale   []DrainResult // 1, 2, 4 workers
 }
 
 // Ratio is the median over rounds of real/naive events per second within each round.
@@ -85,7 +93,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		}
 	}
-	rep := &Report{}
+	rep := &Report{AltSync: o.AlsoSynchronous}
 	drain := func(spec DrainSpec, label string) (DrainResult, error) {
 		res, err := Drain(ctx, spec)
 		if err != nil {
@@ -96,27 +104,39 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			extra = fmt.Sprintf("; %.0f batches of %.1f events, batch handling %.2fs of which store %.2fs",
 				res.Batches, res.MeanBatch(), res.BatchSeconds, res.StoreSeconds)
 		}
-		fmt.Fprintf(o.Progress, "workerbench: %-26s %6d events × %5d B  drain %7.2fs  %8.0f events/s  (pre-fill %.1fs, untimed%s)\n",
-			label, res.Events, res.BodyBytes, res.Drain.Seconds(), res.PerSec(), res.Prefill.Seconds(), extra)
+		fmt.Fprintf(o.Progress, "workerbench: %-26s %6d events × %5d B  drain %7.2fs  %8.0f events/s  CPU %5.0f µs/event  (pre-fill %.1fs, untimed%s)\n",
+			label, res.Events, res.BodyBytes, res.Drain.Seconds(), res.PerSec(), res.CPUMicrosPerEvent(), res.Prefill.Seconds(), extra)
 		return res, nil
 	}
 	for round := range o.Rounds {
+		const alt Kind = "alt" // the real worker with AlsoSynchronous
 		kinds := []Kind{Real, Naive}
+		if o.AlsoSynchronous != "" {
+			kinds = []Kind{Real, alt, Naive}
+		}
 		if round%2 == 1 {
-			kinds = []Kind{Naive, Real}
+			slices.Reverse(kinds)
 		}
 		for _, k := range kinds {
-			spec := DrainSpec{Kind: k, Events: o.Events, Template: tpls[SizeFixture]}
+			spec := DrainSpec{Kind: k, Events: o.Events, Template: tpls[SizeFixture], Synchronous: o.Synchronous}
+			label := string(k)
+			if k == alt {
+				spec.Kind, spec.Synchronous = Real, o.AlsoSynchronous
+				label = "real " + o.AlsoSynchronous
+			}
 			if k == Real && round == 0 && o.Profile != "" {
 				spec.Profile = o.Profile
 			}
-			res, err := drain(spec, fmt.Sprintf("round %d/%d %s", round+1, o.Rounds, k))
+			res, err := drain(spec, fmt.Sprintf("round %d/%d %s", round+1, o.Rounds, label))
 			if err != nil {
 				return rep, err
 			}
-			if k == Real {
+			switch k {
+			case Real:
 				rep.Real = append(rep.Real, res)
-			} else {
+			case alt:
+				rep.Alt = append(rep.Alt, res)
+			default:
 				rep.Naive = append(rep.Naive, res)
 			}
 		}
@@ -156,10 +176,17 @@ func (r *Report) Write(out io.Writer) {
 		fmt.Fprintf(out, "\nWorker drain: %d pre-filled events of %d B each, %d rounds, loopback JetStream (file storage) → SQLite, GOMAXPROCS=%d, %s/%s\n",
 			r.Real[0].Events, r.Real[0].BodyBytes, len(r.Real), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
 		fmt.Fprintln(tw, "worker\tmedian events/s\tmedian drain\tper round (events/s)\t")
-		for _, x := range []struct {
+		rows := []struct {
 			name string
 			rs   []DrainResult
-		}{{"real (pkg/app.Worker)", r.Real}, {"naive (tx per event)", r.Naive}} {
+		}{{"real (pkg/app.Worker)", r.Real}, {"naive (tx per event)", r.Naive}}
+		if len(r.Alt) > 0 {
+			rows = append(rows, struct {
+				name string
+				rs   []DrainResult
+			}{"real, SQLITE_SYNCHRONOUS=" + r.AltSync, r.Alt})
+		}
+		for _, x := range rows {
 			ps := perSec(x.rs)
 			rounds := ""
 			for i, p := range ps {
@@ -177,6 +204,14 @@ func (r *Report) Write(out io.Writer) {
 			holds = "MISSED"
 		}
 		fmt.Fprintf(out, "ratio real/naive (median of per-round ratios): %.2f×   target ≥ %.0f×: %s\n", ratio, Target, holds)
+		if len(r.Alt) > 0 {
+			var alt, altNaive []float64
+			for i := range min(len(r.Alt), len(r.Real), len(r.Naive)) {
+				alt = append(alt, r.Alt[i].PerSec()/r.Real[i].PerSec())
+				altNaive = append(altNaive, r.Alt[i].PerSec()/r.Naive[i].PerSec())
+			}
+			fmt.Fprintf(out, "ratio SQLITE_SYNCHRONOUS=%s/real: %.2f×, %s/naive: %.2f× (medians of per-round ratios)\n", r.AltSync, median(alt), r.AltSync, median(altNaive))
+		}
 	}
 	if len(r.Sizes) > 0 {
 		fmt.Fprintf(out, "\nPayload size (real worker, 1 instance, one run each)\n")

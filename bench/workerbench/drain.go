@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // database/sql driver "sqlite3", to count rows
@@ -51,6 +52,8 @@ type DrainSpec struct {
 	SharedPhone bool
 	// Profile, when set, is the file the CPU profile of the drain is written to.
 	Profile string
+	// Synchronous, when set, is the real workers' SQLITE_SYNCHRONOUS.
+	Synchronous string
 }
 
 // DrainResult is what one drain measured.
@@ -61,8 +64,11 @@ type DrainResult struct {
 	BodyBytes int
 	Prefill   time.Duration // not part of the measurement
 	Drain     time.Duration // worker start → consumer empty and every event in the database
-	Stored    int           // rows in events after the drain
-	Leads     int           // rows in leads after the drain
+	// CPU is the CPU time (user + system) the whole benchmark process (workers and the embedded
+	// NATS server) used during Drain: unlike Drain, it hardly depends on what else the machine runs.
+	CPU    time.Duration
+	Stored int // rows in events after the drain
+	Leads  int // rows in leads after the drain
 	// Worker metrics summed over the real workers (zero for the naive one): batches handled,
 	// events in them, and seconds spent handling batches and in the store's Apply.
 	Batches, BatchedEvents     float64
@@ -83,6 +89,11 @@ func (r DrainResult) PerSec() float64 { return float64(r.Events) / r.Drain.Secon
 // MicrosPerEvent is the drain time per event.
 func (r DrainResult) MicrosPerEvent() float64 {
 	return float64(r.Drain.Microseconds()) / float64(r.Events)
+}
+
+// CPUMicrosPerEvent is the process's CPU time per event during the drain.
+func (r DrainResult) CPUMicrosPerEvent() float64 {
+	return float64(r.CPU.Microseconds()) / float64(r.Events)
 }
 
 // MBPerSec is payload megabytes (10^6) drained per second.
@@ -148,6 +159,7 @@ func Drain(ctx context.Context, spec DrainSpec) (DrainResult, error) {
 			defer pprof.StopCPUProfile()
 		}
 		t0 = time.Now()
+		cpu0 := processCPU()
 		stop, failed, metricsURLs, err := startWorkers(ctx, spec, res.Workers, srv.ClientURL(), dbPath, cfg, &logs)
 		if err != nil {
 			return stop, failed, err
@@ -156,6 +168,7 @@ func Drain(ctx context.Context, spec DrainSpec) (DrainResult, error) {
 			return stop, failed, err
 		}
 		res.Drain = time.Since(t0)
+		res.CPU = processCPU() - cpu0
 		if spec.Kind == Real {
 			res.addMetrics(metricsURLs)
 		}
@@ -183,6 +196,15 @@ func Drain(ctx context.Context, spec DrainSpec) (DrainResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// processCPU is the CPU time (user + system) this process has used so far; 0 if unknown.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // prefill publishes spec.Events events with async publishing (up to 4096 in flight) and waits
@@ -285,7 +307,11 @@ func startWorkers(ctx context.Context, spec DrainSpec, n int, url, dbPath string
 		w := app.NewWorker()
 		w.Env = func(string) (string, bool) { return "", false }
 		w.Stderr = logs
-		if err := w.ParseFlags([]string{"-nats-url", url, "-db", dbPath, "-addr", "127.0.0.1:0"}); err != nil {
+		args := []string{"-nats-url", url, "-db", dbPath, "-addr", "127.0.0.1:0"}
+		if spec.Synchronous != "" {
+			args = append(args, "-sqlite-synchronous", spec.Synchronous)
+		}
+		if err := w.ParseFlags(args); err != nil {
 			return stop, failed, metrics, err
 		}
 		if err := w.Run(ctx); err != nil {

@@ -24,6 +24,8 @@ func main() {
 	flag.IntVar(&o.ScaleEvents, "scale-events", 5_000, "events per scaling drain: payload sizes (capped at ~128 MB of payload) and 1/2/4 workers")
 	flag.IntVar(&o.Rounds, "rounds", 3, "real/naive rounds (the order alternates; medians are reported)")
 	flag.BoolVar(&o.SkipScaling, "skip-scaling", false, "run only the real vs naive comparison")
+	flag.StringVar(&o.Synchronous, "sqlite-synchronous", "", "the real workers' SQLITE_SYNCHRONOUS (NORMAL or FULL; default: the worker's default)")
+	flag.StringVar(&o.AlsoSynchronous, "also-synchronous", "", "add a real drain with this SQLITE_SYNCHRONOUS (NORMAL or FULL) to every round and report its ratio to the real one")
 	flag.BoolVar(&profile, "profile", false, "write a CPU profile of the first real drain (the whole process: worker and embedded NATS)")
 	flag.StringVar(&profileOut, "profile-out", "bench/out/worker.cpu.pprof", "where -profile writes, relative to the module root")
 	flag.Parse()
