@@ -148,6 +148,9 @@ func idText(raw json.RawMessage) (string, error) {
 			// json.Unmarshal would quietly turn invalid bytes into U+FFFD, hiding them from checkText.
 			return "", &EnvelopeError{Field: "payload.id", Msg: "is not valid UTF-8"}
 		}
+		if bytes.IndexByte(raw, '\\') < 0 {
+			return string(raw[1 : len(raw)-1]), nil // a valid JSON string without escapes is its own text
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return "", &EnvelopeError{Field: "payload.id", Msg: "is not a valid JSON string"}

@@ -1,12 +1,14 @@
 package event_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 )
 
@@ -19,6 +21,37 @@ func BenchmarkParseHead(b *testing.B) {
 		if _, err := event.ParseHead(body); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkEventID measures event-id extraction by the kind of payload.id: a string (the
+// fixture's), an integer, a number with an exponent, and none at all (the id is then the SHA-256
+// of the body).
+func BenchmarkEventID(b *testing.B) {
+	fix := setup(b).fixture
+	withID := func(raw string) []byte {
+		return bytes.Replace(fix, []byte(`"`+testkit.FixtureID+`"`), []byte(raw), 1)
+	}
+	for _, c := range []struct {
+		name string
+		body []byte
+	}{
+		{"string", fix},
+		{"integer", withID("1234567890123")},
+		{"exponent", withID("1.5e3")},
+		{"absent", withID("null")},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			if _, err := event.ParseHead(c.body); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := event.ParseHead(c.body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
