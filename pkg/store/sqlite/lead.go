@@ -177,14 +177,11 @@ func leadArgs(l *lead.Lead) ([]any, error) {
 	if l.Email == "" {
 		args[2] = nil
 	}
-	attrs := []byte("{}")
-	if len(l.Attributes) > 0 {
-		var err error
-		if attrs, err = json.Marshal(l.Attributes); err != nil {
-			return nil, fmt.Errorf("lead attributes: %w", err)
-		}
+	attrs, err := encodeAttributes(l.Attributes)
+	if err != nil {
+		return nil, fmt.Errorf("lead attributes: %w", err)
 	}
-	return append(args, string(attrs), formatTime(l.SeenAt)), nil
+	return append(args, attrs, formatTime(l.SeenAt)), nil
 }
 
 // scanLead reads one row of leadColumns; no row is store.ErrNotFound.
