@@ -45,9 +45,14 @@ func FuzzScanHead(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		// A body that is not one JSON value can break out of the wrapping and make an envelope of
+		// its own (0,"payload":0 makes {"x":0,"payload":0}), one scanHead may decline for its shape
+		// although it is valid: the wrapping says nothing then.
 		wrapped := append(append([]byte(`{"x":`), body...), '}')
-		if _, _, _, ok := event.ScanHead(wrapped); ok != json.Valid(wrapped) {
-			t.Fatalf("scanHead ok=%v, json.Valid=%v for %q", ok, !ok, wrapped)
+		if json.Valid(body) || !json.Valid(wrapped) {
+			if _, _, _, ok := event.ScanHead(wrapped); ok != json.Valid(wrapped) {
+				t.Fatalf("scanHead ok=%v, json.Valid=%v for %q", ok, !ok, wrapped)
+			}
 		}
 		rawType, payload, rawID, ok := event.ScanHead(body)
 		if !ok {
