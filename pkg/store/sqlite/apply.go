@@ -14,7 +14,8 @@ import (
 )
 
 // Apply writes records in one BEGIN IMMEDIATE transaction. One commit per batch is what makes
-// batches fast: with synchronous=NORMAL a commit is a WAL append, and the write lock is taken once.
+// batches fast: a commit is one WAL append (and, with synchronous=FULL, one fsync), and the write
+// lock is taken once.
 //
 // Each record must be atomic on its own: one that fails leaves no trace while its batch-mates
 // commit. Records almost never fail (the worker validates them first), so the batch is first

@@ -70,7 +70,7 @@ func TestFailedRecordIsNotADuplicate(t *testing.T) {
 // SQLITE_SYNCHRONOUS reaches every connection: FULL is 2 in PRAGMA synchronous, NORMAL 1.
 func TestSynchronousSetting(t *testing.T) {
 	t.Parallel()
-	for sync, want := range map[Synchronous]int{"": 1, SynchronousNormal: 1, SynchronousFull: 2} {
+	for sync, want := range map[Synchronous]int{"": 2, SynchronousNormal: 1, SynchronousFull: 2} {
 		db, err := OpenWith(t.Context(), filepath.Join(t.TempDir(), "leads.db"), Options{Synchronous: sync})
 		require.NoError(t, err)
 		var got int

@@ -14,7 +14,7 @@ import (
 // with a connection of its own runs PASSIVE checkpoints after commits, at most every
 // checkpointInterval; in WAL mode a checkpoint runs alongside the writer instead of in front of
 // it. Durability is unchanged: a checkpoint syncs the WAL before it copies from it, whichever
-// connection runs it, and synchronous=NORMAL commits are what they were.
+// connection runs it, and commits sync (FULL) or not (NORMAL) as they did.
 const (
 	walAutocheckpoint  = 10_000 // pages (~40 MiB): only if the checkpointer falls behind
 	checkpointInterval = 200 * time.Millisecond

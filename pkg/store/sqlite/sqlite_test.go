@@ -180,7 +180,7 @@ func TestPragmas(t *testing.T) {
 		require.NoError(t, pool.QueryRowContext(t.Context(), `PRAGMA foreign_keys`).Scan(&fk))
 		require.NoError(t, pool.QueryRowContext(t.Context(), `PRAGMA busy_timeout`).Scan(&timeout))
 		require.Equal(t, "wal", mode)
-		require.Equal(t, 1, sync) // NORMAL
+		require.Equal(t, 2, sync) // FULL, DefaultSynchronous
 		require.Equal(t, 1, fk)
 		require.Equal(t, int(DefaultBusyTimeout.Milliseconds()), timeout)
 	}
