@@ -62,7 +62,7 @@ func main() {
 	flag.IntVar(&o.conns, "conns", 64, "connections for the ingest comparison")
 	flag.BoolVar(&o.e2e, "e2e", true, "run the end-to-end section")
 	flag.DurationVar(&o.e2eStep, "e2e-step", 30*time.Second, "end to end: how long each offered rate is held")
-	flag.IntVar(&o.e2eSteps, "e2e-steps", 2, "end to end: rates tried after the capacity probe (a search: more steps, finer answer)")
+	flag.IntVar(&o.e2eSteps, "e2e-steps", 3, "end to end: rates tried after the capacity probe (a search: more steps, finer answer)")
 	flag.IntVar(&o.e2eConns, "e2e-conns", 256, "end to end: connections of the open-loop generator (enough that sends are not late)")
 	flag.BoolVar(&o.profile, "profile", false, "run the first real ingest with PPROF_ADDR and save a CPU profile of its measurement to OUT/ingest.cpu.pprof")
 	flag.StringVar(&o.out, "out", "bench/out", "where -profile writes (relative to the module root)")
