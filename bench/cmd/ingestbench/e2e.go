@@ -18,6 +18,7 @@ import (
 type pipelineMetrics struct {
 	lag       float64 // saleassist_worker_consumer_lag (refreshed by the worker every 5 s)
 	processed float64 // sum of saleassist_worker_events_total: events the worker finished
+	heapGoal  float64 // go_memstats_next_gc_bytes: twice the heap live after the last collection
 }
 
 func scrape(ctx context.Context, url string) (pipelineMetrics, error) {
@@ -52,6 +53,8 @@ func scrape(ctx context.Context, url string) (pipelineMetrics, error) {
 			m.lag = v
 		case "saleassist_worker_events_total":
 			m.processed += v
+		case "go_memstats_next_gc_bytes":
+			m.heapGoal = v
 		}
 	}
 	return m, sc.Err()

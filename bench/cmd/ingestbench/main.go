@@ -71,7 +71,7 @@ func main() {
 	flag.StringVar(&o.load, "load", "auto", "load generator for the ingest comparison: wrk (needs wrk on PATH; bench/wrk/unique.lua), go (bench/loadgen), or auto: wrk when it is on PATH, else go")
 	flag.BoolVar(&o.mem, "memory", false, "run the memory section: the real ingest under load for several duplicate windows, RSS per window (make bench-memory)")
 	flag.DurationVar(&o.memWindow, "memory-window", 15*time.Second, "memory: the events stream's STREAM_DUPLICATE_WINDOW")
-	flag.DurationVar(&o.memDuration, "memory-duration", 90*time.Second, "memory: how long the load runs (at least 3 windows)")
+	flag.DurationVar(&o.memDuration, "memory-duration", 120*time.Second, "memory: how long the load runs (at least 3 windows)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "ingestbench:", err)
