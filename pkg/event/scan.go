@@ -202,7 +202,7 @@ func (s *scanner) value(i int) (int, bool) {
 				break
 			}
 			if c == '{' {
-				if i, ok = s.key(i); !ok {
+				if _, _, i, ok = s.member(i); !ok {
 					return i, false
 				}
 			}
@@ -242,7 +242,7 @@ func (s *scanner) value(i int) (int, bool) {
 			if c == ',' {
 				i = s.space(i + 1)
 				if object {
-					if i, ok = s.key(i); !ok {
+					if _, _, i, ok = s.member(i); !ok {
 						return i, false
 					}
 				}
@@ -258,21 +258,38 @@ func (s *scanner) value(i int) (int, bool) {
 	}
 }
 
-// key checks an object key starting at b[i] and the colon after it, and returns the index of
-// its value.
-func (s *scanner) key(i int) (int, bool) {
-	if i >= len(s.b) || s.b[i] != '"' {
-		return i, false
+// member reads an object member's key, whose opening quote is at b[i], and the colon after it. It
+// returns the raw key, whether the key holds escapes, and the index of the member's value.
+func (s *scanner) member(i int) (key []byte, escaped bool, v int, ok bool) {
+	b := s.b
+	if i >= len(b) || b[i] != '"' {
+		return nil, false, i, false
 	}
-	i, _, ok := s.str(i + 1)
+	end, escaped, ok := s.str(i + 1)
 	if !ok {
-		return i, false
+		return nil, false, end, false
 	}
+	v = s.space(end)
+	if v >= len(b) || b[v] != ':' {
+		return nil, false, v, false
+	}
+	return b[i+1 : end-1], escaped, s.space(v + 1), true
+}
+
+// next moves past what follows a member's value that ended at b[i]: a comma (it returns the
+// index of the next member) or the object's closing brace (last, and the index past it).
+func (s *scanner) next(i int) (j int, last, ok bool) {
 	i = s.space(i)
-	if i >= len(s.b) || s.b[i] != ':' {
-		return i, false
+	if i >= len(s.b) {
+		return i, false, false
 	}
-	return s.space(i + 1), true
+	switch s.b[i] {
+	case '}':
+		return i + 1, true, true
+	case ',':
+		return s.space(i + 1), false, true
+	}
+	return i, false, false
 }
 
 func (s *scanner) literal(i int, word string) (int, bool) {
@@ -291,19 +308,10 @@ func (s *scanner) topObject(i int) (int, bool) {
 		return i + 1, true
 	}
 	for {
-		start := i
-		if i >= len(b) || b[i] != '"' {
-			return i, false
-		}
-		end, escaped, ok := s.str(i + 1)
+		key, escaped, v, ok := s.member(i)
 		if !ok || escaped {
-			return end, false // an escaped key: leave the matching to the slow path
+			return v, false // an escaped key: leave the matching to the slow path
 		}
-		key := b[start+1 : end-1]
-		if i, ok = s.key(start); !ok {
-			return i, false
-		}
-		v := i
 		switch {
 		case string(key) == "event_type":
 			if i, ok = s.value(v); !ok {
@@ -320,23 +328,15 @@ func (s *scanner) topObject(i int) (int, bool) {
 			}
 			s.payload = b[v:i]
 		case bytes.EqualFold(key, []byte("payload")):
-			return i, false // encoding/json would type-check this one as the payload
+			return v, false // encoding/json would type-check this one as the payload
 		default:
 			if i, ok = s.value(v); !ok {
 				return i, false
 			}
 		}
-		i = s.space(i)
-		if i >= len(b) {
-			return i, false
-		}
-		switch b[i] {
-		case '}':
-			return i + 1, true
-		case ',':
-			i = s.space(i + 1)
-		default:
-			return i, false
+		var last bool
+		if i, last, ok = s.next(i); !ok || last {
+			return i, ok
 		}
 	}
 }
@@ -353,37 +353,22 @@ func (s *scanner) payloadObject(i int) (int, bool) {
 		return i + 1, true
 	}
 	for {
-		start := i
-		if i >= len(b) || b[i] != '"' {
-			return i, false
-		}
-		end, escaped, ok := s.str(i + 1)
+		key, escaped, v, ok := s.member(i)
 		if !ok {
-			return end, false
+			return v, false
 		}
-		key := b[start+1 : end-1]
-		if i, ok = s.key(start); !ok {
-			return i, false
-		}
-		v := i
 		if i, ok = s.value(v); !ok {
 			return i, false
 		}
 		if escaped && keyIs(key, "id") || !escaped && string(key) == "id" {
 			s.id = b[v:i]
 		}
-		i = s.space(i)
-		if i >= len(b) {
-			return i, false
-		}
-		switch b[i] {
-		case '}':
-			s.depth--
-			return i + 1, true
-		case ',':
-			i = s.space(i + 1)
-		default:
-			return i, false
+		var last bool
+		if i, last, ok = s.next(i); !ok || last {
+			if last {
+				s.depth--
+			}
+			return i, ok
 		}
 	}
 }
