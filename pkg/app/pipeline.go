@@ -154,7 +154,7 @@ func openStore(ctx context.Context, url string, o sqlite.Options) (store.Store, 
 		}
 	}
 	if strings.Contains(path, "://") {
-		return nil, fmt.Errorf("database %q: only SQLite is supported so far; give a file path such as ./data/leads.db", url)
+		return nil, fmt.Errorf("database %q: only SQLite is supported so far; give a file path such as ./data/leads.db", queue.RedactURL(url))
 	}
 	return sqlite.OpenWith(ctx, path, o)
 }

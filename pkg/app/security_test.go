@@ -27,6 +27,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
 
@@ -510,4 +511,27 @@ func TestNATSCredentialsStayOutOfLogs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A database URL with a password (a server database, which this build refuses) must not bring
+// the password into the worker's error or log: the error names the URL with the password
+// masked, and says what to give instead.
+func TestDatabaseCredentialsStayOutOfLogs(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	srv, err := queue.StartEmbedded(queue.EmbeddedOptions{DataDir: t.TempDir(), Listen: addr})
+	require.NoError(t, err)
+	t.Cleanup(srv.Shutdown)
+	secret := uniq(t, "db-secret-")
+	var wlog testkit.SyncBuffer
+	w := app.NewWorker()
+	w.Env, w.Stderr = envOf(map[string]string{"NATS_URL": "nats://" + addr,
+		"DATABASE_URL": "postgres://pipeline:" + secret + "@127.0.0.1:5432/leads"}), &wlog
+	require.NoError(t, w.ParseFlags([]string{"-addr", "127.0.0.1:0"}))
+	err = w.Run(context.Background())
+	require.NoError(t, w.Close())
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "only SQLite is supported")
+	require.Contains(t, err.Error(), "postgres://pipeline:xxxxx@127.0.0.1:5432/leads")
+	require.NotContains(t, err.Error()+wlog.String(), secret)
 }

@@ -110,7 +110,7 @@ func (m *Worker) Run(ctx context.Context) error {
 	if m.pprof, err = startPprof(c.PprofAddr, m.log, m.failed); err != nil {
 		return err
 	}
-	m.log.Info("started", "addr", m.Addr(), "nats", queue.RedactURL(nc.ConnectedUrl()), "db", c.DB)
+	m.log.Info("started", "addr", m.Addr(), "nats", queue.RedactURL(nc.ConnectedUrl()), "db", queue.RedactURL(c.DB))
 	return nil
 }
 
