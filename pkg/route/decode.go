@@ -305,6 +305,9 @@ func (d *decoder) str() (string, error) {
 	return "", d.syntax("")
 }
 
+// unescaped maps the letter of a one-letter JSON escape to the byte it stands for.
+var unescaped = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
 // strSlow finishes a string with escapes or non-ASCII bytes, as encoding/json unquotes it.
 func (d *decoder) strSlow(start int) (string, error) {
 	b := append(d.buf[:0], d.data[start:d.i]...)
@@ -323,23 +326,8 @@ func (d *decoder) strSlow(start int) (string, error) {
 				return "", d.syntax("")
 			}
 			switch e := d.data[d.i]; e {
-			case '"', '\\', '/':
-				b = append(b, e)
-				d.i++
-			case 'b':
-				b = append(b, '\b')
-				d.i++
-			case 'f':
-				b = append(b, '\f')
-				d.i++
-			case 'n':
-				b = append(b, '\n')
-				d.i++
-			case 'r':
-				b = append(b, '\r')
-				d.i++
-			case 't':
-				b = append(b, '\t')
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				b = append(b, unescaped[e])
 				d.i++
 			case 'u':
 				d.i++
