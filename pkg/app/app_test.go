@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -82,20 +81,7 @@ type answer struct {
 
 func post(t *testing.T, url, secret string, body []byte) (int, answer) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url+"/webhooks/saleassist", bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
-	if secret != "" {
-		req.Header.Set("X-Webhook-Secret", secret)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	var a answer
-	require.NoError(t, json.Unmarshal(raw, &a), "answer %s", raw)
-	return resp.StatusCode, a
+	return signedPost(t, url, secret, "", "application/json; charset=UTF-8", body)
 }
 
 func (tb *testBundle) post(t *testing.T, body []byte) answer {
