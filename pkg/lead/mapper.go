@@ -92,11 +92,3 @@ func (m *Mapper) FromPayload(payload map[string]any, receivedAt time.Time) (*Lea
 	}
 	return m.build(m.mapping.base, nil, payload, receivedAt)
 }
-
-// NormalizeEmail trims s and lower-cases it, so that one address is one key whatever case the
-// person typed it in. It does not check that s is an address.
-func NormalizeEmail(s string) string {
-	// strings.ToLower returns its argument unchanged, without allocating, when it has no
-	// upper-case letter: the common case.
-	return strings.ToLower(strings.TrimSpace(s))
-}

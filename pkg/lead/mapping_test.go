@@ -109,8 +109,12 @@ func TestExampleMappingTransforms(t *testing.T) {
 		{"e164", `{"people_detail": {"mobile_number": "098765 43210"}}`, func(t *testing.T, l *Lead) {
 			require.Equal(t, "+919876543210", l.MobileNumber)
 		}},
-		{"e164 keeps what is not a number", `{"people_detail": {"mobile_number": " call me "}}`, func(t *testing.T, l *Lead) {
-			require.Equal(t, "call me", l.MobileNumber)
+		{"e164 keeps what is not a number", `{"people_detail": {"mobile_number": " call 98765 43210 "}}`, func(t *testing.T, l *Lead) {
+			require.Equal(t, "call 98765 43210", l.MobileNumber)
+		}},
+		{"a phone without digits is no identity", `{"people_detail": {"mobile_number": " call me "}}`, func(t *testing.T, l *Lead) {
+			require.Empty(t, l.MobileNumber)
+			require.Equal(t, `" call me "`, string(l.Attributes["mobile_number"]))
 		}},
 		{"e164-strict drops what is not a number", `{"people_detail": {"name": "A"}, "unique_field_value": "call me"}`,
 			func(t *testing.T, l *Lead) {
