@@ -145,7 +145,14 @@ func (m *Mapper) build(p *plan, doc, payload map[string]any, receivedAt time.Tim
 	for i := range p.seenAt {
 		v, _ := e.root(p.seenAt[i].segs)
 		if ms, ok := epochMillis(v); ok {
-			l.SeenAt = time.UnixMilli(ms).UTC()
+			t := time.UnixMilli(ms).UTC()
+			if !receivedAt.IsZero() && t.After(receivedAt.Add(m.maxSkew)) {
+				// A time from the future (a sender's clock at year 3000) would outrank every
+				// real update for ever: the arrival time stands in, and the lead says so.
+				l.IgnoredSeenAt = t
+				break
+			}
+			l.SeenAt = t
 			break
 		}
 	}

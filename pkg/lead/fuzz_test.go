@@ -274,6 +274,8 @@ func FuzzFromEvent(f *testing.F) {
 		`{"payload":{"people_detail":{"name":"a"},"updated_on":1e100000000,"created_on":-1}}`,
 		`{"payload":{"people_detail":{"name":"a"},"updated_on":"1700000000000"}}`,
 		`{"payload":{"people_detail":{"name":"a"},"updated_on":9223372036854775807}}`,
+		`{"payload":{"people_detail":{"name":"a"},"updated_on":32503680000000,"created_on":1700000000000}}`,
+		`{"payload":{"people_detail":{"name":"a"},"updated_on":"253402300799999"}}`,
 		`{"payload":{"people_detail":{"name":"\u0000","email":"\ud800"}}}`,
 		`{"payload":{"people_detail":{"name":"a","name":"b"},"meta":[{"registration_form":"{\"a\":1}"}]}}`,
 		`{"event_type":"widget_new_conversation","payload":{"people_detail":{"":1,"attributes":2}}}`,
@@ -297,6 +299,12 @@ func FuzzFromEvent(f *testing.F) {
 			t.Fatalf("not deterministic: %+v / %+v", l1, l2)
 		}
 		checkLead(t, m, l1)
+		if l1 != nil {
+			limit := received.Add(m.MaxClockSkew())
+			if l1.SeenAt.After(limit) || (!l1.IgnoredSeenAt.IsZero() && (!l1.IgnoredSeenAt.After(limit) || !l1.SeenAt.Equal(received))) {
+				t.Fatalf("SeenAt %v, IgnoredSeenAt %v: a time past arrival plus %s must give way to arrival", l1.SeenAt, l1.IgnoredSeenAt, m.MaxClockSkew())
+			}
+		}
 		payload, _ := doc["payload"].(map[string]any)
 		lp, err := m.FromPayload(payload, received)
 		if err != nil {

@@ -107,3 +107,35 @@ func TestEmailInNFCAndNFDIsOneLead(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, nfc, l.Email)
 }
+
+// A SaleAssist time far in the future does not freeze the lead. Before the fix, after one event
+// dated year 3000 a real, later update could only fill gaps: the name stayed the old one.
+func TestFarFutureTimeDoesNotFreezeLead(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.start(t)
+
+	const year3000 = 32503680000000
+	future := b.withPerson(t, "future-1", map[string]any{"name": "Old Name"}, map[string]any{"updated_on": year3000})
+	b.publish(t, b.qc.NewMsg(future))
+	require.Eventually(t, func() bool { return b.storedEvents(t) == 1 }, waitFor, tick)
+
+	later := b.withPerson(t, "later-1", map[string]any{"name": "New Name"}, map[string]any{"updated_on": time.Now().UnixMilli()})
+	later.ReceivedAt = time.Now().UTC().Add(time.Second)
+	b.publish(t, b.qc.NewMsg(later))
+	require.Eventually(t, func() bool { return b.storedEvents(t) == 2 }, waitFor, tick)
+	b.requireSettled(t)
+
+	require.Equal(t, b.leadOf(t, "future-1"), b.leadOf(t, "later-1"))
+	l, err := b.store.Lead(context.Background(), b.leadOf(t, "later-1"))
+	require.NoError(t, err)
+	require.Equal(t, "New Name", l.Name, "the real update wins")
+	require.True(t, l.SeenAt.Before(time.Now().Add(time.Hour)), "seen_at %v is not from the future", l.SeenAt)
+
+	ev, err := b.store.Event(context.Background(), "future-1")
+	require.NoError(t, err)
+	require.Contains(t, ev.Invalid, "seen_at: SaleAssist time 3000-01-01T00:00:00Z is more than MAX_CLOCK_SKEW (24h0m0s) after arrival")
+	ev, err = b.store.Event(context.Background(), "later-1")
+	require.NoError(t, err)
+	require.Empty(t, ev.Invalid)
+}
