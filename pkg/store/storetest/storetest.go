@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"NewerWinsOlderFillsGaps", testNewerWinsOlderFills},
 		{"RecordWithoutLead", testNoLead},
 		{"InvalidStored", testInvalid},
+		{"InvalidEventsNewestFirst", testInvalidEvents},
 		{"MeetingUpserted", testMeeting},
 		{"BadRecordIsolated", testBadRecordIsolated},
 		{"ConcurrentApplyExactlyOnce", testConcurrent},
