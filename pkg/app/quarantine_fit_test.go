@@ -24,7 +24,7 @@ func TestNearLimitBadRequestWithLargeHeadersIsKept(t *testing.T) {
 	t.Parallel()
 	tb := setup(t)
 	body := append([]byte(`{"event_type":"x","payload":{"id":"1","pad":"`), bytes.Repeat([]byte("p"), 1<<20-100)...)
-	body = append(body, `"` /* no closing braces: invalid JSON */...)
+	body = append(body, `"` /* no closing braces: invalid JSON */ ...)
 	require.Less(t, len(body), 1<<20)
 
 	req, err := http.NewRequest(http.MethodPost, tb.url+"/webhooks/saleassist", bytes.NewReader(body))
