@@ -49,7 +49,8 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request, start time
 	if len(raw) == 0 {
 		return writeError(w, http.StatusBadRequest, "invalid_body", `the body is empty; send the event as JSON {"event_type": "...", "payload": {...}}`)
 	}
-	if msg := checkContentType(r.Header.Get("Content-Type")); msg != "" {
+	charset, msg := checkContentType(r.Header.Get("Content-Type"))
+	if msg != "" {
 		return s.reject(w, r, raw, start, http.StatusUnsupportedMediaType, "unsupported_media_type", msg)
 	}
 	body, err := DecodeContent(r.Header.Get("Content-Encoding"), raw, s.cfg.MaxBody)
@@ -60,6 +61,16 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request, start time
 		return s.reject(w, r, raw, start, http.StatusUnsupportedMediaType, "unsupported_media_type", err.Error())
 	case err != nil:
 		return s.reject(w, r, raw, start, http.StatusBadRequest, "invalid_gzip", err.Error()+"; send a complete gzip stream, or the body uncompressed")
+	}
+	if charset != "" {
+		// Stored, and read by everything downstream, as UTF-8; the signature was checked on raw.
+		body, err = Transcode(charset, body, s.cfg.MaxBody)
+		switch {
+		case errors.Is(err, ErrTooLarge):
+			return writeError(w, http.StatusRequestEntityTooLarge, "too_large", tooLarge(s.cfg.MaxBody))
+		case err != nil:
+			return s.reject(w, r, raw, start, http.StatusUnsupportedMediaType, "unsupported_media_type", err.Error())
+		}
 	}
 	head, err := event.ParseHead(body)
 	if err != nil {
