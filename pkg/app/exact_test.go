@@ -3,8 +3,13 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -69,4 +74,26 @@ func TestLoneSurrogateIDIsRefusedAndKept(t *testing.T) {
 		require.Contains(t, a.Message, "surrogate")
 		require.NotEmpty(t, a.QuarantineID)
 	}
+}
+
+// The real program refuses a request framed by both Content-Length and Transfer-Encoding and
+// closes its connection: the request smuggled after the chunked body gets no answer.
+func TestAmbiguousFramingClosesTheConnection(t *testing.T) {
+	t.Parallel()
+	tb := setup(t)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(tb.url, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	body := `{"event_type":"x","payload":{"id":"smuggle"}}`
+	_, err = io.WriteString(conn, "POST /webhooks/saleassist HTTP/1.1\r\nHost: ingest\r\nX-Webhook-Secret: "+testSecret+
+		"\r\nContent-Type: application/json\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"+
+		strconv.FormatInt(int64(len(body)), 16)+"\r\n"+body+"\r\n0\r\n\r\n"+
+		"GET /healthz HTTP/1.1\r\nHost: ingest\r\n\r\n")
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	all, err := io.ReadAll(conn)
+	require.NoError(t, err, "closed by the server, not left open")
+	require.Equal(t, 1, strings.Count(string(all), "HTTP/1.1 "), "one answer only: %s", all)
+	require.True(t, strings.HasPrefix(string(all), "HTTP/1.1 400 "), "%s", all)
+	require.Contains(t, string(all), "ambiguous_framing")
 }
