@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -83,15 +84,21 @@ func (c *framedConn) watch(b []byte) {
 			b = b[skip:]
 			continue
 		}
-		ch := b[0]
-		b = b[1:]
-		if ch != '\n' {
-			if c.n < len(c.line) {
-				c.line[c.n] = ch
-			}
-			c.n++
-			continue
+		// The rest of the current header line: found with bytes.IndexByte (vectorized), and only
+		// its start kept, which is all a header name needs.
+		end := bytes.IndexByte(b, '\n')
+		part := b
+		if end >= 0 {
+			part = b[:end]
 		}
+		if c.n < len(c.line) {
+			copy(c.line[c.n:], part)
+		}
+		c.n += len(part)
+		if end < 0 {
+			return
+		}
+		b = b[end+1:]
 		if c.endLine() {
 			return
 		}

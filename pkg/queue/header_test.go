@@ -79,3 +79,14 @@ func TestEventHeaders_ExactThroughNATS(t *testing.T) {
 	require.NoError(t, batch.Error())
 	require.Equal(t, headerCases, got)
 }
+
+// BenchmarkEncodeHeaderValue is what escaping costs a typical id and type, which need none: a
+// check, no copy.
+func BenchmarkEncodeHeaderValue(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if queue.EncodeHeaderValue("dc60de93-d726-43cc-ad06-9cc7544cb8e5") == "" || queue.EncodeHeaderValue("widget_new_conversation") == "" {
+			b.Fatal("empty")
+		}
+	}
+}
