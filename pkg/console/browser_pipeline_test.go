@@ -184,6 +184,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		require.NotContains(t, fields, "asha.rao@example.com", "emails are masked")
 		b.do(t, chromedp.Click(chromedp.CSS("#preview")), chromedp.WaitVisible(chromedp.CSS("#preview-leads")))
 		require.Contains(t, b.text(t, "#preview-leads"), "asha.rao@example.com")
+		b.screenshot(t, "console-schema.png")
 		b.do(t, chromedp.Navigate(p.console+"/stats"), chromedp.WaitVisible(chromedp.CSS("#chart")))
 		b.screenshot(t, "console-stats.png")
 	})
