@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 #
-# The pipeline's container image: cmd/ingest, cmd/worker and cmd/ingestctl in one image (CMD
+# The pipeline's container image: cmd/ingest, cmd/worker, cmd/ingestctl and cmd/console in one image (CMD
 # picks the program; the default is the ingest), built with cgo for SQLite, running as a non-root
 # user with its data in the /data volume.
 #
@@ -16,7 +16,7 @@
 ARG GO_VERSION=1.26
 ARG NATS_EXPORTER_VERSION=0.17.3
 
-# ---- build: the three programs and the healthcheck, with cgo (mattn/go-sqlite3 needs it) ----
+# ---- build: the programs and the healthcheck, with cgo (mattn/go-sqlite3 needs it) ----
 FROM golang:${GO_VERSION}-bookworm AS build
 WORKDIR /src
 ENV CGO_ENABLED=1 GOFLAGS=-buildvcs=false
@@ -25,7 +25,7 @@ RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     go build -trimpath -ldflags "-s -w" -o /out/ \
-      ./cmd/ingest ./cmd/worker ./cmd/ingestctl ./deploy/healthcheck
+      ./cmd/ingest ./cmd/worker ./cmd/ingestctl ./cmd/console ./deploy/healthcheck
 
 # ---- runtime: Debian slim (glibc for the cgo binaries), CA certificates, a non-root user ----
 FROM debian:bookworm-slim AS runtime
@@ -50,9 +50,9 @@ EXPOSE 7777
 HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 CMD ["/usr/local/bin/healthcheck"]
 ENTRYPOINT ["/usr/local/bin/prometheus-nats-exporter"]
 
-# ---- pipeline (the default target): ingest, worker, ingestctl ----
+# ---- pipeline (the default target): ingest, worker, ingestctl, console ----
 FROM runtime AS pipeline
-COPY --from=build /out/ingest /out/worker /out/ingestctl /usr/local/bin/
+COPY --from=build /out/ingest /out/worker /out/ingestctl /out/console /usr/local/bin/
 # Every program keeps its state under /data: the generated webhook secret, and standalone, the
 # JetStream files and leads.db; a worker's SQLite file (DATABASE_URL).
 ENV DATA_DIR=/data \
@@ -61,8 +61,9 @@ ENV DATA_DIR=/data \
     WORKER_ADDR=:9091 \
     HEALTHCHECK_URL=http://127.0.0.1:8080/readyz
 VOLUME ["/data"]
-# 8080: webhooks, /healthz, /readyz and /metrics of the ingest; 9091: a worker's /metrics and health.
-EXPOSE 8080 9091
+# 8080: webhooks, /healthz, /readyz and /metrics of the ingest; 9091: a worker's /metrics and health;
+# 8081: the console (cmd/console, or a standalone ingest's CONSOLE_ADDR).
+EXPOSE 8080 9091 8081
 # /readyz: the ingest can publish to JetStream; a worker is connected to NATS. A worker container
 # sets HEALTHCHECK_URL=http://127.0.0.1:9091/readyz.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 CMD ["/usr/local/bin/healthcheck"]

@@ -24,7 +24,7 @@ import (
 var natsServices = []string{"nats-1", "nats-2", "nats-3"}
 
 // Secrets the compose file must take from the env file only.
-var secretKeys = []string{"WEBHOOK_SECRETS", "WEBHOOK_SIGNATURE_SECRETS", "GF_SECURITY_ADMIN_PASSWORD"}
+var secretKeys = []string{"WEBHOOK_SECRETS", "WEBHOOK_SIGNATURE_SECRETS", "GF_SECURITY_ADMIN_PASSWORD", "ADMIN_TOKEN"}
 
 // loadCompose loads docker-compose.yml as `docker compose --profile tools config` would, with
 // .env.example as both the project's .env and the services' env file (ENV_FILE), and nothing
@@ -282,6 +282,7 @@ func TestComposeSecretsFromEnvFile(t *testing.T) {
 	}
 	for name, keys := range map[string][]string{
 		"ingest":  {"WEBHOOK_SECRETS"},
+		"console": {"ADMIN_TOKEN"},
 		"grafana": {"GF_SECURITY_ADMIN_USER", "GF_SECURITY_ADMIN_PASSWORD"},
 	} {
 		s := service(t, raw, name)

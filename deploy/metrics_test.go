@@ -292,7 +292,7 @@ func startPipeline(t *testing.T) (ingestURL, workerURL string) {
 	in.Env = env(map[string]string{"WEBHOOK_SECRETS": secret})
 	in.Stdout, in.Stderr = io.Discard, &testkit.SyncBuffer{}
 	require.NoError(t, in.ParseFlags([]string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(),
-		"-embedded-nats-addr", "127.0.0.1:0", "-stream-max-bytes", "67108864"}))
+		"-embedded-nats-addr", "127.0.0.1:0", "-console-addr", "", "-stream-max-bytes", "67108864"}))
 	require.NoError(t, in.Run(ctx))
 	t.Cleanup(func() { require.NoError(t, in.Close()) })
 	ingestURL = "http://" + in.Addr()

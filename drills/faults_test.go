@@ -199,7 +199,7 @@ func TestDrill5IngestSIGTERM(t *testing.T) {
 	dataDir := filepath.Join(p.dir, "data")
 	p.db = filepath.Join(dataDir, "leads.db")
 	p.ingest = p.ps.Start("ingest", bins.Ingest, drills.IngestEnv(), "-addr", addr, "-data-dir", dataDir,
-		"-embedded-nats-addr", natsAddr, "-stream-max-bytes", streamMaxBytes, "-ack-wait", ackWait)
+		"-embedded-nats-addr", natsAddr, "-console-addr=", "-stream-max-bytes", streamMaxBytes, "-ack-wait", ackWait)
 	p.ingest.Started(t, startTimeout)
 	p.url = "http://" + addr
 	p.js = drills.Connect(t, "nats://"+natsAddr)

@@ -1,7 +1,7 @@
-// Package admin is ingestctl: the operators' verbs on a running pipeline's JetStream — look at,
-// replay and delete what the ingest quarantined and the workers dead-lettered — and on its leads
-// database (the events stored with problems). It never talks to the ingest. Operations return
-// data (InvalidEvents); the CLI prints it.
+// Package admin is the operators' verbs on a running pipeline: status, and look at, replay and
+// delete dead letters and what the ingest quarantined (on its JetStream), and the events stored
+// with problems (on its leads database). Ops does them and returns data; CLI (ingestctl) prints
+// it, and the console (pkg/console) renders it. It never talks to the ingest.
 package admin
 
 import (
@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -35,9 +34,7 @@ type CLI struct {
 	dataDir string
 	db      string
 	maxBody int64
-	conn    *nats.Conn
-	js      jetstream.JetStream
-	cfg     queue.Config
+	ops     *Ops
 }
 
 // New returns a CLI on the process's environment and standard streams.
@@ -129,11 +126,11 @@ func (c *CLI) connect() (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS at %s: %w (set -nats-url, or -data-dir of a standalone ingest started with a free EMBEDDED_NATS_ADDR)", queue.RedactURL(url), err)
 	}
-	js, err := jetstream.New(nc)
+	ops, err := NewOps(nc, queue.DefaultConfig(), c.maxBody)
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
-	c.conn, c.js, c.cfg = nc, js, queue.DefaultConfig()
+	c.ops = ops
 	return nc.Close, nil
 }

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -15,8 +16,9 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
-// deadLetter is one line of `dlq list`.
-type deadLetter struct {
+// DeadLetter is an event the workers gave up on: one line of `dlq list`, one row of the
+// console's dead letters.
+type DeadLetter struct {
 	ID           uint64    `json:"id"`
 	EventID      string    `json:"event_id"`
 	EventType    string    `json:"event_type"`
@@ -28,9 +30,9 @@ type deadLetter struct {
 	StreamSeq    uint64    `json:"stream_seq"`
 }
 
-func deadLetterOf(m *jetstream.RawStreamMsg) deadLetter {
+func deadLetterOf(m *jetstream.RawStreamMsg) DeadLetter {
 	h := m.Header
-	d := deadLetter{ID: m.Sequence,
+	d := DeadLetter{ID: m.Sequence,
 		EventID:   queue.DecodeHeaderValue(h.Get(queue.HeaderEventID)),
 		EventType: queue.DecodeHeaderValue(h.Get(queue.HeaderEventType)),
 		Reason:    h.Get(queue.HeaderDLQReason), Error: h.Get(queue.HeaderDLQError), Subject: h.Get(queue.HeaderDLQSubject)}
@@ -75,15 +77,11 @@ func (c *CLI) dlq(ctx context.Context, verb string, args []string) error {
 		return err
 	}
 	defer closeConn()
-	stream, err := c.js.Stream(ctx, c.cfg.DeadLetterStream)
-	if err != nil {
-		return fmt.Errorf("dead-letter stream %s: %w (has a worker run against this NATS?)", c.cfg.DeadLetterStream, err)
-	}
 	switch verb {
 	case "list":
-		return c.dlqList(ctx, stream, jsonOut)
+		return c.dlqList(ctx, jsonOut)
 	case "show":
-		m, err := getDeadLetter(ctx, stream, id)
+		m, err := c.ops.DeadLetterMsg(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -98,24 +96,21 @@ func (c *CLI) dlq(ctx context.Context, verb string, args []string) error {
 		_, err = c.Stdout.Write(m.Data)
 		return err
 	case "delete":
-		if _, err := getDeadLetter(ctx, stream, id); err != nil {
+		if err := c.ops.DeleteDeadLetter(ctx, id); err != nil {
 			return err
-		}
-		if err := stream.DeleteMsg(ctx, id); err != nil {
-			return fmt.Errorf("delete dead letter %d: %w", id, err)
 		}
 		fmt.Fprintf(c.Stdout, "deleted dead letter %d\n", id)
 		return nil
 	}
 	if !all {
-		return c.dlqReplay(ctx, stream, id)
+		return c.dlqReplay(ctx, id)
 	}
-	letters, err := c.deadLetters(ctx, stream)
+	letters, err := c.ops.DeadLetters(ctx)
 	if err != nil {
 		return err
 	}
 	for _, d := range letters {
-		if err := c.dlqReplay(ctx, stream, d.ID); err != nil {
+		if err := c.dlqReplay(ctx, d.ID); err != nil {
 			return fmt.Errorf("%w (the dead letters before it were replayed)", err)
 		}
 	}
@@ -123,14 +118,8 @@ func (c *CLI) dlq(ctx context.Context, verb string, args []string) error {
 	return nil
 }
 
-func (c *CLI) deadLetters(ctx context.Context, stream jetstream.Stream) ([]deadLetter, error) {
-	out := []deadLetter{}
-	err := eachMsg(ctx, stream, "dead letter", func(m *jetstream.RawStreamMsg) { out = append(out, deadLetterOf(m)) })
-	return out, err
-}
-
-func (c *CLI) dlqList(ctx context.Context, stream jetstream.Stream, jsonOut bool) error {
-	letters, err := c.deadLetters(ctx, stream)
+func (c *CLI) dlqList(ctx context.Context, jsonOut bool) error {
+	letters, err := c.ops.DeadLetters(ctx)
 	if err != nil {
 		return err
 	}
@@ -150,18 +139,76 @@ func (c *CLI) dlqList(ctx context.Context, stream jetstream.Stream, jsonOut bool
 	return nil
 }
 
-// dlqReplay republishes a dead letter to the events stream with a fresh Nats-Msg-Id (the
-// original id may still sit in the broker's duplicate window, which would swallow it; the store's
-// event-id dedupe still protects the leads) and removes it only once that is acknowledged.
-func (c *CLI) dlqReplay(ctx context.Context, stream jetstream.Stream, id uint64) error {
-	m, err := getDeadLetter(ctx, stream, id)
+func (c *CLI) dlqReplay(ctx context.Context, id uint64) error {
+	d, err := c.ops.ReplayDeadLetter(ctx, id)
 	if err != nil {
 		return err
+	}
+	fmt.Fprintf(c.Stdout, "replayed dead letter %d (event %s, %s)\n", id, d.EventID, d.Reason)
+	return nil
+}
+
+// deadLetterStream opens the dead-letter stream.
+func (o *Ops) deadLetterStream(ctx context.Context) (jetstream.Stream, error) {
+	return o.stream(ctx, o.cfg.DeadLetterStream, "has a worker run against this NATS?")
+}
+
+// DeadLetters lists the dead letters, oldest first; none (and no error) when the stream does not
+// exist yet.
+func (o *Ops) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
+	out := []DeadLetter{}
+	stream, err := o.deadLetterStream(ctx)
+	if errors.Is(err, ErrNoStream) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	err = eachMsg(ctx, stream, "dead letter", func(m *jetstream.RawStreamMsg) { out = append(out, deadLetterOf(m)) })
+	return out, err
+}
+
+// DeadLetterMsg returns dead letter id as stored: the event body and its headers.
+func (o *Ops) DeadLetterMsg(ctx context.Context, id uint64) (*jetstream.RawStreamMsg, error) {
+	stream, err := o.deadLetterStream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return getDeadLetter(ctx, stream, id)
+}
+
+// DeleteDeadLetter drops dead letter id for good.
+func (o *Ops) DeleteDeadLetter(ctx context.Context, id uint64) error {
+	stream, err := o.deadLetterStream(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := getDeadLetter(ctx, stream, id); err != nil {
+		return err
+	}
+	if err := stream.DeleteMsg(ctx, id); err != nil {
+		return fmt.Errorf("delete dead letter %d: %w", id, err)
+	}
+	return nil
+}
+
+// ReplayDeadLetter republishes a dead letter to the events stream with a fresh Nats-Msg-Id (the
+// original id may still sit in the broker's duplicate window, which would swallow it; the store's
+// event-id dedupe still protects the leads) and removes it only once that is acknowledged. It
+// returns what the dead letter was.
+func (o *Ops) ReplayDeadLetter(ctx context.Context, id uint64) (DeadLetter, error) {
+	stream, err := o.deadLetterStream(ctx)
+	if err != nil {
+		return DeadLetter{}, err
+	}
+	m, err := getDeadLetter(ctx, stream, id)
+	if err != nil {
+		return DeadLetter{}, err
 	}
 	d := deadLetterOf(m)
 	subject := d.Subject
 	if subject == "" {
-		subject = c.cfg.Subject(d.EventType)
+		subject = o.cfg.Subject(d.EventType)
 	}
 	h := nats.Header{}
 	for k, v := range m.Header {
@@ -171,20 +218,21 @@ func (c *CLI) dlqReplay(ctx context.Context, stream jetstream.Stream, id uint64)
 	}
 	// The id as it travels (escaped), so that NATS keeps this Nats-Msg-Id as written too.
 	h.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s/replay/dlq-%d/%d", m.Header.Get(queue.HeaderEventID), id, time.Now().UnixNano()))
-	if _, err := c.js.PublishMsg(ctx, &nats.Msg{Subject: subject, Header: h, Data: m.Data}); err != nil {
-		return fmt.Errorf("replay dead letter %d: %w; it stays in the dead-letter stream", id, err)
+	pctx, cancel := context.WithTimeout(ctx, publishTimeout)
+	defer cancel()
+	if _, err := o.js.PublishMsg(pctx, &nats.Msg{Subject: subject, Header: h, Data: m.Data}); err != nil {
+		return DeadLetter{}, fmt.Errorf("replay dead letter %d: %w; it stays in the dead-letter stream", id, err)
 	}
 	if err := stream.DeleteMsg(ctx, id); err != nil && !queue.IsNotFound(err) {
-		return fmt.Errorf("event %s was republished, but removing dead letter %d failed: %w; delete it with `ingestctl dlq delete %d`", d.EventID, id, err, id)
+		return DeadLetter{}, fmt.Errorf("event %s was republished, but removing dead letter %d failed: %w; delete it with `ingestctl dlq delete %d`", d.EventID, id, err, id)
 	}
-	fmt.Fprintf(c.Stdout, "replayed dead letter %d (event %s, %s)\n", id, d.EventID, d.Reason)
-	return nil
+	return d, nil
 }
 
 func getDeadLetter(ctx context.Context, stream jetstream.Stream, id uint64) (*jetstream.RawStreamMsg, error) {
 	m, err := stream.GetMsg(ctx, id)
 	if queue.IsNotFound(err) {
-		return nil, fmt.Errorf("dead letter %d does not exist (replayed or deleted already? see `ingestctl dlq list`)", id)
+		return nil, missing{fmt.Sprintf("dead letter %d does not exist (replayed or deleted already? see `ingestctl dlq list`)", id)}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read dead letter %d: %w", id, err)

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"text/tabwriter"
@@ -45,28 +46,32 @@ func (c *CLI) quarantine(ctx context.Context, verb string, args []string) error 
 		return err
 	}
 	defer closeConn()
-	stream, err := c.js.Stream(ctx, c.cfg.QuarantineStream)
-	if err != nil {
-		return fmt.Errorf("quarantine stream %s: %w (has an ingest run against this NATS?)", c.cfg.QuarantineStream, err)
-	}
 	switch verb {
 	case "list":
-		return c.quarantineList(ctx, stream, jsonOut)
+		return c.quarantineList(ctx, jsonOut)
 	case "show":
-		q, err := getQuarantined(ctx, stream, id)
+		q, err := c.ops.QuarantinedEntry(ctx, id)
 		if err != nil {
 			return err
 		}
 		_, err = c.Stdout.Write(q.Body)
 		return err
 	case "replay":
-		return c.quarantineReplay(ctx, stream, id, bodyFile)
-	case "delete":
-		if _, err := getQuarantined(ctx, stream, id); err != nil {
+		var body []byte
+		if bodyFile != "" {
+			if body, err = os.ReadFile(bodyFile); err != nil {
+				return fmt.Errorf("read corrected body: %w", err)
+			}
+		}
+		r, err := c.ops.ReplayQuarantined(ctx, id, body)
+		if err != nil {
 			return err
 		}
-		if err := stream.DeleteMsg(ctx, id); err != nil {
-			return fmt.Errorf("delete quarantine entry %d: %w", id, err)
+		fmt.Fprintf(c.Stdout, "replayed quarantine entry %d as event %s (%s, duplicate: %t); removed from quarantine\n", id, r.EventID, r.EventType, r.Duplicate)
+		return nil
+	case "delete":
+		if err := c.ops.DeleteQuarantined(ctx, id); err != nil {
+			return err
 		}
 		fmt.Fprintf(c.Stdout, "deleted quarantine entry %d\n", id)
 		return nil
@@ -74,8 +79,9 @@ func (c *CLI) quarantine(ctx context.Context, verb string, args []string) error 
 	return usageError{fmt.Sprintf("unknown quarantine command %q", verb)}
 }
 
-// listed is one line of `quarantine list`.
-type listed struct {
+// QuarantineEntry is an authenticated request the ingest could not accept: one line of
+// `quarantine list`, one row of the console's quarantine.
+type QuarantineEntry struct {
 	ID         uint64    `json:"id"`
 	ReceivedAt time.Time `json:"received_at"`
 	Reason     string    `json:"reason"`
@@ -84,12 +90,8 @@ type listed struct {
 	RemoteAddr string    `json:"remote_addr,omitempty"`
 }
 
-func (c *CLI) quarantineList(ctx context.Context, stream jetstream.Stream, jsonOut bool) error {
-	entries := []listed{}
-	err := eachMsg(ctx, stream, "quarantine entry", func(m *jetstream.RawStreamMsg) {
-		q := queue.QuarantineEntry(m)
-		entries = append(entries, listed{q.ID, q.ReceivedAt, q.Reason, q.Error, len(q.Body), q.RemoteAddr})
-	})
+func (c *CLI) quarantineList(ctx context.Context, jsonOut bool) error {
+	entries, err := c.ops.Quarantine(ctx)
 	if err != nil {
 		return err
 	}
@@ -108,31 +110,88 @@ func (c *CLI) quarantineList(ctx context.Context, stream jetstream.Stream, jsonO
 	return nil
 }
 
-// quarantineReplay submits a kept body (or a corrected one) the way the ingest would, and removes
-// it from quarantine only once JetStream has acknowledged the event.
-func (c *CLI) quarantineReplay(ctx context.Context, stream jetstream.Stream, id uint64, bodyFile string) error {
-	q, err := getQuarantined(ctx, stream, id)
+// quarantineStream opens the quarantine stream.
+func (o *Ops) quarantineStream(ctx context.Context) (jetstream.Stream, error) {
+	return o.stream(ctx, o.cfg.QuarantineStream, "has an ingest run against this NATS?")
+}
+
+// Quarantine lists what the ingest quarantined, oldest first; none (and no error) when the
+// stream does not exist yet.
+func (o *Ops) Quarantine(ctx context.Context) ([]QuarantineEntry, error) {
+	entries := []QuarantineEntry{}
+	stream, err := o.quarantineStream(ctx)
+	if errors.Is(err, ErrNoStream) {
+		return entries, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	err = eachMsg(ctx, stream, "quarantine entry", func(m *jetstream.RawStreamMsg) {
+		q := queue.QuarantineEntry(m)
+		entries = append(entries, QuarantineEntry{q.ID, q.ReceivedAt, q.Reason, q.Error, len(q.Body), q.RemoteAddr})
+	})
+	return entries, err
+}
+
+// QuarantinedEntry returns quarantine entry id: the request's body exactly as received, and its
+// kept headers.
+func (o *Ops) QuarantinedEntry(ctx context.Context, id uint64) (*queue.Quarantined, error) {
+	stream, err := o.quarantineStream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return getQuarantined(ctx, stream, id)
+}
+
+// DeleteQuarantined drops quarantine entry id for good.
+func (o *Ops) DeleteQuarantined(ctx context.Context, id uint64) error {
+	stream, err := o.quarantineStream(ctx)
 	if err != nil {
 		return err
 	}
-	var body []byte
-	if bodyFile != "" {
-		if body, err = os.ReadFile(bodyFile); err != nil {
-			return fmt.Errorf("read corrected body: %w", err)
+	if _, err := getQuarantined(ctx, stream, id); err != nil {
+		return err
+	}
+	if err := stream.DeleteMsg(ctx, id); err != nil {
+		return fmt.Errorf("delete quarantine entry %d: %w", id, err)
+	}
+	return nil
+}
+
+// Replayed is what a quarantine replay submitted.
+type Replayed struct {
+	EventID   string `json:"event_id"`
+	EventType string `json:"event_type"`
+	// Duplicate says JetStream already had this event id within its duplicate window.
+	Duplicate bool `json:"duplicate"`
+}
+
+// ReplayQuarantined submits a kept body, or body instead when it is not nil (a corrected one),
+// the way the ingest would, and removes the entry from quarantine only once JetStream has
+// acknowledged the event.
+func (o *Ops) ReplayQuarantined(ctx context.Context, id uint64, body []byte) (Replayed, error) {
+	stream, err := o.quarantineStream(ctx)
+	if err != nil {
+		return Replayed{}, err
+	}
+	q, err := getQuarantined(ctx, stream, id)
+	if err != nil {
+		return Replayed{}, err
+	}
+	if body != nil {
+		if int64(len(body)) > o.maxBody {
+			return Replayed{}, fmt.Errorf("the corrected body is %d bytes; the ingest accepts at most %d (-max-body)", len(body), o.maxBody)
 		}
-		if int64(len(body)) > c.maxBody {
-			return fmt.Errorf("%s is %d bytes; the ingest accepts at most %d (-max-body)", bodyFile, len(body), c.maxBody)
-		}
-	} else if body, err = decodeKept(q, c.maxBody); err != nil {
-		return fmt.Errorf("quarantine entry %d: %w; save a corrected body with `ingestctl quarantine show %d > fixed.json`, edit it (as UTF-8), and replay with --body fixed.json", id, err, id)
+	} else if body, err = decodeKept(q, o.maxBody); err != nil {
+		return Replayed{}, fmt.Errorf("quarantine entry %d: %w; save a corrected body with `ingestctl quarantine show %d > fixed.json`, edit it (as UTF-8), and replay with --body fixed.json", id, err, id)
 	}
 	head, err := event.ParseHead(body)
 	if err != nil {
-		return fmt.Errorf("quarantine entry %d is still not an acceptable event: %v; save it with `ingestctl quarantine show %d > fixed.json`, fix it, and replay with --body fixed.json", id, err, id)
+		return Replayed{}, fmt.Errorf("quarantine entry %d is still not an acceptable event: %v; save it with `ingestctl quarantine show %d > fixed.json`, fix it, and replay with --body fixed.json", id, err, id)
 	}
-	pub, err := queue.NewPublisher(c.conn, c.cfg, 5*time.Second)
+	pub, err := queue.NewPublisher(o.conn, o.cfg, publishTimeout)
 	if err != nil {
-		return err
+		return Replayed{}, err
 	}
 	received := q.ReceivedAt
 	if received.IsZero() {
@@ -140,13 +199,12 @@ func (c *CLI) quarantineReplay(ctx context.Context, stream jetstream.Stream, id 
 	}
 	ack, err := pub.Publish(ctx, &event.Event{ID: head.ID, Type: head.Type, ReceivedAt: received, Body: body})
 	if err != nil {
-		return fmt.Errorf("replay quarantine entry %d: %w; it stays in quarantine", id, err)
+		return Replayed{}, fmt.Errorf("replay quarantine entry %d: %w; it stays in quarantine", id, err)
 	}
 	if err := stream.DeleteMsg(ctx, id); err != nil && !queue.IsNotFound(err) {
-		return fmt.Errorf("event %s was accepted, but removing quarantine entry %d failed: %w; delete it with `ingestctl quarantine delete %d`", head.ID, id, err, id)
+		return Replayed{}, fmt.Errorf("event %s was accepted, but removing quarantine entry %d failed: %w; delete it with `ingestctl quarantine delete %d`", head.ID, id, err, id)
 	}
-	fmt.Fprintf(c.Stdout, "replayed quarantine entry %d as event %s (%s, duplicate: %t); removed from quarantine\n", id, head.ID, head.Type, ack.Duplicate)
-	return nil
+	return Replayed{EventID: head.ID, EventType: head.Type, Duplicate: ack.Duplicate}, nil
 }
 
 // decodeKept reads a kept body as the ingest does: undoes its Content-Encoding, then transcodes it
@@ -162,7 +220,7 @@ func decodeKept(q *queue.Quarantined, limit int64) ([]byte, error) {
 func getQuarantined(ctx context.Context, stream jetstream.Stream, id uint64) (*queue.Quarantined, error) {
 	m, err := stream.GetMsg(ctx, id)
 	if queue.IsNotFound(err) {
-		return nil, fmt.Errorf("quarantine entry %d does not exist (replayed or deleted already? see `ingestctl quarantine list`)", id)
+		return nil, missing{fmt.Sprintf("quarantine entry %d does not exist (replayed or deleted already? see `ingestctl quarantine list`)", id)}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read quarantine entry %d: %w", id, err)

@@ -2,14 +2,11 @@ package admin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"text/tabwriter"
-
-	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Status is what `ingestctl status` reports.
+// Status is what `ingestctl status` reports and the console's stats show (Ops.Status).
 type Status struct {
 	Streams  []StreamStatus  `json:"streams"`
 	Consumer *ConsumerStatus `json:"consumer,omitempty"`
@@ -49,30 +46,9 @@ func (c *CLI) status(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeConn()
-	var st Status
-	for _, name := range []string{c.cfg.Stream, c.cfg.DeadLetterStream, c.cfg.QuarantineStream} {
-		ss := StreamStatus{Name: name}
-		s, err := c.js.Stream(ctx, name)
-		switch {
-		case errors.Is(err, jetstream.ErrStreamNotFound):
-		case err != nil:
-			return fmt.Errorf("stream %s: %w", name, err)
-		default:
-			info := s.CachedInfo()
-			ss.Exists, ss.Messages, ss.Bytes, ss.MaxBytes = true, info.State.Msgs, info.State.Bytes, info.Config.MaxBytes
-		}
-		st.Streams = append(st.Streams, ss)
-	}
-	st.DeadLetters, st.Quarantined = st.Streams[1].Messages, st.Streams[2].Messages
-	cons, err := c.js.Consumer(ctx, c.cfg.Stream, c.cfg.Consumer)
-	switch {
-	case errors.Is(err, jetstream.ErrConsumerNotFound), errors.Is(err, jetstream.ErrStreamNotFound):
-	case err != nil:
-		return fmt.Errorf("consumer %s: %w", c.cfg.Consumer, err)
-	default:
-		info := cons.CachedInfo()
-		st.Consumer = &ConsumerStatus{Name: info.Name, Pending: info.NumPending, AckPending: info.NumAckPending,
-			Redelivered: info.NumRedelivered, WaitingPulls: info.NumWaiting}
+	st, err := c.ops.Status(ctx)
+	if err != nil {
+		return err
 	}
 	if jsonOut {
 		return c.printJSON(st)
@@ -93,7 +69,7 @@ func (c *CLI) status(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.Stdout, "consumer %s: pending %d, ack pending %d, redelivered %d, waiting pulls %d\n",
 			cs.Name, cs.Pending, cs.AckPending, cs.Redelivered, cs.WaitingPulls)
 	} else {
-		fmt.Fprintf(c.Stdout, "consumer %s: not created yet (no worker has started)\n", c.cfg.Consumer)
+		fmt.Fprintf(c.Stdout, "consumer %s: not created yet (no worker has started)\n", c.ops.ConsumerName())
 	}
 	fmt.Fprintf(c.Stdout, "dead letters: %d (ingestctl dlq list)\nquarantined: %d (ingestctl quarantine list)\n", st.DeadLetters, st.Quarantined)
 	return nil

@@ -48,7 +48,7 @@ func startIngest(t *testing.T, dataDir string, env map[string]string, args ...st
 	tb := &testBundle{dataDir: dataDir, stdout: &testkit.SyncBuffer{}, stderr: &testkit.SyncBuffer{}}
 	m := app.NewIngest()
 	m.Env, m.Stdout, m.Stderr = envOf(env), tb.stdout, tb.stderr
-	base := []string{"-addr", "127.0.0.1:0", "-data-dir", dataDir, "-embedded-nats-addr", "127.0.0.1:0"}
+	base := []string{"-addr", "127.0.0.1:0", "-data-dir", dataDir, "-embedded-nats-addr", "127.0.0.1:0", "-console-addr", ""}
 	require.NoError(t, m.ParseFlags(append(base, args...)))
 	require.NoError(t, m.Run(context.Background()))
 	tb.ingest = m

@@ -41,6 +41,10 @@ type IngestConfig struct {
 	DuplicateWindow    time.Duration
 	PprofAddr          string
 	SyncInterval       string
+	// ConsoleAddr is where a standalone ingest serves the operator's console; empty = off.
+	// ConsoleToken is ADMIN_TOKEN (env only); empty = generated into the data directory.
+	ConsoleAddr  string
+	ConsoleToken string
 	// Worker configures the standalone in-process worker.
 	Worker WorkerSettings
 }
@@ -60,6 +64,7 @@ type Ingest struct {
 	http     *httpServer
 	pprof    *httpServer
 	worker   *runningWorker
+	console  *runningConsole
 	failed   chan error
 	secret   string // set when generated on this start, for the banner
 }
@@ -91,6 +96,7 @@ func (m *Ingest) ParseFlags(args []string) error {
 	fs.duration(&c.DuplicateWindow, "duplicate-window", "STREAM_DUPLICATE_WINDOW", queue.DefaultDuplicates, "how long JetStream drops a re-sent event id by itself; its memory grows with rate × window (the store's unique event id dedupes for ever)")
 	fs.integer(&c.StreamReplicas, "stream-replicas", "STREAM_REPLICAS", 1, "copies of each stream in a JetStream cluster (3 in production clusters; 1 standalone)")
 	fs.str(&c.SyncInterval, "jetstream-sync", "JETSTREAM_SYNC_INTERVAL", "2m", "standalone: how often JetStream fsyncs (a duration, or \"always\")")
+	fs.strEmptyOK(&c.ConsoleAddr, "console-addr", "CONSOLE_ADDR", DefaultConsoleAddr, "standalone: address of the operator's console (leads, dead letters, schema); empty = off; beyond loopback it needs ADMIN_TOKEN")
 	c.Worker.register(fs, "standalone worker: ")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -101,6 +107,7 @@ func (m *Ingest) ParseFlags(args []string) error {
 	if v, ok := m.Env("WEBHOOK_SIGNATURE_SECRETS"); ok {
 		c.SignatureSecrets = ingest.SplitList(v)
 	}
+	c.ConsoleToken, _ = m.Env("ADMIN_TOKEN")
 	return nil
 }
 
@@ -112,6 +119,9 @@ func (m *Ingest) Failed() <-chan error { return m.failed }
 
 // Addr is the HTTP address listened on, once Run has returned.
 func (m *Ingest) Addr() string { return m.http.Addr() }
+
+// ConsoleURL is the console's sign-in page once Run has returned; empty when it is not served.
+func (m *Ingest) ConsoleURL() string { return m.console.URL() }
 
 // EmbeddedNATSURL is where extra workers attach in standalone mode; empty when not listening.
 func (m *Ingest) EmbeddedNATSURL() string {
@@ -127,6 +137,9 @@ func (m *Ingest) Run(ctx context.Context) error {
 	m.log = newLogger(m.Stderr, "ingest")
 	if c.DuplicateWindow < time.Second {
 		return fmt.Errorf("STREAM_DUPLICATE_WINDOW=%s: want at least 1s (the default is %s)", c.DuplicateWindow, queue.DefaultDuplicates)
+	}
+	if p := portOf(c.ConsoleAddr); c.ConsoleAddr != "" && p != "0" && p == portOf(c.Addr) {
+		return fmt.Errorf("CONSOLE_ADDR=%q is on the webhook port: give the console an address of its own (default %s), never where SaleAssist posts", c.ConsoleAddr, DefaultConsoleAddr)
 	}
 	auth, err := m.auth()
 	if err != nil {
@@ -181,6 +194,9 @@ func (m *Ingest) Run(ctx context.Context) error {
 	// connection closed: the listener lets the handler see them (ingest.GuardFraming).
 	m.http, err = listenHTTP(c.Addr, srv, m.failed, ingest.GuardFraming)
 	if err != nil {
+		return err
+	}
+	if err := m.startConsole(ctx, maxBody, qc); err != nil {
 		return err
 	}
 	if m.pprof, err = startPprof(c.PprofAddr, m.log, m.failed); err != nil {
@@ -306,7 +322,7 @@ func (m *Ingest) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
 	var errs []error
-	errs = append(errs, m.http.shutdown(ctx), m.pprof.shutdown(ctx))
+	errs = append(errs, m.http.shutdown(ctx), m.pprof.shutdown(ctx), m.console.stop(ctx))
 	errs = append(errs, m.worker.stop())
 	closeConn(m.nc)
 	if m.embedded != nil {
@@ -350,12 +366,13 @@ func (m *Ingest) banner() {
 	if c.AllowedCIDRs != "" {
 		b = fmt.Appendf(b, "  Accepted from: %s\n", c.AllowedCIDRs)
 	}
+	b = append(b, m.console.banner(c.DataDir)...)
 	if u := m.EmbeddedNATSURL(); u != "" {
 		b = fmt.Appendf(b, "\nMore workers can attach: NATS_URL=%s go run ./cmd/worker -db %s\n", u, filepath.Join(c.DataDir, "leads.db"))
 		b = fmt.Appendf(b, "Quarantined requests: go run ./cmd/ingestctl -data-dir %s quarantine list\n", c.DataDir)
 	}
 	_, _ = m.Stdout.Write(append(b, '\n'))
-	m.log.Info("started", "addr", m.Addr(), "standalone", m.Standalone(), "worker", m.worker != nil, "embedded_nats", m.EmbeddedNATSURL())
+	m.log.Info("started", "addr", m.Addr(), "standalone", m.Standalone(), "worker", m.worker != nil, "embedded_nats", m.EmbeddedNATSURL(), "console", m.ConsoleURL())
 }
 
 func portOf(addr string) string {
@@ -365,4 +382,24 @@ func portOf(addr string) string {
 		}
 	}
 	return addr
+}
+
+// startConsole serves the console in standalone mode, on the leads database of the data
+// directory and the ingest's own NATS connection. A taken CONSOLE_ADDR is a warning, as a taken
+// EMBEDDED_NATS_ADDR is: webhooks matter more than the console. Against an external NATS the
+// ingest has no store: run cmd/console there.
+func (m *Ingest) startConsole(ctx context.Context, maxBody int64, qc queue.Config) error {
+	c := m.Config
+	if !m.Standalone() || c.ConsoleAddr == "" {
+		return nil
+	}
+	var err error
+	m.console, err = startConsole(ctx, consoleConfig{Addr: c.ConsoleAddr, DataDir: c.DataDir, Token: c.ConsoleToken,
+		DB: filepath.Join(c.DataDir, "leads.db"), Region: c.Worker.DefaultRegion, MaxBody: maxBody, Queue: qc},
+		m.nc, m.log.With("component", "console"), m.failed)
+	if errors.Is(err, errConsoleAddrInUse) {
+		m.log.Warn("console not started: its address is taken", "addr", c.ConsoleAddr, "fix", "set CONSOLE_ADDR to a free address, or empty to turn the console off")
+		return nil
+	}
+	return err
 }

@@ -115,7 +115,7 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 				env[k] = v
 			}
 			m.Env, m.Stdout, m.Stderr = envOf(env), &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
-			args := append([]string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-embedded-nats-addr", ""}, tc.args...)
+			args := append([]string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-embedded-nats-addr", "", "-console-addr", ""}, tc.args...)
 			err := m.ParseFlags(args)
 			if err == nil {
 				err = m.Run(context.Background())
@@ -195,7 +195,7 @@ func TestDuplicateWindowIsConfigurable(t *testing.T) {
 
 	m := app.NewIngest()
 	m.Env, m.Stdout, m.Stderr = envOf(map[string]string{"WEBHOOK_SECRETS": testSecret, "STREAM_DUPLICATE_WINDOW": "10ms"}), &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
-	require.NoError(t, m.ParseFlags([]string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-embedded-nats-addr", ""}))
+	require.NoError(t, m.ParseFlags([]string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-embedded-nats-addr", "", "-console-addr", ""}))
 	err = m.Run(context.Background())
 	require.NoError(t, m.Close())
 	require.ErrorContains(t, err, "STREAM_DUPLICATE_WINDOW")

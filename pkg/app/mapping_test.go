@@ -47,7 +47,7 @@ func TestBadMappingFileRefusesToStart(t *testing.T) {
 			case "ingest":
 				m := app.NewIngest()
 				m.Env, m.Stdout, m.Stderr = envOf(map[string]string{"WEBHOOK_SECRETS": testSecret, "MAPPING_FILE": bad}), &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
-				require.NoError(t, m.ParseFlags([]string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-embedded-nats-addr", ""}))
+				require.NoError(t, m.ParseFlags([]string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-embedded-nats-addr", "", "-console-addr", ""}))
 				err = m.Run(context.Background())
 				require.NoError(t, m.Close())
 			case "worker":

@@ -279,7 +279,7 @@ func TestAdminEndpointsAreLoopbackByDefault(t *testing.T) {
 	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0"} {
 		m := app.NewIngest()
 		m.Env, m.Stdout, m.Stderr = envOf(map[string]string{"WEBHOOK_SECRETS": testSecret}), &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
-		require.NoError(t, m.ParseFlags([]string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-embedded-nats-addr", addr}))
+		require.NoError(t, m.ParseFlags([]string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-embedded-nats-addr", addr, "-console-addr", ""}))
 		err := m.Run(context.Background())
 		require.NoError(t, m.Close())
 		require.ErrorContains(t, err, "EMBEDDED_NATS_ALLOW_REMOTE", "EMBEDDED_NATS_ADDR=%s", addr)

@@ -67,36 +67,43 @@ func SplitList(env string) []string {
 // LoadOrCreateSecret returns the secret kept in dataDir, generating a strong one (32 random bytes,
 // base64url) on first use. The file is written with mode 0600. created reports a new secret.
 func LoadOrCreateSecret(dataDir string) (secret string, created bool, err error) {
-	path := filepath.Join(dataDir, SecretFile)
+	return LoadOrCreateSecretFile(dataDir, SecretFile, "webhook secret", MinSecretLen)
+}
+
+// LoadOrCreateSecretFile is LoadOrCreateSecret for any secret the pipeline generates (the
+// console's admin token too): kept in dataDir/name, what names it in errors, and a kept one
+// shorter than minLen is refused.
+func LoadOrCreateSecretFile(dataDir, name, what string, minLen int) (secret string, created bool, err error) {
+	path := filepath.Join(dataDir, name)
 	b, err := os.ReadFile(path)
 	if err == nil {
 		secret = strings.TrimSpace(string(b))
-		if len(secret) < MinSecretLen {
-			return "", false, fmt.Errorf("webhook secret in %s is too short (%d characters); delete the file to have a new one generated", path, len(secret))
+		if len(secret) < minLen {
+			return "", false, fmt.Errorf("%s in %s is too short (%d characters); delete the file to have a new one generated", what, path, len(secret))
 		}
 		return secret, false, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return "", false, fmt.Errorf("read webhook secret: %w", err)
+		return "", false, fmt.Errorf("read %s: %w", what, err)
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return "", false, fmt.Errorf("create data directory %s: %w", dataDir, err)
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
-		return "", false, fmt.Errorf("generate webhook secret: %w", err)
+		return "", false, fmt.Errorf("generate %s: %w", what, err)
 	}
 	secret = base64.RawURLEncoding.EncodeToString(raw)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return "", false, fmt.Errorf("write webhook secret: %w", err)
+		return "", false, fmt.Errorf("write %s: %w", what, err)
 	}
 	if _, err := f.WriteString(secret + "\n"); err != nil {
 		f.Close()
-		return "", false, fmt.Errorf("write webhook secret %s: %w", path, err)
+		return "", false, fmt.Errorf("write %s %s: %w", what, path, err)
 	}
 	if err := f.Close(); err != nil {
-		return "", false, fmt.Errorf("write webhook secret %s: %w", path, err)
+		return "", false, fmt.Errorf("write %s %s: %w", what, path, err)
 	}
 	return secret, true, nil
 }

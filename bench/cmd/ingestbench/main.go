@@ -187,7 +187,7 @@ func (b *bench) server(kind string, worker bool, pprofAddr string, extraEnv ...s
 	if pprofAddr != "" {
 		env = append(env, "PPROF_ADDR="+pprofAddr)
 	}
-	args := []string{"-addr", addr, "-data-dir", dir, "-embedded-nats-addr=", "-worker=" + strconv.FormatBool(worker),
+	args := []string{"-addr", addr, "-data-dir", dir, "-embedded-nats-addr=", "-console-addr=", "-worker=" + strconv.FormatBool(worker),
 		"-stream-max-bytes", strconv.FormatInt(streamMaxBytes, 10)}
 	return start(name, b.realBin, args, cleanEnv(env...), port, "/readyz", b.tmp)
 }

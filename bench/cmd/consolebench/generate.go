@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // the driver the store uses
+
+	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
+)
+
+// timeFormat is the store's: RFC 3339, UTC, a fixed nine-digit fraction, so times sort as text.
+const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
+
+var (
+	firstNames = []string{"Asha", "Ravi", "Meera", "Karan", "Fatima", "Rohit", "Priya", "Arjun", "Neha", "Vikram", "Sana", "Dev"}
+	lastNames  = []string{"Rao", "Kumar", "Iyer", "Shah", "Khan", "Verma", "Nair", "Patel", "Gupta", "Singh", "Das", "Menon"}
+	cities     = []string{"Pune", "Mumbai", "Delhi", "Chennai", "Kolkata", "Bengaluru", "Hyderabad", "Faridabad"}
+)
+
+// leadEmail and leadPhone are lead i's keys, so the measurement can search for known leads.
+// The email is stored normalized (lower-case), as the pipeline stores it.
+func leadEmail(i int) string {
+	return strings.ToLower(fmt.Sprintf("%s.%s%d@example.com", first(i), last(i), i))
+}
+
+// leadPhone is a valid Indian mobile number in E.164, distinct per lead.
+func leadPhone(i int) string { return fmt.Sprintf("+91%d", 9000000000+i) }
+
+func first(i int) string { return firstNames[i%len(firstNames)] }
+func last(i int) string  { return lastNames[(i/len(firstNames))%len(lastNames)] }
+
+// generate creates the store with its migrations (so the schema and indexes are the real ones),
+// then bulk-inserts straight into the tables on one connection, in transactions of 100,000
+// rows, with synchronous=OFF: a generator, not the pipeline's write path.
+func generate(ctx context.Context, path string, leads, events int) error {
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	if err := st.Close(); err != nil {
+		return err
+	}
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=OFF&_foreign_keys=off")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, `PRAGMA cache_size = -262144`); err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := time.Now().UTC()
+	// updated_at spread at random over the last 30 days: the listing's keyset index is then
+	// walked as it would be after months of traffic, not in insertion order.
+	updated := make([]time.Time, leads+1)
+	err = batches(ctx, db, leads, `INSERT INTO leads (id, name, email, mobile_number, city, attributes, seen_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, '{}', ?, ?, ?)`, func(st *sql.Stmt, i int) error {
+		id := i + 1
+		u := now.Add(-time.Duration(rng.Int64N(int64(30 * 24 * time.Hour))))
+		updated[id] = u
+		ts := u.Format(timeFormat)
+		_, err := st.ExecContext(ctx, id, first(id)+" "+last(id), leadEmail(id), leadPhone(id), cities[id%len(cities)], ts, ts, ts)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("leads: %w", err)
+	}
+	return batches(ctx, db, events, `INSERT INTO events (event_id, event_type, lead_id, received_at, stored_at, payload)
+		VALUES (?, ?, ?, ?, ?, ?)`, func(st *sql.Stmt, i int) error {
+		id := i%leads + 1
+		typ := "widget_new_conversation"
+		if i%3 == 2 {
+			typ = "video_tile_click"
+		}
+		at := updated[id].Add(-time.Duration(i/leads) * time.Hour)
+		ts := at.Format(timeFormat)
+		evID := fmt.Sprintf("ev-%07d-%d", id, i/leads)
+		payload := fmt.Sprintf(`{"event_type":%q,"payload":{"id":%q,"people_detail":{"name":%q,"email":%q,"mobile_number":%q,"widget_city":%q},"updated_on":%d},"metadata":{}}`,
+			typ, evID, first(id)+" "+last(id), leadEmail(id), leadPhone(id)[3:], cities[id%len(cities)], at.UnixMilli())
+		_, err := st.ExecContext(ctx, evID, typ, id, ts, ts, payload)
+		return err
+	})
+}
+
+// batches runs row(i) for i in [0, n) with the statement q, committing every 100,000 rows.
+func batches(ctx context.Context, db *sql.DB, n int, q string, row func(*sql.Stmt, int) error) error {
+	const per = 100_000
+	for start := 0; start < n; start += per {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		st, err := tx.PrepareContext(ctx, q)
+		if err != nil {
+			tx.Rollback()
+			return err
+		}
+		for i := start; i < min(start+per, n); i++ {
+			if err := row(st, i); err != nil {
+				tx.Rollback()
+				return err
+			}
+		}
+		st.Close()
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

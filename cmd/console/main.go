@@ -1,0 +1,13 @@
+// Command console serves the operator's console (leads, history, CSV export, dead letters and
+// quarantine with replay, Get Schema, mapping preview, throughput) on its own, for deployments
+// whose ingest runs against an external NATS. A standalone cmd/ingest serves the same console
+// itself on CONSOLE_ADDR.
+package main
+
+import (
+	"os"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/app"
+)
+
+func main() { os.Exit(app.Main(app.NewConsole(), os.Args[1:])) }

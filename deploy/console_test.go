@@ -1,0 +1,60 @@
+package deploy_test
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/console"
+)
+
+// The console service: cmd/console from the pipeline image, configured by its real flag parser
+// from the service's environment, on the workers' SQLite volume, with an ADMIN_TOKEN from the env
+// file strong enough for an address beyond loopback, and published on the host's loopback only.
+func TestComposeConsole(t *testing.T) {
+	t.Parallel()
+	p := loadCompose(t, true)
+	s := service(t, p, "console")
+	require.Equal(t, []string{"console"}, []string(s.Command))
+	require.Equal(t, "pipeline", s.Build.Target)
+	require.Equal(t, service(t, p, "worker").Image, s.Image, "one image for every program")
+
+	m := app.NewConsole()
+	m.Env = lookup(envOf(s))
+	require.NoError(t, m.ParseFlags(nil))
+	c := m.Config
+	require.ElementsMatch(t, natsHosts(t, envOf(service(t, p, "worker"))["NATS_URL"]), natsHosts(t, c.NatsURL))
+	require.Equal(t, "leads-data", volumeMount(t, s, "/data").Source, "the console reads the workers' SQLite file")
+	require.True(t, strings.HasPrefix(c.DB, "/data/"), "DATABASE_URL on the shared volume")
+	tok, _, err := console.LoadToken(t.TempDir(), c.Token, c.Addr)
+	require.NoError(t, err, ".env.example's ADMIN_TOKEN must be usable as it stands, beyond loopback")
+	require.Equal(t, c.Token, tok)
+
+	_, port, err := net.SplitHostPort(c.Addr)
+	require.NoError(t, err)
+	require.Len(t, s.Ports, 1)
+	require.Equal(t, port, strconv.Itoa(int(s.Ports[0].Target)), "the published port is CONSOLE_ADDR's")
+	require.Equal(t, "127.0.0.1", s.Ports[0].HostIP, "the console is published on the host's loopback only")
+	require.Contains(t, strings.Join(s.HealthCheck.Test, " "), ":"+port+"/healthz")
+	require.NotEqual(t, port, strconv.Itoa(int(service(t, p, "ingest").Ports[0].Target)), "never the webhook port")
+
+	_, stages, err := parseDockerfile(string(readFile(t, "Dockerfile")))
+	require.NoError(t, err)
+	var build, copies string
+	for _, st := range stages {
+		for _, run := range all(st.Instr, "RUN") {
+			if strings.Contains(run, "go build") {
+				build = run
+			}
+		}
+		if st.Name == "pipeline" {
+			copies = strings.Join(all(st.Instr, "COPY"), "\n")
+		}
+	}
+	require.Contains(t, build, "./cmd/console")
+	require.Contains(t, copies, "/out/console")
+}

@@ -1,0 +1,122 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"syscall"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/admin"
+	"github.com/saleassist-pipeline/pipeline/pkg/console"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+	"github.com/saleassist-pipeline/pipeline/pkg/store"
+	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
+)
+
+// DefaultConsoleAddr is where the console listens unless CONSOLE_ADDR says otherwise: loopback,
+// and never the webhook port, so the console is not exposed where SaleAssist posts.
+const DefaultConsoleAddr = "127.0.0.1:8081"
+
+// consoleConfig is what startConsole needs; the standalone ingest and cmd/console fill it.
+type consoleConfig struct {
+	Addr    string
+	DataDir string // where a generated admin token is kept
+	Token   string // ADMIN_TOKEN, empty = generated
+	DB      string // DATABASE_URL of the leads store
+	Region  string
+	MaxBody int64
+	Queue   queue.Config
+}
+
+// runningConsole is a console serving, with its own store handle.
+type runningConsole struct {
+	http  *httpServer
+	store store.Store
+	// token is set when it was generated on this start, for the banner (shown once, never logged).
+	token string
+	// explicit says the token came from ADMIN_TOKEN.
+	explicit bool
+}
+
+// errConsoleAddrInUse marks a console that could not listen because its address is taken.
+var errConsoleAddrInUse = errors.New("address in use")
+
+// startConsole opens the store and serves the console on c.Addr, its JetStream operations over
+// nc (nil: none). The token checks (LoadToken) run first, so a console beyond loopback without a
+// strong ADMIN_TOKEN never starts.
+func startConsole(ctx context.Context, c consoleConfig, nc *nats.Conn, log *slog.Logger, failed chan<- error) (*runningConsole, error) {
+	token, generated, err := console.LoadToken(c.DataDir, c.Token, c.Addr)
+	if err != nil {
+		return nil, err
+	}
+	st, err := openStore(ctx, c.DB, sqlite.Options{})
+	if err != nil {
+		return nil, err
+	}
+	browser, ok := st.(console.Store)
+	if !ok {
+		st.Close()
+		return nil, fmt.Errorf("the store at %s has no console reads", queue.RedactURL(c.DB))
+	}
+	cfg := console.Config{Token: token, Store: browser, DefaultRegion: c.Region, Log: log}
+	if nc != nil {
+		if cfg.Ops, err = admin.NewOps(nc, c.Queue, c.MaxBody); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	srv, err := console.New(cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	h, err := listenHTTP(c.Addr, srv, failed)
+	if err != nil {
+		st.Close()
+		if errors.Is(err, syscall.EADDRINUSE) {
+			err = fmt.Errorf("console: %w: %w", errConsoleAddrInUse, err)
+		}
+		return nil, err
+	}
+	r := &runningConsole{http: h, store: st, explicit: c.Token != ""}
+	if generated {
+		r.token = token
+	}
+	return r, nil
+}
+
+// URL is where the console is, with the sign-in page.
+func (r *runningConsole) URL() string {
+	if r == nil {
+		return ""
+	}
+	return "http://" + r.http.Addr() + "/signin"
+}
+
+// stop answers requests in flight, then closes the store handle.
+func (r *runningConsole) stop(ctx context.Context) error {
+	if r == nil {
+		return nil
+	}
+	return errors.Join(r.http.shutdown(ctx), r.store.Close())
+}
+
+// consoleBanner is the console's lines of a start-up banner.
+func (r *runningConsole) banner(dataDir string) string {
+	if r == nil {
+		return ""
+	}
+	file := filepath.Join(dataDir, console.TokenFile)
+	where := "the token in " + file
+	switch {
+	case r.explicit:
+		where = "ADMIN_TOKEN"
+	case r.token != "":
+		where = r.token + "\n  (generated now and kept in " + file + "; shown only this once)"
+	}
+	return fmt.Sprintf("\nConsole (leads, dead letters, schema): %s\n  Admin token: %s\n", r.URL(), where)
+}

@@ -1,0 +1,184 @@
+package console_test
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+)
+
+type leadsAnswer struct {
+	Leads []struct {
+		ID           int64             `json:"id"`
+		Name         string            `json:"name"`
+		Email        string            `json:"email"`
+		MobileNumber string            `json:"mobile_number"`
+		City         string            `json:"city"`
+		Events       int64             `json:"events"`
+		Attributes   map[string]any    `json:"attributes"`
+		Extra        map[string]string `json:"-"`
+	} `json:"leads"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+func (b *testBundle) search(t *testing.T, q string) leadsAnswer {
+	t.Helper()
+	var a leadsAnswer
+	b.getJSON(t, "/api/leads?q="+url.QueryEscape(q), &a)
+	return a
+}
+
+// q finds a lead by email in any case and with spaces, by a phone written any way the pipeline
+// normalizes, and by part of a name; each lead carries its event count.
+func TestLeadsSearch(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ids := b.store(t,
+		person("e-1", "Asha Rao", "asha@example.com", "+91 98765 43210"),
+		person("e-2", "Asha Rao", "asha@example.com", ""),
+		person("e-3", "Ravi Kumar", "ravi@example.com", "9000000001"),
+		testkit.Fixture(t))
+	require.Equal(t, ids[0], ids[1])
+
+	for _, q := range []string{"  ASHA@Example.com ", "098765 43210", "+919876543210", "98765-43210", "sha r"} {
+		a := b.search(t, q)
+		require.Len(t, a.Leads, 1, q)
+		require.Equal(t, ids[0], a.Leads[0].ID, q)
+		require.EqualValues(t, 2, a.Leads[0].Events, q)
+		require.Equal(t, "+919876543210", a.Leads[0].MobileNumber)
+	}
+	// The fixture's invalid number is kept as sent, and found as typed.
+	a := b.search(t, "+910987654321")
+	require.Len(t, a.Leads, 1)
+	require.Equal(t, "Prakash Mudhaliyar", a.Leads[0].Name)
+	require.Empty(t, b.search(t, "nobody@example.com").Leads)
+	require.Len(t, b.search(t, "").Leads, 3)
+}
+
+// Newest updated first, in keyset pages; the cursor of the last page is empty.
+func TestLeadsPaging(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var bodies [][]byte
+	for i := range 5 {
+		bodies = append(bodies, person(fmt.Sprintf("p-%d", i), fmt.Sprintf("Person %d", i), fmt.Sprintf("p%d@example.com", i), ""))
+	}
+	ids := b.store(t, bodies...)
+	var got []int64
+	path := "/api/leads?limit=2"
+	for range 4 {
+		var a leadsAnswer
+		b.getJSON(t, path, &a)
+		for _, l := range a.Leads {
+			got = append(got, l.ID)
+		}
+		require.NotNil(t, a.NextCursor, "next_cursor is always there")
+		if *a.NextCursor == "" {
+			break
+		}
+		path = "/api/leads?limit=2&cursor=" + url.QueryEscape(*a.NextCursor)
+	}
+	require.Equal(t, []int64{ids[4], ids[3], ids[2], ids[1], ids[0]}, got)
+
+	for _, bad := range []string{"limit=0", "limit=501", "limit=x", "cursor=nonsense"} {
+		code, body := b.do(t, http.MethodGet, "/api/leads?"+bad, nil, true)
+		require.Equal(t, http.StatusBadRequest, code, bad)
+		c, _ := apiErr(t, body)
+		require.Equal(t, "invalid_query", c)
+	}
+}
+
+// A lead with its meetings and history (oldest first), and the stored event as received.
+func TestLeadDetailAndEvent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ids := b.store(t, testkit.WithID(testkit.Fixture(t), "first"), testkit.WithID(testkit.Fixture(t), "second"))
+	var a struct {
+		Lead struct {
+			ID     int64  `json:"id"`
+			Email  string `json:"email"`
+			Events int64  `json:"events"`
+		} `json:"lead"`
+		Meetings []struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		} `json:"meetings"`
+		History []struct {
+			EventID    string `json:"event_id"`
+			EventType  string `json:"event_type"`
+			ReceivedAt string `json:"received_at"`
+			StoredAt   string `json:"stored_at"`
+		} `json:"history"`
+	}
+	b.getJSON(t, fmt.Sprintf("/api/leads/%d", ids[0]), &a)
+	require.Equal(t, "prakashm@athenabpo.in", a.Lead.Email)
+	require.EqualValues(t, 2, a.Lead.Events)
+	require.Len(t, a.Meetings, 1)
+	require.Len(t, a.History, 2)
+	require.Equal(t, "first", a.History[0].EventID)
+	require.Equal(t, "widget_new_conversation", a.History[0].EventType)
+	require.NotEmpty(t, a.History[0].StoredAt)
+
+	var ev struct {
+		EventID string          `json:"event_id"`
+		LeadID  int64           `json:"lead_id"`
+		Payload json.RawMessage `json:"payload"`
+	}
+	b.getJSON(t, "/api/events/second", &ev)
+	require.Equal(t, ids[0], ev.LeadID)
+	require.JSONEq(t, string(testkit.WithID(testkit.Fixture(t), "second")), string(ev.Payload))
+
+	code, body := b.do(t, http.MethodGet, "/api/leads/999", nil, true)
+	require.Equal(t, http.StatusNotFound, code)
+	c, _ := apiErr(t, body)
+	require.Equal(t, "not_found", c)
+	code, _ = b.do(t, http.MethodGet, "/api/events/nope", nil, true)
+	require.Equal(t, http.StatusNotFound, code)
+}
+
+// leads.csv: a header row, one row per matching lead, and formulas typed by visitors defused
+// while phone numbers stay numbers.
+func TestLeadsCSV(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.store(t,
+		person("c-1", "=HYPERLINK(\"http://evil\")", "a@example.com", "9876543210"),
+		person("c-2", "Plain Name", "b@example.com", ""))
+	code, body := b.do(t, http.MethodGet, "/api/leads.csv", nil, true)
+	require.Equal(t, http.StatusOK, code)
+	rows, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 3)
+	require.Equal(t, []string{"id", "name", "email", "mobile_number"}, rows[0][:4])
+	require.Equal(t, "Plain Name", rows[1][1])
+	require.Equal(t, `'=HYPERLINK("http://evil")`, rows[2][1])
+	require.Equal(t, "+919876543210", rows[2][3])
+
+	code, body = b.do(t, http.MethodGet, "/api/leads.csv?q=b@example.com", nil, true)
+	require.Equal(t, http.StatusOK, code)
+	rows, err = csv.NewReader(strings.NewReader(string(body))).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 2)
+}
+
+// Markup in lead data is text on every page: html/template escapes it.
+func TestPagesEscapeLeadData(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const evil = `<img src=x onerror=alert(1)>`
+	ids := b.store(t, person("x-1", evil, "x@example.com", ""))
+	for _, p := range []string{"/", fmt.Sprintf("/leads/%d", ids[0]), "/events/x-1", "/schema/widget_new_conversation"} {
+		code, body := b.do(t, http.MethodGet, p, nil, true)
+		require.Equal(t, http.StatusOK, code, p)
+		require.NotContains(t, string(body), "<img", p)
+	}
+	_, body := b.do(t, http.MethodGet, "/", nil, true)
+	require.Contains(t, string(body), "&lt;img src=x onerror=alert(1)&gt;")
+}

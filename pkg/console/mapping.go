@@ -1,0 +1,143 @@
+package console
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// starterMapping writes a MAPPING_FILE for the fields of a schema: the lead's fields filled from
+// the paths whose names say what they hold, with the transforms the built-in mapping uses, and
+// every other scalar field listed, commented out, as a custom attribute to take or leave. The
+// result compiles (a test holds it to lead.ParseMapping).
+func starterMapping(v schemaView) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# A starter MAPPING_FILE for %s events, from the fields of the latest %d stored.\n", yamlComment(v.EventType), v.EventsSampled)
+	b.WriteString("# The format: pkg/lead/MAPPING.md. Preview it on the console's schema page, or POST it\n")
+	b.WriteString("# to /api/mapping/preview; then set MAPPING_FILE=mapping.yaml for the workers.\n")
+	b.WriteString("version: 1\n")
+	byPath := map[string]fieldStats{}
+	for _, f := range v.Fields {
+		byPath[f.Path] = f
+	}
+	person := ""
+	for _, p := range []string{"payload.people_detail", "payload.person", "payload.contact", "payload.lead", "payload.customer"} {
+		if f, ok := byPath[p]; ok && slices.Contains(f.Types, "object") {
+			person = p
+			break
+		}
+	}
+	if person != "" {
+		fmt.Fprintf(&b, "person: %s\n", quote(person))
+	} else {
+		b.WriteString("person: ~  # no person object found: a lead exists when any field below has a value\n")
+	}
+	b.WriteString("lead:\n")
+	used := map[string]bool{}
+	for _, t := range starterTargets {
+		for _, key := range t.keys {
+			p := key
+			if !strings.HasPrefix(key, "payload.") {
+				if person == "" {
+					continue
+				}
+				p = person + "." + key
+			}
+			f, ok := byPath[p]
+			if !ok || !scalar(f) {
+				continue
+			}
+			used[p] = true
+			if t.transforms != "" {
+				fmt.Fprintf(&b, "  %s: {path: %s, transforms: [%s]}\n", t.name, quote(p), t.transforms)
+			} else {
+				fmt.Fprintf(&b, "  %s: %s\n", t.name, quote(p))
+			}
+			break
+		}
+	}
+	var seen []string
+	for _, p := range []string{"payload.updated_on", "payload.created_on"} {
+		if f, ok := byPath[p]; ok && slices.Contains(f.Types, "number") {
+			seen = append(seen, quote(p))
+		}
+	}
+	if len(seen) > 0 {
+		fmt.Fprintf(&b, "seen_at: {first_of: [%s]}\n", strings.Join(seen, ", "))
+	} else {
+		b.WriteString("seen_at: ~  # no epoch-milliseconds time found: the arrival time orders updates\n")
+	}
+	b.WriteString("# Other fields seen, to keep as custom attributes (fields of the person object not taken\n# above are kept in attributes anyway):\n")
+	for _, f := range v.Fields {
+		if used[f.Path] || !scalar(f) || (person != "" && strings.HasPrefix(f.Path, person+".")) {
+			continue
+		}
+		fmt.Fprintf(&b, "#  attributes.%s: %s\n", attributeKey(f.Path), quote(f.Path))
+	}
+	return []byte(b.String())
+}
+
+// starterTarget is a lead field and the keys (under the person object, or full paths) that
+// usually hold it, best first.
+type starterTarget struct {
+	name       string
+	keys       []string
+	transforms string
+}
+
+var starterTargets = []starterTarget{
+	{"source_id", []string{"id"}, ""},
+	{"name", []string{"name", "full_name"}, ""},
+	{"email", []string{"email", "email_id"}, "trim, lowercase"},
+	{"mobile_number", []string{"mobile_number", "mobile", "phone"}, "e164"},
+	{"alt_phone", []string{"payload.unique_field_value"}, "e164-strict"},
+	{"address", []string{"address"}, ""},
+	{"pincode", []string{"pincode", "zip"}, ""},
+	{"city", []string{"widget_city", "city"}, ""},
+	{"state", []string{"widget_state", "state"}, ""},
+	{"country", []string{"widget_country", "country"}, ""},
+	{"utm_source", []string{"utm_source"}, ""},
+	{"utm_medium", []string{"utm_medium"}, ""},
+	{"utm_campaign", []string{"utm_campaign"}, ""},
+	{"utm_term", []string{"utm_term"}, ""},
+	{"utm_content", []string{"utm_content"}, ""},
+	{"product_category", []string{"product_category"}, ""},
+	{"product_sku", []string{"product_sku"}, ""},
+}
+
+func scalar(f fieldStats) bool {
+	return !slices.Contains(f.Types, "object") && !slices.Contains(f.Types, "array")
+}
+
+// quote writes a path as a YAML double-quoted scalar, which is JSON's string syntax: safe for
+// any key, and in flow style ({…}) paths with brackets must be quoted anyway.
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// attributeKey proposes a key for a custom attribute from a path: its last plain key.
+func attributeKey(p string) string {
+	k := p[strings.LastIndexAny(p, ".]")+1:]
+	if k == "" || strings.ContainsAny(k, `"[ :#`) {
+		return "field"
+	}
+	return k
+}
+
+// yamlComment keeps a value on one comment line.
+func yamlComment(s string) string { return strings.NewReplacer("\n", " ", "\r", " ").Replace(s) }
+
+func (s *Server) apiStarterMapping(w http.ResponseWriter, r *http.Request) {
+	v, err := s.schema(r.Context(), pathVar(r, "event_type"))
+	if err != nil {
+		writeAPI(w, nil, err)
+		return
+	}
+	b := starterMapping(v)
+	w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="mapping.yaml"`)
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,190 @@
+package console
+
+import (
+	"context"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/admin"
+)
+
+// Dead letters and quarantine: every action is the admin.Ops operation ingestctl runs, so the
+// console and the CLI cannot drift apart.
+
+type deadLettersView struct {
+	DeadLetters []admin.DeadLetter `json:"dead_letters"`
+}
+
+func (s *Server) deadLetters(ctx context.Context) (deadLettersView, *apiError) {
+	if s.ops == nil {
+		return deadLettersView{}, errNoOps
+	}
+	l, err := s.ops.DeadLetters(ctx)
+	if err != nil {
+		return deadLettersView{}, s.opsError("listing dead letters", err)
+	}
+	return deadLettersView{DeadLetters: l}, nil
+}
+
+func (s *Server) apiDeadLetters(w http.ResponseWriter, r *http.Request) {
+	v, err := s.deadLetters(r.Context())
+	writeAPI(w, v, err)
+}
+
+// replayedDeadLetter is the answer of a dead-letter replay.
+type replayedDeadLetter struct {
+	Replayed admin.DeadLetter `json:"replayed"`
+}
+
+func (s *Server) replayDeadLetter(ctx context.Context, idText string) (replayedDeadLetter, *apiError) {
+	if s.ops == nil {
+		return replayedDeadLetter{}, errNoOps
+	}
+	id, _ := strconv.ParseUint(idText, 10, 64)
+	d, err := s.ops.ReplayDeadLetter(ctx, id)
+	if err != nil {
+		return replayedDeadLetter{}, s.opsError("replaying dead letter "+idText, err)
+	}
+	s.log.Info("console: dead letter replayed", "id", id, "event_id", d.EventID)
+	return replayedDeadLetter{Replayed: d}, nil
+}
+
+func (s *Server) apiReplayDeadLetter(w http.ResponseWriter, r *http.Request) {
+	v, err := s.replayDeadLetter(r.Context(), pathVar(r, "id"))
+	writeAPI(w, v, err)
+}
+
+type quarantineView struct {
+	Quarantine []admin.QuarantineEntry `json:"quarantine"`
+}
+
+func (s *Server) quarantine(ctx context.Context) (quarantineView, *apiError) {
+	if s.ops == nil {
+		return quarantineView{}, errNoOps
+	}
+	l, err := s.ops.Quarantine(ctx)
+	if err != nil {
+		return quarantineView{}, s.opsError("listing quarantine", err)
+	}
+	return quarantineView{Quarantine: l}, nil
+}
+
+func (s *Server) apiQuarantine(w http.ResponseWriter, r *http.Request) {
+	v, err := s.quarantine(r.Context())
+	writeAPI(w, v, err)
+}
+
+type replayedQuarantined struct {
+	Replayed admin.Replayed `json:"replayed"`
+}
+
+// replayQuarantined replays entry id as kept, or body instead when not nil (a corrected one).
+func (s *Server) replayQuarantined(ctx context.Context, idText string, body []byte) (replayedQuarantined, *apiError) {
+	if s.ops == nil {
+		return replayedQuarantined{}, errNoOps
+	}
+	id, _ := strconv.ParseUint(idText, 10, 64)
+	rep, err := s.ops.ReplayQuarantined(ctx, id, body)
+	switch {
+	case err == nil:
+	case isNotFound(err):
+		return replayedQuarantined{}, s.opsError("replaying quarantine entry "+idText, err)
+	default:
+		// Still not an acceptable event, or JetStream refused: the message says which and what to do.
+		return replayedQuarantined{}, errorf(http.StatusUnprocessableEntity, "replay_failed", err.Error())
+	}
+	s.log.Info("console: quarantine entry replayed", "id", id, "event_id", rep.EventID)
+	return replayedQuarantined{Replayed: rep}, nil
+}
+
+// apiReplayQuarantined takes a corrected body as a JSON request body; without one the kept body
+// is replayed.
+func (s *Server) apiReplayQuarantined(w http.ResponseWriter, r *http.Request) {
+	var body []byte
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
+		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxUpload))
+		if err != nil {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", "the corrected body is larger than the console accepts")
+			return
+		}
+		if len(b) > 0 {
+			body = b
+		}
+	}
+	v, err := s.replayQuarantined(r.Context(), pathVar(r, "id"), body)
+	writeAPI(w, v, err)
+}
+
+// maxUpload bounds request bodies the console reads (a corrected event, a mapping file).
+const maxUpload = 4 << 20
+
+// statsView is GET /api/stats.
+type statsView struct {
+	Leads           int64         `json:"leads"`
+	Events          int64         `json:"events"`
+	Meetings        int64         `json:"meetings"`
+	StoredPerMinute []minuteCount `json:"stored_per_minute"`
+	Consumer        *consumerLag  `json:"consumer"`
+	DeadLetters     *uint64       `json:"dead_letters"`
+	Quarantined     *uint64       `json:"quarantined"`
+	// QueueError says why the JetStream figures are missing (null), when they are.
+	QueueError string `json:"queue_error,omitempty"`
+}
+
+type minuteCount struct {
+	Minute time.Time `json:"minute"`
+	Events int64     `json:"events"`
+}
+
+type consumerLag struct {
+	Name       string `json:"name"`
+	Pending    uint64 `json:"pending"`
+	AckPending int    `json:"ack_pending"`
+	Lag        uint64 `json:"lag"`
+}
+
+// stats gathers the figures; the JetStream ones are left null, with the reason, when NATS cannot
+// be asked, so the store's figures still show during a NATS outage.
+func (s *Server) stats(ctx context.Context) (statsView, *apiError) {
+	c, err := s.store.Counts(ctx)
+	if err != nil {
+		return statsView{}, s.internal("counting", err)
+	}
+	now := time.Now().UTC().Truncate(time.Minute)
+	since := now.Add(-59 * time.Minute)
+	per, err := s.store.StoredPerMinute(ctx, since)
+	if err != nil {
+		return statsView{}, s.internal("counting events per minute", err)
+	}
+	v := statsView{Leads: c.Leads, Events: c.Events, Meetings: c.Meetings, StoredPerMinute: make([]minuteCount, 60)}
+	for i := range v.StoredPerMinute {
+		v.StoredPerMinute[i].Minute = since.Add(time.Duration(i) * time.Minute)
+	}
+	for _, m := range per {
+		if i := int(m.Minute.Sub(since) / time.Minute); i >= 0 && i < len(v.StoredPerMinute) {
+			v.StoredPerMinute[i].Events += m.Events
+		}
+	}
+	if s.ops == nil {
+		v.QueueError = errNoOps.Message
+		return v, nil
+	}
+	st, err := s.ops.Status(ctx)
+	if err != nil {
+		v.QueueError = "JetStream status: " + err.Error()
+		return v, nil
+	}
+	v.DeadLetters, v.Quarantined = &st.DeadLetters, &st.Quarantined
+	if cs := st.Consumer; cs != nil {
+		v.Consumer = &consumerLag{Name: cs.Name, Pending: cs.Pending, AckPending: cs.AckPending, Lag: cs.Lag()}
+	}
+	return v, nil
+}
+
+func (s *Server) apiStats(w http.ResponseWriter, r *http.Request) {
+	v, err := s.stats(r.Context())
+	writeAPI(w, v, err)
+}

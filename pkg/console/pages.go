@@ -1,0 +1,144 @@
+package console
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed assets/style.css
+var styleCSS string
+
+// styleHash is the Content-Security-Policy source of the one inline style element, so the policy
+// allows exactly that stylesheet and nothing else inline.
+var styleHash = func() string {
+	sum := sha256.Sum256([]byte(styleCSS))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}()
+
+// pages are the parsed templates, one per page, each the layout plus its content.
+type pages struct{ byName map[string]*template.Template }
+
+var pageNames = []string{"signin", "error", "leads", "lead", "event", "deadletters", "quarantine", "schema", "stats"}
+
+var funcs = template.FuncMap{
+	"fmtTime": func(t time.Time) string {
+		if t.IsZero() {
+			return "–"
+		}
+		return t.UTC().Format("2006-01-02 15:04:05")
+	},
+	"clip": func(s string, n int) string {
+		if utf8.RuneCountInString(s) <= n {
+			return s
+		}
+		return string([]rune(s)[:n]) + "…"
+	},
+	"indent":     indentJSON,
+	"join":       strings.Join,
+	"pathEscape": url.PathEscape,
+}
+
+// indentJSON pretty-prints a payload for reading; text that is not JSON stays as it is.
+func indentJSON(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if json.Indent(&b, raw, "", "  ") != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
+// loadPages parses the embedded templates. The stylesheet is placed into the layout's text
+// before parsing, so it is the template's own (trusted) text rather than data passed through a
+// typed string.
+func loadPages() (*pages, error) {
+	layout, err := templateFS.ReadFile("templates/layout.html")
+	if err != nil {
+		return nil, err
+	}
+	base := strings.Replace(string(layout), "/*STYLE*/", styleCSS, 1)
+	p := &pages{byName: map[string]*template.Template{}}
+	for _, name := range pageNames {
+		body, err := templateFS.ReadFile("templates/" + name + ".html")
+		if err != nil {
+			return nil, err
+		}
+		t, err := template.New("layout").Funcs(funcs).Parse(base)
+		if err == nil {
+			t, err = t.Parse(string(body))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("console template %s: %w", name, err)
+		}
+		p.byName[name] = t
+	}
+	return p, nil
+}
+
+// pageData is what every page template gets.
+type pageData struct {
+	Title string
+	// Nav marks the current section; CSRF is the session's token for forms (empty on sign-in,
+	// which also hides the navigation).
+	Nav, CSRF    string
+	Flash, Error string
+	Data         any
+}
+
+// render writes page name, buffered so a template error is a clean 500 rather than half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
+	if d.CSRF == "" {
+		d.CSRF = s.csrfToken(r)
+	}
+	var b bytes.Buffer
+	if err := s.pages.byName[name].Execute(&b, d); err != nil {
+		s.log.Error("console: render "+name, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "rendering the page failed; the console's log says why")
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b.Bytes())
+}
+
+// renderError shows an API error as a page.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, e *apiError) {
+	s.render(w, r, e.Status, "error", pageData{Title: "Error", Error: e.Message})
+}
+
+func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "signin", pageData{Title: "Sign in"})
+}
+
+// signIn checks the token from the form; a cross-site sign-in (login CSRF) is refused too.
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
+	if err := s.auth.origin.Check(r); err != nil {
+		writeError(w, http.StatusForbidden, "forbidden", "cross-origin sign-in refused")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if !s.auth.token.match(strings.TrimSpace(r.PostFormValue("token"))) {
+		s.log.Warn("console: sign-in with a wrong token", "remote", r.RemoteAddr)
+		s.render(w, r, http.StatusUnauthorized, "signin", pageData{Title: "Sign in", Error: "That is not the admin token."})
+		return
+	}
+	s.auth.setSession(w, r)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
+	clearSession(w)
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}

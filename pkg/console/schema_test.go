@@ -1,0 +1,150 @@
+package console_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+)
+
+type schemaAnswer struct {
+	EventType     string `json:"event_type"`
+	EventsSampled int    `json:"events_sampled"`
+	Fields        []struct {
+		Path    string   `json:"path"`
+		Types   []string `json:"types"`
+		Count   int      `json:"count"`
+		Example string   `json:"example"`
+		Masked  bool     `json:"masked"`
+	} `json:"fields"`
+}
+
+// Get Schema: every path with its types and counts, examples of emails and phones masked.
+func TestSchema(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.store(t, testkit.Fixture(t), person("s-1", "Asha", "asha@example.com", "9876543210"),
+		[]byte(`{"event_type":"video tile/click","payload":{"id":"v-1","tile":{"n":3},"tags":["a","b"],"odd.key":true}}`))
+	var a schemaAnswer
+	b.getJSON(t, "/api/schema/widget_new_conversation", &a)
+	require.Equal(t, 2, a.EventsSampled)
+	fields := map[string]int{}
+	for i, f := range a.Fields {
+		fields[f.Path] = i
+	}
+	email := a.Fields[fields["payload.people_detail.email"]]
+	require.Equal(t, []string{"string"}, email.Types)
+	require.Equal(t, 2, email.Count)
+	require.True(t, email.Masked)
+	require.NotContains(t, email.Example, "asha")
+	require.NotContains(t, email.Example, "prakashm")
+	require.Contains(t, email.Example, "•••@")
+	phone := a.Fields[fields["payload.people_detail.mobile_number"]]
+	require.True(t, phone.Masked)
+	require.Contains(t, phone.Example, "•")
+	require.Contains(t, fields, "payload.meta[0].meeting_status")
+	require.Equal(t, 1, a.Fields[fields["payload.meta"]].Count)
+	require.Equal(t, []string{"array"}, a.Fields[fields["payload.meta"]].Types)
+
+	// A type with a slash and a space in its name, a key with a dot.
+	b.getJSON(t, "/api/schema/video%20tile%2Fclick", &a)
+	require.Equal(t, "video tile/click", a.EventType)
+	paths := []string{}
+	for _, f := range a.Fields {
+		paths = append(paths, f.Path)
+	}
+	require.Subset(t, paths, []string{`payload["odd.key"]`, "payload.tags[0]", "payload.tile.n", "event_type"})
+
+	var types struct {
+		EventTypes []struct {
+			EventType string `json:"event_type"`
+			Events    int64  `json:"events"`
+		} `json:"event_types"`
+	}
+	b.getJSON(t, "/api/schema", &types)
+	require.Len(t, types.EventTypes, 2)
+
+	code, body := b.do(t, http.MethodGet, "/api/schema/nothing_like_it", nil, true)
+	require.Equal(t, http.StatusNotFound, code)
+	c, _ := apiErr(t, body)
+	require.Equal(t, "not_found", c)
+}
+
+type previewAnswer struct {
+	Previews []struct {
+		EventType string     `json:"event_type"`
+		EventID   string     `json:"event_id"`
+		Lead      *lead.Lead `json:"lead"`
+	} `json:"previews"`
+}
+
+// The starter mapping.yaml compiles, and previewing it maps the stored events as the built-in
+// mapping does, writing nothing; a broken mapping answers its own error with the line.
+func TestStarterMappingAndPreview(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.store(t, testkit.Fixture(t), person("s-1", "Asha", "Asha@Example.com", "098765 43210"))
+	code, starter := b.do(t, http.MethodGet, "/api/schema/widget_new_conversation/mapping.yaml", nil, true)
+	require.Equal(t, http.StatusOK, code)
+	_, err := lead.ParseMapping("starter.yaml", starter)
+	require.NoError(t, err, string(starter))
+	require.Contains(t, string(starter), `email: {path: "payload.people_detail.email", transforms: [trim, lowercase]}`)
+	before, err := b.db.Counts(t.Context())
+	require.NoError(t, err)
+
+	code, body := b.do(t, http.MethodPost, "/api/mapping/preview", strings.NewReader(string(starter)), true, "Content-Type", "application/yaml")
+	require.Equal(t, http.StatusOK, code, string(body))
+	var p previewAnswer
+	require.NoError(t, json.Unmarshal(body, &p))
+	require.Len(t, p.Previews, 2)
+	byID := map[string]*lead.Lead{}
+	for _, pv := range p.Previews {
+		byID[pv.EventID] = pv.Lead
+	}
+	require.Equal(t, "asha@example.com", byID["s-1"].Email)
+	require.Equal(t, "+919876543210", byID["s-1"].MobileNumber)
+	require.Equal(t, "Faridabad", byID[testkit.FixtureID].City)
+	after, err := b.db.Counts(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, before, after, "a preview writes nothing")
+
+	// A mapping that names people after their city: the preview shows what it would change.
+	body = []byte("version: 1\nlead:\n  name: payload.people_detail.widget_city\n")
+	code, out := b.do(t, http.MethodPost, "/api/mapping/preview", strings.NewReader(string(body)), true)
+	require.Equal(t, http.StatusOK, code, string(out))
+	require.NoError(t, json.Unmarshal(out, &p))
+	require.Equal(t, "Pune", byEvent(p, "s-1").Name)
+
+	bad := "version: 1\nlead:\n  name: payload.people_detail.name\n  nickname: payload.x\n"
+	code, out = b.do(t, http.MethodPost, "/api/mapping/preview", strings.NewReader(bad), true)
+	require.Equal(t, http.StatusUnprocessableEntity, code)
+	var e struct {
+		Error   string `json:"error"`
+		Message string `json:"message"`
+		Errors  []struct {
+			Line    int    `json:"line"`
+			Field   string `json:"field"`
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	require.NoError(t, json.Unmarshal(out, &e))
+	require.Equal(t, "invalid_mapping", e.Error)
+	require.Contains(t, e.Message, "line 4")
+	require.Len(t, e.Errors, 1)
+	require.Equal(t, 4, e.Errors[0].Line)
+	require.Equal(t, "lead.nickname", e.Errors[0].Field)
+}
+
+func byEvent(p previewAnswer, id string) *lead.Lead {
+	for _, pv := range p.Previews {
+		if pv.EventID == id {
+			return pv.Lead
+		}
+	}
+	return nil
+}

@@ -1,0 +1,261 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/store"
+)
+
+var _ store.Browser = (*DB)(nil)
+
+// The console's reads (store.Browser). They run on the read pool, each in one statement, so none
+// holds a snapshot between calls. The SQL sticks to what PostgreSQL also runs: row values,
+// keyset pagination, LIKE with an explicit ESCAPE (ILIKE there).
+
+// Leads returns a page of leads; see store.Browser. The filters are ORed; each alone is an index
+// seek (the email's unique index, the phone indexes of 0002) or, for a name, a walk of
+// leads_updated in page order that stops once the page is full.
+func (db *DB) Leads(ctx context.Context, q store.LeadQuery) (store.LeadPage, error) {
+	var (
+		where []string
+		args  []any
+		ors   []string
+	)
+	f := q.Filter
+	if f.Email != "" {
+		ors = append(ors, `(email = ? AND email <> '')`)
+		args = append(args, f.Email)
+	}
+	if f.Phone != "" {
+		ors = append(ors, `mobile_number = ?`, `alt_phone = ?`)
+		args = append(args, f.Phone, f.Phone)
+	}
+	if f.Name != "" {
+		ors = append(ors, `name LIKE '%' || ? || '%' ESCAPE '\'`)
+		args = append(args, escapeLike(f.Name))
+	}
+	if len(ors) > 0 {
+		where = append(where, "("+strings.Join(ors, " OR ")+")")
+	}
+	if q.After != nil {
+		where = append(where, `(updated_at, id) < (?, ?)`)
+		args = append(args, formatTime(q.After.UpdatedAt), q.After.ID)
+	}
+	size := q.PageSize()
+	query := `SELECT ` + leadColumns + `, (SELECT count(*) FROM events e WHERE e.lead_id = leads.id)
+		FROM leads`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	// One more row than asked tells whether there is a next page without a count.
+	query += ` ORDER BY updated_at DESC, id DESC LIMIT ?`
+	args = append(args, size+1)
+	rows, err := db.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return store.LeadPage{}, fmt.Errorf("list leads: %w", err)
+	}
+	defer rows.Close()
+	page := store.LeadPage{Leads: make([]store.LeadSummary, 0, size)}
+	for rows.Next() {
+		var ls store.LeadSummary
+		if err := scanLeadRows(rows, &ls.StoredLead, &ls.Events); err != nil {
+			return store.LeadPage{}, fmt.Errorf("list leads: %w", err)
+		}
+		page.Leads = append(page.Leads, ls)
+	}
+	if err := rows.Err(); err != nil {
+		return store.LeadPage{}, fmt.Errorf("list leads: %w", err)
+	}
+	if len(page.Leads) > size {
+		page.Leads = page.Leads[:size]
+		last := page.Leads[size-1]
+		page.Next = &store.Cursor{UpdatedAt: last.UpdatedAt, ID: last.ID}
+	}
+	return page, nil
+}
+
+// escapeLike makes s match itself in a LIKE pattern.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// scanLeadRows reads one row of leadColumns, then extra columns, into sl.
+func scanLeadRows(rows *sql.Rows, sl *store.StoredLead, extra ...any) error {
+	var (
+		email                     sql.NullString
+		attrs, seen, created, upd string
+	)
+	dst := []any{&sl.ID}
+	for i, f := range textFields(&sl.Lead) {
+		if i == 2 {
+			dst = append(dst, &email)
+			continue
+		}
+		dst = append(dst, f)
+	}
+	dst = append(dst, &attrs, &seen, &created, &upd)
+	if err := rows.Scan(append(dst, extra...)...); err != nil {
+		return err
+	}
+	_, err := finishLead(sl, email, attrs, seen, created, upd)
+	return err
+}
+
+// LeadHistory returns the lead's events, oldest received first; see store.Browser.
+func (db *DB) LeadHistory(ctx context.Context, leadID int64) ([]store.EventSummary, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT event_id, event_type, received_at, stored_at
+		FROM events WHERE lead_id = ? ORDER BY received_at, id`, leadID)
+	if err != nil {
+		return nil, fmt.Errorf("history of lead %d: %w", leadID, err)
+	}
+	defer rows.Close()
+	out := []store.EventSummary{}
+	for rows.Next() {
+		var (
+			ev                 store.EventSummary
+			received, storedAt string
+		)
+		if err := rows.Scan(&ev.EventID, &ev.EventType, &received, &storedAt); err != nil {
+			return nil, fmt.Errorf("history of lead %d: %w", leadID, err)
+		}
+		if ev.ReceivedAt, err = parseTime(received); err == nil {
+			ev.StoredAt, err = parseTime(storedAt)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("history of lead %d: %w", leadID, err)
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history of lead %d: %w", leadID, err)
+	}
+	return out, nil
+}
+
+// LeadMeetings returns the lead's meetings, earliest scheduled first; see store.Browser.
+func (db *DB) LeadMeetings(ctx context.Context, leadID int64) ([]store.StoredMeeting, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, lead_id, event_id, name, scheduled_at, status,
+		meeting_url, participants, timezone, duration_min, updated_at
+		FROM meetings WHERE lead_id = ? ORDER BY scheduled_at, id`, leadID)
+	if err != nil {
+		return nil, fmt.Errorf("meetings of lead %d: %w", leadID, err)
+	}
+	defer rows.Close()
+	out := []store.StoredMeeting{}
+	for rows.Next() {
+		var (
+			m                     store.StoredMeeting
+			sched, parts, updated string
+			lead                  sql.NullInt64
+		)
+		if err := rows.Scan(&m.ID, &lead, &m.EventID, &m.Name, &sched, &m.Status, &m.MeetingURL,
+			&parts, &m.Timezone, &m.DurationMin, &updated); err != nil {
+			return nil, fmt.Errorf("meetings of lead %d: %w", leadID, err)
+		}
+		m.LeadID = lead.Int64
+		if parts != "" && parts != "[]" {
+			if err := json.Unmarshal([]byte(parts), &m.Participants); err != nil {
+				return nil, fmt.Errorf("meeting %q participants: %w", m.ID, err)
+			}
+		}
+		if m.ScheduledAt, err = parseTime(sched); err == nil {
+			m.UpdatedAt, err = parseTime(updated)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("meeting %q: %w", m.ID, err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("meetings of lead %d: %w", leadID, err)
+	}
+	return out, nil
+}
+
+// EventTypes counts the stored events of each type; see store.Browser. It reads the whole
+// events_event_type index: fine for the schema page, not for every request.
+func (db *DB) EventTypes(ctx context.Context) ([]store.TypeCount, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT event_type, count(*) FROM events GROUP BY event_type ORDER BY event_type`)
+	if err != nil {
+		return nil, fmt.Errorf("event types: %w", err)
+	}
+	defer rows.Close()
+	out := []store.TypeCount{}
+	for rows.Next() {
+		var tc store.TypeCount
+		if err := rows.Scan(&tc.EventType, &tc.Events); err != nil {
+			return nil, fmt.Errorf("event types: %w", err)
+		}
+		out = append(out, tc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("event types: %w", err)
+	}
+	return out, nil
+}
+
+// LatestEvents returns the newest events of a type; see store.Browser. events_event_type holds
+// the rowid after the type, so this is a backwards walk of one index range, no sort.
+func (db *DB) LatestEvents(ctx context.Context, eventType string, limit int) ([]store.StoredEvent, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT event_id, event_type, lead_id, received_at, payload, invalid
+		FROM events WHERE event_type = ? ORDER BY id DESC LIMIT ?`, eventType, max(limit, 0))
+	if err != nil {
+		return nil, fmt.Errorf("latest %s events: %w", eventType, err)
+	}
+	defer rows.Close()
+	out := []store.StoredEvent{}
+	for rows.Next() {
+		var (
+			ev                store.StoredEvent
+			leadID            sql.NullInt64
+			received, payload string
+			invalid           sql.NullString
+		)
+		if err := rows.Scan(&ev.EventID, &ev.EventType, &leadID, &received, &payload, &invalid); err != nil {
+			return nil, fmt.Errorf("latest %s events: %w", eventType, err)
+		}
+		ev.LeadID, ev.Invalid, ev.Payload = leadID.Int64, invalid.String, []byte(payload)
+		if ev.ReceivedAt, err = parseTime(received); err != nil {
+			return nil, fmt.Errorf("latest %s events: %w", eventType, err)
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("latest %s events: %w", eventType, err)
+	}
+	return out, nil
+}
+
+// StoredPerMinute counts events per stored minute; see store.Browser. The stored times are
+// fixed-width text, so the first 16 characters are the minute (2024-05-01T10:00).
+func (db *DB) StoredPerMinute(ctx context.Context, since time.Time) ([]store.MinuteCount, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT substr(stored_at, 1, 16), count(*) FROM events
+		WHERE stored_at >= ? GROUP BY 1 ORDER BY 1`, formatTime(since))
+	if err != nil {
+		return nil, fmt.Errorf("events per minute: %w", err)
+	}
+	defer rows.Close()
+	out := []store.MinuteCount{}
+	for rows.Next() {
+		var (
+			mc     store.MinuteCount
+			minute string
+		)
+		if err := rows.Scan(&minute, &mc.Events); err != nil {
+			return nil, fmt.Errorf("events per minute: %w", err)
+		}
+		if mc.Minute, err = time.Parse("2006-01-02T15:04", minute); err != nil {
+			return nil, fmt.Errorf("events per minute: stored time %q: %w", minute, err)
+		}
+		out = append(out, mc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("events per minute: %w", err)
+	}
+	return out, nil
+}

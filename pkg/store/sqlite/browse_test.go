@@ -1,0 +1,15 @@
+package sqlite
+
+import (
+	"testing"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/store/storetest"
+)
+
+func TestBrowser(t *testing.T) {
+	t.Parallel()
+	storetest.RunBrowser(t, func(t *testing.T) storetest.BrowsingStore {
+		db, _ := setup(t)
+		return db
+	})
+}

@@ -1,0 +1,112 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline/pkg/store"
+)
+
+// A lead's history is every event linked to it, oldest received first, whatever order they
+// were stored in; a lead without events (or no lead) has an empty history.
+func testLeadHistory(t *testing.T, s BrowsingStore) {
+	late := record("ev-late", &lead.Lead{Email: "asha@example.com", SeenAt: t0})
+	late.ReceivedAt = t0.Add(time.Hour)
+	early := record("ev-early", &lead.Lead{Email: "asha@example.com", SeenAt: t0})
+	early.ReceivedAt = t0
+	id := stored(t, s, late)
+	stored(t, s, early)
+	stored(t, s, record("ev-other", &lead.Lead{Email: "other@example.com", SeenAt: t0}))
+
+	h, err := s.LeadHistory(t.Context(), id)
+	require.NoError(t, err)
+	require.Len(t, h, 2)
+	require.Equal(t, "ev-early", h[0].EventID)
+	require.Equal(t, "ev-late", h[1].EventID)
+	require.Equal(t, "widget_new_conversation", h[0].EventType)
+	require.True(t, h[0].ReceivedAt.Equal(t0))
+	require.False(t, h[0].StoredAt.IsZero())
+	require.False(t, h[1].StoredAt.After(h[0].StoredAt), "ev-late was stored first")
+
+	h, err = s.LeadHistory(t.Context(), 999999)
+	require.NoError(t, err)
+	require.Empty(t, h)
+}
+
+func testLeadMeetings(t *testing.T, s BrowsingStore) {
+	rec := record("ev-1", &lead.Lead{Email: "asha@example.com", SeenAt: t0})
+	rec.Meeting = &lead.Meeting{ID: "m-2", Name: "Demo", ScheduledAt: t0.Add(48 * time.Hour), Status: "scheduled",
+		MeetingURL: "https://example.com/m/2", Participants: []string{"+911", "+912"}, Timezone: "Asia/Kolkata", DurationMin: 30}
+	id := stored(t, s, rec)
+	rec = record("ev-2", &lead.Lead{Email: "asha@example.com", SeenAt: t0})
+	rec.Meeting = &lead.Meeting{ID: "m-1", ScheduledAt: t0.Add(24 * time.Hour)}
+	stored(t, s, rec)
+
+	ms, err := s.LeadMeetings(t.Context(), id)
+	require.NoError(t, err)
+	require.Len(t, ms, 2)
+	require.Equal(t, "m-1", ms[0].ID, "earliest scheduled first")
+	m := ms[1]
+	require.Equal(t, "m-2", m.ID)
+	require.Equal(t, id, m.LeadID)
+	require.Equal(t, "ev-1", m.EventID)
+	require.Equal(t, "Demo", m.Name)
+	require.True(t, m.ScheduledAt.Equal(t0.Add(48*time.Hour)))
+	require.Equal(t, []string{"+911", "+912"}, m.Participants)
+	require.Equal(t, 30, m.DurationMin)
+	require.Equal(t, "Asia/Kolkata", m.Timezone)
+
+	ms, err = s.LeadMeetings(t.Context(), 999999)
+	require.NoError(t, err)
+	require.Empty(t, ms)
+}
+
+// Types are counted; the latest events of a type come newest stored first, with payloads.
+func testLatestEvents(t *testing.T, s BrowsingStore) {
+	for _, id := range []string{"a-1", "a-2", "a-3"} {
+		apply(t, s, record(id, nil))
+	}
+	other := record("b-1", nil)
+	other.EventType = "video_tile_click"
+	apply(t, s, other)
+
+	types, err := s.EventTypes(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, []store.TypeCount{{EventType: "video_tile_click", Events: 1}, {EventType: "widget_new_conversation", Events: 3}}, types)
+
+	evs, err := s.LatestEvents(t.Context(), "widget_new_conversation", 2)
+	require.NoError(t, err)
+	require.Len(t, evs, 2)
+	require.Equal(t, "a-3", evs[0].EventID)
+	require.Equal(t, "a-2", evs[1].EventID)
+	require.JSONEq(t, string(record("a-3", nil).Payload), string(evs[0].Payload))
+
+	evs, err = s.LatestEvents(t.Context(), "nothing_like_it", 20)
+	require.NoError(t, err)
+	require.Empty(t, evs)
+}
+
+func testStoredPerMinute(t *testing.T, s BrowsingStore) {
+	before := time.Now().UTC().Truncate(time.Minute)
+	apply(t, s, record("ev-1", nil), record("ev-2", nil))
+	apply(t, s, record("ev-3", nil))
+	after := time.Now().UTC().Truncate(time.Minute)
+
+	got, err := s.StoredPerMinute(t.Context(), time.Now().Add(-time.Hour))
+	require.NoError(t, err)
+	var total int64
+	for _, m := range got {
+		require.False(t, m.Minute.Before(before), "minute %v", m.Minute)
+		require.False(t, m.Minute.After(after), "minute %v", m.Minute)
+		require.Equal(t, m.Minute, m.Minute.Truncate(time.Minute))
+		total += m.Events
+	}
+	require.EqualValues(t, 3, total)
+
+	got, err = s.StoredPerMinute(t.Context(), time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
