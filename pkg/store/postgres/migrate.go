@@ -61,9 +61,9 @@ const migrateLockKey int64 = 0x73616c6561737369
 
 // migrate brings the schema up to date. Workers starting together all call it: each takes the
 // session-level pg_advisory_lock(migrateLockKey) first, so one applies the migrations while the
-// others wait, then find nothing left to do. Without the lock two of them would both see an
-// empty schema_migrations and the second CREATE TABLE would fail (CREATE TABLE IF NOT EXISTS is
-// not safe against a concurrent create either: it can fail on pg_type's unique index).
+// others wait, then find nothing left to do. Without the lock two of them would both see no
+// schema_migrations and the second CREATE TABLE would fail (CREATE TABLE IF NOT EXISTS is not
+// safe against a concurrent create either: it can fail on pg_type's unique index).
 // Everything is applied in one transaction, so a failing migration leaves the schema as it was.
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	ms, err := loadMigrations()
@@ -86,12 +86,21 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		}
 	}()
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    integer PRIMARY KEY,
-			name       text NOT NULL,
-			applied_at timestamptz NOT NULL DEFAULT now()
-		)`); err != nil {
-			return fmt.Errorf("migrate: create schema_migrations: %w", err)
+		// Created only when missing: CREATE TABLE IF NOT EXISTS needs the CREATE privilege even
+		// when the table exists, and a user with only SELECT, INSERT and UPDATE may run an
+		// already migrated database.
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+			return fmt.Errorf("migrate: look for schema_migrations: %w", err)
+		}
+		if !exists {
+			if _, err := tx.Exec(ctx, `CREATE TABLE schema_migrations (
+				version    integer PRIMARY KEY,
+				name       text NOT NULL,
+				applied_at timestamptz NOT NULL DEFAULT now()
+			)`); err != nil {
+				return fmt.Errorf("migrate: create schema_migrations: %w", err)
+			}
 		}
 		var current int
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {

@@ -119,7 +119,7 @@ func (db *DB) checkPrivileges(ctx context.Context) error {
 func explain(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "42501" { // insufficient_privilege
-		return fmt.Errorf("%w (the user needs CREATE on the schema to apply migrations, or the migrations applied once by a user who has it)", err)
+		return fmt.Errorf("%w (applying migrations needs CREATE on the schema; a migrated database needs SELECT on schema_migrations and SELECT, INSERT, UPDATE on leads, events and meetings)", err)
 	}
 	return err
 }

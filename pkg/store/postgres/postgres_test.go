@@ -40,6 +40,14 @@ func TestStore(t *testing.T) {
 	})
 }
 
+func TestStoreShared(t *testing.T) {
+	t.Parallel()
+	storetest.RunShared(t, func(t *testing.T) func() store.Store {
+		url := testkit.FreshPostgres(t)
+		return func() store.Store { return open(t, url) }
+	})
+}
+
 func rec(id, email string) store.Record {
 	return store.Record{EventID: id, EventType: "widget_new_conversation", ReceivedAt: time.Now(),
 		Payload: []byte(`{"payload":{"id":"` + id + `"}}`),
