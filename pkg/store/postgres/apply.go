@@ -115,6 +115,11 @@ func (db *DB) attempt(ctx context.Context, records []store.Record, keys keySet, 
 	return results, nil
 }
 
+// storedEvents finds which of a batch's event ids are stored: one probe of the unique index per
+// id (LATERAL, for the reason leadByEmails gives).
+const storedEvents = `SELECT u.id, e.lead_id FROM unnest($1::text[]) AS u(id) CROSS JOIN LATERAL (
+	SELECT coalesce(lead_id, 0) AS lead_id FROM events WHERE event_id = u.id) e`
+
 // begin is round trip 1: BEGIN, the locks, and the reads the plan needs.
 func begin(ctx context.Context, conn *pgx.Conn, records []store.Record, locks []int64, p *planner) error {
 	var (
@@ -149,7 +154,7 @@ func begin(ctx context.Context, conn *pgx.Conn, records []store.Record, locks []
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
 	b.Queue(`SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`, locks)
-	b.Queue(`SELECT event_id, coalesce(lead_id, 0) FROM events WHERE event_id = ANY($1::text[])`, ids)
+	b.Queue(storedEvents, ids)
 	b.Queue(leadByEmails, emails)
 	for noEmail, list := range phones {
 		for _, col := range leadrules.PhoneColumns {
