@@ -23,7 +23,7 @@ var phoneColumn = [...]string{leadrules.Mobile: "mobile_number", leadrules.Alt: 
 // leadByEmails fetches the stored leads of a batch's emails: one probe of the unique index per
 // email. LATERAL makes it a loop of index probes whatever the planner believes of the table's
 // size; as email = ANY($1) it scanned the whole table until autovacuum first analyzed it (7 ms
-// at 5,000 leads). The redundant email <> ” lets it use the partial index.
+// at 5,000 leads). The redundant "email is not empty" lets it use the partial index.
 const leadByEmails = `SELECT l.* FROM unnest($1::text[]) AS u(email) CROSS JOIN LATERAL (
 	SELECT ` + leadColumns + ` FROM leads WHERE email = u.email AND email <> '') l`
 
