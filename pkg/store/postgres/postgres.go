@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -31,6 +32,11 @@ import (
 // grows with the host's CPUs, and ten workers on large hosts would then exhaust the server's
 // max_connections (100 by default) for nothing.
 const DefaultMaxConns = 4
+
+// DefaultConnectTimeout bounds each connection attempt when the URL sets no connect_timeout: a
+// server that does not answer (a firewall dropping packets) must stop a worker at start with an
+// error, not hold it there for as long as the kernel retries.
+const DefaultConnectTimeout = 10 * time.Second
 
 // DB is a store.Store backed by a PostgreSQL database. It is safe for concurrent use, and any
 // number of processes may share the database.
@@ -69,6 +75,9 @@ func Open(ctx context.Context, url string) (_ *DB, err error) {
 	}
 	if !strings.Contains(url, "pool_max_conns=") {
 		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
