@@ -34,6 +34,7 @@ func setup(t testing.TB) (*DB, string) {
 
 func TestStore(t *testing.T) {
 	t.Parallel()
+	testkit.PostgresURL(t) // skip (or fail) once, not in every subtest
 	storetest.Run(t, func(t *testing.T) store.Store {
 		db, _ := setup(t)
 		return db
@@ -42,6 +43,7 @@ func TestStore(t *testing.T) {
 
 func TestStoreShared(t *testing.T) {
 	t.Parallel()
+	testkit.PostgresURL(t)
 	storetest.RunShared(t, func(t *testing.T) func() store.Store {
 		url := testkit.FreshPostgres(t)
 		return func() store.Store { return open(t, url) }
