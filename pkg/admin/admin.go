@@ -1,5 +1,7 @@
 // Package admin is ingestctl: the operators' verbs on a running pipeline's JetStream — look at,
-// replay and delete what the ingest quarantined. It talks to NATS only, never to the ingest.
+// replay and delete what the ingest quarantined and the workers dead-lettered — and on its leads
+// database (the events stored with problems). It never talks to the ingest. Operations return
+// data (InvalidEvents); the CLI prints it.
 package admin
 
 import (
@@ -31,6 +33,7 @@ type CLI struct {
 
 	natsURL string
 	dataDir string
+	db      string
 	maxBody int64
 	conn    *nats.Conn
 	js      jetstream.JetStream
@@ -40,7 +43,7 @@ type CLI struct {
 // New returns a CLI on the process's environment and standard streams.
 func New() *CLI { return &CLI{Env: os.LookupEnv, Stdout: os.Stdout, Stderr: os.Stderr} }
 
-const usage = `usage: ingestctl [-nats-url URL] [-data-dir DIR] <command>
+const usage = `usage: ingestctl [-nats-url URL] [-data-dir DIR] [-db FILE] <command>
 
 commands:
   status [--json]                      streams, consumer backlog, dead letters, quarantine
@@ -52,9 +55,12 @@ commands:
   dlq show ID                          print the event body, and its headers on stderr
   dlq replay ID|--all                  republish to the events stream; removed once acknowledged
   dlq delete ID                        drop it for good
+  events invalid [--limit N] [--json]  events stored with problems (schema violations, a time
+                                       from the future), newest first: id, type, received, lead
 
 NATS is found from -nats-url / NATS_URL, else DATA_DIR/nats-url (written by a standalone ingest
-whose embedded server listens), else nats://127.0.0.1:4222.
+whose embedded server listens), else nats://127.0.0.1:4222. The events commands read the leads
+database instead: -db / DATABASE_URL, else DATA_DIR/leads.db.
 `
 
 // Run executes args and returns the exit code: 0 done, 1 failed, 2 bad usage.
@@ -70,6 +76,7 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 	}
 	fs.StringVar(&c.natsURL, "nats-url", env("NATS_URL", ""), "NATS server URL (env NATS_URL)")
 	fs.StringVar(&c.dataDir, "data-dir", env("DATA_DIR", "./data"), "a standalone ingest's data directory (env DATA_DIR)")
+	fs.StringVar(&c.db, "db", env("DATABASE_URL", ""), "the leads database for the events commands (env DATABASE_URL; default DATA_DIR/leads.db)")
 	fs.Int64Var(&c.maxBody, "max-body", 1<<20, "largest body replay accepts, as the ingest's MAX_BODY_BYTES")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -83,6 +90,8 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		err = c.quarantine(ctx, rest[1], rest[2:])
 	case len(rest) >= 2 && rest[0] == "dlq":
 		err = c.dlq(ctx, rest[1], rest[2:])
+	case len(rest) >= 2 && rest[0] == "events":
+		err = c.events(ctx, rest[1], rest[2:])
 	default:
 		fmt.Fprint(c.Stderr, usage)
 		return 2

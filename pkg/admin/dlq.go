@@ -30,8 +30,10 @@ type deadLetter struct {
 
 func deadLetterOf(m *jetstream.RawStreamMsg) deadLetter {
 	h := m.Header
-	d := deadLetter{ID: m.Sequence, EventID: h.Get(queue.HeaderEventID), EventType: h.Get(queue.HeaderEventType),
-		Reason: h.Get(queue.HeaderDLQReason), Error: h.Get(queue.HeaderDLQError), Subject: h.Get(queue.HeaderDLQSubject)}
+	d := deadLetter{ID: m.Sequence,
+		EventID:   queue.DecodeHeaderValue(h.Get(queue.HeaderEventID)),
+		EventType: queue.DecodeHeaderValue(h.Get(queue.HeaderEventType)),
+		Reason:    h.Get(queue.HeaderDLQReason), Error: h.Get(queue.HeaderDLQError), Subject: h.Get(queue.HeaderDLQSubject)}
 	d.Deliveries, _ = strconv.Atoi(h.Get(queue.HeaderDLQDeliveries))
 	d.StreamSeq, _ = strconv.ParseUint(h.Get(queue.HeaderDLQStreamSeq), 10, 64)
 	d.FirstFailure, _ = time.Parse(time.RFC3339Nano, h.Get(queue.HeaderDLQFirstFailure))
@@ -167,7 +169,8 @@ func (c *CLI) dlqReplay(ctx context.Context, stream jetstream.Stream, id uint64)
 			h[k] = v
 		}
 	}
-	h.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s/replay/dlq-%d/%d", d.EventID, id, time.Now().UnixNano()))
+	// The id as it travels (escaped), so that NATS keeps this Nats-Msg-Id as written too.
+	h.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s/replay/dlq-%d/%d", m.Header.Get(queue.HeaderEventID), id, time.Now().UnixNano()))
 	if _, err := c.js.PublishMsg(ctx, &nats.Msg{Subject: subject, Header: h, Data: m.Data}); err != nil {
 		return fmt.Errorf("replay dead letter %d: %w; it stays in the dead-letter stream", id, err)
 	}

@@ -133,3 +133,42 @@ func TestDeadLetterReplayAllAndStatus(t *testing.T) {
 	require.Contains(t, out, "dead letters: 0")
 	require.Contains(t, out, "quarantined: 1")
 }
+
+// An id and a type with white space at their ends are listed, and replayed, exactly as sent: they
+// travel escaped (NATS would trim them), and every listing shows them decoded.
+func TestDeadLetterExactIDAndType(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	cons := b.consumer(t)
+	ctx := context.Background()
+	const id, typ = " dl-2 ", " other "
+	_, err := b.pub.Publish(ctx, &event.Event{ID: id, Type: typ, ReceivedAt: time.Now(), Body: testkit.WithID(testkit.Fixture(t), id)})
+	require.NoError(t, err)
+	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	require.NoError(t, err)
+	m := <-batch.Messages()
+	require.NotNil(t, m)
+	dlq, err := queue.NewDeadLetterer(ctx, b.js.JS, b.js.Config)
+	require.NoError(t, err)
+	require.NoError(t, dlq.Move(ctx, m, queue.DeadLetter{Reason: "permanent", Err: errTest}))
+
+	code, out, errOut := b.run(t, "dlq", "list", "--json")
+	require.Equal(t, 0, code, errOut)
+	var listed []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &listed))
+	require.Len(t, listed, 1)
+	require.Equal(t, id, listed[0]["event_id"])
+	require.Equal(t, typ, listed[0]["event_type"])
+
+	code, _, errOut = b.run(t, "dlq", "replay", strconv.FormatFloat(listed[0]["id"].(float64), 'f', -1, 64))
+	require.Equal(t, 0, code, errOut)
+	batch, err = cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	require.NoError(t, err)
+	m = <-batch.Messages()
+	require.NotNil(t, m)
+	ev, err := queue.EventFromMsg(m)
+	require.NoError(t, err)
+	require.Equal(t, id, ev.ID)
+	require.Equal(t, typ, ev.Type)
+	require.NoError(t, m.Ack())
+}

@@ -123,8 +123,8 @@ func (c *CLI) quarantineReplay(ctx context.Context, stream jetstream.Stream, id 
 		if int64(len(body)) > c.maxBody {
 			return fmt.Errorf("%s is %d bytes; the ingest accepts at most %d (-max-body)", bodyFile, len(body), c.maxBody)
 		}
-	} else if body, err = ingest.DecodeContent(q.Header.Get("Content-Encoding"), q.Body, c.maxBody); err != nil {
-		return fmt.Errorf("quarantine entry %d: %w; save a corrected body with `ingestctl quarantine show %d > fixed.json`, edit it, and replay with --body fixed.json", id, err, id)
+	} else if body, err = decodeKept(q, c.maxBody); err != nil {
+		return fmt.Errorf("quarantine entry %d: %w; save a corrected body with `ingestctl quarantine show %d > fixed.json`, edit it (as UTF-8), and replay with --body fixed.json", id, err, id)
 	}
 	head, err := event.ParseHead(body)
 	if err != nil {
@@ -147,6 +147,16 @@ func (c *CLI) quarantineReplay(ctx context.Context, stream jetstream.Stream, id 
 	}
 	fmt.Fprintf(c.Stdout, "replayed quarantine entry %d as event %s (%s, duplicate: %t); removed from quarantine\n", id, head.ID, head.Type, ack.Duplicate)
 	return nil
+}
+
+// decodeKept reads a kept body as the ingest does: undoes its Content-Encoding, then transcodes it
+// from its declared charset to UTF-8.
+func decodeKept(q *queue.Quarantined, limit int64) ([]byte, error) {
+	body, err := ingest.DecodeContent(q.Header.Get("Content-Encoding"), q.Body, limit)
+	if err != nil {
+		return nil, err
+	}
+	return ingest.Transcode(ingest.ContentCharset(q.Header.Get("Content-Type")), body, limit)
 }
 
 func getQuarantined(ctx context.Context, stream jetstream.Stream, id uint64) (*queue.Quarantined, error) {

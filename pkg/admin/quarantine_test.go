@@ -172,3 +172,26 @@ func TestIngestctlFindsStandaloneThroughDataDir(t *testing.T) {
 	require.Equal(t, 0, c.Run(context.Background(), []string{"-data-dir", dir, "quarantine", "list"}), errOut.String())
 	require.Contains(t, out.String(), "0 in quarantine")
 }
+
+// A kept body declared in another charset is replayed transcoded to UTF-8, as the ingest now
+// reads it; one in a charset nobody can read says how to replay it.
+func TestQuarantineReplayTranscodes(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	body := []byte("{\"event_type\":\"x\",\"payload\":{\"id\":\"q-l1\",\"people_detail\":{\"name\":\"Jos\xe9\"}}}")
+	id := b.quarantine(t, "invalid_envelope", body, http.Header{"Content-Type": {"application/json; charset=iso-8859-1"}})
+	bad := b.quarantine(t, "unsupported_media_type", body, http.Header{"Content-Type": {"application/json; charset=x-klingon"}})
+
+	code, _, errOut := b.run(t, "quarantine", "replay", strconv.FormatUint(id, 10))
+	require.Equal(t, 0, code, errOut)
+	s, err := b.js.JS.Stream(t.Context(), queue.DefaultStream)
+	require.NoError(t, err)
+	m, err := s.GetLastMsgForSubject(t.Context(), b.js.Config.Subject("x"))
+	require.NoError(t, err)
+	require.Contains(t, string(m.Data), `"name":"José"`)
+
+	code, _, errOut = b.run(t, "quarantine", "replay", strconv.FormatUint(bad, 10))
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "x-klingon")
+	require.Contains(t, errOut, "--body")
+}

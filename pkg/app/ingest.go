@@ -180,7 +180,9 @@ func (m *Ingest) Run(ctx context.Context) error {
 	}
 	srv := ingest.NewServer(ingest.Config{Auth: auth, MaxBody: maxBody},
 		pub, ready, ingest.NewMetrics(reg), promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), m.log)
-	m.http, err = listenHTTP(c.Addr, srv, m.failed)
+	// Requests framed by both Content-Length and Transfer-Encoding are refused and their
+	// connection closed: the listener lets the handler see them (ingest.GuardFraming).
+	m.http, err = listenHTTP(c.Addr, srv, m.failed, ingest.GuardFraming)
 	if err != nil {
 		return err
 	}

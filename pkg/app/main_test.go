@@ -101,6 +101,8 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 		"bad region":          {args: []string{"-default-region", "XX"}, want: "XX"},
 		"bad sqlite sync env": {env: map[string]string{"SQLITE_SYNCHRONOUS": "OFF"}, want: `SQLITE_SYNCHRONOUS="OFF": want NORMAL or FULL`},
 		"bad sqlite sync":     {args: []string{"-sqlite-synchronous", "extra"}, want: `SQLITE_SYNCHRONOUS="extra"`},
+		"bad clock skew env":  {env: map[string]string{"MAX_CLOCK_SKEW": "a day"}, want: `MAX_CLOCK_SKEW="a day": want a duration`},
+		"negative clock skew": {args: []string{"-max-clock-skew", "-1h"}, want: `MAX_CLOCK_SKEW=-1h0m0s: want 0 or more`},
 		"bad nats addr":       {args: []string{"-embedded-nats-addr", "nonsense"}, want: "host:port"},
 		"unreachable url":     {args: []string{"-nats-url", "nats://127.0.0.1:1"}, want: "connect to NATS"},
 	}

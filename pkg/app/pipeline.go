@@ -33,6 +33,9 @@ type WorkerSettings struct {
 	// SQLiteSynchronous is the store's synchronous setting, NORMAL or FULL (see
 	// sqlite.Synchronous).
 	SQLiteSynchronous string
+	// MaxClockSkew is how far after an event's arrival a SaleAssist time (payload.updated_on)
+	// is still believed for ordering (lead.WithMaxClockSkew).
+	MaxClockSkew time.Duration
 }
 
 func (c *WorkerSettings) register(fs *flagSet, prefix string) {
@@ -41,6 +44,7 @@ func (c *WorkerSettings) register(fs *flagSet, prefix string) {
 	fs.str(&c.MappingFile, "mapping-file", "MAPPING_FILE", "", prefix+"YAML or JSON file mapping event fields to lead fields (pkg/lead/MAPPING.md); empty = the built-in mapping")
 	fs.integer(&c.MaxDeliver, "max-deliver", "WORKER_MAX_DELIVER", queue.DefaultMaxDeliver, prefix+"deliveries before a failing event is moved to the dead-letter stream")
 	fs.str(&c.SQLiteSynchronous, "sqlite-synchronous", "SQLITE_SYNCHRONOUS", string(sqlite.DefaultSynchronous), prefix+"SQLite synchronous setting: FULL fsyncs every batch commit, so an acknowledged event survives a power loss; NORMAL syncs only at checkpoints")
+	fs.duration(&c.MaxClockSkew, "max-clock-skew", "MAX_CLOCK_SKEW", lead.DefaultMaxClockSkew, prefix+"how far after an event's arrival a SaleAssist time (payload.updated_on) is still believed for ordering a lead's updates; a later one is replaced by the arrival time and noted on the event")
 	fs.duration(&c.AckWait, "ack-wait", "WORKER_ACK_WAIT", queue.DefaultAckWait, prefix+"how long a worker may hold an event before JetStream redelivers it (also how soon events held by a crashed worker are retried)")
 }
 
@@ -54,7 +58,10 @@ func (c *WorkerSettings) mapper() (*lead.Mapper, error) {
 			return nil, err
 		}
 	}
-	return lead.NewMapper(c.DefaultRegion, lead.WithMapping(mapping))
+	if c.MaxClockSkew < 0 {
+		return nil, fmt.Errorf("MAX_CLOCK_SKEW=%s: want 0 or more (the default is %s)", c.MaxClockSkew, lead.DefaultMaxClockSkew)
+	}
+	return lead.NewMapper(c.DefaultRegion, lead.WithMapping(mapping), lead.WithMaxClockSkew(c.MaxClockSkew))
 }
 
 // workerConfig is what startWorker needs.

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -182,4 +183,26 @@ func requireConsumerSettled(t *testing.T, tb *testBundle) {
 	info := consumerInfo(t, tb)
 	require.Zero(t, info.NumAckPending, "unacked messages")
 	require.Zero(t, info.NumPending, "undelivered messages")
+}
+
+// MAX_CLOCK_SKEW (-max-clock-skew) reaches the worker's mapper: with 1h, a SaleAssist time two
+// hours ahead of arrival is not believed, and the stored event says so.
+func TestMaxClockSkewIsConfigurable(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, "-max-clock-skew", "1h")
+	doc := fixture(t)
+	p := doc["payload"].(map[string]any)
+	p["id"] = "skew-1"
+	p["updated_on"] = time.Now().Add(2 * time.Hour).UnixMilli()
+	body, err := json.Marshal(doc)
+	require.NoError(t, err)
+	tb.post(t, body)
+	st := tb.openStore(t)
+	awaitEvents(t, st, 1)
+	ev, err := st.Event(context.Background(), "skew-1")
+	require.NoError(t, err)
+	require.Contains(t, ev.Invalid, "more than MAX_CLOCK_SKEW (1h0m0s) after arrival")
+	l, err := st.Lead(context.Background(), ev.LeadID)
+	require.NoError(t, err)
+	require.WithinDuration(t, ev.ReceivedAt, l.SeenAt, time.Second, "ordered by arrival")
 }

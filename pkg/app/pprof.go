@@ -29,7 +29,10 @@ func startPprof(addr string, log *slog.Logger, failed chan<- error) (*httpServer
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	// Profiles take a while: no write timeout beyond what the profile asks for.
-	s, err := listenHTTP(addr, mux, failed, func(srv *http.Server) { srv.WriteTimeout = 0 })
+	s, err := listenHTTP(addr, mux, failed, func(srv *http.Server, ln net.Listener) net.Listener {
+		srv.WriteTimeout = 0
+		return ln
+	})
 	if err != nil {
 		return nil, err
 	}

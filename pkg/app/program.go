@@ -89,7 +89,10 @@ type httpServer struct {
 	ln  net.Listener
 }
 
-func listenHTTP(addr string, h http.Handler, failed chan<- error, opts ...func(*http.Server)) (*httpServer, error) {
+// serverOption adjusts the server before it serves, and may wrap its listener.
+type serverOption func(srv *http.Server, ln net.Listener) net.Listener
+
+func listenHTTP(addr string, h http.Handler, failed chan<- error, opts ...serverOption) (*httpServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
@@ -102,11 +105,12 @@ func listenHTTP(addr string, h http.Handler, failed chan<- error, opts ...func(*
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
+	served := ln
 	for _, o := range opts {
-		o(srv)
+		served = o(srv, served)
 	}
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(served); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			failed <- fmt.Errorf("http server on %s: %w", ln.Addr(), err)
 		}
 	}()

@@ -149,9 +149,9 @@ func TestLogsHoldNoSecretsOrLeadData(t *testing.T) {
 	code, a = send(secret, big)
 	require.Equal(t, http.StatusRequestEntityTooLarge, code, "%+v", a)
 
-	// Dead-lettered as schema-invalid: the person as one string instead of an object, and a
-	// person whose address landed in a field with a pattern (the validator's messages quote
-	// values that break a pattern).
+	// Dead-lettered as schema-invalid: the person as one string instead of an object. Stored
+	// with its violation recorded (and logged): a person whose address landed in a field with a
+	// pattern (the validator's messages quote values that break a pattern).
 	doc := fixture(t)
 	pl := doc["payload"].(map[string]any)
 	pl["id"] = "sec-invalid-1"
@@ -170,10 +170,11 @@ func TestLogsHoldNoSecretsOrLeadData(t *testing.T) {
 	code, a = send(secret, invalid2)
 	require.Equal(t, http.StatusAccepted, code, "%+v", a)
 
-	awaitEvents(t, tb.openStore(t), 2)
+	awaitEvents(t, tb.openStore(t), 3)
 	require.Eventually(t, func() bool {
-		return strings.Count(allLogs(), `"msg":"event dead-lettered"`) >= 2
-	}, 30*time.Second, 10*time.Millisecond, "waiting for two dead letters: %s", allLogs())
+		logs := allLogs()
+		return strings.Contains(logs, `"msg":"event dead-lettered"`) && strings.Contains(logs, `"msg":"event stored with problems"`)
+	}, 30*time.Second, 10*time.Millisecond, "waiting for a dead letter and an event stored with problems: %s", allLogs())
 	tb.closeNow()
 
 	logs := allLogs()
@@ -184,7 +185,8 @@ func TestLogsHoldNoSecretsOrLeadData(t *testing.T) {
 		`"msg":"request refused","program":"ingest","reason":"mismatch"`,
 		`"msg":"request refused","program":"ingest","reason":"missing"`,
 		`"msg":"request refused","program":"ingest","reason":"bad_signature"`,
-		`"msg":"event dead-lettered"`, `"reason":"invalid"`, `"event_id":"sec-invalid-1"`, `"event_id":"sec-invalid-2"`,
+		`"msg":"event dead-lettered"`, `"reason":"invalid"`, `"event_id":"sec-invalid-1"`,
+		`"msg":"event stored with problems"`, `"event_id":"sec-invalid-2"`, `/payload/people_detail/widget_latitude`,
 	} {
 		require.Contains(t, logs, want, "the log lacks a line the search relies on")
 	}

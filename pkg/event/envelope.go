@@ -15,6 +15,13 @@ import (
 // the store's unique key.
 const MaxIDLen = 256
 
+// MaxDepth is how deeply an accepted body may nest objects and arrays, the envelope itself being
+// level 1. The body is stored as received and its fields are copied into leads.attributes, where
+// operators query them with SQLite's JSON functions, which refuse documents nested more than 1000
+// levels deep (PostgreSQL's jsonb stops at a few thousand): one deep event would break
+// json_extract for the whole table. 512 leaves room under both, and no real event comes near it.
+const MaxDepth = 512
+
 // Head is what the ingest needs of an envelope on the request path: which event it is and how to
 // route it. The rest of the body is left for the worker to decode.
 type Head struct {
@@ -63,12 +70,12 @@ type wire struct {
 // ParseHead checks that body is a SaleAssist envelope ({"event_type": "...", "payload": {...}})
 // and returns its event type and id. Errors are *SyntaxError or *EnvelopeError.
 func ParseHead(body []byte) (Head, error) {
-	if rawType, payload, rawID, ok := scanHead(body); ok && len(rawType) > 0 && rawType[0] == '"' && len(payload) > 0 {
+	if rawType, payload, rawID, levels, ok := scanHead(body); ok && len(rawType) > 0 && rawType[0] == '"' && len(payload) > 0 {
 		typ, err := typeText(rawType)
 		if err != nil {
 			return Head{}, err
 		}
-		return head(body, typ, rawID)
+		return head(body, typ, rawID, levels)
 	}
 	return parseHeadSlow(body)
 }
@@ -94,7 +101,7 @@ func parseHeadSlow(body []byte) (Head, error) {
 		return Head{}, &EnvelopeError{Field: "payload", Msg: "is missing or null: it must be an object holding the event"}
 	}
 	rawID, _ := lastMember(payload, "id")
-	return head(body, typ, rawID)
+	return head(body, typ, rawID, nesting(body))
 }
 
 // typeText turns the raw event_type member into text, rejecting what cannot travel as a NATS
@@ -109,6 +116,8 @@ func typeText(raw []byte) (string, error) {
 		typ = string(raw[1 : len(raw)-1]) // a valid JSON string without escapes is its own text
 	} else if err := json.Unmarshal(raw, &typ); err != nil {
 		return "", &EnvelopeError{Field: "event_type", Msg: "must be a string, got " + kind(raw)}
+	} else if loneSurrogate(raw) {
+		return "", surrogateError("event_type")
 	}
 	if err := checkText("event_type", typ, MaxEventTypeLen); err != nil {
 		return "", err
@@ -116,9 +125,13 @@ func typeText(raw []byte) (string, error) {
 	return typ, nil
 }
 
-// head returns the Head of a valid envelope body with event type typ and raw payload.id rawID
-// (nil when absent).
-func head(body []byte, typ string, rawID []byte) (Head, error) {
+// head returns the Head of a valid envelope body with event type typ, raw payload.id rawID (nil
+// when absent) and nesting levels deep.
+func head(body []byte, typ string, rawID []byte, levels int) (Head, error) {
+	if levels > MaxDepth {
+		return Head{}, &EnvelopeError{Msg: fmt.Sprintf("the body nests objects and arrays %d levels deep; at most %d are accepted, "+
+			"since SQLite's JSON functions cannot read documents nested 1000 levels deep: flatten the deepest values, or send them as a JSON string", levels, MaxDepth)}
+	}
 	h := Head{Type: typ}
 	id, err := idText(rawID)
 	if err != nil {
@@ -155,6 +168,9 @@ func idText(raw json.RawMessage) (string, error) {
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return "", &EnvelopeError{Field: "payload.id", Msg: "is not a valid JSON string"}
 		}
+		if loneSurrogate(raw) {
+			return "", surrogateError("payload.id")
+		}
 		return s, nil
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		if bytes.IndexAny(raw, ".eE") < 0 {
@@ -176,6 +192,58 @@ func idText(raw json.RawMessage) (string, error) {
 		return f.Text('f', -1), nil
 	}
 	return "", &EnvelopeError{Field: "payload.id", Msg: "must be a string or a number, got " + kind(raw)}
+}
+
+// loneSurrogate reports whether the valid JSON string raw (quotes included) holds a \u escape of
+// a UTF-16 surrogate (D800–DFFF) that is not half of a high-low pair. Such a string has no Unicode
+// text: encoding/json decodes every lone surrogate to U+FFFD, so different ids would become one.
+func loneSurrogate(raw []byte) bool {
+	for i := 1; i < len(raw)-1; i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if raw[i+1] != 'u' {
+			i++ // a one-letter escape, \\ included
+			continue
+		}
+		r := hex4(raw[i+2 : i+6])
+		switch {
+		case r < 0xd800 || r > 0xdfff:
+		case r >= 0xdc00:
+			return true // a low surrogate with no high one before it
+		case i+12 > len(raw) || raw[i+6] != '\\' || raw[i+7] != 'u':
+			return true // a high surrogate not followed by an escape
+		default:
+			if lo := hex4(raw[i+8 : i+12]); lo < 0xdc00 || lo > 0xdfff {
+				return true // a high surrogate followed by anything but a low one
+			}
+			i += 6
+		}
+		i += 5
+	}
+	return false
+}
+
+// hex4 is the value of four hex digits (a valid JSON \u escape's).
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		switch {
+		case c >= 'a':
+			c -= 'a' - 10
+		case c >= 'A':
+			c -= 'A' - 10
+		default:
+			c -= '0'
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+func surrogateError(field string) error {
+	return &EnvelopeError{Field: field, Msg: `holds a lone UTF-16 surrogate escape (\ud800 to \udfff, not part of a high-low pair), ` +
+		"which is not Unicode text and cannot be stored as sent; send it as valid Unicode text (a surrogate pair, or the character itself)"}
 }
 
 // checkText rejects values that cannot travel as a NATS header or subject: empty, too long,

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -130,7 +131,7 @@ func FuzzParseHead(f *testing.F) {
 // and a string id must come back unchanged.
 func FuzzEventID(f *testing.F) {
 	for _, s := range []string{`"dc60de93-d726-43cc-ad06-9cc7544cb8e5"`, `12345`, `-7`, `1.5e3`, `0.1`, `1e999`,
-		`123456789012345678901234567890`, `""`, `null`, `{}`, `[1]`, `true`, `"a\u0000b"`, `"\ud800"`, `1e-400`} {
+		`123456789012345678901234567890`, `""`, `null`, `{}`, `[1]`, `true`, `"a\u0000b"`, `"\ud800"`, `"\udbff"`, `"\ud800\udc00"`, `"\udc00\ud800"`, `"\\ud800"`, `1e-400`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -149,6 +150,9 @@ func FuzzEventID(f *testing.F) {
 				t.Fatalf("body-hash id %q is not the body's SHA-256", h1.ID)
 			}
 			return
+		}
+		if strings.ContainsRune(h1.ID, utf8.RuneError) && !strings.Contains(strings.ToLower(raw), `\ufffd`) && !strings.ContainsRune(raw, utf8.RuneError) {
+			t.Fatalf("id %q holds U+FFFD that %s does not spell: a lone surrogate got through", h1.ID, raw)
 		}
 		if isInteger(raw) && h1.ID != raw {
 			t.Fatalf("integer id %s became %q", raw, h1.ID)

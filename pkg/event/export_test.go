@@ -6,4 +6,5 @@ var (
 	ParseHeadSlow = parseHeadSlow
 	LastMember    = lastMember
 	Clean         = clean
+	Nesting       = nesting
 )

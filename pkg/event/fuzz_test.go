@@ -1,11 +1,13 @@
 package event_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math/big"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 )
@@ -42,6 +44,11 @@ func FuzzHeadMatchesDocument(f *testing.F) {
 		`{"event_type":"x","payload":{"id":""}}`,
 		`{"event_type":"x","payload":{"id":"\u00e9\ud83d\ude00"}}`,
 		`{"event_type":"x","payload":{"id":"\ud800"}}`,
+		`{"event_type":"x","payload":{"id":"\udbff"}}`,
+		`{"event_type":"x","payload":{"id":"\ud83d\ude00\ufffd"}}`,
+		`{"event_type":"\ud800x","payload":{"id":"1"}}`,
+		`{"event_type":"x","payload":{"a":` + strings.Repeat("[", 510) + strings.Repeat("]", 510) + `}}`,
+		`{"event_type":"x","payload":{"a":` + strings.Repeat("[", 511) + strings.Repeat("]", 511) + `}}`,
 		`{"event_type":"x","payload":{"id":"` + strings.Repeat("i", 300) + `"}}`,
 		`{"event_type":"x","payload":{"a":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}}`,
 		`{"event_type":"x","payload":{"a":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}}`,
@@ -58,8 +65,19 @@ func FuzzHeadMatchesDocument(f *testing.F) {
 		if errors.As(err, &se) == json.Valid(body) {
 			t.Fatalf("json.Valid=%v but error %v (%T)", json.Valid(body), err, err)
 		}
+		var ee *event.EnvelopeError
+		if d := depth(body); json.Valid(body) && d > event.MaxDepth && !errors.As(err, &ee) {
+			t.Fatalf("a body %d levels deep got %+v, %v; want an EnvelopeError (MaxDepth %d)", d, h, err, event.MaxDepth)
+		}
 		if err != nil {
 			return
+		}
+		// A lone surrogate escape decodes to U+FFFD: an accepted id or type may hold U+FFFD only
+		// when the body spells it, else two different ids could become one.
+		for _, s := range []string{h.ID, h.Type} {
+			if strings.ContainsRune(s, utf8.RuneError) && !bytes.Contains(bytes.ToLower(body), []byte(`\ufffd`)) && !bytes.ContainsRune(body, utf8.RuneError) {
+				t.Fatalf("%q holds U+FFFD the body does not spell: a lone surrogate got through", s)
+			}
 		}
 		ev := &event.Event{ID: h.ID, Type: h.Type, Body: body}
 		doc, err := ev.Document()

@@ -18,18 +18,32 @@ import (
 //
 // The whole body must be read on the request path anyway; encoding/json needed two passes
 // (Unmarshal validates before it decodes) plus a third for the exact-key lookups.
-func scanHead(b []byte) (eventType, payload, id []byte, ok bool) {
+//
+// levels is how deeply the body nests, the top-level object being level 1: tracked beside the
+// validity check rather than folded into it, so that validity stays json.Valid's and ParseHead
+// applies its own, lower limit (MaxDepth) with an error of its own.
+func scanHead(b []byte) (eventType, payload, id []byte, levels int, ok bool) {
 	var s scanner
 	s.b = b
 	i := s.space(0)
 	if i >= len(b) || b[i] != '{' {
-		return nil, nil, nil, false
+		return nil, nil, nil, 0, false
 	}
 	i, ok = s.topObject(i + 1)
 	if !ok || s.space(i) != len(b) {
-		return nil, nil, nil, false
+		return nil, nil, nil, 0, false
 	}
-	return s.eventType, s.payload, s.id, true
+	return s.eventType, s.payload, s.id, s.deepest + 1, true
+}
+
+// nesting returns how deeply the valid JSON value body nests (a scalar is level 0, an object or
+// array level 1, …), with the same scanner: the slow path's counterpart of scanHead's levels.
+func nesting(body []byte) int {
+	// depth -1: the outermost container is at depth 0, as the top-level object is for scanHead,
+	// so that value applies encoding/json's limit at the same level.
+	s := scanner{b: body, depth: -1, deepest: -1}
+	s.value(s.space(0))
+	return s.deepest + 1
 }
 
 // maxDepth is encoding/json's nesting limit: deeper documents are invalid to it.
@@ -42,6 +56,8 @@ type scanner struct {
 	// level, whether each is an object (1) or an array (0).
 	depth int
 	kinds [maxDepth/64 + 1]uint64
+	// deepest is the largest depth reached.
+	deepest int
 }
 
 // plain marks the bytes that need no attention inside a string: everything but '"', '\\' and
@@ -188,6 +204,9 @@ func (s *scanner) value(i int) (int, bool) {
 		case '{', '[':
 			if s.depth++; s.depth+1 > maxDepth { // +1: the top-level object
 				return i, false
+			}
+			if s.depth > s.deepest {
+				s.deepest = s.depth
 			}
 			word, bit := s.depth/64, uint(s.depth%64)
 			if c == '{' {
@@ -347,6 +366,7 @@ func (s *scanner) payloadObject(i int) (int, bool) {
 	b := s.b
 	s.depth++ // the payload's members sit one level down
 	s.kinds[s.depth/64] |= 1 << uint(s.depth%64)
+	s.deepest = max(s.deepest, s.depth)
 	i = s.space(i)
 	if i < len(b) && b[i] == '}' {
 		s.depth--

@@ -1,6 +1,7 @@
 package event_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -32,6 +33,12 @@ var scanSeeds = []string{
 	`{"a":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `}`,
 	`{"a":` + strings.Repeat(`{"b":`, 9999) + `1` + strings.Repeat("}", 9999) + `}`,
 	`{"payload":{"a":` + strings.Repeat("[", 9998) + strings.Repeat("]", 9998) + `}}`,
+	`{"event_type":"x","payload":{"a":` + strings.Repeat("[", 510) + strings.Repeat("]", 510) + `}}`,
+	`{"event_type":"x","payload":{"a":` + strings.Repeat("[", 511) + strings.Repeat("]", 511) + `}}`,
+	`{"event_type":"x","payload":{}}`,
+	`{"event_type":"x","metadata":` + strings.Repeat(`{"a":`, 600) + `1` + strings.Repeat("}", 600) + `,"payload":{"id":"1"}}`,
+	`{"event_type":"x","payload":{"id":"\ud800"}}`,
+	`{"event_type":"\udfff","payload":{"id":"1"}}`,
 }
 
 // FuzzScanHead holds ParseHead's one-pass fast path to encoding/json and to the slow path it
@@ -50,16 +57,19 @@ func FuzzScanHead(f *testing.F) {
 		// although it is valid: the wrapping says nothing then.
 		wrapped := append(append([]byte(`{"x":`), body...), '}')
 		if json.Valid(body) || !json.Valid(wrapped) {
-			if _, _, _, ok := event.ScanHead(wrapped); ok != json.Valid(wrapped) {
+			if _, _, _, _, ok := event.ScanHead(wrapped); ok != json.Valid(wrapped) {
 				t.Fatalf("scanHead ok=%v, json.Valid=%v for %q", ok, !ok, wrapped)
 			}
 		}
-		rawType, payload, rawID, ok := event.ScanHead(body)
+		rawType, payload, rawID, levels, ok := event.ScanHead(body)
 		if !ok {
 			return
 		}
 		if !json.Valid(body) {
 			t.Fatalf("scanHead took a body json.Valid refuses: %q", body)
+		}
+		if want := depth(body); levels != want || event.Nesting(body) != want {
+			t.Fatalf("scanHead says %d levels, nesting %d, encoding/json's tokens %d", levels, event.Nesting(body), want)
 		}
 		if want, _ := event.LastMember(body, "event_type"); string(rawType) != string(want) {
 			t.Fatalf("event_type %q, lastMember says %q", rawType, want)
@@ -78,11 +88,31 @@ func FuzzScanHead(f *testing.F) {
 	})
 }
 
+// depth is how deeply the valid JSON body nests, by encoding/json's tokens: the reference the
+// scanner's depth tracking is held to.
+func depth(body []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	d, deepest := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return deepest
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			d++
+			deepest = max(deepest, d)
+		case json.Delim('}'), json.Delim(']'):
+			d--
+		}
+	}
+}
+
 // TestScanHead_Depth checks the nesting limit at its edge, where encoding/json's answer flips.
 func TestScanHead_Depth(t *testing.T) {
 	for _, n := range []int{9998, 9999, 10000} {
 		body := []byte(`{"a":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}`)
-		if _, _, _, ok := event.ScanHead(body); ok != json.Valid(body) {
+		if _, _, _, _, ok := event.ScanHead(body); ok != json.Valid(body) {
 			t.Errorf("depth %d: scanHead ok=%v, json.Valid=%v", n+1, ok, json.Valid(body))
 		}
 	}

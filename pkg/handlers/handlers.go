@@ -4,6 +4,8 @@ package handlers
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
@@ -51,6 +53,15 @@ func withLead(ctx context.Context, m *lead.Mapper, ev *event.Event) (*store.Reco
 	if err != nil {
 		return nil, nil, route.Permanent(err)
 	}
+	if l != nil && !l.IgnoredSeenAt.IsZero() {
+		route.AddInvalid(rec, futureTime(l.IgnoredSeenAt, ev.ReceivedAt, m.MaxClockSkew()))
+	}
 	rec.Lead = l
 	return rec, payload, nil
+}
+
+// futureTime says, for events.invalid, that the SaleAssist time sent was not believed.
+func futureTime(sent, received time.Time, skew time.Duration) string {
+	return fmt.Sprintf("seen_at: SaleAssist time %s is more than MAX_CLOCK_SKEW (%s) after arrival (%s); the lead is ordered by arrival time instead",
+		sent.UTC().Format(time.RFC3339Nano), skew, received.UTC().Format(time.RFC3339Nano))
 }

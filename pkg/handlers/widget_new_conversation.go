@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
@@ -11,11 +12,22 @@ import (
 
 // WidgetNewConversation handles widget_new_conversation: a visitor left their details through a
 // widget. The lead comes from payload.people_detail, the meeting they booked from payload.meta[0].
+//
+// Such an event exists to name a person. When it broke its schema and no person could be read
+// from it at all (people_detail missing, not an object, or without a usable value), it is
+// refused as invalid and dead-lettered, to be fixed and replayed, rather than stored as an
+// event about nobody. Any other violation is recorded on the stored event (see route.Validate).
 func WidgetNewConversation(m *lead.Mapper) route.HandlerFunc {
 	return func(ctx context.Context, ev *event.Event) (*store.Record, error) {
 		rec, payload, err := withLead(ctx, m, ev)
-		if err != nil || payload == nil {
+		if err != nil {
 			return rec, err
+		}
+		if v := route.Violation(ctx); v != nil && rec.Lead == nil {
+			return nil, route.Permanent(&route.InvalidError{Err: fmt.Errorf("no person could be read from payload.people_detail: %w", v)})
+		}
+		if payload == nil {
+			return rec, nil
 		}
 		rec.Meeting = lead.MeetingFromPayload(payload)
 		return rec, nil

@@ -120,20 +120,21 @@ func DecodeContent(encoding string, raw []byte, limit int64) ([]byte, error) {
 }
 
 func tooLarge(limit int64) string {
-	return fmt.Sprintf("the body is larger than %d bytes (MAX_BODY_BYTES, applied after decompression); send smaller events or raise the limit", limit)
+	return fmt.Sprintf("the body is larger than %d bytes (MAX_BODY_BYTES, applied after decompression and transcoding to UTF-8); send smaller events or raise the limit", limit)
 }
 
-// checkContentType accepts JSON (with any parameters, e.g. charset) and a missing type; it returns
-// what is wrong otherwise.
-func checkContentType(ct string) string {
+// checkContentType accepts JSON (with any parameters) and a missing type, and returns the
+// declared charset ("" for none, or for what the common case spells "utf-8"); msg says what is
+// wrong otherwise.
+func checkContentType(ct string) (charset, msg string) {
 	// What senders send (SaleAssist: "application/json; charset=UTF-8"), without parsing: this
 	// runs on every request, and ParseMediaType allocates.
 	if ct == "" || ct == "application/json" || strings.EqualFold(ct, "application/json; charset=utf-8") {
-		return ""
+		return "", ""
 	}
-	mt, _, err := mime.ParseMediaType(ct)
+	mt, params, err := mime.ParseMediaType(ct)
 	if err == nil && (mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
-		return ""
+		return strings.ToLower(strings.TrimSpace(params["charset"])), ""
 	}
-	return "Content-Type " + strconv.Quote(ct) + " is not accepted; send application/json"
+	return "", "Content-Type " + strconv.Quote(ct) + " is not accepted; send application/json"
 }

@@ -82,8 +82,14 @@ func NewServer(cfg Config, pub Publisher, ready func(context.Context) error, m *
 	return s
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. Served on a listener from GuardFraming, it also refuses
+// requests framed by both Content-Length and Transfer-Encoding.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if checkFraming(w, r) {
+		return
+	}
+	s.router.ServeHTTP(w, r)
+}
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -130,7 +130,10 @@ func setup(tb testing.TB, opts ...option) *testBundle {
 	srv := ingest.NewServer(cfg, p, ready, ingest.NewMetrics(reg),
 		promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		slog.New(slog.NewJSONHandler(logs, nil)))
-	hs := httptest.NewServer(srv)
+	// Served as the program serves it: on a listener that watches request framing.
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Listener = ingest.GuardFraming(hs.Config, hs.Listener)
+	hs.Start()
 	tb.Cleanup(hs.Close)
 
 	return &testBundle{

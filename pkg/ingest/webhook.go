@@ -49,7 +49,8 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request, start time
 	if len(raw) == 0 {
 		return writeError(w, http.StatusBadRequest, "invalid_body", `the body is empty; send the event as JSON {"event_type": "...", "payload": {...}}`)
 	}
-	if msg := checkContentType(r.Header.Get("Content-Type")); msg != "" {
+	charset, msg := checkContentType(r.Header.Get("Content-Type"))
+	if msg != "" {
 		return s.reject(w, r, raw, start, http.StatusUnsupportedMediaType, "unsupported_media_type", msg)
 	}
 	body, err := DecodeContent(r.Header.Get("Content-Encoding"), raw, s.cfg.MaxBody)
@@ -60,6 +61,16 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request, start time
 		return s.reject(w, r, raw, start, http.StatusUnsupportedMediaType, "unsupported_media_type", err.Error())
 	case err != nil:
 		return s.reject(w, r, raw, start, http.StatusBadRequest, "invalid_gzip", err.Error()+"; send a complete gzip stream, or the body uncompressed")
+	}
+	if charset != "" {
+		// Stored, and read by everything downstream, as UTF-8; the signature was checked on raw.
+		body, err = Transcode(charset, body, s.cfg.MaxBody)
+		switch {
+		case errors.Is(err, ErrTooLarge):
+			return writeError(w, http.StatusRequestEntityTooLarge, "too_large", tooLarge(s.cfg.MaxBody))
+		case err != nil:
+			return s.reject(w, r, raw, start, http.StatusUnsupportedMediaType, "unsupported_media_type", err.Error())
+		}
 	}
 	head, err := event.ParseHead(body)
 	if err != nil {
@@ -97,8 +108,10 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, f *Failure) int 
 }
 
 // reject keeps an authenticated body the ingest cannot accept in the quarantine stream and
-// answers with the reason and the quarantine id. If it cannot be kept, the answer is 503, so that
-// the sender retries rather than the body being lost.
+// answers with the reason and the quarantine id. If it cannot be kept right now, the answer is
+// 503, so that the sender retries rather than the body being lost; if it can never be kept (too
+// large for one NATS message even without its headers), the answer is the request's own 4xx,
+// saying so, since retrying could not help.
 func (s *Server) reject(w http.ResponseWriter, r *http.Request, raw []byte, start time.Time, status int, code, msg string) int {
 	header := make(http.Header, len(r.Header))
 	for name, values := range r.Header {
@@ -110,6 +123,11 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, raw []byte, star
 		Reason: code, Message: msg, Body: raw, Header: header,
 		RemoteAddr: s.cfg.Auth.Source(r).String(), ReceivedAt: start,
 	})
+	if errors.Is(err, queue.ErrTooLargeToKeep) {
+		s.log.Warn("request too large to quarantine, refused without keeping it", "reason", code, "err", err)
+		return writeError(w, status, code, msg+"; the request could not be kept for replay ("+err.Error()+
+			"), so it is not kept: correct it and send it again")
+	}
 	if err != nil {
 		s.log.Warn("quarantine failed, answered 503", "reason", code, "err", err)
 		return unavailable(w, msg+"; the request could not be kept for replay right now, so it was not accepted: retry later")

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // plan is a mapping compiled for one event type (or for every type): what a Mapper runs per
@@ -143,7 +145,14 @@ func (m *Mapper) build(p *plan, doc, payload map[string]any, receivedAt time.Tim
 	for i := range p.seenAt {
 		v, _ := e.root(p.seenAt[i].segs)
 		if ms, ok := epochMillis(v); ok {
-			l.SeenAt = time.UnixMilli(ms).UTC()
+			t := time.UnixMilli(ms).UTC()
+			if !receivedAt.IsZero() && t.After(receivedAt.Add(m.maxSkew)) {
+				// A time from the future (a sender's clock at year 3000) would outrank every
+				// real update for ever: the arrival time stands in, and the lead says so.
+				l.IgnoredSeenAt = t
+				break
+			}
+			l.SeenAt = t
 			break
 		}
 	}
@@ -223,7 +232,11 @@ func (e *evaluator) text(r *rule) (string, bool) {
 		if !found {
 			continue
 		}
-		v, ok := e.apply(r.transforms, newValue(raw))
+		in := newValue(raw)
+		if in.isStr && r.field == fEmail {
+			in.s = norm.NFC.String(in.s) // see NormalizeEmail: NFC before and after lowercase
+		}
+		v, ok := e.apply(r.transforms, in)
 		if !ok {
 			continue
 		}
@@ -231,12 +244,33 @@ func (e *evaluator) text(r *rule) (string, bool) {
 		if !ok {
 			continue
 		}
+		if s != "" && r.field.identity() {
+			if r.field == fEmail {
+				// One key per address, however its accents were encoded.
+				s = norm.NFC.String(s)
+			}
+			if isPlaceholder(r.field, s) {
+				continue // not an identity: does not fit its target (see identity.go)
+			}
+		}
 		e.use(c.slot)
 		if s != "" {
 			return s, true
 		}
 	}
 	return "", false
+}
+
+// identity reports whether f is one of the keys leads are matched on.
+func (f fieldID) identity() bool { return f == fEmail || f == fMobileNumber || f == fAltPhone }
+
+// isPlaceholder reports whether s, the value of the identity field f, is a placeholder rather
+// than an identity.
+func isPlaceholder(f fieldID, s string) bool {
+	if f == fEmail {
+		return IsPlaceholderEmail(s)
+	}
+	return IsPlaceholderPhone(s)
 }
 
 // value returns the value of an attributes.<key> rule: from the first candidate that is there

@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 )
 
@@ -72,12 +74,16 @@ func FuzzNormalizePhone(f *testing.F) {
 }
 
 // FuzzNormalizeEmail: an email key is trimmed, lower-case (normalizing again changes nothing),
-// and valid UTF-8, so the store's unique email index sees one key per address.
+// valid UTF-8 and in Unicode NFC, and the NFD form of an address gives the same key as its NFC
+// form, so the store's unique email index sees one key per address. Whether a key is a
+// placeholder does not depend on the case or spaces it was sent with.
 func FuzzNormalizeEmail(f *testing.F) {
 	for _, s := range []string{
 		"prakashm@athenabpo.in", " PrakashM@AthenaBPO.in ", "", " ", "\t\n", "İSTANBUL@EXAMPLE.COM",
 		"ǅ@x", "ϒ@x", "ẞ@x", "\xff\xfe@x", "a\x00b@x", "\u00a0a@x\u00a0", "\u2028a@x", "\ufeffa@x",
 		strings.Repeat("A", 10000) + "@x",
+		"José@exemplo.br", "josé@exemplo.br", "Å@x", "Å@x", "ẛ̣@x",
+		" N/A ", "NULL", "NoEmail@Gmail.com", "@", "a@", "test@TEST.com",
 	} {
 		f.Add(s)
 	}
@@ -85,6 +91,15 @@ func FuzzNormalizeEmail(f *testing.F) {
 		out := NormalizeEmail(s)
 		if NormalizeEmail(out) != out {
 			t.Fatalf("not idempotent: %q -> %q -> %q", s, out, NormalizeEmail(out))
+		}
+		if utf8.ValidString(s) && !norm.NFC.IsNormalString(out) {
+			t.Fatalf("%q -> %q: not NFC", s, out)
+		}
+		if nfd := NormalizeEmail(norm.NFD.String(s)); utf8.ValidString(s) && nfd != out {
+			t.Fatalf("%q: NFC key %q, NFD key %q", s, out, nfd)
+		}
+		if IsPlaceholderEmail(s) != IsPlaceholderEmail(out) {
+			t.Fatalf("%q (placeholder %v) -> %q (placeholder %v)", s, IsPlaceholderEmail(s), out, IsPlaceholderEmail(out))
 		}
 		if strings.TrimSpace(out) != out {
 			t.Fatalf("%q -> %q: not trimmed", s, out)
@@ -259,6 +274,8 @@ func FuzzFromEvent(f *testing.F) {
 		`{"payload":{"people_detail":{"name":"a"},"updated_on":1e100000000,"created_on":-1}}`,
 		`{"payload":{"people_detail":{"name":"a"},"updated_on":"1700000000000"}}`,
 		`{"payload":{"people_detail":{"name":"a"},"updated_on":9223372036854775807}}`,
+		`{"payload":{"people_detail":{"name":"a"},"updated_on":32503680000000,"created_on":1700000000000}}`,
+		`{"payload":{"people_detail":{"name":"a"},"updated_on":"253402300799999"}}`,
 		`{"payload":{"people_detail":{"name":"\u0000","email":"\ud800"}}}`,
 		`{"payload":{"people_detail":{"name":"a","name":"b"},"meta":[{"registration_form":"{\"a\":1}"}]}}`,
 		`{"event_type":"widget_new_conversation","payload":{"people_detail":{"":1,"attributes":2}}}`,
@@ -282,6 +299,12 @@ func FuzzFromEvent(f *testing.F) {
 			t.Fatalf("not deterministic: %+v / %+v", l1, l2)
 		}
 		checkLead(t, m, l1)
+		if l1 != nil {
+			limit := received.Add(m.MaxClockSkew())
+			if l1.SeenAt.After(limit) || (!l1.IgnoredSeenAt.IsZero() && (!l1.IgnoredSeenAt.After(limit) || !l1.SeenAt.Equal(received))) {
+				t.Fatalf("SeenAt %v, IgnoredSeenAt %v: a time past arrival plus %s must give way to arrival", l1.SeenAt, l1.IgnoredSeenAt, m.MaxClockSkew())
+			}
+		}
 		payload, _ := doc["payload"].(map[string]any)
 		lp, err := m.FromPayload(payload, received)
 		if err != nil {
@@ -321,6 +344,17 @@ func checkLead(t *testing.T, m *Mapper, l *Lead) {
 				t.Fatalf("phone %q normalizes further, to %q", p, n)
 			}
 		}
+	}
+	// Whatever the mapping: a key is never a placeholder, and an email key is NFC.
+	if l.Email != "" && (IsPlaceholderEmail(l.Email) || (utf8.ValidString(l.Email) && !norm.NFC.IsNormalString(l.Email))) {
+		t.Fatalf("email key %q is a placeholder or not NFC", l.Email)
+	}
+	for _, p := range []string{l.MobileNumber, l.AltPhone} {
+		if p != "" && IsPlaceholderPhone(p) {
+			t.Fatalf("phone key %q is a placeholder", p)
+		}
+	}
+	if m.mapping == DefaultMapping() {
 		if l.AltPhone != "" && l.AltPhone == l.MobileNumber {
 			t.Fatalf("alt phone %q equals the mobile number", l.AltPhone)
 		}

@@ -47,6 +47,11 @@ type Lead struct {
 	// SeenAt is when SaleAssist last changed this information (payload.updated_on, else
 	// payload.created_on, else the time the event arrived). The store lets newer values win.
 	SeenAt time.Time `json:"seen_at"`
+	// IgnoredSeenAt, when not zero, is the SaleAssist time the event carried and the mapper did
+	// not believe, being later than its arrival plus the allowed clock skew
+	// (Mapper.MaxClockSkew); SeenAt is then the arrival time. It is not stored with the lead:
+	// the handler records it on the event (events.invalid).
+	IgnoredSeenAt time.Time `json:"-"`
 }
 
 // PhoneKey returns the phone number used to match this lead when it has no email: MobileNumber,

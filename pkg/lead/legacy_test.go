@@ -40,8 +40,23 @@ func legacyFromPayload(m *Mapper, payload map[string]any, receivedAt time.Time) 
 	l.Email = NormalizeEmail(l.Email)
 	mobile := l.MobileNumber
 	l.MobileNumber, _ = m.NormalizePhone(mobile)
+	// Added with issue 11 (identity.go): a placeholder is no key; as sent, it stays in Attributes.
+	for key, f := range map[string]*string{"email": &l.Email, "mobile_number": &l.MobileNumber} {
+		if *f == "" || (key == "email" && !IsPlaceholderEmail(*f)) || (key != "email" && !IsPlaceholderPhone(*f)) {
+			continue
+		}
+		*f = ""
+		raw, err := encodeJSON(pd[key])
+		if err != nil {
+			return nil, err
+		}
+		if l.Attributes == nil {
+			l.Attributes = make(map[string]json.RawMessage, 2)
+		}
+		l.Attributes[key] = raw
+	}
 	if alt, ok := text(payload["unique_field_value"]); ok && alt != "" && alt != mobile {
-		if n, ok := m.NormalizePhone(alt); ok && n != l.MobileNumber {
+		if n, ok := m.NormalizePhone(alt); ok && n != l.MobileNumber && !IsPlaceholderPhone(n) {
 			l.AltPhone = n
 		}
 	}

@@ -17,6 +17,22 @@ type Mapper struct {
 	region  string
 	mapping *Mapping
 	phones  *phoneCache
+	// maxSkew is how far after its arrival a SaleAssist time is still believed (see
+	// WithMaxClockSkew).
+	maxSkew time.Duration
+}
+
+// DefaultMaxClockSkew is how far after an event's arrival a SaleAssist time is believed unless
+// WithMaxClockSkew says otherwise: a day covers any sane clock and time-zone mistake.
+const DefaultMaxClockSkew = 24 * time.Hour
+
+// WithMaxClockSkew sets how far after the event's arrival (receivedAt) its seen_at time may be
+// and still be believed. A later time (a sender's clock set to year 3000) would make the lead's
+// SeenAt newer than every real update, which could then only fill gaps: the arrival time stands
+// in for it, and the Lead says so in IgnoredSeenAt. d must not be negative (0: no time after
+// arrival is believed).
+func WithMaxClockSkew(d time.Duration) Option {
+	return func(m *Mapper) { m.maxSkew = d }
 }
 
 // Option configures a Mapper.
@@ -42,12 +58,18 @@ func NewMapper(defaultRegion string, opts ...Option) (*Mapper, error) {
 		return nil, fmt.Errorf("lead: default phone region %q is not a region phonenumbers knows: "+
 			"use an ISO 3166-1 alpha-2 country code such as \"IN\" or \"US\"", defaultRegion)
 	}
-	m := &Mapper{region: region, mapping: DefaultMapping(), phones: &phoneCache{}}
+	m := &Mapper{region: region, mapping: DefaultMapping(), phones: &phoneCache{}, maxSkew: DefaultMaxClockSkew}
 	for _, opt := range opts {
 		opt(m)
 	}
+	if m.maxSkew < 0 {
+		return nil, fmt.Errorf("lead: max clock skew %s is negative: use 0 or more (the default is %s)", m.maxSkew, DefaultMaxClockSkew)
+	}
 	return m, nil
 }
+
+// MaxClockSkew is how far after its arrival a SaleAssist time is still believed.
+func (m *Mapper) MaxClockSkew() time.Duration { return m.maxSkew }
 
 // Mapping returns the mapping the Mapper uses.
 func (m *Mapper) Mapping() *Mapping { return m.mapping }
@@ -68,7 +90,8 @@ func (m *Mapper) Mapping() *Mapping { return m.mapping }
 // (an object for a text field, say), is kept in Attributes as its JSON, so nothing is dropped;
 // an attributes.<key> target wins over the person's own <key>. AltPhone is left empty when it
 // equals MobileNumber. SeenAt is the first seen_at path holding positive epoch milliseconds,
-// else receivedAt; always UTC.
+// else receivedAt; always UTC. A seen_at time later than receivedAt plus MaxClockSkew is not
+// believed: SeenAt is then receivedAt, and IgnoredSeenAt the time that was sent.
 //
 // The only error is a value that cannot be encoded as JSON, which a decoded event never holds.
 func (m *Mapper) FromEvent(eventType string, doc map[string]any, receivedAt time.Time) (*Lead, error) {
@@ -91,12 +114,4 @@ func (m *Mapper) FromPayload(payload map[string]any, receivedAt time.Time) (*Lea
 		return nil, nil
 	}
 	return m.build(m.mapping.base, nil, payload, receivedAt)
-}
-
-// NormalizeEmail trims s and lower-cases it, so that one address is one key whatever case the
-// person typed it in. It does not check that s is an address.
-func NormalizeEmail(s string) string {
-	// strings.ToLower returns its argument unchanged, without allocating, when it has no
-	// upper-case letter: the common case.
-	return strings.ToLower(strings.TrimSpace(s))
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -99,9 +100,13 @@ func (d *DeadLetterer) Move(ctx context.Context, m jetstream.Msg, dl DeadLetter)
 	return nil
 }
 
+// clip shortens s to at most n bytes (cut at a character boundary) plus an ellipsis.
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

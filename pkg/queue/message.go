@@ -13,10 +13,11 @@ import (
 
 // Headers every event message carries. The body is the envelope exactly as received.
 const (
-	// HeaderEventType is event_type, unchanged (the subject carries a sanitized copy).
+	// HeaderEventType is event_type exactly as sent, in EncodeHeaderValue's form (the subject
+	// carries a sanitized copy).
 	HeaderEventType = "Saleassist-Event-Type"
-	// HeaderEventID is the event id; Nats-Msg-Id carries it too, but a replayed message gets a
-	// fresh Nats-Msg-Id and keeps this one.
+	// HeaderEventID is the event id, in EncodeHeaderValue's form; Nats-Msg-Id carries the same
+	// value, but a replayed message gets a fresh Nats-Msg-Id and keeps this one.
 	HeaderEventID = "Saleassist-Event-Id"
 	// HeaderReceivedAt is when the ingest accepted the request (RFC 3339, UTC).
 	HeaderReceivedAt = "Saleassist-Received-At"
@@ -61,23 +62,27 @@ func (c Config) Subject(eventType string) string {
 }
 
 // NewMsg builds the message for an event: body as data, id, type and arrival time as headers, and
-// Nats-Msg-Id set to the event id so JetStream drops re-sends inside its duplicate window.
+// Nats-Msg-Id set to the event id so JetStream drops re-sends inside its duplicate window. Id and
+// type are escaped with EncodeHeaderValue, so that NATS carries them byte for byte and two ids
+// that differ only in white space are two events to JetStream's dedupe too.
 func (c Config) NewMsg(ev *event.Event) *nats.Msg {
+	id := EncodeHeaderValue(ev.ID)
 	h := make(nats.Header, 4)
-	h[jetstream.MsgIDHeader] = []string{ev.ID}
-	h[HeaderEventID] = []string{ev.ID}
-	h[HeaderEventType] = []string{ev.Type}
+	h[jetstream.MsgIDHeader] = []string{id}
+	h[HeaderEventID] = []string{id}
+	h[HeaderEventType] = []string{EncodeHeaderValue(ev.Type)}
 	h[HeaderReceivedAt] = []string{ev.ReceivedAt.UTC().Format(time.RFC3339Nano)}
 	return &nats.Msg{Subject: c.Subject(ev.Type), Header: h, Data: ev.Body}
 }
 
-// EventFromMsg rebuilds the event a message carries. Messages published by something other than
-// the ingest (no headers) are read from their body, the way the ingest would have.
+// EventFromMsg rebuilds the event a message carries, id and type decoded (DecodeHeaderValue) to
+// exactly what the sender sent. Messages published by something other than the ingest (no
+// headers) are read from their body, the way the ingest would have.
 func EventFromMsg(m jetstream.Msg) (*event.Event, error) {
 	h := m.Headers()
 	ev := &event.Event{
-		ID:   h.Get(HeaderEventID),
-		Type: h.Get(HeaderEventType),
+		ID:   DecodeHeaderValue(h.Get(HeaderEventID)),
+		Type: DecodeHeaderValue(h.Get(HeaderEventType)),
 		Body: m.Data(),
 	}
 	if ev.ID == "" || ev.Type == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -189,48 +190,74 @@ func TestValidateValidEventReachesHandler(t *testing.T) {
 	require.Equal(t, testkit.FixtureID, rec.EventID)
 }
 
-func TestValidateInvalidEventIsPermanentNotHandled(t *testing.T) {
+// Schema violations that leave an event readable are recorded on its record, for known and
+// unknown types alike, and the handler runs (with the violation at hand). Before, a known type
+// was dead-lettered for any of them, and an unknown type was not checked at all.
+func TestValidateViolationsAreRecordedNotDeadLettered(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	r, called := validateRouter(b)
-
-	for _, tc := range []struct {
-		name, body, pointer string
-	}{
-		{
-			name:    "people_detail missing",
-			body:    `{"event_type":"widget_new_conversation","payload":{"id":"e1"}}`,
-			pointer: "/payload/people_detail",
-		},
-		{
-			name:    "email of the wrong type",
-			body:    `{"event_type":"widget_new_conversation","payload":{"id":"e1","people_detail":{"email":5}}}`,
-			pointer: "/payload/people_detail/email",
-		},
-	} {
-		ev := newEvent("e1", event.WidgetNewConversation, []byte(tc.body))
-		rec, err := r.Dispatch(context.Background(), ev)
-		require.Error(t, err, tc.name)
-		require.Nil(t, rec, tc.name)
-		require.True(t, route.IsInvalid(err), tc.name)
-		require.True(t, route.IsPermanent(err), "the worker dead-letters it at once: %s", tc.name)
-		require.Contains(t, err.Error(), tc.pointer, tc.name)
+	var seen error
+	h := func(ctx context.Context, ev *event.Event) (*store.Record, error) {
+		seen = route.Violation(ctx)
+		rec := route.NewRecord(ev)
+		route.AddInvalid(rec, "seen_at: from the handler")
+		return rec, nil
 	}
-	require.Zero(t, *called, "an invalid event must not reach its handler")
+	r := route.New(h)
+	r.Handle(event.WidgetNewConversation, h)
+	r.Use(route.Validate(b.validator))
+
+	wnc := event.WidgetNewConversation
+	for _, tc := range []struct {
+		name, typ, body, pointer string
+	}{
+		{"people_detail missing", wnc, `{"event_type":"widget_new_conversation","payload":{"id":"e1"}}`, "/payload/people_detail"},
+		{"email of the wrong type", wnc, `{"event_type":"widget_new_conversation","payload":{"id":"e1","people_detail":{"email":5}}}`, "/payload/people_detail/email"},
+		{"latitude 95", wnc, `{"event_type":"widget_new_conversation","payload":{"id":"e1","people_detail":{"email":"a@b.in","widget_latitude":95}}}`, "/payload/people_detail/widget_latitude"},
+		{"name as a number", wnc, `{"event_type":"widget_new_conversation","payload":{"id":"e1","people_detail":{"name":42,"email":"a@b.in"}}}`, "/payload/people_detail/name"},
+		{"negative duration", wnc, `{"event_type":"widget_new_conversation","payload":{"id":"e1","people_detail":{"email":"a@b.in"},"meta":[{"duration":-30}]}}`, "/payload/meta/0/duration"},
+		{"metadata a string", wnc, `{"event_type":"widget_new_conversation","payload":{"id":"e1","people_detail":{"email":"a@b.in"}},"metadata":"x"}`, "/metadata"},
+		{"unknown type, metadata a string", "some_other_type", `{"event_type":"some_other_type","payload":{"id":"e1"},"metadata":"x"}`, "/metadata"},
+	} {
+		seen = nil
+		ev := newEvent("e1", tc.typ, []byte(tc.body))
+		rec, err := r.Dispatch(context.Background(), ev)
+		require.NoError(t, err, tc.name)
+		require.NotNil(t, rec, tc.name)
+		require.True(t, strings.HasPrefix(rec.Invalid, "schema: document does not match "), "%s: %q", tc.name, rec.Invalid)
+		require.Contains(t, rec.Invalid, tc.pointer, tc.name)
+		require.True(t, strings.HasSuffix(rec.Invalid, "; seen_at: from the handler"), "%s: the handler's own problems are kept: %q", tc.name, rec.Invalid)
+		require.Error(t, seen, "%s: the handler sees the violation", tc.name)
+	}
 }
 
-func TestValidateSkipsTypesWithoutSchema(t *testing.T) {
+// An envelope without a payload object cannot be made sense of, whatever its type: a permanent
+// InvalidError, and the handler never runs. Before, an unknown type without a payload was stored.
+func TestValidateEnvelopeWithoutPayloadIsInvalid(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	r, called := validateRouter(b)
-	require.False(t, b.validator.HasSchema("some_other_type"))
 
-	// Not even a valid envelope (no payload): types without a schema are not checked at all.
-	ev := newEvent("e2", "some_other_type", []byte(`{"event_type":"some_other_type"}`))
-	rec, err := r.Dispatch(context.Background(), ev)
+	for _, tc := range []struct{ typ, body string }{
+		{event.WidgetNewConversation, `{"event_type":"widget_new_conversation"}`},
+		{event.WidgetNewConversation, `{"event_type":"widget_new_conversation","payload":"x"}`},
+		{"some_other_type", `{"event_type":"some_other_type"}`},
+		{"some_other_type", `{"event_type":"some_other_type","payload":[1]}`},
+	} {
+		rec, err := r.Dispatch(context.Background(), newEvent("e2", tc.typ, []byte(tc.body)))
+		require.Error(t, err, tc.body)
+		require.Nil(t, rec, tc.body)
+		require.True(t, route.IsInvalid(err), tc.body)
+		require.True(t, route.IsPermanent(err), tc.body)
+		require.Contains(t, err.Error(), "/payload", tc.body)
+	}
+	require.Zero(t, *called, "an envelope without a payload must not reach its handler")
+
+	// A valid event of a type without a schema of its own passes the envelope check.
+	rec, err := r.Dispatch(context.Background(), newEvent("e3", "some_other_type", []byte(`{"event_type":"some_other_type","payload":{}}`)))
 	require.NoError(t, err)
-	require.Equal(t, 1, *called)
 	require.Empty(t, rec.Invalid)
+	require.Equal(t, 1, *called)
 }
 
 func TestValidateUndecodableBodyIsPermanent(t *testing.T) {

@@ -8,15 +8,17 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
-// Validator checks a decoded event against the JSON Schema for its type (see pkg/schema).
+// Validator checks a decoded event against the JSON Schema for its type, or against the
+// envelope schema when its type has none (see pkg/schema).
 type Validator interface {
-	HasSchema(eventType string) bool
 	ValidateEvent(eventType string, doc any) error
 }
 
-// InvalidError says an event failed the JSON Schema of its type. It is permanent: the worker
-// dead-letters the event (reason "invalid") instead of storing a half-mapped lead; it can be
-// replayed once the sender or the schema is fixed.
+// InvalidError says an event cannot be made sense of: it is permanent, and the worker
+// dead-letters the event (reason "invalid") instead of storing it; it can be replayed once the
+// sender or the schema is fixed. Validate returns it for an envelope without a payload object;
+// a handler returns it when the schema violations leave it nothing to store (see
+// handlers.WidgetNewConversation).
 type InvalidError struct{ Err error }
 
 func (e *InvalidError) Error() string { return "schema validation failed: " + e.Err.Error() }
@@ -28,22 +30,51 @@ func IsInvalid(err error) bool {
 	return errors.As(err, &ie)
 }
 
-// Validate checks every event of a type with a schema before its handler sees it; an event that
-// fails gets a permanent InvalidError and never reaches the handler.
+// violationKey is the context key of the schema violation Validate found.
+type violationKey struct{}
+
+// Violation returns the schema violation Validate found in the event being dispatched, or nil
+// when it has none (or no Validate ran).
+func Violation(ctx context.Context) error {
+	err, _ := ctx.Value(violationKey{}).(error)
+	return err
+}
+
+// Validate checks every event, of a known type or not, against the schema of its type or, for a
+// type without one, the envelope schema: one envelope rule for all. Where the line falls
+// between stored and dead-lettered (the README's "Bad data" says the same):
+//
+//   - a body that is not a JSON object: a permanent error (dead letter, reason permanent);
+//   - an envelope whose payload is missing or not an object: there is nothing to read an event
+//     from, an InvalidError (dead letter, reason invalid);
+//   - any other violation (a latitude of 95, a name sent as a number, a negative meeting
+//     duration, metadata as a string, a payload.id missing): the handler runs as usual, with the
+//     violation at hand (Violation), and the record keeps it in Invalid, prefixed "schema: ",
+//     so the event and its lead are stored, and the worker counts it. The handler may still
+//     refuse the event when the violations leave it no person to store.
 func Validate(v Validator) Middleware {
 	return func(next HandlerFunc) HandlerFunc {
 		return func(ctx context.Context, ev *event.Event) (*store.Record, error) {
-			if !v.HasSchema(ev.Type) {
-				return next(ctx, ev)
-			}
 			doc, err := Document(ctx, ev)
 			if err != nil {
 				return nil, Permanent(err)
 			}
-			if err := v.ValidateEvent(ev.Type, doc); err != nil {
-				return nil, Permanent(&InvalidError{Err: err})
+			verr := v.ValidateEvent(ev.Type, doc)
+			if verr == nil {
+				return next(ctx, ev)
 			}
-			return next(ctx, ev)
+			if _, ok := doc["payload"].(map[string]any); !ok {
+				return nil, Permanent(&InvalidError{Err: verr})
+			}
+			rec, err := next(context.WithValue(ctx, violationKey{}, verr), ev)
+			if err != nil || rec == nil {
+				return rec, err
+			}
+			problems := rec.Invalid
+			rec.Invalid = ""
+			AddInvalid(rec, "schema: "+verr.Error())
+			AddInvalid(rec, problems)
+			return rec, nil
 		}
 	}
 }

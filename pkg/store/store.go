@@ -29,7 +29,9 @@ type Record struct {
 	Lead *lead.Lead
 	// Meeting, when not nil, is upserted by its ID and linked to the lead.
 	Meeting *lead.Meeting
-	// Invalid, when not empty, is why the event failed its schema; it is stored with the event.
+	// Invalid, when not empty, says what was wrong with the event as sent although it could be
+	// stored: its schema violations, a SaleAssist time too far in the future (see
+	// route.AddInvalid). It is stored with the event (events.invalid).
 	Invalid string
 }
 
@@ -76,6 +78,10 @@ type Store interface {
 	Event(ctx context.Context, eventID string) (*StoredEvent, error)
 	// Counts returns how many leads, events and meetings are stored.
 	Counts(ctx context.Context) (Counts, error)
+	// InvalidEvents returns up to limit stored events whose Invalid is not empty, newest first
+	// (by ReceivedAt, then by EventID descending), Payload included; none is an empty slice,
+	// not an error. limit < 1 returns none.
+	InvalidEvents(ctx context.Context, limit int) ([]StoredEvent, error)
 
 	// Close releases the store's resources.
 	Close() error

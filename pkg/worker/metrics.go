@@ -12,8 +12,12 @@ const (
 	OutcomeStored      = "stored"
 	OutcomeDuplicate   = "duplicate"
 	OutcomeUnknownType = "unknown_type"
-	OutcomeInvalid     = "invalid"
-	OutcomeFailed      = "failed"
+	// OutcomeInvalid is an event dead-lettered as invalid: nothing could be made of it (no
+	// payload object, or no person in an event type that names one). An event stored with
+	// schema violations counts as stored (or unknown_type), and in
+	// saleassist_worker_events_invalid_total.
+	OutcomeInvalid = "invalid"
+	OutcomeFailed  = "failed"
 	// OutcomeDeadLettered is an event moved to the dead-letter stream for another reason than
 	// its schema (which counts as invalid).
 	OutcomeDeadLettered = "dead_lettered"
@@ -30,6 +34,7 @@ const (
 // Metrics are the worker's Prometheus metrics.
 type Metrics struct {
 	events      *prometheus.CounterVec
+	invalid     *prometheus.CounterVec
 	handle      prometheus.Histogram
 	batch       prometheus.Histogram
 	store       prometheus.Histogram
@@ -47,8 +52,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "saleassist_worker_events_total",
-			Help: "Events handled by the worker, by event_type (known types by name, others as \"other\") and outcome (stored, duplicate, unknown_type; invalid and dead_lettered: moved to the dead-letter stream; failed: an attempt that will be retried).",
+			Help: "Events handled by the worker, by event_type (known types by name, others as \"other\") and outcome (stored, duplicate, unknown_type; invalid and dead_lettered: moved to the dead-letter stream; failed: an attempt that will be retried). Events stored with problems count as stored or unknown_type here, and in saleassist_worker_events_invalid_total.",
 		}, []string{"event_type", "outcome"}),
+		invalid: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "saleassist_worker_events_invalid_total",
+			Help: "Events stored with problems recorded in events.invalid (schema violations outside the person's identity, a SaleAssist time too far in the future), by event_type (known types by name, others as \"other\"). `ingestctl events invalid` lists them.",
+		}, []string{"event_type"}),
 		handle: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "saleassist_worker_handle_duration_seconds",
 			Help:    "Time to decode, validate and map one event (its handler), before the store.",
@@ -95,10 +104,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Events accepted but not yet stored: pending plus ack pending. Every worker reports the shared consumer's value; use max().",
 		}),
 	}
-	reg.MustRegister(m.events, m.handle, m.batch, m.store, m.batchSize, m.age, m.redelivered, m.deadLetters, m.pending, m.ackPending, m.lag)
+	reg.MustRegister(m.events, m.invalid, m.handle, m.batch, m.store, m.batchSize, m.age, m.redelivered, m.deadLetters, m.pending, m.ackPending, m.lag)
 	for _, o := range []string{OutcomeStored, OutcomeDuplicate, OutcomeUnknownType, OutcomeInvalid, OutcomeFailed, OutcomeDeadLettered} {
 		m.events.WithLabelValues("other", o)
 	}
+	m.invalid.WithLabelValues("other")
 	for _, r := range []string{ReasonInvalid, ReasonPermanent, ReasonUndecodable, ReasonMaxDeliver} {
 		m.deadLetters.WithLabelValues(r)
 	}

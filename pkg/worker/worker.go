@@ -71,6 +71,7 @@ func New(cons *queue.Consumer, dlq *queue.DeadLetterer, router *route.Router, st
 		for _, o := range []string{OutcomeStored, OutcomeDuplicate, OutcomeInvalid, OutcomeFailed, OutcomeDeadLettered} {
 			m.events.WithLabelValues(t, o)
 		}
+		m.invalid.WithLabelValues(t)
 	}
 	return &Worker{cons: cons, dlq: dlq, router: router, store: st, metrics: m, log: log, opts: o,
 		firstFailure: map[uint64]time.Time{}}
@@ -171,6 +172,12 @@ func (w *Worker) storeBatch(b *routedBatch) {
 		default:
 			w.count(p.ev, p.outcome)
 			w.metrics.age.Observe(now.Sub(p.ev.ReceivedAt).Seconds())
+			if inv := b.records[i].Invalid; inv != "" {
+				// Stored, with what was wrong with it recorded (events.invalid). The text names
+				// fields and schema rules, never their values, so it may be logged.
+				w.metrics.invalid.WithLabelValues(w.typeLabel(p.ev)).Inc()
+				w.log.Info("event stored with problems", "event_id", p.ev.ID, "event_type", p.ev.Type, "lead_id", res.LeadID, "invalid", inv)
+			}
 		}
 		w.forget(p.msg)
 		if err := p.msg.Ack(); err != nil {
@@ -344,11 +351,16 @@ func Backoff(delivered uint64) time.Duration {
 }
 
 func (w *Worker) count(ev *event.Event, outcome string) {
-	t := "other"
+	w.metrics.events.WithLabelValues(w.typeLabel(ev), outcome).Inc()
+}
+
+// typeLabel is ev's event_type label: its type when a handler knows it, else "other", so a
+// sender cannot create label values (the types are the sender's choice).
+func (w *Worker) typeLabel(ev *event.Event) string {
 	if w.router.Known(ev.Type) {
-		t = ev.Type
+		return ev.Type
 	}
-	w.metrics.events.WithLabelValues(t, outcome).Inc()
+	return "other"
 }
 
 // watchLag keeps the lag gauges current.

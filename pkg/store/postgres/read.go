@@ -45,22 +45,59 @@ func (db *DB) oneLead(ctx context.Context, sql string, arg any) (*store.StoredLe
 	return found, nil
 }
 
+// eventColumns is the column list every event query selects, in scanEvent's order.
+const eventColumns = `event_id, event_type, lead_id, received_at, payload, invalid`
+
 // Event returns the stored event with the given id, or store.ErrNotFound.
 func (db *DB) Event(ctx context.Context, eventID string) (*store.StoredEvent, error) {
+	ev, err := scanEvent(db.pool.QueryRow(ctx, `SELECT `+eventColumns+` FROM events WHERE event_id = $1`, eventID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("event %q: %w", eventID, err)
+	}
+	return ev, nil
+}
+
+// InvalidEvents returns up to limit events stored with a problem (events.invalid), newest first.
+// The partial index of migration 0002 holds only those events, in this order, so this reads them
+// alone however many valid events the table holds.
+func (db *DB) InvalidEvents(ctx context.Context, limit int) ([]store.StoredEvent, error) {
+	out := []store.StoredEvent{}
+	if limit < 1 {
+		return out, nil
+	}
+	rows, err := db.pool.Query(ctx, `SELECT `+eventColumns+` FROM events
+		WHERE invalid IS NOT NULL AND invalid <> ''
+		ORDER BY received_at DESC NULLS LAST, event_id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("invalid events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("invalid events: %w", err)
+		}
+		out = append(out, *ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("invalid events: %w", err)
+	}
+	return out, nil
+}
+
+// scanEvent reads one row of eventColumns.
+func scanEvent(row pgx.Row) (*store.StoredEvent, error) {
 	var (
 		ev       store.StoredEvent
 		leadID   pgtype.Int8
 		received pgtype.Timestamptz
 		invalid  pgtype.Text
 	)
-	err := db.pool.QueryRow(ctx, `SELECT event_id, event_type, lead_id, received_at, payload, invalid
-		FROM events WHERE event_id = $1`, eventID).
-		Scan(&ev.EventID, &ev.EventType, &leadID, &received, &ev.Payload, &invalid)
-	if errors.Is(err, pgx.ErrNoRows) {
-		err = store.ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("event %q: %w", eventID, err)
+	if err := row.Scan(&ev.EventID, &ev.EventType, &leadID, &received, &ev.Payload, &invalid); err != nil {
+		return nil, err
 	}
 	ev.LeadID = leadID.Int64
 	ev.Invalid = invalid.String

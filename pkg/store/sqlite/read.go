@@ -31,30 +31,67 @@ func (db *DB) LeadByEmail(ctx context.Context, email string) (*store.StoredLead,
 	return l, nil
 }
 
+// eventColumns is the column list every event query selects, in scanEvent's order.
+const eventColumns = `event_id, event_type, lead_id, received_at, payload, invalid`
+
 // Event returns the stored event with the given id, or store.ErrNotFound.
 func (db *DB) Event(ctx context.Context, eventID string) (*store.StoredEvent, error) {
-	var (
-		ev                store.StoredEvent
-		leadID            sql.NullInt64
-		received, payload string
-		invalid           sql.NullString
-	)
-	err := db.read.QueryRowContext(ctx, `SELECT event_id, event_type, lead_id, received_at, payload, invalid
-		FROM events WHERE event_id = ?`, eventID).
-		Scan(&ev.EventID, &ev.EventType, &leadID, &received, &payload, &invalid)
+	ev, err := scanEvent(db.read.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE event_id = ?`, eventID).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("event %q: %w", eventID, err)
 	}
+	return ev, nil
+}
+
+// InvalidEvents returns up to limit events stored with a problem (events.invalid), newest first.
+// The partial index of migration 0003 holds only those events, so this reads them alone however
+// many valid events the table holds.
+func (db *DB) InvalidEvents(ctx context.Context, limit int) ([]store.StoredEvent, error) {
+	out := []store.StoredEvent{}
+	if limit < 1 {
+		return out, nil
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+eventColumns+` FROM events
+		WHERE invalid IS NOT NULL AND invalid <> '' ORDER BY received_at DESC, event_id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("invalid events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		ev, err := scanEvent(rows.Scan)
+		if err != nil {
+			return nil, fmt.Errorf("invalid events: %w", err)
+		}
+		out = append(out, *ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("invalid events: %w", err)
+	}
+	return out, nil
+}
+
+// scanEvent reads one row of eventColumns with scan (a Row's or Rows' Scan).
+func scanEvent(scan func(dest ...any) error) (*store.StoredEvent, error) {
+	var (
+		ev                store.StoredEvent
+		leadID            sql.NullInt64
+		received, payload string
+		invalid           sql.NullString
+	)
+	if err := scan(&ev.EventID, &ev.EventType, &leadID, &received, &payload, &invalid); err != nil {
+		return nil, err
+	}
 	ev.LeadID = leadID.Int64
 	ev.Invalid = invalid.String
 	if payload != "" {
 		ev.Payload = []byte(payload)
 	}
+	var err error
 	if ev.ReceivedAt, err = parseTime(received); err != nil {
-		return nil, fmt.Errorf("event %q: %w", eventID, err)
+		return nil, fmt.Errorf("event %q: %w", ev.EventID, err)
 	}
 	return &ev, nil
 }

@@ -65,6 +65,46 @@ func testInvalid(t *testing.T, s store.Store) {
 	require.Empty(t, ev.Invalid)
 }
 
+func testInvalidEvents(t *testing.T, s store.Store) {
+	none, err := s.InvalidEvents(t.Context(), 10)
+	require.NoError(t, err)
+	require.NotNil(t, none)
+	require.Empty(t, none)
+
+	var recs []store.Record
+	for i, id := range []string{"ev-a", "ev-b", "ev-c", "ev-d", "ev-e"} {
+		rec := record(id, &lead.Lead{Email: "asha@example.com", SeenAt: t0})
+		rec.ReceivedAt = t0.Add(time.Duration(i) * time.Minute)
+		if id != "ev-c" { // valid: never listed
+			rec.Invalid = "schema: " + id
+		}
+		recs = append(recs, rec)
+	}
+	recs[4].ReceivedAt = recs[3].ReceivedAt // a tie: the larger event id first
+	apply(t, s, recs...)
+
+	got, err := s.InvalidEvents(t.Context(), 3)
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	var ids []string
+	for _, ev := range got {
+		ids = append(ids, ev.EventID)
+		require.Equal(t, "schema: "+ev.EventID, ev.Invalid)
+		require.NotZero(t, ev.LeadID)
+		require.Equal(t, "widget_new_conversation", ev.EventType)
+		require.NotEmpty(t, ev.Payload)
+	}
+	require.Equal(t, []string{"ev-e", "ev-d", "ev-b"}, ids)
+	require.Equal(t, t0.Add(3*time.Minute), got[0].ReceivedAt)
+
+	all, err := s.InvalidEvents(t.Context(), 100)
+	require.NoError(t, err)
+	require.Len(t, all, 4)
+	zero, err := s.InvalidEvents(t.Context(), 0)
+	require.NoError(t, err)
+	require.Empty(t, zero)
+}
+
 func testMeeting(t *testing.T, s store.Store) {
 	rec := record("ev-1", &lead.Lead{Email: "asha@example.com", SeenAt: t0})
 	rec.Meeting = &lead.Meeting{ID: "m-1", Name: "Sofa demo", ScheduledAt: t0.Add(24 * time.Hour),

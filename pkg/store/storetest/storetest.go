@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"NewerWinsOlderFillsGaps", testNewerWinsOlderFills},
 		{"RecordWithoutLead", testNoLead},
 		{"InvalidStored", testInvalid},
+		{"InvalidEventsNewestFirst", testInvalidEvents},
 		{"MeetingUpserted", testMeeting},
 		{"BadRecordIsolated", testBadRecordIsolated},
 		{"ConcurrentApplyExactlyOnce", testConcurrent},
