@@ -16,17 +16,18 @@ import (
 // (locks.go); each start takes more keys up front, so a second attempt almost always succeeds.
 const maxAttempts = 8
 
-// Apply writes records in one transaction, on one connection, in few round trips whatever the
-// batch's size (pgx pipelines: a round trip carries many statements, and sends them before any
-// answer comes back):
+// Apply writes records in one transaction, on one connection, in two round trips whatever the
+// batch's size (pgx pipelines: a round trip carries many statements, sent before any answer
+// comes back):
 //
 //  1. BEGIN, the advisory locks on all the batch's keys (sorted; locks.go), the stored events
 //     among the batch's ids, the leads of its emails and the newest leads of its phone numbers.
-//  2. Only when needed: try-locks on keys of the leads it will change that it does not hold yet,
-//     and ids for the leads it creates (nextval), in one round trip.
-//  3. Every write, each kind as one multi-row statement over arrays (unnest): the new leads, the
-//     changed ones (one row each, in their final state), the events; the meetings, one
-//     statement each; and COMMIT.
+//  2. Only when needed (rare): try-locks on keys of the stored leads it will change that it does
+//     not hold yet.
+//  3. Every write and COMMIT: the new leads and all the events in one statement (the leads'
+//     ids drawn from the sequence inside it, so the events can name them: write.go), the
+//     changed leads in another (one row each, in their final state), each multi-row over arrays
+//     (unnest); the meetings, one statement each.
 //
 // Between 1 and 3 the records are applied in memory in order (plan.go), exactly as SQLite does
 // them one by one; only when the batch itself moves every fetched lead off a phone number does
@@ -153,61 +154,45 @@ func begin(ctx context.Context, conn *pgx.Conn, records []store.Record, locks []
 			}
 		}
 	}
+	// One pipeline; a lookup with nothing to look up is left out (binding one costs the server
+	// a plan all the same). Each answer is read by its callback; Close returns the first error.
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
 	b.Queue(`SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`, locks)
-	b.Queue(storedEvents, ids)
-	b.Queue(leadByEmails, emails)
-	for noEmail, list := range phones {
-		for _, col := range leadrules.PhoneColumns {
-			b.Queue(phoneTops(col, noEmail == 1), list)
-		}
-	}
-	br := conn.SendBatch(ctx, b)
-	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if _, err := br.Exec(); err != nil {
-		return fmt.Errorf("lock %d keys: %w", len(locks), err)
-	}
-	rows, err := br.Query()
-	if err != nil {
-		return fmt.Errorf("look up events: %w", err)
-	}
-	var (
-		id   string
-		lead int64
-	)
-	if _, err := pgx.ForEachRow(rows, []any{&id, &lead}, func() error { p.stored[id] = lead; return nil }); err != nil {
-		return fmt.Errorf("look up events: %w", err)
-	}
-	rows, err = br.Query()
-	if err := readLeads(rows, err, nil, p.load); err != nil {
-		return fmt.Errorf("look up leads by email: %w", err)
+	b.Queue(storedEvents, ids).Query(func(rows pgx.Rows) error {
+		var (
+			id   string
+			lead int64
+		)
+		_, err := pgx.ForEachRow(rows, []any{&id, &lead}, func() error { p.stored[id] = lead; return nil })
+		return err
+	})
+	if len(emails) > 0 {
+		b.Queue(leadByEmails, emails).Query(func(rows pgx.Rows) error { return readLeads(rows, nil, nil, p.load) })
 	}
 	for noEmail, list := range phones {
 		for _, col := range leadrules.PhoneColumns {
+			if len(list) == 0 {
+				continue
+			}
 			for _, ph := range list {
-				q := phoneLookup{col, ph, noEmail == 1}
-				if p.tops[q] == nil {
-					p.tops[q] = &top{complete: true}
-				}
+				p.tops[phoneLookup{col, ph, noEmail == 1}] = &top{complete: true}
 			}
-			var phone string
-			rows, err := br.Query()
-			err = readLeads(rows, err, []any{&phone}, func(l *store.StoredLead) {
-				t := p.tops[phoneLookup{col, phone, noEmail == 1}]
-				if len(t.ids) < phoneTop {
-					t.ids = append(t.ids, l.ID)
-				}
-				t.complete = len(t.ids) < phoneTop
-				p.load(l)
+			b.Queue(phoneTops(col, noEmail == 1), list).Query(func(rows pgx.Rows) error {
+				var phone string
+				return readLeads(rows, nil, []any{&phone}, func(l *store.StoredLead) {
+					t := p.tops[phoneLookup{col, phone, noEmail == 1}]
+					if len(t.ids) < phoneTop {
+						t.ids = append(t.ids, l.ID)
+					}
+					t.complete = len(t.ids) < phoneTop
+					p.load(l)
+				})
 			})
-			if err != nil {
-				return fmt.Errorf("look up leads by phone: %w", err)
-			}
 		}
 	}
-	return br.Close()
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("begin, lock %d keys, look up: %w", len(locks), err)
+	}
+	return nil
 }

@@ -54,7 +54,7 @@ func noEmailCond(noEmail bool) string {
 	return ``
 }
 
-// leadArrays builds the parameters of insertLeads and updateLeads for ls: one array per column,
+// leadArrays builds the parameters of insertLeadsAndEvents and updateLeads: one array per column,
 // so a batch's leads are written by one statement however many there are.
 type leadArrays struct {
 	ids     []int64
@@ -90,7 +90,7 @@ func (a *leadArrays) args() []any {
 	return append(args, a.attrs, a.seen, a.created, a.updated)
 }
 
-// leadUnnest is the FROM of insertLeads and updateLeads: the arrays of leadArrays.args as rows.
+// leadUnnest is the FROM of insertLeadsAndEvents and updateLeads: the arrays of leadArrays.args as rows.
 var leadUnnest = func() string {
 	var types, names []string
 	types = append(types, "$1::bigint[]")
@@ -106,21 +106,16 @@ var leadUnnest = func() string {
 	return `unnest(` + strings.Join(types, ", ") + `) AS u(` + strings.Join(names, ", ") + `)`
 }()
 
-var (
-	// insertLeads inserts a batch's new leads with the ids Apply drew for them.
-	insertLeads = `INSERT INTO leads (` + leadColumns + `)
-		SELECT id, ` + leadrules.TextColumns + `, attributes::jsonb, seen_at, created_at, updated_at FROM ` + leadUnnest
-	// updateLeads writes the merged state of the stored leads a batch changed, one row each.
-	updateLeads = func() string {
-		var set []string
-		for _, c := range strings.Split(leadrules.TextColumns, ",") {
-			c = strings.TrimSpace(c)
-			set = append(set, c+" = u."+c)
-		}
-		return `UPDATE leads SET ` + strings.Join(set, ", ") + `, attributes = u.attributes::jsonb,
-			seen_at = u.seen_at, updated_at = u.updated_at FROM ` + leadUnnest + ` WHERE leads.id = u.id`
-	}()
-)
+// updateLeads writes the merged state of the stored leads a batch changed, one row each.
+var updateLeads = func() string {
+	var set []string
+	for _, c := range strings.Split(leadrules.TextColumns, ",") {
+		c = strings.TrimSpace(c)
+		set = append(set, c+" = u."+c)
+	}
+	return `UPDATE leads SET ` + strings.Join(set, ", ") + `, attributes = u.attributes::jsonb,
+		seen_at = u.seen_at, updated_at = u.updated_at FROM ` + leadUnnest + ` WHERE leads.id = u.id`
+}()
 
 // scanLead reads one row of leadColumns from rows, after skip leading columns.
 func scanLead(rows pgx.Rows, skip ...any) (*store.StoredLead, error) {

@@ -23,36 +23,20 @@ func applyFast(ctx context.Context, conn *pgx.Conn, records []store.Record, held
 		}
 		results[i] = res
 	}
-	ids, err := prepare(ctx, conn, p, held)
-	if err != nil {
+	if err := lockChanged(ctx, conn, p, held); err != nil {
 		return nil, err
 	}
-	w := &writes{now: p.now}
-	var created, changed []*store.StoredLead
+	w := newWrites(p.now)
 	for _, id := range p.touched {
-		e := p.entries[id]
-		if e.orig == nil {
-			created = append(created, &e.l)
-		} else {
-			changed = append(changed, &e.l)
-		}
-	}
-	if err := w.leads(created, changed); err != nil {
-		return nil, errRecordFailed
+		w.lead(p.entries[id])
 	}
 	for i := range records {
-		results[i].LeadID = realID(results[i].LeadID, ids)
 		if results[i].Outcome == store.Stored {
 			w.event(&records[i], results[i].LeadID)
 		}
 	}
-	w.queueEvents()
-	for i := range records {
-		if results[i].Outcome == store.Stored {
-			if err := w.meeting(&records[i], results[i].LeadID); err != nil {
-				return nil, errRecordFailed
-			}
-		}
+	if err := w.queue(); err != nil {
+		return nil, errRecordFailed
 	}
 	w.b.Queue(`COMMIT`)
 	if err := w.send(ctx, conn); err != nil {
@@ -60,6 +44,9 @@ func applyFast(ctx context.Context, conn *pgx.Conn, records []store.Record, held
 			return nil, err
 		}
 		return nil, errRecordFailed
+	}
+	for i := range results {
+		results[i].LeadID = w.realID(results[i].LeadID)
 	}
 	return results, nil
 }
@@ -82,13 +69,10 @@ func applyIsolated(ctx context.Context, conn *pgx.Conn, records []store.Record, 
 			results[i] = res
 			continue
 		}
-		ids, err := prepare(ctx, conn, p, held)
-		if err != nil {
+		if err := lockChanged(ctx, conn, p, held); err != nil {
 			return nil, err
 		}
-		res.LeadID = realID(res.LeadID, ids)
-		u.id = realID(u.id, ids)
-		sent, err := writeOne(ctx, conn, p, rec, res.LeadID)
+		leadID, sent, err := writeOne(ctx, conn, p, rec, res.LeadID)
 		if err != nil {
 			if sent && batchFault(ctx, err) {
 				return nil, fmt.Errorf("event %q: %w", rec.EventID, err)
@@ -100,6 +84,8 @@ func applyIsolated(ctx context.Context, conn *pgx.Conn, records []store.Record, 
 			}
 			p.revert(u)
 			res = store.Result{Err: fmt.Errorf("store event %q: %w", rec.EventID, err)}
+		} else {
+			res.LeadID = leadID
 		}
 		results[i] = res
 	}
@@ -109,42 +95,32 @@ func applyIsolated(ctx context.Context, conn *pgx.Conn, records []store.Record, 
 	return results, nil
 }
 
-// writeOne writes one planned record inside SAVEPOINT record, in one round trip, and marks the
-// lead it wrote as stored (later records update it rather than insert it). sent is false when
-// the record's values could not even be encoded; when a sent record fails, the savepoint is left
-// for the caller to roll back to.
-func writeOne(ctx context.Context, conn *pgx.Conn, p *planner, rec *store.Record, leadID int64) (sent bool, err error) {
-	w := &writes{now: p.now}
+// writeOne writes one planned record inside SAVEPOINT record, in one round trip, and returns
+// its lead's real id. A lead it created gets its real id in the plan and counts as stored from
+// then on (later records update it). sent is false when the record's values could not even be
+// encoded; when a sent record fails, the savepoint is left for the caller to roll back to.
+func writeOne(ctx context.Context, conn *pgx.Conn, p *planner, rec *store.Record, leadID int64) (_ int64, sent bool, err error) {
+	w := newWrites(p.now)
 	w.b.Queue(`SAVEPOINT record`)
 	var e *entry
 	if leadID != 0 {
 		e = p.entries[leadID]
-		one := []*store.StoredLead{&e.l}
-		var err error
-		if e.orig == nil {
-			err = w.leads(one, nil)
-		} else {
-			err = w.leads(nil, one)
-		}
-		if err != nil {
-			return false, err
-		}
+		w.lead(e)
 	}
 	w.event(rec, leadID)
-	w.queueEvents()
-	if err := w.meeting(rec, leadID); err != nil {
-		return false, err
+	if err := w.queue(); err != nil {
+		return 0, false, err
 	}
 	w.b.Queue(`RELEASE SAVEPOINT record`)
 	if err := w.send(ctx, conn); err != nil {
-		return true, err
+		return 0, true, err
 	}
 	if e != nil && e.orig == nil {
-		// Written: from now on an update. (A failed record's planned lead is reverted instead.)
+		p.rekey(w.ids)
 		orig := e.l
 		e.orig = &orig
 	}
-	return true, nil
+	return w.realID(leadID), true, nil
 }
 
 // batchFault reports whether err spoils the whole transaction rather than one record's data: the

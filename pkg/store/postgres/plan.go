@@ -223,8 +223,8 @@ func (p *planner) lockKeys() keySet {
 	return ks
 }
 
-// rekey gives the leads the batch created their real ids, drawn from the sequence in creation
-// order (so they sort as the temporary ones did).
+// rekey gives leads the batch created their real ids (in the slow path, once written: later
+// records then update them by it).
 func (p *planner) rekey(ids map[int64]int64) {
 	if len(ids) == 0 {
 		return
@@ -250,15 +250,4 @@ func (p *planner) rekey(ids map[int64]int64) {
 			p.stored[k] = real
 		}
 	}
-}
-
-// created returns the temporary ids of the leads the batch created, in creation order.
-func (p *planner) created() []int64 {
-	var out []int64
-	for _, id := range p.touched {
-		if id > tempBase {
-			out = append(out, id)
-		}
-	}
-	return out
 }
