@@ -32,10 +32,12 @@ const maxAttempts = 8
 // Between 1 and 3 the records are applied in memory in order (plan.go), exactly as SQLite does
 // them one by one; only when the batch itself moves every fetched lead off a phone number does
 // a lookup cost one more round trip. (pgx also prepares each statement the first time a
-// connection sends it: one more round trip per connection and statement, once.) Each record must still be atomic on its own, and records almost never fail
-// (the worker validates them first), so the fast path uses no savepoints; if a write fails, the
-// transaction is rolled back and the batch is written again record by record, each inside a
-// SAVEPOINT, so the failing one is rolled back alone (the slow path: a round trip per record).
+// connection sends it: one more round trip per connection and statement, once.)
+//
+// Each record must still be atomic on its own, and records almost never fail (the worker
+// validates them first), so the fast path uses no savepoints; if a write fails, the transaction
+// is rolled back and the batch is written again record by record, each inside a SAVEPOINT, so
+// the failing one is rolled back alone (the slow path: a round trip per record).
 //
 // An error that makes the whole transaction unusable (the context ended, the connection broke)
 // fails the batch, so the caller retries every record rather than giving up on one.

@@ -4,7 +4,7 @@
 // What SQLite never had to solve is concurrent writers: two workers may each find "no lead with
 // this email" and both create one. Apply prevents it with advisory locks on the records'
 // identity keys, taken in one sorted order (see locks.go for the mechanism and why it is correct
-// and cannot deadlock), and it sends a batch in two or three round trips whatever its size
+// and cannot deadlock), and it sends a batch in two round trips whatever its size
 // (apply.go). The lead rules themselves (match order, merge, attributes) are package leadrules,
 // shared with store/sqlite; this package holds only the SQL.
 //

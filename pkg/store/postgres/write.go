@@ -55,7 +55,7 @@ const upsertMeeting = `INSERT INTO meetings (id, lead_id, event_id, name, schedu
 		duration_min = coalesce(nullif(excluded.duration_min, 0), meetings.duration_min),
 		updated_at   = excluded.updated_at`
 
-// writes collects one transaction's statements as a pipeline: round trip 3.
+// writes collects one transaction's writes as a pipeline: its last round trip.
 type writes struct {
 	b   pgx.Batch
 	now time.Time
