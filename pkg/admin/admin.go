@@ -40,7 +40,7 @@ type CLI struct {
 // New returns a CLI on the process's environment and standard streams.
 func New() *CLI { return &CLI{Env: os.LookupEnv, Stdout: os.Stdout, Stderr: os.Stderr} }
 
-const usage = `usage: ingestctl [-nats-url URL] [-data-dir DIR] [-db FILE] <command>
+const usage = `usage: ingestctl [-nats-url URL] [-data-dir DIR] [-db FILE|URL] <command>
 
 commands:
   status [--json]                      streams, consumer backlog, dead letters, quarantine
@@ -57,7 +57,7 @@ commands:
 
 NATS is found from -nats-url / NATS_URL, else DATA_DIR/nats-url (written by a standalone ingest
 whose embedded server listens), else nats://127.0.0.1:4222. The events commands read the leads
-database instead: -db / DATABASE_URL, else DATA_DIR/leads.db.
+database instead: -db / DATABASE_URL (a SQLite file or postgres://…), else DATA_DIR/leads.db.
 `
 
 // Run executes args and returns the exit code: 0 done, 1 failed, 2 bad usage.

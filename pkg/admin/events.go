@@ -8,12 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
-	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
+	"github.com/saleassist-pipeline/pipeline/pkg/store/storeurl"
 )
 
 // DefaultInvalidLimit is how many events `events invalid` lists unless --limit says otherwise.
@@ -94,28 +93,22 @@ func (c *CLI) events(ctx context.Context, verb string, args []string) error {
 	return nil
 }
 
-// openStore opens the leads database: -db / DATABASE_URL, else DATA_DIR/leads.db of a
-// standalone ingest. It refuses a file that does not exist rather than creating an empty one.
+// openStore opens the leads database: -db / DATABASE_URL (a SQLite file, or postgres://…, as the
+// worker's; storeurl decides), else DATA_DIR/leads.db of a standalone ingest. It refuses a SQLite
+// file that does not exist rather than creating an empty one.
 func (c *CLI) openStore(ctx context.Context) (store.Store, error) {
-	path := c.db
-	if path == "" {
-		path = filepath.Join(c.dataDir, "leads.db")
+	url := c.db
+	if url == "" {
+		url = filepath.Join(c.dataDir, "leads.db")
 	}
-	for _, p := range []string{"sqlite://", "sqlite:", "file:"} {
-		if strings.HasPrefix(path, p) {
-			path = strings.TrimPrefix(path, p)
-			break
+	kind, path, err := storeurl.KindOf(url)
+	if err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	if kind == storeurl.SQLite {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no leads database at %s: give -db (or DATABASE_URL), or -data-dir of a standalone ingest", path)
 		}
 	}
-	if strings.Contains(path, "://") {
-		return nil, errors.New("events: only a SQLite database is supported so far; give its file with -db or DATABASE_URL")
-	}
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no leads database at %s: give -db (or DATABASE_URL), or -data-dir of a standalone ingest", path)
-	}
-	st, err := sqlite.Open(ctx, path)
-	if err != nil {
-		return nil, err
-	}
-	return st, nil
+	return storeurl.Open(ctx, url, storeurl.Options{})
 }

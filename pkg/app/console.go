@@ -14,7 +14,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/console"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
-	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
+	"github.com/saleassist-pipeline/pipeline/pkg/store/storeurl"
 )
 
 // DefaultConsoleAddr is where the console listens unless CONSOLE_ADDR says otherwise: loopback,
@@ -53,7 +53,7 @@ func startConsole(ctx context.Context, c consoleConfig, nc *nats.Conn, log *slog
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(ctx, c.DB, sqlite.Options{})
+	st, err := storeurl.Open(ctx, c.DB, storeurl.Options{})
 	if err != nil {
 		return nil, err
 	}

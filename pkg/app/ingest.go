@@ -20,9 +20,11 @@ import (
 
 // IngestConfig is cmd/ingest's configuration; see the README's contract for each setting.
 type IngestConfig struct {
-	Addr             string
-	NatsURL          string
-	DataDir          string
+	Addr    string
+	NatsURL string
+	DataDir string
+	// DB is the standalone worker's database (storeurl); empty means DataDir/leads.db.
+	DB               string
 	MaxBody          int64
 	SecretHeader     string
 	Secrets          []string
@@ -81,6 +83,7 @@ func (m *Ingest) ParseFlags(args []string) error {
 	fs.str(&c.Addr, "addr", "INGEST_ADDR", ":8080", "HTTP address for webhooks, /healthz, /readyz and /metrics")
 	fs.str(&c.NatsURL, "nats-url", "NATS_URL", "", "NATS server URL(s), comma-separated; empty runs standalone with an embedded server")
 	fs.str(&c.DataDir, "data-dir", "DATA_DIR", "./data", "directory for the generated secret and, standalone, JetStream files and leads.db")
+	fs.strEmptyOK(&c.DB, "db", "DATABASE_URL", "", "standalone worker: the leads database, a SQLite file path or postgres://user:password@host:5432/dbname; empty = DATA_DIR/leads.db")
 	fs.integer(&c.MaxBody, "max-body", "MAX_BODY_BYTES", ingest.DefaultMaxBody, "largest request body accepted, in bytes")
 	fs.strEmptyOK(&c.SecretHeader, "secret-header", "WEBHOOK_SECRET_HEADER", ingest.DefaultSecretHeader, "request header carrying the shared secret; empty turns the check off (a signature is then required)")
 	fs.str(&c.SignatureHeader, "signature-header", "WEBHOOK_SIGNATURE_HEADER", "", "request header carrying an HMAC-SHA256 of the body (hex or base64, optional sha256= prefix); empty = not checked")
@@ -173,7 +176,7 @@ func (m *Ingest) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		wc := workerConfig{WorkerSettings: c.Worker, DB: filepath.Join(c.DataDir, "leads.db"), Queue: qc}
+		wc := workerConfig{WorkerSettings: c.Worker, DB: m.db(), Queue: qc}
 		m.worker, err = startWorker(ctx, wnc, wc, reg, m.log.With("component", "worker"), m.failed)
 		if err != nil {
 			wnc.Close()
@@ -343,7 +346,7 @@ func (m *Ingest) banner() {
 	if m.Standalone() {
 		b = fmt.Appendf(b, " (standalone: embedded JetStream in %s", c.DataDir)
 		if c.RunWorker {
-			b = fmt.Appendf(b, ", leads in %s", filepath.Join(c.DataDir, "leads.db"))
+			b = fmt.Appendf(b, ", leads in %s", queue.RedactURL(m.db()))
 		}
 		b = append(b, ')')
 	}
@@ -368,11 +371,19 @@ func (m *Ingest) banner() {
 	}
 	b = append(b, m.console.banner(c.DataDir)...)
 	if u := m.EmbeddedNATSURL(); u != "" {
-		b = fmt.Appendf(b, "\nMore workers can attach: NATS_URL=%s go run ./cmd/worker -db %s\n", u, filepath.Join(c.DataDir, "leads.db"))
+		b = fmt.Appendf(b, "\nMore workers can attach: NATS_URL=%s go run ./cmd/worker -db %s\n", u, queue.RedactURL(m.db()))
 		b = fmt.Appendf(b, "Quarantined requests: go run ./cmd/ingestctl -data-dir %s quarantine list\n", c.DataDir)
 	}
 	_, _ = m.Stdout.Write(append(b, '\n'))
 	m.log.Info("started", "addr", m.Addr(), "standalone", m.Standalone(), "worker", m.worker != nil, "embedded_nats", m.EmbeddedNATSURL(), "console", m.ConsoleURL())
+}
+
+// db is the standalone worker's database: DATABASE_URL, else leads.db in the data directory.
+func (m *Ingest) db() string {
+	if m.Config.DB != "" {
+		return m.Config.DB
+	}
+	return filepath.Join(m.Config.DataDir, "leads.db")
 }
 
 func portOf(addr string) string {

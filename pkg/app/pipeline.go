@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -19,6 +18,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/schema"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
+	"github.com/saleassist-pipeline/pipeline/pkg/store/storeurl"
 	"github.com/saleassist-pipeline/pipeline/pkg/worker"
 )
 
@@ -113,7 +113,7 @@ func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometh
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(ctx, c.DB, sqlite.Options{Synchronous: sync})
+	st, err := storeurl.Open(ctx, c.DB, storeurl.Options{SQLite: sqlite.Options{Synchronous: sync}})
 	if err != nil {
 		return nil, err
 	}
@@ -148,22 +148,6 @@ func (r *runningWorker) stop() error {
 		r.onStop()
 	}
 	return err
-}
-
-// openStore opens the store a DATABASE_URL names: a SQLite file path, optionally written
-// sqlite:PATH or file:PATH.
-func openStore(ctx context.Context, url string, o sqlite.Options) (store.Store, error) {
-	path := url
-	for _, p := range []string{"sqlite://", "sqlite:", "file:"} {
-		if strings.HasPrefix(path, p) {
-			path = strings.TrimPrefix(path, p)
-			break
-		}
-	}
-	if strings.Contains(path, "://") {
-		return nil, fmt.Errorf("database %q: only SQLite is supported so far; give a file path such as ./data/leads.db", queue.RedactURL(url))
-	}
-	return sqlite.OpenWith(ctx, path, o)
 }
 
 // closeConn flushes what is buffered (acks, publishes) to the server, then closes nc.

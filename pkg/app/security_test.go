@@ -515,9 +515,9 @@ func TestNATSCredentialsStayOutOfLogs(t *testing.T) {
 	}
 }
 
-// A database URL with a password (a server database, which this build refuses) must not bring
-// the password into the worker's error or log: the error names the URL with the password
-// masked, and says what to give instead.
+// A database URL with a password must not bring the password into the worker's error or log:
+// here the PostgreSQL server is unreachable (a closed port), and the worker refuses to start with
+// an error that names the URL with the password masked and says what failed.
 func TestDatabaseCredentialsStayOutOfLogs(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
@@ -525,15 +525,28 @@ func TestDatabaseCredentialsStayOutOfLogs(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(srv.Shutdown)
 	secret := uniq(t, "db-secret-")
+	closed := freeAddr(t)
 	var wlog testkit.SyncBuffer
 	w := app.NewWorker()
 	w.Env, w.Stderr = envOf(map[string]string{"NATS_URL": "nats://" + addr,
-		"DATABASE_URL": "postgres://pipeline:" + secret + "@127.0.0.1:5432/leads"}), &wlog
+		"DATABASE_URL": "postgres://pipeline:" + secret + "@" + closed + "/leads?connect_timeout=5"}), &wlog
 	require.NoError(t, w.ParseFlags([]string{"-addr", "127.0.0.1:0"}))
 	err = w.Run(context.Background())
 	require.NoError(t, w.Close())
 	require.Error(t, err)
-	require.Contains(t, err.Error(), "only SQLite is supported")
-	require.Contains(t, err.Error(), "postgres://pipeline:xxxxx@127.0.0.1:5432/leads")
+	require.Contains(t, err.Error(), "open postgres postgres://pipeline:xxxxx@"+closed+"/leads")
+	require.Contains(t, err.Error(), "connect")
 	require.NotContains(t, err.Error()+wlog.String(), secret)
+
+	// A password given as a parameter is masked too, and a URL of another scheme is refused.
+	for _, u := range []string{"postgresql://" + closed + "/leads?user=pipeline&password=" + secret + "&connect_timeout=5",
+		"mysql://pipeline:" + secret + "@" + closed + "/leads"} {
+		w := app.NewWorker()
+		w.Env, w.Stderr = envOf(map[string]string{"NATS_URL": "nats://" + addr, "DATABASE_URL": u}), &wlog
+		require.NoError(t, w.ParseFlags([]string{"-addr", "127.0.0.1:0"}))
+		err = w.Run(context.Background())
+		require.NoError(t, w.Close())
+		require.Error(t, err)
+		require.NotContains(t, err.Error()+wlog.String(), secret)
+	}
 }

@@ -55,7 +55,7 @@ func (m *Worker) ParseFlags(args []string) error {
 	c := &m.Config
 	fs := newFlagSet("worker", m.Env)
 	fs.str(&c.NatsURL, "nats-url", "NATS_URL", "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated")
-	fs.str(&c.DB, "db", "DATABASE_URL", "./data/leads.db", "the leads database: a SQLite file path")
+	fs.str(&c.DB, "db", "DATABASE_URL", "./data/leads.db", "the leads database: a SQLite file path, or postgres://user:password@host:5432/dbname (PostgreSQL; pool size: ?pool_max_conns=N, default 4)")
 	fs.str(&c.Addr, "addr", "WORKER_ADDR", ":9091", "HTTP address for /metrics, /healthz and /readyz")
 	fs.strEmptyOK(&c.PprofAddr, "pprof-addr", "PPROF_ADDR", "", "serve Go's /debug/pprof/ here (e.g. 127.0.0.1:6061); empty = off")
 	fs.integer(&c.StreamReplicas, "stream-replicas", "STREAM_REPLICAS", 1, "copies of the streams this worker creates, in a JetStream cluster")

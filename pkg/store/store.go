@@ -1,5 +1,7 @@
 // Package store defines where events and leads end up. Store is the contract; store/sqlite is the
-// default implementation and store/storetest the conformance suite every implementation passes.
+// default implementation, store/postgres the one for workers on several hosts, store/storeurl
+// picks one from a DATABASE_URL, store/leadrules holds the lead rules both apply, and
+// store/storetest is the conformance suite every implementation passes.
 package store
 
 import (

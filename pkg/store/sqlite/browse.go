@@ -63,7 +63,7 @@ func (db *DB) Leads(ctx context.Context, q store.LeadQuery) (store.LeadPage, err
 	page := store.LeadPage{Leads: make([]store.LeadSummary, 0, size)}
 	for rows.Next() {
 		var ls store.LeadSummary
-		if err := scanLeadRows(rows, &ls.StoredLead, &ls.Events); err != nil {
+		if err := scanLeadInto(rows, &ls.StoredLead, &ls.Events); err != nil {
 			return store.LeadPage{}, fmt.Errorf("list leads: %w", err)
 		}
 		page.Leads = append(page.Leads, ls)
@@ -82,28 +82,6 @@ func (db *DB) Leads(ctx context.Context, q store.LeadQuery) (store.LeadPage, err
 // escapeLike makes s match itself in a LIKE pattern.
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
-// scanLeadRows reads one row of leadColumns, then extra columns, into sl.
-func scanLeadRows(rows *sql.Rows, sl *store.StoredLead, extra ...any) error {
-	var (
-		email                     sql.NullString
-		attrs, seen, created, upd string
-	)
-	dst := []any{&sl.ID}
-	for i, f := range textFields(&sl.Lead) {
-		if i == 2 {
-			dst = append(dst, &email)
-			continue
-		}
-		dst = append(dst, f)
-	}
-	dst = append(dst, &attrs, &seen, &created, &upd)
-	if err := rows.Scan(append(dst, extra...)...); err != nil {
-		return err
-	}
-	_, err := finishLead(sl, email, attrs, seen, created, upd)
-	return err
 }
 
 // LeadHistory returns the lead's events, oldest received first; see store.Browser.

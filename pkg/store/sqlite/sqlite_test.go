@@ -36,6 +36,19 @@ func TestStore(t *testing.T) {
 	})
 }
 
+func TestStoreShared(t *testing.T) {
+	t.Parallel()
+	storetest.RunShared(t, func(t *testing.T) func() store.Store {
+		path := filepath.Join(t.TempDir(), "leads.db")
+		return func() store.Store {
+			db, err := Open(t.Context(), path)
+			require.NoError(t, err)
+			t.Cleanup(func() { require.NoError(t, db.Close()) })
+			return db
+		}
+	})
+}
+
 func rec(id, email string) store.Record {
 	return store.Record{EventID: id, EventType: "widget_new_conversation", ReceivedAt: time.Now(),
 		Payload: []byte(`{"payload":{"id":"` + id + `"}}`),

@@ -49,8 +49,8 @@ const byEmail = `email = ? AND email <> ''`
 
 // byPhone selects the most recently updated lead whose col (mobile_number or alt_phone) is ? and
 // that meets cond. With the (phone, updated_at, id) indexes of migration 0002 it is one index seek
-// that also yields the order: no sort, no temporary b-tree. mergeLead asks both columns and keeps
-// the newer lead, rather than one UNION ALL statement: that form sorts the two rows in temporary
+// that also yields the order: no sort, no temporary b-tree. Match asks both columns and keeps
+// the newer lead (leadrules.Match), rather than one UNION ALL statement: that form sorts the two rows in temporary
 // b-trees, which SQLite allocates and frees (a page cache each) on every execution.
 //
 // CAST(? AS TEXT) rather than a bare ?: for "col = ?" the planner notes that the plan may depend
@@ -76,7 +76,7 @@ type stmts struct {
 	savepoint, release, rollbackTo *sqlite3.SQLiteStmt
 	storedEvents, insertEvent      *sqlite3.SQLiteStmt
 	leadByEmail                    *sqlite3.SQLiteStmt
-	// leadByPhone[col] and leadByPhoneNoMail[col], col 0 mobile_number and 1 alt_phone.
+	// leadByPhone[col] and leadByPhoneNoMail[col], indexed by leadrules.PhoneColumn.
 	leadByPhone, leadByPhoneNoMail [2]*sqlite3.SQLiteStmt
 	insertLead, updateLead         *sqlite3.SQLiteStmt
 	upsertMeeting                  *sqlite3.SQLiteStmt

@@ -1,5 +1,7 @@
 // Package storetest is the conformance suite every store.Store implementation must pass, so
-// that SQLite today and PostgreSQL later dedupe, match and merge leads identically.
+// that SQLite and PostgreSQL dedupe, match and merge leads identically: Run with one handle per
+// test, RunShared with several handles on one database writing at once (workers on several
+// hosts).
 package storetest
 
 import (

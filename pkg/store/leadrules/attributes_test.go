@@ -1,4 +1,4 @@
-package sqlite
+package leadrules
 
 import (
 	"encoding/json"
@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// encodeAttributes writes exactly what json.Marshal writes, and fails where it fails.
+// EncodeAttributes writes exactly what json.Marshal writes, and fails where it fails.
 func TestEncodeAttributesIsJSONMarshal(t *testing.T) {
 	t.Parallel()
 	for _, attrs := range []map[string]json.RawMessage{
@@ -30,7 +30,7 @@ func TestEncodeAttributesIsJSONMarshal(t *testing.T) {
 		if len(attrs) == 0 {
 			want = []byte("{}")
 		}
-		got, err := encodeAttributes(attrs)
+		got, err := EncodeAttributes(attrs)
 		require.NoError(t, wantErr)
 		require.NoError(t, err)
 		require.Equal(t, string(want), got)
@@ -38,7 +38,7 @@ func TestEncodeAttributesIsJSONMarshal(t *testing.T) {
 	for _, bad := range []json.RawMessage{json.RawMessage(`{`), json.RawMessage(``), json.RawMessage(`"open`), json.RawMessage(`1 2`)} {
 		attrs := map[string]json.RawMessage{"k": bad}
 		_, wantErr := json.Marshal(attrs)
-		_, err := encodeAttributes(attrs)
+		_, err := EncodeAttributes(attrs)
 		require.Error(t, wantErr, "%q", bad)
 		require.Error(t, err, "%q", bad)
 	}
@@ -50,7 +50,7 @@ func FuzzEncodeAttributes(f *testing.F) {
 	f.Fuzz(func(t *testing.T, k1 string, v1 []byte, k2 string, v2 []byte) {
 		attrs := map[string]json.RawMessage{k1: v1, k2: v2}
 		want, wantErr := json.Marshal(attrs)
-		got, err := encodeAttributes(attrs)
+		got, err := EncodeAttributes(attrs)
 		if wantErr != nil {
 			require.Error(t, err)
 			return

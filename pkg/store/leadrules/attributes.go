@@ -1,4 +1,4 @@
-package sqlite
+package leadrules
 
 import (
 	"encoding/json"
@@ -6,12 +6,12 @@ import (
 	"strings"
 )
 
-// encodeAttributes renders a lead's attributes as stored: exactly json.Marshal's text (keys
+// EncodeAttributes renders a lead's attributes as stored: exactly json.Marshal's text (keys
 // sorted, values compact, <, > and & escaped), "{}" for none. json.Marshal, with its reflection,
 // sorting and compaction of every value, was about a sixth of the store's time per event; the
 // attributes come from our own decoding and almost always hold nothing to escape or compact, so
 // they are written directly, and anything else goes to json.Marshal.
-func encodeAttributes(attrs map[string]json.RawMessage) (string, error) {
+func EncodeAttributes(attrs map[string]json.RawMessage) (string, error) {
 	if len(attrs) == 0 {
 		return "{}", nil
 	}

@@ -1,0 +1,144 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline/pkg/store"
+	"github.com/saleassist-pipeline/pipeline/pkg/store/storetest"
+)
+
+// open opens url, closed when the test ends.
+func open(t testing.TB, url string) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), url)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	return db
+}
+
+// setup opens a fresh database (testkit.FreshPostgres), dropped when the test ends.
+func setup(t testing.TB) (*DB, string) {
+	t.Helper()
+	url := testkit.FreshPostgres(t)
+	return open(t, url), url
+}
+
+func TestStore(t *testing.T) {
+	t.Parallel()
+	testkit.PostgresURL(t) // skip (or fail) once, not in every subtest
+	storetest.Run(t, func(t *testing.T) store.Store {
+		db, _ := setup(t)
+		return db
+	})
+}
+
+func TestStoreShared(t *testing.T) {
+	t.Parallel()
+	testkit.PostgresURL(t)
+	storetest.RunShared(t, func(t *testing.T) func() store.Store {
+		url := testkit.FreshPostgres(t)
+		return func() store.Store { return open(t, url) }
+	})
+}
+
+func rec(id, email string) store.Record {
+	return store.Record{EventID: id, EventType: "widget_new_conversation", ReceivedAt: time.Now(),
+		Payload: []byte(`{"payload":{"id":"` + id + `"}}`),
+		Lead:    &lead.Lead{Email: email, Name: "N " + id, SeenAt: time.Now()}}
+}
+
+// TestConcurrentOpenMigratesOnce starts ten "workers" on a new database at once: the migration
+// lock lets one migrate while the others wait, and none fails.
+func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	t.Parallel()
+	url := testkit.FreshPostgres(t)
+	const openers = 10
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make([]error, openers)
+	for i := range errs {
+		wg.Go(func() {
+			<-start
+			db, err := Open(t.Context(), url)
+			if err == nil {
+				_, err = db.Apply(t.Context(), []store.Record{rec(fmt.Sprintf("ev-%d", i), "")})
+				err = errors.Join(err, db.Close())
+			}
+			errs[i] = err
+		})
+	}
+	close(start)
+	wg.Wait()
+	require.NoError(t, errors.Join(errs...))
+
+	db := open(t, url)
+	ms, err := loadMigrations()
+	require.NoError(t, err)
+	var n, maxV int
+	require.NoError(t, db.pool.QueryRow(t.Context(), `SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &maxV))
+	require.Equal(t, len(ms), n)
+	require.Equal(t, ms[len(ms)-1].version, maxV)
+	c, err := db.Counts(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, int64(openers), c.Events)
+}
+
+// The payload is kept byte for byte, as received: white space, key order, duplicate keys, and
+// bytes that are not UTF-8, all of which jsonb (or text) would change or refuse.
+func TestPayloadExactBytes(t *testing.T) {
+	t.Parallel()
+	db, _ := setup(t)
+	payloads := [][]byte{
+		[]byte("{ \"b\":1,  \"a\":2, \"a\":3,\n\"n\":1.0e0 }"),
+		[]byte(`{"s":"` + "\xff\xfe" + `"}`),
+		[]byte(`{"nul":"\u0000"}`),
+	}
+	for i, p := range payloads {
+		r := rec(fmt.Sprintf("ev-%d", i), "")
+		r.Payload = p
+		res, err := db.Apply(t.Context(), []store.Record{r})
+		require.NoError(t, err)
+		require.NoError(t, res[0].Err)
+		ev, err := db.Event(t.Context(), r.EventID)
+		require.NoError(t, err)
+		require.Equal(t, p, ev.Payload)
+	}
+}
+
+func BenchmarkApply(b *testing.B) {
+	db, _ := setup(b)
+	ctx := context.Background()
+	n := 0
+	for b.Loop() {
+		batch := make([]store.Record, 100)
+		for i := range batch {
+			n++
+			batch[i] = rec(fmt.Sprintf("ev-%d", n), fmt.Sprintf("l%d@example.com", n))
+		}
+		if _, err := db.Apply(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/record")
+}
+
+func BenchmarkApplySingle(b *testing.B) {
+	db, _ := setup(b)
+	ctx := context.Background()
+	n := 0
+	for b.Loop() {
+		n++
+		if _, err := db.Apply(ctx, []store.Record{rec(fmt.Sprintf("ev-%d", n), fmt.Sprintf("l%d@example.com", n))}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
