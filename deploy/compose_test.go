@@ -24,7 +24,8 @@ import (
 var natsServices = []string{"nats-1", "nats-2", "nats-3"}
 
 // Secrets the compose file must take from the env file only.
-var secretKeys = []string{"WEBHOOK_SECRETS", "WEBHOOK_SIGNATURE_SECRETS", "GF_SECURITY_ADMIN_PASSWORD", "ADMIN_TOKEN"}
+var secretKeys = []string{"WEBHOOK_SECRETS", "WEBHOOK_SIGNATURE_SECRETS", "GF_SECURITY_ADMIN_PASSWORD", "ADMIN_TOKEN",
+	"POSTGRES_PASSWORD", "PGPASSWORD"}
 
 // loadCompose loads docker-compose.yml as `docker compose --profile tools config` would, with
 // .env.example as both the project's .env and the services' env file (ENV_FILE), and nothing
@@ -151,13 +152,14 @@ func TestComposeServicesAreProductionShaped(t *testing.T) {
 	}
 	// The state of each stateful service is on its own named volume.
 	for name, target := range map[string]string{
-		"nats-1": "/data", "nats-2": "/data", "nats-3": "/data", "ingest": "/data", "worker": "/data",
-		"prometheus": "/prometheus", "grafana": "/var/lib/grafana",
+		"nats-1": "/data", "nats-2": "/data", "nats-3": "/data", "ingest": "/data",
+		"prometheus": "/prometheus", "grafana": "/var/lib/grafana", "postgres": "/var/lib/postgresql/data",
 	} {
 		require.Equal(t, types.VolumeTypeVolume, volumeMount(t, service(t, p, name), target).Type, name)
 	}
-	require.Equal(t, "leads-data", volumeMount(t, service(t, p, "worker"), "/data").Source,
-		"the workers share one SQLite file on one volume")
+	// The workers keep nothing of their own (the leads are on the postgres service), so they can
+	// run on any host; a shared volume would tie them to one.
+	require.Empty(t, service(t, p, "worker").Volumes, "workers are stateless")
 
 	// Our own containers run read-only, unprivileged, without capabilities; logs are rotated.
 	for _, name := range p.ServiceNames() {
@@ -244,7 +246,7 @@ func TestComposeIngestAndWorkers(t *testing.T) {
 		require.Equal(t, "service_healthy", in.DependsOn[n].Condition)
 	}
 
-	// The workers: scalable (no container_name, no host port), on the shared SQLite volume.
+	// The workers: scalable (no container_name, no host port), on the postgres service.
 	w := service(t, p, "worker")
 	require.Equal(t, []string{"worker"}, []string(w.Command))
 	require.Empty(t, w.ContainerName, "container_name would stop --scale worker=N")
@@ -258,7 +260,7 @@ func TestComposeIngestAndWorkers(t *testing.T) {
 	wc := wm.Config
 	require.ElementsMatch(t, wantNATS, natsHosts(t, wc.NatsURL))
 	require.EqualValues(t, 3, wc.StreamReplicas)
-	require.Equal(t, "leads-data", volumeMount(t, w, filepath.Dir(wc.DB)).Source, "DATABASE_URL on the shared volume")
+	requirePostgresURL(t, p, w.Name, wc.DB)
 	_, wport, err := net.SplitHostPort(wc.Addr)
 	require.NoError(t, err)
 	require.Equal(t, wport, strconv.Itoa(workerDNSPort(t)), "Prometheus scrapes workers on WORKER_ADDR's port")
@@ -269,6 +271,9 @@ func TestComposeIngestAndWorkers(t *testing.T) {
 	ctl := service(t, p, "ingestctl")
 	require.Equal(t, []string{"/usr/local/bin/ingestctl"}, []string(ctl.Entrypoint))
 	require.ElementsMatch(t, wantNATS, natsHosts(t, envOf(ctl)["NATS_URL"]))
+	requirePostgresURL(t, p, ctl.Name, envOf(ctl)["DATABASE_URL"])
+	// The SQLite file of a stack from before PostgreSQL, where migrate-store finds it.
+	require.Equal(t, "leads-data", volumeMount(t, ctl, "/data").Source)
 }
 
 // Secrets are in the env file, never in docker-compose.yml itself.
@@ -281,9 +286,11 @@ func TestComposeSecretsFromEnvFile(t *testing.T) {
 		}
 	}
 	for name, keys := range map[string][]string{
-		"ingest":  {"WEBHOOK_SECRETS"},
-		"console": {"ADMIN_TOKEN"},
-		"grafana": {"GF_SECURITY_ADMIN_USER", "GF_SECURITY_ADMIN_PASSWORD"},
+		"ingest":   {"WEBHOOK_SECRETS"},
+		"console":  {"ADMIN_TOKEN", "PGPASSWORD"},
+		"worker":   {"PGPASSWORD"},
+		"postgres": {"POSTGRES_PASSWORD"},
+		"grafana":  {"GF_SECURITY_ADMIN_USER", "GF_SECURITY_ADMIN_PASSWORD"},
 	} {
 		s := service(t, raw, name)
 		require.NotEmpty(t, s.EnvFiles, "service %s takes its secrets from an env file", name)

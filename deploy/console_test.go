@@ -13,7 +13,7 @@ import (
 )
 
 // The console service: cmd/console from the pipeline image, configured by its real flag parser
-// from the service's environment, on the workers' SQLite volume, with an ADMIN_TOKEN from the env
+// from the service's environment, on the workers' database (the postgres service), with an ADMIN_TOKEN from the env
 // file strong enough for an address beyond loopback, and published on the host's loopback only.
 func TestComposeConsole(t *testing.T) {
 	t.Parallel()
@@ -28,8 +28,8 @@ func TestComposeConsole(t *testing.T) {
 	require.NoError(t, m.ParseFlags(nil))
 	c := m.Config
 	require.ElementsMatch(t, natsHosts(t, envOf(service(t, p, "worker"))["NATS_URL"]), natsHosts(t, c.NatsURL))
-	require.Equal(t, "leads-data", volumeMount(t, s, "/data").Source, "the console reads the workers' SQLite file")
-	require.True(t, strings.HasPrefix(c.DB, "/data/"), "DATABASE_URL on the shared volume")
+	requirePostgresURL(t, p, s.Name, c.DB)
+	require.Equal(t, envOf(service(t, p, "worker"))["DATABASE_URL"], c.DB, "the console reads the workers' database")
 	tok, _, err := console.LoadToken(t.TempDir(), c.Token, c.Addr)
 	require.NoError(t, err, ".env.example's ADMIN_TOKEN must be usable as it stands, beyond loopback")
 	require.Equal(t, c.Token, tok)
