@@ -117,8 +117,7 @@ func (db *DB) LeadHistory(ctx context.Context, leadID int64) ([]store.EventSumma
 
 // LeadMeetings returns the lead's meetings, earliest scheduled first; see store.Browser.
 func (db *DB) LeadMeetings(ctx context.Context, leadID int64) ([]store.StoredMeeting, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, lead_id, event_id, name, scheduled_at, status,
-		meeting_url, participants, timezone, duration_min, updated_at
+	rows, err := db.read.QueryContext(ctx, `SELECT `+meetingColumns+`
 		FROM meetings WHERE lead_id = ? ORDER BY scheduled_at, id`, leadID)
 	if err != nil {
 		return nil, fmt.Errorf("meetings of lead %d: %w", leadID, err)
@@ -126,33 +125,47 @@ func (db *DB) LeadMeetings(ctx context.Context, leadID int64) ([]store.StoredMee
 	defer rows.Close()
 	out := []store.StoredMeeting{}
 	for rows.Next() {
-		var (
-			m                     store.StoredMeeting
-			sched, parts, updated string
-			lead                  sql.NullInt64
-		)
-		if err := rows.Scan(&m.ID, &lead, &m.EventID, &m.Name, &sched, &m.Status, &m.MeetingURL,
-			&parts, &m.Timezone, &m.DurationMin, &updated); err != nil {
+		m, err := scanMeeting(rows)
+		if err != nil {
 			return nil, fmt.Errorf("meetings of lead %d: %w", leadID, err)
 		}
-		m.LeadID = lead.Int64
-		if parts != "" && parts != "[]" {
-			if err := json.Unmarshal([]byte(parts), &m.Participants); err != nil {
-				return nil, fmt.Errorf("meeting %q participants: %w", m.ID, err)
-			}
-		}
-		if m.ScheduledAt, err = parseTime(sched); err == nil {
-			m.UpdatedAt, err = parseTime(updated)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("meeting %q: %w", m.ID, err)
-		}
-		out = append(out, m)
+		out = append(out, *m)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("meetings of lead %d: %w", leadID, err)
 	}
 	return out, nil
+}
+
+// meetingColumns is the column list every meeting query selects, in scanMeeting's order.
+const meetingColumns = `id, lead_id, event_id, name, scheduled_at, status, meeting_url, participants,
+	timezone, duration_min, updated_at`
+
+// scanMeeting reads one row of meetingColumns.
+func scanMeeting(row rowScanner) (*store.StoredMeeting, error) {
+	var (
+		m                     store.StoredMeeting
+		sched, parts, updated string
+		lead                  sql.NullInt64
+	)
+	if err := row.Scan(&m.ID, &lead, &m.EventID, &m.Name, &sched, &m.Status, &m.MeetingURL,
+		&parts, &m.Timezone, &m.DurationMin, &updated); err != nil {
+		return nil, err
+	}
+	m.LeadID = lead.Int64
+	if parts != "" && parts != "[]" {
+		if err := json.Unmarshal([]byte(parts), &m.Participants); err != nil {
+			return nil, fmt.Errorf("meeting %q participants: %w", m.ID, err)
+		}
+	}
+	var err error
+	if m.ScheduledAt, err = parseTime(sched); err == nil {
+		m.UpdatedAt, err = parseTime(updated)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("meeting %q: %w", m.ID, err)
+	}
+	return &m, nil
 }
 
 // EventTypes counts the stored events of each type; see store.Browser. It reads the whole
