@@ -1,6 +1,7 @@
 // Package admin is the operators' verbs on a running pipeline: status, and look at, replay and
-// delete dead letters and what the ingest quarantined (on its JetStream), and the events stored
-// with problems (on its leads database). Ops does them and returns data; CLI (ingestctl) prints
+// delete dead letters and what the ingest quarantined (on its JetStream), the events stored
+// with problems (on its leads database), and the one-shot copy of a SQLite store into
+// PostgreSQL (migrate-store, package storecopy). Ops does them and returns data; CLI (ingestctl) prints
 // it, and the console (pkg/console) renders it. It never talks to the ingest.
 package admin
 
@@ -54,6 +55,10 @@ commands:
   dlq delete ID                        drop it for good
   events invalid [--limit N] [--json]  events stored with problems (schema violations, a time
                                        from the future), newest first: id, type, received, lead
+  migrate-store --from FILE [--to URL] [--chunk N] [--json]
+                                       copy a SQLite store into PostgreSQL (--to, default -db /
+                                       DATABASE_URL): idempotent, resumable, verified by counts.
+                                       Stop the workers first
 
 NATS is found from -nats-url / NATS_URL, else DATA_DIR/nats-url (written by a standalone ingest
 whose embedded server listens), else nats://127.0.0.1:4222. The events commands read the leads
@@ -89,6 +94,8 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		err = c.dlq(ctx, rest[1], rest[2:])
 	case len(rest) >= 2 && rest[0] == "events":
 		err = c.events(ctx, rest[1], rest[2:])
+	case len(rest) >= 1 && rest[0] == "migrate-store":
+		err = c.migrateStore(ctx, rest[1:])
 	default:
 		fmt.Fprint(c.Stderr, usage)
 		return 2

@@ -73,14 +73,16 @@ type Progress struct {
 // Report is what a copy did and found.
 type Report struct {
 	// From is the SQLite file; To the PostgreSQL URL, its password masked.
-	From, To string
+	From string `json:"from"`
+	To   string `json:"to"`
 	// Source and Target are the counts of both sides at the end.
-	Source, Target store.Counts
+	Source store.Counts `json:"source"`
+	Target store.Counts `json:"target"`
 	// Copied is how many rows this run wrote; zero when the target held them all already.
-	Copied store.Counts
+	Copied store.Counts `json:"copied"`
 	// Chunks is how many transactions this run committed.
-	Chunks  int
-	Elapsed time.Duration
+	Chunks  int           `json:"chunks"`
+	Elapsed time.Duration `json:"elapsed_ns"`
 }
 
 // Verified reports whether the target holds as many rows of each kind as the source.
