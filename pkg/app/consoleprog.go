@@ -53,7 +53,7 @@ func (m *Console) ParseFlags(args []string) error {
 	fs := newFlagSet("console", m.Env)
 	fs.str(&c.Addr, "addr", "CONSOLE_ADDR", DefaultConsoleAddr, "HTTP address of the console; beyond loopback it needs ADMIN_TOKEN (at least 24 characters)")
 	fs.str(&c.NatsURL, "nats-url", "NATS_URL", "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated: dead letters, quarantine, consumer lag")
-	fs.str(&c.DB, "db", "DATABASE_URL", "./data/leads.db", "the leads database: a SQLite file path")
+	fs.str(&c.DB, "db", "DATABASE_URL", "./data/leads.db", "the leads database: a SQLite file path, or postgres://user:password@host:5432/dbname (PostgreSQL)")
 	fs.str(&c.DataDir, "data-dir", "DATA_DIR", "./data", "where a generated admin token is kept (admin-token)")
 	fs.str(&c.DefaultRegion, "default-region", "DEFAULT_PHONE_REGION", "IN", "region for searched phone numbers written without a country code")
 	fs.integer(&c.MaxBody, "max-body", "MAX_BODY_BYTES", ingest.DefaultMaxBody, "largest body a quarantine replay submits, as the ingest's")

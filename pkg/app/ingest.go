@@ -395,8 +395,8 @@ func portOf(addr string) string {
 	return addr
 }
 
-// startConsole serves the console in standalone mode, on the leads database of the data
-// directory and the ingest's own NATS connection. A taken CONSOLE_ADDR is a warning, as a taken
+// startConsole serves the console in standalone mode, on the database the in-process worker
+// writes (DATABASE_URL, else the data directory's leads.db) and the ingest's own NATS connection. A taken CONSOLE_ADDR is a warning, as a taken
 // EMBEDDED_NATS_ADDR is: webhooks matter more than the console. Against an external NATS the
 // ingest has no store: run cmd/console there.
 func (m *Ingest) startConsole(ctx context.Context, maxBody int64, qc queue.Config) error {
@@ -406,7 +406,7 @@ func (m *Ingest) startConsole(ctx context.Context, maxBody int64, qc queue.Confi
 	}
 	var err error
 	m.console, err = startConsole(ctx, consoleConfig{Addr: c.ConsoleAddr, DataDir: c.DataDir, Token: c.ConsoleToken,
-		DB: filepath.Join(c.DataDir, "leads.db"), Region: c.Worker.DefaultRegion, MaxBody: maxBody, Queue: qc},
+		DB: m.db(), Region: c.Worker.DefaultRegion, MaxBody: maxBody, Queue: qc},
 		m.nc, m.log.With("component", "console"), m.failed)
 	if errors.Is(err, errConsoleAddrInUse) {
 		m.log.Warn("console not started: its address is taken", "addr", c.ConsoleAddr, "fix", "set CONSOLE_ADDR to a free address, or empty to turn the console off")

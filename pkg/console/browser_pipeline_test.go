@@ -20,7 +20,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
-	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
+	"github.com/saleassist-pipeline/pipeline/pkg/store/storeurl"
 )
 
 const (
@@ -29,21 +29,29 @@ const (
 	evilName      = `<img src=x onerror=alert(1)>`
 )
 
-// pipeline is the real standalone cmd/ingest (embedded JetStream, in-process worker, SQLite)
-// serving the console, as `go run ./cmd/ingest` does, on random ports.
+// pipeline is the real standalone cmd/ingest (embedded JetStream, in-process worker, SQLite or
+// the PostgreSQL database of DATABASE_URL) serving the console, as `go run ./cmd/ingest` does,
+// on random ports.
 type pipeline struct {
 	ingest  *app.Ingest
 	console string // base URL
 	dataDir string
-	store   *sqlite.DB
+	store   store.Store
 	js      jetstream.JetStream
 }
 
-func startPipeline(t *testing.T) *pipeline {
+// startPipeline starts the pipeline on dbURL, its DATABASE_URL; empty is the data directory's
+// SQLite file.
+func startPipeline(t *testing.T, dbURL string) *pipeline {
 	t.Helper()
 	p := &pipeline{dataDir: t.TempDir()}
 	m := app.NewIngest()
 	env := map[string]string{"WEBHOOK_SECRETS": webhookSecret, "ADMIN_TOKEN": adminToken}
+	if dbURL != "" {
+		env["DATABASE_URL"] = dbURL
+	} else {
+		dbURL = filepath.Join(p.dataDir, "leads.db")
+	}
 	m.Env = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	m.Stdout, m.Stderr = &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
 	require.NoError(t, m.ParseFlags([]string{"-addr", "127.0.0.1:0", "-data-dir", p.dataDir,
@@ -53,7 +61,7 @@ func startPipeline(t *testing.T) *pipeline {
 	p.ingest = m
 	p.console = strings.TrimSuffix(m.ConsoleURL(), "/signin")
 	var err error
-	p.store, err = sqlite.Open(context.Background(), filepath.Join(p.dataDir, "leads.db"))
+	p.store, err = storeurl.Open(context.Background(), dbURL, storeurl.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.store.Close() })
 	nc, err := nats.Connect(m.EmbeddedNATSURL())
@@ -112,8 +120,26 @@ func (p *pipeline) deadLetter(t *testing.T, eventID string, body []byte) uint64 
 // stored, and markup in a lead's name shown as text with no script run.
 func TestConsoleInBrowser(t *testing.T) {
 	t.Parallel()
+	consoleInBrowser(t, "")
+}
+
+// The same in a real browser over PostgreSQL (DATABASE_URL=postgres://…), through the
+// TEST_DATABASE_URL gate.
+func TestConsoleInBrowserOnPostgres(t *testing.T) {
+	t.Parallel()
+	consoleInBrowser(t, testkit.FreshPostgres(t))
+}
+
+// consoleInBrowser is TestConsoleInBrowser over the store of dbURL (empty: SQLite). The
+// screenshots in docs/ are SQLite's alone, so two runs never write one file.
+func consoleInBrowser(t *testing.T, dbURL string) {
 	b := newBrowser(t, 1280, 860)
-	p := startPipeline(t)
+	p := startPipeline(t, dbURL)
+	screenshot := func(t *testing.T, name string) {
+		if dbURL == "" {
+			b.screenshot(t, name)
+		}
+	}
 	p.post(t, person("br-1", "Asha Rao", "asha.rao@example.com", "+919876543210"))
 	p.post(t, person("br-2", "Asha Rao", "asha.rao@example.com", ""))
 	p.post(t, person("br-3", evilName, "x@example.com", "9000000001"))
@@ -125,7 +151,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	p.awaitEvent(t, testkit.FixtureID)
 
 	b.signIn(t, p.console, adminToken)
-	b.screenshot(t, "console.png")
+	screenshot(t, "console.png")
 
 	t.Run("search by a phone written differently, open the lead, see its events", func(t *testing.T) {
 		b.do(t,
@@ -144,7 +170,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		require.Less(t, strings.Index(history, "br-1"), strings.Index(history, "br-2"), "oldest first")
 		b.do(t, chromedp.Click(chromedp.CSS("#history details summary")), chromedp.WaitVisible(chromedp.CSS("#history details pre")))
 		require.Contains(t, b.text(t, "#history details pre"), `"people_detail"`)
-		b.screenshot(t, "console-lead.png")
+		screenshot(t, "console-lead.png")
 		b.do(t, chromedp.Click(chromedp.CSS("#history a.event-link")), chromedp.WaitVisible(chromedp.CSS("#payload")))
 		require.Equal(t, "br-1", b.text(t, "#event-id"))
 	})
@@ -184,9 +210,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		require.NotContains(t, fields, "asha.rao@example.com", "emails are masked")
 		b.do(t, chromedp.Click(chromedp.CSS("#preview")), chromedp.WaitVisible(chromedp.CSS("#preview-leads")))
 		require.Contains(t, b.text(t, "#preview-leads"), "asha.rao@example.com")
-		b.screenshot(t, "console-schema.png")
+		screenshot(t, "console-schema.png")
 		b.do(t, chromedp.Navigate(p.console+"/stats"), chromedp.WaitVisible(chromedp.CSS("#chart")))
-		b.screenshot(t, "console-stats.png")
+		screenshot(t, "console-stats.png")
 	})
 	require.Zero(t, b.dialogs.Load())
 }
@@ -196,7 +222,7 @@ func TestConsoleInBrowser(t *testing.T) {
 func TestConsoleOnAPhone(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t, 1280, 860)
-	p := startPipeline(t)
+	p := startPipeline(t, "")
 	p.post(t, testkit.Fixture(t))
 	p.awaitEvent(t, testkit.FixtureID)
 	// A phone's screen (headless windows are at least 500 wide; the viewport can be smaller).

@@ -56,7 +56,8 @@ type LeadFilter struct {
 	Email string
 	// Phone matches mobile_number or alt_phone (E.164 when the pipeline could normalize it).
 	Phone string
-	// Name matches a name containing it, ignoring ASCII case.
+	// Name matches a name containing it, ignoring ASCII case (at least: PostgreSQL's ILIKE
+	// ignores the case of other letters too, SQLite's LIKE only ASCII's).
 	Name string
 }
 

@@ -13,7 +13,8 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
 
-// timeFormat is the store's: RFC 3339, UTC, a fixed nine-digit fraction, so times sort as text.
+// timeFormat is the SQLite store's: RFC 3339, UTC, a fixed nine-digit fraction, so times sort
+// as text.
 const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
 
 var (
@@ -34,10 +35,63 @@ func leadPhone(i int) string { return fmt.Sprintf("+91%d", 9000000000+i) }
 func first(i int) string { return firstNames[i%len(firstNames)] }
 func last(i int) string  { return lastNames[(i/len(firstNames))%len(lastNames)] }
 
-// generate creates the store with its migrations (so the schema and indexes are the real ones),
-// then bulk-inserts straight into the tables on one connection, in transactions of 100,000
-// rows, with synchronous=OFF: a generator, not the pipeline's write path.
-func generate(ctx context.Context, path string, leads, events int) error {
+// dataset is the generated store, one definition for both stores' generators, so SQLite and
+// PostgreSQL are measured on the same leads and events (the same seed).
+type dataset struct {
+	leads   int
+	rng     *rand.Rand
+	now     time.Time
+	updated []time.Time // by lead id, filled by lead
+}
+
+func newDataset(leads int) *dataset {
+	return &dataset{leads: leads, rng: rand.New(rand.NewPCG(1, 2)), now: time.Now().UTC(), updated: make([]time.Time, leads+1)}
+}
+
+// genLead is one generated lead's columns.
+type genLead struct {
+	id                       int
+	name, email, phone, city string
+	updated                  time.Time
+}
+
+// lead generates lead id (1-based; call in order). updated_at is spread at random over the last
+// 30 days: the listing's keyset index is then walked as it would be after months of traffic, not
+// in insertion order.
+func (d *dataset) lead(id int) genLead {
+	u := d.now.Add(-time.Duration(d.rng.Int64N(int64(30 * 24 * time.Hour))))
+	d.updated[id] = u
+	return genLead{id: id, name: first(id) + " " + last(id), email: leadEmail(id), phone: leadPhone(id),
+		city: cities[id%len(cities)], updated: u}
+}
+
+// genEvent is one generated event's columns.
+type genEvent struct {
+	eventID, typ string
+	leadID       int
+	at           time.Time
+	payload      string
+}
+
+// event generates event i (0-based), once every lead is generated: the events go round the
+// leads, a third of them video_tile_click, each an hour before the previous of its lead.
+func (d *dataset) event(i int) genEvent {
+	id := i%d.leads + 1
+	typ := "widget_new_conversation"
+	if i%3 == 2 {
+		typ = "video_tile_click"
+	}
+	at := d.updated[id].Add(-time.Duration(i/d.leads) * time.Hour)
+	evID := fmt.Sprintf("ev-%07d-%d", id, i/d.leads)
+	payload := fmt.Sprintf(`{"event_type":%q,"payload":{"id":%q,"people_detail":{"name":%q,"email":%q,"mobile_number":%q,"widget_city":%q},"updated_on":%d},"metadata":{}}`,
+		typ, evID, first(id)+" "+last(id), leadEmail(id), leadPhone(id)[3:], cities[id%len(cities)], at.UnixMilli())
+	return genEvent{eventID: evID, typ: typ, leadID: id, at: at, payload: payload}
+}
+
+// generateSQLite creates the store with its migrations (so the schema and indexes are the real
+// ones), then bulk-inserts straight into the tables on one connection, in transactions of
+// 100,000 rows, with synchronous=OFF: a generator, not the pipeline's write path.
+func generateSQLite(ctx context.Context, path string, leads, events int) error {
 	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return err
@@ -54,18 +108,12 @@ func generate(ctx context.Context, path string, leads, events int) error {
 	if _, err := db.ExecContext(ctx, `PRAGMA cache_size = -262144`); err != nil {
 		return err
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	now := time.Now().UTC()
-	// updated_at spread at random over the last 30 days: the listing's keyset index is then
-	// walked as it would be after months of traffic, not in insertion order.
-	updated := make([]time.Time, leads+1)
+	d := newDataset(leads)
 	err = batches(ctx, db, leads, `INSERT INTO leads (id, name, email, mobile_number, city, attributes, seen_at, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, '{}', ?, ?, ?)`, func(st *sql.Stmt, i int) error {
-		id := i + 1
-		u := now.Add(-time.Duration(rng.Int64N(int64(30 * 24 * time.Hour))))
-		updated[id] = u
-		ts := u.Format(timeFormat)
-		_, err := st.ExecContext(ctx, id, first(id)+" "+last(id), leadEmail(id), leadPhone(id), cities[id%len(cities)], ts, ts, ts)
+		l := d.lead(i + 1)
+		ts := l.updated.Format(timeFormat)
+		_, err := st.ExecContext(ctx, l.id, l.name, l.email, l.phone, l.city, ts, ts, ts)
 		return err
 	})
 	if err != nil {
@@ -73,17 +121,9 @@ func generate(ctx context.Context, path string, leads, events int) error {
 	}
 	return batches(ctx, db, events, `INSERT INTO events (event_id, event_type, lead_id, received_at, stored_at, payload)
 		VALUES (?, ?, ?, ?, ?, ?)`, func(st *sql.Stmt, i int) error {
-		id := i%leads + 1
-		typ := "widget_new_conversation"
-		if i%3 == 2 {
-			typ = "video_tile_click"
-		}
-		at := updated[id].Add(-time.Duration(i/leads) * time.Hour)
-		ts := at.Format(timeFormat)
-		evID := fmt.Sprintf("ev-%07d-%d", id, i/leads)
-		payload := fmt.Sprintf(`{"event_type":%q,"payload":{"id":%q,"people_detail":{"name":%q,"email":%q,"mobile_number":%q,"widget_city":%q},"updated_on":%d},"metadata":{}}`,
-			typ, evID, first(id)+" "+last(id), leadEmail(id), leadPhone(id)[3:], cities[id%len(cities)], at.UnixMilli())
-		_, err := st.ExecContext(ctx, evID, typ, id, ts, ts, payload)
+		e := d.event(i)
+		ts := e.at.Format(timeFormat)
+		_, err := st.ExecContext(ctx, e.eventID, e.typ, e.leadID, ts, ts, e.payload)
 		return err
 	})
 }

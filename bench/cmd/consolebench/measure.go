@@ -19,8 +19,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/saleassist-pipeline/pipeline/internal/redact"
 	"github.com/saleassist-pipeline/pipeline/pkg/console"
-	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
+	"github.com/saleassist-pipeline/pipeline/pkg/store/storeurl"
 )
 
 const token = "consolebench-admin-token-0123456789"
@@ -48,12 +49,18 @@ func (t *timed) lastTime() time.Duration {
 	return t.last
 }
 
-func runMeasure(ctx context.Context, path string, n int) error {
-	st, err := sqlite.Open(ctx, path)
+// runMeasure serves the console over the store db names (through storeurl, as cmd/console
+// opens it) and measures it.
+func runMeasure(ctx context.Context, db string, n int) error {
+	opened, err := storeurl.Open(ctx, db, storeurl.Options{})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer opened.Close()
+	st, ok := opened.(console.Store)
+	if !ok {
+		return fmt.Errorf("the store at %s has no console reads", redact.URL(db))
+	}
 	c, err := st.Counts(ctx)
 	if err != nil {
 		return err
@@ -87,7 +94,7 @@ func runMeasure(ctx context.Context, path string, n int) error {
 		return b, tm.lastTime(), err
 	}
 	fmt.Printf("\nconsole over %s: %d leads, %d events; server time of %d requests each (after 5 not counted)\n\n",
-		path, c.Leads, c.Events, n)
+		redact.URL(db), c.Leads, c.Events, n)
 	fmt.Printf("%-28s %10s %10s %10s\n", "request", "p50", "p99", "max")
 
 	leads := int(c.Leads)

@@ -1,0 +1,18 @@
+package postgres
+
+import (
+	"testing"
+
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/store/storetest"
+)
+
+// TestBrowser holds the console's reads to the suite SQLite passes, each case on a fresh database.
+func TestBrowser(t *testing.T) {
+	t.Parallel()
+	testkit.PostgresURL(t) // skip (or fail) once, not in every subtest
+	storetest.RunBrowser(t, func(t *testing.T) storetest.BrowsingStore {
+		db, _ := setup(t)
+		return db
+	})
+}
