@@ -13,6 +13,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
+	"github.com/saleassist-pipeline/pipeline/pkg/store/migration"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/storetest"
 )
 
@@ -81,12 +82,12 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	require.NoError(t, errors.Join(errs...))
 
 	db := open(t, url)
-	ms, err := loadMigrations()
+	ms, err := migration.Load(migrations)
 	require.NoError(t, err)
 	var n, maxV int
 	require.NoError(t, db.pool.QueryRow(t.Context(), `SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &maxV))
 	require.Equal(t, len(ms), n)
-	require.Equal(t, ms[len(ms)-1].version, maxV)
+	require.Equal(t, ms[len(ms)-1].Version, maxV)
 	c, err := db.Counts(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, int64(openers), c.Events)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
+	"github.com/saleassist-pipeline/pipeline/pkg/store/migration"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/storetest"
 )
 
@@ -70,13 +71,13 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 		l, err := db.Lead(t.Context(), res[0].LeadID)
 		require.NoError(t, err)
 		require.Equal(t, "a@example.com", l.Email)
-		ms, err := loadMigrations()
+		ms, err := migration.Load(migrations)
 		require.NoError(t, err)
 		var n, maxV int
 		require.NoError(t, db.read.QueryRowContext(t.Context(),
 			`SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &maxV))
 		require.Equal(t, len(ms), n)
-		require.Equal(t, ms[len(ms)-1].version, maxV)
+		require.Equal(t, ms[len(ms)-1].Version, maxV)
 		require.NoError(t, db.Close())
 	}
 }
