@@ -94,6 +94,9 @@ type Report struct {
 	PG          []DrainResult
 	PGScale     map[int][]DrainResult
 	PGPerPerson []DrainResult
+	// PGSharedMeeting is one drain of two one-core workers where every event names the fixture's
+	// one meeting.
+	PGSharedMeeting DrainResult
 }
 
 // PGWorkers are the worker counts of the PostgreSQL section.
@@ -214,7 +217,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				label = "real " + o.AlsoSynchronous
 			}
 			if k == pg {
-				spec = DrainSpec{Kind: Real, Events: o.Events, Template: tpls[SizeFixture], Postgres: o.PostgresURL, WorkerBin: workerBin}
+				spec = DrainSpec{Kind: Real, Events: o.Events, Template: tpls[SizeFixture], Postgres: o.PostgresURL, WorkerBin: workerBin, MeetingPerPerson: true}
 				label = "postgres 1 process"
 			}
 			if k == Real && round == 0 && o.Profile != "" {
@@ -272,7 +275,7 @@ func runPostgres(ctx context.Context, o Options, rep *Report, bin string, tpl *T
 			slices.Reverse(ws)
 		}
 		for _, w := range ws {
-			spec := DrainSpec{Kind: Real, Events: o.PGEvents, Workers: w, Template: tpl, Postgres: o.PostgresURL, WorkerBin: bin, MaxProcs: 1}
+			spec := DrainSpec{Kind: Real, Events: o.PGEvents, Workers: w, Template: tpl, Postgres: o.PostgresURL, WorkerBin: bin, MaxProcs: 1, MeetingPerPerson: true}
 			res, err := drain(spec, fmt.Sprintf("pg round %d/%d %d×1-core", round+1, o.Rounds, w))
 			if err != nil {
 				return err
@@ -282,7 +285,7 @@ func runPostgres(ctx context.Context, o Options, rep *Report, bin string, tpl *T
 	}
 	if o.PGPerPerson > 1 {
 		for _, w := range PGWorkers {
-			spec := DrainSpec{Kind: Real, Events: o.PGEvents, Workers: w, Template: tpl, Postgres: o.PostgresURL, WorkerBin: bin, MaxProcs: 1, PerPerson: o.PGPerPerson}
+			spec := DrainSpec{Kind: Real, Events: o.PGEvents, Workers: w, Template: tpl, Postgres: o.PostgresURL, WorkerBin: bin, MaxProcs: 1, PerPerson: o.PGPerPerson, MeetingPerPerson: true}
 			res, err := drain(spec, fmt.Sprintf("pg %d/person %d×1-core", o.PGPerPerson, w))
 			if err != nil {
 				return err
@@ -290,8 +293,16 @@ func runPostgres(ctx context.Context, o Options, rep *Report, bin string, tpl *T
 			rep.PGPerPerson = append(rep.PGPerPerson, res)
 		}
 	}
+	// Two workers on the fixture as it is: every event names the same meeting (see
+	// DrainSpec.MeetingPerPerson), what a backlog of one webinar's registrations looks like.
+	spec := DrainSpec{Kind: Real, Events: o.PGEvents, Workers: 2, Template: tpl, Postgres: o.PostgresURL, WorkerBin: bin, MaxProcs: 1}
+	res, err := drain(spec, "pg one meeting 2×1-core")
+	if err != nil {
+		return err
+	}
+	rep.PGSharedMeeting = res
 	if o.PGProfile != "" {
-		spec := DrainSpec{Kind: Real, Events: o.PGEvents, Template: tpl, Postgres: o.PostgresURL, Profile: o.PGProfile}
+		spec := DrainSpec{Kind: Real, Events: o.PGEvents, Template: tpl, Postgres: o.PostgresURL, Profile: o.PGProfile, MeetingPerPerson: true}
 		if _, err := drain(spec, "pg in-process, profiled"); err != nil {
 			return err
 		}
@@ -430,7 +441,7 @@ func (r *Report) writePostgres(out io.Writer, tw *tabwriter.Writer) {
 	wcpu := func(x DrainResult) float64 { return us(x.WorkerCPU, x.Events) }
 	scpu := func(x DrainResult) float64 { return us(x.ServerCPU, x.Events) }
 	cpu := func(x DrainResult) float64 { return x.CPUMicrosPerEvent() }
-	fmt.Fprintf(out, "\nWorker drain on PostgreSQL %s: cmd/worker processes, a fresh database per drain, %d events of %d B each (one lead per event), %d rounds; CPU = worker processes + local postgres processes, from /proc\n",
+	fmt.Fprintf(out, "\nWorker drain on PostgreSQL %s: cmd/worker processes, a fresh database per drain, %d events of %d B each (one lead and one meeting per event), %d rounds; CPU = worker processes + local postgres processes, from /proc\n",
 		r.PGVersion, r.PGScale[1][0].Events, r.PGScale[1][0].BodyBytes, len(r.PGScale[1]))
 	fmt.Fprintln(tw, "workers\tGOMAXPROCS\tmedian events/s\tvs 1\tper round (events/s)\tworker CPU µs/event\tserver CPU µs/event\tCPU µs/event\tvs 1\t")
 	for _, w := range PGWorkers {
@@ -456,6 +467,10 @@ func (r *Report) writePostgres(out io.Writer, tw *tabwriter.Writer) {
 	if len(r.PG) > 0 && len(r.Naive) > 0 {
 		ratio := r.PGRatio()
 		fmt.Fprintf(out, "1 unlimited PostgreSQL worker / naive (same rounds, median of per-round ratios): %.2f×   target ≥ %.1f×: %s\n", ratio, TargetPGOverNaive, holds(ratio >= TargetPGOverNaive))
+	}
+	if x := r.PGSharedMeeting; x.Events > 0 {
+		fmt.Fprintf(out, "2 one-core workers, every event naming the fixture's one meeting (one run): %.0f events/s, %.2f× the 2-worker median above; CPU %.0f µs/event\n",
+			x.PerSec(), x.PerSec()/med(r.PGScale[2], perSec), cpu(x))
 	}
 	if len(r.PGPerPerson) > 0 {
 		x := r.PGPerPerson[0]

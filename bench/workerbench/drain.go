@@ -64,6 +64,11 @@ type DrainSpec struct {
 	// PerPerson, above 1, gives this many consecutive events the same person (email and mobile
 	// number): Events/PerPerson leads, each merged PerPerson-1 times.
 	PerPerson int
+	// MeetingPerPerson gives each person their own meeting id instead of the fixture's one. With
+	// the fixture's, every event updates the same meetings row, which writers on PostgreSQL must
+	// take turns at (the meeting's advisory lock): one shared key that no number of workers
+	// can spread.
+	MeetingPerPerson bool
 }
 
 // DrainResult is what one drain measured.
@@ -291,7 +296,11 @@ func prefill(ctx context.Context, nc *nats.Conn, cfg queue.Config, spec DrainSpe
 		if !spec.SharedPhone {
 			ph = phone(person)
 		}
-		ev := &event.Event{ID: id, Type: event.WidgetNewConversation, ReceivedAt: now, Body: spec.Template.Body(id, email(run, person), ph)}
+		meeting := ""
+		if spec.MeetingPerPerson {
+			meeting = meetingID(run, person)
+		}
+		ev := &event.Event{ID: id, Type: event.WidgetNewConversation, ReceivedAt: now, Body: spec.Template.Body(id, email(run, person), ph, meeting)}
 		for attempt := 0; ; attempt++ {
 			_, err := js.PublishMsgAsync(cfg.NewMsg(ev))
 			if err == nil {

@@ -126,7 +126,7 @@ func BuildWorker(ctx context.Context, root, dir string) (string, error) {
 
 // workerProc is one cmd/worker process of a drain.
 type workerProc struct {
-	cmd  *exec.Cmd
+	cmd     *exec.Cmd
 	done    chan struct{} // closed when the process has exited
 	err     error         // its exit, once done is closed
 	stopped bool          // told to stop: its exit is no failure
