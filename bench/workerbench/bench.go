@@ -158,12 +158,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep := &Report{AltSync: o.AlsoSynchronous, PGScale: map[int][]DrainResult{}}
 	var workerBin string
+	var postmaster int // the local PostgreSQL server's, for its CPU time
 	if o.SkipPostgres {
 		rep.PGSkipped = "-skip-postgres"
 	} else if v, err := PostgresReachable(ctx, o.PostgresURL); err != nil {
 		rep.PGSkipped = fmt.Sprintf("PostgreSQL unreachable at %s (%v)", redactURL(o.PostgresURL), err)
 	} else {
 		rep.PGVersion = v
+		if postmaster = Postmaster(ctx, o.PostgresURL); postmaster == 0 {
+			fmt.Fprintln(o.Progress, "workerbench: the PostgreSQL server is not a local process: its CPU time reads 0")
+		}
 		dir, err := os.MkdirTemp("", "workerbench-bin-*")
 		if err != nil {
 			return nil, err
@@ -217,7 +221,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				label = "real " + o.AlsoSynchronous
 			}
 			if k == pg {
-				spec = DrainSpec{Kind: Real, Events: o.Events, Template: tpls[SizeFixture], Postgres: o.PostgresURL, WorkerBin: workerBin, MeetingPerPerson: true}
+				spec = DrainSpec{Kind: Real, Events: o.Events, Template: tpls[SizeFixture], Postgres: o.PostgresURL, Postmaster: postmaster, WorkerBin: workerBin, MeetingPerPerson: true}
 				label = "postgres 1 process"
 			}
 			if k == Real && round == 0 && o.Profile != "" {
@@ -257,7 +261,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	if workerBin != "" {
-		if err := runPostgres(ctx, o, rep, workerBin, tpls[SizeFixture], drain); err != nil {
+		if err := runPostgres(ctx, o, rep, workerBin, postmaster, tpls[SizeFixture], drain); err != nil {
 			return rep, err
 		}
 	}
@@ -268,14 +272,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 // runPostgres runs the PostgreSQL worker-count drains: o.Rounds rounds of 1, 2 and 4 one-core
 // cmd/worker processes (the order alternating), then, if asked, one round with several events
 // per person and the profiled in-process drain.
-func runPostgres(ctx context.Context, o Options, rep *Report, bin string, tpl *Template, drain func(DrainSpec, string) (DrainResult, error)) error {
+func runPostgres(ctx context.Context, o Options, rep *Report, bin string, postmaster int, tpl *Template, drain func(DrainSpec, string) (DrainResult, error)) error {
 	for round := range o.Rounds {
 		ws := slices.Clone(PGWorkers)
 		if round%2 == 1 {
 			slices.Reverse(ws)
 		}
 		for _, w := range ws {
-			spec := DrainSpec{Kind: Real, Events: o.PGEvents, Workers: w, Template: tpl, Postgres: o.PostgresURL, WorkerBin: bin, MaxProcs: 1, MeetingPerPerson: true}
+			spec := DrainSpec{Kind: Real, Events: o.PGEvents, Workers: w, Template: tpl, Postgres: o.PostgresURL, Postmaster: postmaster, WorkerBin: bin, MaxProcs: 1, MeetingPerPerson: true}
 			res, err := drain(spec, fmt.Sprintf("pg round %d/%d %d×1-core", round+1, o.Rounds, w))
 			if err != nil {
 				return err
@@ -285,7 +289,7 @@ func runPostgres(ctx context.Context, o Options, rep *Report, bin string, tpl *T
 	}
 	if o.PGPerPerson > 1 {
 		for _, w := range PGWorkers {
-			spec := DrainSpec{Kind: Real, Events: o.PGEvents, Workers: w, Template: tpl, Postgres: o.PostgresURL, WorkerBin: bin, MaxProcs: 1, PerPerson: o.PGPerPerson, MeetingPerPerson: true}
+			spec := DrainSpec{Kind: Real, Events: o.PGEvents, Workers: w, Template: tpl, Postgres: o.PostgresURL, Postmaster: postmaster, WorkerBin: bin, MaxProcs: 1, PerPerson: o.PGPerPerson, MeetingPerPerson: true}
 			res, err := drain(spec, fmt.Sprintf("pg %d/person %d×1-core", o.PGPerPerson, w))
 			if err != nil {
 				return err
@@ -295,14 +299,14 @@ func runPostgres(ctx context.Context, o Options, rep *Report, bin string, tpl *T
 	}
 	// Two workers on the fixture as it is: every event names the same meeting (see
 	// DrainSpec.MeetingPerPerson), what a backlog of one webinar's registrations looks like.
-	spec := DrainSpec{Kind: Real, Events: o.PGEvents, Workers: 2, Template: tpl, Postgres: o.PostgresURL, WorkerBin: bin, MaxProcs: 1}
+	spec := DrainSpec{Kind: Real, Events: o.PGEvents, Workers: 2, Template: tpl, Postgres: o.PostgresURL, Postmaster: postmaster, WorkerBin: bin, MaxProcs: 1}
 	res, err := drain(spec, "pg one meeting 2×1-core")
 	if err != nil {
 		return err
 	}
 	rep.PGSharedMeeting = res
 	if o.PGProfile != "" {
-		spec := DrainSpec{Kind: Real, Events: o.PGEvents, Template: tpl, Postgres: o.PostgresURL, Profile: o.PGProfile, MeetingPerPerson: true}
+		spec := DrainSpec{Kind: Real, Events: o.PGEvents, Template: tpl, Postgres: o.PostgresURL, Postmaster: postmaster, Profile: o.PGProfile, MeetingPerPerson: true}
 		if _, err := drain(spec, "pg in-process, profiled"); err != nil {
 			return err
 		}

@@ -56,7 +56,9 @@ type DrainSpec struct {
 	Synchronous string
 	// Postgres, when set, is a PostgreSQL server URL: the real workers store into a fresh
 	// database created on it for this drain (and dropped after) instead of a SQLite file.
-	Postgres string
+	// Postmaster is its postmaster's pid when it runs on this machine (Postmaster), for its CPU.
+	Postgres   string
+	Postmaster int
 	// WorkerBin, when set, is a cmd/worker binary: the real workers run as processes of it, each
 	// with GOMAXPROCS=MaxProcs (0: unlimited), instead of in this process.
 	WorkerBin string
@@ -86,7 +88,7 @@ type DrainResult struct {
 	Leads  int // rows in leads after the drain
 	// Processes drains (WorkerBin): WorkerCPU is the worker processes' CPU time during Drain
 	// (from /proc, start-up included); ServerCPU, for PostgreSQL drains, that of every local
-	// PostgreSQL server process. CPU is then their sum (the embedded NATS server not counted).
+	// PostgreSQL server process (Postmaster and its children). CPU is then their sum (the embedded NATS server not counted).
 	WorkerCPU, ServerCPU time.Duration
 	// Worker metrics summed over the real workers (zero for the naive one): batches handled,
 	// events in them, and seconds spent handling batches and in the store's Apply.
@@ -209,7 +211,7 @@ func Drain(ctx context.Context, spec DrainSpec) (res DrainResult, err error) {
 		cpu0 := processCPU()
 		var server0 time.Duration
 		if spec.Postgres != "" {
-			server0 = serverCPU()
+			server0 = serverCPU(spec.Postmaster)
 		}
 		stop, failed, metricsURLs, procCPU, err := startWorkers(ctx, spec, res.Workers, srv.ClientURL(), db, cfg, &logs)
 		if err != nil {
@@ -221,7 +223,7 @@ func Drain(ctx context.Context, spec DrainSpec) (res DrainResult, err error) {
 		res.Drain = time.Since(t0)
 		res.CPU = processCPU() - cpu0
 		if spec.Postgres != "" {
-			res.ServerCPU = serverCPU() - server0
+			res.ServerCPU = serverCPU(spec.Postmaster) - server0
 		}
 		if procCPU != nil {
 			// Read before the processes stop: their /proc entries go with them. Worker

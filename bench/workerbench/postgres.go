@@ -248,26 +248,68 @@ func pidCPU(pid int) time.Duration {
 	return time.Duration(ticks) * clockTick
 }
 
-// serverCPU is the CPU time used so far by every PostgreSQL server process on this machine:
-// every pid whose comm is "postgres" (the postmaster, its backends and helpers; the postmaster's
-// cutime and cstime hold the backends that have exited). Zero when the server runs elsewhere, so
-// a remote server shows as 0 server CPU, not as a wrong number.
-func serverCPU() time.Duration {
+// Postmaster finds the local PostgreSQL server behind base: the parent of a backend it opens
+// (pg_backend_pid), when /proc shows it as a "postgres" process on this machine; 0 otherwise
+// (a remote server, whose CPU time this benchmark cannot see).
+func Postmaster(ctx context.Context, base string) int {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return 0
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	var backend int
+	if err := conn.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&backend); err != nil {
+		return 0
+	}
+	ppid := procField(backend, 1)
+	if comm, err := os.ReadFile("/proc/" + strconv.Itoa(ppid) + "/comm"); ppid <= 1 || err != nil || strings.TrimSpace(string(comm)) != "postgres" {
+		return 0
+	}
+	return ppid
+}
+
+// procField is field 4+i of /proc/<pid>/stat as an integer (i=1: the parent's pid); 0 if unreadable.
+func procField(pid, i int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	j := strings.LastIndexByte(s, ')')
+	if j < 0 {
+		return 0
+	}
+	f := strings.Fields(s[j+1:])
+	if len(f) <= i {
+		return 0
+	}
+	v, _ := strconv.Atoi(f[i])
+	return v
+}
+
+// serverCPU is the CPU time used so far by the PostgreSQL server whose postmaster is pid: the
+// postmaster (its cutime and cstime hold the backends that have exited) and its children
+// (backends and helpers). Only that server's processes: other clusters on the machine (a drill's,
+// another engineer's) come and go and would make the difference meaningless. Zero for pid 0.
+func serverCPU(postmaster int) time.Duration {
+	if postmaster == 0 {
+		return 0
+	}
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0
 	}
-	var sum time.Duration
+	sum := pidCPU(postmaster)
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
+		if err != nil || pid == postmaster {
 			continue
 		}
-		comm, err := os.ReadFile("/proc/" + e.Name() + "/comm")
-		if err != nil || strings.TrimSpace(string(comm)) != "postgres" {
-			continue
+		if procField(pid, 1) == postmaster {
+			sum += pidCPU(pid)
 		}
-		sum += pidCPU(pid)
 	}
 	return sum
 }
