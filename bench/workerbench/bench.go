@@ -9,10 +9,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -34,6 +37,18 @@ type Options struct {
 	// AlsoSynchronous, when set, adds a real drain with this SQLITE_SYNCHRONOUS to every round,
 	// next to the real one, and reports its rate against the real one's.
 	AlsoSynchronous string
+	// PostgresURL is the PostgreSQL server the PostgreSQL section creates one fresh database per
+	// drain on (default DefaultPostgresURL); unreachable, the section prints one line and is
+	// skipped. SkipPostgres skips it outright.
+	PostgresURL  string
+	SkipPostgres bool
+	// PGEvents is the events per PostgreSQL worker-count drain (default 20,000); PGPerPerson,
+	// above 1, adds one round of 1, 2, 4 workers where that many events share each person.
+	PGEvents    int
+	PGPerPerson int
+	// PGProfile, when set, is where the CPU profile of an extra in-process drain of one unlimited
+	// PostgreSQL worker (PGEvents events) is written.
+	PGProfile string
 	// Out receives the tables; Progress receives one line per drain.
 	Out, Progress io.Writer
 }
@@ -47,6 +62,12 @@ func (o *Options) defaults() {
 	}
 	if o.Rounds <= 0 {
 		o.Rounds = 3
+	}
+	if o.PostgresURL == "" {
+		o.PostgresURL = DefaultPostgresURL
+	}
+	if o.PGEvents <= 0 {
+		o.PGEvents = 20_000
 	}
 	if o.Out == nil {
 		o.Out = os.Stdout
@@ -64,6 +85,48 @@ type Report struct {
 	AltSync string
 	Sizes   []DrainResult // SizeSmall, SizeFixture, SizeLarge
 	Scale   []DrainResult // 1, 2, 4 workers
+
+	// PostgreSQL section: PGSkipped says why it did not run; PG are the rounds' unlimited worker
+	// process drains (next to Real and Naive); PGScale the one-core worker process drains by
+	// worker count (1, 2, 4), one per round; PGPerPerson one of each with several events per person.
+	PGSkipped   string
+	PGVersion   string
+	PG          []DrainResult
+	PGScale     map[int][]DrainResult
+	PGPerPerson []DrainResult
+	// PGSharedMeeting is one drain of two one-core workers where every event names the fixture's
+	// one meeting.
+	PGSharedMeeting DrainResult
+}
+
+// PGWorkers are the worker counts of the PostgreSQL section.
+var PGWorkers = []int{1, 2, 4}
+
+// PGRatio is the median over rounds of unlimited PostgreSQL worker / naive events per second.
+func (r *Report) PGRatio() float64 {
+	var ratios []float64
+	for i := range min(len(r.PG), len(r.Naive)) {
+		ratios = append(ratios, r.PG[i].PerSec()/r.Naive[i].PerSec())
+	}
+	return median(ratios)
+}
+
+// PGScaleRatio is the median over rounds of the events/s of a workers over b workers.
+func (r *Report) PGScaleRatio(a, b int) float64 {
+	var ratios []float64
+	for i := range min(len(r.PGScale[a]), len(r.PGScale[b])) {
+		ratios = append(ratios, r.PGScale[a][i].PerSec()/r.PGScale[b][i].PerSec())
+	}
+	return median(ratios)
+}
+
+// PGCPU is the median CPU µs per event (workers + server) of the n-worker drains.
+func (r *Report) PGCPU(n int) float64 {
+	var v []float64
+	for _, x := range r.PGScale[n] {
+		v = append(v, x.CPUMicrosPerEvent())
+	}
+	return median(v)
 }
 
 // Ratio is the median over rounds of real/naive events per second within each round.
@@ -93,15 +156,44 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		}
 	}
-	rep := &Report{AltSync: o.AlsoSynchronous}
+	rep := &Report{AltSync: o.AlsoSynchronous, PGScale: map[int][]DrainResult{}}
+	var workerBin string
+	var postmaster int // the local PostgreSQL server's, for its CPU time
+	if o.SkipPostgres {
+		rep.PGSkipped = "-skip-postgres"
+	} else if v, err := PostgresReachable(ctx, o.PostgresURL); err != nil {
+		rep.PGSkipped = fmt.Sprintf("PostgreSQL unreachable at %s (%v)", redactURL(o.PostgresURL), err)
+	} else {
+		rep.PGVersion = v
+		if postmaster = Postmaster(ctx, o.PostgresURL); postmaster == 0 {
+			fmt.Fprintln(o.Progress, "workerbench: the PostgreSQL server is not a local process: its CPU time reads 0")
+		}
+		dir, err := os.MkdirTemp("", "workerbench-bin-*")
+		if err != nil {
+			return nil, err
+		}
+		defer func() { _ = os.RemoveAll(dir) }()
+		// Built once: every PostgreSQL drain runs this binary, what operators deploy.
+		if workerBin, err = BuildWorker(ctx, root, dir); err != nil {
+			return nil, err
+		}
+	}
+	if rep.PGSkipped != "" {
+		fmt.Fprintf(o.Progress, "workerbench: PostgreSQL section skipped: %s\n", rep.PGSkipped)
+	}
 	drain := func(spec DrainSpec, label string) (DrainResult, error) {
 		res, err := Drain(ctx, spec)
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", label, err)
 		}
 		extra := ""
+		if spec.WorkerBin != "" {
+			extra += fmt.Sprintf("; CPU workers %.0f + server %.0f µs/event", us(res.WorkerCPU, res.Events), us(res.ServerCPU, res.Events))
+		} else if spec.Postgres != "" {
+			extra += fmt.Sprintf("; of which server %.0f µs/event", us(res.ServerCPU, res.Events))
+		}
 		if res.Batches > 0 {
-			extra = fmt.Sprintf("; %.0f batches of %.1f events, batch handling %.2fs of which store %.2fs",
+			extra += fmt.Sprintf("; %.0f batches of %.1f events, batch handling %.2fs of which store %.2fs",
 				res.Batches, res.MeanBatch(), res.BatchSeconds, res.StoreSeconds)
 		}
 		fmt.Fprintf(o.Progress, "workerbench: %-26s %6d events × %5d B  drain %7.2fs  %8.0f events/s  CPU %5.0f µs/event  (pre-fill %.1fs, untimed%s)\n",
@@ -110,9 +202,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	for round := range o.Rounds {
 		const alt Kind = "alt" // the real worker with AlsoSynchronous
+		const pg Kind = "pg"   // one unlimited cmd/worker process on PostgreSQL
 		kinds := []Kind{Real, Naive}
 		if o.AlsoSynchronous != "" {
 			kinds = []Kind{Real, alt, Naive}
+		}
+		if workerBin != "" {
+			kinds = append(kinds, pg)
 		}
 		if round%2 == 1 {
 			slices.Reverse(kinds)
@@ -123,6 +219,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			if k == alt {
 				spec.Kind, spec.Synchronous = Real, o.AlsoSynchronous
 				label = "real " + o.AlsoSynchronous
+			}
+			if k == pg {
+				spec = DrainSpec{Kind: Real, Events: o.Events, Template: tpls[SizeFixture], Postgres: o.PostgresURL, Postmaster: postmaster, WorkerBin: workerBin, MeetingPerPerson: true}
+				label = "postgres 1 process"
 			}
 			if k == Real && round == 0 && o.Profile != "" {
 				spec.Profile = o.Profile
@@ -136,6 +236,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				rep.Real = append(rep.Real, res)
 			case alt:
 				rep.Alt = append(rep.Alt, res)
+			case pg:
+				rep.PG = append(rep.PG, res)
 			default:
 				rep.Naive = append(rep.Naive, res)
 			}
@@ -158,8 +260,70 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			rep.Scale = append(rep.Scale, res)
 		}
 	}
+	if workerBin != "" {
+		if err := runPostgres(ctx, o, rep, workerBin, postmaster, tpls[SizeFixture], drain); err != nil {
+			return rep, err
+		}
+	}
 	rep.Write(o.Out)
 	return rep, nil
+}
+
+// runPostgres runs the PostgreSQL worker-count drains: o.Rounds rounds of 1, 2 and 4 one-core
+// cmd/worker processes (the order alternating), then, if asked, one round with several events
+// per person and the profiled in-process drain.
+func runPostgres(ctx context.Context, o Options, rep *Report, bin string, postmaster int, tpl *Template, drain func(DrainSpec, string) (DrainResult, error)) error {
+	for round := range o.Rounds {
+		ws := slices.Clone(PGWorkers)
+		if round%2 == 1 {
+			slices.Reverse(ws)
+		}
+		for _, w := range ws {
+			spec := DrainSpec{Kind: Real, Events: o.PGEvents, Workers: w, Template: tpl, Postgres: o.PostgresURL, Postmaster: postmaster, WorkerBin: bin, MaxProcs: 1, MeetingPerPerson: true}
+			res, err := drain(spec, fmt.Sprintf("pg round %d/%d %d×1-core", round+1, o.Rounds, w))
+			if err != nil {
+				return err
+			}
+			rep.PGScale[w] = append(rep.PGScale[w], res)
+		}
+	}
+	if o.PGPerPerson > 1 {
+		for _, w := range PGWorkers {
+			spec := DrainSpec{Kind: Real, Events: o.PGEvents, Workers: w, Template: tpl, Postgres: o.PostgresURL, Postmaster: postmaster, WorkerBin: bin, MaxProcs: 1, PerPerson: o.PGPerPerson, MeetingPerPerson: true}
+			res, err := drain(spec, fmt.Sprintf("pg %d/person %d×1-core", o.PGPerPerson, w))
+			if err != nil {
+				return err
+			}
+			rep.PGPerPerson = append(rep.PGPerPerson, res)
+		}
+	}
+	// Two workers on the fixture as it is: every event names the same meeting (see
+	// DrainSpec.MeetingPerPerson), what a backlog of one webinar's registrations looks like.
+	spec := DrainSpec{Kind: Real, Events: o.PGEvents, Workers: 2, Template: tpl, Postgres: o.PostgresURL, Postmaster: postmaster, WorkerBin: bin, MaxProcs: 1}
+	res, err := drain(spec, "pg one meeting 2×1-core")
+	if err != nil {
+		return err
+	}
+	rep.PGSharedMeeting = res
+	if o.PGProfile != "" {
+		spec := DrainSpec{Kind: Real, Events: o.PGEvents, Template: tpl, Postgres: o.PostgresURL, Postmaster: postmaster, Profile: o.PGProfile, MeetingPerPerson: true}
+		if _, err := drain(spec, "pg in-process, profiled"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// us is d in microseconds per event.
+func us(d time.Duration, events int) float64 { return float64(d.Microseconds()) / float64(events) }
+
+// redactURL hides a password in a PostgreSQL URL for messages.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }
 
 // Write prints the report's tables.
@@ -222,6 +386,7 @@ func (r *Report) Write(out io.Writer) {
 		}
 		_ = tw.Flush()
 	}
+	r.writePostgres(out, tw)
 	if len(r.Scale) > 0 {
 		fmt.Fprintf(out, "\nWorker instances sharing one SQLite file (real worker, %d events of %d B, one run each)\n", r.Scale[0].Events, r.Scale[0].BodyBytes)
 		fmt.Fprintln(tw, "workers\tevents/s\tdrain\tvs 1 worker\t")
@@ -246,3 +411,78 @@ func median(v []float64) float64 {
 
 // Elapsed formats a duration for progress lines.
 func Elapsed(d time.Duration) string { return d.Round(100 * time.Millisecond).String() }
+
+// writePostgres prints the PostgreSQL section: one line when it was skipped.
+func (r *Report) writePostgres(out io.Writer, tw *tabwriter.Writer) {
+	if r.PGSkipped != "" {
+		fmt.Fprintf(out, "\nPostgreSQL: skipped: %s\n", r.PGSkipped)
+		return
+	}
+	if len(r.PGScale[1]) == 0 {
+		return
+	}
+	holds := func(ok bool) string {
+		if ok {
+			return "holds"
+		}
+		return "MISSED"
+	}
+	perRound := func(rs []DrainResult) string {
+		var b []string
+		for _, x := range rs {
+			b = append(b, fmt.Sprintf("%.0f", x.PerSec()))
+		}
+		return strings.Join(b, " ")
+	}
+	med := func(rs []DrainResult, f func(DrainResult) float64) float64 {
+		var v []float64
+		for _, x := range rs {
+			v = append(v, f(x))
+		}
+		return median(v)
+	}
+	perSec := func(x DrainResult) float64 { return x.PerSec() }
+	wcpu := func(x DrainResult) float64 { return us(x.WorkerCPU, x.Events) }
+	scpu := func(x DrainResult) float64 { return us(x.ServerCPU, x.Events) }
+	cpu := func(x DrainResult) float64 { return x.CPUMicrosPerEvent() }
+	fmt.Fprintf(out, "\nWorker drain on PostgreSQL %s: cmd/worker processes, a fresh database per drain, %d events of %d B each (one lead and one meeting per event), %d rounds; CPU = worker processes + local postgres processes, from /proc\n",
+		r.PGVersion, r.PGScale[1][0].Events, r.PGScale[1][0].BodyBytes, len(r.PGScale[1]))
+	fmt.Fprintln(tw, "workers\tGOMAXPROCS\tmedian events/s\tvs 1\tper round (events/s)\tworker CPU µs/event\tserver CPU µs/event\tCPU µs/event\tvs 1\t")
+	for _, w := range PGWorkers {
+		rs := r.PGScale[w]
+		fmt.Fprintf(tw, "%d\t1 each\t%.0f\t%.2f×\t%s\t%.0f\t%.0f\t%.0f\t%+.0f%%\t\n", w, med(rs, perSec), r.PGScaleRatio(w, 1), perRound(rs),
+			med(rs, wcpu), med(rs, scpu), med(rs, cpu), 100*(r.PGCPU(w)/r.PGCPU(1)-1))
+	}
+	if len(r.PG) > 0 {
+		fmt.Fprintf(tw, "1\tunlimited (%d events)\t%.0f\t\t%s\t%.0f\t%.0f\t%.0f\t\t\n", r.PG[0].Events, med(r.PG, perSec), perRound(r.PG),
+			med(r.PG, wcpu), med(r.PG, scpu), med(r.PG, cpu))
+	}
+	_ = tw.Flush()
+	two, four := r.PGScaleRatio(2, 1), r.PGScaleRatio(4, 2)
+	fmt.Fprintf(out, "2 one-core workers / 1 (median of per-round ratios): %.2f×   target ≥ %.1f×: %s\n", two, TargetTwoOverOne, holds(two >= TargetTwoOverOne))
+	fmt.Fprintf(out, "4 one-core workers / 2: %.2f×   target ≥ 1× (no slower): %s\n", four, holds(four >= 1))
+	worst := 0.0
+	for _, w := range PGWorkers[1:] {
+		if d := r.PGCPU(w)/r.PGCPU(1) - 1; math.Abs(d) > math.Abs(worst) {
+			worst = d
+		}
+	}
+	fmt.Fprintf(out, "CPU per event, 2 and 4 workers vs 1: at most %+.0f%%   target within ±%.0f%%: %s\n", 100*worst, 100*TargetCPUFlat, holds(math.Abs(worst) <= TargetCPUFlat))
+	if len(r.PG) > 0 && len(r.Naive) > 0 {
+		ratio := r.PGRatio()
+		fmt.Fprintf(out, "1 unlimited PostgreSQL worker / naive (same rounds, median of per-round ratios): %.2f×   target ≥ %.1f×: %s\n", ratio, TargetPGOverNaive, holds(ratio >= TargetPGOverNaive))
+	}
+	if x := r.PGSharedMeeting; x.Events > 0 {
+		fmt.Fprintf(out, "2 one-core workers, every event naming the fixture's one meeting (one run): %.0f events/s, %.2f× the 2-worker median above; CPU %.0f µs/event\n",
+			x.PerSec(), x.PerSec()/med(r.PGScale[2], perSec), cpu(x))
+	}
+	if len(r.PGPerPerson) > 0 {
+		x := r.PGPerPerson[0]
+		fmt.Fprintf(out, "\nPostgreSQL, %d events per person (%d events, %d leads; one-core workers, one run each)\n", x.Events/x.Leads, x.Events, x.Leads)
+		fmt.Fprintln(tw, "workers\tevents/s\tvs 1\tworker CPU µs/event\tserver CPU µs/event\tCPU µs/event\t")
+		for _, x := range r.PGPerPerson {
+			fmt.Fprintf(tw, "%d\t%.0f\t%.2f×\t%.0f\t%.0f\t%.0f\t\n", x.Workers, x.PerSec(), x.PerSec()/r.PGPerPerson[0].PerSec(), wcpu(x), scpu(x), cpu(x))
+		}
+		_ = tw.Flush()
+	}
+}

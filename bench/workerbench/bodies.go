@@ -26,6 +26,8 @@ const (
 	idMark    = "@@BENCH_EVENT_ID@@"
 	emailMark = "@@BENCH_EMAIL@@"
 	phoneMark = "@@BENCH_PHONE@@"
+	// meetingMark is payload.meta[0].id, the meeting's id (templates without meta have none).
+	meetingMark = "@@BENCH_MEETING@@"
 )
 
 // SharedPhone is the fixture's people_detail.mobile_number, which DrainSpec.SharedPhone gives
@@ -34,10 +36,14 @@ const SharedPhone = "+910987654321"
 
 // Template produces event bodies of one shape with a unique payload.id, people_detail.email and
 // people_detail.mobile_number, so every event is new and makes its own lead.
+//
+// Every body names the fixture's meeting unless Body is given a meeting id: one meeting row that
+// every event updates.
 type Template struct {
-	parts [][]byte // body split at the placeholders: part, mark, part, mark, ..., part
-	marks []string
-	size  int
+	parts   [][]byte // body split at the placeholders: part, mark, part, mark, ..., part
+	marks   []string
+	size    int
+	meeting string // the fixture's meeting id
 }
 
 // FindModuleRoot walks up from the working directory to the directory holding go.mod and the
@@ -81,6 +87,15 @@ func NewTemplate(fixture []byte, size string) (*Template, error) {
 	payload["id"] = idMark
 	people["email"] = emailMark
 	people["mobile_number"] = phoneMark
+	var meeting string
+	if meta, ok := payload["meta"].([]any); ok && len(meta) > 0 {
+		if m0, ok := meta[0].(map[string]any); ok {
+			meeting, _ = m0["id"].(string)
+			if meeting != "" {
+				m0["id"] = meetingMark
+			}
+		}
+	}
 	switch size {
 	case SizeFixture:
 	case SizeSmall:
@@ -102,11 +117,11 @@ func NewTemplate(fixture []byte, size string) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Template{}
+	t := &Template{meeting: meeting}
 	rest := body
 	for {
 		at, mark := -1, ""
-		for _, m := range []string{idMark, emailMark, phoneMark} {
+		for _, m := range []string{idMark, emailMark, phoneMark, meetingMark} {
 			if i := bytes.Index(rest, []byte(m)); i >= 0 && (at < 0 || i < at) {
 				at, mark = i, m
 			}
@@ -119,18 +134,22 @@ func NewTemplate(fixture []byte, size string) (*Template, error) {
 		t.marks = append(t.marks, mark)
 		rest = rest[at+len(mark):]
 	}
-	if len(t.marks) != 3 {
-		return nil, fmt.Errorf("template has %d placeholders, want 3", len(t.marks))
+	if len(t.marks) < 3 {
+		return nil, fmt.Errorf("template has %d placeholders, want 3 or 4", len(t.marks))
 	}
-	t.size = len(t.Body("bench-0-0", "lead0@example.com", SharedPhone))
+	t.size = len(t.Body("bench-0-0", "lead0@example.com", SharedPhone, ""))
 	return t, nil
 }
 
 // Size is the length of one body in bytes (ids vary by a few bytes).
 func (t *Template) Size() int { return t.size }
 
-// Body returns the envelope with the given event id, email and mobile number.
-func (t *Template) Body(id, email, phone string) []byte {
+// Body returns the envelope with the given event id, email, mobile number and meeting id (""
+// for the fixture's).
+func (t *Template) Body(id, email, phone, meeting string) []byte {
+	if meeting == "" {
+		meeting = t.meeting
+	}
 	b := make([]byte, 0, t.size+16)
 	for i, p := range t.parts {
 		b = append(b, p...)
@@ -140,6 +159,8 @@ func (t *Template) Body(id, email, phone string) []byte {
 				b = append(b, id...)
 			case emailMark:
 				b = append(b, email...)
+			case meetingMark:
+				b = append(b, meeting...)
 			default:
 				b = append(b, phone...)
 			}
@@ -151,6 +172,9 @@ func (t *Template) Body(id, email, phone string) []byte {
 // eventID and email of event i of a run: unique within and across runs.
 func eventID(run string, i int) string { return "bench-" + run + "-" + strconv.Itoa(i) }
 func email(run string, i int) string   { return "lead-" + run + "-" + strconv.Itoa(i) + "@example.com" }
+func meetingID(run string, i int) string {
+	return "bench-meeting-" + run + "-" + strconv.Itoa(i)
+}
 
 // phone of event i: a distinct, valid Indian mobile number (+91 98…), up to 10^8 events.
 func phone(i int) string { return fmt.Sprintf("+9198%08d", i%100_000_000) }

@@ -54,6 +54,23 @@ type DrainSpec struct {
 	Profile string
 	// Synchronous, when set, is the real workers' SQLITE_SYNCHRONOUS.
 	Synchronous string
+	// Postgres, when set, is a PostgreSQL server URL: the real workers store into a fresh
+	// database created on it for this drain (and dropped after) instead of a SQLite file.
+	// Postmaster is its postmaster's pid when it runs on this machine (Postmaster), for its CPU.
+	Postgres   string
+	Postmaster int
+	// WorkerBin, when set, is a cmd/worker binary: the real workers run as processes of it, each
+	// with GOMAXPROCS=MaxProcs (0: unlimited), instead of in this process.
+	WorkerBin string
+	MaxProcs  int
+	// PerPerson, above 1, gives this many consecutive events the same person (email and mobile
+	// number): Events/PerPerson leads, each merged PerPerson-1 times.
+	PerPerson int
+	// MeetingPerPerson gives each person their own meeting id instead of the fixture's one. With
+	// the fixture's, every event updates the same meetings row, which writers on PostgreSQL must
+	// take turns at (the meeting's advisory lock): one shared key that no number of workers
+	// can spread.
+	MeetingPerPerson bool
 }
 
 // DrainResult is what one drain measured.
@@ -69,6 +86,10 @@ type DrainResult struct {
 	CPU    time.Duration
 	Stored int // rows in events after the drain
 	Leads  int // rows in leads after the drain
+	// Processes drains (WorkerBin): WorkerCPU is the worker processes' CPU time during Drain
+	// (from /proc, start-up included); ServerCPU, for PostgreSQL drains, that of every local
+	// PostgreSQL server process (Postmaster and its children). CPU is then their sum (the embedded NATS server not counted).
+	WorkerCPU, ServerCPU time.Duration
 	// Worker metrics summed over the real workers (zero for the naive one): batches handled,
 	// events in them, and seconds spent handling batches and in the store's Apply.
 	Batches, BatchedEvents     float64
@@ -91,9 +112,18 @@ func (r DrainResult) MicrosPerEvent() float64 {
 	return float64(r.Drain.Microseconds()) / float64(r.Events)
 }
 
-// CPUMicrosPerEvent is the process's CPU time per event during the drain.
+// CPUMicrosPerEvent is the CPU time per event during the drain: the benchmark process's, or for
+// processes drains the workers' and the PostgreSQL server's.
 func (r DrainResult) CPUMicrosPerEvent() float64 {
 	return float64(r.CPU.Microseconds()) / float64(r.Events)
+}
+
+// Leads a drain must leave: one per person.
+func (s DrainSpec) wantLeads() int {
+	if s.PerPerson > 1 {
+		return (s.Events + s.PerPerson - 1) / s.PerPerson
+	}
+	return s.Events
 }
 
 // MBPerSec is payload megabytes (10^6) drained per second.
@@ -104,12 +134,12 @@ func (r DrainResult) MBPerSec() float64 {
 var runSeq atomic.Int64
 
 // Drain runs one measurement on a fresh embedded JetStream (file storage, loopback TCP, in a new
-// temporary directory) and a fresh SQLite file, and checks afterwards that the database holds
-// exactly the events and leads published. Any shortfall is an error.
-func Drain(ctx context.Context, spec DrainSpec) (DrainResult, error) {
-	res := DrainResult{Kind: spec.Kind, Events: spec.Events, Workers: max(spec.Workers, 1), BodyBytes: spec.Template.Size()}
-	if spec.Kind == Naive && res.Workers != 1 {
-		return res, errors.New("the naive worker runs as one instance")
+// temporary directory) and a fresh SQLite file or PostgreSQL database, and checks afterwards that
+// the database holds exactly the events and leads published. Any shortfall is an error.
+func Drain(ctx context.Context, spec DrainSpec) (res DrainResult, err error) {
+	res = DrainResult{Kind: spec.Kind, Events: spec.Events, Workers: max(spec.Workers, 1), BodyBytes: spec.Template.Size()}
+	if spec.Kind == Naive && (res.Workers != 1 || spec.Postgres != "" || spec.WorkerBin != "") {
+		return res, errors.New("the naive worker runs as one instance, in process, on SQLite")
 	}
 	dir, err := os.MkdirTemp("", "workerbench-*")
 	if err != nil {
@@ -142,6 +172,25 @@ func Drain(ctx context.Context, spec DrainSpec) (DrainResult, error) {
 	res.Prefill = time.Since(t0)
 
 	dbPath := filepath.Join(dir, "leads.db")
+	db := dbPath
+	var counter rowCounter = &sqliteCounter{path: dbPath}
+	if spec.Postgres != "" {
+		var u string
+		var drop func() error
+		// Not := : the deferred drop below must set Drain's own err.
+		if u, drop, err = freshDatabase(ctx, spec.Postgres); err != nil {
+			return res, err
+		}
+		defer func() {
+			if derr := drop(); derr != nil && err == nil {
+				err = derr
+			}
+		}()
+		db = u
+		counter = &pgCounter{url: u}
+	}
+	// Closed before the database is dropped (defers run last-in first-out).
+	defer func() { counter.close() }()
 	var logs tailBuffer
 	stop, failed, err := func() (func() error, func() error, error) {
 		if spec.Profile != "" {
@@ -160,15 +209,28 @@ func Drain(ctx context.Context, spec DrainSpec) (DrainResult, error) {
 		}
 		t0 = time.Now()
 		cpu0 := processCPU()
-		stop, failed, metricsURLs, err := startWorkers(ctx, spec, res.Workers, srv.ClientURL(), dbPath, cfg, &logs)
+		var server0 time.Duration
+		if spec.Postgres != "" {
+			server0 = serverCPU(spec.Postmaster)
+		}
+		stop, failed, metricsURLs, procCPU, err := startWorkers(ctx, spec, res.Workers, srv.ClientURL(), db, cfg, &logs)
 		if err != nil {
 			return stop, failed, err
 		}
-		if err := waitDrained(ctx, nc, cfg, dbPath, spec.Events, failed); err != nil {
+		if err := waitDrained(ctx, nc, cfg, counter, spec.Events, failed); err != nil {
 			return stop, failed, err
 		}
 		res.Drain = time.Since(t0)
 		res.CPU = processCPU() - cpu0
+		if spec.Postgres != "" {
+			res.ServerCPU = serverCPU(spec.Postmaster) - server0
+		}
+		if procCPU != nil {
+			// Read before the processes stop: their /proc entries go with them. Worker
+			// processes began after t0, so all of their CPU time is the drain's.
+			res.WorkerCPU = procCPU()
+			res.CPU = res.WorkerCPU + res.ServerCPU
+		}
 		if spec.Kind == Real {
 			res.addMetrics(metricsURLs)
 		}
@@ -183,12 +245,14 @@ func Drain(ctx context.Context, spec DrainSpec) (DrainResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("%s drain of %d events: %w\nworker log tail:\n%s", spec.Kind, spec.Events, err, logs.String())
 	}
-	res.Stored, res.Leads, err = countRows(dbPath)
-	if err != nil {
+	if res.Stored, err = counter.count(ctx, "events"); err != nil {
 		return res, err
 	}
-	if res.Stored != spec.Events || res.Leads != spec.Events {
-		return res, fmt.Errorf("%s drain: database holds %d events and %d leads, want %d of each", spec.Kind, res.Stored, res.Leads, spec.Events)
+	if res.Leads, err = counter.count(ctx, "leads"); err != nil {
+		return res, err
+	}
+	if res.Stored != spec.Events || res.Leads != spec.wantLeads() {
+		return res, fmt.Errorf("%s drain: database holds %d events and %d leads, want %d and %d", spec.Kind, res.Stored, res.Leads, spec.Events, spec.wantLeads())
 	}
 	if spec.Kind == Real {
 		if n, err := streamMsgs(ctx, nc, cfg.DeadLetterStream); err != nil || n != 0 {
@@ -226,11 +290,19 @@ func prefill(ctx context.Context, nc *nats.Conn, cfg queue.Config, spec DrainSpe
 	now := time.Now().UTC()
 	for i := range spec.Events {
 		id := eventID(run, i)
+		person := i
+		if spec.PerPerson > 1 {
+			person = i / spec.PerPerson
+		}
 		ph := SharedPhone
 		if !spec.SharedPhone {
-			ph = phone(i)
+			ph = phone(person)
 		}
-		ev := &event.Event{ID: id, Type: event.WidgetNewConversation, ReceivedAt: now, Body: spec.Template.Body(id, email(run, i), ph)}
+		meeting := ""
+		if spec.MeetingPerPerson {
+			meeting = meetingID(run, person)
+		}
+		ev := &event.Event{ID: id, Type: event.WidgetNewConversation, ReceivedAt: now, Body: spec.Template.Body(id, email(run, person), ph, meeting)}
 		for attempt := 0; ; attempt++ {
 			_, err := js.PublishMsgAsync(cfg.NewMsg(ev))
 			if err == nil {
@@ -271,19 +343,27 @@ func prefill(ctx context.Context, nc *nats.Conn, cfg queue.Config, spec DrainSpe
 
 // startWorkers starts the workers and returns how to stop them and how to ask whether any of them
 // failed on its own.
-func startWorkers(ctx context.Context, spec DrainSpec, n int, url, dbPath string, cfg queue.Config, logs io.Writer) (stop, failed func() error, metrics []string, err error) {
+//
+// With spec.WorkerBin the workers are processes, and cpu reads their CPU time so far.
+func startWorkers(ctx context.Context, spec DrainSpec, n int, url, db string, cfg queue.Config, logs io.Writer) (stop, failed func() error, metrics []string, cpu func() time.Duration, err error) {
 	if spec.Kind == Naive {
 		wnc, err := nats.Connect(url, nats.Name("naive-worker"))
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
-		w, err := naive.Start(ctx, wnc, dbPath, cfg)
+		w, err := naive.Start(ctx, wnc, db, cfg)
 		if err != nil {
 			wnc.Close()
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		stop = func() error { err := w.Close(); wnc.Close(); return err }
-		return stop, w.Err, nil, nil
+		return stop, w.Err, nil, nil, nil
+	}
+	if spec.WorkerBin != "" {
+		procs, metrics, err := startProcs(ctx, spec.WorkerBin, n, spec.MaxProcs, url, db, logs)
+		stop = func() error { return stopProcs(procs) }
+		failed = func() error { return procsFailed(procs) }
+		return stop, failed, metrics, func() time.Duration { return procsCPU(procs) }, err
 	}
 	var workers []*app.Worker
 	stop = func() error {
@@ -307,20 +387,20 @@ func startWorkers(ctx context.Context, spec DrainSpec, n int, url, dbPath string
 		w := app.NewWorker()
 		w.Env = func(string) (string, bool) { return "", false }
 		w.Stderr = logs
-		args := []string{"-nats-url", url, "-db", dbPath, "-addr", "127.0.0.1:0"}
+		args := []string{"-nats-url", url, "-db", db, "-addr", "127.0.0.1:0"}
 		if spec.Synchronous != "" {
 			args = append(args, "-sqlite-synchronous", spec.Synchronous)
 		}
 		if err := w.ParseFlags(args); err != nil {
-			return stop, failed, metrics, err
+			return stop, failed, metrics, nil, err
 		}
 		if err := w.Run(ctx); err != nil {
-			return stop, failed, metrics, fmt.Errorf("start real worker: %w", err)
+			return stop, failed, metrics, nil, fmt.Errorf("start real worker: %w", err)
 		}
 		workers = append(workers, w)
 		metrics = append(metrics, "http://"+w.Addr()+"/metrics")
 	}
-	return stop, failed, metrics, nil
+	return stop, failed, metrics, nil, nil
 }
 
 var sampleRE = regexp.MustCompile(`(?m)^(saleassist_worker_(?:batch_size|batch_duration_seconds|store_duration_seconds)_(?:sum|count)) (\S+)$`)
@@ -357,18 +437,12 @@ func (r *DrainResult) addMetrics(urls []string) {
 // waitDrained polls until the consumer has nothing pending or unacknowledged and the database
 // holds want events. It gives up after a bound (1 minute plus 2 ms per event: slower than 500
 // events/s counts as broken, and keeps a make bench bounded).
-func waitDrained(ctx context.Context, nc *nats.Conn, cfg queue.Config, dbPath string, want int, failed func() error) error {
+func waitDrained(ctx context.Context, nc *nats.Conn, cfg queue.Config, counter rowCounter, want int, failed func() error) error {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return err
 	}
 	deadline := time.Now().Add(time.Minute + time.Duration(want)*2*time.Millisecond)
-	var db *sql.DB
-	defer func() {
-		if db != nil {
-			_ = db.Close()
-		}
-	}()
 	tick := time.NewTicker(PollInterval)
 	defer tick.Stop()
 	last := "consumer not created yet"
@@ -397,14 +471,8 @@ func waitDrained(ctx context.Context, nc *nats.Conn, cfg queue.Config, dbPath st
 		if info.NumPending != 0 || info.NumAckPending != 0 || info.Delivered.Stream < uint64(want) {
 			continue
 		}
-		if db == nil {
-			if db, err = openReadOnly(dbPath); err != nil {
-				last = err.Error()
-				continue
-			}
-		}
-		var n int
-		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil {
+		n, err := counter.count(ctx, "events")
+		if err != nil {
 			last = err.Error()
 			continue
 		}
@@ -430,20 +498,35 @@ func openReadOnly(path string) (*sql.DB, error) {
 	return db, nil
 }
 
-// countRows counts events and leads once the workers are closed.
-func countRows(path string) (events, leads int, err error) {
-	db, err := openReadOnly(path)
-	if err != nil {
-		return 0, 0, fmt.Errorf("open %s: %w", path, err)
+// rowCounter counts a drain's stored events and leads; an error (no database or table yet)
+// makes the poll try again.
+type rowCounter interface {
+	count(ctx context.Context, table string) (int, error) // table is "events" or "leads"
+	close()
+}
+
+// sqliteCounter counts rows in a drain's SQLite file, opened read-only once it exists.
+type sqliteCounter struct {
+	path string
+	db   *sql.DB
+}
+
+func (c *sqliteCounter) count(ctx context.Context, table string) (n int, err error) {
+	if c.db == nil {
+		if c.db, err = openReadOnly(c.path); err != nil {
+			return 0, err
+		}
 	}
-	defer func() { _ = db.Close() }()
-	if err := db.QueryRow(`SELECT count(*) FROM events`).Scan(&events); err != nil {
-		return 0, 0, fmt.Errorf("count events: %w", err)
+	if err := c.db.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count %s: %w", table, err)
 	}
-	if err := db.QueryRow(`SELECT count(*) FROM leads`).Scan(&leads); err != nil {
-		return 0, 0, fmt.Errorf("count leads: %w", err)
+	return n, nil
+}
+
+func (c *sqliteCounter) close() {
+	if c.db != nil {
+		_ = c.db.Close()
 	}
-	return events, leads, nil
 }
 
 func streamMsgs(ctx context.Context, nc *nats.Conn, name string) (uint64, error) {

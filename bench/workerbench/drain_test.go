@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 )
 
 // A tiny drain of each worker stores exactly the events published, one lead each. This checks
@@ -51,6 +53,43 @@ func TestTemplateSizes(t *testing.T) {
 		require.NoError(t, err)
 		require.GreaterOrEqual(t, tpl.Size(), want[0], size)
 		require.LessOrEqual(t, tpl.Size(), want[1], size)
-		require.NotEqual(t, tpl.Body("a", "x@example.com", phone(1)), tpl.Body("b", "y@example.com", phone(2)))
+		require.NotEqual(t, tpl.Body("a", "x@example.com", phone(1), ""), tpl.Body("b", "y@example.com", phone(2), "m"))
 	}
+}
+
+// Tiny PostgreSQL drains, in process and as two one-core cmd/worker processes, store exactly the
+// events published with one lead per person (also when several events share one), and the
+// process drains read CPU time from /proc. Skipped, like every PostgreSQL test, without
+// TEST_DATABASE_URL.
+func TestTinyPostgresDrains(t *testing.T) {
+	base := testkit.PostgresURL(t)
+	root, err := FindModuleRoot()
+	require.NoError(t, err)
+	fixture, err := os.ReadFile(filepath.Join(root, FixturePath))
+	require.NoError(t, err)
+	tpl, err := NewTemplate(fixture, SizeFixture)
+	require.NoError(t, err)
+	bin, err := BuildWorker(t.Context(), root, t.TempDir())
+	require.NoError(t, err)
+	for _, spec := range []DrainSpec{
+		{Kind: Real, Events: 200, Template: tpl, Postgres: base, Postmaster: Postmaster(t.Context(), base), MeetingPerPerson: true},
+		{Kind: Real, Events: 200, Workers: 2, Template: tpl, Postgres: base, Postmaster: Postmaster(t.Context(), base), WorkerBin: bin, MaxProcs: 1, MeetingPerPerson: true},
+		{Kind: Real, Events: 200, Workers: 2, Template: tpl, Postgres: base, Postmaster: Postmaster(t.Context(), base), WorkerBin: bin, MaxProcs: 1, PerPerson: 4},
+	} {
+		res, err := Drain(t.Context(), spec)
+		require.NoError(t, err)
+		require.Equal(t, 200, res.Stored)
+		require.Equal(t, spec.wantLeads(), res.Leads)
+		if spec.WorkerBin != "" {
+			require.Positive(t, res.WorkerCPU)
+			require.Equal(t, res.WorkerCPU+res.ServerCPU, res.CPU)
+		}
+	}
+}
+
+// An unreachable server is reported, not hung on.
+func TestPostgresUnreachable(t *testing.T) {
+	t.Parallel()
+	_, err := PostgresReachable(t.Context(), "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
+	require.Error(t, err)
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/saleassist-pipeline/pipeline/bench/workerbench"
@@ -26,8 +27,16 @@ func main() {
 	flag.BoolVar(&o.SkipScaling, "skip-scaling", false, "run only the real vs naive comparison")
 	flag.StringVar(&o.Synchronous, "sqlite-synchronous", "", "the real workers' SQLITE_SYNCHRONOUS (NORMAL or FULL; default: the worker's default)")
 	flag.StringVar(&o.AlsoSynchronous, "also-synchronous", "", "add a real drain with this SQLITE_SYNCHRONOUS (NORMAL or FULL) to every round and report its ratio to the real one")
-	flag.BoolVar(&profile, "profile", false, "write a CPU profile of the first real drain (the whole process: worker and embedded NATS)")
-	flag.StringVar(&profileOut, "profile-out", "bench/out/worker.cpu.pprof", "where -profile writes, relative to the module root")
+	pgURL := os.Getenv("TEST_DATABASE_URL")
+	if pgURL == "" {
+		pgURL = workerbench.DefaultPostgresURL
+	}
+	flag.StringVar(&o.PostgresURL, "pg-url", pgURL, "PostgreSQL server the PostgreSQL drains create (and drop) one fresh database per drain on; unreachable: that section is skipped (default: TEST_DATABASE_URL, else the local server)")
+	flag.BoolVar(&o.SkipPostgres, "skip-postgres", false, "skip the PostgreSQL section")
+	flag.IntVar(&o.PGEvents, "pg-events", 20_000, "events per PostgreSQL drain of 1, 2, 4 one-core worker processes")
+	flag.IntVar(&o.PGPerPerson, "pg-per-person", 4, "add one round of 1, 2, 4 one-core PostgreSQL workers where this many events share each person (≤ 1: none)")
+	flag.BoolVar(&profile, "profile", false, "write a CPU profile of the first real drain (the whole process: worker and embedded NATS) and of an extra in-process PostgreSQL drain")
+	flag.StringVar(&profileOut, "profile-out", "bench/out/worker.cpu.pprof", "where -profile writes, relative to the module root (the PostgreSQL one: the same name with -postgres before .pprof)")
 	flag.Parse()
 	if profile {
 		if filepath.IsAbs(profileOut) {
@@ -38,6 +47,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "workerbench:", err)
 			os.Exit(1)
 		}
+		o.PGProfile = strings.TrimSuffix(o.Profile, ".pprof") + "-postgres.pprof"
 	}
 	o.Out, o.Progress = os.Stdout, os.Stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -49,6 +59,9 @@ func main() {
 	}
 	if o.Profile != "" {
 		fmt.Fprintf(os.Stderr, "workerbench: CPU profile in %s (go tool pprof -top %s)\n", o.Profile, o.Profile)
+		if !o.SkipPostgres {
+			fmt.Fprintf(os.Stderr, "workerbench: PostgreSQL CPU profile in %s, if that section ran\n", o.PGProfile)
+		}
 	}
 	fmt.Fprintf(os.Stderr, "workerbench: done in %s\n", workerbench.Elapsed(time.Since(start)))
 }
