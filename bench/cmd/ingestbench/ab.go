@@ -32,10 +32,10 @@ func buildRef(ctx context.Context, root, tmp, ref string) (string, error) {
 // alternating order over the rounds, and compares CPU per event and latency within each round.
 // CPU per event is the figure to read on a shared machine: a neighbour's load slows both builds'
 // throughput, but changes little what an event costs.
-func (b *bench) abFixedRate(ctx context.Context) error {
+func (b *bench) abFixedRate(ctx context.Context, rate float64) error {
 	o := b.o
 	fmt.Printf("\n== A/B at a fixed rate: standalone pipeline, this build vs %s, %.0f events/s offered (open loop), %s each, %d rounds\n",
-		o.abRef, o.abRate, o.e2eStep, o.rounds)
+		o.abRef, rate, o.e2eStep, o.rounds)
 	cfg := loadgen.Config{Body: b.body, SecretHeader: secretHeader, Secret: secret}
 	builds := []struct{ name, bin string }{{"new", b.realBin}, {"base", b.baseBin}}
 	got := map[string][]stepResult{}
@@ -47,7 +47,7 @@ func (b *bench) abFixedRate(ctx context.Context) error {
 		}
 		round := map[string]stepResult{}
 		for _, bld := range order {
-			r, err := b.abOnce(ctx, cfg, bld.bin, bld.name)
+			r, err := b.abOnce(ctx, cfg, bld.bin, bld.name, rate)
 			if err != nil {
 				return fmt.Errorf("round %d %s: %w", i+1, bld.name, err)
 			}
@@ -73,13 +73,13 @@ func (b *bench) abFixedRate(ctx context.Context) error {
 			us(time.Duration(med(rs, func(r stepResult) float64 { return float64(r.genCPU) }))),
 			ms(time.Duration(med(rs, func(r stepResult) float64 { return float64(r.p99) }))))
 	}
-	fmt.Printf("new/base pipeline CPU per event: %.2f× (per round %s); p99: %.2f× (per round %s)\n",
-		median(cpuRatios), joinRatios(cpuRatios), median(p99Ratios), joinRatios(p99Ratios))
+	fmt.Printf("at %.0f/s: new/base pipeline CPU per event: %.2f× (per round %s); p99: %.2f× (per round %s)\n",
+		rate, median(cpuRatios), joinRatios(cpuRatios), median(p99Ratios), joinRatios(p99Ratios))
 	return nil
 }
 
 // abOnce starts one build's standalone pipeline, warms it up at the rate, and measures one step.
-func (b *bench) abOnce(ctx context.Context, cfg loadgen.Config, bin, name string) (stepResult, error) {
+func (b *bench) abOnce(ctx context.Context, cfg loadgen.Config, bin, name string, rate float64) (stepResult, error) {
 	p, err := b.serverBin(bin, "ab-"+name, true, "")
 	if err != nil {
 		return stepResult{}, err
@@ -91,7 +91,7 @@ func (b *bench) abOnce(ctx context.Context, cfg loadgen.Config, bin, name string
 	}()
 	cfg.URL = p.base + webhookPath
 	warm := cfg
-	warm.Conns, warm.Duration, warm.Rate = b.o.e2eConns, 5*time.Second, b.o.abRate
+	warm.Conns, warm.Duration, warm.Rate = b.o.e2eConns, 5*time.Second, rate
 	w, err := loadgen.Run(ctx, warm)
 	if err != nil {
 		return stepResult{}, err
@@ -99,6 +99,6 @@ func (b *bench) abOnce(ctx context.Context, cfg loadgen.Config, bin, name string
 	if err := waitDrained(ctx, p.base+"/metrics", w.OK, 20*time.Second); err != nil {
 		fmt.Println("   ", err)
 	}
-	r, _, err := b.step(ctx, p, cfg, b.o.abRate, "", "")
+	r, _, err := b.step(ctx, p, cfg, rate, "", "")
 	return r, err
 }

@@ -53,7 +53,7 @@ type options struct {
 	memWindow   time.Duration
 	memDuration time.Duration
 	abRef       string
-	abRate      float64
+	abRates     []float64
 }
 
 func main() {
@@ -75,8 +75,19 @@ func main() {
 	flag.DurationVar(&o.memWindow, "memory-window", 15*time.Second, "memory: the events stream's STREAM_DUPLICATE_WINDOW")
 	flag.DurationVar(&o.memDuration, "memory-duration", 120*time.Second, "memory: how long the load runs (at least 3 windows)")
 	flag.StringVar(&o.abRef, "ab-ref", "", "A/B: also build cmd/ingest from this git ref (e.g. main) and measure it in the same run: a third server in the ingest comparison, its own end-to-end search, and -ab-rate")
-	flag.Float64Var(&o.abRate, "ab-rate", 0, "A/B (with -ab-ref): hold both builds' standalone pipelines at this constant rate (events/s) for -e2e-step, -rounds times in alternating order, and compare CPU per event; 0 = skip")
+	abRates := flag.String("ab-rate", "", "A/B (with -ab-ref): hold both builds' standalone pipelines at this constant rate (events/s; a comma-separated list for several) for -e2e-step, -rounds times in alternating order, and compare CPU per event; empty = skip")
 	flag.Parse()
+	for _, f := range strings.Split(*abRates, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		r, err := strconv.ParseFloat(f, 64)
+		if err != nil || r <= 0 {
+			fmt.Fprintf(os.Stderr, "ingestbench: -ab-rate %q: want positive numbers, comma-separated\n", *abRates)
+			os.Exit(2)
+		}
+		o.abRates = append(o.abRates, r)
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "ingestbench:", err)
 		os.Exit(1)
@@ -154,8 +165,11 @@ func run(o options) error {
 			}
 		}
 	}
-	if b.baseBin != "" && o.abRate > 0 {
-		if err := b.abFixedRate(ctx); err != nil {
+	for _, rate := range o.abRates {
+		if b.baseBin == "" {
+			return fmt.Errorf("-ab-rate needs -ab-ref")
+		}
+		if err := b.abFixedRate(ctx, rate); err != nil {
 			return err
 		}
 	}
