@@ -27,9 +27,11 @@ import (
 type WorkerSettings struct {
 	DefaultRegion string
 	BatchSize     int64
-	AckWait       time.Duration
-	MaxDeliver    int64
-	MappingFile   string
+	// BatchLinger is how long a batch that is not full waits for more events (worker.Options).
+	BatchLinger time.Duration
+	AckWait     time.Duration
+	MaxDeliver  int64
+	MappingFile string
 	// SQLiteSynchronous is the store's synchronous setting, NORMAL or FULL (see
 	// sqlite.Synchronous).
 	SQLiteSynchronous string
@@ -41,6 +43,7 @@ type WorkerSettings struct {
 func (c *WorkerSettings) register(fs *flagSet, prefix string) {
 	fs.str(&c.DefaultRegion, "default-region", "DEFAULT_PHONE_REGION", "IN", prefix+"region for phone numbers written without a country code")
 	fs.integer(&c.BatchSize, "batch-size", "WORKER_BATCH_SIZE", worker.DefaultBatchSize, prefix+"most events stored per transaction")
+	fs.duration(&c.BatchLinger, "batch-linger", "WORKER_BATCH_LINGER", worker.DefaultBatchLinger, prefix+"how long a batch that is not full waits for more events before it is committed: fewer, larger commits cost less CPU per event; events reach the store up to this much later (the sender's 202 does not wait for the worker); 0 = commit whatever is ready")
 	fs.str(&c.MappingFile, "mapping-file", "MAPPING_FILE", "", prefix+"YAML or JSON file mapping event fields to lead fields (pkg/lead/MAPPING.md); empty = the built-in mapping")
 	fs.integer(&c.MaxDeliver, "max-deliver", "WORKER_MAX_DELIVER", queue.DefaultMaxDeliver, prefix+"deliveries before a failing event is moved to the dead-letter stream")
 	fs.str(&c.SQLiteSynchronous, "sqlite-synchronous", "SQLITE_SYNCHRONOUS", string(sqlite.DefaultSynchronous), prefix+"SQLite synchronous setting: FULL fsyncs every batch commit, so an acknowledged event survives a power loss; NORMAL syncs only at checkpoints")
@@ -119,8 +122,9 @@ func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometh
 	}
 	router := handlers.NewRouter(mapper, route.Recover, route.Validate(validator))
 	w := worker.New(cons, dlq, router, st, worker.NewMetrics(reg), log, worker.Options{
-		BatchSize:  int(c.BatchSize),
-		MaxDeliver: int(c.MaxDeliver),
+		BatchSize:   int(c.BatchSize),
+		BatchLinger: lingerOption(c.BatchLinger),
+		MaxDeliver:  int(c.MaxDeliver),
 		// A batch must commit well before JetStream would redeliver its messages.
 		BatchTimeout: c.AckWait * 2 / 3,
 	})
@@ -134,6 +138,15 @@ func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometh
 		r.done <- err
 	}()
 	return r, nil
+}
+
+// lingerOption maps WORKER_BATCH_LINGER to worker.Options.BatchLinger, where 0 means the default:
+// an operator's 0 means no wait.
+func lingerOption(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 // stop drains the worker (the batch in flight commits and is acknowledged) and closes the store.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,12 +69,30 @@ type stepResult struct {
 	drained               float64 // events/s the worker finished during the step
 	bounded               bool
 	why                   string
+	// CPU per finished event: the pipeline process (ingest + embedded JetStream + worker) and
+	// the harness (the Go load generator and the /metrics reader), and the pipeline's cores.
+	cpu, genCPU time.Duration
+	cores       float64
 }
 
-func (b *bench) endToEnd(ctx context.Context) error {
+// line is the step's report line.
+func (r stepResult) line(step time.Duration) string {
+	mark := "bounded"
+	if !r.bounded {
+		mark = "NOT bounded: " + r.why
+	}
+	return fmt.Sprintf("offered %6.0f/s  achieved %6.0f/s  p99 %8s  non-2xx %d  late sends %d  worker %6.0f ev/s  lag @%s %6.0f  end %6.0f  max %6.0f  CPU/event pipeline %s (%.2f cores) generator %s  %s",
+		r.rate, r.achieved, ms(r.p99), r.non2xx+r.errs, r.behind, r.drained, earlyAt(step), r.lagEarly, r.lagEnd, r.max, us(r.cpu), r.cores, us(r.genCPU), mark)
+}
+
+func (b *bench) endToEnd(ctx context.Context, bin, label string) error {
 	o := b.o
-	fmt.Printf("\n== end to end: standalone cmd/ingest (embedded JetStream + in-process worker + SQLite), constant offered rate, %s per step\n", o.e2eStep)
-	p, err := b.server("e2e", true, "")
+	fmt.Printf("\n== end to end (%s): standalone cmd/ingest (embedded JetStream + in-process worker + SQLite), constant offered rate, %s per step\n", label, o.e2eStep)
+	pprofAddr, err := b.pprofAddr()
+	if err != nil {
+		return err
+	}
+	p, err := b.serverBin(bin, "e2e-"+label, true, pprofAddr)
 	if err != nil {
 		return err
 	}
@@ -124,17 +143,21 @@ func (b *bench) endToEnd(ctx context.Context) error {
 		if err := waitDrained(ctx, metricsURL, accepted, 20*time.Second); err != nil {
 			fmt.Println("   ", err)
 		}
-		r, ok, err := b.step(ctx, cfg, metricsURL, rate)
+		profile := ""
+		if i == 0 && pprofAddr != "" {
+			profile = "pipeline-" + strings.Map(func(r rune) rune {
+				if r == ' ' || r == '/' {
+					return '_'
+				}
+				return r
+			}, label) + ".cpu.pprof"
+		}
+		r, ok, err := b.step(ctx, p, cfg, rate, pprofAddr, profile)
 		if err != nil {
 			return err
 		}
 		accepted += ok
-		mark := "bounded"
-		if !r.bounded {
-			mark = "NOT bounded: " + r.why
-		}
-		fmt.Printf("   offered %6.0f/s  achieved %6.0f/s  p99 %8s  non-2xx %d  late sends %d  worker %6.0f ev/s  lag @%s %6.0f  end %6.0f  max %6.0f  %s\n",
-			r.rate, r.achieved, ms(r.p99), r.non2xx+r.errs, r.behind, r.drained, earlyAt(o.e2eStep), r.lagEarly, r.lagEnd, r.max, mark)
+		fmt.Println("  ", r.line(o.e2eStep))
 		if r.bounded {
 			lo, best = rate, &r
 		} else {
@@ -158,15 +181,49 @@ func (b *bench) endToEnd(ctx context.Context) error {
 		fmt.Printf("end to end: no offered rate tried was sustained with bounded lag (lowest tried %.0f/s); rerun with -e2e-steps 3 or more\n", hi)
 		return nil
 	}
-	fmt.Printf("end to end: highest rate sustained with bounded consumer lag for %s: %.0f req/s", o.e2eStep, best.rate)
+	// Latency without coordinated omission, at half the highest bounded rate: where a box sized
+	// with 2× headroom runs.
+	if err := waitDrained(ctx, metricsURL, accepted, 20*time.Second); err != nil {
+		fmt.Println("   ", err)
+	}
+	half, ok, err := b.step(ctx, p, cfg, roundRate(best.rate/2), "", "")
+	if err != nil {
+		return err
+	}
+	accepted += ok
+	fmt.Println("  ", half.line(o.e2eStep), " (half of the highest bounded rate)")
+	fmt.Printf("end to end (%s): highest rate sustained with bounded consumer lag for %s: %.0f req/s", label, o.e2eStep, best.rate)
 	if !math.IsInf(hi, 1) {
 		fmt.Printf(" (%.0f/s was not)", hi)
 	} else {
 		fmt.Printf(" (no higher rate tried; -e2e-steps for more)")
 	}
 	fmt.Printf("; ingest p99 there %s\n", ms(best.p99))
+	fmt.Printf("   CPU per event there: pipeline process %s (ingest + embedded JetStream + worker, %.2f of %d cores); load generator %s, apart\n",
+		us(best.cpu), best.cores, runtime.NumCPU(), us(best.genCPU))
+	fmt.Printf("   at half that rate (%.0f/s, open loop): p99 %s from the intended send time (no coordinated omission), %s; CPU per event: pipeline %s, load generator %s\n",
+		half.rate, ms(half.p99), boundedWord(half), us(half.cpu), us(half.genCPU))
 	fmt.Printf("(bounded = every request 2xx, the generator kept up, the worker finished ≥ 95 %% of the offered rate, lag at the end ≤ lag at %s + max(¼ s of events, 500), lag never above max(2 s of events, 1000);\n the worker refreshes saleassist_worker_consumer_lag every 5 s, so each reading may be up to 5 s old)\n", earlyAt(o.e2eStep))
 	return nil
+}
+
+func boundedWord(r stepResult) string {
+	if r.bounded {
+		return "bounded"
+	}
+	return "NOT bounded: " + r.why
+}
+
+// pprofAddr is a free loopback address for the server's PPROF_ADDR when -profile is set, else "".
+func (b *bench) pprofAddr() (string, error) {
+	if !b.o.profile {
+		return "", nil
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("127.0.0.1:%d", port), nil
 }
 
 // earlyAt is when the reference lag is read: 10 s into a 30 s step, a third of shorter ones.
@@ -199,8 +256,11 @@ func waitDrained(ctx context.Context, url string, accepted int64, timeout time.D
 	}
 }
 
-// step offers rate for the step duration, reading the consumer lag every second.
-func (b *bench) step(ctx context.Context, cfg loadgen.Config, metricsURL string, rate float64) (stepResult, int64, error) {
+// step offers rate for the step duration, reading the consumer lag every second, and measures the
+// CPU the pipeline process (p) and the harness used per finished event.
+// With profile set, it saves a CPU profile of the step's middle from pprofAddr under that name.
+func (b *bench) step(ctx context.Context, p *proc, cfg loadgen.Config, rate float64, pprofAddr, profile string) (stepResult, int64, error) {
+	metricsURL := p.base + "/metrics"
 	step := b.o.e2eStep
 	cfg.Conns, cfg.Duration, cfg.Rate = b.o.e2eConns, step, rate
 	type sample struct {
@@ -210,6 +270,19 @@ func (b *bench) step(ctx context.Context, cfg loadgen.Config, metricsURL string,
 	var samples []sample
 	stop := make(chan struct{})
 	done := make(chan struct{})
+	profDone := make(chan error, 1)
+	if profile != "" {
+		go func() {
+			profDone <- b.saveProfileAs(ctx, pprofAddr, step/6, step*2/3, profile, "the standalone pipeline at "+strconv.FormatFloat(rate, 'f', 0, 64)+"/s")
+		}()
+	} else {
+		profDone <- nil
+	}
+	m0, err := scrape(ctx, metricsURL)
+	if err != nil {
+		return stepResult{}, 0, err
+	}
+	cpu := startCPU(p.cmd.Process.Pid)
 	begin := time.Now()
 	go func() {
 		defer close(done)
@@ -232,10 +305,20 @@ func (b *bench) step(ctx context.Context, cfg loadgen.Config, metricsURL string,
 	if err != nil {
 		return stepResult{}, 0, err
 	}
+	m1, err := scrape(ctx, metricsURL)
+	if err != nil {
+		return stepResult{}, 0, err
+	}
+	elapsed := time.Since(begin)
+	pipeCPU, genCPU, cores := cpu.perEvent(m1.processed-m0.processed, elapsed)
+	if perr := <-profDone; perr != nil {
+		fmt.Println("   profile:", perr)
+	}
 	if len(samples) < 2 {
 		return stepResult{}, 0, fmt.Errorf("end to end: could not read %s", metricsURL)
 	}
-	res := stepResult{rate: rate, achieved: r.RPS(), p99: r.Latency.Quantile(.99), non2xx: r.Non2xx, errs: r.Errors, behind: r.Behind}
+	res := stepResult{rate: rate, achieved: r.RPS(), p99: r.Latency.Quantile(.99), non2xx: r.Non2xx, errs: r.Errors, behind: r.Behind,
+		cpu: pipeCPU, genCPU: genCPU, cores: cores}
 	early := earlyAt(step)
 	for _, s := range samples {
 		if s.at <= early+500*time.Millisecond {

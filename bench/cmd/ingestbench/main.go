@@ -52,6 +52,8 @@ type options struct {
 	mem         bool
 	memWindow   time.Duration
 	memDuration time.Duration
+	abRef       string
+	abRates     []float64
 }
 
 func main() {
@@ -72,7 +74,20 @@ func main() {
 	flag.BoolVar(&o.mem, "memory", false, "run the memory section: the real ingest under load for several duplicate windows, RSS per window (make bench-memory)")
 	flag.DurationVar(&o.memWindow, "memory-window", 15*time.Second, "memory: the events stream's STREAM_DUPLICATE_WINDOW")
 	flag.DurationVar(&o.memDuration, "memory-duration", 120*time.Second, "memory: how long the load runs (at least 3 windows)")
+	flag.StringVar(&o.abRef, "ab-ref", "", "A/B: also build cmd/ingest from this git ref (e.g. main) and measure it in the same run: a third server in the ingest comparison, its own end-to-end search, and -ab-rate")
+	abRates := flag.String("ab-rate", "", "A/B (with -ab-ref): hold both builds' standalone pipelines at this constant rate (events/s; a comma-separated list for several) for -e2e-step, -rounds times in alternating order, and compare CPU per event; empty = skip")
 	flag.Parse()
+	for _, f := range strings.Split(*abRates, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		r, err := strconv.ParseFloat(f, 64)
+		if err != nil || r <= 0 {
+			fmt.Fprintf(os.Stderr, "ingestbench: -ab-rate %q: want positive numbers, comma-separated\n", *abRates)
+			os.Exit(2)
+		}
+		o.abRates = append(o.abRates, r)
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "ingestbench:", err)
 		os.Exit(1)
@@ -129,13 +144,32 @@ func run(o options) error {
 		return err
 	}
 	b := &bench{o: o, root: root, tmp: tmp, body: body, realBin: realBin, naiveBin: naiveBin}
+	if o.abRef != "" {
+		fmt.Printf("ingestbench: building cmd/ingest from %s …\n", o.abRef)
+		if b.baseBin, err = buildRef(ctx, root, tmp, o.abRef); err != nil {
+			return err
+		}
+	}
 	if !o.skipIngest {
 		if err := b.ingest(ctx); err != nil {
 			return err
 		}
 	}
 	if o.e2e {
-		if err := b.endToEnd(ctx); err != nil {
+		if err := b.endToEnd(ctx, b.realBin, "this build"); err != nil {
+			return err
+		}
+		if b.baseBin != "" {
+			if err := b.endToEnd(ctx, b.baseBin, o.abRef); err != nil {
+				return err
+			}
+		}
+	}
+	for _, rate := range o.abRates {
+		if b.baseBin == "" {
+			return fmt.Errorf("-ab-rate needs -ab-ref")
+		}
+		if err := b.abFixedRate(ctx, rate); err != nil {
 			return err
 		}
 	}
@@ -153,6 +187,7 @@ type bench struct {
 	root, tmp         string
 	body              *loadgen.Body
 	realBin, naiveBin string
+	baseBin           string // cmd/ingest built from -ab-ref, when set
 	runs              int
 }
 
@@ -165,10 +200,17 @@ type measured struct {
 	rssFrom      int64 // VmRSS at the start of the measurement
 	rssEnd       int64 // VmRSS at its end
 	sample       string
+	cpu          time.Duration // the server's CPU per answer in the measurement
+	cores        float64       // the server's CPU seconds per second in it
 }
 
 // server starts the real ingest or the naive baseline on a fresh data dir and free port.
 func (b *bench) server(kind string, worker bool, pprofAddr string, extraEnv ...string) (*proc, error) {
+	return b.serverBin(b.realBin, kind, worker, pprofAddr, extraEnv...)
+}
+
+// serverBin is server with another build of cmd/ingest (the A/B comparison's baseline).
+func (b *bench) serverBin(bin, kind string, worker bool, pprofAddr string, extraEnv ...string) (*proc, error) {
 	b.runs++
 	port, err := freePort()
 	if err != nil {
@@ -189,10 +231,11 @@ func (b *bench) server(kind string, worker bool, pprofAddr string, extraEnv ...s
 	}
 	args := []string{"-addr", addr, "-data-dir", dir, "-embedded-nats-addr=", "-console-addr=", "-worker=" + strconv.FormatBool(worker),
 		"-stream-max-bytes", strconv.FormatInt(streamMaxBytes, 10)}
-	return start(name, b.realBin, args, cleanEnv(env...), port, "/readyz", b.tmp)
+	return start(name, bin, args, cleanEnv(env...), port, "/readyz", b.tmp)
 }
 
 func (b *bench) measure(ctx context.Context, kind string, profile bool) (measured, error) {
+	var err error
 	pprofAddr := ""
 	if profile {
 		port, err := freePort()
@@ -201,7 +244,12 @@ func (b *bench) measure(ctx context.Context, kind string, profile bool) (measure
 		}
 		pprofAddr = fmt.Sprintf("127.0.0.1:%d", port)
 	}
-	p, err := b.server(kind, false, pprofAddr)
+	var p *proc
+	if kind == "base" {
+		p, err = b.serverBin(b.baseBin, kind, false, pprofAddr)
+	} else {
+		p, err = b.server(kind, false, pprofAddr)
+	}
 	if err != nil {
 		return measured{}, err
 	}
@@ -210,19 +258,37 @@ func (b *bench) measure(ctx context.Context, kind string, profile bool) (measure
 		go func() { profDone <- b.saveProfile(ctx, pprofAddr) }()
 	}
 	measureFrom := time.Now().Add(b.o.warmup)
-	var m measured
+	var (
+		m     measured
+		cpu   cpuMeter
+		began time.Time
+	)
+	measuring := func() { cpu, began = startCPU(p.cmd.Process.Pid), time.Now() }
 	if b.o.load == "wrk" {
 		var r wrkResult
-		r, err = b.runWrk(ctx, p.base+webhookPath)
+		r, err = b.runWrk(ctx, p.base+webhookPath, measuring)
 		m = measured{rps: r.rps, p50: r.p50, p99: r.p99, non2xx: r.non2xx, errs: r.errs}
 	} else {
-		var r loadgen.Result
-		r, err = loadgen.Run(ctx, loadgen.Config{
+		lc := loadgen.Config{
 			URL: p.base + webhookPath, Body: b.body, SecretHeader: secretHeader, Secret: secret,
-			Conns: b.o.conns, Warmup: b.o.warmup, Duration: b.o.duration,
-		})
+			Conns: b.o.conns, Duration: b.o.warmup,
+		}
+		if b.o.warmup > 0 {
+			_, err = loadgen.Run(ctx, lc)
+		}
+		var r loadgen.Result
+		if err == nil {
+			measuring()
+			lc.Duration = b.o.duration
+			r, err = loadgen.Run(ctx, lc)
+		}
 		m = measured{rps: r.RPS(), p50: r.Latency.Quantile(.5), p99: r.Latency.Quantile(.99),
 			non2xx: r.Non2xx, errs: r.Errors, sample: r.Sample}
+	}
+	if err == nil {
+		// The server's CPU per answer; the generator (wrk, or this process) is not counted.
+		elapsed := time.Since(began)
+		m.cpu, _, m.cores = cpu.perEvent(m.rps*elapsed.Seconds(), elapsed)
 	}
 	if profile {
 		if perr := <-profDone; perr != nil {
@@ -241,12 +307,17 @@ func (b *bench) measure(ctx context.Context, kind string, profile bool) (measure
 
 // saveProfile takes a CPU profile of the measurement window (after the warm-up).
 func (b *bench) saveProfile(ctx context.Context, addr string) error {
+	return b.saveProfileAs(ctx, addr, b.o.warmup, b.o.duration, "ingest.cpu.pprof", "the real ingest")
+}
+
+// saveProfileAs waits delay, then saves a CPU profile of the next d as OUT/name.
+func (b *bench) saveProfileAs(ctx context.Context, addr string, delay, d time.Duration, name, what string) error {
 	select {
-	case <-time.After(b.o.warmup):
+	case <-time.After(delay):
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	secs := int(b.o.duration / time.Second)
+	secs := int(d / time.Second)
 	if secs < 1 {
 		secs = 1
 	}
@@ -266,7 +337,7 @@ func (b *bench) saveProfile(ctx context.Context, addr string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	path := filepath.Join(dir, "ingest.cpu.pprof")
+	path := filepath.Join(dir, name)
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -278,7 +349,7 @@ func (b *bench) saveProfile(ctx context.Context, addr string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	fmt.Printf("  CPU profile of the real ingest: %s (go tool pprof -top %s)\n", path, path)
+	fmt.Printf("  CPU profile of %s: %s (go tool pprof -top %s)\n", what, path, path)
 	return nil
 }
 
@@ -287,13 +358,17 @@ func (b *bench) ingest(ctx context.Context) error {
 	fmt.Printf("\n== ingest: real cmd/ingest (auth + metrics on, embedded JetStream in-process, -worker=false) vs naive sync-Publish baseline\n")
 	fmt.Printf("   %d rounds, %d connections, %s warm-up + %s measured each, loopback, fixture %d bytes with unique payload.id, load generator %s\n",
 		o.rounds, o.conns, o.warmup, o.duration, b.body.Len(), o.load)
-	var real, naive []measured
-	var ratios []float64
+	var real, naive, base []measured
+	var ratios, baseRatios, cpuRatios []float64
+	kinds := []string{"real", "naive"}
+	if b.baseBin != "" {
+		kinds = append(kinds, "base")
+		fmt.Printf("   base = cmd/ingest built from %s, in the same rounds\n", o.abRef)
+	}
 	for i := 0; i < o.rounds; i++ {
-		order := []string{"real", "naive"}
-		if i%2 == 1 {
-			order = []string{"naive", "real"}
-		}
+		// Rotate the order between rounds so that drift on a busy machine does not always favour
+		// the same server.
+		order := append(append([]string(nil), kinds[i%len(kinds):]...), kinds[:i%len(kinds)]...)
 		got := map[string]measured{}
 		for _, kind := range order {
 			m, err := b.measure(ctx, kind, o.profile && kind == "real" && i == 0)
@@ -301,37 +376,59 @@ func (b *bench) ingest(ctx context.Context) error {
 				return fmt.Errorf("round %d %s: %w", i+1, kind, err)
 			}
 			got[kind] = m
-			fmt.Printf("   round %d %-5s %8.0f req/s  p50 %6s  p99 %6s  non-2xx %d  errors %d  peak RSS %3d MiB  RSS %d→%d MiB\n",
-				i+1, kind, m.rps, ms(m.p50), ms(m.p99), m.non2xx, m.errs, m.peak/mib, m.rssFrom/mib, m.rssEnd/mib)
+			fmt.Printf("   round %d %-5s %8.0f req/s  p50 %6s  p99 %6s  non-2xx %d  errors %d  peak RSS %3d MiB  RSS %d→%d MiB  CPU/req %s (%.2f cores)\n",
+				i+1, kind, m.rps, ms(m.p50), ms(m.p99), m.non2xx, m.errs, m.peak/mib, m.rssFrom/mib, m.rssEnd/mib, us(m.cpu), m.cores)
 			if m.sample != "" {
 				fmt.Printf("     first non-2xx: %s\n", strings.TrimSpace(m.sample))
 			}
 		}
 		real, naive = append(real, got["real"]), append(naive, got["naive"])
 		ratios = append(ratios, got["real"].rps/got["naive"].rps)
+		if g, ok := got["base"]; ok {
+			base = append(base, g)
+			baseRatios = append(baseRatios, g.rps/got["naive"].rps)
+			cpuRatios = append(cpuRatios, float64(got["real"].cpu)/float64(g.cpu))
+		}
 	}
 	rm, nm := summarize(real), summarize(naive)
 	ratio := median(ratios)
-	fmt.Printf("\n%-6s %10s %9s %9s %8s %7s %9s %14s\n", "ingest", "req/s", "p50", "p99", "non-2xx", "errors", "peak RSS", "RSS measured")
-	for _, row := range []struct {
+	rows := []struct {
 		name string
 		s    summary
-	}{{"real", rm}, {"naive", nm}} {
-		fmt.Printf("%-6s %10.0f %9s %9s %8d %7d %5d MiB %6d→%d MiB\n", row.name, row.s.rps, ms(row.s.p50), ms(row.s.p99),
-			row.s.non2xx, row.s.errs, row.s.peak/mib, row.s.rssFrom/mib, row.s.rssEnd/mib)
+	}{{"real", rm}, {"naive", nm}}
+	if len(base) > 0 {
+		rows = append(rows, struct {
+			name string
+			s    summary
+		}{"base", summarize(base)})
 	}
-	rs := make([]string, len(ratios))
-	for i, r := range ratios {
-		rs[i] = fmt.Sprintf("%.2f", r)
+	fmt.Printf("\n%-6s %10s %9s %9s %8s %7s %9s %14s %9s\n", "ingest", "req/s", "p50", "p99", "non-2xx", "errors", "peak RSS", "RSS measured", "CPU/req")
+	for _, row := range rows {
+		fmt.Printf("%-6s %10.0f %9s %9s %8d %7d %5d MiB %6d→%d MiB %9s\n", row.name, row.s.rps, ms(row.s.p50), ms(row.s.p99),
+			row.s.non2xx, row.s.errs, row.s.peak/mib, row.s.rssFrom/mib, row.s.rssEnd/mib, us(row.s.cpu))
 	}
-	fmt.Printf("ratio real/naive req/s: %.2f× (median of per-round ratios %s)\n", ratio, strings.Join(rs, ", "))
-	fmt.Printf("(req/s, p50, p99: medians over rounds; non-2xx, errors: totals; peak RSS: max VmHWM; RSS measured: VmRSS at start→end of the measurement, medians)\n")
+	if len(base) > 0 {
+		fmt.Printf("base/naive req/s: %.2f× (per round %s); real/base CPU per request: %.2f× (per round %s)\n",
+			median(baseRatios), joinRatios(baseRatios), median(cpuRatios), joinRatios(cpuRatios))
+	}
+	fmt.Printf("ratio real/naive req/s: %.2f× (median of per-round ratios %s)\n", ratio, joinRatios(ratios))
+	fmt.Printf("(req/s, p50, p99: medians over rounds; non-2xx, errors: totals; peak RSS: max VmHWM; RSS measured: VmRSS at start→end of the measurement, medians;\n CPU/req: the server process's user+system CPU in the measurement ÷ its answers, the load generator not counted, median)\n")
 	fmt.Printf("targets: p99 ≤ 10 ms: %s (%s)   zero non-2xx: %s (%d)   ratio ≥ 1.5: %s (%.2f×)\n",
 		yes(rm.p99 <= 10*time.Millisecond), ms(rm.p99), yes(rm.non2xx == 0 && rm.errs == 0), rm.non2xx+rm.errs, yes(ratio >= 1.5), ratio)
 	return nil
 }
 
+// joinRatios formats per-round ratios for a report line.
+func joinRatios(rs []float64) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = fmt.Sprintf("%.2f", r)
+	}
+	return strings.Join(s, ", ")
+}
+
 type summary struct {
+	cpu                   time.Duration
 	rps                   float64
 	p50, p99              time.Duration
 	non2xx, errs          int64
@@ -340,8 +437,9 @@ type summary struct {
 
 func summarize(ms []measured) summary {
 	var s summary
-	var rps, p50, p99, from, end []float64
+	var rps, p50, p99, from, end, cpu []float64
 	for _, m := range ms {
+		cpu = append(cpu, float64(m.cpu))
 		rps, p50, p99 = append(rps, m.rps), append(p50, float64(m.p50)), append(p99, float64(m.p99))
 		from, end = append(from, float64(m.rssFrom)), append(end, float64(m.rssEnd))
 		s.non2xx += m.non2xx
@@ -350,6 +448,7 @@ func summarize(ms []measured) summary {
 	}
 	s.rps, s.p50, s.p99 = median(rps), time.Duration(median(p50)), time.Duration(median(p99))
 	s.rssFrom, s.rssEnd = int64(median(from)), int64(median(end))
+	s.cpu = time.Duration(median(cpu))
 	return s
 }
 

@@ -41,3 +41,20 @@ func TestMedianAndRSS(t *testing.T) {
 		t.Errorf("readRSS: rss %d hwm %d err %v", rss, hwm, err)
 	}
 }
+
+func TestProcCPU(t *testing.T) {
+	t.Parallel()
+	before, err := procCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Burn some CPU so that at least one clock tick passes.
+	deadline := selfCPU() + 50*clockTick
+	for x := 0; selfCPU() < deadline; x++ {
+		_ = x * x
+	}
+	after, err := procCPU(os.Getpid())
+	if err != nil || after <= before {
+		t.Errorf("procCPU %s → %s (err %v): want it to grow", before, after, err)
+	}
+}

@@ -21,8 +21,9 @@ type wrkResult struct {
 	non2xx, errs int64
 }
 
-// runWrk runs wrk (warm-up run discarded, then the measured run) with bench/wrk/unique.lua.
-func (b *bench) runWrk(ctx context.Context, url string) (wrkResult, error) {
+// runWrk runs wrk (warm-up run discarded, then the measured run) with bench/wrk/unique.lua;
+// measuring is called just before the measured run starts.
+func (b *bench) runWrk(ctx context.Context, url string, measuring func()) (wrkResult, error) {
 	if err := loadgen.CheckLoopback(url); err != nil {
 		return wrkResult{}, err
 	}
@@ -31,6 +32,7 @@ func (b *bench) runWrk(ctx context.Context, url string) (wrkResult, error) {
 			return wrkResult{}, err
 		}
 	}
+	measuring()
 	return b.wrkOnce(ctx, url, b.o.duration)
 }
 
