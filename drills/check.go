@@ -10,10 +10,12 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // the leads database is read directly, as its users do
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for the PostgreSQL store
+	_ "github.com/mattn/go-sqlite3"    // the leads database is read directly, as its users do
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+	"github.com/saleassist-pipeline/pipeline/pkg/store/postgres"
 )
 
 // Result is one drill's figures. See docs/RELIABILITY.md for the exact definitions.
@@ -102,9 +104,21 @@ func missingIDs(db string, load *Load) []string {
 	return missing
 }
 
+// openStore opens the leads database a drill's workers write, read-only where the driver allows:
+// a PostgreSQL URL (postgres://…, as DATABASE_URL takes it), or else a SQLite file path. Both
+// are read through database/sql with the same queries, since the two stores share their tables
+// and columns, so the check has one reader of rows and only the driver differs. (The hot path
+// uses pgx directly; this is a handful of queries per drill.)
+func openStore(db string) (*sql.DB, error) {
+	if postgres.IsURL(db) {
+		return sql.Open("pgx", db)
+	}
+	return sql.Open("sqlite3", "file:"+db+"?mode=ro&_busy_timeout=5000")
+}
+
 // readEvents reads the events table: how many rows each event id has, and the lead of each row.
-func readEvents(path string) (count map[string]int, leads map[string][]int64, err error) {
-	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
+func readEvents(dsn string) (count map[string]int, leads map[string][]int64, err error) {
+	db, err := openStore(dsn)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -135,8 +149,8 @@ type leadRow struct {
 	phone string
 }
 
-func readLeads(path string) ([]leadRow, error) {
-	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
+func readLeads(dsn string) ([]leadRow, error) {
+	db, err := openStore(dsn)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +171,8 @@ func readLeads(path string) ([]leadRow, error) {
 	return out, rows.Err()
 }
 
-// Check compares the database at db with everything the load sent and was answered.
+// Check compares the database db (a SQLite path or a PostgreSQL URL) with everything the load
+// sent and was answered.
 func Check(t testing.TB, name, db string, load *Load, gen *Generator) Result {
 	t.Helper()
 	r := Result{Name: name}
