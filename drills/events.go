@@ -27,15 +27,18 @@ type Event struct {
 
 // Generator makes the drill's events from SaleAssist's sample webhook. Every fifth event is a
 // follow-up about a person seen before (a new event id, a later updated_on), so the store must
-// update that person's lead rather than add one. Safe for concurrent use.
+// update that person's lead rather than add one. With a population (SetPopulation), once that
+// many people exist every event is a follow-up, so each person gets many events. Safe for
+// concurrent use.
 type Generator struct {
 	prefix string
 	doc    map[string]any // the fixture, decoded; read only
 
-	mu      sync.Mutex
-	n       int
-	people  []*Person
-	byEvent map[string]*Event
+	mu         sync.Mutex
+	n          int
+	population int // 0: unbounded
+	people     []*Person
+	byEvent    map[string]*Event
 }
 
 // NewGenerator returns a generator whose event ids start with prefix.
@@ -57,13 +60,24 @@ func fixturePath() string {
 	return filepath.Join(filepath.Dir(file), "..", "testdata", "fixtures", "widget_new_conversation.json")
 }
 
+// SetPopulation bounds the number of people to n (0: no bound). Once n people exist, every new
+// event is about one of them, so that with many events per person several workers apply the
+// same person's events at once: the concurrent writers a shared PostgreSQL store must keep to
+// one lead per person.
+func (g *Generator) SetPopulation(n int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.population = n
+}
+
 // Next returns a new event.
 func (g *Generator) Next() *Event {
 	g.mu.Lock()
 	i := g.n
 	g.n++
 	var p *Person
-	if i%5 == 4 && len(g.people) > 0 {
+	full := g.population > 0 && len(g.people) >= g.population
+	if (full || i%5 == 4) && len(g.people) > 0 {
 		p = g.people[(i*7919)%len(g.people)]
 	} else {
 		k := len(g.people)
