@@ -77,7 +77,8 @@ type pipeline struct {
 	ingest  *drills.Proc // the ingest started last
 	urls    []string     // every ingest's base URL; the load spreads over them
 	workers []*drills.Proc
-	db      string
+	db      string // a SQLite path, or a PostgreSQL URL when pg runs
+	pg      *drills.Postgres
 	js      jetstream.JetStream
 	gen     *drills.Generator
 }
@@ -112,11 +113,18 @@ func (p *pipeline) startIngest(extra ...string) {
 	p.urls = append(p.urls, "http://"+addr)
 }
 
-// startWorker starts one more cmd/worker process.
+// startWorker starts one more cmd/worker process: on the SQLite file (-db), or with
+// DATABASE_URL naming the drill's PostgreSQL, as an operator scaling out sets it.
 func (p *pipeline) startWorker(extra ...string) *drills.Proc {
 	name := fmt.Sprintf("worker%d", len(p.workers)+1)
-	args := append([]string{"-nats-url", drills.URLs(p.nats), "-db", p.db, "-addr", "127.0.0.1:0", "-ack-wait", ackWait}, extra...)
-	w := p.ps.Start(name, bins.Worker, nil, args...)
+	args := []string{"-nats-url", drills.URLs(p.nats), "-addr", "127.0.0.1:0", "-ack-wait", ackWait}
+	var env []string
+	if p.pg != nil {
+		env = []string{"DATABASE_URL=" + p.db}
+	} else {
+		args = append(args, "-db", p.db)
+	}
+	w := p.ps.Start(name, bins.Worker, env, append(args, extra...)...)
 	w.Started(p.t, startTimeout)
 	p.workers = append(p.workers, w)
 	return w
