@@ -101,9 +101,9 @@ func TestDrill9PostgresOutage(t *testing.T) {
 	p.pg.Start(t)
 	back := time.Now()
 	during := load.Totals()
-	t.Logf("PostgreSQL SIGKILLed (postmaster and %d processes it had started gone); started again after %s, answering %s later (crash recovery); %d events accepted meanwhile",
+	t.Logf("PostgreSQL SIGKILLed (the postmaster, and the %d processes it had started gone after it); started again after %s, answering %s later (crash recovery); %d events accepted meanwhile",
 		procs, restart.Sub(t0).Round(time.Millisecond), back.Sub(restart).Round(time.Millisecond), during.Accepted-before.Accepted)
-	t.Logf("PostgreSQL on its recovery:\n  %s", strings.Join(p.pg.LastRun("redo", "checkpoint complete", "ready to accept"), "\n  "))
+	t.Logf("PostgreSQL on its recovery:\n  %s", strings.Join(p.pg.LastRun("was interrupted", "redo", "checkpoint complete", "ready to accept"), "\n  "))
 	if during.Accepted == before.Accepted {
 		t.Errorf("no 202 while PostgreSQL was down: the ingest must not depend on the store")
 	}
