@@ -147,6 +147,7 @@ type leadRow struct {
 	id    int64
 	email sql.NullString
 	phone string
+	name  string
 }
 
 func readLeads(dsn string) ([]leadRow, error) {
@@ -155,7 +156,7 @@ func readLeads(dsn string) ([]leadRow, error) {
 		return nil, err
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT id, email, mobile_number FROM leads`)
+	rows, err := db.Query(`SELECT id, email, mobile_number, name FROM leads`)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +164,7 @@ func readLeads(dsn string) ([]leadRow, error) {
 	var out []leadRow
 	for rows.Next() {
 		var l leadRow
-		if err := rows.Scan(&l.id, &l.email, &l.phone); err != nil {
+		if err := rows.Scan(&l.id, &l.email, &l.phone, &l.name); err != nil {
 			return nil, err
 		}
 		out = append(out, l)
@@ -219,7 +220,9 @@ func Check(t testing.TB, name, db string, load *Load, gen *Generator) Result {
 	// have no email) and the leads their stored events point at must be one and the same.
 	byEmail := map[string][]int64{}
 	byPhone := map[string][]int64{}
+	names := map[int64]string{}
 	for _, l := range leads {
+		names[l.id] = l.name
 		if l.email.Valid && l.email.String != "" {
 			byEmail[l.email.String] = append(byEmail[l.email.String], l.id)
 		} else {
@@ -260,6 +263,22 @@ func Check(t testing.TB, name, db string, load *Load, gen *Generator) Result {
 		case len(holding) > 1:
 			r.Duplicated += len(holding) - 1
 			r.Problems = append(r.Problems, fmt.Sprintf("person %d (%s %s) has %d leads", p.Index, p.Email, p.Phone, len(holding)))
+		default:
+			// Newer wins: whatever order the workers applied them in, the lead holds the values
+			// of the person's newest stored event. Another name is a lost update (a writer that
+			// read the lead before a newer event committed and wrote over it).
+			newest := gen.Event(ids[0])
+			for _, id := range ids[1:] {
+				if e := gen.Event(id); e.Seq > newest.Seq {
+					newest = e
+				}
+			}
+			for l := range holding {
+				if names[l] != newest.Name {
+					r.Problems = append(r.Problems, fmt.Sprintf("person %d (%s %s): lead %d is named %q, not after the newest stored event %s (%q)",
+						p.Index, p.Email, p.Phone, l, names[l], newest.ID, newest.Name))
+				}
+			}
 		}
 	}
 	var orphans int

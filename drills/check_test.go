@@ -3,6 +3,7 @@ package drills
 import (
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -60,25 +61,28 @@ func checkFindsEveryFault(t *testing.T, st store.Store, dsn string) {
 	require.NoError(t, err)
 	defer db.Close()
 	// $1-style placeholders, 'now' as a time and RETURNING: what SQLite and PostgreSQL both take.
-	lead := func(email any, phone string) int64 {
+	lead := func(email any, phone, name string) int64 {
 		var id int64
-		require.NoError(t, db.QueryRow(`INSERT INTO leads (email, mobile_number, created_at, updated_at) VALUES ($1, $2, 'now', 'now') RETURNING id`, email, phone).Scan(&id))
+		require.NoError(t, db.QueryRow(`INSERT INTO leads (email, mobile_number, name, created_at, updated_at) VALUES ($1, $2, $3, 'now', 'now') RETURNING id`, email, phone, name).Scan(&id))
 		return id
 	}
 	event := func(id string, lead int64) {
 		_, err := db.Exec(`INSERT INTO events (event_id, lead_id, stored_at) VALUES ($1, $2, 'now')`, id, lead)
 		require.NoError(t, err)
 	}
-	first := lead(events[0].Person.Email, events[0].Person.Phone)
+	// Person 0's lead keeps event 0's name although event 4 is newer: a lost update.
+	first := lead(events[0].Person.Email, events[0].Person.Phone, events[0].Name)
 	event(events[0].ID, first)
 	// events[1]: answered 202, not stored.
-	event(events[2].ID, lead(events[2].Person.Email, events[2].Person.Phone))
-	lead(nil, events[3].Person.Phone) // the phone-only person twice: one duplicate
-	event(events[3].ID, lead(nil, events[3].Person.Phone))
+	event(events[2].ID, lead(events[2].Person.Email, events[2].Person.Phone, events[2].Name))
+	lead(nil, events[3].Person.Phone, events[3].Name) // the phone-only person twice: one duplicate
+	event(events[3].ID, lead(nil, events[3].Person.Phone, events[3].Name))
 	event(events[4].ID, first) // 503'd, stored all the same: allowed
-	event("never-sent", lead("stranger@example.com", "+919900000000"))
+	event("never-sent", lead("stranger@example.com", "+919900000000", "Stranger"))
 
 	r := Check(t, "check", dsn, load, gen)
 	require.Equal(t, "drill=check sent=5 accepted=4 stored=4 lost=1 duplicated=1", r.Line())
-	require.Len(t, r.Problems, 4, "%q", r.Problems) // lost, phantom, two leads, a stranger's lead
+	// lost, phantom, two leads, a stale lead, a stranger's lead
+	require.Len(t, r.Problems, 5, "%q", r.Problems)
+	require.Contains(t, strings.Join(r.Problems, "\n"), "not after the newest stored event "+events[4].ID)
 }

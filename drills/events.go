@@ -22,7 +22,13 @@ type Person struct {
 type Event struct {
 	ID     string
 	Person *Person
-	Body   []byte
+	// Seq orders the events as made: payload.updated_on grows with it, so of a person's events
+	// the one with the highest Seq is the newest, whose values the lead must keep.
+	Seq int
+	// Name is the person's name as this event gives it: it names the event too, so the lead's
+	// name says which event's values it holds.
+	Name string
+	Body []byte
 }
 
 // Generator makes the drill's events from SaleAssist's sample webhook. Every fifth event is a
@@ -90,7 +96,8 @@ func (g *Generator) Next() *Event {
 	g.mu.Unlock()
 
 	id := fmt.Sprintf("%s-%06d", g.prefix, i)
-	e := &Event{ID: id, Person: p, Body: g.body(id, p, i)}
+	e := &Event{ID: id, Person: p, Seq: i, Name: fmt.Sprintf("Drill Person %d as of event %d", p.Index, i)}
+	e.Body = g.body(e)
 	g.mu.Lock()
 	g.byEvent[id] = e
 	g.mu.Unlock()
@@ -114,15 +121,16 @@ func (g *Generator) People() []*Person {
 // body is the sample with this event's id, person, meeting and time. payload.unique_field_value
 // is cleared: the sample's value would become every lead's alt_phone and join phone-only people
 // to whoever had it last.
-func (g *Generator) body(id string, p *Person, i int) []byte {
+func (g *Generator) body(e *Event) []byte {
+	id := e.ID
 	payload := maps.Clone(g.doc["payload"].(map[string]any))
 	payload["id"] = id
 	payload["unique_field_value"] = ""
-	payload["updated_on"] = 1720694558068 + int64(i)
+	payload["updated_on"] = 1720694558068 + int64(e.Seq)
 	pd := maps.Clone(payload["people_detail"].(map[string]any))
-	pd["name"] = fmt.Sprintf("Drill Person %d", p.Index)
-	pd["email"] = p.Email
-	pd["mobile_number"] = p.Phone
+	pd["name"] = e.Name
+	pd["email"] = e.Person.Email
+	pd["mobile_number"] = e.Person.Phone
 	payload["people_detail"] = pd
 	if meta, ok := payload["meta"].([]any); ok && len(meta) > 0 {
 		meta = append([]any(nil), meta...)
