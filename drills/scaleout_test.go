@@ -160,11 +160,11 @@ func mostDeliveries(ws []*drills.Proc) int {
 			if err != nil {
 				continue
 			}
-			n := 1
-			for worker.Backoff(uint64(n)) < d {
+			n := uint64(1)
+			for n < uint64(queue.DefaultMaxDeliver) && worker.Backoff(n) < d {
 				n++
 			}
-			most = max(most, n)
+			most = max(most, int(n))
 		}
 	}
 	return most
