@@ -10,10 +10,12 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // the leads database is read directly, as its users do
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for the PostgreSQL store
+	_ "github.com/mattn/go-sqlite3"    // the leads database is read directly, as its users do
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+	"github.com/saleassist-pipeline/pipeline/pkg/store/postgres"
 )
 
 // Result is one drill's figures. See docs/RELIABILITY.md for the exact definitions.
@@ -102,9 +104,21 @@ func missingIDs(db string, load *Load) []string {
 	return missing
 }
 
+// openStore opens the leads database a drill's workers write, read-only where the driver allows:
+// a PostgreSQL URL (postgres://…, as DATABASE_URL takes it), or else a SQLite file path. Both
+// are read through database/sql with the same queries, since the two stores share their tables
+// and columns, so the check has one reader of rows and only the driver differs. (The hot path
+// uses pgx directly; this is a handful of queries per drill.)
+func openStore(db string) (*sql.DB, error) {
+	if postgres.IsURL(db) {
+		return sql.Open("pgx", db)
+	}
+	return sql.Open("sqlite3", "file:"+db+"?mode=ro&_busy_timeout=5000")
+}
+
 // readEvents reads the events table: how many rows each event id has, and the lead of each row.
-func readEvents(path string) (count map[string]int, leads map[string][]int64, err error) {
-	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
+func readEvents(dsn string) (count map[string]int, leads map[string][]int64, err error) {
+	db, err := openStore(dsn)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -133,15 +147,16 @@ type leadRow struct {
 	id    int64
 	email sql.NullString
 	phone string
+	name  string
 }
 
-func readLeads(path string) ([]leadRow, error) {
-	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
+func readLeads(dsn string) ([]leadRow, error) {
+	db, err := openStore(dsn)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT id, email, mobile_number FROM leads`)
+	rows, err := db.Query(`SELECT id, email, mobile_number, name FROM leads`)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +164,7 @@ func readLeads(path string) ([]leadRow, error) {
 	var out []leadRow
 	for rows.Next() {
 		var l leadRow
-		if err := rows.Scan(&l.id, &l.email, &l.phone); err != nil {
+		if err := rows.Scan(&l.id, &l.email, &l.phone, &l.name); err != nil {
 			return nil, err
 		}
 		out = append(out, l)
@@ -157,7 +172,8 @@ func readLeads(path string) ([]leadRow, error) {
 	return out, rows.Err()
 }
 
-// Check compares the database at db with everything the load sent and was answered.
+// Check compares the database db (a SQLite path or a PostgreSQL URL) with everything the load
+// sent and was answered.
 func Check(t testing.TB, name, db string, load *Load, gen *Generator) Result {
 	t.Helper()
 	r := Result{Name: name}
@@ -204,7 +220,9 @@ func Check(t testing.TB, name, db string, load *Load, gen *Generator) Result {
 	// have no email) and the leads their stored events point at must be one and the same.
 	byEmail := map[string][]int64{}
 	byPhone := map[string][]int64{}
+	names := map[int64]string{}
 	for _, l := range leads {
+		names[l.id] = l.name
 		if l.email.Valid && l.email.String != "" {
 			byEmail[l.email.String] = append(byEmail[l.email.String], l.id)
 		} else {
@@ -245,6 +263,22 @@ func Check(t testing.TB, name, db string, load *Load, gen *Generator) Result {
 		case len(holding) > 1:
 			r.Duplicated += len(holding) - 1
 			r.Problems = append(r.Problems, fmt.Sprintf("person %d (%s %s) has %d leads", p.Index, p.Email, p.Phone, len(holding)))
+		default:
+			// Newer wins: whatever order the workers applied them in, the lead holds the values
+			// of the person's newest stored event. Another name is a lost update (a writer that
+			// read the lead before a newer event committed and wrote over it).
+			newest := gen.Event(ids[0])
+			for _, id := range ids[1:] {
+				if e := gen.Event(id); e.Seq > newest.Seq {
+					newest = e
+				}
+			}
+			for l := range holding {
+				if names[l] != newest.Name {
+					r.Problems = append(r.Problems, fmt.Sprintf("person %d (%s %s): lead %d is named %q, not after the newest stored event %s (%q)",
+						p.Index, p.Email, p.Phone, l, names[l], newest.ID, newest.Name))
+				}
+			}
 		}
 	}
 	var orphans int

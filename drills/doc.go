@@ -1,12 +1,15 @@
 // Package drills runs the pipeline's fault drills (make drills; docs/RELIABILITY.md): real
 // nats-server, cmd/ingest and cmd/worker processes on loopback, a bounded concurrent load of
-// webhooks, one fault per drill (a NATS restart, a worker SIGKILL, a stream leader's loss, a
-// locked database, an ingest SIGTERM, a duplicate storm, a full stream), and then a check of the
-// SQLite store against every event id that was answered 202.
+// webhooks, a fault (a NATS restart, a worker SIGKILL, a stream leader's loss, a locked
+// database, an ingest SIGTERM, a duplicate storm, a full stream; on the scaled-out stack of a
+// NATS cluster, two ingests and three workers sharing PostgreSQL, a worker and a NATS node lost,
+// and PostgreSQL itself SIGKILLed), and then a check of the store — the SQLite file or the
+// PostgreSQL database — against every event id that was answered 202.
 //
 // The drills themselves are tests behind the "drills" build tag (go test -tags drills ./drills/),
-// so go test ./... stays fast; this package is their harness: processes (Procs, StartNATS),
-// events (Generator), load (StartLoad) and the check (Check, Report). Each drill prints one line,
+// so go test ./... stays fast; this package is their harness: processes (Procs, StartNATS,
+// StartPostgres), events (Generator), load (StartLoad) and the check (Check, Report). Each drill
+// prints one line,
 //
 //	drill=<name> sent=N accepted=N stored=N lost=0 duplicated=0
 //

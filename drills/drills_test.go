@@ -74,10 +74,11 @@ type pipeline struct {
 	dir     string
 	ps      *drills.Procs
 	nats    []*drills.NATSNode
-	ingest  *drills.Proc
-	url     string // the ingest's base URL
+	ingest  *drills.Proc // the ingest started last
+	urls    []string     // every ingest's base URL; the load spreads over them
 	workers []*drills.Proc
-	db      string
+	db      string // a SQLite path, or a PostgreSQL URL when pg runs
+	pg      *drills.Postgres
 	js      jetstream.JetStream
 	gen     *drills.Generator
 }
@@ -97,22 +98,33 @@ func (p *pipeline) startNATS(n int) {
 	p.js = drills.Connect(p.t, drills.URLs(p.nats))
 }
 
-// startIngest starts cmd/ingest against the NATS processes, on a fixed port (it may be
+// startIngest starts one more cmd/ingest against the NATS processes, on a fixed port (it may be
 // restarted), with extra flags.
 func (p *pipeline) startIngest(extra ...string) {
 	addr := fmt.Sprintf("127.0.0.1:%d", drills.FreePort(p.t))
-	args := append([]string{"-addr", addr, "-nats-url", drills.URLs(p.nats), "-data-dir", filepath.Join(p.dir, "ingest"),
+	name := "ingest"
+	if n := len(p.urls); n > 0 {
+		name = fmt.Sprintf("ingest%d", n+1)
+	}
+	args := append([]string{"-addr", addr, "-nats-url", drills.URLs(p.nats), "-data-dir", filepath.Join(p.dir, name),
 		"-stream-max-bytes", streamMaxBytes}, extra...)
-	p.ingest = p.ps.Start("ingest", bins.Ingest, drills.IngestEnv(), args...)
+	p.ingest = p.ps.Start(name, bins.Ingest, drills.IngestEnv(), args...)
 	p.ingest.Started(p.t, startTimeout)
-	p.url = "http://" + addr
+	p.urls = append(p.urls, "http://"+addr)
 }
 
-// startWorker starts one more cmd/worker process.
+// startWorker starts one more cmd/worker process: on the SQLite file (-db), or with
+// DATABASE_URL naming the drill's PostgreSQL, as an operator scaling out sets it.
 func (p *pipeline) startWorker(extra ...string) *drills.Proc {
 	name := fmt.Sprintf("worker%d", len(p.workers)+1)
-	args := append([]string{"-nats-url", drills.URLs(p.nats), "-db", p.db, "-addr", "127.0.0.1:0", "-ack-wait", ackWait}, extra...)
-	w := p.ps.Start(name, bins.Worker, nil, args...)
+	args := []string{"-nats-url", drills.URLs(p.nats), "-addr", "127.0.0.1:0", "-ack-wait", ackWait}
+	var env []string
+	if p.pg != nil {
+		env = []string{"DATABASE_URL=" + p.db}
+	} else {
+		args = append(args, "-db", p.db)
+	}
+	w := p.ps.Start(name, bins.Worker, env, append(args, extra...)...)
 	w.Started(p.t, startTimeout)
 	p.workers = append(p.workers, w)
 	return w
@@ -120,7 +132,7 @@ func (p *pipeline) startWorker(extra ...string) *drills.Proc {
 
 // load starts the drill's client load on the ingest.
 func (p *pipeline) load(change func(*drills.LoadOptions)) *drills.Load {
-	o := drills.LoadOptions{URL: p.url, Clients: clients, Rate: rate, Max: maxEvents, Attempts: 3}
+	o := drills.LoadOptions{URLs: p.urls, Clients: clients, Rate: rate, Max: maxEvents, Attempts: 3}
 	if change != nil {
 		change(&o)
 	}

@@ -22,20 +22,29 @@ type Person struct {
 type Event struct {
 	ID     string
 	Person *Person
-	Body   []byte
+	// Seq orders the events as made: payload.updated_on grows with it, so of a person's events
+	// the one with the highest Seq is the newest, whose values the lead must keep.
+	Seq int
+	// Name is the person's name as this event gives it: it names the event too, so the lead's
+	// name says which event's values it holds.
+	Name string
+	Body []byte
 }
 
 // Generator makes the drill's events from SaleAssist's sample webhook. Every fifth event is a
 // follow-up about a person seen before (a new event id, a later updated_on), so the store must
-// update that person's lead rather than add one. Safe for concurrent use.
+// update that person's lead rather than add one. With a population (SetPopulation), once that
+// many people exist every event is a follow-up, so each person gets many events. Safe for
+// concurrent use.
 type Generator struct {
 	prefix string
 	doc    map[string]any // the fixture, decoded; read only
 
-	mu      sync.Mutex
-	n       int
-	people  []*Person
-	byEvent map[string]*Event
+	mu         sync.Mutex
+	n          int
+	population int // 0: unbounded
+	people     []*Person
+	byEvent    map[string]*Event
 }
 
 // NewGenerator returns a generator whose event ids start with prefix.
@@ -57,13 +66,24 @@ func fixturePath() string {
 	return filepath.Join(filepath.Dir(file), "..", "testdata", "fixtures", "widget_new_conversation.json")
 }
 
+// SetPopulation bounds the number of people to n (0: no bound). Once n people exist, every new
+// event is about one of them, so that with many events per person several workers apply the
+// same person's events at once: the concurrent writers a shared PostgreSQL store must keep to
+// one lead per person.
+func (g *Generator) SetPopulation(n int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.population = n
+}
+
 // Next returns a new event.
 func (g *Generator) Next() *Event {
 	g.mu.Lock()
 	i := g.n
 	g.n++
 	var p *Person
-	if i%5 == 4 && len(g.people) > 0 {
+	full := g.population > 0 && len(g.people) >= g.population
+	if (full || i%5 == 4) && len(g.people) > 0 {
 		p = g.people[(i*7919)%len(g.people)]
 	} else {
 		k := len(g.people)
@@ -76,7 +96,8 @@ func (g *Generator) Next() *Event {
 	g.mu.Unlock()
 
 	id := fmt.Sprintf("%s-%06d", g.prefix, i)
-	e := &Event{ID: id, Person: p, Body: g.body(id, p, i)}
+	e := &Event{ID: id, Person: p, Seq: i, Name: fmt.Sprintf("Drill Person %d as of event %d", p.Index, i)}
+	e.Body = g.body(e)
 	g.mu.Lock()
 	g.byEvent[id] = e
 	g.mu.Unlock()
@@ -100,15 +121,16 @@ func (g *Generator) People() []*Person {
 // body is the sample with this event's id, person, meeting and time. payload.unique_field_value
 // is cleared: the sample's value would become every lead's alt_phone and join phone-only people
 // to whoever had it last.
-func (g *Generator) body(id string, p *Person, i int) []byte {
+func (g *Generator) body(e *Event) []byte {
+	id := e.ID
 	payload := maps.Clone(g.doc["payload"].(map[string]any))
 	payload["id"] = id
 	payload["unique_field_value"] = ""
-	payload["updated_on"] = 1720694558068 + int64(i)
+	payload["updated_on"] = 1720694558068 + int64(e.Seq)
 	pd := maps.Clone(payload["people_detail"].(map[string]any))
-	pd["name"] = fmt.Sprintf("Drill Person %d", p.Index)
-	pd["email"] = p.Email
-	pd["mobile_number"] = p.Phone
+	pd["name"] = e.Name
+	pd["email"] = e.Person.Email
+	pd["mobile_number"] = e.Person.Phone
 	payload["people_detail"] = pd
 	if meta, ok := payload["meta"].([]any); ok && len(meta) > 0 {
 		meta = append([]any(nil), meta...)

@@ -201,7 +201,7 @@ func TestDrill5IngestSIGTERM(t *testing.T) {
 	p.ingest = p.ps.Start("ingest", bins.Ingest, drills.IngestEnv(), "-addr", addr, "-data-dir", dataDir,
 		"-embedded-nats-addr", natsAddr, "-console-addr=", "-stream-max-bytes", streamMaxBytes, "-ack-wait", ackWait)
 	p.ingest.Started(t, startTimeout)
-	p.url = "http://" + addr
+	p.urls = []string{"http://" + addr}
 	p.js = drills.Connect(t, "nats://"+natsAddr)
 	load := p.load(nil)
 	moreAccepted(t, load, 300, 30*time.Second)

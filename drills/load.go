@@ -14,8 +14,9 @@ import (
 
 // LoadOptions shape the concurrent load a drill puts on the ingest.
 type LoadOptions struct {
-	// URL is the ingest's base URL (loopback).
-	URL string
+	// URLs are the ingests' base URLs (loopback); client c sends to URLs[c % len(URLs)], so
+	// several ingests share the load.
+	URLs []string
 	// Clients is how many requests are in flight at most.
 	Clients int
 	// Rate is the most requests per second, over all clients.
@@ -76,7 +77,8 @@ func StartLoad(gen *Generator, o LoadOptions) *Load {
 	}
 	interval := time.Duration(float64(time.Second) * float64(o.Clients) / float64(o.Rate))
 	for c := range o.Clients {
-		l.wg.Go(func() { l.run(c, interval) })
+		url := o.URLs[c%len(o.URLs)]
+		l.wg.Go(func() { l.run(c, url, interval) })
 	}
 	return l
 }
@@ -101,7 +103,7 @@ func (l *Load) stopped() bool {
 	}
 }
 
-func (l *Load) run(c int, interval time.Duration) {
+func (l *Load) run(c int, url string, interval time.Duration) {
 	rng := rand.New(rand.NewPCG(uint64(c), uint64(time.Now().UnixNano())))
 	// Start the clients spread over one interval, not all at once.
 	next := time.Now().Add(time.Duration(rng.Int64N(int64(interval) + 1)))
@@ -124,7 +126,7 @@ func (l *Load) run(c int, interval time.Duration) {
 			return // Max reached
 		}
 		for attempt := 1; ; attempt++ {
-			retry := l.send(e)
+			retry := l.send(url, e)
 			if !retry || attempt >= l.opts.Attempts {
 				break
 			}
@@ -168,8 +170,8 @@ func (l *Load) pick(rng *rand.Rand) *Event {
 
 // send posts e once and counts the answer. It reports whether a sender would retry (503, no
 // answer).
-func (l *Load) send(e *Event) (retry bool) {
-	req, err := http.NewRequest(http.MethodPost, l.opts.URL+"/webhooks/saleassist", bytes.NewReader(e.Body))
+func (l *Load) send(url string, e *Event) (retry bool) {
+	req, err := http.NewRequest(http.MethodPost, url+"/webhooks/saleassist", bytes.NewReader(e.Body))
 	if err != nil {
 		panic(err) // a constant method and a parsed URL
 	}

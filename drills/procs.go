@@ -43,7 +43,8 @@ type Proc struct {
 	bin  string
 	args []string
 	env  []string
-	log  string // path of the file holding its stdout and stderr, across restarts
+	cred *syscall.Credential // nil: the drill's own user
+	log  string              // path of the file holding its stdout and stderr, across restarts
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -70,7 +71,16 @@ func NewProcs(t testing.TB, dir string) *Procs {
 // Start runs bin with args and exactly env (nothing is inherited) in its own process group.
 func (ps *Procs) Start(name, bin string, env []string, args ...string) *Proc {
 	ps.t.Helper()
-	p := &Proc{Name: name, bin: bin, args: args, env: env, log: filepath.Join(ps.dir, name+".log")}
+	return ps.StartAs(name, nil, bin, env, args...)
+}
+
+// StartAs is Start with the process running as cred's user (nil: the drill's own), for programs
+// that refuse to run as root (PostgreSQL). The credentials are set in the child before exec and
+// before its parent-death signal, which a change of user would otherwise clear, so it still dies
+// with the drill.
+func (ps *Procs) StartAs(name string, cred *syscall.Credential, bin string, env []string, args ...string) *Proc {
+	ps.t.Helper()
+	p := &Proc{Name: name, bin: bin, args: args, env: env, cred: cred, log: filepath.Join(ps.dir, name+".log")}
 	ps.mu.Lock()
 	ps.all = append(ps.all, p)
 	ps.mu.Unlock()
@@ -90,7 +100,7 @@ func (p *Proc) start() error {
 	cmd := exec.Command(p.bin, p.args...)
 	cmd.Env = p.env
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: p.cred}
 	req := spawnReq{cmd: cmd, done: make(chan error)}
 	spawn() <- req
 	if err := <-req.done; err != nil {

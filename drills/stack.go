@@ -114,7 +114,48 @@ func StartNATS(t testing.TB, ps *Procs, bin, dir string, n int) []*NATSNode {
 	for _, node := range nodes {
 		AwaitJetStream(t, node, 30*time.Second)
 	}
+	if n > 1 {
+		awaitPlacement(t, nodes, 30*time.Second)
+	}
 	return nodes
+}
+
+// awaitPlacement waits until the cluster can place a stream on all its nodes. Every node having
+// a meta leader (AwaitJetStream) is not enough: until the leader has heard from every peer, a
+// stream with replicas n fails with "no suitable peers for placement, peer offline", and an
+// ingest that starts then exits on its first stream. So it creates a small in-memory stream with
+// replicas n until that works, and deletes it.
+func awaitPlacement(t testing.TB, nodes []*NATSNode, timeout time.Duration) {
+	t.Helper()
+	nc, err := nats.Connect(URLs(nodes), nats.Timeout(time.Second))
+	if err != nil {
+		t.Fatalf("connect to the cluster: %v", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := jetstream.StreamConfig{Name: "DRILLS_PLACEMENT_PROBE", Subjects: []string{"drills.placement.probe"},
+		Replicas: len(nodes), Storage: jetstream.MemoryStorage}
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := js.CreateStream(ctx, cfg)
+		if err == nil {
+			err = js.DeleteStream(ctx, cfg.Name)
+			cancel()
+			if err != nil {
+				t.Fatalf("delete the placement probe stream: %v", err)
+			}
+			return
+		}
+		cancel()
+		if time.Now().After(deadline) {
+			t.Fatalf("the %d-node cluster cannot place a stream on all its nodes within %s: %v", len(nodes), timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // AwaitJetStream waits until the node accepts connections and its JetStream answers (in a

@@ -1,0 +1,213 @@
+//go:build drills
+
+package drills_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/saleassist-pipeline/pipeline/drills"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+	"github.com/saleassist-pipeline/pipeline/pkg/worker"
+)
+
+// people bounds how many people the scale-out drills' events are about (DRILL_PEOPLE, 100), so
+// that each gets many events and the three workers apply the same person's events at once.
+var people = envInt("DRILL_PEOPLE", 100)
+
+// pgOutage is how long drill 9 keeps PostgreSQL down: a few seconds, far shorter than the
+// worker's retry horizon (retryHorizon).
+const pgOutage = 5 * time.Second
+
+// scaleOut starts the scaled-out stack of drills 8 and 9, every process on loopback: a PostgreSQL
+// of the drill's own, three nats-servers in one cluster (streams with replicas 3), two ingests
+// (-duplicate-window 1s, so that re-sends older than a second reach the store) and three
+// workers sharing the database through DATABASE_URL.
+func scaleOut(t *testing.T, name string) *pipeline {
+	p := newPipeline(t, name)
+	p.gen.SetPopulation(people)
+	// PostgreSQL first: without its binaries the drill skips (or fails, under CI=true) before
+	// anything else starts.
+	t0 := time.Now()
+	p.pg = drills.StartPostgres(t, p.ps)
+	p.db = p.pg.URL()
+	t.Logf("PostgreSQL: new cluster on 127.0.0.1:%d, answering %s after initdb", p.pg.Port, time.Since(t0).Round(time.Millisecond))
+	p.startNATS(3)
+	for range 2 {
+		p.startIngest("-stream-replicas", "3", "-duplicate-window", "1s")
+	}
+	for range 3 {
+		p.startWorker("-stream-replicas", "3")
+	}
+	return p
+}
+
+// blast is the scale-out load: 10% of requests re-send an earlier event byte for byte, half of
+// them past the 1 s duplicate window.
+func (p *pipeline) blast() *drills.Load {
+	return p.load(func(o *drills.LoadOptions) { o.Resend, o.ResendAfter = 0.10, 1500*time.Millisecond })
+}
+
+// 8. Scale-out: two ingests and three workers on a 3-node JetStream cluster (R3) and one shared
+// PostgreSQL, under a load with re-sends and many events per person. One worker is SIGKILLed
+// inside a batch and left dead, so the other two take over what it held after AckWait; then the
+// node leading the events stream is SIGKILLed and, once another leads, restarted.
+func TestDrill8ScaleOut(t *testing.T) {
+	p := scaleOut(t, "scale-out")
+	load := p.blast()
+	moreAccepted(t, load, 600, 30*time.Second)
+
+	w := p.workers[0]
+	mid := awaitMidBatch(w.Started(t, startTimeout), 3*time.Second)
+	w.Kill(t)
+	t.Logf("%s SIGKILLed %s; not restarted", w.Name, map[bool]string{true: "inside a batch", false: "(no batch seen in progress within 3s)"}[mid])
+	moreAccepted(t, load, 600, 30*time.Second)
+
+	leader := streamLeader(t, p, "")
+	node := natsNode(t, p, leader)
+	before := load.Totals()
+	node.Kill(t)
+	t0 := time.Now()
+	next := streamLeader(t, p, leader)
+	t.Logf("stream leader %s SIGKILLed; %s leads after %s", leader, next, time.Since(t0).Round(time.Millisecond))
+	after := moreAccepted(t, load, 600, 60*time.Second)
+	t.Logf("while the leader was lost: %d answered 503, %d connection errors",
+		after.Unavailable-before.Unavailable, after.ConnErrors-before.ConnErrors)
+	node.Restart(t)
+	drills.AwaitJetStream(t, node, startTimeout)
+	moreAccepted(t, load, 2400, 30*time.Second) // the restarted node catches up under load
+	p.finish(load)
+	p.logScaleOut(load)
+}
+
+// 9. PostgreSQL outage: the same stack; under load, the PostgreSQL server is SIGKILLed (kill -9
+// of the pid in postmaster.pid) and started again after pgOutage, and has to recover from its
+// WAL. The ingests must keep answering 202 from JetStream; the workers' batches fail and are
+// retried with delayed naks, and none may be dead-lettered: an outage this short must not use
+// up MaxDeliver.
+func TestDrill9PostgresOutage(t *testing.T) {
+	p := scaleOut(t, "postgres-outage")
+	load := p.blast()
+	moreAccepted(t, load, 1200, 30*time.Second)
+
+	before := load.Totals()
+	t0 := time.Now()
+	procs := p.pg.Crash(t)
+	load.Run(pgOutage) // the outage itself: a fixed time, nothing to await
+	restart := time.Now()
+	p.pg.Start(t)
+	back := time.Now()
+	during := load.Totals()
+	t.Logf("PostgreSQL SIGKILLed (the postmaster, and the %d processes it had started gone after it); started again after %s, answering %s later (crash recovery); %d events accepted meanwhile",
+		procs, restart.Sub(t0).Round(time.Millisecond), back.Sub(restart).Round(time.Millisecond), during.Accepted-before.Accepted)
+	t.Logf("PostgreSQL on its recovery:\n  %s", strings.Join(p.pg.LastRun("was interrupted", "redo", "checkpoint complete", "ready to accept"), "\n  "))
+	if during.Accepted == before.Accepted {
+		t.Errorf("no 202 while PostgreSQL was down: the ingest must not depend on the store")
+	}
+	if horizon := retryHorizon(queue.DefaultMaxDeliver); back.Sub(t0) >= horizon {
+		t.Fatalf("the outage (%s) was not shorter than the retry horizon (%s): the drill is miscalibrated", back.Sub(t0), horizon)
+	}
+	moreAccepted(t, load, 1200, 30*time.Second)
+	p.finish(load)
+
+	failed := p.workerSum("saleassist_worker_events_total", `outcome="failed"`)
+	most := mostDeliveries(p.workers)
+	t.Logf("worker attempts that failed on the outage and were retried: %.0f; the most deliveries any event needed: %d of MaxDeliver %d (retry horizon %s)",
+		failed, most, queue.DefaultMaxDeliver, retryHorizon(queue.DefaultMaxDeliver))
+	if failed == 0 {
+		t.Errorf("no worker attempt failed while PostgreSQL was down: the drill proved nothing")
+	}
+	for _, w := range p.workers {
+		if !w.Running() {
+			t.Errorf("%s exited during the PostgreSQL outage: a worker must ride out its store's outage\n%s", w.Name, w.Tail(20))
+		}
+	}
+	p.logScaleOut(load)
+}
+
+// retryHorizon is how long an event that fails on every delivery is retried before it is
+// dead-lettered: the worker's delays after deliveries 1 … maxDeliver-1 (worker.Backoff: 1 s,
+// 2 s, 4 s … one minute), about 14 minutes at the default of 20.
+func retryHorizon(maxDeliver int) time.Duration {
+	var d time.Duration
+	for n := 1; n < maxDeliver; n++ {
+		d += worker.Backoff(uint64(n))
+	}
+	return d
+}
+
+// mostDeliveries reads the workers' "event failed, will retry" log lines: the longest retry_in
+// says how many deliveries the unluckiest event had failed (worker.Backoff doubles from 1 s).
+func mostDeliveries(ws []*drills.Proc) int {
+	most := 0
+	for _, w := range ws {
+		sc := bufio.NewScanner(strings.NewReader(w.Log()))
+		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+		for sc.Scan() {
+			if !strings.Contains(sc.Text(), `"event failed, will retry"`) {
+				continue
+			}
+			var l struct {
+				RetryIn string `json:"retry_in"`
+			}
+			if json.Unmarshal(sc.Bytes(), &l) != nil {
+				continue
+			}
+			d, err := time.ParseDuration(l.RetryIn)
+			if err != nil {
+				continue
+			}
+			n := uint64(1)
+			for n < uint64(queue.DefaultMaxDeliver) && worker.Backoff(n) < d {
+				n++
+			}
+			most = max(most, int(n))
+		}
+	}
+	return most
+}
+
+// workerSum adds a metric over the workers still running.
+func (p *pipeline) workerSum(name string, labels ...string) float64 {
+	var s float64
+	for _, w := range p.workers {
+		if w.Running() {
+			s += drills.Sum(drills.Scrape(w.Started(p.t, startTimeout)), name, labels...)
+		}
+	}
+	return s
+}
+
+// logScaleOut logs what the scale-out load amounted to per person, and the workers' view of it.
+func (p *pipeline) logScaleOut(load *drills.Load) {
+	perPerson := map[*drills.Person]int{}
+	for id := range load.Outcomes() {
+		if e := p.gen.Event(id); e != nil {
+			perPerson[e.Person]++
+		}
+	}
+	most, sum := 0, 0
+	for _, n := range perPerson {
+		most, sum = max(most, n), sum+n
+	}
+	if len(perPerson) > 0 {
+		p.t.Logf("%d people, %.1f events each on average, at most %d; the workers saw %.0f redeliveries and dropped %.0f copies by event id",
+			len(perPerson), float64(sum)/float64(len(perPerson)), most,
+			p.workerSum("saleassist_worker_redeliveries_total"), p.workerSum("saleassist_worker_events_total", `outcome="duplicate"`))
+	}
+}
+
+// natsNode is the node named name.
+func natsNode(t *testing.T, p *pipeline, name string) *drills.NATSNode {
+	t.Helper()
+	for _, n := range p.nats {
+		if n.Name == name {
+			return n
+		}
+	}
+	t.Fatalf("stream leader %q is none of the nodes", name)
+	return nil
+}
