@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
@@ -56,17 +55,8 @@ func (s *Server) filter(q string) (store.LeadFilter, string) {
 
 // looksLikePhone reports whether s holds at least 5 digits and nothing but phone punctuation.
 func looksLikePhone(s string) bool {
-	digits := 0
-	for _, r := range s {
-		switch {
-		case unicode.IsDigit(r):
-			digits++
-		case strings.ContainsRune("+-(). ", r):
-		default:
-			return false
-		}
-	}
-	return digits >= 5
+	digits, ok := phoneDigits(s)
+	return ok && digits >= 5
 }
 
 func (s *Server) leads(ctx context.Context, q, limit, cursor string) (leadsView, *apiError) {

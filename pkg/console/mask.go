@@ -48,17 +48,23 @@ func looksLikeEmail(s string) bool {
 
 // looksLikePhoneNumber: 7 to 15 digits (E.164's longest) and only phone punctuation besides.
 func looksLikePhoneNumber(s string) bool {
-	digits := 0
+	digits, ok := phoneDigits(s)
+	return ok && digits >= 7 && digits <= 15
+}
+
+// phoneDigits counts the digits of s, and reports whether everything else in it is phone
+// punctuation (+ - ( ) . and spaces): what both the search box and the masking call a phone.
+func phoneDigits(s string) (digits int, ok bool) {
 	for _, r := range s {
 		switch {
 		case unicode.IsDigit(r):
 			digits++
 		case strings.ContainsRune("+-(). ", r):
 		default:
-			return false
+			return digits, false
 		}
 	}
-	return digits >= 7 && digits <= 15
+	return digits, true
 }
 
 // maskEmail keeps the first character and the domain: p•••@example.com.
