@@ -19,7 +19,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/console"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
@@ -75,7 +75,7 @@ func setup(t *testing.T, opts ...option) *testBundle {
 // one batch each, and returns the lead ids.
 func (b *testBundle) store(t *testing.T, bodies ...[]byte) []int64 {
 	t.Helper()
-	m, err := lead.NewMapper("IN")
+	m, err := mapping.NewMapper("IN")
 	require.NoError(t, err)
 	router := handlers.NewRouter(m)
 	var ids []int64

@@ -15,7 +15,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/schema"
@@ -87,7 +87,7 @@ func TestTransientHandlerFailureIsRetried(t *testing.T) {
 		mu       sync.Mutex
 		attempts = map[string][]time.Time{}
 	)
-	b := setup(t, withRouter(func(m *lead.Mapper, v *schema.Validator) *route.Router {
+	b := setup(t, withRouter(func(m *mapping.Mapper, v *schema.Validator) *route.Router {
 		real := handlers.WidgetNewConversation(m)
 		r := route.New(handlers.Unknown(m))
 		r.Handle(wnc, func(ctx context.Context, ev *event.Event) (*store.Record, error) {
@@ -131,7 +131,7 @@ func TestTransientHandlerFailureIsRetried(t *testing.T) {
 func TestHandlerPanicIsDeadLettered(t *testing.T) {
 	t.Parallel()
 
-	b := setup(t, withRouter(func(m *lead.Mapper, v *schema.Validator) *route.Router {
+	b := setup(t, withRouter(func(m *mapping.Mapper, v *schema.Validator) *route.Router {
 		r := route.New(handlers.Unknown(m))
 		r.Handle(wnc, func(context.Context, *event.Event) (*store.Record, error) {
 			panic("mapper exploded")
@@ -185,7 +185,7 @@ func TestSchemaInvalidEventIsDeadLettered(t *testing.T) {
 func TestEventFailingMaxDeliverTimesIsDeadLettered(t *testing.T) {
 	t.Parallel()
 	var attempts atomic.Int32
-	b := setup(t, withOptions(worker.Options{MaxDeliver: 3}), withRouter(func(m *lead.Mapper, v *schema.Validator) *route.Router {
+	b := setup(t, withOptions(worker.Options{MaxDeliver: 3}), withRouter(func(m *mapping.Mapper, v *schema.Validator) *route.Router {
 		r := route.New(handlers.Unknown(m))
 		r.Handle(wnc, func(context.Context, *event.Event) (*store.Record, error) {
 			attempts.Add(1)
@@ -277,7 +277,7 @@ func TestRunSettlesEverythingOnCancel(t *testing.T) {
 
 	// Count the messages the worker was handed (all are valid envelopes, so each is dispatched).
 	var handed atomic.Int64
-	b := setup(t, withRouter(func(m *lead.Mapper, v *schema.Validator) *route.Router {
+	b := setup(t, withRouter(func(m *mapping.Mapper, v *schema.Validator) *route.Router {
 		r := handlers.NewRouter(m, route.Recover, route.Validate(v))
 		r.Use(func(next route.HandlerFunc) route.HandlerFunc {
 			return func(ctx context.Context, ev *event.Event) (*store.Record, error) {
@@ -344,7 +344,7 @@ func TestLagGauges(t *testing.T) {
 	gate := make(chan struct{})
 	b := setup(t,
 		withOptions(worker.Options{LagInterval: 50 * time.Millisecond}),
-		withRouter(func(m *lead.Mapper, v *schema.Validator) *route.Router {
+		withRouter(func(m *mapping.Mapper, v *schema.Validator) *route.Router {
 			real := handlers.WidgetNewConversation(m)
 			r := route.New(handlers.Unknown(m))
 			r.Handle(wnc, func(ctx context.Context, ev *event.Event) (*store.Record, error) {
@@ -386,7 +386,7 @@ func TestLagGauges(t *testing.T) {
 func TestHandlerReturningNoRecordDoesNotStopTheWorker(t *testing.T) {
 	t.Parallel()
 
-	b := setup(t, withRouter(func(m *lead.Mapper, v *schema.Validator) *route.Router {
+	b := setup(t, withRouter(func(m *mapping.Mapper, v *schema.Validator) *route.Router {
 		r := route.New(handlers.Unknown(m))
 		r.Handle(wnc, func(context.Context, *event.Event) (*store.Record, error) { return nil, nil })
 		r.Use(route.Recover, route.Validate(v))

@@ -1,4 +1,4 @@
-package lead
+package mapping
 
 import (
 	"encoding/json"
@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 )
 
 type testBundle struct {
@@ -59,7 +60,7 @@ func TestFromPayloadFixture(t *testing.T) {
 
 	attrs := l.Attributes
 	l.Attributes = nil
-	require.Equal(t, Lead{
+	require.Equal(t, lead.Lead{
 		SourceID:        "9d438aaa-1eaa-496a-a8b3-b4f98367bb0d",
 		Name:            "Prakash Mudhaliyar",
 		Email:           "prakashm@athenabpo.in",

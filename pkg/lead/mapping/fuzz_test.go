@@ -1,4 +1,4 @@
-package lead
+package mapping
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 )
 
 // The fuzz targets of this package: every decoder and normalizer a webhook or a mapping file
@@ -310,7 +311,7 @@ func FuzzFromEvent(f *testing.F) {
 		if err != nil {
 			t.Fatalf("FromPayload: %v", err)
 		}
-		var le *Lead
+		var le *lead.Lead
 		if payload != nil {
 			le, _ = m.FromEvent("", map[string]any{"payload": payload}, received)
 		}
@@ -321,7 +322,7 @@ func FuzzFromEvent(f *testing.F) {
 }
 
 // checkLead checks what every mapped lead must satisfy, whatever the mapping and the event.
-func checkLead(t *testing.T, m *Mapper, l *Lead) {
+func checkLead(t *testing.T, m *Mapper, l *lead.Lead) {
 	t.Helper()
 	if l == nil {
 		return

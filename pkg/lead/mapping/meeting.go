@@ -1,10 +1,12 @@
-package lead
+package mapping
 
 import (
 	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 )
 
 // MeetingFromPayload extracts the meeting a conversation booked from payload.meta[0], where
@@ -17,7 +19,7 @@ import (
 // when duration_mode is "min" or absent (any other mode leaves it 0 rather than guess a unit).
 // MeetingURL is payload.meeting_url, which SaleAssist sends at the top level of the payload,
 // else meta[0].meeting_url.
-func MeetingFromPayload(payload map[string]any) *Meeting {
+func MeetingFromPayload(payload map[string]any) *lead.Meeting {
 	meta, _ := payload["meta"].([]any)
 	if len(meta) == 0 {
 		return nil
@@ -30,7 +32,7 @@ func MeetingFromPayload(payload map[string]any) *Meeting {
 	if id == "" {
 		return nil
 	}
-	mt := &Meeting{
+	mt := &lead.Meeting{
 		ID:           id,
 		Name:         str(m0["meeting_name"]),
 		Status:       str(m0["meeting_status"]),

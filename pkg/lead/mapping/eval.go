@@ -1,4 +1,4 @@
-package lead
+package mapping
 
 import (
 	"cmp"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 )
 
 // plan is a mapping compiled for one event type (or for every type): what a Mapper runs per
@@ -83,7 +85,7 @@ func (p *plan) cand(pa path) cand {
 // build runs p over the envelope doc, or over an envelope holding only payload when doc is
 // nil (FromPayload: no envelope is built, which would cost two allocations per event). See
 // FromEvent for the rules.
-func (m *Mapper) build(p *plan, doc, payload map[string]any, receivedAt time.Time) (*Lead, error) {
+func (m *Mapper) build(p *plan, doc, payload map[string]any, receivedAt time.Time) (*lead.Lead, error) {
 	e := evaluator{m: m, doc: doc, payload: payload}
 	if p.person != nil {
 		v, _ := e.root(p.person.segs)
@@ -96,11 +98,11 @@ func (m *Mapper) build(p *plan, doc, payload map[string]any, receivedAt time.Tim
 		e.big = make([]uint64, (n+63)/64)
 	}
 
-	l := new(Lead)
+	l := new(lead.Lead)
 	set := false
 	for i := range p.fields {
 		if s, ok := e.text(&p.fields[i]); ok {
-			*l.ptr(p.fields[i].field) = s
+			*fieldPtr(l, p.fields[i].field) = s
 			set = true
 		}
 	}

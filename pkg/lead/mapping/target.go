@@ -1,8 +1,10 @@
-package lead
+package mapping
 
 import (
 	"strconv"
 	"strings"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 )
 
 // fieldID names a text field of Lead a mapping can fill. The order is Lead's, which is also the
@@ -65,8 +67,8 @@ func validTargets() string {
 	return strings.Join(fieldNames[:], ", ") + ", or attributes.<key> for a custom attribute"
 }
 
-// ptr returns the field of l that id names.
-func (l *Lead) ptr(id fieldID) *string {
+// fieldPtr returns the field of l that id names.
+func fieldPtr(l *lead.Lead, id fieldID) *string {
 	switch id {
 	case fSourceID:
 		return &l.SourceID
@@ -103,5 +105,5 @@ func (l *Lead) ptr(id fieldID) *string {
 	case fProductSKU:
 		return &l.ProductSKU
 	}
-	panic("lead: unknown field " + strconv.Itoa(int(id)))
+	panic("mapping: unknown field " + strconv.Itoa(int(id)))
 }
