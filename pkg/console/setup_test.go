@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -82,7 +81,7 @@ func (b *testBundle) store(t *testing.T, bodies ...[]byte) []int64 {
 	for _, body := range bodies {
 		head, err := event.ParseHead(body)
 		require.NoError(t, err)
-		rec, err := router.Dispatch(context.Background(), &event.Event{ID: head.ID, Type: head.Type, ReceivedAt: time.Now().UTC(), Body: body})
+		rec, err := router.Dispatch(context.Background(), testkit.NewEvent(head.ID, head.Type, body))
 		require.NoError(t, err)
 		res, err := b.db.Apply(context.Background(), []store.Record{*rec})
 		require.NoError(t, err)

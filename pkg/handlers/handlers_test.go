@@ -35,7 +35,7 @@ func setup(t *testing.T) *testBundle {
 }
 
 func (b *testBundle) event(id, typ string, body []byte) *event.Event {
-	return &event.Event{ID: id, Type: typ, ReceivedAt: b.received, Body: body}
+	return testkit.EventAt(id, typ, body, b.received)
 }
 
 // requireEventFields checks the part of a record that always comes from the event itself.

@@ -141,7 +141,7 @@ func (b *testBundle) body(t *testing.T, id string) []byte {
 // newEvent returns a widget_new_conversation event with the given id.
 func (b *testBundle) newEvent(t *testing.T, id string) *event.Event {
 	t.Helper()
-	return &event.Event{ID: id, Type: event.WidgetNewConversation, ReceivedAt: time.Now().UTC(), Body: b.body(t, id)}
+	return testkit.NewEvent(id, event.WidgetNewConversation, b.body(t, id))
 }
 
 // publish stores msg in the stream, the way the ingest does.

@@ -66,7 +66,7 @@ func TestUnknownTypeIsStoredWithItsLead(t *testing.T) {
 
 	const typ = "widget_something_new"
 	body := bytes.Replace(b.body(t, "unk-1"), []byte(`"event_type": "`+wnc+`"`), []byte(`"event_type": "`+typ+`"`), 1)
-	b.publish(t, b.qc.NewMsg(&event.Event{ID: "unk-1", Type: typ, ReceivedAt: time.Now(), Body: body}))
+	b.publish(t, b.qc.NewMsg(testkit.NewEvent("unk-1", typ, body)))
 
 	require.Eventually(t, func() bool { return b.storedEvents(t) == 1 }, waitFor, tick)
 	b.requireSettled(t)
@@ -170,7 +170,7 @@ func TestSchemaInvalidEventIsDeadLettered(t *testing.T) {
 	b := setup(t)
 	b.start(t)
 	body := []byte(`{"event_type":"widget_new_conversation","payload":{"id":"bad-1","people_detail":"not an object"}}`)
-	b.publish(t, b.qc.NewMsg(&event.Event{ID: "bad-1", Type: wnc, ReceivedAt: time.Now(), Body: body}))
+	b.publish(t, b.qc.NewMsg(testkit.NewEvent("bad-1", wnc, body)))
 
 	dl := b.awaitDeadLetters(t, 1)[0]
 	b.requireSettled(t)
@@ -402,6 +402,6 @@ func TestHandlerReturningNoRecordDoesNotStopTheWorker(t *testing.T) {
 
 	// Still running: the next event (of a type with a working handler) is stored too.
 	body := bytes.Replace(b.body(t, "norec-2"), []byte(`"event_type": "`+wnc+`"`), []byte(`"event_type": "other_type"`), 1)
-	b.publish(t, b.qc.NewMsg(&event.Event{ID: "norec-2", Type: "other_type", ReceivedAt: time.Now(), Body: body}))
+	b.publish(t, b.qc.NewMsg(testkit.NewEvent("norec-2", "other_type", body)))
 	require.Eventually(t, func() bool { return b.storedEvents(t) == 1 }, waitFor, tick)
 }

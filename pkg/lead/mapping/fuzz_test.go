@@ -1,7 +1,6 @@
 package mapping
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -217,8 +216,7 @@ func FuzzParseMapping(f *testing.F) {
 		f.Add(uint8(0), []byte(s))
 		f.Add(uint8(2), []byte(s))
 	}
-	var doc map[string]any
-	decodeNumbers(f, testkit.Fixture(f), &doc)
+	doc := testkit.Document(f, testkit.Fixture(f))
 	received := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
 		name := mappingNames[int(which)%len(mappingNames)]
@@ -287,7 +285,7 @@ func FuzzFromEvent(f *testing.F) {
 	received := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("IST", 19800))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var doc map[string]any
-		if !decodeNumbersOK(body, &doc) || doc == nil {
+		if testkit.DecodeNumbers(body, &doc) != nil || doc == nil {
 			return
 		}
 		typ, _ := doc["event_type"].(string)
@@ -367,20 +365,6 @@ func checkLead(t *testing.T, m *Mapper, l *lead.Lead) {
 	}
 	if _, err := json.Marshal(l); err != nil {
 		t.Fatalf("lead does not encode: %v", err)
-	}
-}
-
-// decodeNumbersOK decodes body as the worker decodes an event (numbers as json.Number) into v.
-func decodeNumbersOK(body []byte, v any) bool {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	return dec.Decode(v) == nil
-}
-
-func decodeNumbers(t testing.TB, body []byte, v any) {
-	t.Helper()
-	if !decodeNumbersOK(body, v) {
-		t.Fatalf("cannot decode %.60q", body)
 	}
 }
 

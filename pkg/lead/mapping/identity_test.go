@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 )
 
 // personDoc is an envelope whose people_detail holds the given fields, decoded as the worker
@@ -19,9 +21,7 @@ func personDoc(t *testing.T, person map[string]any, payload map[string]any) map[
 	}
 	b, err := json.Marshal(map[string]any{"event_type": "widget_new_conversation", "payload": p})
 	require.NoError(t, err)
-	var doc map[string]any
-	decodeNumbers(t, b, &doc)
-	return doc
+	return testkit.Document(t, b)
 }
 
 // A placeholder email or phone is no identity: the lead's key stays empty (so the store cannot

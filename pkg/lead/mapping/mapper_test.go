@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,17 +36,12 @@ func loadFixture(t testing.TB) map[string]any {
 	return decodePayload(t, string(testkit.Fixture(t)))
 }
 
-// decodePayload decodes an envelope {"payload": ...} with UseNumber and returns its payload.
+// decodePayload decodes an envelope {"payload": ...} as the worker does and returns its payload.
 func decodePayload(t testing.TB, body string) map[string]any {
 	t.Helper()
-	var env struct {
-		Payload map[string]any `json:"payload"`
-	}
-	dec := json.NewDecoder(strings.NewReader(body))
-	dec.UseNumber()
-	require.NoError(t, dec.Decode(&env))
-	require.NotNil(t, env.Payload)
-	return env.Payload
+	payload, _ := testkit.Document(t, []byte(body))["payload"].(map[string]any)
+	require.NotNil(t, payload, "payload is not an object: %s", body)
+	return payload
 }
 
 func TestFromPayloadFixture(t *testing.T) {
