@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
-	"os"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 )
 
 func TestHistogramQuantiles(t *testing.T) {
@@ -57,10 +58,7 @@ func TestHistogramBuckets(t *testing.T) {
 
 func TestBodyUniqueIDs(t *testing.T) {
 	t.Parallel()
-	fix, err := os.ReadFile("../../testdata/fixtures/widget_new_conversation.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	fix := testkit.Fixture(t)
 	b, err := NewBody(fix, FixtureID, "t")
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -50,6 +51,46 @@ func Fixture(t testing.TB) []byte {
 // WithID returns fixture (as Fixture returned it) with payload.id set to id.
 func WithID(fixture []byte, id string) []byte {
 	return bytes.Replace(fixture, []byte(`"`+FixtureID+`"`), []byte(`"`+id+`"`), 1)
+}
+
+// SharedFixturesDir is the team's shared fixture directory beside the repository
+// (../shared/fixtures), from which testdata/fixtures holds copies. It is present on the team's
+// machines and in CI and absent in a bare clone, so ok is false when it does not exist; any
+// other failure to look fails the test.
+func SharedFixturesDir(t testing.TB) (dir string, ok bool) {
+	t.Helper()
+	root, err := repoRoot()
+	require.NoError(t, err)
+	dir = filepath.Join(root, "..", "shared", "fixtures")
+	_, err = os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return dir, false
+	}
+	require.NoError(t, err)
+	return dir, true
+}
+
+// FixtureDocument returns the fixture with payload.id set to id, decoded as the worker decodes
+// it (DecodeNumbers), after edit (when not nil) changed it: env is the whole document, payload
+// its "payload" and person payload.people_detail. A test varies the sample this way rather than
+// keep a file per variant.
+func FixtureDocument(t testing.TB, id string, edit func(env, payload, person map[string]any)) map[string]any {
+	t.Helper()
+	env := Document(t, WithID(Fixture(t), id))
+	if edit != nil {
+		payload := env["payload"].(map[string]any)
+		edit(env, payload, payload["people_detail"].(map[string]any))
+	}
+	return env
+}
+
+// EditFixture returns FixtureDocument(t, id, edit) encoded as JSON: a webhook body. Numbers are
+// written back as they were sent (json.Number).
+func EditFixture(t testing.TB, id string, edit func(env, payload, person map[string]any)) []byte {
+	t.Helper()
+	b, err := json.Marshal(FixtureDocument(t, id, edit))
+	require.NoError(t, err)
+	return b
 }
 
 // SeedSample returns the integration page's own copy of the sample, byte for byte: it is not

@@ -13,7 +13,6 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -22,7 +21,7 @@ import (
 func (b *testBundle) deadLetter(t *testing.T, cons jetstream.Consumer, id, reason string) uint64 {
 	t.Helper()
 	ctx := context.Background()
-	_, err := b.pub.Publish(ctx, &event.Event{ID: id, Type: event.WidgetNewConversation, ReceivedAt: time.Now(), Body: testkit.WithID(testkit.Fixture(t), id)})
+	_, err := b.pub.Publish(ctx, testkit.FixtureEvent(t, id))
 	require.NoError(t, err)
 	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
 	require.NoError(t, err)
@@ -142,7 +141,7 @@ func TestDeadLetterExactIDAndType(t *testing.T) {
 	cons := b.consumer(t)
 	ctx := context.Background()
 	const id, typ = " dl-2 ", " other "
-	_, err := b.pub.Publish(ctx, &event.Event{ID: id, Type: typ, ReceivedAt: time.Now(), Body: testkit.WithID(testkit.Fixture(t), id)})
+	_, err := b.pub.Publish(ctx, testkit.NewEvent(id, typ, testkit.WithID(testkit.Fixture(t), id)))
 	require.NoError(t, err)
 	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
 	require.NoError(t, err)

@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/schema"
@@ -36,7 +36,7 @@ type WorkerSettings struct {
 	// sqlite.Synchronous).
 	SQLiteSynchronous string
 	// MaxClockSkew is how far after an event's arrival a SaleAssist time (payload.updated_on)
-	// is still believed for ordering (lead.WithMaxClockSkew).
+	// is still believed for ordering (mapping.WithMaxClockSkew).
 	MaxClockSkew time.Duration
 }
 
@@ -44,27 +44,27 @@ func (c *WorkerSettings) register(fs *flagSet, prefix string) {
 	fs.str(&c.DefaultRegion, "default-region", "DEFAULT_PHONE_REGION", "IN", prefix+"region for phone numbers written without a country code")
 	fs.integer(&c.BatchSize, "batch-size", "WORKER_BATCH_SIZE", worker.DefaultBatchSize, prefix+"most events stored per transaction")
 	fs.duration(&c.BatchLinger, "batch-linger", "WORKER_BATCH_LINGER", worker.DefaultBatchLinger, prefix+"how long a batch that is not full waits for more events before it is committed: fewer, larger commits cost less CPU per event; events reach the store up to this much later (the sender's 202 does not wait for the worker); 0 = commit whatever is ready")
-	fs.str(&c.MappingFile, "mapping-file", "MAPPING_FILE", "", prefix+"YAML or JSON file mapping event fields to lead fields (pkg/lead/MAPPING.md); empty = the built-in mapping")
+	fs.str(&c.MappingFile, "mapping-file", "MAPPING_FILE", "", prefix+"YAML or JSON file mapping event fields to lead fields (pkg/lead/mapping/MAPPING.md); empty = the built-in mapping")
 	fs.integer(&c.MaxDeliver, "max-deliver", "WORKER_MAX_DELIVER", queue.DefaultMaxDeliver, prefix+"deliveries before a failing event is moved to the dead-letter stream")
 	fs.str(&c.SQLiteSynchronous, "sqlite-synchronous", "SQLITE_SYNCHRONOUS", string(sqlite.DefaultSynchronous), prefix+"SQLite synchronous setting: FULL fsyncs every batch commit, so an acknowledged event survives a power loss; NORMAL syncs only at checkpoints")
-	fs.duration(&c.MaxClockSkew, "max-clock-skew", "MAX_CLOCK_SKEW", lead.DefaultMaxClockSkew, prefix+"how far after an event's arrival a SaleAssist time (payload.updated_on) is still believed for ordering a lead's updates; a later one is replaced by the arrival time and noted on the event")
+	fs.duration(&c.MaxClockSkew, "max-clock-skew", "MAX_CLOCK_SKEW", mapping.DefaultMaxClockSkew, prefix+"how far after an event's arrival a SaleAssist time (payload.updated_on) is still believed for ordering a lead's updates; a later one is replaced by the arrival time and noted on the event")
 	fs.duration(&c.AckWait, "ack-wait", "WORKER_ACK_WAIT", queue.DefaultAckWait, prefix+"how long a worker may hold an event before JetStream redelivers it (also how soon events held by a crashed worker are retried)")
 }
 
 // mapper builds the lead mapper: the built-in mapping, or MAPPING_FILE's. A bad file is an error
 // naming the file, line and field, so the worker refuses to start.
-func (c *WorkerSettings) mapper() (*lead.Mapper, error) {
-	var mapping *lead.Mapping
+func (c *WorkerSettings) mapper() (*mapping.Mapper, error) {
+	var mp *mapping.Mapping
 	if c.MappingFile != "" {
 		var err error
-		if mapping, err = lead.LoadMapping(c.MappingFile); err != nil {
+		if mp, err = mapping.LoadMapping(c.MappingFile); err != nil {
 			return nil, err
 		}
 	}
 	if c.MaxClockSkew < 0 {
-		return nil, fmt.Errorf("MAX_CLOCK_SKEW=%s: want 0 or more (the default is %s)", c.MaxClockSkew, lead.DefaultMaxClockSkew)
+		return nil, fmt.Errorf("MAX_CLOCK_SKEW=%s: want 0 or more (the default is %s)", c.MaxClockSkew, mapping.DefaultMaxClockSkew)
 	}
-	return lead.NewMapper(c.DefaultRegion, lead.WithMapping(mapping), lead.WithMaxClockSkew(c.MaxClockSkew))
+	return mapping.NewMapper(c.DefaultRegion, mapping.WithMapping(mp), mapping.WithMaxClockSkew(c.MaxClockSkew))
 }
 
 // workerConfig is what startWorker needs.

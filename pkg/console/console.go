@@ -22,7 +22,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -54,7 +54,7 @@ type Server struct {
 	store   Store
 	ops     *admin.Ops
 	region  string
-	mapper  *lead.Mapper
+	mapper  *mapping.Mapper
 	auth    *auth
 	log     *slog.Logger
 	pages   *pages
@@ -69,7 +69,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.DefaultRegion == "" {
 		cfg.DefaultRegion = "IN"
 	}
-	mapper, err := lead.NewMapper(cfg.DefaultRegion)
+	mapper, err := mapping.NewMapper(cfg.DefaultRegion)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -45,7 +46,7 @@ func (s *Server) filter(q string) (store.LeadFilter, string) {
 	case q == "":
 		return store.LeadFilter{}, ""
 	case strings.Contains(q, "@"):
-		return store.LeadFilter{Email: lead.NormalizeEmail(q)}, "email"
+		return store.LeadFilter{Email: mapping.NormalizeEmail(q)}, "email"
 	case looksLikePhone(q):
 		p, _ := s.mapper.NormalizePhone(q)
 		return store.LeadFilter{Phone: p}, "phone"

@@ -11,11 +11,11 @@ import (
 // starterMapping writes a MAPPING_FILE for the fields of a schema: the lead's fields filled from
 // the paths whose names say what they hold, with the transforms the built-in mapping uses, and
 // every other scalar field listed, commented out, as a custom attribute to take or leave. The
-// result compiles (a test holds it to lead.ParseMapping).
+// result compiles (a test holds it to mapping.ParseMapping).
 func starterMapping(v schemaView) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# A starter MAPPING_FILE for %s events, from the fields of the latest %d stored.\n", yamlComment(v.EventType), v.EventsSampled)
-	b.WriteString("# The format: pkg/lead/MAPPING.md. Preview it on the console's schema page, or POST it\n")
+	b.WriteString("# The format: pkg/lead/mapping/MAPPING.md. Preview it on the console's schema page, or POST it\n")
 	b.WriteString("# to /api/mapping/preview; then set MAPPING_FILE=mapping.yaml for the workers.\n")
 	b.WriteString("version: 1\n")
 	byPath := map[string]fieldStats{}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 )
 
@@ -29,28 +30,28 @@ type previewItem struct {
 	Error string `json:"error,omitempty"`
 }
 
-// mappingFault is one fault of an invalid mapping, from lead.MappingError.
+// mappingFault is one fault of an invalid mapping, from mapping.MappingError.
 type mappingFault struct {
 	Line    int    `json:"line,omitempty"`
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
 }
 
-// previewSource names a posted mapping in its errors; without an extension, lead.ParseMapping
+// previewSource names a posted mapping in its errors; without an extension, mapping.ParseMapping
 // tells JSON from YAML by the content.
 const previewSource = "(posted)"
 
 // preview compiles data as a MAPPING_FILE and maps the latest events of eventType (every type
-// when empty) with it, through lead.Mapper.FromEvent and route.Document: what a worker would do
+// when empty) with it, through mapping.Mapper.FromEvent and route.Document: what a worker would do
 // with that file, minus the writing.
 func (s *Server) preview(ctx context.Context, data []byte, eventType string) (previewView, *apiError) {
-	mp, err := lead.ParseMapping(previewSource, data)
+	mp, err := mapping.ParseMapping(previewSource, data)
 	if err != nil {
 		e := errorf(http.StatusUnprocessableEntity, "invalid_mapping", err.Error())
 		e.Errors = faults(err)
 		return previewView{}, e
 	}
-	m, err := lead.NewMapper(s.region, lead.WithMapping(mp))
+	m, err := mapping.NewMapper(s.region, mapping.WithMapping(mp))
 	if err != nil {
 		return previewView{}, s.internal("building the mapper", err)
 	}
@@ -88,7 +89,7 @@ func (s *Server) preview(ctx context.Context, data []byte, eventType string) (pr
 
 // faults lists the MappingErrors inside err (ParseMapping joins one per fault).
 func faults(err error) []mappingFault {
-	var me *lead.MappingError
+	var me *mapping.MappingError
 	if errors.As(err, &me) && me == err {
 		return []mappingFault{{Line: me.Line, Field: me.Field, Message: me.Msg}}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 )
 
 type schemaAnswer struct {
@@ -91,7 +92,7 @@ func TestStarterMappingAndPreview(t *testing.T) {
 	b.store(t, testkit.Fixture(t), person("s-1", "Asha", "Asha@Example.com", "098765 43210"))
 	code, starter := b.do(t, http.MethodGet, "/api/schema/widget_new_conversation/mapping.yaml", nil, true)
 	require.Equal(t, http.StatusOK, code)
-	_, err := lead.ParseMapping("starter.yaml", starter)
+	_, err := mapping.ParseMapping("starter.yaml", starter)
 	require.NoError(t, err, string(starter))
 	require.Contains(t, string(starter), `email: {path: "payload.people_detail.email", transforms: [trim, lowercase]}`)
 	before, err := b.db.Counts(t.Context())

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -19,7 +18,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/console"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
@@ -75,14 +74,14 @@ func setup(t *testing.T, opts ...option) *testBundle {
 // one batch each, and returns the lead ids.
 func (b *testBundle) store(t *testing.T, bodies ...[]byte) []int64 {
 	t.Helper()
-	m, err := lead.NewMapper("IN")
+	m, err := mapping.NewMapper("IN")
 	require.NoError(t, err)
 	router := handlers.NewRouter(m)
 	var ids []int64
 	for _, body := range bodies {
 		head, err := event.ParseHead(body)
 		require.NoError(t, err)
-		rec, err := router.Dispatch(context.Background(), &event.Event{ID: head.ID, Type: head.Type, ReceivedAt: time.Now().UTC(), Body: body})
+		rec, err := router.Dispatch(context.Background(), testkit.NewEvent(head.ID, head.Type, body))
 		require.NoError(t, err)
 		res, err := b.db.Apply(context.Background(), []store.Record{*rec})
 		require.NoError(t, err)

@@ -8,19 +8,19 @@ import (
 	"time"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
 // Register adds every known event type's handler to r.
-func Register(r *route.Router, m *lead.Mapper) {
+func Register(r *route.Router, m *mapping.Mapper) {
 	r.Handle(event.WidgetNewConversation, WidgetNewConversation(m))
 }
 
 // NewRouter returns a router with every known handler, Unknown as the fallback, and the given
 // middleware.
-func NewRouter(m *lead.Mapper, mw ...route.Middleware) *route.Router {
+func NewRouter(m *mapping.Mapper, mw ...route.Middleware) *route.Router {
 	r := route.New(Unknown(m))
 	Register(r, m)
 	r.Use(mw...)
@@ -30,7 +30,7 @@ func NewRouter(m *lead.Mapper, mw ...route.Middleware) *route.Router {
 // Unknown keeps an event of a type no handler knows: stored as received, with no lead unless it
 // carries payload.people_detail, in which case the person is still recorded. Nothing is dropped,
 // and the event is not retried forever.
-func Unknown(m *lead.Mapper) route.HandlerFunc {
+func Unknown(m *mapping.Mapper) route.HandlerFunc {
 	return func(ctx context.Context, ev *event.Event) (*store.Record, error) {
 		rec, _, err := withLead(ctx, m, ev)
 		return rec, err
@@ -39,7 +39,7 @@ func Unknown(m *lead.Mapper) route.HandlerFunc {
 
 // withLead returns the record for ev with the lead the mapping finds in it (by default from
 // payload.people_detail), if any, and the decoded payload for handlers that need more of it.
-func withLead(ctx context.Context, m *lead.Mapper, ev *event.Event) (*store.Record, map[string]any, error) {
+func withLead(ctx context.Context, m *mapping.Mapper, ev *event.Event) (*store.Record, map[string]any, error) {
 	doc, err := route.Document(ctx, ev)
 	if err != nil {
 		return nil, nil, route.Permanent(err)

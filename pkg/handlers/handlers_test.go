@@ -10,7 +10,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
@@ -18,14 +18,14 @@ import (
 const meetingID = "6380dc9b-3af9-4362-b7b1-32d47c13df4f"
 
 type testBundle struct {
-	mapper   *lead.Mapper
+	mapper   *mapping.Mapper
 	fixture  []byte
 	received time.Time
 }
 
 func setup(t *testing.T) *testBundle {
 	t.Helper()
-	m, err := lead.NewMapper("IN")
+	m, err := mapping.NewMapper("IN")
 	require.NoError(t, err)
 	return &testBundle{
 		mapper:   m,
@@ -35,7 +35,7 @@ func setup(t *testing.T) *testBundle {
 }
 
 func (b *testBundle) event(id, typ string, body []byte) *event.Event {
-	return &event.Event{ID: id, Type: typ, ReceivedAt: b.received, Body: body}
+	return testkit.EventAt(id, typ, body, b.received)
 }
 
 // requireEventFields checks the part of a record that always comes from the event itself.

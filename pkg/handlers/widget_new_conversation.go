@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
@@ -17,7 +17,7 @@ import (
 // from it at all (people_detail missing, not an object, or without a usable value), it is
 // refused as invalid and dead-lettered, to be fixed and replayed, rather than stored as an
 // event about nobody. Any other violation is recorded on the stored event (see route.Validate).
-func WidgetNewConversation(m *lead.Mapper) route.HandlerFunc {
+func WidgetNewConversation(m *mapping.Mapper) route.HandlerFunc {
 	return func(ctx context.Context, ev *event.Event) (*store.Record, error) {
 		rec, payload, err := withLead(ctx, m, ev)
 		if err != nil {
@@ -29,7 +29,7 @@ func WidgetNewConversation(m *lead.Mapper) route.HandlerFunc {
 		if payload == nil {
 			return rec, nil
 		}
-		rec.Meeting = lead.MeetingFromPayload(payload)
+		rec.Meeting = mapping.MeetingFromPayload(payload)
 		return rec, nil
 	}
 }

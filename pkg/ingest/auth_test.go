@@ -2,7 +2,6 @@ package ingest_test
 
 import (
 	"bytes"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -69,7 +68,7 @@ func TestNewAuthAcceptsGoodConfig(t *testing.T) {
 
 	// Without SignatureSecrets, the shared secrets sign.
 	req := httptest.NewRequest(http.MethodPost, ingest.WebhookPath, nil)
-	req.Header.Set(testSigHeader, hmacHex(testSecret, []byte("body")))
+	req.Header.Set(testSigHeader, testkit.HMACHex(testSecret, []byte("body")))
 	require.Nil(t, a.CheckSignature(req, []byte("body")))
 
 	a, err = ingest.NewAuth(ingest.AuthConfig{SecretHeader: ingest.DefaultSecretHeader, Secrets: []string{testSecret}})
@@ -84,11 +83,6 @@ func TestCheckSignature(t *testing.T) {
 	a, err := ingest.NewAuth(ingest.AuthConfig{SignatureHeader: testSigHeader, SignatureSecrets: []string{testSigKey, testSigKey2}})
 	require.NoError(t, err)
 	body := testkit.Fixture(t)
-	mac := func(key string, b []byte) []byte {
-		m := hmac.New(sha256.New, []byte(key))
-		m.Write(b)
-		return m.Sum(nil)
-	}
 	check := func(t *testing.T, sig string, b []byte) *ingest.Failure {
 		t.Helper()
 		req := httptest.NewRequest(http.MethodPost, ingest.WebhookPath, bytes.NewReader(b))
@@ -109,7 +103,7 @@ func TestCheckSignature(t *testing.T) {
 	t.Run("Accepted", func(t *testing.T) {
 		t.Parallel()
 		for _, key := range []string{testSigKey, testSigKey2} {
-			sum := mac(key, body)
+			sum := testkit.HMAC(key, body)
 			for name, enc := range encodings {
 				for _, prefix := range []string{"", "sha256="} {
 					sig := prefix + enc(sum)
@@ -121,7 +115,7 @@ func TestCheckSignature(t *testing.T) {
 		// Check that the URL alphabet was in fact exercised: some signature needs '-' or '_'.
 		found := false
 		for i := range 64 {
-			s := base64.RawURLEncoding.EncodeToString(mac(testSigKey, append(bytes.Clone(body), byte(i))))
+			s := base64.RawURLEncoding.EncodeToString(testkit.HMAC(testSigKey, append(bytes.Clone(body), byte(i))))
 			if strings.ContainsAny(s, "-_") {
 				b := append(bytes.Clone(body), byte(i))
 				require.Nil(t, check(t, s, b))
@@ -135,7 +129,7 @@ func TestCheckSignature(t *testing.T) {
 
 	t.Run("Refused", func(t *testing.T) {
 		t.Parallel()
-		sum := mac(testSigKey, body)
+		sum := testkit.HMAC(testSigKey, body)
 		tests := []struct {
 			name   string
 			sig    string
@@ -145,7 +139,7 @@ func TestCheckSignature(t *testing.T) {
 			{"Missing", "", body, ingest.ReasonMissingSignature},
 			{"Blank", "   ", body, ingest.ReasonMissingSignature},
 			{"DifferentBody", hex.EncodeToString(sum), append(bytes.Clone(body), ' '), ingest.ReasonBadSignature},
-			{"UnknownKey", hex.EncodeToString(mac("a-third-key-nobody-configured", body)), body, ingest.ReasonBadSignature},
+			{"UnknownKey", hex.EncodeToString(testkit.HMAC("a-third-key-nobody-configured", body)), body, ingest.ReasonBadSignature},
 			{"Truncated", hex.EncodeToString(sum)[:62], body, ingest.ReasonBadSignature},
 			{"SHA1Prefix", "sha1=" + hex.EncodeToString(sum), body, ingest.ReasonBadSignature},
 			{"PrefixOnly", "sha256=", body, ingest.ReasonBadSignature},
@@ -180,7 +174,7 @@ func TestSignatureOverRawBody(t *testing.T) {
 			testSigHeader, sig, "Content-Type", jsonUTF8, "Content-Encoding", "gzip")
 	}
 
-	msg := requireError(t, post(hmacHex(testSigKey, fix)), http.StatusUnauthorized, "unauthorized")
+	msg := requireError(t, post(testkit.HMACHex(testSigKey, fix)), http.StatusUnauthorized, "unauthorized")
 	require.Contains(t, msg, testSigHeader)
 	requireError(t, post(""), http.StatusUnauthorized, "unauthorized")
 	require.Zero(t, b.msgs(t))
@@ -190,7 +184,7 @@ func TestSignatureOverRawBody(t *testing.T) {
 	require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"reason": ingest.ReasonBadSignature}))
 	require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"reason": ingest.ReasonMissingSignature}))
 
-	ab := requireAccepted(t, post("sha256="+hmacHex(testSigKey, zipped)))
+	ab := requireAccepted(t, post("sha256="+testkit.HMACHex(testSigKey, zipped)))
 	require.Equal(t, testkit.FixtureID, ab.EventID)
 	require.Equal(t, uint64(1), b.msgs(t))
 }
@@ -362,9 +356,7 @@ func TestAuthCornerCases(t *testing.T) {
 	a, err := ingest.NewAuth(ingest.AuthConfig{SignatureHeader: "X-Signature", SignatureSecrets: []string{testSecret}})
 	require.NoError(t, err)
 	body := []byte(`{"event_type":"x","payload":{}}`)
-	mac := hmac.New(sha256.New, []byte(testSecret))
-	mac.Write(body)
 	r := httptest.NewRequest(http.MethodPost, ingest.WebhookPath, nil)
-	r.Header.Set("X-Signature", "SHA256="+hex.EncodeToString(mac.Sum(nil)))
+	r.Header.Set("X-Signature", "SHA256="+testkit.HMACHex(testSecret, body))
 	require.Nil(t, a.CheckSignature(r, body))
 }

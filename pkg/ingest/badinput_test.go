@@ -3,9 +3,6 @@ package ingest_test
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -35,13 +32,6 @@ const (
 
 // quarantineReasons are the codes an authenticated, unacceptable request is kept under.
 var quarantineReasons = []string{"invalid_json", "invalid_envelope", "invalid_gzip", "unsupported_media_type"}
-
-// hmacHex is the hex HMAC-SHA256 of body under key.
-func hmacHex(key string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(key))
-	mac.Write(body)
-	return hex.EncodeToString(mac.Sum(nil))
-}
 
 // gz returns b gzip-compressed.
 func gz(tb testing.TB, b []byte) []byte {
@@ -138,8 +128,8 @@ func TestBadInputClasses(t *testing.T) {
 		{name: "MissingSecret", body: seed, header: map[string]string{ingest.DefaultSecretHeader: ""}, status: 401, code: "unauthorized", hint: ingest.DefaultSecretHeader, authReason: ingest.ReasonMissingSecret},
 		{name: "WrongSecret", body: seed, header: map[string]string{ingest.DefaultSecretHeader: "not-the-secret-but-long-enough"}, status: 401, code: "unauthorized", hint: ingest.DefaultSecretHeader, authReason: ingest.ReasonMismatch},
 		{name: "MissingSignature", body: seed, header: map[string]string{testSigHeader: ""}, status: 401, code: "unauthorized", hint: testSigHeader, authReason: ingest.ReasonMissingSignature},
-		{name: "BadSignature", body: seed, header: map[string]string{testSigHeader: hmacHex(testSigKey, fix)}, status: 401, code: "unauthorized", hint: testSigHeader, authReason: ingest.ReasonBadSignature},
-		{name: "SignedWithSharedSecret", body: seed, header: map[string]string{testSigHeader: hmacHex(testSecret, seed)}, status: 401, code: "unauthorized", hint: testSigHeader, authReason: ingest.ReasonBadSignature},
+		{name: "BadSignature", body: seed, header: map[string]string{testSigHeader: testkit.HMACHex(testSigKey, fix)}, status: 401, code: "unauthorized", hint: testSigHeader, authReason: ingest.ReasonBadSignature},
+		{name: "SignedWithSharedSecret", body: seed, header: map[string]string{testSigHeader: testkit.HMACHex(testSecret, seed)}, status: 401, code: "unauthorized", hint: testSigHeader, authReason: ingest.ReasonBadSignature},
 		{name: "SourceNotAllowed", body: seed, header: map[string]string{"Cf-Connecting-Ip": "198.51.100.9"}, status: 403, code: "forbidden", hint: "WEBHOOK_ALLOWED_CIDRS", authReason: ingest.ReasonSourceIP},
 	}
 	require.GreaterOrEqual(t, len(tests), 24)
@@ -173,7 +163,7 @@ func TestBadInputClasses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			header := http.Header{}
 			header.Set(ingest.DefaultSecretHeader, testSecret)
-			header.Set(testSigHeader, hmacHex(testSigKey, tt.body))
+			header.Set(testSigHeader, testkit.HMACHex(testSigKey, tt.body))
 			header.Set("Content-Type", jsonUTF8)
 			header.Set("Authorization", testBearer)
 			header.Set("Cookie", testCookie)

@@ -2,8 +2,6 @@ package ingest_test
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -55,7 +53,7 @@ func FuzzGzipRoundTrip(f *testing.F) {
 // the fuzzer writes into the header is refused unless it decodes to that MAC.
 func FuzzCheckSignature(f *testing.F) {
 	fix := testkit.Fixture(f)
-	mac := sign(fix)
+	mac := testkit.HMAC(fuzzKey, fix)
 	for _, h := range []string{
 		"", hex.EncodeToString(mac), "sha256=" + hex.EncodeToString(mac), "SHA256=" + base64.StdEncoding.EncodeToString(mac),
 		base64.RawURLEncoding.EncodeToString(mac), "sha256=", "sha256", strings.Repeat("0", 64), strings.Repeat("=", 44),
@@ -68,7 +66,7 @@ func FuzzCheckSignature(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, body []byte, header string) {
-		mac := sign(body)
+		mac := testkit.HMAC(fuzzKey, body)
 		r := httptest.NewRequest(http.MethodPost, "/webhooks/saleassist", nil)
 		for _, good := range []string{
 			hex.EncodeToString(mac), strings.ToUpper(hex.EncodeToString(mac)), "sha256=" + hex.EncodeToString(mac),
@@ -90,12 +88,6 @@ func FuzzCheckSignature(f *testing.F) {
 			t.Fatalf("refusal %+v: want 401, naming neither the key nor the header's value", fail)
 		}
 	})
-}
-
-func sign(body []byte) []byte {
-	m := hmac.New(sha256.New, []byte(fuzzKey))
-	m.Write(body)
-	return m.Sum(nil)
 }
 
 // decodesTo is the signature format, written independently of the ingest's decoder.

@@ -1,7 +1,14 @@
-// Package lead turns what SaleAssist sends about a person into a Lead: it maps event fields to
-// lead fields by a declarative Mapping (by default those of payload.people_detail; operators
-// load their own with LoadMapping, see MAPPING.md), normalizes email addresses and phone numbers
-// (E.164) so that one person is one lead, and extracts the meeting a conversation booked.
+// Package lead is the pipeline's domain: Lead, one person as built from one event, and
+// Meeting, the meeting a conversation booked. It is what the store persists and matches on, so
+// every store driver, the store's conformance suite and the console import it.
+//
+// It imports the standard library only, nothing of ours and no third-party module (a test
+// keeps it so): a store should not compile a YAML parser and a phone-number database to hold
+// a name and an email. Turning a SaleAssist event into a Lead (the field mapping, email and
+// E.164 phone normalization, the meeting in payload.meta) needs exactly those, and lives in
+// package mapping below this one (pkg/lead/mapping), which imports this. The keys a Lead
+// carries (Email, MobileNumber, AltPhone) arrive here already normalized by that package; the
+// store compares them as they are.
 package lead
 
 import (
@@ -15,7 +22,7 @@ type Lead struct {
 	// SourceID is SaleAssist's id for the person (people_detail.id), when sent.
 	SourceID string `json:"source_id,omitempty"`
 	Name     string `json:"name,omitempty"`
-	// Email is trimmed and lower-cased.
+	// Email is trimmed, lower-cased and in Unicode NFC (mapping.NormalizeEmail).
 	Email string `json:"email,omitempty"`
 	// MobileNumber is people_detail.mobile_number in E.164 (+919876543210), or the value as sent
 	// when it cannot be parsed as a phone number. It is the lead's phone.

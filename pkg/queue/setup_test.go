@@ -52,10 +52,5 @@ func newEvent(t testing.TB, typ, id string, pad int) *event.Event {
 	}
 	body, err := json.Marshal(map[string]any{"event_type": typ, "payload": payload, "metadata": map[string]any{}})
 	require.NoError(t, err)
-	return &event.Event{
-		ID:         id,
-		Type:       typ,
-		ReceivedAt: time.Date(2024, 7, 11, 16, 2, 38, 123456789, time.FixedZone("IST", 19800)),
-		Body:       body,
-	}
+	return testkit.EventAt(id, typ, body, time.Date(2024, 7, 11, 16, 2, 38, 123456789, time.FixedZone("IST", 19800)))
 }

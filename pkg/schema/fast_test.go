@@ -1,29 +1,13 @@
 package schema
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 )
-
-func internalFixture(tb testing.TB) []byte {
-	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "fixtures", "widget_new_conversation.json"))
-	require.NoError(tb, err)
-	return b
-}
-
-func decodeNumber(body []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var doc any
-	err := dec.Decode(&doc)
-	return doc, err
-}
 
 // Every schema we ship compiles to a fast check, and the sample event passes it.
 func TestFastCheckCoversOurSchemas(t *testing.T) {
@@ -34,8 +18,8 @@ func TestFastCheckCoversOurSchemas(t *testing.T) {
 	for typ, cs := range v.events {
 		require.NotNil(t, cs.fast, typ)
 	}
-	doc, err := decodeNumber(internalFixture(t))
-	require.NoError(t, err)
+	var doc any
+	require.NoError(t, testkit.DecodeNumbers(testkit.Fixture(t), &doc))
 	require.True(t, v.events["widget_new_conversation"].fast(doc))
 	require.True(t, v.envelope.fast(doc))
 }
@@ -52,7 +36,7 @@ func TestFastCheckRefusesUnknownKeywords(t *testing.T) {
 // The fast check never passes a document the full validator fails. The seeds are the sample
 // and near misses of every keyword; the fuzzer mutates them.
 func FuzzFastCheck(f *testing.F) {
-	f.Add(internalFixture(f))
+	f.Add(testkit.Fixture(f))
 	for _, s := range []string{
 		`{"event_type":"widget_new_conversation","payload":{"id":"e1","people_detail":{}}}`,
 		`{"event_type":"widget_new_conversation","payload":{"id":"","people_detail":{}}}`,
@@ -71,8 +55,8 @@ func FuzzFastCheck(f *testing.F) {
 	v, err := New()
 	require.NoError(f, err)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		doc, err := decodeNumber(body)
-		if err != nil {
+		var doc any
+		if testkit.DecodeNumbers(body, &doc) != nil {
 			return
 		}
 		for _, cs := range []compiled{v.events["widget_new_conversation"], v.envelope} {

@@ -2,8 +2,6 @@ package schema_test
 
 import (
 	"bytes"
-	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,22 +12,18 @@ import (
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 )
 
-// sharedFixtures is the team's shared fixture directory, beside the repository (present on the
-// team's machines and in CI, absent in a bare clone). testdata/fixtures holds copies, so the tests
-// never depend on it.
-const sharedFixtures = "../../../shared/fixtures"
-
-// Every real payload, in the repository's copies and in ../shared/fixtures, validates against the
-// schema of its event type (or the envelope's); the repository's copies match the shared originals.
+// Every real payload, in the repository's copies and in ../shared/fixtures (the team's, beside
+// the repository: present on the team's machines and in CI, absent in a bare clone, so the tests
+// never depend on it), validates against the schema of its event type (or the envelope's); the
+// repository's copies match the shared originals.
 func TestFixturesMatchTheirSchemas(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	fixtures := testkit.FixturesDir(t)
 	dirs := []string{fixtures}
-	if _, err := os.Stat(sharedFixtures); err == nil {
+	sharedFixtures, ok := testkit.SharedFixturesDir(t)
+	if ok {
 		dirs = append(dirs, sharedFixtures)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		require.NoError(t, err)
 	}
 	checked := 0
 	for _, dir := range dirs {

@@ -1,7 +1,6 @@
 package schema_test
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -16,10 +15,10 @@ func TestErrorDoesNotQuoteValues(t *testing.T) {
 	t.Parallel()
 	v, err := schema.New()
 	require.NoError(t, err)
-	var doc map[string]any
-	require.NoError(t, json.Unmarshal(testkit.Fixture(t), &doc))
 	const address = "42 Quixote Lane, Faridabad"
-	doc["payload"].(map[string]any)["people_detail"].(map[string]any)["widget_latitude"] = address
+	doc := testkit.FixtureDocument(t, testkit.FixtureID, func(_, _, person map[string]any) {
+		person["widget_latitude"] = address
+	})
 
 	err = v.ValidateEvent("widget_new_conversation", doc)
 	require.Error(t, err)

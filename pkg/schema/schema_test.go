@@ -1,7 +1,6 @@
 package schema_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -37,23 +36,15 @@ func setup(tb testing.TB) *testBundle {
 // decode decodes JSON as the worker does: numbers stay json.Number.
 func decode(tb testing.TB, raw []byte) any {
 	tb.Helper()
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
 	var doc any
-	require.NoError(tb, dec.Decode(&doc))
+	require.NoError(tb, testkit.DecodeNumbers(raw, &doc), "%s", raw)
 	return doc
 }
 
 // event returns a fresh decoded copy of the fixture, changed by mutate.
 func (b *testBundle) event(tb testing.TB, mutate func(env, payload, people map[string]any)) any {
 	tb.Helper()
-	doc := decode(tb, b.fixture)
-	env := doc.(map[string]any)
-	payload := env["payload"].(map[string]any)
-	if mutate != nil {
-		mutate(env, payload, payload["people_detail"].(map[string]any))
-	}
-	return doc
+	return testkit.FixtureDocument(tb, testkit.FixtureID, mutate)
 }
 
 // requireProblems checks err is an *Error naming every pointer in want, in its Problems and in

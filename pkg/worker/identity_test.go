@@ -2,13 +2,13 @@ package worker_test
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 )
 
@@ -16,23 +16,19 @@ import (
 // and payload's top-level fields by payload's (a nil value deletes the field).
 func (b *testBundle) withPerson(t *testing.T, id string, person, payload map[string]any) *event.Event {
 	t.Helper()
-	var doc map[string]any
-	require.NoError(t, json.Unmarshal(b.body(t, id), &doc))
-	p := doc["payload"].(map[string]any)
-	pd := p["people_detail"].(map[string]any)
-	for k, v := range person {
-		pd[k] = v
-	}
-	for k, v := range payload {
-		if v == nil {
-			delete(p, k)
-			continue
+	body := testkit.EditFixture(t, id, func(_, p, pd map[string]any) {
+		for k, v := range person {
+			pd[k] = v
 		}
-		p[k] = v
-	}
-	body, err := json.Marshal(doc)
-	require.NoError(t, err)
-	return &event.Event{ID: id, Type: wnc, ReceivedAt: time.Now().UTC(), Body: body}
+		for k, v := range payload {
+			if v == nil {
+				delete(p, k)
+				continue
+			}
+			p[k] = v
+		}
+	})
+	return testkit.NewEvent(id, wnc, body)
 }
 
 // leadOf returns the lead the stored event id is linked to.

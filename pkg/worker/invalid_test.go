@@ -2,7 +2,6 @@ package worker_test
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -17,14 +16,11 @@ import (
 // sloppy returns the fixture as event id of type typ, after edit changed its decoded document.
 func (b *testBundle) sloppy(t *testing.T, id, typ string, edit func(doc, payload, person map[string]any)) *event.Event {
 	t.Helper()
-	var doc map[string]any
-	require.NoError(t, json.Unmarshal(b.body(t, id), &doc))
-	doc["event_type"] = typ
-	p := doc["payload"].(map[string]any)
-	edit(doc, p, p["people_detail"].(map[string]any))
-	body, err := json.Marshal(doc)
-	require.NoError(t, err)
-	return &event.Event{ID: id, Type: typ, ReceivedAt: time.Now().UTC(), Body: body}
+	body := testkit.EditFixture(t, id, func(doc, payload, person map[string]any) {
+		doc["event_type"] = typ
+		edit(doc, payload, person)
+	})
+	return testkit.NewEvent(id, typ, body)
 }
 
 // One cosmetic field out of shape no longer loses the lead: the event and its lead are stored,

@@ -15,7 +15,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/schema"
@@ -39,7 +39,7 @@ type testBundle struct {
 	store     *sqlite.DB
 	dbPath    string
 	reg       *prometheus.Registry
-	mapper    *lead.Mapper
+	mapper    *mapping.Mapper
 	validator *schema.Validator
 	fixture   []byte
 	worker    *worker.Worker
@@ -47,13 +47,13 @@ type testBundle struct {
 
 type setupOptions struct {
 	// router, when set, builds the router instead of handlers.NewRouter with Recover and Validate.
-	router func(m *lead.Mapper, v *schema.Validator) *route.Router
+	router func(m *mapping.Mapper, v *schema.Validator) *route.Router
 	opts   worker.Options
 }
 
 type option func(*setupOptions)
 
-func withRouter(f func(*lead.Mapper, *schema.Validator) *route.Router) option {
+func withRouter(f func(*mapping.Mapper, *schema.Validator) *route.Router) option {
 	return func(o *setupOptions) { o.router = f }
 }
 
@@ -84,7 +84,7 @@ func setup(t *testing.T, opts ...option) *testBundle {
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, st.Close()) })
 
-	m, err := lead.NewMapper("IN")
+	m, err := mapping.NewMapper("IN")
 	require.NoError(t, err)
 	v, err := schema.New()
 	require.NoError(t, err)
@@ -141,7 +141,7 @@ func (b *testBundle) body(t *testing.T, id string) []byte {
 // newEvent returns a widget_new_conversation event with the given id.
 func (b *testBundle) newEvent(t *testing.T, id string) *event.Event {
 	t.Helper()
-	return &event.Event{ID: id, Type: event.WidgetNewConversation, ReceivedAt: time.Now().UTC(), Body: b.body(t, id)}
+	return testkit.NewEvent(id, event.WidgetNewConversation, b.body(t, id))
 }
 
 // publish stores msg in the stream, the way the ingest does.

@@ -15,7 +15,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/schema"
@@ -66,7 +66,7 @@ func TestUnknownTypeIsStoredWithItsLead(t *testing.T) {
 
 	const typ = "widget_something_new"
 	body := bytes.Replace(b.body(t, "unk-1"), []byte(`"event_type": "`+wnc+`"`), []byte(`"event_type": "`+typ+`"`), 1)
-	b.publish(t, b.qc.NewMsg(&event.Event{ID: "unk-1", Type: typ, ReceivedAt: time.Now(), Body: body}))
+	b.publish(t, b.qc.NewMsg(testkit.NewEvent("unk-1", typ, body)))
 
 	require.Eventually(t, func() bool { return b.storedEvents(t) == 1 }, waitFor, tick)
 	b.requireSettled(t)
@@ -87,7 +87,7 @@ func TestTransientHandlerFailureIsRetried(t *testing.T) {
 		mu       sync.Mutex
 		attempts = map[string][]time.Time{}
 	)
-	b := setup(t, withRouter(func(m *lead.Mapper, v *schema.Validator) *route.Router {
+	b := setup(t, withRouter(func(m *mapping.Mapper, v *schema.Validator) *route.Router {
 		real := handlers.WidgetNewConversation(m)
 		r := route.New(handlers.Unknown(m))
 		r.Handle(wnc, func(ctx context.Context, ev *event.Event) (*store.Record, error) {
@@ -131,7 +131,7 @@ func TestTransientHandlerFailureIsRetried(t *testing.T) {
 func TestHandlerPanicIsDeadLettered(t *testing.T) {
 	t.Parallel()
 
-	b := setup(t, withRouter(func(m *lead.Mapper, v *schema.Validator) *route.Router {
+	b := setup(t, withRouter(func(m *mapping.Mapper, v *schema.Validator) *route.Router {
 		r := route.New(handlers.Unknown(m))
 		r.Handle(wnc, func(context.Context, *event.Event) (*store.Record, error) {
 			panic("mapper exploded")
@@ -170,7 +170,7 @@ func TestSchemaInvalidEventIsDeadLettered(t *testing.T) {
 	b := setup(t)
 	b.start(t)
 	body := []byte(`{"event_type":"widget_new_conversation","payload":{"id":"bad-1","people_detail":"not an object"}}`)
-	b.publish(t, b.qc.NewMsg(&event.Event{ID: "bad-1", Type: wnc, ReceivedAt: time.Now(), Body: body}))
+	b.publish(t, b.qc.NewMsg(testkit.NewEvent("bad-1", wnc, body)))
 
 	dl := b.awaitDeadLetters(t, 1)[0]
 	b.requireSettled(t)
@@ -185,7 +185,7 @@ func TestSchemaInvalidEventIsDeadLettered(t *testing.T) {
 func TestEventFailingMaxDeliverTimesIsDeadLettered(t *testing.T) {
 	t.Parallel()
 	var attempts atomic.Int32
-	b := setup(t, withOptions(worker.Options{MaxDeliver: 3}), withRouter(func(m *lead.Mapper, v *schema.Validator) *route.Router {
+	b := setup(t, withOptions(worker.Options{MaxDeliver: 3}), withRouter(func(m *mapping.Mapper, v *schema.Validator) *route.Router {
 		r := route.New(handlers.Unknown(m))
 		r.Handle(wnc, func(context.Context, *event.Event) (*store.Record, error) {
 			attempts.Add(1)
@@ -277,7 +277,7 @@ func TestRunSettlesEverythingOnCancel(t *testing.T) {
 
 	// Count the messages the worker was handed (all are valid envelopes, so each is dispatched).
 	var handed atomic.Int64
-	b := setup(t, withRouter(func(m *lead.Mapper, v *schema.Validator) *route.Router {
+	b := setup(t, withRouter(func(m *mapping.Mapper, v *schema.Validator) *route.Router {
 		r := handlers.NewRouter(m, route.Recover, route.Validate(v))
 		r.Use(func(next route.HandlerFunc) route.HandlerFunc {
 			return func(ctx context.Context, ev *event.Event) (*store.Record, error) {
@@ -344,7 +344,7 @@ func TestLagGauges(t *testing.T) {
 	gate := make(chan struct{})
 	b := setup(t,
 		withOptions(worker.Options{LagInterval: 50 * time.Millisecond}),
-		withRouter(func(m *lead.Mapper, v *schema.Validator) *route.Router {
+		withRouter(func(m *mapping.Mapper, v *schema.Validator) *route.Router {
 			real := handlers.WidgetNewConversation(m)
 			r := route.New(handlers.Unknown(m))
 			r.Handle(wnc, func(ctx context.Context, ev *event.Event) (*store.Record, error) {
@@ -386,7 +386,7 @@ func TestLagGauges(t *testing.T) {
 func TestHandlerReturningNoRecordDoesNotStopTheWorker(t *testing.T) {
 	t.Parallel()
 
-	b := setup(t, withRouter(func(m *lead.Mapper, v *schema.Validator) *route.Router {
+	b := setup(t, withRouter(func(m *mapping.Mapper, v *schema.Validator) *route.Router {
 		r := route.New(handlers.Unknown(m))
 		r.Handle(wnc, func(context.Context, *event.Event) (*store.Record, error) { return nil, nil })
 		r.Use(route.Recover, route.Validate(v))
@@ -402,6 +402,6 @@ func TestHandlerReturningNoRecordDoesNotStopTheWorker(t *testing.T) {
 
 	// Still running: the next event (of a type with a working handler) is stored too.
 	body := bytes.Replace(b.body(t, "norec-2"), []byte(`"event_type": "`+wnc+`"`), []byte(`"event_type": "other_type"`), 1)
-	b.publish(t, b.qc.NewMsg(&event.Event{ID: "norec-2", Type: "other_type", ReceivedAt: time.Now(), Body: body}))
+	b.publish(t, b.qc.NewMsg(testkit.NewEvent("norec-2", "other_type", body)))
 	require.Eventually(t, func() bool { return b.storedEvents(t) == 1 }, waitFor, tick)
 }

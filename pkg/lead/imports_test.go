@@ -1,0 +1,45 @@
+package lead
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestStandardLibraryOnly keeps the domain free of dependencies: every import of the package's
+// non-test files must be standard library, which the go command tells by a first path element
+// without a dot ("encoding/json", not "golang.org/x/text" or "github.com/…"). Anything of ours
+// or a third-party module belongs in package mapping (or another package beside this one).
+//
+// It reads the files with go/parser rather than asking `go list`, so it needs no go command,
+// module download or network, and it checks files of every build tag (not just the current
+// platform's), since an import behind a tag still drags its module into the build.
+func TestStandardLibraryOnly(t *testing.T) {
+	t.Parallel()
+	entries, err := os.ReadDir(".")
+	require.NoError(t, err)
+	fset := token.NewFileSet()
+	files := 0
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
+		require.NoError(t, err)
+		files++
+		for _, imp := range f.Imports {
+			path, err := strconv.Unquote(imp.Path.Value)
+			require.NoError(t, err)
+			first, _, _ := strings.Cut(path, "/")
+			require.NotContains(t, first, ".",
+				"%s imports %q: package lead imports the standard library only (see its doc)", fset.Position(imp.Pos()), path)
+		}
+	}
+	require.NotZero(t, files, "no non-test Go files read: is the test running in the package's directory?")
+}
