@@ -2,7 +2,8 @@
 // delete dead letters and what the ingest quarantined (on its JetStream), the events stored
 // with problems (on its leads database), and the one-shot copy of a SQLite store into
 // PostgreSQL (migrate-store, package storecopy). Ops does them and returns data; CLI (ingestctl) prints
-// it, and the console (pkg/console) renders it. It never talks to the ingest.
+// it, and the console (pkg/console) renders it. It never talks to the ingest. Its flags and its
+// NATS connection are read and made as the programs' are (internal/envflag, internal/natsconn).
 package admin
 
 import (

@@ -1,6 +1,7 @@
 // Package ingest is the HTTP side of the pipeline: it authenticates a SaleAssist webhook, checks
 // and decodes just enough of it to identify and route it, publishes it to JetStream, and answers
-// 202 only once JetStream has stored it.
+// 202 only once JetStream has stored it. Health and Ready are the /healthz and /readyz answers of
+// every program (cmd/worker serves them too).
 package ingest
 
 import (
