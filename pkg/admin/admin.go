@@ -2,22 +2,23 @@
 // delete dead letters and what the ingest quarantined (on its JetStream), the events stored
 // with problems (on its leads database), and the one-shot copy of a SQLite store into
 // PostgreSQL (migrate-store, package storecopy). Ops does them and returns data; CLI (ingestctl) prints
-// it, and the console (pkg/console) renders it. It never talks to the ingest.
+// it, and the console (pkg/console) renders it. It never talks to the ingest. Its flags and its
+// NATS connection are read and made as the programs' are (internal/envflag, internal/natsconn).
 package admin
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/saleassist-pipeline/pipeline/internal/envflag"
+	"github.com/saleassist-pipeline/pipeline/internal/natsconn"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -67,19 +68,14 @@ database instead: -db / DATABASE_URL (a SQLite file or postgres://…), else DAT
 
 // Run executes args and returns the exit code: 0 done, 1 failed, 2 bad usage.
 func (c *CLI) Run(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet("ingestctl", flag.ContinueOnError)
+	fs := envflag.New("ingestctl", c.Env)
 	fs.SetOutput(c.Stderr)
 	fs.Usage = func() { fmt.Fprint(c.Stderr, usage) }
-	env := func(k, def string) string {
-		if v, ok := c.Env(k); ok && v != "" {
-			return v
-		}
-		return def
-	}
-	fs.StringVar(&c.natsURL, "nats-url", env("NATS_URL", ""), "NATS server URL (env NATS_URL)")
-	fs.StringVar(&c.dataDir, "data-dir", env("DATA_DIR", "./data"), "a standalone ingest's data directory (env DATA_DIR)")
-	fs.StringVar(&c.db, "db", env("DATABASE_URL", ""), "the leads database for the events commands (env DATABASE_URL; default DATA_DIR/leads.db)")
-	fs.Int64Var(&c.maxBody, "max-body", 1<<20, "largest body replay accepts, as the ingest's MAX_BODY_BYTES")
+	fs.StringEnv(&c.natsURL, "nats-url", "NATS_URL", "", "NATS server URL")
+	fs.StringEnv(&c.dataDir, "data-dir", "DATA_DIR", "./data", "a standalone ingest's data directory")
+	fs.StringEnv(&c.db, "db", "DATABASE_URL", "", "the leads database for the events commands (default DATA_DIR/leads.db)")
+	// Flag only, as before: MAX_BODY_BYTES is the ingest's setting, not ingestctl's.
+	fs.Int64Env(&c.maxBody, "max-body", "", 1<<20, "largest body replay accepts, as the ingest's MAX_BODY_BYTES")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -129,9 +125,10 @@ func (c *CLI) connect() (func(), error) {
 	if url == "" {
 		url = nats.DefaultURL
 	}
-	nc, err := nats.Connect(url, nats.Name("ingestctl"), nats.Timeout(5*time.Second))
+	nc, err := natsconn.Client{Name: "ingestctl", Command: true,
+		Hint: "set -nats-url, or -data-dir of a standalone ingest started with a free EMBEDDED_NATS_ADDR"}.Connect(url)
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS at %s: %w (set -nats-url, or -data-dir of a standalone ingest started with a free EMBEDDED_NATS_ADDR)", queue.RedactURL(url), err)
+		return nil, err
 	}
 	ops, err := NewOps(nc, queue.DefaultConfig(), c.maxBody)
 	if err != nil {

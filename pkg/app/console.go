@@ -48,7 +48,7 @@ var errConsoleAddrInUse = errors.New("address in use")
 // startConsole opens the store and serves the console on c.Addr, its JetStream operations over
 // nc (nil: none). The token checks (LoadToken) run first, so a console beyond loopback without a
 // strong ADMIN_TOKEN never starts.
-func startConsole(ctx context.Context, c consoleConfig, nc *nats.Conn, log *slog.Logger, failed chan<- error) (*runningConsole, error) {
+func startConsole(ctx context.Context, c consoleConfig, nc *nats.Conn, log *slog.Logger, fail func(error)) (*runningConsole, error) {
 	token, generated, err := console.LoadToken(c.DataDir, c.Token, c.Addr)
 	if err != nil {
 		return nil, err
@@ -74,7 +74,7 @@ func startConsole(ctx context.Context, c consoleConfig, nc *nats.Conn, log *slog
 		st.Close()
 		return nil, err
 	}
-	h, err := listenHTTP(c.Addr, srv, failed)
+	h, err := listenHTTP(c.Addr, srv, fail)
 	if err != nil {
 		st.Close()
 		if errors.Is(err, syscall.EADDRINUSE) {

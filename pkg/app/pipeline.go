@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/saleassist-pipeline/pipeline/internal/envflag"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
@@ -40,15 +41,15 @@ type WorkerSettings struct {
 	MaxClockSkew time.Duration
 }
 
-func (c *WorkerSettings) register(fs *flagSet, prefix string) {
-	fs.str(&c.DefaultRegion, "default-region", "DEFAULT_PHONE_REGION", "IN", prefix+"region for phone numbers written without a country code")
-	fs.integer(&c.BatchSize, "batch-size", "WORKER_BATCH_SIZE", worker.DefaultBatchSize, prefix+"most events stored per transaction")
-	fs.duration(&c.BatchLinger, "batch-linger", "WORKER_BATCH_LINGER", worker.DefaultBatchLinger, prefix+"how long a batch that is not full waits for more events before it is committed: fewer, larger commits cost less CPU per event; events reach the store up to this much later (the sender's 202 does not wait for the worker); 0 = commit whatever is ready")
-	fs.str(&c.MappingFile, "mapping-file", "MAPPING_FILE", "", prefix+"YAML or JSON file mapping event fields to lead fields (pkg/lead/mapping/MAPPING.md); empty = the built-in mapping")
-	fs.integer(&c.MaxDeliver, "max-deliver", "WORKER_MAX_DELIVER", queue.DefaultMaxDeliver, prefix+"deliveries before a failing event is moved to the dead-letter stream")
-	fs.str(&c.SQLiteSynchronous, "sqlite-synchronous", "SQLITE_SYNCHRONOUS", string(sqlite.DefaultSynchronous), prefix+"SQLite synchronous setting: FULL fsyncs every batch commit, so an acknowledged event survives a power loss; NORMAL syncs only at checkpoints")
-	fs.duration(&c.MaxClockSkew, "max-clock-skew", "MAX_CLOCK_SKEW", mapping.DefaultMaxClockSkew, prefix+"how far after an event's arrival a SaleAssist time (payload.updated_on) is still believed for ordering a lead's updates; a later one is replaced by the arrival time and noted on the event")
-	fs.duration(&c.AckWait, "ack-wait", "WORKER_ACK_WAIT", queue.DefaultAckWait, prefix+"how long a worker may hold an event before JetStream redelivers it (also how soon events held by a crashed worker are retried)")
+func (c *WorkerSettings) register(fs *envflag.FlagSet, prefix string) {
+	fs.StringEnv(&c.DefaultRegion, "default-region", "DEFAULT_PHONE_REGION", "IN", prefix+"region for phone numbers written without a country code")
+	fs.Int64Env(&c.BatchSize, "batch-size", "WORKER_BATCH_SIZE", worker.DefaultBatchSize, prefix+"most events stored per transaction")
+	fs.DurationEnv(&c.BatchLinger, "batch-linger", "WORKER_BATCH_LINGER", worker.DefaultBatchLinger, prefix+"how long a batch that is not full waits for more events before it is committed: fewer, larger commits cost less CPU per event; events reach the store up to this much later (the sender's 202 does not wait for the worker); 0 = commit whatever is ready")
+	fs.StringEnv(&c.MappingFile, "mapping-file", "MAPPING_FILE", "", prefix+"YAML or JSON file mapping event fields to lead fields (pkg/lead/mapping/MAPPING.md); empty = the built-in mapping")
+	fs.Int64Env(&c.MaxDeliver, "max-deliver", "WORKER_MAX_DELIVER", queue.DefaultMaxDeliver, prefix+"deliveries before a failing event is moved to the dead-letter stream")
+	fs.StringEnv(&c.SQLiteSynchronous, "sqlite-synchronous", "SQLITE_SYNCHRONOUS", string(sqlite.DefaultSynchronous), prefix+"SQLite synchronous setting: FULL fsyncs every batch commit, so an acknowledged event survives a power loss; NORMAL syncs only at checkpoints")
+	fs.DurationEnv(&c.MaxClockSkew, "max-clock-skew", "MAX_CLOCK_SKEW", mapping.DefaultMaxClockSkew, prefix+"how far after an event's arrival a SaleAssist time (payload.updated_on) is still believed for ordering a lead's updates; a later one is replaced by the arrival time and noted on the event")
+	fs.DurationEnv(&c.AckWait, "ack-wait", "WORKER_ACK_WAIT", queue.DefaultAckWait, prefix+"how long a worker may hold an event before JetStream redelivers it (also how soon events held by a crashed worker are retried)")
 }
 
 // mapper builds the lead mapper: the built-in mapping, or MAPPING_FILE's. A bad file is an error
@@ -79,12 +80,11 @@ type runningWorker struct {
 	store  store.Store
 	cancel context.CancelFunc
 	done   chan error
-	onStop func() // closes the worker's own NATS connection, if it has one
 }
 
 // startWorker opens the store and the shared consumer and starts consuming on nc. A worker that
-// stops on its own reports on failed.
-func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometheus.Registerer, log *slog.Logger, failed chan<- error) (*runningWorker, error) {
+// stops on its own reports to fail.
+func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometheus.Registerer, log *slog.Logger, fail func(error)) (*runningWorker, error) {
 	if c.MaxDeliver < 1 {
 		return nil, fmt.Errorf("WORKER_MAX_DELIVER=%d: want at least 1", c.MaxDeliver)
 	}
@@ -133,7 +133,7 @@ func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometh
 	go func() {
 		err := w.Run(runCtx)
 		if err != nil && runCtx.Err() == nil {
-			failed <- fmt.Errorf("worker: %w", err)
+			fail(fmt.Errorf("worker: %w", err))
 		}
 		r.done <- err
 	}()
@@ -156,28 +156,5 @@ func (r *runningWorker) stop() error {
 	}
 	r.cancel()
 	err := <-r.done
-	err = errors.Join(err, r.store.Close())
-	if r.onStop != nil {
-		r.onStop()
-	}
-	return err
-}
-
-// closeConn flushes what is buffered (acks, publishes) to the server, then closes nc.
-func closeConn(nc *nats.Conn) {
-	if nc == nil {
-		return
-	}
-	_ = nc.FlushTimeout(2 * time.Second)
-	nc.Close()
-}
-
-// logDisconnect logs a lost NATS connection; a disconnect we asked for (Close) has no error and
-// is not worth a warning.
-func logDisconnect(log *slog.Logger) nats.ConnErrHandler {
-	return func(_ *nats.Conn, err error) {
-		if err != nil {
-			log.Warn("disconnected from NATS", "err", err)
-		}
-	}
+	return errors.Join(err, r.store.Close())
 }

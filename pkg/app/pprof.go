@@ -11,7 +11,7 @@ import (
 // startPprof serves Go's profiling endpoints (/debug/pprof/…) on their own address, for
 // measuring; off unless PPROF_ADDR is set, and never on the webhook port. An address that is
 // not loopback is allowed (a profiler may run elsewhere) but warned about: profiles reveal memory.
-func startPprof(addr string, log *slog.Logger, failed chan<- error) (*httpServer, error) {
+func startPprof(addr string, log *slog.Logger, fail func(error)) (*httpServer, error) {
 	if addr == "" {
 		return nil, nil
 	}
@@ -29,7 +29,7 @@ func startPprof(addr string, log *slog.Logger, failed chan<- error) (*httpServer
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	// Profiles take a while: no write timeout beyond what the profile asks for.
-	s, err := listenHTTP(addr, mux, failed, func(srv *http.Server, ln net.Listener) net.Listener {
+	s, err := listenHTTP(addr, mux, fail, func(srv *http.Server, ln net.Listener) net.Listener {
 		srv.WriteTimeout = 0
 		return ln
 	})

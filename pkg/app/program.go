@@ -1,3 +1,11 @@
+// Package app wires the pipeline's programs: Ingest (cmd/ingest, with standalone mode), Worker
+// (cmd/worker) and Console (cmd/console). Each is a Program with ParseFlags, Run and Close, so
+// tests run the real program on :0 exactly as the binaries do, and the cmd/ mains stay a few
+// lines long. Each program's Run adds its parts (embedded NATS, NATS connection, worker, console,
+// pprof, HTTP server) to a group (group.go), each once with its start and its stop; Close stops
+// them in reverse order. Settings are flags with env fallback (internal/envflag), NATS
+// connections are described once (internal/natsconn), and /healthz and /readyz answer as the
+// ingest's do (ingest.Health, ingest.Ready).
 package app
 
 import (
@@ -16,7 +24,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/saleassist-pipeline/pipeline/internal/envflag"
 )
+
+// LookupEnv reads one environment variable; os.LookupEnv in the binaries, a map in tests.
+type LookupEnv = envflag.LookupEnv
 
 // Program is what a cmd/ main runs: ParseFlags, then Run (start everything and return), then
 // wait for a signal or a failure, then Close (stop everything in order).
@@ -82,8 +95,7 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
-// httpServer serves h on addr with timeouts that keep slow or idle clients from holding
-// connections, and reports a failure of Serve on failed.
+// httpServer is an HTTP server listening, served by listenHTTP.
 type httpServer struct {
 	srv *http.Server
 	ln  net.Listener
@@ -92,7 +104,9 @@ type httpServer struct {
 // serverOption adjusts the server before it serves, and may wrap its listener.
 type serverOption func(srv *http.Server, ln net.Listener) net.Listener
 
-func listenHTTP(addr string, h http.Handler, failed chan<- error, opts ...serverOption) (*httpServer, error) {
+// listenHTTP serves h on addr with timeouts that keep slow or idle clients from holding
+// connections, and reports a failure of Serve to fail.
+func listenHTTP(addr string, h http.Handler, fail func(error), opts ...serverOption) (*httpServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
@@ -111,7 +125,7 @@ func listenHTTP(addr string, h http.Handler, failed chan<- error, opts ...server
 	}
 	go func() {
 		if err := srv.Serve(served); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			failed <- fmt.Errorf("http server on %s: %w", ln.Addr(), err)
+			fail(fmt.Errorf("http server on %s: %w", ln.Addr(), err))
 		}
 	}()
 	return &httpServer{srv: srv, ln: ln}, nil

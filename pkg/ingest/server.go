@@ -1,10 +1,12 @@
 // Package ingest is the HTTP side of the pipeline: it authenticates a SaleAssist webhook, checks
 // and decodes just enough of it to identify and route it, publishes it to JetStream, and answers
-// 202 only once JetStream has stored it.
+// 202 only once JetStream has stored it. Health and Ready are the /healthz and /readyz answers of
+// every program (cmd/worker serves them too).
 package ingest
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -52,7 +54,6 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	pub     Publisher
-	ready   func(context.Context) error
 	metrics *Metrics
 	log     *slog.Logger
 	router  *mux.Router
@@ -65,11 +66,11 @@ func NewServer(cfg Config, pub Publisher, ready func(context.Context) error, m *
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
-	s := &Server{cfg: cfg, pub: pub, ready: ready, metrics: m, log: log, now: time.Now}
+	s := &Server{cfg: cfg, pub: pub, metrics: m, log: log, now: time.Now}
 	r := mux.NewRouter()
 	r.Handle(WebhookPath, s.recover(http.HandlerFunc(s.webhook)))
-	r.HandleFunc(HealthPath, s.healthz).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc(ReadyPath, s.readyz).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(HealthPath, Health).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(ReadyPath, Ready(publishReady(ready))).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(MetricsPath, metricsHandler).Methods(http.MethodGet, http.MethodHead)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path+"; webhooks go to POST "+WebhookPath)
@@ -91,18 +92,36 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.router.ServeHTTP(w, r)
 }
 
-func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+// Health answers liveness probes (/healthz) with 200 {"status":"ok"}: the process serves. The
+// ingest and cmd/worker answer alike.
+func Health(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := s.ready(ctx); err != nil {
-		unavailable(w, "cannot publish to JetStream: "+err.Error())
-		return
+// Ready answers readiness probes (/readyz); it is the one readiness answer of every program (the
+// ingest: can publish; cmd/worker: NATS connected). check has two seconds: nil answers 200
+// {"status":"ready"}; an error answers 503 with Retry-After and the contract's error shape,
+// {"error":"unavailable","message":"<the error>"}.
+func Ready(check func(context.Context) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := check(ctx); err != nil {
+			unavailable(w, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+}
+
+// publishReady is the ingest's readiness: ready reports whether events can be published now.
+func publishReady(ready func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := ready(ctx); err != nil {
+			return fmt.Errorf("cannot publish to JetStream: %w", err)
+		}
+		return nil
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // recover answers a panic with a logged, counted 500 instead of a dropped connection.

@@ -1,0 +1,104 @@
+// Package natsconn is how every program connects to NATS: cmd/ingest, cmd/worker and cmd/console
+// (package app) and ingestctl (package admin) describe their connection as a Client and get the
+// same names, reconnect settings, disconnect logging and password-free error messages. It also
+// holds the readiness check they share (Connected) and the flush-then-close every program does
+// last (Close).
+package natsconn
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/saleassist-pipeline/pipeline/internal/redact"
+)
+
+// ReconnectWait is how long a long-running program waits between reconnect attempts; it
+// reconnects for ever (a NATS restart or a cluster's leader change is routine, not fatal).
+const ReconnectWait = 500 * time.Millisecond
+
+// CommandTimeout bounds a one-shot command's connect: an operator waits seconds, not minutes.
+const CommandTimeout = 5 * time.Second
+
+// Client describes one program's NATS connection.
+type Client struct {
+	// Name identifies the connection to the server (nats-server's connz, its logs).
+	Name string
+	// Log receives disconnects and reconnects; nil logs nothing.
+	Log *slog.Logger
+	// Publisher marks a connection that publishes events: it never buffers while disconnected
+	// (nats.ReconnectBufSize(-1)), so a publish during a disconnect fails at once (503) instead
+	// of being stored later although the sender was told it failed (a ghost publish).
+	Publisher bool
+	// Command marks a one-shot command (ingestctl): it gives up connecting after CommandTimeout
+	// and keeps nats.go's bounded reconnects, instead of reconnecting for ever.
+	Command bool
+	// RetryConnect keeps trying in the background when the server is not up at start, for a
+	// program useful without NATS (the console reads leads from the store).
+	RetryConnect bool
+	// Hint ends a connect error, saying what to check (in parentheses).
+	Hint string
+}
+
+// Options are the connection options c describes; pass them to nats.Connect or to
+// queue.Embedded.Connect.
+func (c Client) Options() []nats.Option {
+	opts := []nats.Option{nats.Name(c.Name)}
+	if c.Command {
+		opts = append(opts, nats.Timeout(CommandTimeout))
+	} else {
+		opts = append(opts, nats.MaxReconnects(-1), nats.ReconnectWait(ReconnectWait))
+	}
+	if c.Publisher {
+		opts = append(opts, nats.ReconnectBufSize(-1))
+	}
+	if c.RetryConnect {
+		opts = append(opts, nats.RetryOnFailedConnect(true))
+	}
+	if log := c.Log; log != nil {
+		opts = append(opts,
+			// A disconnect we asked for (Close) has no error and is not worth a warning.
+			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+				if err != nil {
+					log.Warn("disconnected from NATS", "err", err)
+				}
+			}),
+			nats.ReconnectHandler(func(nc *nats.Conn) {
+				log.Info("reconnected to NATS", "url", redact.URL(nc.ConnectedUrl()))
+			}))
+	}
+	return opts
+}
+
+// Connect connects to url (a comma-separated list) with c's options. The error names the URL
+// with its password masked, and c's hint.
+func (c Client) Connect(url string) (*nats.Conn, error) {
+	nc, err := nats.Connect(url, c.Options()...)
+	if err != nil {
+		if c.Hint != "" {
+			return nil, fmt.Errorf("connect to NATS at %s: %w (%s)", redact.URL(url), err, c.Hint)
+		}
+		return nil, fmt.Errorf("connect to NATS at %s: %w", redact.URL(url), err)
+	}
+	return nc, nil
+}
+
+// Connected is the readiness check of a program that needs NATS: nil when nc is connected, else
+// an error saying its state (RECONNECTING, CLOSED, …).
+func Connected(nc *nats.Conn) error {
+	if st := nc.Status(); st != nats.CONNECTED {
+		return fmt.Errorf("NATS connection is %s", st)
+	}
+	return nil
+}
+
+// Close flushes what is buffered (acks, publishes) to the server, then closes nc; nil is a no-op.
+func Close(nc *nats.Conn) {
+	if nc == nil {
+		return
+	}
+	_ = nc.FlushTimeout(2 * time.Second)
+	nc.Close()
+}
