@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -114,26 +113,13 @@ func awaitEvents(t *testing.T, st store.Store, events int64) store.Counts {
 	return c
 }
 
-// fixture returns the shared sample as a generic document, to be varied per test.
-func fixture(t testing.TB) map[string]any {
-	t.Helper()
-	var doc map[string]any
-	require.NoError(t, json.Unmarshal(testkit.Fixture(t), &doc))
-	return doc
-}
-
 // variant is the fixture with another event id, email and phone.
 func variant(t testing.TB, id, email, phone string) []byte {
 	t.Helper()
-	doc := fixture(t)
-	p := doc["payload"].(map[string]any)
-	p["id"] = id
-	pd := p["people_detail"].(map[string]any)
-	pd["email"] = email
-	pd["mobile_number"] = phone
-	b, err := json.Marshal(doc)
-	require.NoError(t, err)
-	return b
+	return testkit.EditFixture(t, id, func(_, _, person map[string]any) {
+		person["email"] = email
+		person["mobile_number"] = phone
+	})
 }
 
 func readAll(t *testing.T, resp *http.Response) string {

@@ -13,13 +13,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
 // envelopeWith is the fixture with another event id and event_type, both exactly as given.
 func envelopeWith(t *testing.T, typ, id string) []byte {
 	t.Helper()
-	doc := fixture(t)
+	doc := testkit.Document(t, testkit.Fixture(t))
 	doc["event_type"] = typ
 	doc["payload"].(map[string]any)["id"] = id
 	b, err := json.Marshal(doc)

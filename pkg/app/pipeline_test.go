@@ -190,7 +190,7 @@ func requireConsumerSettled(t *testing.T, tb *testBundle) {
 func TestMaxClockSkewIsConfigurable(t *testing.T) {
 	t.Parallel()
 	tb := setup(t, "-max-clock-skew", "1h")
-	doc := fixture(t)
+	doc := testkit.Document(t, testkit.Fixture(t))
 	p := doc["payload"].(map[string]any)
 	p["id"] = "skew-1"
 	p["updated_on"] = time.Now().Add(2 * time.Hour).UnixMilli()

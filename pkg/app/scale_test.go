@@ -108,17 +108,27 @@ func TestTwoWorkersStoreEveryEventExactlyOnce(t *testing.T) {
 	consumerInfo(t, tb)
 
 	// Settled in the workers: every unique event stored once, the 100 replays seen as duplicates.
-	var stored, dups float64
+	// The counters are read until they add up (a replay the store answered after the consumer
+	// looked idle is still counted), then held to the exact figures.
+	var stored, dups, failed float64
 	var split []float64
-	for _, url := range []string{tb.url, "http://" + w2.Addr()} {
-		text := scrape(t, url)
-		s := metricValue(t, text, `saleassist_worker_events_total{event_type="widget_new_conversation",outcome="stored"}`)
-		stored += s
-		split = append(split, s)
-		dups += metricValue(t, text, `saleassist_worker_events_total{event_type="widget_new_conversation",outcome="duplicate"}`)
+	read := func() {
+		stored, dups, failed, split = 0, 0, 0, nil
+		for _, url := range []string{tb.url, "http://" + w2.Addr()} {
+			text := scrape(t, url)
+			s := metricValue(t, text, `saleassist_worker_events_total{event_type="widget_new_conversation",outcome="stored"}`)
+			stored += s
+			split = append(split, s)
+			dups += metricValue(t, text, `saleassist_worker_events_total{event_type="widget_new_conversation",outcome="duplicate"}`)
+			failed += metricValue(t, text, `saleassist_worker_events_total{event_type="widget_new_conversation",outcome="failed"}`)
+		}
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for read(); stored+dups < unique+100 && time.Now().Before(deadline); read() {
+		time.Sleep(20 * time.Millisecond) // polling the counters: the condition is awaited, with a deadline
 	}
 	require.EqualValues(t, unique, stored)
-	require.EqualValues(t, 100, dups)
+	require.EqualValues(t, 100, dups, "failed attempts: %v", failed)
 	t.Logf("stored per worker (in-process, cmd/worker): %v", split)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
@@ -307,7 +308,7 @@ func postQuietly(ctx context.Context, client *http.Client, url string, body []by
 // personEvent is the fixture as event id for email, with its payload and people_detail edited.
 func personEvent(t *testing.T, id, email string, edit func(payload, people map[string]any)) []byte {
 	t.Helper()
-	doc := fixture(t)
+	doc := testkit.Document(t, testkit.Fixture(t))
 	p := doc["payload"].(map[string]any)
 	p["id"] = id
 	pd := p["people_detail"].(map[string]any)

@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -52,7 +50,7 @@ type person struct {
 // withPerson is the fixture with another event id, event type and person.
 func withPerson(t *testing.T, id, eventType string, p person) []byte {
 	t.Helper()
-	doc := fixture(t)
+	doc := testkit.Document(t, testkit.Fixture(t))
 	doc["event_type"] = eventType
 	pl := doc["payload"].(map[string]any)
 	pl["id"] = id
@@ -87,12 +85,6 @@ func signedPost(t *testing.T, url, secret, sig, contentType string, body []byte)
 	return resp.StatusCode, a
 }
 
-func hmacHex(key string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(key))
-	m.Write(body)
-	return hex.EncodeToString(m.Sum(nil))
-}
-
 // The standalone program (ingest, embedded JetStream, in-process worker) is run with known
 // secrets and known personal data through every path that logs: accepted events, refused
 // requests (wrong and missing secret, wrong signature), quarantined bodies, too large bodies,
@@ -103,7 +95,7 @@ func hmacHex(key string, body []byte) string {
 func TestLogsHoldNoSecretsOrLeadData(t *testing.T) {
 	t.Parallel()
 	secret, sigKey := uniq(t, "webhook-secret-"), uniq(t, "signing-key-")
-	wrongSecret, wrongSig := uniq(t, "wrong-secret-"), hmacHex(uniq(t, "wrong-key-"), []byte("x"))
+	wrongSecret, wrongSig := uniq(t, "wrong-secret-"), testkit.HMACHex(uniq(t, "wrong-key-"), []byte("x"))
 	p := person{
 		name:    uniq(t, "Zebulon Quux "),
 		email:   uniq(t, "zq.") + "@example.org",
@@ -118,7 +110,7 @@ func TestLogsHoldNoSecretsOrLeadData(t *testing.T) {
 	allLogs := func() string { return tb.stderr.String() + wlog.String() }
 	const ct = "application/json; charset=UTF-8"
 	send := func(secret string, body []byte) (int, answer) {
-		return signedPost(t, tb.url, secret, hmacHex(sigKey, body), ct, body)
+		return signedPost(t, tb.url, secret, testkit.HMACHex(sigKey, body), ct, body)
 	}
 
 	valid := withPerson(t, "sec-valid-1", "widget_new_conversation", p)
@@ -140,7 +132,7 @@ func TestLogsHoldNoSecretsOrLeadData(t *testing.T) {
 	code, a = send(secret, broken)
 	require.Equal(t, http.StatusBadRequest, code, "%+v", a)
 	require.NotEmpty(t, a.QuarantineID)
-	code, a = signedPost(t, tb.url, secret, hmacHex(sigKey, valid), "text/plain", valid)
+	code, a = signedPost(t, tb.url, secret, testkit.HMACHex(sigKey, valid), "text/plain", valid)
 	require.Equal(t, http.StatusUnsupportedMediaType, code, "%+v", a)
 	require.NotEmpty(t, a.QuarantineID)
 
@@ -152,7 +144,7 @@ func TestLogsHoldNoSecretsOrLeadData(t *testing.T) {
 	// Dead-lettered as schema-invalid: the person as one string instead of an object. Stored
 	// with its violation recorded (and logged): a person whose address landed in a field with a
 	// pattern (the validator's messages quote values that break a pattern).
-	doc := fixture(t)
+	doc := testkit.Document(t, testkit.Fixture(t))
 	pl := doc["payload"].(map[string]any)
 	pl["id"] = "sec-invalid-1"
 	pl["people_detail"] = strings.Join([]string{p.name, p.email, p.phone, p.address}, ", ")
@@ -160,7 +152,7 @@ func TestLogsHoldNoSecretsOrLeadData(t *testing.T) {
 	require.NoError(t, err)
 	code, a = send(secret, invalid1)
 	require.Equal(t, http.StatusAccepted, code, "%+v", a)
-	doc = fixture(t)
+	doc = testkit.Document(t, testkit.Fixture(t))
 	pl = doc["payload"].(map[string]any)
 	pl["id"] = "sec-invalid-2"
 	pd := pl["people_detail"].(map[string]any)
@@ -200,7 +192,7 @@ func TestLogsHoldNoSecretsOrLeadData(t *testing.T) {
 	phoneDigits := strings.TrimPrefix(p.phone, "+91")
 	for what, s := range map[string]string{
 		"webhook secret": secret, "signing key": sigKey, "wrong secret sent": wrongSecret,
-		"wrong signature sent": wrongSig, "a valid signature": hmacHex(sigKey, valid),
+		"wrong signature sent": wrongSig, "a valid signature": testkit.HMACHex(sigKey, valid),
 		"name": p.name, "email": p.email, "email's local part": strings.Split(p.email, "@")[0],
 		"phone": p.phone, "phone's national number": phoneDigits, "address": p.address,
 	} {
