@@ -28,6 +28,9 @@ const (
 	phoneMark = "@@BENCH_PHONE@@"
 	// meetingMark is payload.meta[0].id, the meeting's id (templates without meta have none).
 	meetingMark = "@@BENCH_MEETING@@"
+	// altMark is payload.unique_field_value: the meeting's visitor, a phone number the mapping
+	// keeps as the lead's AltPhone (the fixture's is not the person's mobile number).
+	altMark = "@@BENCH_ALT_PHONE@@"
 )
 
 // SharedPhone is the fixture's people_detail.mobile_number, which DrainSpec.SharedPhone gives
@@ -44,6 +47,7 @@ type Template struct {
 	marks   []string
 	size    int
 	meeting string // the fixture's meeting id
+	alt     string // the fixture's payload.unique_field_value
 }
 
 // FindModuleRoot walks up from the working directory to the directory holding go.mod and the
@@ -87,6 +91,10 @@ func NewTemplate(fixture []byte, size string) (*Template, error) {
 	payload["id"] = idMark
 	people["email"] = emailMark
 	people["mobile_number"] = phoneMark
+	alt, _ := payload["unique_field_value"].(string)
+	if alt != "" {
+		payload["unique_field_value"] = altMark
+	}
 	var meeting string
 	if meta, ok := payload["meta"].([]any); ok && len(meta) > 0 {
 		if m0, ok := meta[0].(map[string]any); ok {
@@ -117,11 +125,11 @@ func NewTemplate(fixture []byte, size string) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Template{meeting: meeting}
+	t := &Template{meeting: meeting, alt: alt}
 	rest := body
 	for {
 		at, mark := -1, ""
-		for _, m := range []string{idMark, emailMark, phoneMark, meetingMark} {
+		for _, m := range []string{idMark, emailMark, phoneMark, meetingMark, altMark} {
 			if i := bytes.Index(rest, []byte(m)); i >= 0 && (at < 0 || i < at) {
 				at, mark = i, m
 			}
@@ -135,20 +143,23 @@ func NewTemplate(fixture []byte, size string) (*Template, error) {
 		rest = rest[at+len(mark):]
 	}
 	if len(t.marks) < 3 {
-		return nil, fmt.Errorf("template has %d placeholders, want 3 or 4", len(t.marks))
+		return nil, fmt.Errorf("template has %d placeholders, want 3 to 5", len(t.marks))
 	}
-	t.size = len(t.Body("bench-0-0", "lead0@example.com", SharedPhone, ""))
+	t.size = len(t.Body("bench-0-0", "lead0@example.com", SharedPhone, "", ""))
 	return t, nil
 }
 
 // Size is the length of one body in bytes (ids vary by a few bytes).
 func (t *Template) Size() int { return t.size }
 
-// Body returns the envelope with the given event id, email, mobile number and meeting id (""
-// for the fixture's).
-func (t *Template) Body(id, email, phone, meeting string) []byte {
+// Body returns the envelope with the given event id, email, mobile number, meeting id and
+// meeting visitor (payload.unique_field_value); "" for the last two keeps the fixture's.
+func (t *Template) Body(id, email, phone, meeting, alt string) []byte {
 	if meeting == "" {
 		meeting = t.meeting
+	}
+	if alt == "" {
+		alt = t.alt
 	}
 	b := make([]byte, 0, t.size+16)
 	for i, p := range t.parts {
@@ -161,6 +172,8 @@ func (t *Template) Body(id, email, phone, meeting string) []byte {
 				b = append(b, email...)
 			case meetingMark:
 				b = append(b, meeting...)
+			case altMark:
+				b = append(b, alt...)
 			default:
 				b = append(b, phone...)
 			}
@@ -178,3 +191,7 @@ func meetingID(run string, i int) string {
 
 // phone of event i: a distinct, valid Indian mobile number (+91 98…), up to 10^8 events.
 func phone(i int) string { return fmt.Sprintf("+9198%08d", i%100_000_000) }
+
+// altPhone of person i: the visitor number of their own meeting (+91 97…), distinct from every
+// phone(j).
+func altPhone(i int) string { return fmt.Sprintf("+9197%08d", i%100_000_000) }

@@ -66,10 +66,11 @@ type DrainSpec struct {
 	// PerPerson, above 1, gives this many consecutive events the same person (email and mobile
 	// number): Events/PerPerson leads, each merged PerPerson-1 times.
 	PerPerson int
-	// MeetingPerPerson gives each person their own meeting id instead of the fixture's one. With
-	// the fixture's, every event updates the same meetings row, which writers on PostgreSQL must
-	// take turns at (the meeting's advisory lock): one shared key that no number of workers
-	// can spread.
+	// MeetingPerPerson gives each person their own meeting (its id, and its visitor's number in
+	// payload.unique_field_value, which becomes the lead's AltPhone) instead of the fixture's.
+	// With the fixture's, every event updates the same meetings row and names the same
+	// alternative phone, and writers on PostgreSQL take turns at those keys' advisory locks: a
+	// shared key that no number of workers can spread. A real meeting's visitor is its lead.
 	MeetingPerPerson bool
 }
 
@@ -298,11 +299,11 @@ func prefill(ctx context.Context, nc *nats.Conn, cfg queue.Config, spec DrainSpe
 		if !spec.SharedPhone {
 			ph = phone(person)
 		}
-		meeting := ""
+		meeting, alt := "", ""
 		if spec.MeetingPerPerson {
-			meeting = meetingID(run, person)
+			meeting, alt = meetingID(run, person), altPhone(person)
 		}
-		ev := &event.Event{ID: id, Type: event.WidgetNewConversation, ReceivedAt: now, Body: spec.Template.Body(id, email(run, person), ph, meeting)}
+		ev := &event.Event{ID: id, Type: event.WidgetNewConversation, ReceivedAt: now, Body: spec.Template.Body(id, email(run, person), ph, meeting, alt)}
 		for attempt := 0; ; attempt++ {
 			_, err := js.PublishMsgAsync(cfg.NewMsg(ev))
 			if err == nil {

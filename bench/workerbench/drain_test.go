@@ -53,7 +53,7 @@ func TestTemplateSizes(t *testing.T) {
 		require.NoError(t, err)
 		require.GreaterOrEqual(t, tpl.Size(), want[0], size)
 		require.LessOrEqual(t, tpl.Size(), want[1], size)
-		require.NotEqual(t, tpl.Body("a", "x@example.com", phone(1), ""), tpl.Body("b", "y@example.com", phone(2), "m"))
+		require.NotEqual(t, tpl.Body("a", "x@example.com", phone(1), "", ""), tpl.Body("b", "y@example.com", phone(2), "m", altPhone(2)))
 	}
 }
 

@@ -35,14 +35,20 @@ var insertLeadsAndEvents = `WITH ids AS MATERIALIZED (
 		LEFT JOIN ids ON ids.n = e.new_lead)
 	SELECT n, id FROM ids`
 
-// upsertMeeting: a later event about the same meeting overwrites what it sends and keeps the
-// rest. Its lead is its event's ($3), read back from events, which the pipeline wrote just
-// before: a new lead's id is only known there. One statement per meeting rather than a
-// multi-row one, which would refuse a batch that names the same meeting twice (ON CONFLICT
-// cannot touch a row twice); meetings are few.
-const upsertMeeting = `INSERT INTO meetings (id, lead_id, event_id, name, scheduled_at, status,
+// upsertMeetings writes a set of meetings with distinct ids in one statement: a later event
+// about a meeting overwrites what it sends and keeps the rest. Each meeting's lead is its event's,
+// read back from events, which the pipeline wrote just before (a new lead's id is only known
+// there). ON CONFLICT cannot touch a row twice in one statement, so a batch that names the same
+// meeting more than once is written in waves (queueMeetings): the n-th mention of every meeting
+// in the n-th statement, in batch order, which gives what one statement per event gave.
+const upsertMeetings = `INSERT INTO meetings (id, lead_id, event_id, name, scheduled_at, status,
 	meeting_url, participants, timezone, duration_min, updated_at)
-	VALUES ($1, (SELECT lead_id FROM events WHERE event_id = $2), $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)
+	SELECT m.id, e.lead_id, m.event_id, m.name, m.scheduled_at, m.status, m.meeting_url,
+		m.participants::jsonb, m.timezone, m.duration_min, $10
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
+		$7::text[], $8::text[], $9::integer[])
+		AS m(id, event_id, name, scheduled_at, status, meeting_url, participants, timezone, duration_min)
+	LEFT JOIN events e ON e.event_id = m.event_id
 	ON CONFLICT (id) DO UPDATE SET
 		lead_id      = coalesce(excluded.lead_id, meetings.lead_id),
 		event_id     = excluded.event_id,
@@ -54,6 +60,35 @@ const upsertMeeting = `INSERT INTO meetings (id, lead_id, event_id, name, schedu
 		timezone     = coalesce(nullif(excluded.timezone, ''), meetings.timezone),
 		duration_min = coalesce(nullif(excluded.duration_min, 0), meetings.duration_min),
 		updated_at   = excluded.updated_at`
+
+// meetingArrays are one upsertMeetings statement's parameters.
+type meetingArrays struct {
+	ids, events, names        []string
+	scheduled                 []pgtype.Timestamptz
+	statuses, urls, parts, tz []string
+	durations                 []int
+}
+
+func (a *meetingArrays) add(rec *store.Record) error {
+	m := rec.Meeting
+	participants := []byte("[]")
+	if len(m.Participants) > 0 {
+		var err error
+		if participants, err = json.Marshal(m.Participants); err != nil {
+			return fmt.Errorf("meeting %q participants: %w", m.ID, err)
+		}
+	}
+	a.ids = append(a.ids, m.ID)
+	a.events = append(a.events, rec.EventID)
+	a.names = append(a.names, m.Name)
+	a.scheduled = append(a.scheduled, timestamptz(m.ScheduledAt))
+	a.statuses = append(a.statuses, m.Status)
+	a.urls = append(a.urls, m.MeetingURL)
+	a.parts = append(a.parts, string(participants))
+	a.tz = append(a.tz, m.Timezone)
+	a.durations = append(a.durations, m.DurationMin)
+	return nil
+}
 
 // writes collects one transaction's writes as a pipeline: its last round trip.
 type writes struct {
@@ -144,17 +179,26 @@ func (w *writes) queue() error {
 		}
 		w.b.Queue(updateLeads, changed.args()...)
 	}
+	return w.queueMeetings()
+}
+
+// queueMeetings queues the batch's meetings: one statement per wave, where wave n holds the n-th
+// mention of each meeting (almost always a single wave).
+func (w *writes) queueMeetings() error {
+	var waves []*meetingArrays
+	seen := make(map[string]int, len(w.meetings))
 	for _, rec := range w.meetings {
-		m := rec.Meeting
-		participants := []byte("[]")
-		if len(m.Participants) > 0 {
-			var err error
-			if participants, err = json.Marshal(m.Participants); err != nil {
-				return fmt.Errorf("meeting %q participants: %w", m.ID, err)
-			}
+		n := seen[rec.Meeting.ID]
+		seen[rec.Meeting.ID] = n + 1
+		if n == len(waves) {
+			waves = append(waves, &meetingArrays{})
 		}
-		w.b.Queue(upsertMeeting, m.ID, rec.EventID, m.Name, timestamptz(m.ScheduledAt), m.Status,
-			m.MeetingURL, string(participants), m.Timezone, m.DurationMin, w.now)
+		if err := waves[n].add(rec); err != nil {
+			return err
+		}
+	}
+	for _, a := range waves {
+		w.b.Queue(upsertMeetings, a.ids, a.events, a.names, a.scheduled, a.statuses, a.urls, a.parts, a.tz, a.durations, w.now)
 	}
 	return nil
 }

@@ -30,6 +30,7 @@ func RunBrowser(t *testing.T, open func(t *testing.T) BrowsingStore) {
 		{"EachLeadWalksEveryPage", testEachLead},
 		{"LeadHistoryOldestFirst", testLeadHistory},
 		{"LeadMeetings", testLeadMeetings},
+		{"MeetingTwiceInOneBatch", testMeetingTwiceInOneBatch},
 		{"EventTypesAndLatestEvents", testLatestEvents},
 		{"StoredPerMinute", testStoredPerMinute},
 	} {

@@ -64,6 +64,43 @@ func testLeadMeetings(t *testing.T, s BrowsingStore) {
 	require.Empty(t, ms)
 }
 
+// One batch that names the same meeting three times (and another once) gives what three batches
+// give: each later mention overwrites what it sends and keeps the rest, the last event names it.
+func testMeetingTwiceInOneBatch(t *testing.T, s BrowsingStore) {
+	first := record("ev-1", &lead.Lead{Email: "asha@example.com", SeenAt: t0})
+	first.Meeting = &lead.Meeting{ID: "m-1", Name: "Demo", ScheduledAt: t0.Add(24 * time.Hour), Status: "scheduled",
+		MeetingURL: "https://example.com/m/1", Participants: []string{"+911"}, Timezone: "Asia/Kolkata", DurationMin: 30}
+	second := record("ev-2", &lead.Lead{Email: "asha@example.com", SeenAt: t0.Add(time.Minute)})
+	second.Meeting = &lead.Meeting{ID: "m-1", Status: "rescheduled", ScheduledAt: t0.Add(48 * time.Hour)}
+	other := record("ev-3", &lead.Lead{Email: "asha@example.com", SeenAt: t0.Add(2 * time.Minute)})
+	other.Meeting = &lead.Meeting{ID: "m-2", Name: "Other"}
+	third := record("ev-4", &lead.Lead{Email: "asha@example.com", SeenAt: t0.Add(3 * time.Minute)})
+	third.Meeting = &lead.Meeting{ID: "m-1", Status: "completed", Participants: []string{"+911", "+912"}}
+	res := apply(t, s, first, second, other, third)
+	for i, r := range res {
+		require.NoError(t, r.Err, "record %d", i)
+		require.Equal(t, store.Stored, r.Outcome, "record %d", i)
+	}
+
+	ms, err := s.LeadMeetings(t.Context(), res[0].LeadID)
+	require.NoError(t, err)
+	require.Len(t, ms, 2)
+	m := ms[0]
+	if m.ID != "m-1" {
+		m = ms[1]
+	}
+	require.Equal(t, "m-1", m.ID)
+	require.Equal(t, res[0].LeadID, m.LeadID)
+	require.Equal(t, "ev-4", m.EventID, "the last event about it")
+	require.Equal(t, "Demo", m.Name, "kept from the first")
+	require.True(t, m.ScheduledAt.Equal(t0.Add(48*time.Hour)), "from the second: %s", m.ScheduledAt)
+	require.Equal(t, "completed", m.Status, "from the third")
+	require.Equal(t, []string{"+911", "+912"}, m.Participants)
+	require.Equal(t, "https://example.com/m/1", m.MeetingURL)
+	require.Equal(t, "Asia/Kolkata", m.Timezone)
+	require.Equal(t, 30, m.DurationMin)
+}
+
 // Types are counted; the latest events of a type come newest stored first, with payloads.
 func testLatestEvents(t *testing.T, s BrowsingStore) {
 	for _, id := range []string{"a-1", "a-2", "a-3"} {
