@@ -27,7 +27,7 @@ const maxAttempts = 8
 //  3. Every write and COMMIT: the new leads and all the events in one statement (the leads'
 //     ids drawn from the sequence inside it, so the events can name them: write.go), the
 //     changed leads in another (one row each, in their final state), each multi-row over arrays
-//     (unnest); the meetings, one statement each.
+//     (unnest); the meetings in a third (one row each, a meeting named twice folded: write.go).
 //
 // Between 1 and 3 the records are applied in memory in order (plan.go), exactly as SQLite does
 // them one by one; only when the batch itself moves every fetched lead off a phone number does

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/leadrules"
 )
@@ -35,20 +36,20 @@ var insertLeadsAndEvents = `WITH ids AS MATERIALIZED (
 		LEFT JOIN ids ON ids.n = e.new_lead)
 	SELECT n, id FROM ids`
 
-// upsertMeetings writes a set of meetings with distinct ids in one statement: a later event
-// about a meeting overwrites what it sends and keeps the rest. Each meeting's lead is its event's,
-// read back from events, which the pipeline wrote just before (a new lead's id is only known
-// there). ON CONFLICT cannot touch a row twice in one statement, so a batch that names the same
-// meeting more than once is written in waves (queueMeetings): the n-th mention of every meeting
-// in the n-th statement, in batch order, which gives what one statement per event gave.
+// upsertMeetings writes a batch's meetings in one statement, one row per meeting: a later event
+// about a meeting overwrites what it sends and keeps the rest. ON CONFLICT cannot touch a row
+// twice in one statement, so a batch that names a meeting more than once sends it folded by the
+// same rule (meetingRow.fold), which gives what one statement per event gave. A meeting's lead is
+// that of the latest of its events that has one (lead_event), read back from events, which the
+// pipeline wrote just before: a new lead's id is only known there. The lookup is a subquery per
+// row, an index probe on events' primary key, never a scan of events.
 const upsertMeetings = `INSERT INTO meetings (id, lead_id, event_id, name, scheduled_at, status,
 	meeting_url, participants, timezone, duration_min, updated_at)
-	SELECT m.id, e.lead_id, m.event_id, m.name, m.scheduled_at, m.status, m.meeting_url,
-		m.participants::jsonb, m.timezone, m.duration_min, $10
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
-		$7::text[], $8::text[], $9::integer[])
-		AS m(id, event_id, name, scheduled_at, status, meeting_url, participants, timezone, duration_min)
-	LEFT JOIN events e ON e.event_id = m.event_id
+	SELECT m.id, (SELECT e.lead_id FROM events e WHERE e.event_id = m.lead_event), m.event_id, m.name,
+		m.scheduled_at, m.status, m.meeting_url, m.participants::jsonb, m.timezone, m.duration_min, $11
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
+		$7::text[], $8::text[], $9::text[], $10::integer[])
+		AS m(id, event_id, lead_event, name, scheduled_at, status, meeting_url, participants, timezone, duration_min)
 	ON CONFLICT (id) DO UPDATE SET
 		lead_id      = coalesce(excluded.lead_id, meetings.lead_id),
 		event_id     = excluded.event_id,
@@ -61,33 +62,41 @@ const upsertMeetings = `INSERT INTO meetings (id, lead_id, event_id, name, sched
 		duration_min = coalesce(nullif(excluded.duration_min, 0), meetings.duration_min),
 		updated_at   = excluded.updated_at`
 
-// meetingArrays are one upsertMeetings statement's parameters.
-type meetingArrays struct {
-	ids, events, names        []string
-	scheduled                 []pgtype.Timestamptz
-	statuses, urls, parts, tz []string
-	durations                 []int
+// meetingRow is one meeting as the batch leaves it: its mentions folded in batch order.
+type meetingRow struct {
+	m         lead.Meeting
+	event     string // the last event about it
+	leadEvent string // the last of its events linked to a lead ("" when none is)
 }
 
-func (a *meetingArrays) add(rec *store.Record) error {
-	m := rec.Meeting
-	participants := []byte("[]")
-	if len(m.Participants) > 0 {
-		var err error
-		if participants, err = json.Marshal(m.Participants); err != nil {
-			return fmt.Errorf("meeting %q participants: %w", m.ID, err)
-		}
+// fold applies a later mention the way upsertMeetings' ON CONFLICT clause applies a later row:
+// what it sends replaces, what it leaves empty is kept; its event becomes the meeting's.
+func (r *meetingRow) fold(m *lead.Meeting, event string, hasLead bool) {
+	r.event = event
+	if hasLead {
+		r.leadEvent = event
 	}
-	a.ids = append(a.ids, m.ID)
-	a.events = append(a.events, rec.EventID)
-	a.names = append(a.names, m.Name)
-	a.scheduled = append(a.scheduled, timestamptz(m.ScheduledAt))
-	a.statuses = append(a.statuses, m.Status)
-	a.urls = append(a.urls, m.MeetingURL)
-	a.parts = append(a.parts, string(participants))
-	a.tz = append(a.tz, m.Timezone)
-	a.durations = append(a.durations, m.DurationMin)
-	return nil
+	if m.Name != "" {
+		r.m.Name = m.Name
+	}
+	if !m.ScheduledAt.IsZero() {
+		r.m.ScheduledAt = m.ScheduledAt
+	}
+	if m.Status != "" {
+		r.m.Status = m.Status
+	}
+	if m.MeetingURL != "" {
+		r.m.MeetingURL = m.MeetingURL
+	}
+	if len(m.Participants) > 0 {
+		r.m.Participants = m.Participants
+	}
+	if m.Timezone != "" {
+		r.m.Timezone = m.Timezone
+	}
+	if m.DurationMin != 0 {
+		r.m.DurationMin = m.DurationMin
+	}
 }
 
 // writes collects one transaction's writes as a pipeline: its last round trip.
@@ -106,13 +115,15 @@ type writes struct {
 		payloads   [][]byte
 		invalid    []pgtype.Text
 	}
-	meetings []*store.Record
+	// meetings are the batch's meetings folded by id, in order of first mention.
+	meetings    []*meetingRow
+	meetingByID map[string]*meetingRow
 	// ids receives the new leads' real ids by temporary id, once the pipeline ran.
 	ids map[int64]int64
 }
 
 func newWrites(now time.Time) *writes {
-	return &writes{now: now, ordinal: map[int64]int64{}, ids: map[int64]int64{}}
+	return &writes{now: now, ordinal: map[int64]int64{}, ids: map[int64]int64{}, meetingByID: map[string]*meetingRow{}}
 }
 
 // lead adds a lead the batch created (orig == nil) or changed.
@@ -141,8 +152,14 @@ func (w *writes) event(rec *store.Record, leadID int64) {
 	}
 	e.payloads = append(e.payloads, payload)
 	e.invalid = append(e.invalid, pgtype.Text{String: rec.Invalid, Valid: rec.Invalid != ""})
-	if rec.Meeting != nil {
-		w.meetings = append(w.meetings, rec)
+	if m := rec.Meeting; m != nil {
+		r := w.meetingByID[m.ID]
+		if r == nil {
+			r = &meetingRow{m: lead.Meeting{ID: m.ID}}
+			w.meetingByID[m.ID] = r
+			w.meetings = append(w.meetings, r)
+		}
+		r.fold(m, rec.EventID, leadID != 0)
 	}
 }
 
@@ -182,24 +199,29 @@ func (w *writes) queue() error {
 	return w.queueMeetings()
 }
 
-// queueMeetings queues the batch's meetings: one statement per wave, where wave n holds the n-th
-// mention of each meeting (almost always a single wave).
+// queueMeetings queues the batch's meetings, one row each, in one statement.
 func (w *writes) queueMeetings() error {
-	var waves []*meetingArrays
-	seen := make(map[string]int, len(w.meetings))
-	for _, rec := range w.meetings {
-		n := seen[rec.Meeting.ID]
-		seen[rec.Meeting.ID] = n + 1
-		if n == len(waves) {
-			waves = append(waves, &meetingArrays{})
-		}
-		if err := waves[n].add(rec); err != nil {
-			return err
-		}
+	n := len(w.meetings)
+	if n == 0 {
+		return nil
 	}
-	for _, a := range waves {
-		w.b.Queue(upsertMeetings, a.ids, a.events, a.names, a.scheduled, a.statuses, a.urls, a.parts, a.tz, a.durations, w.now)
+	ids, events, leadEvents, names := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	statuses, urls, parts, zones := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	scheduled, durations := make([]pgtype.Timestamptz, n), make([]int, n)
+	for i, r := range w.meetings {
+		m := &r.m
+		participants := []byte("[]")
+		if len(m.Participants) > 0 {
+			var err error
+			if participants, err = json.Marshal(m.Participants); err != nil {
+				return fmt.Errorf("meeting %q participants: %w", m.ID, err)
+			}
+		}
+		ids[i], events[i], leadEvents[i], names[i] = m.ID, r.event, r.leadEvent, m.Name
+		statuses[i], urls[i], parts[i], zones[i] = m.Status, m.MeetingURL, string(participants), m.Timezone
+		scheduled[i], durations[i] = timestamptz(m.ScheduledAt), m.DurationMin
 	}
+	w.b.Queue(upsertMeetings, ids, events, leadEvents, names, scheduled, statuses, urls, parts, zones, durations, w.now)
 	return nil
 }
 

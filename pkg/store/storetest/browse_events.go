@@ -64,8 +64,8 @@ func testLeadMeetings(t *testing.T, s BrowsingStore) {
 	require.Empty(t, ms)
 }
 
-// One batch that names the same meeting three times (and another once) gives what three batches
-// give: each later mention overwrites what it sends and keeps the rest, the last event names it.
+// One batch that names the same meeting four times (and another once) gives what one batch per
+// event gives: each later mention overwrites what it sends and keeps the rest, the last event names it.
 func testMeetingTwiceInOneBatch(t *testing.T, s BrowsingStore) {
 	first := record("ev-1", &lead.Lead{Email: "asha@example.com", SeenAt: t0})
 	first.Meeting = &lead.Meeting{ID: "m-1", Name: "Demo", ScheduledAt: t0.Add(24 * time.Hour), Status: "scheduled",
@@ -76,11 +76,14 @@ func testMeetingTwiceInOneBatch(t *testing.T, s BrowsingStore) {
 	other.Meeting = &lead.Meeting{ID: "m-2", Name: "Other"}
 	third := record("ev-4", &lead.Lead{Email: "asha@example.com", SeenAt: t0.Add(3 * time.Minute)})
 	third.Meeting = &lead.Meeting{ID: "m-1", Status: "completed", Participants: []string{"+911", "+912"}}
-	res := apply(t, s, first, second, other, third)
+	anonymous := record("ev-5", nil) // an event about the meeting that names no person
+	anonymous.Meeting = &lead.Meeting{ID: "m-1"}
+	res := apply(t, s, first, second, other, third, anonymous)
 	for i, r := range res {
 		require.NoError(t, r.Err, "record %d", i)
 		require.Equal(t, store.Stored, r.Outcome, "record %d", i)
 	}
+	require.Equal(t, store.Counts{Leads: 1, Events: 5, Meetings: 2}, counts(t, s))
 
 	ms, err := s.LeadMeetings(t.Context(), res[0].LeadID)
 	require.NoError(t, err)
@@ -90,8 +93,8 @@ func testMeetingTwiceInOneBatch(t *testing.T, s BrowsingStore) {
 		m = ms[1]
 	}
 	require.Equal(t, "m-1", m.ID)
-	require.Equal(t, res[0].LeadID, m.LeadID)
-	require.Equal(t, "ev-4", m.EventID, "the last event about it")
+	require.Equal(t, res[0].LeadID, m.LeadID, "the lead of the last event about it that has one")
+	require.Equal(t, "ev-5", m.EventID, "the last event about it")
 	require.Equal(t, "Demo", m.Name, "kept from the first")
 	require.True(t, m.ScheduledAt.Equal(t0.Add(48*time.Hour)), "from the second: %s", m.ScheduledAt)
 	require.Equal(t, "completed", m.Status, "from the third")
