@@ -196,6 +196,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			extra += fmt.Sprintf("; %.0f batches of %.1f events, batch handling %.2fs of which store %.2fs",
 				res.Batches, res.MeanBatch(), res.BatchSeconds, res.StoreSeconds)
 		}
+		extra += "; " + res.Waits.String()
 		fmt.Fprintf(o.Progress, "workerbench: %-26s %6d events × %5d B  drain %7.2fs  %8.0f events/s  CPU %5.0f µs/event  (pre-fill %.1fs, untimed%s)\n",
 			label, res.Events, res.BodyBytes, res.Drain.Seconds(), res.PerSec(), res.CPUMicrosPerEvent(), res.Prefill.Seconds(), extra)
 		return res, nil

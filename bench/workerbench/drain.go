@@ -95,6 +95,9 @@ type DrainResult struct {
 	// events in them, and seconds spent handling batches and in the store's Apply.
 	Batches, BatchedEvents     float64
 	BatchSeconds, StoreSeconds float64
+	// Waits is the machine's busy cores over the drain and, on PostgreSQL, what the server's
+	// backends were waiting on.
+	Waits Waits
 }
 
 // MeanBatch is the mean number of events per batch (transaction) of the real worker.
@@ -214,11 +217,15 @@ func Drain(ctx context.Context, spec DrainSpec) (res DrainResult, err error) {
 		if spec.Postgres != "" {
 			server0 = serverCPU(spec.Postmaster)
 		}
+		waits := startWaits(ctx, spec.Postgres)
 		stop, failed, metricsURLs, procCPU, err := startWorkers(ctx, spec, res.Workers, srv.ClientURL(), db, cfg, &logs)
 		if err != nil {
+			waits.stop()
 			return stop, failed, err
 		}
-		if err := waitDrained(ctx, nc, cfg, counter, spec.Events, failed); err != nil {
+		err = waitDrained(ctx, nc, cfg, counter, spec.Events, failed)
+		res.Waits = waits.stop()
+		if err != nil {
 			return stop, failed, err
 		}
 		res.Drain = time.Since(t0)
