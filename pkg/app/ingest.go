@@ -190,13 +190,7 @@ func (m *Ingest) Run(ctx context.Context) error {
 	if m.Standalone() && c.ConsoleAddr != "" {
 		g.add("console", m.startConsole, func(ctx context.Context) error { return m.console.stop(ctx) })
 	}
-	if c.PprofAddr != "" {
-		g.add("pprof", func(context.Context) error {
-			var err error
-			m.pprof, err = startPprof(c.PprofAddr, m.log, g.fail)
-			return err
-		}, func(ctx context.Context) error { return m.pprof.shutdown(ctx) })
-	}
+	addPprof(g, c.PprofAddr, m.log, &m.pprof)
 	g.add("webhook server", func(context.Context) error { return m.serve(auth, reg) }, func(ctx context.Context) error { return m.http.shutdown(ctx) })
 	if err := g.run(ctx); err != nil {
 		return err

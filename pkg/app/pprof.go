@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -38,4 +39,17 @@ func startPprof(addr string, log *slog.Logger, fail func(error)) (*httpServer, e
 	}
 	log.Info("pprof endpoints on", "addr", s.Addr())
 	return s, nil
+}
+
+// addPprof adds the profiling endpoints to g as a part of their own when addr is set; *srv is
+// where the running server is kept (the program's field).
+func addPprof(g *group, addr string, log *slog.Logger, srv **httpServer) {
+	if addr == "" {
+		return
+	}
+	g.add("pprof", func(context.Context) error {
+		var err error
+		*srv, err = startPprof(addr, log, g.fail)
+		return err
+	}, func(ctx context.Context) error { return (*srv).shutdown(ctx) })
 }

@@ -94,13 +94,7 @@ func (m *Worker) Run(ctx context.Context) error {
 		m.http, err = listenHTTP(c.Addr, r, g.fail)
 		return err
 	}, func(ctx context.Context) error { return m.http.shutdown(ctx) })
-	if c.PprofAddr != "" {
-		g.add("pprof", func(context.Context) error {
-			var err error
-			m.pprof, err = startPprof(c.PprofAddr, m.log, g.fail)
-			return err
-		}, func(ctx context.Context) error { return m.pprof.shutdown(ctx) })
-	}
+	addPprof(g, c.PprofAddr, m.log, &m.pprof)
 	g.add("worker", func(ctx context.Context) error {
 		qc := queue.DefaultConfig()
 		qc.Replicas = int(c.StreamReplicas)
