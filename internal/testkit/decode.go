@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// DecodeNumbers decodes data into v the way the worker decodes an event (event.Event.Document):
+// DecodeNumbers decodes data into v the way the worker decodes an event (jsonscan.Decode, which FuzzDecodeDocument holds to this):
 // with a json.Decoder and UseNumber, so numbers stay json.Number and an id or an epoch time keeps
 // every digit. Like the worker, it reads the first JSON value only and ignores what follows it,
 // which is why tests that compare with the worker use it rather than json.Unmarshal.

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"math/big"
 	"unicode/utf8"
+
+	"github.com/saleassist-pipeline/pipeline/internal/jsonscan"
 )
 
 // MaxIDLen bounds an event id taken from payload.id: it travels as the Nats-Msg-Id header and is
@@ -111,18 +113,35 @@ func typeText(raw []byte) (string, error) {
 		// json.Unmarshal would quietly turn invalid bytes into U+FFFD, hiding them from checkText.
 		return "", &EnvelopeError{Field: "event_type", Msg: "is not valid UTF-8"}
 	}
-	var typ string
-	if raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 {
-		typ = string(raw[1 : len(raw)-1]) // a valid JSON string without escapes is its own text
-	} else if err := json.Unmarshal(raw, &typ); err != nil {
+	if raw[0] != '"' {
 		return "", &EnvelopeError{Field: "event_type", Msg: "must be a string, got " + kind(raw)}
-	} else if loneSurrogate(raw) {
+	}
+	typ, err := stringText(raw)
+	if err != nil {
 		return "", surrogateError("event_type")
 	}
 	if err := checkText("event_type", typ, MaxEventTypeLen); err != nil {
 		return "", err
 	}
 	return typ, nil
+}
+
+// errLoneSurrogate is stringText's refusal, which its callers name by field.
+var errLoneSurrogate = errors.New("lone surrogate escape")
+
+// stringText is the text of raw, a JSON string the scanner (or encoding/json, on the slow path)
+// has checked: without escapes its own bytes, else unquoted by jsonscan as the worker's decoder
+// unquotes it. An escape of a lone surrogate is refused: decoded, it would become U+FFFD, and
+// two different ids could become one.
+func stringText(raw []byte) (string, error) {
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner), nil
+	}
+	if loneSurrogate(raw) {
+		return "", errLoneSurrogate
+	}
+	return string(jsonscan.AppendUnquoted(nil, inner)), nil
 }
 
 // head returns the Head of a valid envelope body with event type typ, raw payload.id rawID (nil
@@ -161,14 +180,8 @@ func idText(raw json.RawMessage) (string, error) {
 			// json.Unmarshal would quietly turn invalid bytes into U+FFFD, hiding them from checkText.
 			return "", &EnvelopeError{Field: "payload.id", Msg: "is not valid UTF-8"}
 		}
-		if bytes.IndexByte(raw, '\\') < 0 {
-			return string(raw[1 : len(raw)-1]), nil // a valid JSON string without escapes is its own text
-		}
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", &EnvelopeError{Field: "payload.id", Msg: "is not a valid JSON string"}
-		}
-		if loneSurrogate(raw) {
+		s, err := stringText(raw)
+		if err != nil {
 			return "", surrogateError("payload.id")
 		}
 		return s, nil

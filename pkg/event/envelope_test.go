@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -241,72 +240,6 @@ func TestParseHead_EnvelopeError(t *testing.T) {
 				require.True(t, strings.HasPrefix(err.Error(), tt.field+": "), "error %q does not name %s", err, tt.field)
 			}
 			require.Equal(t, event.Head{}, h)
-		})
-	}
-}
-
-func TestEvent_Document(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-
-	ev := &event.Event{ID: testkit.FixtureID, Type: event.WidgetNewConversation, Body: b.fixture}
-	doc, err := ev.Document()
-	require.NoError(t, err)
-	require.Equal(t, event.WidgetNewConversation, doc["event_type"])
-
-	// Numbers stay json.Number, so 13-digit millisecond timestamps keep every digit.
-	p, err := ev.Payload()
-	require.NoError(t, err)
-	require.Equal(t, json.Number("1720694558068"), p["created_on"])
-	meta := p["meta"].([]any)[0].(map[string]any)
-	require.Equal(t, json.Number("30"), meta["duration"])
-	person := p["people_detail"].(map[string]any)
-	require.Equal(t, "Prakash Mudhaliyar", person["name"])
-	require.Equal(t, json.Number("28.4098"), person["widget_latitude"])
-
-	// A second call returns the very same map rather than decoding again.
-	again, err := ev.Document()
-	require.NoError(t, err)
-	again["marker"] = true
-	require.Equal(t, true, doc["marker"])
-	p2, err := ev.Payload()
-	require.NoError(t, err)
-	p2["marker"] = 1
-	require.Equal(t, 1, p["marker"])
-}
-
-func TestEvent_Payload(t *testing.T) {
-	t.Parallel()
-
-	tests := []struct {
-		name    string
-		body    string
-		want    map[string]any
-		wantErr bool
-	}{
-		{"object", `{"event_type":"x","payload":{"id":12,"n":"a"}}`, map[string]any{"id": json.Number("12"), "n": "a"}, false},
-		{"no payload", `{"event_type":"x"}`, nil, false},
-		{"payload not an object", `{"event_type":"x","payload":[1]}`, nil, false},
-		{"not JSON", `{"event_type":`, nil, true},
-		{"not an object", `[1,2]`, nil, true},
-		{"empty", ``, nil, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			ev := &event.Event{ID: "ev-1", Type: "x", Body: []byte(tt.body)}
-			p, err := ev.Payload()
-			if !tt.wantErr {
-				require.NoError(t, err)
-				require.Equal(t, tt.want, p)
-				return
-			}
-			require.Error(t, err)
-			require.Contains(t, err.Error(), "ev-1", "the error names the event")
-			require.Nil(t, p)
-			// The error is remembered: a second call fails the same way.
-			_, err2 := ev.Document()
-			require.Equal(t, err, err2)
 		})
 	}
 }

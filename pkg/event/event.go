@@ -1,13 +1,10 @@
 // Package event holds the domain of the pipeline: the SaleAssist webhook envelope, how an event is
-// identified, and the event as it travels from ingest through the queue to the handlers. It
-// imports nothing else of this module, so every other package may depend on it.
+// identified, and the event as it travels from ingest through the queue to the handlers. Of
+// this module it imports only internal/jsonscan, the one JSON scanner (standard library only),
+// so every other package may depend on it.
 package event
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"sync"
 	"time"
 )
 
@@ -30,35 +27,4 @@ type Event struct {
 	ReceivedAt time.Time
 	// Body is the envelope as received (JSON).
 	Body []byte
-
-	once sync.Once
-	doc  map[string]any
-	err  error
-}
-
-// Document decodes Body once into generic JSON values (numbers as json.Number, so that ids and
-// timestamps keep every digit) and returns the same map on every later call. Callers must not
-// modify it.
-func (e *Event) Document() (map[string]any, error) {
-	e.once.Do(func() {
-		dec := json.NewDecoder(bytes.NewReader(e.Body))
-		dec.UseNumber()
-		var doc map[string]any
-		if err := dec.Decode(&doc); err != nil {
-			e.err = fmt.Errorf("decode event %s: %w", e.ID, err)
-			return
-		}
-		e.doc = doc
-	})
-	return e.doc, e.err
-}
-
-// Payload returns the envelope's payload object, or nil when the body has none.
-func (e *Event) Payload() (map[string]any, error) {
-	doc, err := e.Document()
-	if err != nil {
-		return nil, err
-	}
-	p, _ := doc["payload"].(map[string]any)
-	return p, nil
 }

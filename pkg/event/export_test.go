@@ -5,6 +5,5 @@ var (
 	ScanHead      = scanHead
 	ParseHeadSlow = parseHeadSlow
 	LastMember    = lastMember
-	Clean         = clean
 	Nesting       = nesting
 )

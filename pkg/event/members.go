@@ -3,6 +3,8 @@ package event
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/saleassist-pipeline/pipeline/internal/jsonscan"
 )
 
 // encoding/json fills a struct case-insensitively ("ID" sets the id field) and merges a repeated
@@ -48,8 +50,5 @@ func keyIs(k []byte, key string) bool {
 	if bytes.IndexByte(k, '\\') < 0 {
 		return string(k) == key
 	}
-	var s string
-	quoted := make([]byte, 0, len(k)+2)
-	quoted = append(append(append(quoted, '"'), k...), '"')
-	return json.Unmarshal(quoted, &s) == nil && s == key
+	return string(jsonscan.AppendUnquoted(nil, k)) == key // k is a key the scanner accepted
 }

@@ -2,7 +2,8 @@ package event
 
 import (
 	"bytes"
-	"encoding/binary"
+
+	"github.com/saleassist-pipeline/pipeline/internal/jsonscan"
 )
 
 // scanHead is ParseHead's fast path: one pass over the body that both checks it is valid JSON,
@@ -46,148 +47,26 @@ func nesting(body []byte) int {
 	return s.deepest + 1
 }
 
-// maxDepth is encoding/json's nesting limit: deeper documents are invalid to it.
-const maxDepth = 10000
-
 type scanner struct {
 	b                      []byte
 	eventType, payload, id []byte
 	// depth counts the containers open below the top-level object; kinds records, one bit per
 	// level, whether each is an object (1) or an array (0).
 	depth int
-	kinds [maxDepth/64 + 1]uint64
+	kinds [jsonscan.MaxDepth/64 + 1]uint64
 	// deepest is the largest depth reached.
 	deepest int
 }
 
-// plain marks the bytes that need no attention inside a string: everything but '"', '\\' and
-// control characters.
-var plain = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
+// The grammar's pieces are jsonscan's, the worker's decoder's too; the scanner adds only the
+// structure (nesting without recursion) and what the head needs.
+func (s *scanner) space(i int) int { return jsonscan.Space(s.b, i) }
 
-func (s *scanner) space(i int) int {
-	for i < len(s.b) {
-		switch s.b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
+func (s *scanner) str(i int) (end int, escaped, ok bool) { return jsonscan.String(s.b, i) }
 
-// str checks the string whose opening quote is at b[i-1] and returns the index past its closing
-// quote, and whether it holds an escape.
-func (s *scanner) str(i int) (end int, escaped, ok bool) {
-	b := s.b
-	// Most strings hold neither escapes nor control characters: find the closing quote with
-	// bytes.IndexByte (vectorized), then check the bytes before it eight at a time.
-	if j := bytes.IndexByte(b[i:], '"'); j >= 0 && clean(b[i:i+j]) {
-		return i + j + 1, false, true
-	}
-	for {
-		for i < len(b) && plain[b[i]] {
-			i++
-		}
-		if i >= len(b) {
-			return i, escaped, false
-		}
-		switch c := b[i]; {
-		case c == '"':
-			return i + 1, escaped, true
-		case c == '\\':
-			escaped = true
-			if i+1 >= len(b) {
-				return i, escaped, false
-			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
-					return i, escaped, false
-				}
-				i += 6
-			default:
-				return i, escaped, false
-			}
-		default: // a control character
-			return i, escaped, false
-		}
-	}
-}
+func (s *scanner) number(i int) (int, bool) { return jsonscan.Number(s.b, i) }
 
-// clean reports whether b holds no backslash and no control character (a byte below 0x20).
-func clean(b []byte) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	for len(b) >= 8 {
-		x := binary.LittleEndian.Uint64(b)
-		// A byte below 0x20 or equal to '\\' (0x5c) sets its high bit in one of these.
-		if (x-0x20*ones)&^x&highs != 0 || (x^0x5c*ones-ones)&^(x^0x5c*ones)&highs != 0 {
-			return false
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c < 0x20 || c == '\\' {
-			return false
-		}
-	}
-	return true
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-// number checks the number starting at b[i] and returns the index past it.
-func (s *scanner) number(i int) (int, bool) {
-	b := s.b
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i >= len(b):
-		return i, false
-	case b[i] == '0':
-		i++
-	case '1' <= b[i] && b[i] <= '9':
-		i = s.digits(i + 1)
-	default:
-		return i, false
-	}
-	if i < len(b) && b[i] == '.' {
-		j := s.digits(i + 1)
-		if j == i+1 {
-			return j, false
-		}
-		i = j
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		j := s.digits(i)
-		if j == i {
-			return j, false
-		}
-		i = j
-	}
-	return i, true
-}
-
-func (s *scanner) digits(i int) int {
-	for i < len(s.b) && '0' <= s.b[i] && s.b[i] <= '9' {
-		i++
-	}
-	return i
-}
+func (s *scanner) literal(i int, word string) (int, bool) { return jsonscan.Literal(s.b, i, word) }
 
 // value checks the value starting at b[i] (no space before it) and returns the index past it.
 // Containers are checked without recursion, so nesting costs no stack.
@@ -202,7 +81,7 @@ func (s *scanner) value(i int) (int, bool) {
 		var ok bool
 		switch c := b[i]; c {
 		case '{', '[':
-			if s.depth++; s.depth+1 > maxDepth { // +1: the top-level object
+			if s.depth++; s.depth+1 > jsonscan.MaxDepth { // +1: the top-level object
 				return i, false
 			}
 			if s.depth > s.deepest {
@@ -309,13 +188,6 @@ func (s *scanner) next(i int) (j int, last, ok bool) {
 		return s.space(i + 1), false, true
 	}
 	return i, false, false
-}
-
-func (s *scanner) literal(i int, word string) (int, bool) {
-	if len(s.b)-i < len(word) || string(s.b[i:i+len(word)]) != word {
-		return i, false
-	}
-	return i + len(word), true
 }
 
 // topObject checks the members of the top-level object, whose '{' is at b[i-1], keeping

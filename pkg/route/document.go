@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/saleassist-pipeline/pipeline/internal/jsonscan"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 )
 
@@ -18,10 +19,11 @@ type docCache struct {
 	err  error
 }
 
-// Document returns ev's body decoded into generic JSON values (numbers as json.Number), the same
-// values event.Event.Document gives, decoded once per Dispatch however many middlewares and
-// handlers ask, by a faster decoder than encoding/json's. Callers must not modify it. Outside a
-// Dispatch it decodes on every call.
+// Document returns ev's body decoded into generic JSON values (numbers as json.Number) by
+// jsonscan.Decode, the pipeline's one decoder, once per Dispatch however many middlewares and
+// handlers ask. Callers must not modify it. Outside a Dispatch it decodes on every call. The
+// cache lives in the Dispatch's context, not on the Event, so a decoded document is garbage as
+// soon as its event is handled, while the event itself waits in its batch for the commit.
 func Document(ctx context.Context, ev *event.Event) (map[string]any, error) {
 	c, ok := ctx.Value(docKey{}).(*docCache)
 	if !ok || c.ev != ev {
@@ -35,7 +37,7 @@ func Document(ctx context.Context, ev *event.Event) (map[string]any, error) {
 }
 
 func decodeEvent(ev *event.Event) (map[string]any, error) {
-	doc, err := decodeDocument(ev.Body)
+	doc, err := jsonscan.Decode(ev.Body)
 	if err != nil {
 		return nil, fmt.Errorf("decode event %s: %w", ev.ID, err)
 	}

@@ -1,4 +1,4 @@
-package route
+package jsonscan
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// stdDocument is how event.Event.Document decodes: the behaviour decodeDocument must match.
+// stdDocument is encoding/json with UseNumber: the behaviour Decode must match.
 func stdDocument(body []byte) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -46,7 +46,7 @@ func FuzzDecodeDocument(f *testing.F) {
 	f.Add(fixture(f))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		want, wantErr := stdDocument(body)
-		got, err := decodeDocument(body)
+		got, err := Decode(body)
 		if (err != nil) != (wantErr != nil) {
 			t.Fatalf("%q: error %v, encoding/json says %v", body, err, wantErr)
 		}
@@ -58,10 +58,10 @@ func FuzzDecodeDocument(f *testing.F) {
 
 func TestDecodeDocumentDepth(t *testing.T) {
 	t.Parallel()
-	for _, n := range []int{maxDepth - 1, maxDepth, maxDepth + 1} {
+	for _, n := range []int{MaxDepth - 1, MaxDepth, MaxDepth + 1} {
 		body := []byte(`{"a":` + strings.Repeat("[", n-1) + strings.Repeat("]", n-1) + `}`)
 		_, wantErr := stdDocument(body)
-		_, err := decodeDocument(body)
+		_, err := Decode(body)
 		if (err != nil) != (wantErr != nil) {
 			t.Fatalf("depth %d: error %v, encoding/json says %v", n, err, wantErr)
 		}
@@ -73,7 +73,7 @@ func BenchmarkDecodeDocument(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
-		if _, err := decodeDocument(body); err != nil {
+		if _, err := Decode(body); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package route
+package jsonscan
 
 import (
 	"encoding/json"
@@ -6,23 +6,19 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"unicode"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// maxDepth is how deeply arrays and objects may nest, as in encoding/json.
-const maxDepth = 10000
-
-// decodeDocument decodes an envelope into generic JSON values exactly as
-// json.NewDecoder(bytes.NewReader(body)) with UseNumber() decoding into a map[string]any would
-// (event.Event.Document): objects as map[string]any (a repeated key: the last one wins), arrays
+// Decode decodes an envelope into generic JSON values exactly as
+// json.NewDecoder(bytes.NewReader(body)) with UseNumber() decoding into a map[string]any would: objects as map[string]any (a repeated key: the last one wins), arrays
 // as []any (never nil), numbers as json.Number with the literal's text, invalid UTF-8 and unpaired
 // surrogates in strings as U+FFFD, a top-level null as a nil map, and whatever follows the first
 // value ignored. It does in one pass what encoding/json does in two (a validity scan, then the
 // decoding scan), with fewer allocations; the worker decodes every event body, and this was its
-// largest cost. FuzzDecodeDocument holds the two to the same result.
-func decodeDocument(body []byte) (map[string]any, error) {
+// largest cost. FuzzDecodeDocument holds the two to the same result. Strings, numbers, literals
+// and whitespace are read by this package's scanner (scan.go), the one the ingest's head scan
+// uses; this file adds only the building of values.
+func Decode(body []byte) (map[string]any, error) {
 	// One copy of the body as a string: strings without escapes are slices of it, not
 	// allocations of their own.
 	sc := scratchPool.Get().(*scratch)
@@ -100,16 +96,7 @@ func quoteChar(c byte) string {
 	return "'" + s[1:len(s)-1] + "'"
 }
 
-func (d *decoder) skipSpace() {
-	for d.i < len(d.data) {
-		switch d.data[d.i] {
-		case ' ', '\t', '\n', '\r':
-			d.i++
-		default:
-			return
-		}
-	}
-}
+func (d *decoder) skipSpace() { d.i = Space(d.data, d.i) }
 
 func (d *decoder) value(depth int) (any, error) {
 	if d.i >= len(d.data) {
@@ -135,17 +122,16 @@ func (d *decoder) value(depth int) (any, error) {
 }
 
 func (d *decoder) literal(lit string) error {
-	for k := 0; k < len(lit); k++ {
-		if d.i >= len(d.data) || d.data[d.i] != lit[k] {
-			return d.syntax("in literal " + lit)
-		}
-		d.i++
+	i, ok := Literal(d.data, d.i, lit)
+	d.i = i
+	if !ok {
+		return d.syntax("in literal " + lit)
 	}
 	return nil
 }
 
 func (d *decoder) object(depth int) (map[string]any, error) {
-	if depth > maxDepth {
+	if depth > MaxDepth {
 		return nil, errors.New("exceeded max depth")
 	}
 	d.i++ // '{'
@@ -209,7 +195,7 @@ type member struct {
 }
 
 func (d *decoder) array(depth int) ([]any, error) {
-	if depth > maxDepth {
+	if depth > MaxDepth {
 		return nil, errors.New("exceeded max depth")
 	}
 	d.i++ // '['
@@ -242,155 +228,29 @@ func (d *decoder) array(depth int) ([]any, error) {
 	}
 }
 
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
 func (d *decoder) number() (json.Number, error) {
 	start := d.i
-	if d.data[d.i] == '-' {
-		d.i++
-	}
-	switch {
-	case d.i < len(d.data) && d.data[d.i] == '0':
-		d.i++
-	case d.i < len(d.data) && d.data[d.i] >= '1' && d.data[d.i] <= '9':
-		for d.i < len(d.data) && isDigit(d.data[d.i]) {
-			d.i++
-		}
-	default:
+	i, ok := Number(d.data, d.i)
+	d.i = i
+	if !ok {
 		return "", d.syntax("in numeric literal")
 	}
-	if d.i < len(d.data) && d.data[d.i] == '.' {
-		d.i++
-		if d.i >= len(d.data) || !isDigit(d.data[d.i]) {
-			return "", d.syntax("after decimal point in numeric literal")
-		}
-		for d.i < len(d.data) && isDigit(d.data[d.i]) {
-			d.i++
-		}
-	}
-	if d.i < len(d.data) && (d.data[d.i] == 'e' || d.data[d.i] == 'E') {
-		d.i++
-		if d.i < len(d.data) && (d.data[d.i] == '+' || d.data[d.i] == '-') {
-			d.i++
-		}
-		if d.i >= len(d.data) || !isDigit(d.data[d.i]) {
-			return "", d.syntax("in exponent of numeric literal")
-		}
-		for d.i < len(d.data) && isDigit(d.data[d.i]) {
-			d.i++
-		}
-	}
-	return json.Number(d.text[start:d.i]), nil
+	return json.Number(d.text[start:i]), nil
 }
 
-// str reads a string literal at d.i (the opening quote).
+// str reads a string literal at d.i (the opening quote): String checks it, so unquoting needs
+// no checks of its own. Most strings have no escapes and are UTF-8: a slice of d.text.
 func (d *decoder) str() (string, error) {
-	d.i++ // '"'
-	start := d.i
-	// Fast path: plain ASCII without escapes.
-	for d.i < len(d.data) {
-		c := d.data[d.i]
-		switch {
-		case c == '"':
-			s := d.text[start:d.i]
-			d.i++
-			return s, nil
-		case c == '\\' || c >= utf8.RuneSelf:
-			return d.strSlow(start)
-		case c < 0x20:
-			return "", d.syntax("in string literal")
-		}
-		d.i++
+	start := d.i + 1
+	end, escaped, ok := String(d.data, start)
+	d.i = end
+	if !ok {
+		return "", d.syntax("in string literal")
 	}
-	return "", d.syntax("")
-}
-
-// unescaped maps the letter of a one-letter JSON escape to the byte it stands for.
-var unescaped = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
-
-// strSlow finishes a string with escapes or non-ASCII bytes, as encoding/json unquotes it.
-func (d *decoder) strSlow(start int) (string, error) {
-	b := append(d.buf[:0], d.data[start:d.i]...)
-	for d.i < len(d.data) {
-		c := d.data[d.i]
-		switch {
-		case c == '"':
-			d.i++
-			d.buf = b
-			return string(b), nil
-		case c < 0x20:
-			return "", d.syntax("in string literal")
-		case c == '\\':
-			d.i++
-			if d.i >= len(d.data) {
-				return "", d.syntax("")
-			}
-			switch e := d.data[d.i]; e {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				b = append(b, unescaped[e])
-				d.i++
-			case 'u':
-				d.i++
-				r, ok := d.hex4()
-				if !ok {
-					return "", d.syntax("in \\u hexadecimal character escape")
-				}
-				if utf16.IsSurrogate(r) {
-					// A valid pair takes the next escape too; anything else is U+FFFD, and the
-					// next escape (if any) is read on its own.
-					if d.i+1 < len(d.data) && d.data[d.i] == '\\' && d.data[d.i+1] == 'u' {
-						save := d.i
-						d.i += 2
-						r2, ok := d.hex4()
-						if ok {
-							if dec := utf16.DecodeRune(r, r2); dec != unicode.ReplacementChar {
-								b = utf8.AppendRune(b, dec)
-								continue
-							}
-						}
-						d.i = save
-					}
-					r = unicode.ReplacementChar
-				}
-				b = utf8.AppendRune(b, r)
-			default:
-				return "", d.syntax("in string escape code")
-			}
-		case c < utf8.RuneSelf:
-			b = append(b, c)
-			d.i++
-		default:
-			r, size := utf8.DecodeRune(d.data[d.i:])
-			d.i += size
-			if r == utf8.RuneError && size == 1 {
-				b = utf8.AppendRune(b, unicode.ReplacementChar)
-				continue
-			}
-			b = append(b, d.data[d.i-size:d.i]...)
-		}
+	raw := d.data[start : end-1]
+	if !escaped && utf8.Valid(raw) {
+		return d.text[start : end-1], nil
 	}
-	return "", d.syntax("")
-}
-
-// hex4 reads the four hex digits of a \u escape.
-func (d *decoder) hex4() (rune, bool) {
-	if d.i+4 > len(d.data) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range d.data[d.i : d.i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r*16 + rune(c)
-	}
-	d.i += 4
-	return r, true
+	d.buf = AppendUnquoted(d.buf[:0], raw)
+	return string(d.buf), nil
 }
