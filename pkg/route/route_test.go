@@ -30,8 +30,10 @@ func setup(t *testing.T) *testBundle {
 	return &testBundle{validator: v, fixture: testkit.Fixture(t)}
 }
 
+// newEvent is testkit's event, received at a fixed time so that outcomes that fall back to the
+// arrival time do not depend on when the test runs.
 func newEvent(id, typ string, body []byte) *event.Event {
-	return &event.Event{ID: id, Type: typ, ReceivedAt: time.Date(2024, 7, 11, 10, 0, 0, 0, time.UTC), Body: body}
+	return testkit.EventAt(id, typ, body, time.Date(2024, 7, 11, 10, 0, 0, 0, time.UTC))
 }
 
 // named returns a handler that answers with a record whose EventType says which handler ran.
