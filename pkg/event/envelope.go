@@ -83,7 +83,10 @@ func ParseHead(body []byte) (Head, error) {
 }
 
 // parseHeadSlow is ParseHead for what scanHead leaves: invalid JSON, bodies of the wrong shape,
-// escaped or differently cased keys. It explains every failure.
+// escaped or differently cased keys. It explains every failure. It is the one place that still
+// reads JSON with encoding/json, on purpose: its errors (with line and column, from classify) and
+// its case-insensitive struct matching are what a sender is told, and a body only gets here when
+// the scanner refused it or needs that matching.
 func parseHeadSlow(body []byte) (Head, error) {
 	var w wire
 	if err := json.Unmarshal(body, &w); err != nil {
