@@ -56,7 +56,7 @@ func (db *DB) Apply(ctx context.Context, records []store.Record) ([]store.Result
 		switch {
 		case errors.As(err, &busy) && attempt < maxAttempts:
 			for _, k := range busy.keys {
-				keys[k] = struct{}{}
+				keys[k] = false // held by no mode yet (missing); shared, as lockChanged asked
 			}
 			continue
 		case errors.Is(err, errRecordFailed) && !isolate:
@@ -104,7 +104,8 @@ func (db *DB) attempt(ctx context.Context, records []store.Record, keys keySet, 
 	}()
 
 	p := newPlanner(ctx, conn, time.Now().UTC().Truncate(time.Microsecond))
-	if err := begin(ctx, conn, records, keys.sorted(), p); err != nil {
+	locks, exclusive := keys.sorted()
+	if err := begin(ctx, conn, records, locks, exclusive, p); err != nil {
 		return nil, err
 	}
 	var results []store.Result
@@ -126,7 +127,7 @@ const storedEvents = `SELECT u.id, e.lead_id FROM unnest($1::text[]) AS u(id) CR
 	SELECT coalesce(lead_id, 0) AS lead_id FROM events WHERE event_id = u.id) e`
 
 // begin is round trip 1: BEGIN, the locks, and the reads the plan needs.
-func begin(ctx context.Context, conn *pgx.Conn, records []store.Record, locks []int64, p *planner) error {
+func begin(ctx context.Context, conn *pgx.Conn, records []store.Record, locks []int64, exclusive []bool, p *planner) error {
 	var (
 		ids, emails []string
 		// phones[noEmail] are the phone keys looked up among all leads (records without an email)
@@ -160,7 +161,9 @@ func begin(ctx context.Context, conn *pgx.Conn, records []store.Record, locks []
 	// a plan all the same). Each answer is read by its callback; Close returns the first error.
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
-	b.Queue(`SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`, locks)
+	// Row by row in the arrays' (sorted) order, each in its mode (locks.go).
+	b.Queue(`SELECT CASE WHEN x THEN pg_advisory_xact_lock(k) ELSE pg_advisory_xact_lock_shared(k) END
+		FROM unnest($1::bigint[], $2::bool[]) AS u(k, x)`, locks, exclusive)
 	b.Queue(storedEvents, ids).Query(func(rows pgx.Rows) error {
 		var (
 			id   string

@@ -14,40 +14,54 @@ import (
 // events into their copies and write them back, and the second write loses the first's merge.
 // Unique indexes catch only the first form and only for emails (phones are shared by design), so
 // Apply serializes the transactions that could disturb each other, and only those, with
-// transaction-scoped advisory locks on identity keys:
+// transaction-scoped advisory locks on identity keys. A key is locked in one of two modes:
+// exclusive by a transaction that looks it up (reads by it), shared by one that only writes it.
 //
 //   - Every record's keys: its event id, its meeting id, its lead's email, mobile number and
 //     alternative phone. Each is hashed (FNV-64a, with a prefix per kind so an email never
-//     shares a lock with an equal phone string) to a bigint and locked with
-//     pg_advisory_xact_lock, all of a batch's keys up front, sorted, before the transaction reads
-//     anything. The reads that follow (READ COMMITTED: each statement sees everything committed
-//     before it started) therefore see every earlier transaction on these keys complete, and no
-//     later one can change what they read until this one commits.
+//     shares a lock with an equal phone string) to a bigint, and all of a batch's keys are
+//     locked up front, sorted, before the transaction reads anything: exclusive
+//     (pg_advisory_xact_lock) the keys the batch looks up — event and meeting ids, emails, and
+//     each lead's phone key (its mobile number, else its alternative phone: lead.PhoneKey, the
+//     only number Match asks about) — and shared (pg_advisory_xact_lock_shared) the rest: an
+//     alternative phone beside a mobile number, which the lead gains but nothing looks up. The
+//     reads that follow (READ COMMITTED: each statement sees everything committed before it
+//     started) therefore see every earlier transaction on these keys complete, and no later one
+//     can change what they read until this one commits.
 //
-//   - A lead is only ever changed by a transaction that holds the locks on all of its keys, the
-//     ones it had (read from the row) and the ones it gains (the record's, already held). The
-//     record's keys cover how the lead was found, but a lead found by email may also hold a phone
-//     that another worker is matching on right now. So once the batch is planned, the keys of
-//     the stored leads it will change that it does not hold yet are taken with
-//     pg_try_advisory_xact_lock, which never waits. If one is busy, the transaction rolls back
-//     and the batch starts over, this time taking those keys up front with the others, sorted.
+//   - A lead is only ever changed by a transaction that holds the locks on all of its keys, in
+//     one mode or the other: the ones it had (read from the row) and the ones it gains (the
+//     record's, already held). The record's keys cover how the lead was found, but a lead found
+//     by email may also hold a phone that another worker is matching on right now. So once the
+//     batch is planned, the keys of the stored leads it will change that it does not hold yet
+//     are taken shared with pg_try_advisory_xact_lock_shared, which never waits. If one is busy
+//     (looked up by another transaction), the transaction rolls back and the batch starts over,
+//     this time taking those keys up front with the others, sorted.
 //
-// Why that is correct: a transaction changes a lead only while holding all of the lead's keys,
-// and a transaction reads a lead only through one of its keys, which it holds. So a lead cannot
-// change between being read and being written, and a lead another transaction is changing
-// cannot be read by this one until that one commits (it holds the key this one needs). A key
-// gained by a lead is held by whoever adds it, so a lookup by that key waits for the commit and
-// then sees it: two workers creating the same person both lock its email (or, without one, its
-// phone), and the second finds the first's lead. Event ids are locked too, so the same event
-// applied by two writers at once is seen by the second as already stored: Duplicate.
+// Why that is correct: every read goes through a key the reader holds exclusive, and every
+// write of a lead (creating it, changing it, giving it a key) is made holding all of the lead's
+// keys in at least shared mode. Exclusive conflicts with both modes, so a reader and a writer of
+// the same key never overlap: the reader sees the writer's commit, or the writer waits for the
+// reader's. In particular a lead cannot change between being read and being written (the reader
+// holds the key it found it by), and a lead another transaction is changing cannot be read until
+// that one commits. Two writers that only share a key do not wait for each other, and need not:
+// neither reads by it. Two writers of the same lead still do: each found it through a key it
+// holds exclusive, which the other holds too. Two workers creating the same person both look up
+// its email (or, without one, its phone), and the second finds the first's lead. Event ids are
+// locked exclusive too, so the same event applied by two writers at once is seen by the second
+// as already stored: Duplicate. Shared mode matters when many people give the same second
+// number (SaleAssist's unique_field_value: a shop's or an agent's phone): exclusive, it would
+// queue every batch of every worker behind one key.
 //
-// Why it cannot deadlock: every lock that waits (pg_advisory_xact_lock) is taken in one global
-// order, ascending key, all of them before any other lock; locks taken out of order are only
-// tried, never waited for. The rows a transaction then writes are all covered by keys it holds,
-// so no row lock or unique-index check waits for another writer: another transaction inserting
-// the same event id, meeting id or email, or updating the same lead, would hold the same key.
-// A cycle of waits therefore cannot form. (Serializable isolation would also be correct, but
-// under contention on popular keys it aborts and retries whole batches; the locks queue them.)
+// Why it cannot deadlock: every lock that waits is taken in one global order, ascending key, all
+// of them in one statement before any other lock; locks taken later are only tried, never waited
+// for, and a key held in either mode is never asked for again (no upgrade). The rows a
+// transaction then writes are all covered by keys it holds, so no row lock or unique-index
+// check waits for another writer: another transaction inserting the same event id, meeting id or
+// email would hold the same key exclusive, and one updating the same lead would hold the key it
+// found it by exclusive. A cycle of waits therefore cannot form. (Serializable isolation would
+// also be correct, but under contention on popular keys it aborts and retries whole batches;
+// the locks queue them.)
 //
 // Cost: one lock per distinct key, about three per record. They live in PostgreSQL's shared
 // lock table, which holds max_locks_per_transaction × max_connections entries (6,400 by
@@ -70,46 +84,57 @@ func lockKey(kind, value string) int64 {
 	return int64(h.Sum64())
 }
 
-// keySet is a set of lock keys.
-type keySet map[int64]struct{}
+// keySet is a set of lock keys, each with its mode: true for exclusive (looked up), false for
+// shared (only written).
+type keySet map[int64]bool
 
-func (ks keySet) add(kind, value string) {
+// add adds one key; exclusive wins over shared.
+func (ks keySet) add(kind, value string, exclusive bool) {
 	if value != "" {
-		ks[lockKey(kind, value)] = struct{}{}
+		k := lockKey(kind, value)
+		ks[k] = ks[k] || exclusive
 	}
 }
 
-// addRecord adds every key of rec.
+// addRecord adds every key of rec, in the mode its lookups need.
 func (ks keySet) addRecord(rec *store.Record) {
-	ks.add(kindEvent, rec.EventID)
+	ks.add(kindEvent, rec.EventID, true)
 	if rec.Meeting != nil {
-		ks.add(kindMeeting, rec.Meeting.ID)
+		ks.add(kindMeeting, rec.Meeting.ID, true)
 	}
 	if l := rec.Lead; l != nil {
-		ks.add(kindEmail, l.Email)
-		ks.add(kindPhone, l.MobileNumber)
-		ks.add(kindPhone, l.AltPhone)
+		ks.add(kindEmail, l.Email, true)
+		// Match looks up only the phone key (the mobile number, else the alternative phone);
+		// begin fetches by nothing else. The other number is only written.
+		ks.add(kindPhone, l.MobileNumber, true)
+		ks.add(kindPhone, l.AltPhone, l.PhoneKey() == l.AltPhone)
 	}
 }
 
-// addLead adds the identity keys of a stored lead.
+// addLead adds the identity keys of a stored lead the batch changes: shared, as they are only
+// written (the key the lead was found by is already held exclusive).
 func (ks keySet) addLead(l *store.StoredLead) {
-	ks.add(kindEmail, l.Email)
-	ks.add(kindPhone, l.MobileNumber)
-	ks.add(kindPhone, l.AltPhone)
+	ks.add(kindEmail, l.Email, false)
+	ks.add(kindPhone, l.MobileNumber, false)
+	ks.add(kindPhone, l.AltPhone, false)
 }
 
-// sorted returns the keys in ascending order: the one order every transaction waits in.
-func (ks keySet) sorted() []int64 {
-	out := make([]int64, 0, len(ks))
+// sorted returns the keys in ascending order, the one order every transaction waits in, and
+// their modes.
+func (ks keySet) sorted() (keys []int64, exclusive []bool) {
+	keys = make([]int64, 0, len(ks))
 	for k := range ks {
-		out = append(out, k)
+		keys = append(keys, k)
 	}
-	slices.Sort(out)
-	return out
+	slices.Sort(keys)
+	exclusive = make([]bool, len(keys))
+	for i, k := range keys {
+		exclusive[i] = ks[k]
+	}
+	return keys, exclusive
 }
 
-// missing returns the keys of other that ks lacks, sorted.
+// missing returns the keys of other that ks lacks in either mode, sorted.
 func (ks keySet) missing(other keySet) []int64 {
 	var out []int64
 	for k := range other {
