@@ -114,17 +114,7 @@ func TestChangedLeadsKeysAreLocked(t *testing.T) {
 		done <- err
 	}()
 	// Apply must end up waiting for the advisory lock the other transaction holds.
-	require.Eventually(t, func() bool {
-		var waiting bool
-		err := other.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_locks
-			WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`).Scan(&waiting)
-		return err == nil && waiting
-	}, 10*time.Second, 5*time.Millisecond)
-	select {
-	case err := <-done:
-		t.Fatalf("Apply returned while the lead's key was held: %v", err)
-	default:
-	}
+	requireWaiting(t, other, done, "Apply returned while the lead's key was held")
 	require.NoError(t, tx.Commit(t.Context()))
 	require.NoError(t, <-done)
 	l, err := db.LeadByEmail(t.Context(), "asha@example.com")

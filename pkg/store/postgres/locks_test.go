@@ -66,17 +66,7 @@ func TestLookupWaitsForWriterOfNumber(t *testing.T) {
 		_, err := db.Apply(context.Background(), []store.Record{r})
 		done <- err
 	}()
-	require.Eventually(t, func() bool {
-		var waiting bool
-		err := other.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_locks
-			WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`).Scan(&waiting)
-		return err == nil && waiting
-	}, 10*time.Second, 5*time.Millisecond)
-	select {
-	case err := <-done:
-		t.Fatalf("Apply returned while a writer held the number's key: %v", err)
-	default:
-	}
+	requireWaiting(t, other, done, "Apply returned while a writer held the number's key")
 	release()
 	require.NoError(t, <-done)
 }
@@ -104,4 +94,22 @@ func TestKeyModes(t *testing.T) {
 	require.True(t, ks[lockKey(kindPhone, sharedNumber)])
 	ks.addLead(&store.StoredLead{Lead: *a.Lead})
 	require.True(t, ks[lockKey(kindPhone, sharedNumber)], "a changed lead's key never weakens a held one")
+}
+
+// requireWaiting waits until some transaction of this database waits for an advisory lock (the
+// Apply running beside the test), and fails if that Apply returned meanwhile: it must still be
+// waiting (what says why it must).
+func requireWaiting(t *testing.T, other *pgx.Conn, done <-chan error, what string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		var waiting bool
+		err := other.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_locks
+			WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`).Scan(&waiting)
+		return err == nil && waiting
+	}, 10*time.Second, 5*time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("%s: %v", what, err)
+	default:
+	}
 }
