@@ -161,15 +161,12 @@ func digits(b []byte, i int) int {
 // Literal checks that word (true, false or null) starts at b[i] and returns the index past it
 // (on failure, the first byte that differs).
 func Literal(b []byte, i int, word string) (int, bool) {
-	if len(b)-i >= len(word) && string(b[i:i+len(word)]) == word {
-		return i + len(word), true
-	}
 	for k := 0; k < len(word); k++ {
 		if i+k >= len(b) || b[i+k] != word[k] {
 			return i + k, false
 		}
 	}
-	return i, false // not reached: the fast check above would have matched
+	return i + len(word), true
 }
 
 // unescaped maps the letter of a one-letter JSON escape to the byte it stands for.

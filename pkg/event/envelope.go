@@ -119,9 +119,9 @@ func typeText(raw []byte) (string, error) {
 	if raw[0] != '"' {
 		return "", &EnvelopeError{Field: "event_type", Msg: "must be a string, got " + kind(raw)}
 	}
-	typ, err := stringText(raw)
+	typ, err := stringText("event_type", raw)
 	if err != nil {
-		return "", surrogateError("event_type")
+		return "", err
 	}
 	if err := checkText("event_type", typ, MaxEventTypeLen); err != nil {
 		return "", err
@@ -129,20 +129,17 @@ func typeText(raw []byte) (string, error) {
 	return typ, nil
 }
 
-// errLoneSurrogate is stringText's refusal, which its callers name by field.
-var errLoneSurrogate = errors.New("lone surrogate escape")
-
-// stringText is the text of raw, a JSON string the scanner (or encoding/json, on the slow path)
-// has checked: without escapes its own bytes, else unquoted by jsonscan as the worker's decoder
-// unquotes it. An escape of a lone surrogate is refused: decoded, it would become U+FFFD, and
+// stringText is the text of raw, field's value: a JSON string the scanner (or encoding/json, on
+// the slow path) has checked. Without escapes it is its own bytes, else it is unquoted by
+// jsonscan as the worker's decoder unquotes it. An escape of a lone surrogate is refused: decoded, it would become U+FFFD, and
 // two different ids could become one.
-func stringText(raw []byte) (string, error) {
+func stringText(field string, raw []byte) (string, error) {
 	inner := raw[1 : len(raw)-1]
 	if bytes.IndexByte(inner, '\\') < 0 {
 		return string(inner), nil
 	}
 	if loneSurrogate(raw) {
-		return "", errLoneSurrogate
+		return "", surrogateError(field)
 	}
 	return string(jsonscan.AppendUnquoted(nil, inner)), nil
 }
@@ -183,11 +180,7 @@ func idText(raw json.RawMessage) (string, error) {
 			// json.Unmarshal would quietly turn invalid bytes into U+FFFD, hiding them from checkText.
 			return "", &EnvelopeError{Field: "payload.id", Msg: "is not valid UTF-8"}
 		}
-		s, err := stringText(raw)
-		if err != nil {
-			return "", surrogateError("payload.id")
-		}
-		return s, nil
+		return stringText("payload.id", raw)
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		if bytes.IndexAny(raw, ".eE") < 0 {
 			return string(raw), nil

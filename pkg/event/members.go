@@ -1,7 +1,6 @@
 package event
 
 import (
-	"bytes"
 	"encoding/json"
 
 	"github.com/saleassist-pipeline/pipeline/internal/jsonscan"
@@ -45,10 +44,8 @@ func lastMember(obj []byte, key string) (json.RawMessage, bool) {
 	}
 }
 
-// keyIs reports whether the raw (still escaped) key k decodes to key.
+// keyIs reports whether the raw key k, which holds escapes (unescaped keys are compared as they
+// are), decodes to key. k is a key the scanner accepted.
 func keyIs(k []byte, key string) bool {
-	if bytes.IndexByte(k, '\\') < 0 {
-		return string(k) == key
-	}
-	return string(jsonscan.AppendUnquoted(nil, k)) == key // k is a key the scanner accepted
+	return string(jsonscan.AppendUnquoted(nil, k)) == key
 }
