@@ -42,6 +42,10 @@ var ErrNotFound = errors.New("no such entry")
 // or quarantined against this NATS. Listings treat that as empty.
 var ErrNoStream = errors.New("stream not found")
 
+// ErrNotReplayable is wrapped when a kept or corrected body is still not an event the webhook
+// would accept: replaying it again unchanged cannot help.
+var ErrNotReplayable = errors.New("not replayable as it is")
+
 // missing is an error whose text is written for the operator and which is ErrNotFound.
 type missing struct{ msg string }
 

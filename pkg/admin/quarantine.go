@@ -10,8 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/saleassist-pipeline/pipeline/pkg/accept"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
-	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -178,17 +178,19 @@ func (o *Ops) ReplayQuarantined(ctx context.Context, id uint64, body []byte) (Re
 	if err != nil {
 		return Replayed{}, err
 	}
+	// The kept request is read exactly as the webhook read it (accept.Body is the webhook's own
+	// code), headers and all; a corrected body is UTF-8 JSON, as ingestctl and the console say.
+	req, what := accept.FromHeader(q.Header, q.Body), fmt.Sprintf("quarantine entry %d", id)
 	if body != nil {
-		if int64(len(body)) > o.maxBody {
-			return Replayed{}, fmt.Errorf("the corrected body is %d bytes; the ingest accepts at most %d (-max-body)", len(body), o.maxBody)
-		}
-	} else if body, err = decodeKept(q, o.maxBody); err != nil {
-		return Replayed{}, fmt.Errorf("quarantine entry %d: %w; save a corrected body with `ingestctl quarantine show %d > fixed.json`, edit it (as UTF-8), and replay with --body fixed.json", id, err, id)
+		req, what = accept.Request{ContentType: "application/json; charset=utf-8", Raw: body}, fmt.Sprintf("the corrected body for quarantine entry %d", id)
 	}
-	head, err := event.ParseHead(body)
-	if err != nil {
-		return Replayed{}, fmt.Errorf("quarantine entry %d is still not an acceptable event: %v; save it with `ingestctl quarantine show %d > fixed.json`, fix it, and replay with --body fixed.json", id, err, id)
+	a, rej := accept.Body(req, o.maxBody)
+	if rej != nil {
+		return Replayed{}, fmt.Errorf("%w: %s is still not an acceptable event (%s: %s); it stays in quarantine: save it with `ingestctl quarantine show %d > fixed.json`, "+
+			"fix it (as UTF-8 JSON), and replay with --body fixed.json", ErrNotReplayable, what, rej.Code, rej.Message, id)
 	}
+	head := a.Head
+	body = a.Body
 	pub, err := queue.NewPublisher(o.conn, o.cfg, publishTimeout)
 	if err != nil {
 		return Replayed{}, err
@@ -205,16 +207,6 @@ func (o *Ops) ReplayQuarantined(ctx context.Context, id uint64, body []byte) (Re
 		return Replayed{}, fmt.Errorf("event %s was accepted, but removing quarantine entry %d failed: %w; delete it with `ingestctl quarantine delete %d`", head.ID, id, err, id)
 	}
 	return Replayed{EventID: head.ID, EventType: head.Type, Duplicate: ack.Duplicate}, nil
-}
-
-// decodeKept reads a kept body as the ingest does: undoes its Content-Encoding, then transcodes it
-// from its declared charset to UTF-8.
-func decodeKept(q *queue.Quarantined, limit int64) ([]byte, error) {
-	body, err := ingest.DecodeContent(q.Header.Get("Content-Encoding"), q.Body, limit)
-	if err != nil {
-		return nil, err
-	}
-	return ingest.Transcode(ingest.ContentCharset(q.Header.Get("Content-Type")), body, limit)
 }
 
 func getQuarantined(ctx context.Context, stream jetstream.Stream, id uint64) (*queue.Quarantined, error) {

@@ -124,8 +124,17 @@ func TestQuarantineReplayGzipAndDelete(t *testing.T) {
 	_, err := zw.Write(testkit.Fixture(t))
 	require.NoError(t, err)
 	require.NoError(t, zw.Close())
-	id := b.quarantine(t, "unsupported_media_type", gz.Bytes(), http.Header{"Content-Type": {"text/plain"}, "Content-Encoding": {"gzip"}})
+	id := b.quarantine(t, "invalid_gzip", gz.Bytes(), http.Header{"Content-Type": {"application/json"}, "Content-Encoding": {"gzip"}})
 	other := b.quarantine(t, "invalid_envelope", []byte(`[1,2,3]`), nil)
+	// Labelled as not JSON, it is refused on replay as the webhook refuses it, and kept.
+	plain := b.quarantine(t, "unsupported_media_type", gz.Bytes(), http.Header{"Content-Type": {"text/plain"}, "Content-Encoding": {"gzip"}})
+	code, _, errOut := b.run(t, "quarantine", "replay", strconv.FormatUint(plain, 10))
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, `"text/plain" is not JSON`)
+	require.Contains(t, errOut, "--body")
+	require.Zero(t, b.eventsInStream(t))
+	code, _, _ = b.run(t, "quarantine", "delete", strconv.FormatUint(plain, 10))
+	require.Equal(t, 0, code)
 
 	code, out, errOut := b.run(t, "quarantine", "replay", strconv.FormatUint(id, 10))
 	require.Equal(t, 0, code, errOut)
@@ -194,4 +203,31 @@ func TestQuarantineReplayTranscodes(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "x-klingon")
 	require.Contains(t, errOut, "--body")
+}
+
+// Issue 19, case 2: a Latin-1 body whose Content-Type cannot be parsed (so its charset is
+// unknown) was refused by the webhook, kept, and then replayed as UTF-8, storing "Ren\ufffde".
+// Replay reads it with the webhook's own code: refused again, kept, and told how to fix it.
+func TestQuarantineReplayDecodesAsTheWebhook(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	body := []byte("{\"event_type\":\"x\",\"payload\":{\"id\":\"q-rene\",\"people_detail\":{\"name\":\"Ren\xe9e\"}}}")
+	id := b.quarantine(t, "unsupported_media_type", body, http.Header{"Content-Type": {"application/json; charset=iso-8859-1; foo"}})
+	code, _, errOut := b.run(t, "quarantine", "replay", strconv.FormatUint(id, 10))
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "cannot be parsed")
+	require.Contains(t, errOut, "charset is unknown")
+	require.Contains(t, errOut, "it stays in quarantine")
+	require.Zero(t, b.eventsInStream(t))
+	code, out, _ := b.run(t, "quarantine", "list")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "1 in quarantine")
+
+	// An id that its charset cannot decode exactly is refused on replay as by the webhook.
+	sj := b.quarantine(t, "unsupported_media_type", []byte(`{"event_type":"x","payload":{"id":"a`+"\x81\x20"+`"}}`),
+		http.Header{"Content-Type": {"application/json; charset=shift_jis"}})
+	code, _, errOut = b.run(t, "quarantine", "replay", strconv.FormatUint(sj, 10))
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "not valid shift_jis text")
+	require.Zero(t, b.eventsInStream(t))
 }

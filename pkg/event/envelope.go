@@ -255,8 +255,11 @@ func surrogateError(field string) error {
 		"which is not Unicode text and cannot be stored as sent; send it as valid Unicode text (a surrogate pair, or the character itself)"}
 }
 
-// checkText rejects values that cannot travel as a NATS header or subject: empty, too long,
-// invalid UTF-8, or holding control characters.
+// checkText rejects values that cannot travel as a NATS header or subject, or that would change a
+// line they are written into: empty, too long, invalid UTF-8, or holding control characters. C1
+// controls (U+0085 is a newline to some readers) and U+2028/U+2029 (line breaks to YAML and
+// JavaScript) are refused with the C0 ones: an id or type is printed into logs, YAML comments and
+// pages, where each would end a line.
 func checkText(field, s string, max int) error {
 	switch {
 	case s == "":
@@ -267,8 +270,9 @@ func checkText(field, s string, max int) error {
 		return &EnvelopeError{Field: field, Msg: "is not valid UTF-8"}
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return &EnvelopeError{Field: field, Msg: "must not contain control characters (newlines, tabs, NUL)"}
+		if r < 0x20 || r >= 0x7f && r <= 0x9f || r == 0x2028 || r == 0x2029 {
+			return &EnvelopeError{Field: field, Msg: fmt.Sprintf("must not contain control characters (newlines, tabs, NUL, DEL, "+
+				"C1 controls U+0080 to U+009F, line and paragraph separators U+2028 and U+2029); it holds %U: send it without them", r)}
 		}
 	}
 	return nil

@@ -167,7 +167,7 @@ func TestSignatureOverRawBody(t *testing.T) {
 	t.Parallel()
 	b := setup(t, withAuth(ingest.AuthConfig{SignatureHeader: testSigHeader, SignatureSecrets: []string{testSigKey}}))
 	fix := testkit.Fixture(t)
-	zipped := gz(t, fix)
+	zipped := testkit.Gzip(t, fix)
 
 	post := func(sig string) response {
 		return b.do(t, http.MethodPost, ingest.WebhookPath, bytes.NewReader(zipped),

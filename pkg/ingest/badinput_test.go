@@ -2,7 +2,6 @@ package ingest_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -33,17 +32,6 @@ const (
 // quarantineReasons are the codes an authenticated, unacceptable request is kept under.
 var quarantineReasons = []string{"invalid_json", "invalid_envelope", "invalid_gzip", "unsupported_media_type"}
 
-// gz returns b gzip-compressed.
-func gz(tb testing.TB, b []byte) []byte {
-	tb.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	_, err := zw.Write(b)
-	require.NoError(tb, err)
-	require.NoError(tb, zw.Close())
-	return buf.Bytes()
-}
-
 // envelope is a well-formed envelope around a payload string of n bytes.
 func envelopeOfSize(n int) []byte {
 	head := `{"event_type": "widget_new_conversation", "payload": {"id": "big", "pad": "`
@@ -61,10 +49,10 @@ func TestBadInputClasses(t *testing.T) {
 	const limit = 64 << 10
 	fix := testkit.Fixture(t)
 	seed := testkit.SeedSample(t)
-	gzFix := gz(t, fix)
+	gzFix := testkit.Gzip(t, fix)
 	badCRC := bytes.Clone(gzFix)
 	badCRC[len(badCRC)-8] ^= 0xff // the trailer's CRC-32
-	bomb := gz(t, envelopeOfSize(16*limit))
+	bomb := testkit.Gzip(t, envelopeOfSize(16*limit))
 	require.Less(t, len(bomb), limit/10, "the bomb must be small compressed")
 	over := envelopeOfSize(limit + 1)
 	require.Len(t, over, limit+1)
@@ -119,7 +107,7 @@ func TestBadInputClasses(t *testing.T) {
 		{name: "CorruptGzip", body: []byte("this was never gzip"), header: map[string]string{"Content-Encoding": "gzip"}, status: 400, code: "invalid_gzip", hint: "gzip", kept: true},
 		{name: "TruncatedGzip", body: gzFix[:len(gzFix)/2], header: map[string]string{"Content-Encoding": "gzip"}, status: 400, code: "invalid_gzip", hint: "gzip", kept: true},
 		{name: "GzipBadChecksum", body: badCRC, header: map[string]string{"Content-Encoding": "gzip"}, status: 400, code: "invalid_gzip", hint: "gzip", kept: true},
-		{name: "GzippedSeedSample", body: gz(t, seed), header: map[string]string{"Content-Encoding": "gzip"}, status: 400, code: "invalid_json", hint: "line 143,", kept: true},
+		{name: "GzippedSeedSample", body: testkit.Gzip(t, seed), header: map[string]string{"Content-Encoding": "gzip"}, status: 400, code: "invalid_json", hint: "line 143,", kept: true},
 		// Limits: too large is never kept.
 		{name: "GzipBomb", body: bomb, header: map[string]string{"Content-Encoding": "gzip"}, status: 413, code: "too_large", hint: strconv.Itoa(limit), kept: false},
 		{name: "OverLimit", body: over, status: 413, code: "too_large", hint: "MAX_BODY_BYTES", kept: false},

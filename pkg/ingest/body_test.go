@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/saleassist-pipeline/pipeline/pkg/accept"
 	"github.com/stretchr/testify/require"
 )
 
@@ -52,7 +53,7 @@ func TestReadBodyReadsAtMostLimitPlusOne(t *testing.T) {
 				r.ContentLength = declared
 
 				body, err := readBody(httptest.NewRecorder(), r, limit)
-				require.ErrorIs(t, err, ErrTooLarge, "limit %d, declared %d", limit, declared)
+				require.ErrorIs(t, err, accept.ErrTooLarge, "limit %d, declared %d", limit, declared)
 				require.Nil(t, body)
 				want := limit + 1
 				if declared > limit {
@@ -84,7 +85,7 @@ func TestReadBody(t *testing.T) {
 		r.Body = io.NopCloser(src)
 		r.ContentLength = limit + 1
 		body, err := readBody(httptest.NewRecorder(), r, limit)
-		require.ErrorIs(t, err, ErrTooLarge)
+		require.ErrorIs(t, err, accept.ErrTooLarge)
 		require.Nil(t, body)
 		require.Zero(t, src.count(), "a body declared too large is refused unread")
 	})
@@ -108,7 +109,7 @@ func TestReadBody(t *testing.T) {
 		r.Body = io.NopCloser(bytes.NewReader(append(bytes.Clone(full), 'z')))
 		r.ContentLength = -1
 		body, err := readBody(httptest.NewRecorder(), r, limit)
-		require.ErrorIs(t, err, ErrTooLarge)
+		require.ErrorIs(t, err, accept.ErrTooLarge)
 		require.Nil(t, body)
 	})
 	t.Run("Empty", func(t *testing.T) {
@@ -126,7 +127,7 @@ func TestReadBody(t *testing.T) {
 		r.ContentLength = -1
 		body, err := readBody(httptest.NewRecorder(), r, limit)
 		require.ErrorIs(t, err, boom)
-		require.NotErrorIs(t, err, ErrTooLarge)
+		require.NotErrorIs(t, err, accept.ErrTooLarge)
 		require.Contains(t, err.Error(), "request body")
 		require.Nil(t, body)
 	})

@@ -94,3 +94,42 @@ func TestDeepBodyIsRefusedAndKept(t *testing.T) {
 	body = []byte(`{"event_type":"x","payload":{"id":"deep-ok","a":` + strings.Repeat("[", ok) + strings.Repeat("]", ok) + `}}`)
 	requireAccepted(t, b.post(t, body))
 }
+
+// Issue 19, case 1, as reported: two utf-16le bodies whose ids differ only in a lone surrogate
+// both became "a\ufffd", and the second was answered 202 duplicate:true and never stored. Each is
+// now refused with 415 and kept, and nothing reaches the stream; so is a shift_jis id ending in
+// bytes invalid there.
+func TestUndecodableCharsetIsRefusedAndKept(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	u16 := func(unit uint16) []byte {
+		var out []byte
+		for _, r := range `{"event_type":"x","payload":{"id":"a` {
+			out = append(out, byte(r), 0)
+		}
+		out = append(out, byte(unit), byte(unit>>8))
+		for _, r := range `"}}` {
+			out = append(out, byte(r), 0)
+		}
+		return out
+	}
+	post := func(ct string, body []byte) response {
+		return b.do(t, http.MethodPost, ingest.WebhookPath, bytes.NewReader(body), ingest.DefaultSecretHeader, testSecret, "Content-Type", ct)
+	}
+	for _, tc := range []struct {
+		ct   string
+		body []byte
+	}{
+		{"application/json; charset=utf-16le", u16(0xd800)},
+		{"application/json; charset=utf-16le", u16(0xdbff)},
+		{"application/json; charset=shift_jis", []byte(`{"event_type":"x","payload":{"id":"a` + "\x81\x20" + `"}}`)},
+		{"application/json; charset=shift_jis", []byte(`{"event_type":"x","payload":{"id":"a` + "\xa0" + `"}}`)},
+	} {
+		res := post(tc.ct, tc.body)
+		msg := requireError(t, res, http.StatusUnsupportedMediaType, "unsupported_media_type")
+		require.Contains(t, msg, "not valid")
+		require.Contains(t, msg, "UTF-8")
+		require.True(t, res.contains("quarantine_id"))
+	}
+	require.Zero(t, b.msgs(t))
+}

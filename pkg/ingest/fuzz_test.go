@@ -4,48 +4,22 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 )
 
-// The request-path parsers of the ingest beyond FuzzDecodeContent: the signature header, the
+// The request-path parsers of the ingest beyond those of pkg/accept (FuzzDecodeContent, FuzzGzipRoundTrip, FuzzTranscode): the signature header, the
 // shared-secret comparison and the client address behind proxies. Each decides whether a request
 // is let in, so each checks that exactly the right inputs pass.
 
 const fuzzKey = "fuzz-signing-key-0123456789"
-
-// FuzzGzipRoundTrip: whatever the sender compresses, the ingest gets back byte for byte when it
-// fits the limit, and ErrTooLarge (never a truncated body) when it does not.
-func FuzzGzipRoundTrip(f *testing.F) {
-	f.Add(testkit.Fixture(f), uint32(1<<20))
-	f.Add([]byte{}, uint32(0))
-	f.Add([]byte("x"), uint32(0))
-	f.Add(bytes.Repeat([]byte{0}, 1<<16), uint32(1<<16))
-	f.Add(bytes.Repeat([]byte{0}, 1<<16), uint32(1<<16-1))
-	f.Fuzz(func(t *testing.T, body []byte, limit32 uint32) {
-		limit := int64(limit32 % (1 << 21))
-		for _, enc := range []string{"gzip", "x-gzip", " GZIP "} {
-			got, err := ingest.DecodeContent(enc, gz(t, body), limit)
-			switch {
-			case int64(len(body)) > limit:
-				if !errors.Is(err, ingest.ErrTooLarge) || got != nil {
-					t.Fatalf("%d bytes under a limit of %d: %d bytes, %v", len(body), limit, len(got), err)
-				}
-			case err != nil || !bytes.Equal(got, body):
-				t.Fatalf("%d bytes under a limit of %d: got %d bytes back, %v", len(body), limit, len(got), err)
-			}
-		}
-	})
-}
 
 // FuzzCheckSignature: a signature header is accepted exactly when it holds the body's
 // HMAC-SHA256 under the key, hex or base64 (either alphabet, padded or not), with or without a
@@ -190,47 +164,4 @@ func peerOf(remote string) netip.Addr {
 	}
 	ip, _ := netip.ParseAddr(host)
 	return ip.Unmap()
-}
-
-// FuzzTranscode: whatever bytes arrive under whatever charset label, Transcode never panics and
-// either refuses (ErrUnsupportedCharset, or ErrTooLarge past the limit) or returns valid UTF-8
-// within the limit; UTF-8 and US-ASCII labels and no label return the body untouched, invalid
-// bytes and all; a Latin-1 body comes back as the same characters.
-func FuzzTranscode(f *testing.F) {
-	for _, s := range []struct {
-		charset string
-		body    string
-	}{
-		{"iso-8859-1", "{\"name\":\"Jos\xe9\"}"}, {"windows-1252", "\x93quoted\x94"}, {"utf-16", "\xff\xfe{\x00}\x00"},
-		{"utf-16be", "\x00{"}, {"shift_jis", "\x82\xa0"}, {"utf-8", "\xff"}, {"", "\xff"}, {"us-ascii", "\x80"},
-		{"iso-2022-kr", "x"}, {"x-klingon", "x"}, {"latin1", ""}, {"ibm037", "\xc1"}, {"gb18030", "\x81\x30\x81\x30"},
-	} {
-		f.Add(s.charset, []byte(s.body), uint16(64))
-	}
-	f.Fuzz(func(t *testing.T, charset string, body []byte, limit16 uint16) {
-		limit := int64(limit16)
-		got, err := ingest.Transcode(charset, body, limit)
-		switch charset {
-		case "", "utf-8", "utf8", "us-ascii", "ascii":
-			if err != nil || !bytes.Equal(got, body) {
-				t.Fatalf("charset %q changed the body: %q → %q, %v", charset, body, got, err)
-			}
-			return
-		}
-		if err != nil {
-			if !errors.Is(err, ingest.ErrUnsupportedCharset) && !errors.Is(err, ingest.ErrTooLarge) {
-				t.Fatalf("charset %q: unexpected error %v", charset, err)
-			}
-			return
-		}
-		if !utf8.Valid(got) && !bytes.Equal(got, body) {
-			t.Fatalf("charset %q: %q became invalid UTF-8 %q", charset, body, got)
-		}
-		if int64(len(got)) > limit && !bytes.Equal(got, body) {
-			t.Fatalf("charset %q: %d bytes over the limit of %d", charset, len(got), limit)
-		}
-		if charset == "iso-8859-1" && len(body) > 0 && body[0] >= 0x20 && body[0] < 0x80 && got[0] != body[0] {
-			t.Fatalf("ASCII %q changed to %q", body[0], got[0])
-		}
-	})
 }

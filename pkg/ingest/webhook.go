@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/saleassist-pipeline/pipeline/pkg/accept"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -37,8 +38,8 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request, start time
 	}
 	raw, err := readBody(w, r, s.cfg.MaxBody)
 	switch {
-	case errors.Is(err, ErrTooLarge):
-		return writeError(w, http.StatusRequestEntityTooLarge, "too_large", tooLarge(s.cfg.MaxBody))
+	case errors.Is(err, accept.ErrTooLarge):
+		return writeError(w, http.StatusRequestEntityTooLarge, "too_large", accept.TooLargeMessage(s.cfg.MaxBody))
 	case err != nil:
 		return writeError(w, http.StatusBadRequest, "invalid_body", err.Error())
 	}
@@ -46,41 +47,15 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request, start time
 		return s.refuse(w, r, f)
 	}
 	// Authenticated from here on: whatever cannot be accepted is kept in quarantine for replay.
-	if len(raw) == 0 {
-		return writeError(w, http.StatusBadRequest, "invalid_body", `the body is empty; send the event as JSON {"event_type": "...", "payload": {...}}`)
-	}
-	charset, msg := checkContentType(r.Header.Get("Content-Type"))
-	if msg != "" {
-		return s.reject(w, r, raw, start, http.StatusUnsupportedMediaType, "unsupported_media_type", msg)
-	}
-	body, err := DecodeContent(r.Header.Get("Content-Encoding"), raw, s.cfg.MaxBody)
-	switch {
-	case errors.Is(err, ErrTooLarge):
-		return writeError(w, http.StatusRequestEntityTooLarge, "too_large", tooLarge(s.cfg.MaxBody))
-	case errors.Is(err, ErrUnsupportedEncoding):
-		return s.reject(w, r, raw, start, http.StatusUnsupportedMediaType, "unsupported_media_type", err.Error())
-	case err != nil:
-		return s.reject(w, r, raw, start, http.StatusBadRequest, "invalid_gzip", err.Error()+"; send a complete gzip stream, or the body uncompressed")
-	}
-	if charset != "" {
-		// Stored, and read by everything downstream, as UTF-8; the signature was checked on raw.
-		body, err = Transcode(charset, body, s.cfg.MaxBody)
-		switch {
-		case errors.Is(err, ErrTooLarge):
-			return writeError(w, http.StatusRequestEntityTooLarge, "too_large", tooLarge(s.cfg.MaxBody))
-		case err != nil:
-			return s.reject(w, r, raw, start, http.StatusUnsupportedMediaType, "unsupported_media_type", err.Error())
+	// The quarantine replay reads kept bodies with the same accept.Body, so the two agree.
+	a, rej := accept.Body(accept.FromHeader(r.Header, raw), s.cfg.MaxBody)
+	if rej != nil {
+		if !rej.Keep {
+			return writeError(w, rej.Status, rej.Code, rej.Message)
 		}
+		return s.reject(w, r, raw, start, rej.Status, rej.Code, rej.Message)
 	}
-	head, err := event.ParseHead(body)
-	if err != nil {
-		var se *event.SyntaxError
-		if errors.As(err, &se) {
-			return s.reject(w, r, raw, start, http.StatusBadRequest, "invalid_json", err.Error()+"; send the event as a JSON object")
-		}
-		return s.reject(w, r, raw, start, http.StatusUnprocessableEntity, "invalid_envelope", err.Error())
-	}
-	ev := &event.Event{ID: head.ID, Type: head.Type, ReceivedAt: start.UTC(), Body: body}
+	ev := &event.Event{ID: a.Head.ID, Type: a.Head.Type, ReceivedAt: start.UTC(), Body: a.Body}
 	t0 := time.Now()
 	ack, err := s.pub.Publish(r.Context(), ev)
 	s.metrics.publish.Observe(time.Since(t0).Seconds())
