@@ -190,6 +190,13 @@ func (h *Host) Command(name string, args ...string) *exec.Cmd {
 	return exec.Command("ip", append([]string{"netns", "exec", h.NS, name}, args...)...)
 }
 
+// CommandAs is Command with the program running as user uid and group gid, for programs that
+// refuse to run as root (PostgreSQL): nsenter enters the namespace as root, then drops to them.
+func (h *Host) CommandAs(uid, gid int, name string, args ...string) *exec.Cmd {
+	return exec.Command("nsenter", append([]string{"--net=/var/run/netns/" + h.NS,
+		"--setuid=" + strconv.Itoa(uid), "--setgid=" + strconv.Itoa(gid), "--", name}, args...)...)
+}
+
 // Adopt moves process pid (and the children it starts from now on) into the host's cgroups.
 func (h *Host) Adopt(pid int) error {
 	for _, root := range []string{cpuRoot, cpuacctRoot} {
