@@ -25,6 +25,10 @@ bench-memory: ## the ingest's memory under load over several duplicate windows: 
 bench-worker: ## real worker drain vs the naive one-transaction-per-event baseline; scaling
 	$(GO) run ./bench/cmd/workerbench
 
+.PHONY: bench-scaleout
+bench-scaleout: ## workers as hosts (hosts lab: netns + CPU quotas, root): 1, 2, 4, 8 worker hosts draining distinct people; table + docs/scaleout.svg (~5 minutes)
+	$(GO) run ./bench/cmd/scaleout
+
 .PHONY: drills
 drills: ## fault drills on real processes under load, each checked against the store (docs/RELIABILITY.md); loopback only, bounded
 	$(GO) vet -tags drills ./drills/

@@ -1,0 +1,86 @@
+// Command scaleout drains a pre-filled stream with 1, 2, 4 and 8 worker hosts on the hosts lab
+// (each part in its own network namespace, held to its own CPU quota) and prints events/s, each
+// host's CPU per event and busy share, which host is full first, and the targets; it draws the
+// curve into docs/scaleout.svg. Without the lab (no root, no cgroup v1), it says so in one line
+// and measures nothing (under CI=true it fails). See bench/README.md.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/saleassist-pipeline/pipeline/bench/scaleout"
+	"github.com/saleassist-pipeline/pipeline/bench/workerbench"
+	"github.com/saleassist-pipeline/pipeline/internal/lab"
+)
+
+func main() {
+	var o scaleout.Options
+	var workers, pgSettings, picture string
+	flag.IntVar(&o.Events, "events", 20_000, "events per drain, each about a person of its own")
+	flag.StringVar(&workers, "workers", "1,2,4,8", "worker host counts to drain with")
+	flag.IntVar(&o.Rounds, "rounds", 3, "drains per worker count; medians are reported")
+	flag.Float64Var(&o.WorkerCores, "worker-cores", 0.1, "CPU quota of each worker host, in cores")
+	flag.Float64Var(&o.StoreCores, "store-cores", 0.8, "CPU quota of the PostgreSQL host")
+	flag.Float64Var(&o.NATSCores, "nats-cores", 0.3, "CPU quota of the NATS host")
+	flag.BoolVar(&o.HotKey, "hot-key", true, "add a drain whose events are all about one person")
+	flag.StringVar(&pgSettings, "pg-settings", "", "extra PostgreSQL settings for the store host, name=value,…")
+	flag.StringVar(&picture, "picture", "docs/scaleout.svg", "where to draw the curve, relative to the module root (.svg or .png); empty: none")
+	flag.Parse()
+	for _, f := range strings.Split(workers, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "scaleout: -workers %q: a comma-separated list of counts ≥ 1\n", workers)
+			os.Exit(2)
+		}
+		o.Workers = append(o.Workers, n)
+	}
+	if pgSettings != "" {
+		o.PGSettings = strings.Split(pgSettings, ",")
+	}
+	if err := lab.Available(); err != nil {
+		if os.Getenv("CI") == "true" {
+			fmt.Fprintln(os.Stderr, "scaleout: FAILED: CI=true and the hosts lab cannot run:", err)
+			os.Exit(1)
+		}
+		fmt.Fprintf(os.Stderr, "scaleout: skipped: %v; `make bench-worker` measures worker processes sharing the machine's cores instead\n", err)
+		return
+	}
+	if b := o.Budget(); b >= 2 {
+		fmt.Fprintf(os.Stderr, "scaleout: the quotas add up to %.2g cores at the largest worker count; keep them under the machine's 2, or the box becomes the limit\n", b)
+		os.Exit(2)
+	}
+	o.Out, o.Progress = os.Stdout, os.Stderr
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	start := time.Now()
+	rep, err := scaleout.Run(ctx, o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "scaleout: FAILED:", err)
+		os.Exit(1)
+	}
+	rep.Write(os.Stdout)
+	if picture != "" {
+		if !filepath.IsAbs(picture) {
+			root, err := workerbench.FindModuleRoot()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "scaleout:", err)
+				os.Exit(1)
+			}
+			picture = filepath.Join(root, picture)
+		}
+		if err := rep.Plot(picture); err != nil {
+			fmt.Fprintln(os.Stderr, "scaleout: picture:", err)
+			os.Exit(1)
+		}
+		fmt.Fprintln(os.Stderr, "scaleout: curve drawn in", picture)
+	}
+	fmt.Fprintf(os.Stderr, "scaleout: done in %s\n", time.Since(start).Round(time.Second))
+}

@@ -1,0 +1,480 @@
+// Package scaleout measures how the workers scale out when each part runs as its own host: NATS,
+// PostgreSQL and every worker in a network namespace of its own with its own CPU quota (the hosts
+// lab, internal/lab), so that the machine's two cores are never the limit and each host's CPU is
+// accounted for. It drains a pre-filled stream of distinct people with 1, 2, 4 and 8 worker hosts
+// and reports events/s, each host's CPU per event and busy share of its quota, and which host is
+// full first. See bench/README.md.
+package scaleout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/saleassist-pipeline/pipeline/bench/workerbench"
+	"github.com/saleassist-pipeline/pipeline/drills"
+	"github.com/saleassist-pipeline/pipeline/internal/lab"
+	"github.com/saleassist-pipeline/pipeline/pkg/event"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+)
+
+// Options say what to measure.
+type Options struct {
+	// Events is how many events each drain stores.
+	Events int
+	// Workers are the worker host counts to drain with, in order.
+	Workers []int
+	// Rounds is how many times each count is drained; medians are reported.
+	Rounds int
+	// WorkerCores, StoreCores and NATSCores are the hosts' CPU quotas.
+	WorkerCores, StoreCores, NATSCores float64
+	// HotKey adds a drain in which every event is about the same person, with HotWorkers workers.
+	HotKey     bool
+	HotWorkers int
+	// PGSettings are extra PostgreSQL settings (name=value) for the store host.
+	PGSettings []string
+	// Out gets the report, Progress one line per drain.
+	Out, Progress io.Writer
+}
+
+func (o *Options) defaults() {
+	if o.Events <= 0 {
+		o.Events = 20_000
+	}
+	if len(o.Workers) == 0 {
+		o.Workers = []int{1, 2, 4, 8}
+	}
+	if o.Rounds <= 0 {
+		o.Rounds = 3
+	}
+	if o.WorkerCores <= 0 {
+		o.WorkerCores = 0.1
+	}
+	if o.StoreCores <= 0 {
+		o.StoreCores = 0.8
+	}
+	if o.NATSCores <= 0 {
+		o.NATSCores = 0.3
+	}
+	if o.HotWorkers <= 0 {
+		o.HotWorkers = 4
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+}
+
+// Budget is the sum of every host's quota at the largest worker count: it must stay below the
+// machine's cores, so that the box itself is never the limit.
+func (o Options) Budget() float64 {
+	o.defaults()
+	return o.StoreCores + o.NATSCores + float64(slices.Max(o.Workers))*o.WorkerCores
+}
+
+// HostUse is one host's CPU over a drain's measured window.
+type HostUse struct {
+	Name  string
+	Cores float64
+	// CPU is what the host used in the window; PerEvent that divided by the events stored in it.
+	CPU      time.Duration
+	PerEvent time.Duration
+	// Busy is CPU as a share of the quota over the window (1 = the host used all of it).
+	Busy float64
+	// Throttled is how many CFS periods the host was held back in the window.
+	Throttled int64
+}
+
+// Drain is one measured drain.
+type Drain struct {
+	Workers int
+	Hot     bool
+	Events  int
+	// Window is the time from 10% to 90% of the events stored, and Rate the events stored per
+	// second in it: start-up and the tail are left out.
+	Window time.Duration
+	Rate   float64
+	Hosts  []HostUse
+	// WALBytes is the WAL the store wrote per stored event over the whole drain.
+	WALBytes float64
+}
+
+// Host returns the use of the host named name (nil if none).
+func (d *Drain) Host(name string) *HostUse {
+	for i := range d.Hosts {
+		if d.Hosts[i].Name == name {
+			return &d.Hosts[i]
+		}
+	}
+	return nil
+}
+
+// Fullest is the host with the highest busy share.
+func (d *Drain) Fullest() HostUse {
+	best := d.Hosts[0]
+	for _, h := range d.Hosts[1:] {
+		if h.Busy > best.Busy {
+			best = h
+		}
+	}
+	return best
+}
+
+// WorkerPerEvent is the mean CPU per event of the worker hosts.
+func (d *Drain) WorkerPerEvent() time.Duration {
+	var sum time.Duration
+	n := 0
+	for _, h := range d.Hosts {
+		if len(h.Name) > 6 && h.Name[:6] == "worker" {
+			sum += h.CPU
+			n++
+		}
+	}
+	if n == 0 || d.Rate == 0 {
+		return 0
+	}
+	return time.Duration(float64(sum) / (d.Rate * d.Window.Seconds()))
+}
+
+// Report is every drain, by worker count.
+type Report struct {
+	Options Options
+	Drains  map[int][]Drain // by worker count, one per round
+	Hot     *Drain
+}
+
+// Median is the drain with the median rate among the rounds with n workers.
+func (r *Report) Median(n int) *Drain {
+	ds := slices.Clone(r.Drains[n])
+	if len(ds) == 0 {
+		return nil
+	}
+	slices.SortFunc(ds, func(a, b Drain) int {
+		switch {
+		case a.Rate < b.Rate:
+			return -1
+		case a.Rate > b.Rate:
+			return 1
+		}
+		return 0
+	})
+	return &ds[len(ds)/2]
+}
+
+// subnet is the lab's own: a private /24 no other part of this project uses.
+var subnet = netip.MustParsePrefix("10.211.7.0/24")
+
+// Run builds the programs and measures every drain. It needs the hosts lab (lab.Available).
+func Run(ctx context.Context, o Options) (*Report, error) {
+	o.defaults()
+	if err := lab.Available(); err != nil {
+		return nil, err
+	}
+	bins, err := drills.Build(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(bins.Dir)
+	root, err := workerbench.FindModuleRoot()
+	if err != nil {
+		return nil, err
+	}
+	fixture, err := os.ReadFile(filepath.Join(root, workerbench.FixturePath))
+	if err != nil {
+		return nil, err
+	}
+	tpl, err := workerbench.NewTemplate(fixture, workerbench.SizeFixture)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Options: o, Drains: map[int][]Drain{}}
+	for round := 1; round <= o.Rounds; round++ {
+		for _, n := range o.Workers {
+			d, err := drain(ctx, o, bins, tpl, n, false, o.Events)
+			if err != nil {
+				return rep, fmt.Errorf("drain with %d workers: %w", n, err)
+			}
+			rep.Drains[n] = append(rep.Drains[n], d)
+			f := d.Fullest()
+			fmt.Fprintf(o.Progress, "scaleout: round %d/%d, %d worker(s): %.0f events/s; fullest host %s at %.0f%% of its %.2g core\n",
+				round, o.Rounds, n, d.Rate, f.Name, 100*f.Busy, f.Cores)
+		}
+	}
+	if o.HotKey {
+		d, err := drain(ctx, o, bins, tpl, o.HotWorkers, true, min(o.Events, 5000))
+		if err != nil {
+			return rep, fmt.Errorf("hot-key drain: %w", err)
+		}
+		rep.Hot = &d
+		fmt.Fprintf(o.Progress, "scaleout: one person, %d workers: %.0f events/s\n", o.HotWorkers, d.Rate)
+	}
+	return rep, nil
+}
+
+var runSeq atomic.Int64
+
+// drain makes a lab with NATS, PostgreSQL and n worker hosts, pre-fills the stream with events
+// (each about a person of its own, or all about one person when hot), starts the workers and
+// measures until every event is stored.
+func drain(ctx context.Context, o Options, bins *drills.Bins, tpl *workerbench.Template, n int, hot bool, events int) (d Drain, err error) {
+	l, err := lab.New("sabnch", subnet)
+	if err != nil {
+		return d, err
+	}
+	defer func() { err = errors.Join(err, l.Close()) }()
+	natsHost, err := l.AddHost("nats", o.NATSCores)
+	if err != nil {
+		return d, err
+	}
+	pgHost, err := l.AddHost("store", o.StoreCores)
+	if err != nil {
+		return d, err
+	}
+	var workerHosts []*lab.Host
+	for i := range n {
+		h, err := l.AddHost("worker"+strconv.Itoa(i+1), o.WorkerCores)
+		if err != nil {
+			return d, err
+		}
+		workerHosts = append(workerHosts, h)
+	}
+	dir, err := os.MkdirTemp("", "saleassist-scaleout-")
+	if err != nil {
+		return d, err
+	}
+	defer os.RemoveAll(dir)
+
+	np, natsURL, err := startNATS(ctx, natsHost, bins.NATS, dir)
+	if err != nil {
+		return d, err
+	}
+	defer np.stop(10 * time.Second)
+	pg, err := startPostgres(ctx, pgHost, subnet.String(), o.PGSettings)
+	if err != nil {
+		return d, err
+	}
+	defer pg.close()
+
+	nc, err := connectNATS(ctx, natsURL, np)
+	if err != nil {
+		return d, err
+	}
+	defer nc.Close()
+	if err := prefill(ctx, nc, tpl, events, hot); err != nil {
+		return d, err
+	}
+	conn, err := pgx.Connect(ctx, pg.url)
+	if err != nil {
+		return d, err
+	}
+	defer conn.Close(context.Background())
+
+	var workers []*proc
+	defer func() {
+		for _, w := range workers {
+			w.stop(10 * time.Second)
+		}
+	}()
+	// Sampled from just before the workers start: the window is found in these afterwards.
+	hosts := l.Hosts()
+	var samples []sample
+	take := func() error {
+		s := sample{at: time.Now(), cpu: make([]time.Duration, len(hosts)), throttled: make([]int64, len(hosts))}
+		// Until the first worker has made the schema there is no table: nothing stored yet.
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM events").Scan(&s.stored); err != nil && !isUndefinedTable(err) {
+			return fmt.Errorf("count stored events: %w", err)
+		}
+		for i, h := range hosts {
+			if s.cpu[i], err = h.CPU(); err != nil {
+				return err
+			}
+			if s.throttled[i], _, err = h.Throttled(); err != nil {
+				return err
+			}
+		}
+		samples = append(samples, s)
+		return nil
+	}
+	var walStart string
+	_ = conn.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&walStart)
+	if err := take(); err != nil {
+		return d, err
+	}
+	for i, h := range workerHosts {
+		w, err := start(h, h.Name, h.Command(bins.Worker,
+			"-nats-url", natsURL, "-db", pg.url, "-addr", h.Addr.String()+":9091"), []string{"PATH=" + os.Getenv("PATH")})
+		if err != nil {
+			return d, err
+		}
+		_ = i
+		workers = append(workers, w)
+	}
+	deadline := time.Now().Add(10 * time.Minute)
+	for samples[len(samples)-1].stored < int64(events) {
+		select {
+		case <-ctx.Done():
+			return d, ctx.Err()
+		case <-time.After(100 * time.Millisecond): // the sampling interval
+		}
+		if err := take(); err != nil {
+			return d, err
+		}
+		for _, w := range workers {
+			if err := w.exited(); err != nil {
+				return d, err
+			}
+		}
+		if time.Now().After(deadline) {
+			return d, fmt.Errorf("%d of %d events stored after 10 minutes", samples[len(samples)-1].stored, events)
+		}
+	}
+	var walBytes float64
+	_ = conn.QueryRow(ctx, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8", walStart).Scan(&walBytes)
+
+	d = measure(samples, hosts, events)
+	d.Workers, d.Hot, d.WALBytes = n, hot, walBytes/float64(events)
+	return d, nil
+}
+
+// sample is the store's count and every host's CPU at one moment.
+type sample struct {
+	at        time.Time
+	stored    int64
+	cpu       []time.Duration
+	throttled []int64
+}
+
+// measure finds the window from 10% to 90% of events stored and each host's use in it.
+func measure(samples []sample, hosts []*lab.Host, events int) Drain {
+	lo, hi := 0, len(samples)-1
+	for i, s := range samples {
+		if s.stored >= int64(events)/10 {
+			lo = i
+			break
+		}
+	}
+	for i, s := range samples {
+		if s.stored >= int64(events)*9/10 {
+			hi = i
+			break
+		}
+	}
+	if hi <= lo {
+		lo, hi = 0, len(samples)-1
+	}
+	a, b := samples[lo], samples[hi]
+	window := b.at.Sub(a.at)
+	stored := b.stored - a.stored
+	d := Drain{Events: events, Window: window}
+	if window > 0 {
+		d.Rate = float64(stored) / window.Seconds()
+	}
+	for i, h := range hosts {
+		cpu := b.cpu[i] - a.cpu[i]
+		u := HostUse{Name: h.Name, Cores: h.Cores, CPU: cpu, Throttled: b.throttled[i] - a.throttled[i]}
+		if stored > 0 {
+			u.PerEvent = cpu / time.Duration(stored)
+		}
+		if window > 0 && h.Cores > 0 {
+			u.Busy = cpu.Seconds() / (h.Cores * window.Seconds())
+		}
+		d.Hosts = append(d.Hosts, u)
+	}
+	return d
+}
+
+// connectNATS connects to the NATS host once its server answers.
+func connectNATS(ctx context.Context, url string, p *proc) (*nats.Conn, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		nc, err := nats.Connect(url, nats.Timeout(time.Second))
+		if err == nil {
+			return nc, nil
+		}
+		if perr := p.exited(); perr != nil {
+			return nil, perr
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("NATS at %s did not answer within 30s: %w", url, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond): // polling a server that is starting up
+		}
+	}
+}
+
+// prefill publishes events into the events stream: each about a person of its own (email, phone,
+// meeting and visitor number), or all about one person when hot.
+func prefill(ctx context.Context, nc *nats.Conn, tpl *workerbench.Template, events int, hot bool) error {
+	var pubErrs atomic.Int64
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(2048),
+		jetstream.WithPublishAsyncErrHandler(func(jetstream.JetStream, *nats.Msg, error) { pubErrs.Add(1) }))
+	if err != nil {
+		return err
+	}
+	cfg := queue.DefaultConfig()
+	if _, err := queue.EnsureStream(ctx, js, cfg); err != nil {
+		return err
+	}
+	run := strconv.FormatInt(runSeq.Add(1), 10)
+	now := time.Now().UTC()
+	for i := range events {
+		person := i
+		if hot {
+			person = 0
+		}
+		id := "scaleout-" + run + "-" + strconv.Itoa(i)
+		p := strconv.Itoa(person)
+		body := tpl.Body(id, "person-"+run+"-"+p+"@example.com", fmt.Sprintf("+9198%08d", person),
+			"scaleout-meeting-"+run+"-"+p, fmt.Sprintf("+9197%08d", person))
+		ev := &event.Event{ID: id, Type: event.WidgetNewConversation, ReceivedAt: now, Body: body}
+		for {
+			_, err := js.PublishMsgAsync(cfg.NewMsg(ev))
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+				return fmt.Errorf("publish event %d: %w", i, err)
+			}
+			select {
+			case <-js.PublishAsyncComplete():
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(2 * time.Minute):
+		return errors.New("pre-fill: publishes not acknowledged within 2 minutes")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if n := pubErrs.Load(); n > 0 {
+		return fmt.Errorf("pre-fill: %d publishes failed", n)
+	}
+	return nil
+}
+
+// isUndefinedTable is PostgreSQL's 42P01.
+func isUndefinedTable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "42P01"
+}
