@@ -52,8 +52,14 @@ commands:
   quarantine delete ID                 drop it for good
   dlq list [--json]                    events the workers gave up on, with why
   dlq show ID                          print the event body, and its headers on stderr
-  dlq replay ID|--all                  republish to the events stream; removed once acknowledged
-  dlq delete ID                        drop it for good
+  dlq replay ID [--body FILE]          republish to the events stream (with a corrected body);
+                                       removed once acknowledged. A dead letter whose reason says
+                                       the event is bad (invalid, permanent, undecodable,
+                                       unstorable) needs --body, or --unchanged after a fix
+  dlq replay --all [--unchanged]       every dead letter whose cause was transient (max_deliver)
+  dlq discard ID --reason TEXT         give up on it: recorded with the reason, then removed
+  dlq discarded [--json]               the discarded dead letters, with their reasons
+  dlq delete ID                        drop it for good, without a record
   events invalid [--limit N] [--json]  events stored with problems (schema violations, a time
                                        from the future), newest first: id, type, received, lead
   migrate-store --from FILE [--to URL] [--chunk N] [--json]
