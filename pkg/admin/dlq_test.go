@@ -147,8 +147,9 @@ func TestDeadLetterReplayAllAndStatus(t *testing.T) {
 		code, out, _ = b.run(t, "status")
 		return code == 0 && strings.Contains(out, "pending 2,")
 	}, 5*time.Second, 10*time.Millisecond, out)
-	require.Contains(t, out, "dead letters: 0")
-	require.Contains(t, out, "quarantined: 1")
+	require.Contains(t, out, "0 dead letters (ingestctl dlq list)")
+	require.Contains(t, out, "1 request in quarantine")
+	require.Regexp(t, `SALEASSIST_EVENTS +2 +[0-9.]+ KiB +64\.0 MiB \(0\.0% used\)`, out, "human units")
 }
 
 // An id and a type with white space at their ends are listed, and replayed, exactly as sent: they
