@@ -15,8 +15,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/saleassist-pipeline/pipeline/internal/envflag"
 	"github.com/saleassist-pipeline/pipeline/internal/natsconn"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
@@ -37,6 +35,7 @@ type CLI struct {
 	db      string
 	maxBody int64
 	ops     *Ops
+	server  string // the NATS server connect used, its password masked
 }
 
 // New returns a CLI on the process's environment and standard streams.
@@ -52,8 +51,14 @@ commands:
   quarantine delete ID                 drop it for good
   dlq list [--json]                    events the workers gave up on, with why
   dlq show ID                          print the event body, and its headers on stderr
-  dlq replay ID|--all                  republish to the events stream; removed once acknowledged
-  dlq delete ID                        drop it for good
+  dlq replay ID [--body FILE]          republish to the events stream (with a corrected body);
+                                       removed once acknowledged. A dead letter whose reason says
+                                       the event is bad (invalid, permanent, undecodable,
+                                       unstorable) needs --body, or --unchanged after a fix
+  dlq replay --all [--unchanged]       every dead letter whose cause was transient (max_deliver)
+  dlq discard ID --reason TEXT         give up on it: recorded with the reason, then removed
+  dlq discarded [--json]               the discarded dead letters, with their reasons
+  dlq delete ID                        drop it for good, without a record
   events invalid [--limit N] [--json]  events stored with problems (schema violations, a time
                                        from the future), newest first: id, type, received, lead
   migrate-store --from FILE [--to URL] [--chunk N] [--json]
@@ -62,7 +67,8 @@ commands:
                                        Stop the workers first
 
 NATS is found from -nats-url / NATS_URL, else DATA_DIR/nats-url (written by a standalone ingest
-whose embedded server listens), else nats://127.0.0.1:4222. The events commands read the leads
+whose embedded server listens); with neither, ingestctl says so and stops. The first line on
+stderr names the server used. The events commands read the leads
 database instead: -db / DATABASE_URL (a SQLite file or postgres://…), else DATA_DIR/leads.db.
 `
 
@@ -92,8 +98,11 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		err = c.events(ctx, rest[1], rest[2:])
 	case len(rest) >= 1 && rest[0] == "migrate-store":
 		err = c.migrateStore(ctx, rest[1:])
-	default:
+	case len(rest) == 0:
 		fmt.Fprint(c.Stderr, usage)
+		return 2
+	default:
+		fmt.Fprintf(c.Stderr, "ingestctl: unknown command %q\n\n%s", strings.Join(rest, " "), usage)
 		return 2
 	}
 	var ue usageError
@@ -114,17 +123,24 @@ type usageError struct{ msg string }
 
 func (u usageError) Error() string { return u.msg }
 
-// connect opens the JetStream context the commands use.
+// connect opens the JetStream context the commands use, on the NATS server named by -nats-url /
+// NATS_URL or else recorded in DATA_DIR/nats-url by a standalone ingest; with neither it stops
+// and says so (it never guesses a server: the one on the default port may be another
+// pipeline's, or none). Its first line on stderr names the server and where it came from.
 func (c *CLI) connect() (func(), error) {
-	url := c.natsURL
+	url, from := c.natsURL, "-nats-url / NATS_URL"
 	if url == "" {
-		if b, err := os.ReadFile(filepath.Join(c.dataDir, NATSURLFile)); err == nil {
-			url = strings.TrimSpace(string(b))
+		path := filepath.Join(c.dataDir, NATSURLFile)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			abs, _ := filepath.Abs(c.dataDir)
+			return nil, fmt.Errorf("no NATS server to ask: -nats-url / NATS_URL is not set, and %s does not exist (a standalone ingest writes it in its data directory, here %s, while its embedded NATS listens); "+
+				"set NATS_URL=nats://host:4222 for a cluster, or run from the ingest's directory or with -data-dir DIR", path, abs)
 		}
+		url, from = strings.TrimSpace(string(b)), path
 	}
-	if url == "" {
-		url = nats.DefaultURL
-	}
+	c.server = queue.RedactURL(url)
+	fmt.Fprintf(c.Stderr, "ingestctl: NATS %s (from %s)\n", c.server, from)
 	nc, err := natsconn.Client{Name: "ingestctl", Command: true,
 		Hint: "set -nats-url, or -data-dir of a standalone ingest started with a free EMBEDDED_NATS_ADDR"}.Connect(url)
 	if err != nil {

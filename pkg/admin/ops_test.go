@@ -25,7 +25,7 @@ func TestOpsReturnData(t *testing.T) {
 	entries, err := ops.Quarantine(ctx)
 	require.NoError(t, err)
 	require.Empty(t, entries)
-	_, err = ops.ReplayDeadLetter(ctx, 1)
+	_, err = ops.ReplayDeadLetter(ctx, 1, admin.ReplayOptions{})
 	require.ErrorIs(t, err, admin.ErrNoStream)
 
 	b := setup(t)
@@ -36,11 +36,11 @@ func TestOpsReturnData(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, letters, 1)
 	require.Equal(t, "dl-ops", letters[0].EventID)
-	d, err := ops.ReplayDeadLetter(ctx, id)
+	d, err := ops.ReplayDeadLetter(ctx, id, admin.ReplayOptions{})
 	require.NoError(t, err)
 	require.Equal(t, "dl-ops", d.EventID)
 	require.Equal(t, "max_deliver", d.Reason)
-	_, err = ops.ReplayDeadLetter(ctx, id)
+	_, err = ops.ReplayDeadLetter(ctx, id, admin.ReplayOptions{})
 	require.ErrorIs(t, err, admin.ErrNotFound)
 	require.Contains(t, err.Error(), "does not exist")
 

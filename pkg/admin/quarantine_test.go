@@ -231,3 +231,51 @@ func TestQuarantineReplayDecodesAsTheWebhook(t *testing.T) {
 	require.Contains(t, errOut, "not valid shift_jis text")
 	require.Zero(t, b.eventsInStream(t))
 }
+
+// Issue 23, item 1: ingestctl never reports on the wrong system. With neither -nats-url / NATS_URL
+// nor a recorded URL it says so and stops (it used to guess nats://127.0.0.1:4222, another
+// server there, and report "not created yet … dead letters: 0"); the first line on stderr names
+// the server used and where it came from; a server without the pipeline's streams is "no
+// pipeline here", not an empty pipeline; an unknown command is named.
+func TestIngestctlNeverGuessesTheServer(t *testing.T) {
+	t.Parallel()
+	empty := t.TempDir()
+	var out, errOut bytes.Buffer
+	c := &admin.CLI{Env: func(string) (string, bool) { return "", false }, Stdout: &out, Stderr: &errOut}
+	require.Equal(t, 1, c.Run(context.Background(), []string{"-data-dir", empty, "status"}))
+	require.Contains(t, errOut.String(), "no NATS server to ask")
+	require.Contains(t, errOut.String(), filepath.Join(empty, admin.NATSURLFile))
+	require.Contains(t, errOut.String(), "NATS_URL")
+	require.Empty(t, out.String())
+
+	// Another NATS server, with JetStream but no pipeline on it.
+	other := testkit.StartJetStream(t, testkit.WithListen("127.0.0.1:0"))
+	out.Reset()
+	errOut.Reset()
+	code := c.Run(context.Background(), []string{"-nats-url", other.Server.ClientURL(), "status"})
+	require.Equal(t, 1, code)
+	lines := strings.Split(errOut.String(), "\n")
+	require.Equal(t, "ingestctl: NATS "+other.Server.ClientURL()+" (from -nats-url / NATS_URL)", lines[0])
+	require.Contains(t, errOut.String(), "no pipeline here ("+other.Server.ClientURL()+")")
+	require.NotContains(t, out.String(), "dead letters")
+
+	b := setup(t)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, admin.NATSURLFile), []byte(b.url+"\n"), 0o600))
+	out.Reset()
+	errOut.Reset()
+	require.Equal(t, 0, c.Run(context.Background(), []string{"-data-dir", dir, "status"}), errOut.String())
+	require.True(t, strings.HasPrefix(errOut.String(), "ingestctl: NATS "+b.url+" (from "+filepath.Join(dir, admin.NATSURLFile)+")"), errOut.String())
+
+	out.Reset()
+	errOut.Reset()
+	require.Equal(t, 2, c.Run(context.Background(), []string{"frobnicate", "now"}))
+	require.Contains(t, errOut.String(), `unknown command "frobnicate now"`)
+}
+
+func TestHumanBytes(t *testing.T) {
+	t.Parallel()
+	for n, want := range map[uint64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 5927: "5.8 KiB", 64 << 20: "64.0 MiB", 1 << 30: "1.0 GiB", 3 << 40: "3.0 TiB"} {
+		require.Equal(t, want, admin.HumanBytes(n), n)
+	}
+}

@@ -50,6 +50,11 @@ func (c *CLI) status(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if !st.Streams[0].Exists {
+		// Not "not created yet": most often this is the wrong server (another pipeline's NATS, or
+		// a plain one on the default port), not a pipeline that has not started.
+		return fmt.Errorf("no pipeline here (%s): its events stream %s does not exist on that server; point ingestctl at the ingest's NATS with -nats-url / NATS_URL or -data-dir", c.server, st.Streams[0].Name)
+	}
 	if jsonOut {
 		return c.printJSON(st)
 	}
@@ -57,10 +62,10 @@ func (c *CLI) status(ctx context.Context, args []string) error {
 	fmt.Fprintln(tw, "STREAM\tMESSAGES\tBYTES\tLIMIT")
 	for _, s := range st.Streams {
 		if !s.Exists {
-			fmt.Fprintf(tw, "%s\t-\t-\tnot created yet\n", s.Name)
+			fmt.Fprintf(tw, "%s\t-\t-\tnone yet (made with its first entry)\n", s.Name)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", s.Name, s.Messages, s.Bytes, limit(s))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", s.Name, s.Messages, HumanBytes(s.Bytes), limit(s))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -71,7 +76,8 @@ func (c *CLI) status(ctx context.Context, args []string) error {
 	} else {
 		fmt.Fprintf(c.Stdout, "consumer %s: not created yet (no worker has started)\n", c.ops.ConsumerName())
 	}
-	fmt.Fprintf(c.Stdout, "dead letters: %d (ingestctl dlq list)\nquarantined: %d (ingestctl quarantine list)\n", st.DeadLetters, st.Quarantined)
+	fmt.Fprintf(c.Stdout, "%s (ingestctl dlq list)\n%s in quarantine (ingestctl quarantine list)\n",
+		plural(int(st.DeadLetters), "dead letter"), plural(int(st.Quarantined), "request"))
 	return nil
 }
 
@@ -79,5 +85,19 @@ func limit(s StreamStatus) string {
 	if s.MaxBytes <= 0 {
 		return "none"
 	}
-	return fmt.Sprintf("%d (%.1f%% used)", s.MaxBytes, 100*float64(s.Bytes)/float64(s.MaxBytes))
+	return fmt.Sprintf("%s (%.1f%% used)", HumanBytes(uint64(s.MaxBytes)), 100*float64(s.Bytes)/float64(s.MaxBytes))
+}
+
+// HumanBytes is n in binary units: "512 B", "5.8 KiB", "1.0 GiB".
+func HumanBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit && exp < 5; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

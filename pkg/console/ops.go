@@ -44,7 +44,7 @@ func (s *Server) replayDeadLetter(ctx context.Context, idText string) (replayedD
 		return replayedDeadLetter{}, errNoOps
 	}
 	id, _ := strconv.ParseUint(idText, 10, 64)
-	d, err := s.ops.ReplayDeadLetter(ctx, id)
+	d, err := s.ops.ReplayDeadLetter(ctx, id, admin.ReplayOptions{})
 	if err != nil {
 		return replayedDeadLetter{}, s.opsError("replaying dead letter "+idText, err)
 	}

@@ -39,6 +39,10 @@ func (s *Server) opsError(what string, err error) *apiError {
 		return errorf(http.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, admin.ErrNoStream):
 		return errorf(http.StatusNotFound, "not_found", err.Error())
+	case errors.Is(err, admin.ErrNeedsChange):
+		return errorf(http.StatusConflict, "needs_change", err.Error())
+	case errors.Is(err, admin.ErrNotReplayable):
+		return errorf(http.StatusUnprocessableEntity, "not_replayable", err.Error())
 	}
 	s.log.Error("console: "+what, "err", err)
 	return errorf(http.StatusServiceUnavailable, "unavailable", what+": "+err.Error())

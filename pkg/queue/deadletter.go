@@ -23,7 +23,9 @@ const (
 // Headers a dead letter carries on top of the original message's own headers.
 const (
 	// HeaderDLQReason is why: invalid (failed its schema), permanent (a handler said retrying
-	// cannot help), undecodable (not an envelope), max_deliver (failed too often).
+	// cannot help), undecodable (not an envelope), unstorable (the store refused its data),
+	// max_deliver (failed too often: transient, e.g. during an outage). TransientReason tells
+	// them apart.
 	HeaderDLQReason = "Saleassist-Dlq-Reason"
 	// HeaderDLQError is the last error.
 	HeaderDLQError = "Saleassist-Dlq-Error"
@@ -42,6 +44,17 @@ const (
 func (c Config) DeadLetterStreamConfig() jetstream.StreamConfig {
 	return c.keepStream(c.DeadLetterStream, c.DeadLetterSubject, c.DeadLetterMaxBytes,
 		"SaleAssist events the workers could not store, kept for inspection and replay")
+}
+
+// TransientReason reports whether a dead letter's reason says its cause may have passed (the
+// delivery limit reached, or a reason this version does not know), so that replaying it
+// unchanged can succeed; the other reasons say the event itself cannot be stored as it is.
+func TransientReason(reason string) bool {
+	switch reason {
+	case "invalid", "permanent", "undecodable", "unstorable":
+		return false
+	}
+	return true
 }
 
 // DeadLetter describes why an event is being dead-lettered.

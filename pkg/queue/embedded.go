@@ -18,8 +18,9 @@ type EmbeddedOptions struct {
 	// DataDir holds JetStream's files (under DataDir/jetstream).
 	DataDir string
 	// Listen is where extra worker processes attach (host:port; port 0 picks a free one). Empty
-	// means in-process only. When the address is taken, the server runs in-process only and
-	// Listening reports false.
+	// means in-process only. When the address is taken (another NATS server on 4222, say), the
+	// server listens on a free port of the same host instead, and ClientURL says which: the ingest
+	// records it for ingestctl, so nothing ever talks to the other server by mistake.
 	Listen string
 	// SyncInterval is how often JetStream fsyncs its files; 0 keeps the server's default (2
 	// minutes). SyncAlways fsyncs every write, at a large cost in throughput.
@@ -60,11 +61,11 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 		if err != nil {
 			return nil, err
 		}
-		if free(host, port) {
-			opts.Host, opts.Port, opts.DontListen = host, port, false
-		} else {
-			log.Warn("embedded NATS address is taken; running in-process only, extra workers cannot attach",
-				"addr", o.Listen, "fix", "set EMBEDDED_NATS_ADDR to a free address, or empty to silence this")
+		opts.Host, opts.Port, opts.DontListen = host, port, false
+		if !free(host, port) {
+			opts.Port = server.RANDOM_PORT
+			log.Warn("embedded NATS address is taken (another NATS server?); listening on a free port of the same host instead, recorded in DATA_DIR/nats-url for ingestctl and extra workers",
+				"addr", o.Listen, "fix", "set EMBEDDED_NATS_ADDR to a free address, or empty for in-process only")
 		}
 	}
 	srv, err := server.NewServer(opts)

@@ -70,11 +70,17 @@ func TestStartEmbedded_AddressTaken(t *testing.T) {
 	require.NoError(t, err)
 	defer l.Close()
 
+	// Issue 23, item 1: with the address taken (another NATS server on 4222), the embedded server
+	// used to run in-process only, no URL was recorded, and ingestctl reported on the other server.
+	// It now listens on a free port of the same host, and says where.
 	e := startEmbedded(t, queue.EmbeddedOptions{Listen: l.Addr().String()})
-	require.False(t, e.Listening(), "the address is taken: in-process only")
-	require.Empty(t, e.ClientURL())
+	require.True(t, e.Listening(), "the address is taken: another port of the same host")
+	url := e.ClientURL()
+	require.NotEmpty(t, url)
+	require.NotContains(t, url, l.Addr().String())
+	require.Contains(t, url, "127.0.0.1:")
 
-	nc, err := e.Connect()
+	nc, err := nats.Connect(url)
 	require.NoError(t, err)
 	defer nc.Close()
 	requireJetStream(t, nc)
