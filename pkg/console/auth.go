@@ -35,15 +35,15 @@ const (
 
 // auth checks tokens, sessions and CSRF tokens.
 type auth struct {
-	token               tokenMatcher
-	sessionKey, csrfKey []byte
-	origin              *http.CrossOriginProtection
-	now                 func() time.Time
+	token                         tokenMatcher
+	sessionKey, csrfKey, flashKey []byte
+	origin                        *http.CrossOriginProtection
+	now                           func() time.Time
 }
 
 func newAuth(token string) *auth {
 	return &auth{token: newTokenMatcher(token), sessionKey: derive(token, "session"),
-		csrfKey: derive(token, "csrf"), origin: http.NewCrossOriginProtection(), now: time.Now}
+		csrfKey: derive(token, "csrf"), flashKey: derive(token, "flash"), origin: http.NewCrossOriginProtection(), now: time.Now}
 }
 
 // derive makes a key for one purpose from the token, so a leaked session or CSRF value says

@@ -7,8 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -135,3 +138,25 @@ func apiErr(t *testing.T, body []byte) (code, msg string) {
 }
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// signedIn signs a cookie-keeping client in through the form (redirects not followed) and
+// returns it with the CSRF token its pages carry.
+func (b *testBundle) signedIn(t *testing.T) (*http.Client, string) {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	client := &http.Client{Jar: jar, CheckRedirect: noRedirect}
+	resp, err := client.PostForm(b.srv.URL+"/signin", url.Values{"token": {testToken}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	resp, err = client.Get(b.srv.URL + "/schema")
+	require.NoError(t, err)
+	page, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	_, csrf, ok := strings.Cut(string(page), `name="csrf" value="`)
+	require.True(t, ok, "the page carries a CSRF token")
+	csrf, _, _ = strings.Cut(csrf, `"`)
+	return client, csrf
+}
