@@ -138,7 +138,12 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
+// signOut ends the session on the server, so its cookie is refused from now on wherever a copy
+// of it is, and clears it in the browser.
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
+	if p, _ := r.Context().Value(principalKey{}).(principal); p.nonce != "" {
+		s.auth.sessions.end(p.nonce)
+	}
 	clearSession(w)
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 }
