@@ -100,6 +100,7 @@ func (s *Server) routes() http.Handler {
 	open.HandleFunc("POST /signin", s.signIn)
 
 	r := mux.NewRouter().UseEncodedPath() // event ids and types may hold '/' or spaces
+	r.Use(s.checkInput)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such page or API route; the API is under /api/ (see the README)")
 	})

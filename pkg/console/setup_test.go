@@ -77,15 +77,9 @@ func setup(t *testing.T, opts ...option) *testBundle {
 // one batch each, and returns the lead ids.
 func (b *testBundle) store(t *testing.T, bodies ...[]byte) []int64 {
 	t.Helper()
-	m, err := mapping.NewMapper("IN")
-	require.NoError(t, err)
-	router := handlers.NewRouter(m)
 	var ids []int64
 	for _, body := range bodies {
-		head, err := event.ParseHead(body)
-		require.NoError(t, err)
-		rec, err := router.Dispatch(context.Background(), testkit.NewEvent(head.ID, head.Type, body))
-		require.NoError(t, err)
+		rec := dispatch(t, body)
 		res, err := b.db.Apply(context.Background(), []store.Record{*rec})
 		require.NoError(t, err)
 		require.NoError(t, res[0].Err)
@@ -159,4 +153,16 @@ func (b *testBundle) signedIn(t *testing.T) (*http.Client, string) {
 	require.True(t, ok, "the page carries a CSRF token")
 	csrf, _, _ = strings.Cut(csrf, `"`)
 	return client, csrf
+}
+
+// dispatch runs body through the workers' own handlers (the built-in mapping) into a record.
+func dispatch(t *testing.T, body []byte) *store.Record {
+	t.Helper()
+	m, err := mapping.NewMapper("IN")
+	require.NoError(t, err)
+	head, err := event.ParseHead(body)
+	require.NoError(t, err)
+	rec, err := handlers.NewRouter(m).Dispatch(context.Background(), testkit.NewEvent(head.ID, head.Type, body))
+	require.NoError(t, err)
+	return rec
 }
