@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -48,7 +47,10 @@ var funcs = template.FuncMap{
 	},
 	"indent":     indentJSON,
 	"join":       strings.Join,
-	"pathEscape": url.PathEscape,
+	"eventURL":   eventURL,
+	"schemaURL":  schemaURL,
+	"previewURL": previewURL,
+	"starterURL": starterURL,
 }
 
 // indentJSON pretty-prints a payload for reading; text that is not JSON stays as it is.

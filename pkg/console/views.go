@@ -52,7 +52,7 @@ func (s *Server) leadPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) eventPage(w http.ResponseWriter, r *http.Request) {
-	v, err := s.event(r.Context(), pathVar(r, "event_id"))
+	v, err := s.event(r.Context(), target(r, "event_id", "id"))
 	if err != nil {
 		s.renderError(w, r, err)
 		return
@@ -144,7 +144,7 @@ func (s *Server) schemaPageWith(w http.ResponseWriter, r *http.Request, mapping 
 		return
 	}
 	d := schemaPageData{Types: types, Mapping: mapping, PerType: PreviewPerType}
-	if t := pathVar(r, "event_type"); t != "" {
+	if t := target(r, "event_type", "type"); t != "" {
 		v, err := s.schema(r.Context(), t)
 		if err != nil {
 			s.renderError(w, r, err)
