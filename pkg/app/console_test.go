@@ -126,3 +126,38 @@ func TestConsoleProgram(t *testing.T) {
 	require.Equal(t, http.StatusOK, consoleGet(t, base, token, "/api/events/"+testkit.FixtureID, &ev))
 	require.Equal(t, "widget_new_conversation", ev.EventType)
 }
+
+// An admin-token file that cannot be read leaves the standalone ingest's webhook serving: the
+// console alone refuses to start, and the log (at ERROR) and the banner say so and how to fix it.
+// cmd/console, which is nothing but the console, refuses to start with the same reason.
+func TestUnreadableTokenFileLeavesTheWebhookServing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	// A directory where the file should be: unreadable as a file even for root (tests may run as root).
+	require.NoError(t, os.Mkdir(filepath.Join(dir, console.TokenFile), 0o700))
+	tb := startIngest(t, dir, nil, "-console-addr", "127.0.0.1:0")
+	require.Empty(t, tb.ingest.ConsoleURL(), "no console")
+	a := tb.post(t, testkit.Fixture(t))
+	require.Equal(t, "accepted", a.Status)
+	awaitEvents(t, tb.openStore(t), 1)
+
+	var logged bool
+	for line := range strings.SplitSeq(tb.stderr.String(), "\n") {
+		if strings.Contains(line, `"level":"ERROR"`) && strings.Contains(line, "console not started") {
+			logged = true
+			require.Contains(t, line, console.TokenFile)
+			require.Contains(t, line, "ADMIN_TOKEN", "the log says how to fix it")
+		}
+	}
+	require.True(t, logged, "the log says the console did not start:\n%s", tb.stderr.String())
+	require.Contains(t, tb.stdout.String(), "Console NOT started")
+
+	c := app.NewConsole()
+	c.Env, c.Stdout, c.Stderr = envOf(nil), io.Discard, io.Discard
+	require.NoError(t, c.ParseFlags([]string{"-addr", "127.0.0.1:0", "-nats-url", tb.ingest.EmbeddedNATSURL(),
+		"-db", filepath.Join(dir, "leads.db"), "-data-dir", dir}))
+	err := c.Run(context.Background())
+	require.ErrorIs(t, err, console.ErrTokenFile)
+	require.ErrorContains(t, err, "set ADMIN_TOKEN")
+	require.NoError(t, c.Close())
+}

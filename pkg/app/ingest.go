@@ -73,7 +73,9 @@ type Ingest struct {
 	pprof    *httpServer
 	worker   *runningWorker
 	console  *runningConsole
-	secret   string // set when generated on this start, for the banner
+	// consoleDown is why the console did not start while the webhook did (its token file).
+	consoleDown error
+	secret      string // set when generated on this start, for the banner
 }
 
 // NewIngest returns an Ingest reading the process's environment.
@@ -289,6 +291,9 @@ func (m *Ingest) banner() {
 		b = fmt.Appendf(b, "  Accepted from: %s\n", c.AllowedCIDRs)
 	}
 	b = append(b, m.console.banner(c.DataDir)...)
+	if m.consoleDown != nil {
+		b = fmt.Appendf(b, "\nConsole NOT started (the webhook serves without it): %v\n", m.consoleDown)
+	}
 	if u := m.EmbeddedNATSURL(); u != "" {
 		b = fmt.Appendf(b, "\nMore workers can attach: NATS_URL=%s go run ./cmd/worker -db %s\n", u, queue.RedactURL(m.db()))
 		b = fmt.Appendf(b, "Quarantined requests: go run ./cmd/ingestctl -data-dir %s quarantine list\n", c.DataDir)

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/saleassist-pipeline/pipeline/internal/natsconn"
+	"github.com/saleassist-pipeline/pipeline/pkg/console"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -127,6 +129,15 @@ func (m *Ingest) startConsole(ctx context.Context) error {
 		m.nc, m.log.With("component", "console"), m.group.fail)
 	if errors.Is(err, errConsoleAddrInUse) {
 		m.log.Warn("console not started: its address is taken", "addr", c.ConsoleAddr, "fix", "set CONSOLE_ADDR to a free address, or empty to turn the console off")
+		return nil
+	}
+	if errors.Is(err, console.ErrTokenFile) {
+		// A broken token file is this host's fault, not the configuration's: the console refuses
+		// to start, the webhooks keep being taken. (A weak ADMIN_TOKEN beyond loopback is the
+		// configuration's, and still stops the start.)
+		m.consoleDown = err
+		m.log.Error("console not started: its admin token file cannot be used; the webhook serves without it",
+			"err", err, "fix", "repair or delete "+filepath.Join(c.DataDir, console.TokenFile)+", or set ADMIN_TOKEN, then restart")
 		return nil
 	}
 	return err

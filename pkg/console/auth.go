@@ -21,6 +21,13 @@ import (
 //     start). The cookie is not the token: it is an expiry and a random nonce signed with a key
 //     derived from the token (HMAC-SHA256), so it ends after SessionTTL, and changing
 //     ADMIN_TOKEN signs everyone out.
+//   - A signature alone cannot be taken back, so the server also keeps every session it issued
+//     (sessions below), and a cookie counts only while its nonce is there: sign-out removes it,
+//     so a copied cookie dies at sign-out rather than 12 hours later. The table lives in the
+//     process's memory, by choice: a restart (which is also how a new ADMIN_TOKEN takes effect)
+//     signs everyone out, and where several console processes run, each accepts only the sessions
+//     it issued (behind a load balancer, make sessions sticky). Nothing to store or share, and no
+//     way for a session to outlive the process that vouches for it.
 //   - Every POST passes net/http's CrossOriginProtection (Sec-Fetch-Site, else Origin against
 //     Host) and, when authenticated by the cookie, must carry the session's CSRF token (a hidden
 //     form field, or the X-CSRF-Token header) — HMAC of the session's nonce under a second derived
@@ -35,15 +42,16 @@ const (
 
 // auth checks tokens, sessions and CSRF tokens.
 type auth struct {
-	token               tokenMatcher
-	sessionKey, csrfKey []byte
-	origin              *http.CrossOriginProtection
-	now                 func() time.Time
+	token                         tokenMatcher
+	sessionKey, csrfKey, flashKey []byte
+	origin                        *http.CrossOriginProtection
+	now                           func() time.Time
+	sessions                      sessions
 }
 
 func newAuth(token string) *auth {
 	return &auth{token: newTokenMatcher(token), sessionKey: derive(token, "session"),
-		csrfKey: derive(token, "csrf"), origin: http.NewCrossOriginProtection(), now: time.Now}
+		csrfKey: derive(token, "csrf"), flashKey: derive(token, "flash"), origin: http.NewCrossOriginProtection(), now: time.Now}
 }
 
 // derive makes a key for one purpose from the token, so a leaked session or CSRF value says
@@ -60,12 +68,14 @@ func mac(key []byte, parts ...string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// newSession returns a signed session: "expiry.nonce.mac".
+// newSession starts a session and returns its cookie value, signed: "expiry.nonce.mac".
 func (a *auth) newSession() string {
 	raw := make([]byte, 18)
 	_, _ = rand.Read(raw) // never fails (crypto/rand panics rather than return an error)
 	nonce := base64.RawURLEncoding.EncodeToString(raw)
-	exp := strconv.FormatInt(a.now().Add(SessionTTL).Unix(), 10)
+	expires := a.now().Add(SessionTTL)
+	a.sessions.add(nonce, expires, a.now())
+	exp := strconv.FormatInt(expires.Unix(), 10)
 	return exp + "." + nonce + "." + mac(a.sessionKey, exp, nonce)
 }
 
@@ -81,6 +91,9 @@ func (a *auth) checkSession(v string) (nonce string, ok bool) {
 	}
 	if !hmac.Equal([]byte(parts[2]), []byte(mac(a.sessionKey, parts[0], parts[1]))) {
 		return "", false
+	}
+	if !a.sessions.valid(parts[1], a.now()) {
+		return "", false // signed out, or issued by another process (or before a restart)
 	}
 	return parts[1], true
 }

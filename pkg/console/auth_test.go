@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -150,4 +151,52 @@ func readAll(t *testing.T, resp *http.Response) string {
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// Sign-out ends the session on the server: a copy of the cookie taken before (a stolen one) is
+// refused afterwards, though it is correctly signed and not yet expired. A console started with
+// another ADMIN_TOKEN, or another console process, accepts no session it did not issue.
+func TestSignOutEndsTheSessionOnTheServer(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	client, csrf := b.signedIn(t)
+	u, _ := url.Parse(b.srv.URL)
+	var stolen string
+	for _, c := range client.Jar.Cookies(u) {
+		if c.Name == console.SessionCookie {
+			stolen = c.Value
+		}
+	}
+	require.NotEmpty(t, stolen)
+	withCookie := func(srv string) int {
+		code, _ := doCookie(t, srv, stolen)
+		return code
+	}
+	require.Equal(t, http.StatusOK, withCookie(b.srv.URL), "the copy works while the session lasts")
+
+	// Another console process, with the same token or a rotated one, over the same store.
+	for _, tok := range []string{testToken, "rotated-token-0123456789abcdef"} {
+		other, err := console.New(console.Config{Token: tok, Store: b.db})
+		require.NoError(t, err)
+		srv := httptest.NewServer(other)
+		require.Equal(t, http.StatusUnauthorized, withCookie(srv.URL), "a session this process did not issue")
+		srv.Close()
+	}
+
+	resp, err := client.PostForm(b.srv.URL+"/signout", url.Values{"csrf": {csrf}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Equal(t, http.StatusUnauthorized, withCookie(b.srv.URL), "the stolen copy died at sign-out")
+}
+
+// doCookie GETs the leads page of srv with the session cookie value v.
+func doCookie(t *testing.T, srv, v string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, srv+"/", nil)
+	require.NoError(t, err)
+	req.AddCookie(&http.Cookie{Name: console.SessionCookie, Value: v})
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	return resp.StatusCode, readAll(t, resp)
 }

@@ -100,6 +100,7 @@ func (s *Server) routes() http.Handler {
 	open.HandleFunc("POST /signin", s.signIn)
 
 	r := mux.NewRouter().UseEncodedPath() // event ids and types may hold '/' or spaces
+	r.Use(s.checkInput)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such page or API route; the API is under /api/ (see the README)")
 	})
@@ -111,6 +112,7 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("/leads.csv", s.apiLeadsCSV).Methods(http.MethodGet)
 	api.HandleFunc("/leads/{id:[0-9]+}", s.apiLead).Methods(http.MethodGet)
 	api.HandleFunc("/events/{event_id}", s.apiEvent).Methods(http.MethodGet)
+	api.HandleFunc("/events", s.apiEvent).Methods(http.MethodGet) // ?id=, for "." and ".." (urls.go)
 	api.HandleFunc("/deadletters", s.apiDeadLetters).Methods(http.MethodGet)
 	api.HandleFunc("/deadletters/{id:[0-9]+}/replay", s.apiReplayDeadLetter).Methods(http.MethodPost)
 	api.HandleFunc("/quarantine", s.apiQuarantine).Methods(http.MethodGet)
@@ -118,12 +120,14 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("/schema", s.apiEventTypes).Methods(http.MethodGet)
 	api.HandleFunc("/schema/{event_type}", s.apiSchema).Methods(http.MethodGet)
 	api.HandleFunc("/schema/{event_type}/mapping.yaml", s.apiStarterMapping).Methods(http.MethodGet)
+	api.HandleFunc("/mapping.yaml", s.apiStarterMapping).Methods(http.MethodGet) // ?event_type=
 	api.HandleFunc("/mapping/preview", s.apiPreview).Methods(http.MethodPost)
 	api.HandleFunc("/stats", s.apiStats).Methods(http.MethodGet)
 
 	r.HandleFunc("/", s.leadsPage).Methods(http.MethodGet)
 	r.HandleFunc("/leads/{id:[0-9]+}", s.leadPage).Methods(http.MethodGet)
 	r.HandleFunc("/events/{event_id}", s.eventPage).Methods(http.MethodGet)
+	r.HandleFunc("/events", s.eventPage).Methods(http.MethodGet) // ?id=
 	r.HandleFunc("/deadletters", s.deadLettersPage).Methods(http.MethodGet)
 	r.HandleFunc("/deadletters/{id:[0-9]+}/replay", s.replayDeadLetterForm).Methods(http.MethodPost)
 	r.HandleFunc("/quarantine", s.quarantinePage).Methods(http.MethodGet)
@@ -131,6 +135,7 @@ func (s *Server) routes() http.Handler {
 	r.HandleFunc("/schema", s.schemaPage).Methods(http.MethodGet)
 	r.HandleFunc("/schema/{event_type}", s.schemaPage).Methods(http.MethodGet)
 	r.HandleFunc("/schema/{event_type}/preview", s.previewForm).Methods(http.MethodPost)
+	r.HandleFunc("/schema", s.previewForm).Methods(http.MethodPost) // ?type=
 	r.HandleFunc("/stats", s.statsPage).Methods(http.MethodGet)
 	r.HandleFunc("/signout", s.signOut).Methods(http.MethodPost)
 	protected := s.auth.require(r)

@@ -184,6 +184,6 @@ func (s *Server) event(ctx context.Context, id string) (eventView, *apiError) {
 }
 
 func (s *Server) apiEvent(w http.ResponseWriter, r *http.Request) {
-	v, err := s.event(r.Context(), pathVar(r, "event_id"))
+	v, err := s.event(r.Context(), target(r, "event_id", "id"))
 	writeAPI(w, v, err)
 }

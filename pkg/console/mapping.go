@@ -1,11 +1,11 @@
 package console
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // starterMapping writes a MAPPING_FILE for the fields of a schema: the lead's fields filled from
@@ -14,7 +14,7 @@ import (
 // result compiles (a test holds it to mapping.ParseMapping).
 func starterMapping(v schemaView) []byte {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# A starter MAPPING_FILE for %s events, from the fields of the latest %d stored.\n", yamlComment(v.EventType), v.EventsSampled)
+	fmt.Fprintf(&b, "# A starter MAPPING_FILE for the event type %s, from the fields of the latest %d stored.\n", quote(v.EventType), v.EventsSampled)
 	b.WriteString("# The format: pkg/lead/mapping/MAPPING.md. Preview it on the console's schema page, or POST it\n")
 	b.WriteString("# to /api/mapping/preview; then set MAPPING_FILE=mapping.yaml for the workers.\n")
 	b.WriteString("version: 1\n")
@@ -111,27 +111,46 @@ func scalar(f fieldStats) bool {
 	return !slices.Contains(f.Types, "object") && !slices.Contains(f.Types, "array")
 }
 
-// quote writes a path as a YAML double-quoted scalar, which is JSON's string syntax: safe for
-// any key, and in flow style ({…}) paths with brackets must be quoted anyway.
+// quote writes a value (a path, an event type) as a YAML double-quoted scalar, escaping every
+// character that is not printable: besides control characters, YAML ends a line (and so a
+// comment) at U+0085, U+2028 and U+2029, so a value carrying one raw could start a line of its
+// own and inject mapping rules. Escaped, every value stays on its line, in comments too. Quoted
+// paths are safe for any key, and in flow style ({…}) paths with brackets must be quoted anyway.
 func quote(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\uFEFF' || !unicode.IsPrint(r):
+			if r > 0xFFFF {
+				fmt.Fprintf(&b, "\\U%08X", r)
+			} else {
+				fmt.Fprintf(&b, "\\u%04X", r)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // attributeKey proposes a key for a custom attribute from a path: its last plain key.
 func attributeKey(p string) string {
 	k := p[strings.LastIndexAny(p, ".]")+1:]
-	if k == "" || strings.ContainsAny(k, `"[ :#`) {
-		return "field"
+	if k == "" || strings.IndexFunc(k, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+	}) >= 0 {
+		return "field" // only plain ASCII keys are proposed as written: nothing else reaches the file raw
 	}
 	return k
 }
 
-// yamlComment keeps a value on one comment line.
-func yamlComment(s string) string { return strings.NewReplacer("\n", " ", "\r", " ").Replace(s) }
-
 func (s *Server) apiStarterMapping(w http.ResponseWriter, r *http.Request) {
-	v, err := s.schema(r.Context(), pathVar(r, "event_type"))
+	v, err := s.schema(r.Context(), target(r, "event_type", "event_type"))
 	if err != nil {
 		writeAPI(w, nil, err)
 		return

@@ -2,18 +2,39 @@ package console
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 )
 
 // exampleMax bounds an example value's length: a schema is for seeing shapes, not reading data.
 const exampleMax = 80
 
-// example renders v as a short example for the schema, masked when it looks like personal
-// contact data (an email address or a phone number, by its value or by its key's name), so a
-// schema can be shared, pasted in a ticket or shown on a screen. Objects and arrays have none.
-func example(path string, v any) (string, bool) {
+// masker hides personal contact data in the examples "Get Schema" shows, so a schema can be
+// shared, pasted in a ticket or shown on a screen. It looks at the value, not only at the key:
+//
+//   - under a key that says email/mail or phone/mobile, the whole value is masked;
+//   - an email address anywhere in a text is masked (p•••@example.com);
+//   - a phone number anywhere in a text is masked (+91••••••••87): a run of digits and phone
+//     punctuation that is a valid number in the default region, or has 10 or more digits
+//     (a foreign number, or a valid one written oddly; masking a long id too is the safe side);
+//   - a JSON number that parses as a valid phone number is masked, whatever its key.
+//
+// Dates ("2024-07-11") are digit runs too; they are neither valid numbers nor 10 digits long, so
+// they stay readable.
+type masker struct{ phones *mapping.Mapper }
+
+var (
+	emailPattern = regexp.MustCompile(`[^\s@<>()\[\]{}"',;:]+@[^\s@<>()\[\]{}"',;:]+\.[^\s@<>()\[\]{}"',;:.]+`)
+	phonePattern = regexp.MustCompile(`\+?\(?\d[\d\-(). /]*\d`)
+)
+
+// example renders v as a short example for the schema, masked as the masker says; masked
+// reports that something was hidden. Objects and arrays have no example.
+func (m masker) example(path string, v any) (ex string, masked bool) {
 	var s string
 	switch x := v.(type) {
 	case map[string]any, []any, nil:
@@ -30,41 +51,67 @@ func example(path string, v any) (string, bool) {
 	key := strings.ToLower(path[strings.LastIndexAny(path, ".[")+1:])
 	_, isText := v.(string)
 	switch {
-	case isText && looksLikeEmail(s), strings.Contains(key, "email") || strings.Contains(key, "mail"):
-		return maskEmail(s), true
-	case isText && looksLikePhoneNumber(s), strings.Contains(key, "phone") || strings.Contains(key, "mobile"):
-		return maskDigits(s), true
+	case strings.Contains(key, "email") || strings.Contains(key, "mail"):
+		s, masked = maskEmail(s), true
+	case strings.Contains(key, "phone") || strings.Contains(key, "mobile"):
+		s, masked = maskDigits(s), true
+	case isText:
+		s, masked = m.text(s)
+	default:
+		if _, ok := m.phones.NormalizePhone(s); ok {
+			s, masked = maskDigits(s), true
+		}
 	}
 	if utf8.RuneCountInString(s) > exampleMax {
 		s = string([]rune(s)[:exampleMax]) + "…"
 	}
-	return s, false
+	return s, masked
 }
 
-func looksLikeEmail(s string) bool {
-	at := strings.IndexByte(s, '@')
-	return at > 0 && strings.Contains(s[at+1:], ".") && !strings.ContainsAny(s, " \t\n")
+// text masks every email address and phone number in s.
+func (m masker) text(s string) (string, bool) {
+	masked := false
+	s = emailPattern.ReplaceAllStringFunc(s, func(e string) string {
+		masked = true
+		return maskEmail(e)
+	})
+	s = phonePattern.ReplaceAllStringFunc(s, func(run string) string {
+		if !m.isPhone(run) {
+			return run
+		}
+		masked = true
+		return maskDigits(run)
+	})
+	return s, masked
 }
 
-// looksLikePhoneNumber: 7 to 15 digits (E.164's longest) and only phone punctuation besides.
-func looksLikePhoneNumber(s string) bool {
-	digits, ok := phoneDigits(s)
-	return ok && digits >= 7 && digits <= 15
+// isPhone reports whether a run of digits and phone punctuation is to be read as a phone number.
+func (m masker) isPhone(run string) bool {
+	digits, _ := phoneDigits(run)
+	if digits < 7 {
+		return false
+	}
+	if digits >= 10 {
+		return true
+	}
+	_, ok := m.phones.NormalizePhone(run)
+	return ok
 }
 
 // phoneDigits counts the digits of s, and reports whether everything else in it is phone
-// punctuation (+ - ( ) . and spaces): what both the search box and the masking call a phone.
+// punctuation (+ - ( ) . and spaces): what the search box calls a phone.
 func phoneDigits(s string) (digits int, ok bool) {
+	ok = true
 	for _, r := range s {
 		switch {
 		case unicode.IsDigit(r):
 			digits++
 		case strings.ContainsRune("+-(). ", r):
 		default:
-			return digits, false
+			ok = false
 		}
 	}
-	return digits, true
+	return digits, ok
 }
 
 // maskEmail keeps the first character and the domain: p•••@example.com.

@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/pkg/console"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -148,3 +150,44 @@ func (b *testBundle) streamMsgs(t *testing.T, name string) uint64 {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// A flash message comes from the server, never from the URL: /deadletters?done=<text> shows
+// nothing, a replay's own message shows once (a cookie the server signed for this session), and
+// a flash cookie made up by someone else is ignored.
+func TestFlashComesFromTheServerNotTheURL(t *testing.T) {
+	t.Parallel()
+	b := setup(t, withJetStream(t))
+	client, csrf := b.signedIn(t)
+	const spoof = "Your account is locked: call +1-555-0100"
+	for _, p := range []string{"/deadletters?done=", "/quarantine?done="} {
+		resp, err := client.Get(b.srv.URL + p + url.QueryEscape(spoof))
+		require.NoError(t, err)
+		page := readAll(t, resp)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.NotContains(t, page, "Your account is locked", p)
+		require.NotContains(t, page, `id="flash"`, p)
+	}
+
+	id := b.deadLetter(t, "dl-flash", person("dl-flash", "Dee", "dee@example.com", ""))
+	resp, err := client.PostForm(b.srv.URL+"/deadletters/"+itoa(id)+"/replay", url.Values{"csrf": {csrf}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Equal(t, "/deadletters", resp.Header.Get("Location"), "the message is not in the URL")
+	resp, err = client.Get(b.srv.URL + "/deadletters")
+	require.NoError(t, err)
+	page := readAll(t, resp)
+	require.Contains(t, page, `id="flash"`)
+	require.Contains(t, page, "Replayed dead letter "+itoa(id))
+	resp, err = client.Get(b.srv.URL + "/deadletters")
+	require.NoError(t, err)
+	require.NotContains(t, readAll(t, resp), `id="flash"`, "a flash shows once")
+
+	u, _ := url.Parse(b.srv.URL)
+	client.Jar.SetCookies(u, []*http.Cookie{{Name: console.FlashCookie, Value: "WW91ciBhY2NvdW50IGlzIGxvY2tlZA.forged", Path: "/"}})
+	resp, err = client.Get(b.srv.URL + "/deadletters")
+	require.NoError(t, err)
+	page = readAll(t, resp)
+	require.NotContains(t, page, `id="flash"`)
+	require.NotContains(t, page, "locked")
+}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -48,7 +47,10 @@ var funcs = template.FuncMap{
 	},
 	"indent":     indentJSON,
 	"join":       strings.Join,
-	"pathEscape": url.PathEscape,
+	"eventURL":   eventURL,
+	"schemaURL":  schemaURL,
+	"previewURL": previewURL,
+	"starterURL": starterURL,
 }
 
 // indentJSON pretty-prints a payload for reading; text that is not JSON stays as it is.
@@ -138,7 +140,12 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
+// signOut ends the session on the server, so its cookie is refused from now on wherever a copy
+// of it is, and clears it in the browser.
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
+	if p, _ := r.Context().Value(principalKey{}).(principal); p.nonce != "" {
+		s.auth.sessions.end(p.nonce)
+	}
 	clearSession(w)
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 }

@@ -53,7 +53,7 @@ func (s *Server) schema(ctx context.Context, eventType string) (schemaView, *api
 		if err != nil {
 			continue // stored before validation was strict; nothing to learn from it
 		}
-		walk(fields, "", doc, i+1)
+		walk(fields, "", doc, i+1, masker{s.mapper})
 	}
 	v := schemaView{EventType: eventType, EventsSampled: len(evs), Fields: make([]fieldStats, 0, len(fields))}
 	for _, f := range fields {
@@ -65,7 +65,7 @@ func (s *Server) schema(ctx context.Context, eventType string) (schemaView, *api
 }
 
 // walk records the value v found at path in event number n, and everything inside it.
-func walk(fields map[string]*fieldStats, path string, v any, n int) {
+func walk(fields map[string]*fieldStats, path string, v any, n int, m masker) {
 	if path != "" {
 		f := fields[path]
 		if f == nil {
@@ -80,17 +80,17 @@ func walk(fields map[string]*fieldStats, path string, v any, n int) {
 			f.Types = append(f.Types, t)
 		}
 		if f.Example == "" {
-			f.Example, f.Masked = example(path, v)
+			f.Example, f.Masked = m.example(path, v)
 		}
 	}
 	switch x := v.(type) {
 	case map[string]any:
 		for k, child := range x {
-			walk(fields, join(path, k), child, n)
+			walk(fields, join(path, k), child, n, m)
 		}
 	case []any:
 		for _, child := range x {
-			walk(fields, path+"[0]", child, n)
+			walk(fields, path+"[0]", child, n, m)
 		}
 	}
 }

@@ -2,11 +2,14 @@ package console_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
@@ -148,4 +151,44 @@ func byEvent(p previewAnswer, id string) *lead.Lead {
 		}
 	}
 	return nil
+}
+
+// The starter mapping cannot be steered by an event type or a field name: YAML ends a line (and
+// so a comment) at U+0085, U+2028 and U+2029, so each carried raw into the file, followed by
+// YAML, would inject mapping rules. Every value is quoted and escaped: the file holds none of
+// them raw, parses to the rules the console wrote and nothing else, and names the type exactly.
+func TestStarterMappingCannotBeInjected(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for i, brk := range []string{"\u2028", "\u2029", "\u0085"} {
+		typ := fmt.Sprintf("t%d%slead: {name: \"payload.people_detail.email\"}%sversion: 2 #", i, brk, brk)
+		key := fmt.Sprintf("k%s  name: \"payload.secret\"%sdrop: [x] #", brk, brk)
+		body, err := json.Marshal(map[string]any{"event_type": typ, "payload": map[string]any{"id": fmt.Sprintf("inj-%d", i),
+			"people_detail": map[string]any{"name": "Asha", key: "v"}, key: "v"}})
+		require.NoError(t, err)
+		b.store(t, body)
+
+		code, starter := b.do(t, http.MethodGet, "/api/schema/"+url.PathEscape(typ)+"/mapping.yaml", nil, true)
+		require.Equal(t, http.StatusOK, code, string(starter))
+		for _, c := range []string{"\u2028", "\u2029", "\u0085", "\r"} {
+			require.NotContains(t, string(starter), c, "a raw line break from data in:\n%s", starter)
+		}
+		_, err = mapping.ParseMapping("starter.yaml", starter)
+		require.NoError(t, err, string(starter))
+		var doc map[string]any
+		require.NoError(t, yaml.Unmarshal(starter, &doc))
+		require.Equal(t, 1, doc["version"])
+		keys := []string{}
+		for k := range doc {
+			keys = append(keys, k)
+		}
+		require.ElementsMatch(t, []string{"version", "person", "lead", "seen_at"}, keys, string(starter))
+		require.Equal(t, map[string]any{"name": "payload.people_detail.name"}, doc["lead"], string(starter))
+
+		first, _, _ := strings.Cut(string(starter), "\n")
+		require.True(t, strings.HasPrefix(first, "# A starter MAPPING_FILE for the event type \""), first)
+		var named string
+		require.NoError(t, yaml.Unmarshal([]byte(first[strings.Index(first, `"`):strings.LastIndex(first, `"`)+1]), &named))
+		require.Equal(t, typ, named, "the comment names the type exactly, escaped")
+	}
 }

@@ -7,8 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -74,15 +77,9 @@ func setup(t *testing.T, opts ...option) *testBundle {
 // one batch each, and returns the lead ids.
 func (b *testBundle) store(t *testing.T, bodies ...[]byte) []int64 {
 	t.Helper()
-	m, err := mapping.NewMapper("IN")
-	require.NoError(t, err)
-	router := handlers.NewRouter(m)
 	var ids []int64
 	for _, body := range bodies {
-		head, err := event.ParseHead(body)
-		require.NoError(t, err)
-		rec, err := router.Dispatch(context.Background(), testkit.NewEvent(head.ID, head.Type, body))
-		require.NoError(t, err)
+		rec := dispatch(t, body)
 		res, err := b.db.Apply(context.Background(), []store.Record{*rec})
 		require.NoError(t, err)
 		require.NoError(t, res[0].Err)
@@ -135,3 +132,37 @@ func apiErr(t *testing.T, body []byte) (code, msg string) {
 }
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// signedIn signs a cookie-keeping client in through the form (redirects not followed) and
+// returns it with the CSRF token its pages carry.
+func (b *testBundle) signedIn(t *testing.T) (*http.Client, string) {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	client := &http.Client{Jar: jar, CheckRedirect: noRedirect}
+	resp, err := client.PostForm(b.srv.URL+"/signin", url.Values{"token": {testToken}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	resp, err = client.Get(b.srv.URL + "/schema")
+	require.NoError(t, err)
+	page, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	_, csrf, ok := strings.Cut(string(page), `name="csrf" value="`)
+	require.True(t, ok, "the page carries a CSRF token")
+	csrf, _, _ = strings.Cut(csrf, `"`)
+	return client, csrf
+}
+
+// dispatch runs body through the workers' own handlers (the built-in mapping) into a record.
+func dispatch(t *testing.T, body []byte) *store.Record {
+	t.Helper()
+	m, err := mapping.NewMapper("IN")
+	require.NoError(t, err)
+	head, err := event.ParseHead(body)
+	require.NoError(t, err)
+	rec, err := handlers.NewRouter(m).Dispatch(context.Background(), testkit.NewEvent(head.ID, head.Type, body))
+	require.NoError(t, err)
+	return rec
+}

@@ -3,8 +3,10 @@ package console
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
@@ -12,6 +14,12 @@ import (
 
 // TokenFile is where a generated admin token is kept, under the data directory.
 const TokenFile = "admin-token"
+
+// ErrTokenFile marks a LoadToken failure on the data directory's admin-token file (unreadable,
+// too short, not writable): a fault of this host, not of the configuration given, so a
+// standalone ingest keeps its webhook serving and leaves only the console off (see
+// app.Ingest).
+var ErrTokenFile = errors.New("console: the admin token file cannot be used")
 
 // MinTokenLen is the shortest ADMIN_TOKEN accepted; MinRemoteTokenLen the shortest for a console
 // reachable beyond loopback, where anyone on the network can try tokens.
@@ -41,7 +49,12 @@ func LoadToken(dataDir, explicit, addr string) (token string, generated bool, er
 	case explicit != "":
 		return explicit, false, nil
 	}
-	return ingest.LoadOrCreateSecretFile(dataDir, TokenFile, "admin token", MinTokenLen)
+	token, generated, err = ingest.LoadOrCreateSecretFile(dataDir, TokenFile, "admin token", MinTokenLen)
+	if err != nil {
+		return "", false, fmt.Errorf("%w (%s): %w; fix the file (or its directory's permissions), delete it to have a new one generated, or set ADMIN_TOKEN",
+			ErrTokenFile, filepath.Join(dataDir, TokenFile), err)
+	}
+	return token, generated, nil
 }
 
 // isLoopback reports whether addr (host:port) listens on loopback only. An empty host (":8081")

@@ -3,7 +3,6 @@ package console
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 )
 
@@ -53,7 +52,7 @@ func (s *Server) leadPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) eventPage(w http.ResponseWriter, r *http.Request) {
-	v, err := s.event(r.Context(), pathVar(r, "event_id"))
+	v, err := s.event(r.Context(), target(r, "event_id", "id"))
 	if err != nil {
 		s.renderError(w, r, err)
 		return
@@ -63,7 +62,7 @@ func (s *Server) eventPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) deadLettersPage(w http.ResponseWriter, r *http.Request) {
 	v, err := s.deadLetters(r.Context())
-	d := pageData{Title: "Dead letters", Nav: "deadletters", Data: v, Flash: r.URL.Query().Get("done")}
+	d := pageData{Title: "Dead letters", Nav: "deadletters", Data: v, Flash: s.takeFlash(w, r)}
 	if err != nil {
 		d.Error = err.Message
 	}
@@ -79,12 +78,13 @@ func (s *Server) replayDeadLetterForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	msg := fmt.Sprintf("Replayed dead letter %d: event %s is back in the events stream.", v.Replayed.ID, v.Replayed.EventID)
-	http.Redirect(w, r, "/deadletters?done="+url.QueryEscape(msg), http.StatusSeeOther)
+	s.setFlash(w, r, msg)
+	http.Redirect(w, r, "/deadletters", http.StatusSeeOther)
 }
 
 func (s *Server) quarantinePage(w http.ResponseWriter, r *http.Request) {
 	v, err := s.quarantine(r.Context())
-	d := pageData{Title: "Quarantine", Nav: "quarantine", Data: v, Flash: r.URL.Query().Get("done")}
+	d := pageData{Title: "Quarantine", Nav: "quarantine", Data: v, Flash: s.takeFlash(w, r)}
 	if err != nil {
 		d.Error = err.Message
 	}
@@ -100,7 +100,8 @@ func (s *Server) replayQuarantinedForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	msg := fmt.Sprintf("Replayed quarantine entry %s as event %s.", id, v.Replayed.EventID)
-	http.Redirect(w, r, "/quarantine?done="+url.QueryEscape(msg), http.StatusSeeOther)
+	s.setFlash(w, r, msg)
+	http.Redirect(w, r, "/quarantine", http.StatusSeeOther)
 }
 
 // schemaPageData is the schema explorer: the types, one type's fields, and a mapping preview.
@@ -143,7 +144,7 @@ func (s *Server) schemaPageWith(w http.ResponseWriter, r *http.Request, mapping 
 		return
 	}
 	d := schemaPageData{Types: types, Mapping: mapping, PerType: PreviewPerType}
-	if t := pathVar(r, "event_type"); t != "" {
+	if t := target(r, "event_type", "type"); t != "" {
 		v, err := s.schema(r.Context(), t)
 		if err != nil {
 			s.renderError(w, r, err)
