@@ -81,7 +81,7 @@ func (p *copyProgress) line(pr storecopy.Progress, now time.Time) string {
 	rate := float64(pr.Done) / elapsed.Seconds()
 	s += fmt.Sprintf(", %.0f rows/s", rate)
 	if left := pr.Total - pr.Done; left > 0 {
-		s += ", about " + (time.Duration(float64(left)/rate*float64(time.Second))).Round(time.Second).String() + " left"
+		s += ", about " + (time.Duration(float64(left) / rate * float64(time.Second))).Round(time.Second).String() + " left"
 	} else {
 		s += ", done in " + elapsed.Round(time.Millisecond).String()
 	}
