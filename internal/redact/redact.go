@@ -10,7 +10,8 @@ import (
 
 // URL returns a URL list (comma-separated, as nats.Connect takes it; a PostgreSQL URL naming
 // several hosts has commas too) fit for logs and error messages: each password becomes "xxxxx",
-// and so does a user name given without a password, which nats.go sends as a token. A password
+// and so does a user name given without a password, which nats.go sends as a token; in a
+// PostgreSQL URL such a user name is only a name, and stays (postgres://postgres@db/leads). A password
 // given as a parameter (postgres://host/db?password=…, or the key=value form password=…) is
 // masked as well.
 func URL(urls string) string {
@@ -38,8 +39,17 @@ func one(u string) string {
 	}
 	at += start
 	user, _, hasPassword := strings.Cut(u[start:at], ":")
+	if !hasPassword && !strings.ContainsAny(user, "@/?#") && isPostgres(u[:start]) {
+		return u
+	}
 	if !hasPassword || strings.ContainsAny(user, "@/?#") {
 		return u[:start] + "xxxxx" + u[at:]
 	}
 	return u[:start] + user + ":xxxxx" + u[at:]
+}
+
+// isPostgres says whether scheme (with its "://") is PostgreSQL's.
+func isPostgres(scheme string) bool {
+	s := strings.ToLower(strings.TrimSuffix(scheme, "://"))
+	return s == "postgres" || s == "postgresql"
 }

@@ -51,10 +51,13 @@ func (c *CLI) migrateStore(ctx context.Context, args []string) error {
 	if from == "" || to == "" {
 		return usageError{"migrate-store needs --from (the SQLite file) and --to (postgres://…, default -db / DATABASE_URL)"}
 	}
-	o.Progress = func(p storecopy.Progress) {
-		fmt.Fprintf(c.Stderr, "%s: %d/%d\n", p.Table, p.Done, p.Total)
-	}
+	progress := newCopyProgress(c.Stderr)
+	o.Progress = progress.update
 	r, err := storecopy.Copy(ctx, from, to, o)
+	progress.end()
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("interrupted: the chunks committed so far stay; run the same command again to resume (%w)", err)
+	}
 	if r != nil {
 		if jsonOut {
 			if perr := c.printJSON(migrateReport{r, r.Verified()}); perr != nil {

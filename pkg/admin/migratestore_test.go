@@ -50,7 +50,9 @@ func TestIngestctlMigrateStore(t *testing.T) {
 	require.Regexp(t, `^events\s+2\s+2\s+2$`, lines[3])
 	require.Regexp(t, `^meetings\s+1\s+1\s+1$`, lines[4])
 	require.Contains(t, lines[5], "verified")
-	require.Contains(t, errOut, "events: 2/2")
+	require.Contains(t, errOut, "events: 2 of 2 rows (100%)")
+	require.Equal(t, 3, strings.Count(errOut, "\n"), "one line per table to a log, not one per chunk: %q", errOut)
+	require.Contains(t, out, "postgres://postgres@", "a URL without a password is shown as it is")
 
 	code, out, errOut = runCtl("migrate-store", "--from", path, "--to", pgURL, "--json", "--chunk", "1")
 	require.Equal(t, 0, code, errOut)
