@@ -75,6 +75,22 @@ func (o *Options) defaults() {
 	}
 }
 
+// postgresSection decides whether the PostgreSQL section runs: it returns why not, or the
+// server's version. It connects only to a server it was given (-pg-url / TEST_DATABASE_URL).
+func postgresSection(ctx context.Context, o Options) (skipped, version string) {
+	switch {
+	case o.SkipPostgres:
+		return "-skip-postgres", ""
+	case o.PostgresURL == "":
+		return "no server given; it creates and drops one database per drain, so it runs only on a server named with -pg-url postgres://… or TEST_DATABASE_URL (make bench-scaleout measures PostgreSQL on the hosts lab's own server)", ""
+	}
+	v, err := PostgresReachable(ctx, o.PostgresURL)
+	if err != nil {
+		return fmt.Sprintf("PostgreSQL unreachable at %s (%v)", redactURL(o.PostgresURL), err), ""
+	}
+	return "", v
+}
+
 // Report holds every drain of a run.
 type Report struct {
 	Real, Naive []DrainResult // by round
@@ -157,14 +173,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep := &Report{AltSync: o.AlsoSynchronous, PGScale: map[int][]DrainResult{}}
 	var workerBin string
 	var postmaster int // the local PostgreSQL server's, for its CPU time
-	if o.SkipPostgres {
-		rep.PGSkipped = "-skip-postgres"
-	} else if o.PostgresURL == "" {
-		rep.PGSkipped = "no server given; it creates and drops one database per drain, so it runs only on a server named with -pg-url postgres://… or TEST_DATABASE_URL (make bench-scaleout measures PostgreSQL on the hosts lab's own server)"
-	} else if v, err := PostgresReachable(ctx, o.PostgresURL); err != nil {
-		rep.PGSkipped = fmt.Sprintf("PostgreSQL unreachable at %s (%v)", redactURL(o.PostgresURL), err)
-	} else {
-		rep.PGVersion = v
+	if rep.PGSkipped, rep.PGVersion = postgresSection(ctx, o); rep.PGSkipped == "" {
 		if postmaster = Postmaster(ctx, o.PostgresURL); postmaster == 0 {
 			fmt.Fprintln(o.Progress, "workerbench: the PostgreSQL server is not a local process: its CPU time reads 0")
 		}
