@@ -37,9 +37,10 @@ type Options struct {
 	// AlsoSynchronous, when set, adds a real drain with this SQLITE_SYNCHRONOUS to every round,
 	// next to the real one, and reports its rate against the real one's.
 	AlsoSynchronous string
-	// PostgresURL is the PostgreSQL server the PostgreSQL section creates one fresh database per
-	// drain on (default DefaultPostgresURL); unreachable, the section prints one line and is
-	// skipped. SkipPostgres skips it outright.
+	// PostgresURL is the PostgreSQL server the PostgreSQL section creates (and drops) one fresh
+	// database per drain on. Empty, the section is skipped with one line saying how to enable it:
+	// the harness never touches a server it was not given. Unreachable, it is skipped too.
+	// SkipPostgres skips it outright.
 	PostgresURL  string
 	SkipPostgres bool
 	// PGEvents is the events per PostgreSQL worker-count drain (default 20,000); PGPerPerson,
@@ -63,9 +64,6 @@ func (o *Options) defaults() {
 	if o.Rounds <= 0 {
 		o.Rounds = 3
 	}
-	if o.PostgresURL == "" {
-		o.PostgresURL = DefaultPostgresURL
-	}
 	if o.PGEvents <= 0 {
 		o.PGEvents = 20_000
 	}
@@ -75,6 +73,22 @@ func (o *Options) defaults() {
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
+}
+
+// postgresSection decides whether the PostgreSQL section runs: it returns why not, or the
+// server's version. It connects only to a server it was given (-pg-url / TEST_DATABASE_URL).
+func postgresSection(ctx context.Context, o Options) (skipped, version string) {
+	switch {
+	case o.SkipPostgres:
+		return "-skip-postgres", ""
+	case o.PostgresURL == "":
+		return "no server given; it creates and drops one database per drain, so it runs only on a server named with -pg-url postgres://… or TEST_DATABASE_URL (make bench-scaleout measures PostgreSQL on the hosts lab's own server)", ""
+	}
+	v, err := PostgresReachable(ctx, o.PostgresURL)
+	if err != nil {
+		return fmt.Sprintf("PostgreSQL unreachable at %s (%v)", redactURL(o.PostgresURL), err), ""
+	}
+	return "", v
 }
 
 // Report holds every drain of a run.
@@ -159,12 +173,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep := &Report{AltSync: o.AlsoSynchronous, PGScale: map[int][]DrainResult{}}
 	var workerBin string
 	var postmaster int // the local PostgreSQL server's, for its CPU time
-	if o.SkipPostgres {
-		rep.PGSkipped = "-skip-postgres"
-	} else if v, err := PostgresReachable(ctx, o.PostgresURL); err != nil {
-		rep.PGSkipped = fmt.Sprintf("PostgreSQL unreachable at %s (%v)", redactURL(o.PostgresURL), err)
-	} else {
-		rep.PGVersion = v
+	if rep.PGSkipped, rep.PGVersion = postgresSection(ctx, o); rep.PGSkipped == "" {
 		if postmaster = Postmaster(ctx, o.PostgresURL); postmaster == 0 {
 			fmt.Fprintln(o.Progress, "workerbench: the PostgreSQL server is not a local process: its CPU time reads 0")
 		}

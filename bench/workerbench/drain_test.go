@@ -93,3 +93,19 @@ func TestPostgresUnreachable(t *testing.T) {
 	_, err := PostgresReachable(t.Context(), "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
 	require.Error(t, err)
 }
+
+// Issue 23, item 6: without a server named by -pg-url or TEST_DATABASE_URL the PostgreSQL section
+// does not run (it would create and drop databases there), and says in one line how to enable it.
+func TestPostgresSectionNeedsAServerGiven(t *testing.T) {
+	t.Parallel()
+	skipped, version := postgresSection(t.Context(), Options{})
+	require.Empty(t, version)
+	require.Contains(t, skipped, "no server given")
+	require.Contains(t, skipped, "-pg-url")
+	require.Contains(t, skipped, "TEST_DATABASE_URL")
+	require.NotContains(t, skipped, "\n")
+	skipped, _ = postgresSection(t.Context(), Options{SkipPostgres: true, PostgresURL: "postgres://x@127.0.0.1:1/db"})
+	require.Equal(t, "-skip-postgres", skipped)
+	skipped, _ = postgresSection(t.Context(), Options{PostgresURL: "postgres://x@127.0.0.1:1/db"})
+	require.Contains(t, skipped, "unreachable at postgres://x@127.0.0.1:1/db")
+}

@@ -20,10 +20,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// DefaultPostgresURL is the server the PostgreSQL drains create their databases on when neither
-// -pg-url nor TEST_DATABASE_URL says otherwise: the machine's own, as the store's tests use it.
-const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-
 // PostgreSQL targets (issue 12, item 4): two one-core worker processes drain at least
 // TargetTwoOverOne times as fast as one, four are no slower than two, one unlimited worker drains
 // at least TargetPGOverNaive times as fast as the naive baseline, and CPU per event (workers +

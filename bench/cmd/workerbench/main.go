@@ -27,11 +27,7 @@ func main() {
 	flag.BoolVar(&o.SkipScaling, "skip-scaling", false, "run only the real vs naive comparison")
 	flag.StringVar(&o.Synchronous, "sqlite-synchronous", "", "the real workers' SQLITE_SYNCHRONOUS (NORMAL or FULL; default: the worker's default)")
 	flag.StringVar(&o.AlsoSynchronous, "also-synchronous", "", "add a real drain with this SQLITE_SYNCHRONOUS (NORMAL or FULL) to every round and report its ratio to the real one")
-	pgURL := os.Getenv("TEST_DATABASE_URL")
-	if pgURL == "" {
-		pgURL = workerbench.DefaultPostgresURL
-	}
-	flag.StringVar(&o.PostgresURL, "pg-url", pgURL, "PostgreSQL server the PostgreSQL drains create (and drop) one fresh database per drain on; unreachable: that section is skipped (default: TEST_DATABASE_URL, else the local server)")
+	flag.StringVar(&o.PostgresURL, "pg-url", os.Getenv("TEST_DATABASE_URL"), "PostgreSQL server the PostgreSQL drains create (and drop) one fresh database per drain on; empty or unreachable: that section is skipped, saying so (default: TEST_DATABASE_URL; never a server it was not given)")
 	flag.BoolVar(&o.SkipPostgres, "skip-postgres", false, "skip the PostgreSQL section")
 	flag.IntVar(&o.PGEvents, "pg-events", 20_000, "events per PostgreSQL drain of 1, 2, 4 one-core worker processes")
 	flag.IntVar(&o.PGPerPerson, "pg-per-person", 4, "add one round of 1, 2, 4 one-core PostgreSQL workers where this many events share each person (≤ 1: none)")
