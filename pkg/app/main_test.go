@@ -95,6 +95,8 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 		want string
 	}{
 		"short secret":        {env: map[string]string{"WEBHOOK_SECRETS": "short"}, want: "at least 16"},
+		"placeholder secret":  {env: map[string]string{"WEBHOOK_SECRETS": "change-me-openssl-rand-base64-32"}, want: "placeholder of .env.example"},
+		"placeholder token":   {env: map[string]string{"ADMIN_TOKEN": "change-me-console-openssl-rand-base64-32"}, args: []string{"-console-addr", "127.0.0.1:0"}, want: "ADMIN_TOKEN is the placeholder of .env.example"},
 		"bad bool env":        {env: map[string]string{"INGEST_WORKER": "maybe"}, want: "INGEST_WORKER"},
 		"bad size env":        {env: map[string]string{"MAX_BODY_BYTES": "1MB"}, want: "MAX_BODY_BYTES"},
 		"bad sync":            {args: []string{"-jetstream-sync", "sometimes"}, want: "JETSTREAM_SYNC_INTERVAL"},

@@ -136,6 +136,9 @@ func TestLoadToken(t *testing.T) {
 		{"", ":8081", "set ADMIN_TOKEN explicitly"},
 		{strings.Repeat("x", 20), "192.0.2.1:8081", "needs at least 24"},
 		{"short", "127.0.0.1:8081", "use at least 16"},
+		// Issue 23, item 5: .env.example's placeholder is refused, on loopback and beyond.
+		{"change-me-console-openssl-rand-base64-32", "127.0.0.1:8081", "ADMIN_TOKEN is the placeholder of .env.example"},
+		{"change-me-console-openssl-rand-base64-32", "0.0.0.0:8081", "openssl rand -base64 32"},
 	} {
 		_, _, err := console.LoadToken(dir, tc.token, tc.addr)
 		require.ErrorContains(t, err, tc.want, "%+v", tc)

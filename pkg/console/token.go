@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/saleassist-pipeline/pipeline/internal/secretcheck"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 )
 
@@ -42,10 +43,12 @@ func LoadToken(dataDir, explicit, addr string) (token string, generated bool, er
 	switch {
 	case remote && explicit == "":
 		return "", false, fmt.Errorf("CONSOLE_ADDR=%q listens beyond loopback: set ADMIN_TOKEN explicitly (at least %d characters, e.g. `openssl rand -base64 32`), or listen on 127.0.0.1", addr, MinRemoteTokenLen)
+	case remote && strings.HasPrefix(strings.ToLower(explicit), secretcheck.PlaceholderPrefix):
+		return "", false, secretcheck.Check("ADMIN_TOKEN", explicit, MinRemoteTokenLen)
 	case remote && len(explicit) < MinRemoteTokenLen:
 		return "", false, fmt.Errorf("ADMIN_TOKEN is %d characters; a console listening beyond loopback (CONSOLE_ADDR=%q) needs at least %d (e.g. `openssl rand -base64 32`)", len(explicit), addr, MinRemoteTokenLen)
-	case explicit != "" && len(explicit) < MinTokenLen:
-		return "", false, fmt.Errorf("ADMIN_TOKEN is %d characters; use at least %d (e.g. `openssl rand -base64 32`)", len(explicit), MinTokenLen)
+	case explicit != "" && secretcheck.Check("ADMIN_TOKEN", explicit, MinTokenLen) != nil:
+		return "", false, secretcheck.Check("ADMIN_TOKEN", explicit, MinTokenLen)
 	case explicit != "":
 		return explicit, false, nil
 	}

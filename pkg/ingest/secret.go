@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/saleassist-pipeline/pipeline/internal/secretcheck"
 )
 
 // SecretFile is where a generated webhook secret is kept, under the data directory.
@@ -30,8 +32,8 @@ func NewSecrets(secrets []string) (*Secrets, error) {
 	s := &Secrets{}
 	for i, v := range secrets {
 		v = strings.TrimSpace(v)
-		if len(v) < MinSecretLen {
-			return nil, fmt.Errorf("webhook secret #%d is %d characters; use at least %d (e.g. `openssl rand -base64 32`)", i+1, len(v), MinSecretLen)
+		if err := secretcheck.Check(fmt.Sprintf("webhook secret #%d", i+1), v, MinSecretLen); err != nil {
+			return nil, err
 		}
 		s.sums = append(s.sums, sha256.Sum256([]byte(v)))
 	}
