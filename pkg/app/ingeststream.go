@@ -25,7 +25,7 @@ import (
 // and a failure to make them is the configuration's: Run returns it.
 const (
 	streamFirstWait  = 5 * time.Second
-	streamAttempt    = 5 * time.Second // one create-or-update of the streams
+	streamAttempt    = 2 * time.Second // one create-or-update of the streams (a forming cluster may not answer)
 	streamBackoffMin = 250 * time.Millisecond
 	streamBackoffMax = 5 * time.Second
 )
