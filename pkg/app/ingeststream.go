@@ -122,7 +122,10 @@ func (w *streamWait) run(ctx context.Context) {
 			if cause == nil {
 				cause = nats.ErrConnectionClosed
 			}
-			w.fatal <- w.client.ConnectError(w.url, cause)
+			// nats.go closes a connection for good when the server refuses its credentials twice.
+			client := w.client
+			client.Hint = "NATS closed the connection: check the user and password, or token, in NATS_URL"
+			w.fatal <- client.ConnectError(w.url, cause)
 			return
 		}
 		w.mu.Lock()

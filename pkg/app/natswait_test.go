@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
@@ -94,4 +97,35 @@ func TestIngestWaitsForNATS(t *testing.T) {
 		require.Equal(t, n, strings.Count(logs, `"msg":"`+msg+`"`), "%q in the log:\n%s", msg, logs)
 	}
 	require.Less(t, strings.Count(logs, "\n"), 12, "a few lines for the wait, not one per attempt:\n%s", logs)
+}
+
+// An ingest waiting for a NATS that is down gives up once that NATS answers and refuses its
+// credentials (twice, as nats.go does): a wrong password is no outage to wait out. The error names
+// the server, never the password.
+func TestIngestWaitingForNATSStopsOnRefusedCredentials(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	tb := startIngest(t, t.TempDir(), nil, "-nats-url", "nats://pipeline:not-the-password@"+addr)
+	code, _, _ := get(t, tb.url+"/readyz")
+	require.Equal(t, http.StatusServiceUnavailable, code)
+
+	host, p, err := net.SplitHostPort(addr)
+	require.NoError(t, err)
+	port, err := strconv.Atoi(p)
+	require.NoError(t, err)
+	srv, err := server.NewServer(&server.Options{Host: host, Port: port, JetStream: true, StoreDir: t.TempDir(),
+		Username: "pipeline", Password: "the-password", NoLog: true, NoSigs: true})
+	require.NoError(t, err)
+	srv.Start()
+	t.Cleanup(srv.Shutdown)
+	require.True(t, srv.ReadyForConnections(10*time.Second))
+
+	select {
+	case err := <-tb.ingest.Failed():
+		require.ErrorContains(t, err, "connect to NATS at nats://pipeline:xxxxx@"+addr)
+		require.ErrorContains(t, err, "nats: Authorization Violation (NATS closed the connection: check the user and password, or token, in NATS_URL)")
+		require.NotContains(t, err.Error(), "not-the-password")
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the ingest still waits for a NATS that refuses its credentials:\n%s", tb.stderr)
+	}
 }
