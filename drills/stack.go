@@ -74,8 +74,10 @@ func FreePort(t testing.TB) int {
 // NATSNode is one nats-server process with JetStream, on fixed ports and a store directory that
 // survive its restarts.
 type NATSNode struct {
-	*Proc
-	Port int
+	*Proc // nil until the node is started
+	Port  int
+	// clusterPort is where the other nodes route to it (clusters only).
+	clusterPort int
 }
 
 // URL is the node's client URL.
@@ -85,15 +87,30 @@ func (n *NATSNode) URL() string { return fmt.Sprintf("nats://127.0.0.1:%d", n.Po
 // sync interval); with n > 1 they form one cluster. It waits until JetStream answers on each.
 func StartNATS(t testing.TB, ps *Procs, bin, dir string, n int) []*NATSNode {
 	t.Helper()
+	nodes := PlanNATS(t, n)
+	StartPlannedNATS(t, ps, bin, dir, nodes)
+	return nodes
+}
+
+// PlanNATS picks the ports of n nats-server nodes (one cluster when n > 1) without starting them,
+// so that a program can be pointed at them (URLs) before they run; StartPlannedNATS starts them.
+func PlanNATS(t testing.TB, n int) []*NATSNode {
+	t.Helper()
 	nodes := make([]*NATSNode, n)
-	clusterPorts := make([]int, n)
 	for i := range n {
-		nodes[i] = &NATSNode{Port: FreePort(t)}
-		clusterPorts[i] = FreePort(t)
+		nodes[i] = &NATSNode{Port: FreePort(t), clusterPort: FreePort(t)}
 	}
+	return nodes
+}
+
+// StartPlannedNATS starts the nodes PlanNATS picked, named nats1, nats2, …, and waits until
+// JetStream answers on each (in a cluster: until it can place a stream on every node).
+func StartPlannedNATS(t testing.TB, ps *Procs, bin, dir string, nodes []*NATSNode) {
+	t.Helper()
+	n := len(nodes)
 	var routes []string
-	for _, p := range clusterPorts {
-		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", p))
+	for _, node := range nodes {
+		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", node.clusterPort))
 	}
 	for i, node := range nodes {
 		name := fmt.Sprintf("nats%d", i+1)
@@ -103,7 +120,7 @@ func StartNATS(t testing.TB, ps *Procs, bin, dir string, n int) []*NATSNode {
 			fmt.Sprintf("jetstream {\n  store_dir: %q\n  max_file_store: 4GB\n  max_memory_store: 64MB\n}\n", store)
 		if n > 1 {
 			conf += fmt.Sprintf("cluster {\n  name: drills\n  listen: 127.0.0.1:%d\n  routes: [%s]\n}\n",
-				clusterPorts[i], strings.Join(routes, ", "))
+				node.clusterPort, strings.Join(routes, ", "))
 		}
 		path := filepath.Join(dir, name+".conf")
 		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
@@ -117,13 +134,12 @@ func StartNATS(t testing.TB, ps *Procs, bin, dir string, n int) []*NATSNode {
 	if n > 1 {
 		awaitPlacement(t, nodes, 30*time.Second)
 	}
-	return nodes
 }
 
 // awaitPlacement waits until the cluster can place a stream on all its nodes. Every node having
 // a meta leader (AwaitJetStream) is not enough: until the leader has heard from every peer, a
-// stream with replicas n fails with "no suitable peers for placement, peer offline", and an
-// ingest that starts then exits on its first stream. So it creates a small in-memory stream with
+// stream with replicas n fails with "no suitable peers for placement, peer offline" (an ingest
+// started then answers 503 until it can make its streams: drill 10). So it creates a small in-memory stream with
 // replicas n until that works, and deletes it.
 func awaitPlacement(t testing.TB, nodes []*NATSNode, timeout time.Duration) {
 	t.Helper()

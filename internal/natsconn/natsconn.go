@@ -36,7 +36,10 @@ type Client struct {
 	// and keeps nats.go's bounded reconnects, instead of reconnecting for ever.
 	Command bool
 	// RetryConnect keeps trying in the background when the server is not up at start, for a
-	// program useful without NATS (the console reads leads from the store).
+	// program that is of use, or must stay up, before NATS is: the console reads leads from the
+	// store; an ingest started before its cluster answers 503 until it can publish. Connect then
+	// fails only for a malformed URL; the connection is closed later (nats.go gives up) only when
+	// the server refuses the credentials twice.
 	RetryConnect bool
 	// Hint ends a connect error, saying what to check (in parentheses).
 	Hint string
@@ -68,6 +71,11 @@ func (c Client) Options() []nats.Option {
 			nats.ReconnectHandler(func(nc *nats.Conn) {
 				log.Info("reconnected to NATS", "url", redact.URL(nc.ConnectedUrl()))
 			}))
+		if c.RetryConnect {
+			opts = append(opts, nats.ConnectHandler(func(nc *nats.Conn) {
+				log.Info("connected to NATS", "url", redact.URL(nc.ConnectedUrl()))
+			}))
+		}
 	}
 	return opts
 }
@@ -77,12 +85,21 @@ func (c Client) Options() []nats.Option {
 func (c Client) Connect(url string) (*nats.Conn, error) {
 	nc, err := nats.Connect(url, c.Options()...)
 	if err != nil {
-		if c.Hint != "" {
-			return nil, fmt.Errorf("connect to NATS at %s: %w (%s)", redact.URL(url), err, c.Hint)
-		}
-		return nil, fmt.Errorf("connect to NATS at %s: %w", redact.URL(url), err)
+		return nil, c.ConnectError(url, err)
+	}
+	if c.RetryConnect && c.Log != nil && nc.Status() != nats.CONNECTED {
+		c.Log.Warn("NATS not reachable yet; connecting in the background, for as long as it takes", "url", redact.URL(url))
 	}
 	return nc, nil
+}
+
+// ConnectError is the error of a connection to url that failed with err: the URL with its
+// password masked, and c's hint.
+func (c Client) ConnectError(url string, err error) error {
+	if c.Hint != "" {
+		return fmt.Errorf("connect to NATS at %s: %w (%s)", redact.URL(url), err, c.Hint)
+	}
+	return fmt.Errorf("connect to NATS at %s: %w", redact.URL(url), err)
 }
 
 // Connected is the readiness check of a program that needs NATS: nil when nc is connected, else

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -67,8 +68,12 @@ type Ingest struct {
 	nc       *nats.Conn
 	wnc      *nats.Conn // the in-process worker's own connection
 	qc       queue.Config
-	maxBody  int64 // MAX_BODY_BYTES, lowered to what NATS can carry
+	maxBody  int64 // MAX_BODY_BYTES, lowered to what NATS can carry (set once the stream is ready)
 	pub      *queue.Publisher
+	stream   *streamWait
+	web      webHandler // the webhook port's handler: ingest.NotReady until the stream is ready
+	server   func(maxBody int64) http.Handler
+	metrics  *ingest.Metrics
 	http     *httpServer
 	pprof    *httpServer
 	worker   *runningWorker
@@ -150,8 +155,13 @@ func (m *Ingest) EmbeddedNATSURL() string {
 //     connection; it closes its own store handle);
 //  3. the in-process worker drains: its batch in flight commits and is acknowledged, its store
 //     closes, then its own connection flushes the acks and closes;
-//  4. the ingest's NATS connection flushes and closes;
-//  5. the embedded NATS server shuts down last, flushing JetStream's files.
+//  4. the events stream's set-up stops retrying, if NATS_URL's NATS never let it finish;
+//  5. the ingest's NATS connection flushes and closes;
+//  6. the embedded NATS server shuts down last, flushing JetStream's files.
+//
+// Against NATS_URL, Run does not wait for NATS: when it is down, or its cluster cannot place the
+// streams yet, Run returns after a few seconds anyway and the webhook port answers 503 (with why,
+// on /readyz) until the streams are made in the background (ensureStream).
 //
 // Metrics are not a part: their registry lives as long as the program, served on the webhook
 // port (and the worker's counters with it, standalone).
@@ -181,7 +191,8 @@ func (m *Ingest) Run(ctx context.Context) error {
 		g.add("embedded NATS", m.startEmbedded, func(context.Context) error { m.embedded.Shutdown(); return nil })
 	}
 	g.add("NATS connection", m.connect, func(context.Context) error { natsconn.Close(m.nc); return nil })
-	g.add("events stream", m.ensureStream, nil)
+	m.server = m.webhookServer(auth, reg)
+	g.add("events stream", m.ensureStream, func(context.Context) error { m.stream.stop(); return nil })
 	if m.Standalone() && c.RunWorker {
 		g.add("worker", func(ctx context.Context) error { return m.startWorker(ctx, reg) }, func(context.Context) error {
 			err := m.worker.stop()
@@ -193,7 +204,7 @@ func (m *Ingest) Run(ctx context.Context) error {
 		g.add("console", m.startConsole, func(ctx context.Context) error { return m.console.stop(ctx) })
 	}
 	addPprof(g, c.PprofAddr, m.log, &m.pprof)
-	g.add("webhook server", func(context.Context) error { return m.serve(auth, reg) }, func(ctx context.Context) error { return m.http.shutdown(ctx) })
+	g.add("webhook server", m.serve, func(ctx context.Context) error { return m.http.shutdown(ctx) })
 	if err := g.run(ctx); err != nil {
 		return err
 	}
@@ -299,7 +310,8 @@ func (m *Ingest) banner() {
 		b = fmt.Appendf(b, "Quarantined requests: go run ./cmd/ingestctl -data-dir %s quarantine list\n", c.DataDir)
 	}
 	_, _ = m.Stdout.Write(append(b, '\n'))
-	m.log.Info("started", "addr", m.Addr(), "standalone", m.Standalone(), "worker", m.worker != nil, "embedded_nats", m.EmbeddedNATSURL(), "console", m.ConsoleURL())
+	m.log.Info("started", "addr", m.Addr(), "standalone", m.Standalone(), "accepting_webhooks", m.stream.err() == nil,
+		"worker", m.worker != nil, "embedded_nats", m.EmbeddedNATSURL(), "console", m.ConsoleURL())
 }
 
 // db is the standalone worker's database: DATABASE_URL, else leads.db in the data directory.

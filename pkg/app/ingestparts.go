@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/saleassist-pipeline/pipeline/internal/natsconn"
+	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
 	"github.com/saleassist-pipeline/pipeline/pkg/console"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
@@ -65,40 +67,55 @@ func parseSync(s string) (time.Duration, bool, error) {
 	return d, false, nil
 }
 
-// connect connects the publisher to the embedded server (standalone) or to NATS_URL, and fits
-// the body limit to what that server carries. It is a publishing connection: it never buffers
-// while disconnected (natsconn.Client.Publisher).
+// connect connects the publisher to the embedded server (standalone) or to NATS_URL. It is a
+// publishing connection: it never buffers while disconnected (natsconn.Client.Publisher). An
+// external NATS that is not up yet is waited for: the connection keeps trying in the background
+// (only a malformed NATS_URL is an error here), and the webhooks get 503 meanwhile (ensureStream).
 func (m *Ingest) connect(context.Context) error {
-	c := m.Config
-	client := natsconn.Client{Name: "saleassist-ingest", Log: m.log, Publisher: true,
-		Hint: "is it running? or leave NATS_URL empty to run standalone"}
 	var err error
 	if m.Standalone() {
-		m.nc, err = m.embedded.Connect(client.Options()...)
+		m.nc, err = m.embedded.Connect(m.natsClient().Options()...)
 	} else {
-		m.nc, err = client.Connect(c.NatsURL)
+		m.nc, err = m.natsClient().Connect(m.Config.NatsURL)
 	}
-	if err != nil {
-		return err
-	}
-	m.maxBody = c.MaxBody
-	if fit := m.nc.MaxPayload() - queue.HeaderRoom; m.maxBody > fit {
-		// A larger body could never be published: it would get 503s and be retried forever.
-		m.log.Warn("MAX_BODY_BYTES lowered to fit the NATS server's max_payload; raise max_payload in the nats-server configuration to accept larger events",
-			"max_body_bytes", c.MaxBody, "lowered_to", fit, "max_payload", m.nc.MaxPayload())
-		m.maxBody = fit
-	}
-	return nil
+	return err
 }
 
-// ensureStream makes the publisher and creates or updates the streams.
+// natsClient describes the ingest's NATS connection.
+func (m *Ingest) natsClient() natsconn.Client {
+	return natsconn.Client{Name: "saleassist-ingest", Log: m.log, Publisher: true, RetryConnect: !m.Standalone(),
+		Hint: "is it running? or leave NATS_URL empty to run standalone"}
+}
+
+// ensureStream makes the publisher and creates or updates the streams. Standalone it does so at
+// once, and a failure ends the start. Against NATS_URL it retries in the background, with backoff,
+// until NATS is reachable and the streams are made (a cluster still forming cannot place them
+// yet); it waits for that up to streamFirstWait, and the webhook port answers 503 until then. Once
+// they are made, the body limit is fitted to the server's max_payload and webhooks are accepted.
 func (m *Ingest) ensureStream(ctx context.Context) error {
 	var err error
 	if m.pub, err = queue.NewPublisher(m.nc, m.qc, m.Config.PublishTimeout); err != nil {
 		return err
 	}
-	_, err = queue.EnsureStream(ctx, m.pub.JetStream(), m.qc)
-	return err
+	ensure := func(ctx context.Context) error {
+		_, err := queue.EnsureStream(ctx, m.pub.JetStream(), m.qc)
+		return err
+	}
+	ready := func() {
+		m.maxBody = m.fitBody()
+		m.web.set(m.server(m.maxBody))
+	}
+	if m.Standalone() {
+		if err := ensure(ctx); err != nil {
+			return err
+		}
+		ready()
+		return nil
+	}
+	m.stream = &streamWait{nc: m.nc, url: m.Config.NatsURL, client: m.natsClient(), ensure: ensure, ready: ready,
+		failing: ratelog.Failing{Log: m.log}}
+	m.web.set(ingest.NotReady(m.server(m.Config.MaxBody), m.stream.err, m.metrics))
+	return m.stream.start(m.group.fail)
 }
 
 // startWorker runs the standalone worker on its own in-process connection, so its acks and the
@@ -143,10 +160,11 @@ func (m *Ingest) startConsole(ctx context.Context) error {
 	return err
 }
 
-// serve starts the webhook server (with /healthz, /readyz and /metrics). Requests framed by both
-// Content-Length and Transfer-Encoding are refused and their connection closed: the listener lets
-// the handler see them (ingest.GuardFraming).
-func (m *Ingest) serve(auth *ingest.Auth, reg *prometheus.Registry) error {
+// webhookServer returns what builds the webhook server (with /healthz, /readyz and /metrics) for
+// a body limit.
+func (m *Ingest) webhookServer(auth *ingest.Auth, reg *prometheus.Registry) func(maxBody int64) http.Handler {
+	m.metrics = ingest.NewMetrics(reg)
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 	ready := func(ctx context.Context) error {
 		if err := natsconn.Connected(m.nc); err != nil {
 			return err
@@ -154,9 +172,16 @@ func (m *Ingest) serve(auth *ingest.Auth, reg *prometheus.Registry) error {
 		_, err := m.pub.JetStream().Stream(ctx, m.qc.Stream)
 		return err
 	}
-	srv := ingest.NewServer(ingest.Config{Auth: auth, MaxBody: m.maxBody},
-		m.pub, ready, ingest.NewMetrics(reg), promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), m.log)
+	return func(maxBody int64) http.Handler {
+		return ingest.NewServer(ingest.Config{Auth: auth, MaxBody: maxBody}, m.pub, ready, m.metrics, metrics, m.log)
+	}
+}
+
+// serve starts the webhook server on whatever the events stream's state has it serve (m.web).
+// Requests framed by both Content-Length and Transfer-Encoding are refused and their connection
+// closed: the listener lets the handler see them (ingest.GuardFraming).
+func (m *Ingest) serve(context.Context) error {
 	var err error
-	m.http, err = listenHTTP(m.Config.Addr, srv, m.group.fail, ingest.GuardFraming)
+	m.http, err = listenHTTP(m.Config.Addr, &m.web, m.group.fail, ingest.GuardFraming)
 	return err
 }

@@ -106,7 +106,8 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 		"bad clock skew env":  {env: map[string]string{"MAX_CLOCK_SKEW": "a day"}, want: `MAX_CLOCK_SKEW="a day": want a duration`},
 		"negative clock skew": {args: []string{"-max-clock-skew", "-1h"}, want: `MAX_CLOCK_SKEW=-1h0m0s: want 0 or more`},
 		"bad nats addr":       {args: []string{"-embedded-nats-addr", "nonsense"}, want: "host:port"},
-		"unreachable url":     {args: []string{"-nats-url", "nats://127.0.0.1:1"}, want: "connect to NATS"},
+		// A NATS that is down is waited for (TestIngestWaitsForNATS); a URL that cannot be one is refused.
+		"malformed url": {args: []string{"-nats-url", "nats://127.0.0.1:notaport"}, want: `connect to NATS at nats://127.0.0.1:notaport: parse "nats://127.0.0.1:notaport": invalid port`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

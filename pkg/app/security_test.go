@@ -401,8 +401,9 @@ func rawRequest(t *testing.T, addr, head string, body func(io.Writer)) *http.Res
 // programs authenticate to a NATS server of their own) are secrets too. The ingest and a
 // cmd/worker connect with them, store an event, reconnect after the server restarts, and store
 // another; then both are started with a wrong password or token, and with the right one against a
-// server that is down. Neither their logs nor the errors they exit with hold the password or the
-// token; the errors still name the server's address.
+// server that is down (the ingest waits for it). Neither their logs, nor the errors they exit
+// with, nor the ingest's readiness answer hold the password or the token; each still names the
+// server's address.
 func TestNATSCredentialsStayOutOfLogs(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -471,19 +472,31 @@ func TestNATSCredentialsStayOutOfLogs(t *testing.T) {
 			}, 30*time.Second, 50*time.Millisecond)
 			awaitEvents(t, st, 2)
 
-			// A wrong password or token, and the right one for a server that is down: both
-			// programs refuse to start, with an error that names the address.
+			// A wrong password or token: both programs refuse to start, with an error that names
+			// the address. The right one for a server that is down: the worker refuses to start,
+			// the ingest waits for the server, and says on /readyz where it waits.
 			logs := []string{tb.stdout.String(), tb.stderr.String(), wlog.String()}
 			var errs []string
-			for _, u := range []string{tc.url(wrong, addr), tc.url(secret, freeAddr(t))} {
+			for i, u := range []string{tc.url(wrong, addr), tc.url(secret, freeAddr(t))} {
+				down := i == 1
+				host := u[strings.LastIndex(u, "@")+1:]
 				var stdout, stderr testkit.SyncBuffer
 				in := app.NewIngest()
 				in.Env, in.Stdout, in.Stderr = envOf(map[string]string{"WEBHOOK_SECRETS": testSecret}), &stdout, &stderr
 				require.NoError(t, in.ParseFlags([]string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-nats-url", u}))
 				err := in.Run(context.Background())
+				if down {
+					require.NoError(t, err, "ingest with NATS_URL %s", u)
+					code, _, a := get(t, "http://"+in.Addr()+"/readyz")
+					require.Equal(t, http.StatusServiceUnavailable, code)
+					require.Contains(t, a.Message, host, "readiness names the server")
+					errs = append(errs, a.Message)
+				} else {
+					require.Error(t, err, "ingest with NATS_URL %s", u)
+					require.Contains(t, err.Error(), host, "the error names the server")
+					errs = append(errs, err.Error())
+				}
 				require.NoError(t, in.Close())
-				require.Error(t, err, "ingest with NATS_URL %s", u)
-				errs = append(errs, err.Error())
 
 				wk := app.NewWorker()
 				wk.Env, wk.Stderr = envOf(map[string]string{"NATS_URL": u, "DATABASE_URL": filepath.Join(t.TempDir(), "leads.db")}), &stderr
@@ -491,11 +504,9 @@ func TestNATSCredentialsStayOutOfLogs(t *testing.T) {
 				err = wk.Run(context.Background())
 				require.NoError(t, wk.Close())
 				require.Error(t, err, "worker with NATS_URL %s", u)
+				require.Contains(t, err.Error(), host, "the error names the server")
 				errs = append(errs, err.Error())
 				logs = append(logs, stdout.String(), stderr.String())
-				host := u[strings.LastIndex(u, "@")+1:]
-				require.Contains(t, errs[len(errs)-1], host, "the error names the server")
-				require.Contains(t, errs[len(errs)-2], host, "the error names the server")
 			}
 
 			all := strings.Join(append(logs, errs...), "\n")

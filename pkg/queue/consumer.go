@@ -5,19 +5,28 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
-
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
 )
 
 // Consumer is one worker's handle on the durable pull consumer all workers share. JetStream
 // spreads messages across every process consuming it; none sees a message another holds.
 type Consumer struct {
 	cons jetstream.Consumer
+	conn *nats.Conn
 	name string
 	log  *slog.Logger
+	// pulling turns failed pulls (NATS down, a leader election) into a line per state change and
+	// a summary per interval, not a warning per attempt: an outage of any length stays readable.
+	pulling ratelog.Failing
+	// pause is the wait between a failed pull and the next; failures counts them (tests).
+	pause    time.Duration
+	failures atomic.Int64
 }
 
 // NewConsumer makes sure the events stream and the shared durable consumer exist, and returns a
@@ -31,7 +40,7 @@ func NewConsumer(ctx context.Context, js jetstream.JetStream, cfg Config, log *s
 	if err != nil {
 		return nil, fmt.Errorf("create or update consumer %s on %s: %w", cfg.Consumer, cfg.Stream, err)
 	}
-	return &Consumer{cons: cons, name: cfg.Consumer, log: log}, nil
+	return &Consumer{cons: cons, conn: js.Conn(), name: cfg.Consumer, log: log, pulling: ratelog.Failing{Log: log}, pause: RetryPause}, nil
 }
 
 // Info returns the consumer's state as JetStream sees it (pending, ack pending, redelivered).
@@ -47,6 +56,9 @@ type BatchFunc func(msgs []jetstream.Msg)
 // return after its context ends.
 const FetchWait = time.Second
 
+// RetryPause is how long Run waits after a failed pull before it pulls again.
+const RetryPause = 500 * time.Millisecond
+
 // Run delivers messages to handle in batches of up to size, as fast as they arrive: a batch is
 // whatever is waiting when the previous one is done, never a wait to fill one.
 //
@@ -61,22 +73,39 @@ func (c *Consumer) Run(ctx context.Context, size int, handle BatchFunc) error {
 	}
 	batch := make([]jetstream.Msg, 0, size)
 	for ctx.Err() == nil {
+		reconnects := c.conn.Stats().Reconnects
 		fetch, err := c.cons.Fetch(2*size, jetstream.FetchMaxWait(FetchWait))
 		if err == nil {
 			batch = deliver(fetch.Messages(), batch, handle)
 			err = fetch.Error()
 		}
 		if err == nil || errors.Is(err, nats.ErrTimeout) {
-			continue
+			// While disconnected a pull request waits in the connection's buffer and expires
+			// without an error: only a pull made and ended on one live connection shows that
+			// JetStream answers.
+			st := c.conn.Status()
+			switch {
+			case st == nats.CLOSED:
+				err = nats.ErrConnectionClosed
+			case st != nats.CONNECTED:
+				err = fmt.Errorf("NATS connection is %s", st)
+			case c.conn.Stats().Reconnects != reconnects:
+				continue // reconnected meanwhile: the next pull tells
+			default:
+				c.pulling.OK("pulling events again", "consumer", c.name)
+				continue
+			}
 		}
 		if fatal(err) {
 			return fmt.Errorf("consume %s: %w", c.name, err)
 		}
-		// Disconnected, a leader election, a server restart: wait a little and pull again.
-		c.log.Warn("pulling events", "err", err)
+		// Disconnected, a leader election, a server restart: wait a little and pull again, for
+		// as long as it takes. The connection reconnects on its own and logs when it does.
+		c.failures.Add(1)
+		c.pulling.Fail("pulling events failed; retrying until NATS answers", err, "consumer", c.name)
 		select {
 		case <-ctx.Done():
-		case <-time.After(500 * time.Millisecond):
+		case <-time.After(c.pause):
 		}
 	}
 	return nil

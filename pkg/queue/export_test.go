@@ -1,0 +1,9 @@
+package queue
+
+import "time"
+
+// SetRetryPause shortens the wait between failed pulls, so that a test sees many in little time.
+func SetRetryPause(c *Consumer, d time.Duration) { c.pause = d }
+
+// PullFailures is how many pulls c has seen fail.
+func PullFailures(c *Consumer) int64 { return c.failures.Load() }
