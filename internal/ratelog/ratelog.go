@@ -8,6 +8,7 @@ package ratelog
 import (
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,10 +22,17 @@ type Failing struct {
 	Log *slog.Logger
 	// Every is the shortest gap between two summaries while failing; zero means DefaultEvery.
 	Every time.Duration
+	// Idle, when not zero, ends a run silently after that long without a failure, so that the
+	// next failure is logged as a first one: for failures that have no "recovered" moment to
+	// call OK at (refused requests, say).
+	Idle time.Duration
+
+	failing atomic.Bool // a run is under way: lets OK return at once in the common case
 
 	mu        sync.Mutex
 	since     time.Time // first failure of the current run; zero when healthy
 	lastLine  time.Time // last line logged for this run
+	lastFail  time.Time // the latest failure
 	failures  int64     // failures in the current run
 	unlogged  int64     // failures since the last line
 	lastError string
@@ -60,9 +68,14 @@ func (f *Failing) Fail(msg string, err error, args ...any) bool {
 	if err != nil {
 		f.lastError = err.Error()
 	}
+	if !f.since.IsZero() && f.Idle > 0 && now.Sub(f.lastFail) > f.Idle {
+		f.since, f.failures, f.unlogged = time.Time{}, 1, 1 // a new run: this failure is its first
+	}
+	f.lastFail = now
 	first := f.since.IsZero()
 	if first {
 		f.since = now
+		f.failing.Store(true)
 	} else if now.Sub(f.lastLine) < every {
 		f.mu.Unlock()
 		return false
@@ -90,6 +103,9 @@ func (f *Failing) Fail(msg string, err error, args ...any) bool {
 // OK records a success. If a run of failures was under way it logs msg once (at Info) with how
 // long the run lasted and how many failures it held, and reports true; otherwise it does nothing.
 func (f *Failing) OK(msg string, args ...any) bool {
+	if !f.failing.Load() {
+		return false // healthy: no lock on a path that runs once per request
+	}
 	f.mu.Lock()
 	if f.since.IsZero() {
 		f.mu.Unlock()
@@ -98,6 +114,7 @@ func (f *Failing) OK(msg string, args ...any) bool {
 	lasted := f.clock().Sub(f.since)
 	failures := f.failures
 	f.since, f.lastLine, f.failures, f.unlogged, f.lastError = time.Time{}, time.Time{}, 0, 0, ""
+	f.failing.Store(false)
 	f.mu.Unlock()
 	attrs := append([]any{"after", lasted.Round(time.Millisecond).String(), "failures", failures}, args...)
 	f.logger().Info(msg, attrs...)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 type fakeClock struct{ t time.Time }
@@ -87,4 +89,21 @@ func TestOKWhenHealthyIsSilentAndRunsRestart(t *testing.T) {
 	if n := len(lines(&buf)); n != 3 {
 		t.Fatalf("%d lines, want 3:\n%s", n, buf.String())
 	}
+}
+
+// With Idle set, a failure after a quiet spell starts a new run: it is logged as a first line,
+// not as "still failing" for the hours in between.
+func TestIdleEndsARun(t *testing.T) {
+	var buf bytes.Buffer
+	clk := &fakeClock{t: time.Unix(1000, 0)}
+	f := newFailing(&buf, clk)
+	f.Idle = 10 * time.Second
+	require.True(t, f.Fail("refused", nil))
+	clk.t = clk.t.Add(time.Second)
+	require.False(t, f.Fail("refused", nil))
+	clk.t = clk.t.Add(time.Hour)
+	require.True(t, f.Fail("refused", nil))
+	got := lines(&buf)
+	require.Len(t, got, 2)
+	require.NotContains(t, got[1], "still failing")
 }

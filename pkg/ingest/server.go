@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -58,6 +59,11 @@ type Server struct {
 	log     *slog.Logger
 	router  *mux.Router
 	now     func() time.Time
+
+	// Failures that repeat once per request during an outage or an attack are logged as a few
+	// lines per state change (internal/ratelog); the metrics count every one.
+	publishFailing, quarantineFailing ratelog.Failing
+	refusals                          map[string]*ratelog.Failing // by Failure.Reason: a fixed set
 }
 
 // NewServer returns the ingest's HTTP handler. ready reports whether events can be published
@@ -67,6 +73,11 @@ func NewServer(cfg Config, pub Publisher, ready func(context.Context) error, m *
 		cfg.MaxBody = DefaultMaxBody
 	}
 	s := &Server{cfg: cfg, pub: pub, metrics: m, log: log, now: time.Now}
+	s.publishFailing.Log, s.quarantineFailing.Log = log, log
+	s.refusals = map[string]*ratelog.Failing{}
+	for _, reason := range []string{ReasonMissingSecret, ReasonMismatch, ReasonMissingSignature, ReasonBadSignature, ReasonSourceIP} {
+		s.refusals[reason] = &ratelog.Failing{Log: log, Every: time.Minute, Idle: time.Minute}
+	}
 	r := mux.NewRouter()
 	r.Handle(WebhookPath, s.recover(http.HandlerFunc(s.webhook)))
 	r.HandleFunc(HealthPath, Health).Methods(http.MethodGet, http.MethodHead)

@@ -60,9 +60,10 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request, start time
 	ack, err := s.pub.Publish(r.Context(), ev)
 	s.metrics.publish.Observe(time.Since(t0).Seconds())
 	if err != nil {
-		s.log.Warn("publish failed, answered 503", "event_id", ev.ID, "event_type", ev.Type, "err", err)
+		s.publishFailing.Fail("publish failed, answering 503 with Retry-After", err, "event_type", ev.Type)
 		return unavailable(w, "the event could not be stored right now and was not accepted; retry with the same body")
 	}
+	s.publishFailing.OK("publishing again, answering 202")
 	if ack.Duplicate {
 		s.metrics.duplicates.Inc()
 	}
@@ -74,7 +75,13 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request, start time
 // refuse answers a request that failed authentication. Its body is not read further, nor kept.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, f *Failure) int {
 	s.metrics.authFailures.WithLabelValues(f.Reason).Inc()
-	s.log.Info("request refused", "reason", f.Reason, "source", s.cfg.Auth.Source(r).String())
+	// One line per reason a minute at most, however many arrive (a scan, a misconfigured sender);
+	// saleassist_ingest_auth_failures_total counts each.
+	if l := s.refusals[f.Reason]; l != nil {
+		l.Fail("request refused", nil, "reason", f.Reason, "source", s.cfg.Auth.Source(r).String())
+	} else {
+		s.log.Info("request refused", "reason", f.Reason, "source", s.cfg.Auth.Source(r).String())
+	}
 	code := "unauthorized"
 	if f.Status == http.StatusForbidden {
 		code = "forbidden"
@@ -104,9 +111,10 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, raw []byte, star
 			"), so it is not kept: correct it and send it again")
 	}
 	if err != nil {
-		s.log.Warn("quarantine failed, answered 503", "reason", code, "err", err)
+		s.quarantineFailing.Fail("quarantine failed, answering 503 with Retry-After", err, "reason", code)
 		return unavailable(w, msg+"; the request could not be kept for replay right now, so it was not accepted: retry later")
 	}
+	s.quarantineFailing.OK("quarantine works again")
 	s.metrics.quarantined.WithLabelValues(code).Inc()
 	qid := strconv.FormatUint(id, 10)
 	return writeJSON(w, status, errorBody{Error: code, QuarantineID: qid,
