@@ -46,6 +46,9 @@ type Options struct {
 	HotWorkers int
 	// PGSettings are extra PostgreSQL settings (name=value) for the store host.
 	PGSettings []string
+	// LabPrefix names the lab's namespaces, links and cgroups (default "sabnch"): two runs at
+	// once need two prefixes, since a lab removes whatever carries its prefix when it starts.
+	LabPrefix string
 	// Out gets the report, Progress one line per drain.
 	Out, Progress io.Writer
 }
@@ -71,6 +74,9 @@ func (o *Options) defaults() {
 	}
 	if o.HotWorkers <= 0 {
 		o.HotWorkers = 4
+	}
+	if o.LabPrefix == "" {
+		o.LabPrefix = "sabnch"
 	}
 	if o.Out == nil {
 		o.Out = io.Discard
@@ -232,7 +238,7 @@ var runSeq atomic.Int64
 // (each about a person of its own, or all about one person when hot), starts the workers and
 // measures until every event is stored.
 func drain(ctx context.Context, o Options, bins *drills.Bins, tpl *workerbench.Template, n int, hot bool, events int) (d Drain, err error) {
-	l, err := lab.New("sabnch", subnet)
+	l, err := lab.New(o.LabPrefix, subnet)
 	if err != nil {
 		return d, err
 	}

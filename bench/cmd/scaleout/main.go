@@ -32,6 +32,7 @@ func main() {
 	flag.Float64Var(&o.NATSCores, "nats-cores", 0.3, "CPU quota of the NATS host")
 	flag.BoolVar(&o.HotKey, "hot-key", true, "add a drain whose events are all about one person")
 	flag.StringVar(&pgSettings, "pg-settings", "", "extra PostgreSQL settings for the store host, name=value,…")
+	flag.StringVar(&o.LabPrefix, "lab-prefix", "sabnch", "the lab's name prefix (1-6 of a-z0-9); give concurrent runs different ones")
 	flag.StringVar(&picture, "picture", "docs/scaleout.svg", "where to draw the curve, relative to the module root (.svg or .png); empty: none")
 	flag.Parse()
 	for _, f := range strings.Split(workers, ",") {
