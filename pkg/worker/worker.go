@@ -333,6 +333,9 @@ func (w *Worker) route(ctx context.Context, m jetstream.Msg, delivered uint64) (
 		w.deadLetter(m, ev, ReasonPermanent, fmt.Errorf("handler for %q returned no record and no error", ev.Type))
 		return pending{}, nil, false
 	}
+	// Text every store can hold (U+0000 becomes U+FFFD, noted in rec.Invalid), once for all
+	// stores, here where routing spreads the work over the cores.
+	store.Storable(rec)
 	p := pending{msg: m, ev: ev, outcome: OutcomeStored}
 	if !w.router.Known(ev.Type) {
 		p.outcome = OutcomeUnknownType
