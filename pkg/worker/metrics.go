@@ -29,6 +29,10 @@ const (
 	ReasonPermanent   = "permanent"
 	ReasonUndecodable = "undecodable"
 	ReasonMaxDeliver  = "max_deliver"
+	// ReasonUnstorable is an event the store refused for its data, which no retry can change
+	// (store.IsDataError: PostgreSQL's class 22 data exception, a CHECK constraint, a value
+	// out of a column's range); the Saleassist-Dlq-Error header holds the store's error.
+	ReasonUnstorable = "unstorable"
 )
 
 // Metrics are the worker's Prometheus metrics.
@@ -89,7 +93,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "saleassist_worker_dead_letters_total",
-			Help: "Events moved to the dead-letter stream, by reason (invalid, permanent, undecodable, max_deliver).",
+			Help: "Events moved to the dead-letter stream, by reason (invalid, permanent, undecodable, max_deliver, unstorable).",
 		}, []string{"reason"}),
 		pending: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "saleassist_worker_consumer_pending",
@@ -109,7 +113,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.events.WithLabelValues("other", o)
 	}
 	m.invalid.WithLabelValues("other")
-	for _, r := range []string{ReasonInvalid, ReasonPermanent, ReasonUndecodable, ReasonMaxDeliver} {
+	for _, r := range []string{ReasonInvalid, ReasonPermanent, ReasonUndecodable, ReasonMaxDeliver, ReasonUnstorable} {
 		m.deadLetters.WithLabelValues(r)
 	}
 	return m

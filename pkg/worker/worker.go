@@ -216,17 +216,25 @@ func (w *Worker) storeBatch(b *routedBatch) {
 	t0 := time.Now()
 	results, err := w.store.Apply(ctx, b.records)
 	w.metrics.store.Observe(time.Since(t0).Seconds())
-	if err != nil {
+	if _, down := store.UnavailableReason(err); down {
+		// The store, not the events: every record would fail alike, one by one too.
 		w.log.Error("store batch", "events", len(b.records), "err", err)
 		for _, p := range b.msgs {
 			w.retry(p.msg, p.ev, err)
 		}
 		return
 	}
+	if err != nil {
+		results = w.applyEach(b, err)
+	}
 	now := time.Now()
 	for i, p := range b.msgs {
 		res := results[i]
 		switch {
+		case res.Err != nil && store.IsDataError(res.Err):
+			// No retry can store it: dead-lettered now, with the store's reason.
+			w.deadLetter(p.msg, p.ev, ReasonUnstorable, res.Err)
+			continue
 		case res.Err != nil:
 			w.retry(p.msg, p.ev, res.Err)
 			continue
@@ -249,6 +257,33 @@ func (w *Worker) storeBatch(b *routedBatch) {
 		}
 	}
 	w.observeBatches(b)
+}
+
+// applyEach is what storeBatch does when the batch as a whole failed with err, and not because
+// the store is unavailable (store.UnavailableReason): it stores the
+// records one by one, each in a transaction of its own, so that one record the store refuses
+// (a data error in a statement the whole batch shares) holds none of the others up. A batch of
+// one needs no second try.
+func (w *Worker) applyEach(b *routedBatch, err error) []store.Result {
+	w.log.Warn("store batch failed, storing its events one by one", "events", len(b.records), "err", err)
+	results := make([]store.Result, len(b.records))
+	if len(b.records) == 1 {
+		results[0].Err = err
+		return results
+	}
+	for i := range b.records {
+		ctx, cancel := context.WithTimeout(context.Background(), w.opts.BatchTimeout)
+		t0 := time.Now()
+		res, err := w.store.Apply(ctx, b.records[i:i+1])
+		w.metrics.store.Observe(time.Since(t0).Seconds())
+		cancel()
+		if err != nil {
+			results[i].Err = err
+			continue
+		}
+		results[i] = res[0]
+	}
+	return results
 }
 
 // observeBatches records the duration of b and of every routed batch joined to it.

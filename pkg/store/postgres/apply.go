@@ -40,7 +40,8 @@ const maxAttempts = 8
 // the failing one is rolled back alone (the slow path: a round trip per record).
 //
 // An error that makes the whole transaction unusable (the context ended, the connection broke)
-// fails the batch, so the caller retries every record rather than giving up on one.
+// fails the batch, so the caller retries every record rather than giving up on one. Errors are
+// marked by what they say (classify: store.DataError, store.Unavailable).
 func (db *DB) Apply(ctx context.Context, records []store.Record) ([]store.Result, error) {
 	if len(records) == 0 {
 		return []store.Result{}, nil
@@ -63,7 +64,7 @@ func (db *DB) Apply(ctx context.Context, records []store.Record) ([]store.Result
 			isolate = true
 			continue
 		case err != nil:
-			return nil, fmt.Errorf("apply %d records: %w", len(records), err)
+			return nil, classify(fmt.Errorf("apply %d records: %w", len(records), err))
 		}
 		return results, nil
 	}

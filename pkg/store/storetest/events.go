@@ -143,6 +143,7 @@ func testBadRecordIsolated(t *testing.T, s store.Store) {
 	}
 	for _, i := range []int{1, 2} {
 		require.Error(t, res[i].Err, "record %d", i)
+		require.True(t, store.IsDataError(res[i].Err), "record %d: a data error, no retry can fix it: %v", i, res[i].Err)
 		require.Zero(t, res[i].LeadID)
 	}
 	require.Equal(t, store.Counts{Leads: 2, Events: 2}, counts(t, s))
