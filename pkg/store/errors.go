@@ -1,6 +1,9 @@
 package store
 
-import "errors"
+import (
+	"context"
+	"errors"
+)
 
 // An error from Apply is one of three kinds, and the worker treats each its own way; each store
 // marks its errors from its driver's codes (never their text), so the worker needs no driver:
@@ -90,4 +93,11 @@ func UnavailableReason(err error) (string, bool) {
 		return ue.reason, true
 	}
 	return "", false
+}
+
+// Pinger is a store that can say whether it could write now, without writing: the worker's
+// probe while it is paused on an unavailable store. Ping returns nil when a batch could be
+// written now, else an error marked Unavailable where the store can tell why.
+type Pinger interface {
+	Ping(ctx context.Context) error
 }

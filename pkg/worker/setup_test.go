@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"log/slog"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -53,6 +54,8 @@ type setupOptions struct {
 	opts   worker.Options
 	// store, when set, opens the store instead of a SQLite file in a temporary directory.
 	store func(t *testing.T) store.Store
+	// log, when set, is the worker's logger instead of one that discards.
+	log *slog.Logger
 }
 
 type option func(*setupOptions)
@@ -62,6 +65,9 @@ func withRouter(f func(*mapping.Mapper, *schema.Validator) *route.Router) option
 }
 
 func withOptions(wo worker.Options) option { return func(o *setupOptions) { o.opts = wo } }
+
+// withLog has the worker log to log.
+func withLog(log *slog.Logger) option { return func(o *setupOptions) { o.log = log } }
 
 // withStore has the worker write to the store open returns (closed by open's own cleanup).
 func withStore(open func(t *testing.T) store.Store) option {
@@ -125,7 +131,11 @@ func setup(t *testing.T, opts ...option) *testBundle {
 	fixture := testkit.Fixture(t)
 
 	reg := prometheus.NewRegistry()
-	w := worker.New(cons, dlq, r, st, worker.NewMetrics(reg), log, o.opts)
+	wlog := log
+	if o.log != nil {
+		wlog = o.log
+	}
+	w := worker.New(cons, dlq, r, st, worker.NewMetrics(reg), wlog, o.opts)
 	return &testBundle{
 		js: js, stream: stream, qc: qc, cons: cons, store: st, dbPath: dbPath, reg: reg,
 		mapper: m, validator: v, fixture: fixture, worker: w,

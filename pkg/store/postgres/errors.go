@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -72,4 +73,20 @@ func unavailable(err error) (string, bool) {
 		return store.ReasonUnreachable, true
 	}
 	return "", false
+}
+
+// Ping reports whether a batch could be written now: a connection from the pool, and a server
+// that is neither in recovery (a standby) nor read-only. Its error is classified like Apply's
+// (store.Unavailable and its reason).
+func (db *DB) Ping(ctx context.Context) error {
+	var recovery bool
+	var readOnly string
+	err := db.pool.QueryRow(ctx, `SELECT pg_is_in_recovery(), current_setting('transaction_read_only')`).Scan(&recovery, &readOnly)
+	switch {
+	case err != nil:
+		return classify(fmt.Errorf("ping postgres: %w", err))
+	case recovery || readOnly == "on":
+		return store.Unavailable(store.ReasonReadOnly, errors.New("ping postgres: the server accepts no writes (in recovery or read-only)"))
+	}
+	return nil
 }

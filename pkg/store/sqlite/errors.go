@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/mattn/go-sqlite3"
 
@@ -57,4 +58,21 @@ func extendedCode(err error) sqlite3.ErrNoExtended {
 		return pse.ExtendedCode
 	}
 	return 0
+}
+
+// Ping reports whether a batch could be written now: it takes the write lock (BEGIN IMMEDIATE,
+// waiting up to busy_timeout like Apply) and gives it back at once. Its error is classified
+// like Apply's (store.Unavailable: busy, disk full, read-only).
+func (db *DB) Ping(ctx context.Context) error {
+	err := db.withWriteConn(ctx, func(c *sqlite3.SQLiteConn, _ *stmts) error {
+		if _, err := c.ExecContext(ctx, `BEGIN IMMEDIATE`, nil); err != nil {
+			return err
+		}
+		_, err := c.ExecContext(context.Background(), `ROLLBACK`, nil)
+		return err
+	})
+	if err != nil {
+		return classify(fmt.Errorf("ping sqlite %s: %w", db.path, err))
+	}
+	return nil
 }
