@@ -52,6 +52,12 @@ type pauseState struct {
 	putBack int64         // messages handed back during this pause
 	tick    time.Time     // when paused_seconds_total was last brought up to date
 	log     ratelog.Failing
+	// wait is the probe's last wait, and resumedAt when the last pause ended: a pause that
+	// begins soon after another ended (a probe that passes while writes still fail: a full data
+	// disk) goes on from that wait instead of starting over, so each such round costs a batch
+	// one delivery at most every ProbeMax.
+	wait      time.Duration
+	resumedAt time.Time
 }
 
 // Pause describes a pause in progress.
@@ -147,6 +153,11 @@ func (w *Worker) waitAvailable(ctx context.Context) {
 // early when Run ends (the pause is then left as it is: nothing fetches any more).
 func (w *Worker) probe() {
 	wait := probeMin
+	w.pause.mu.Lock()
+	if !w.pause.resumedAt.IsZero() && time.Since(w.pause.resumedAt) < 2*w.opts.ProbeMax {
+		wait = min(2*w.pause.wait, w.opts.ProbeMax)
+	}
+	w.pause.mu.Unlock()
 	pinger, _ := w.store.(store.Pinger)
 	for {
 		select {
@@ -173,6 +184,9 @@ func (w *Worker) probe() {
 		w.pauseOn(reason, err)
 		wait = min(wait*2, w.opts.ProbeMax)
 	}
+	w.pause.mu.Lock()
+	w.pause.wait = wait
+	w.pause.mu.Unlock()
 	w.resume()
 }
 
@@ -197,7 +211,7 @@ func (w *Worker) resume() {
 	lasted := time.Since(ps.since).Round(time.Second)
 	reason, putBack := ps.reason, ps.putBack
 	w.metrics.paused.WithLabelValues(reason).Set(0)
-	ps.paused, ps.reason, ps.lastErr = false, "", ""
+	ps.paused, ps.reason, ps.lastErr, ps.resumedAt = false, "", "", time.Now()
 	close(ps.resumed)
 	ps.mu.Unlock()
 	ps.log.OK(fmt.Sprintf("store back after %s, resuming", lasted), "reason", reason, "events_handed_back", putBack)

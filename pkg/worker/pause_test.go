@@ -205,3 +205,41 @@ func TestPostgresReadOnlyPausesTheWorker(t *testing.T) {
 	require.Empty(t, b.deadLetters(t))
 	require.Equal(t, uint64(25), deliveriesAtMost(t, b.reg, 3))
 }
+
+// diskFull is a store whose every write fails for lack of disk while its probe passes (a read
+// needs no space): the worker pauses, resumes, fails, pauses again.
+type diskFull struct {
+	store.Store
+	applies atomic.Int64
+}
+
+func (d *diskFull) Apply(context.Context, []store.Record) ([]store.Result, error) {
+	d.applies.Add(1)
+	return nil, store.Unavailable(store.ReasonDiskFull, errors.New("could not extend file: No space left on device (SQLSTATE 53100)"))
+}
+
+func (d *diskFull) Ping(context.Context) error { return nil }
+
+// Pauses that follow each other closely keep the probe's longest wait (ProbeMax) instead of
+// starting over at half a second, so a store whose probe passes while its writes fail costs a
+// batch one delivery per ProbeMax, not one every half second.
+func TestRepeatedPausesKeepTheLongestWait(t *testing.T) {
+	t.Parallel()
+	var st *diskFull
+	b := setup(t, withStore(func(t *testing.T) store.Store {
+		db, err := sqlite.Open(context.Background(), t.TempDir()+"/leads.db")
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, db.Close()) })
+		st = &diskFull{Store: db}
+		return st
+	}), withOptions(worker.Options{ProbeMax: 4 * time.Second}))
+	b.publishMany(t, "full", 5)
+	b.start(t)
+	require.Eventually(t, func() bool { return st.applies.Load() > 0 }, waitFor, tick)
+	start := time.Now()
+	time.Sleep(9 * time.Second)
+	// Waits of 1 s, 2 s, 4 s: about 4 rounds in 9 s (measured: 4); starting over at 0.5 s each
+	// time, a round is about a second (the handed-back batch waits 1 s): measured 8.
+	require.LessOrEqual(t, st.applies.Load()-1, int64(5), "rounds in %s", time.Since(start))
+	require.Empty(t, b.deadLetters(t))
+}
