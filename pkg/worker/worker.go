@@ -234,7 +234,9 @@ func (w *Worker) routeBatch(msgs []jetstream.Msg) *routedBatch {
 }
 
 // storeBatch stores the records in one transaction, and settles each message on its own result:
-// ack after the commit, or a delayed redelivery on a transient error.
+// ack after the commit, a dead letter at once for data the store refuses (store.IsDataError), a
+// delayed redelivery on another error. An unavailable store pauses the worker (pause.go) and
+// the batch is handed back without spending a retry.
 func (w *Worker) storeBatch(b *routedBatch) {
 	if w.isPaused() {
 		w.handBack(b.messages()...)
