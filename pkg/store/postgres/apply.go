@@ -64,7 +64,11 @@ func (db *DB) Apply(ctx context.Context, records []store.Record) ([]store.Result
 			isolate = true
 			continue
 		case err != nil:
-			return nil, classify(fmt.Errorf("apply %d records: %w", len(records), err))
+			err = fmt.Errorf("apply %d records: %w", len(records), err)
+			if ctx.Err() != nil { // the deadline, whatever error it surfaced as
+				return nil, store.Unavailable(store.ReasonTimeout, err)
+			}
+			return nil, classify(err)
 		}
 		return results, nil
 	}

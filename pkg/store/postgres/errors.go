@@ -21,7 +21,7 @@ import (
 //     23514 (CHECK): the record's data; a unique or foreign-key violation is not, as a
 //     concurrent writer may cause it and a retry may pass;
 //   - 08 (connection exception), 57P01/57P02 (administrator or crash shutdown), 57P03 (cannot
-//     connect now: starting up, recovering), 25006 (read-only transaction), 53300 (too many
+//     connect now: starting up, recovering), the rest of 57P (the connection ended), 25006 (read-only transaction), 53300 (too many
 //     connections), 53100 (disk full), the rest of 53 and 58 (out of memory, I/O error), a
 //     connection that failed or broke, a deadline: the store is unavailable.
 func classify(err error) error {
@@ -56,7 +56,7 @@ func unavailable(err error) (string, bool) {
 			return store.ReasonTooManyConnections, true
 		case c == "53100":
 			return store.ReasonDiskFull, true
-		case strings.HasPrefix(c, "08"):
+		case strings.HasPrefix(c, "08"), strings.HasPrefix(c, "57P"): // 57P04/05: dropped, idle timeout
 			return store.ReasonUnreachable, true
 		case strings.HasPrefix(c, "53"), strings.HasPrefix(c, "58"):
 			return store.ReasonServerError, true

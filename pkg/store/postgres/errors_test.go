@@ -36,6 +36,7 @@ func TestClassify(t *testing.T) {
 		{"08006 connection failure", pg("08006"), false, store.ReasonUnreachable},
 		{"57P01 admin shutdown", pg("57P01"), false, store.ReasonShutdown},
 		{"57P03 cannot connect now", pg("57P03"), false, store.ReasonStarting},
+		{"57P05 idle session timeout", pg("57P05"), false, store.ReasonUnreachable},
 		{"25006 read only", pg("25006"), false, store.ReasonReadOnly},
 		{"53300 too many connections", pg("53300"), false, store.ReasonTooManyConnections},
 		{"53100 disk full", pg("53100"), false, store.ReasonDiskFull},

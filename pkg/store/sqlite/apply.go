@@ -37,7 +37,11 @@ func (db *DB) Apply(ctx context.Context, records []store.Record) ([]store.Result
 		results, err = db.apply(ctx, records, true)
 	}
 	if err != nil {
-		return nil, classify(fmt.Errorf("apply %d records: %w", len(records), err))
+		err = fmt.Errorf("apply %d records: %w", len(records), err)
+		if ctx.Err() != nil { // the deadline, whatever error it surfaced as (an interrupt)
+			return nil, store.Unavailable(store.ReasonTimeout, err)
+		}
+		return nil, classify(err)
 	}
 	db.ckpt.committed()
 	return results, nil
