@@ -296,10 +296,9 @@ func (w *Worker) storeBatch(b *routedBatch) {
 }
 
 // applyEach is what storeBatch does when the batch as a whole failed with err, and not because
-// the store is unavailable (store.UnavailableReason): it stores the
-// records one by one, each in a transaction of its own, so that one record the store refuses
-// (a data error in a statement the whole batch shares) holds none of the others up. A batch of
-// one needs no second try.
+// the store is unavailable (store.UnavailableReason): it stores the records one by one, each in
+// a transaction of its own, so that one record the store refuses (a data error in a statement
+// the whole batch shares) holds none of the others up. A batch of one needs no second try.
 func (w *Worker) applyEach(b *routedBatch, err error) []store.Result {
 	w.log.Warn("store batch failed, storing its events one by one", "events", len(b.records), "err", err)
 	results := make([]store.Result, len(b.records))
