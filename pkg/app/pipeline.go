@@ -78,8 +78,23 @@ type workerConfig struct {
 // runningWorker is a worker consuming in the background.
 type runningWorker struct {
 	store  store.Store
+	worker *worker.Worker
 	cancel context.CancelFunc
 	done   chan error
+}
+
+// storeReady is the worker's part of /readyz: an error naming the reason and since when while
+// the worker is paused on an unavailable store.
+func (r *runningWorker) storeReady() error {
+	if r == nil {
+		return nil
+	}
+	p, paused := r.worker.Paused()
+	if !paused {
+		return nil
+	}
+	return fmt.Errorf("paused since %s (%s ago): the store is unavailable (%s), so the worker fetches nothing and probes it until it answers; last error: %s",
+		p.Since.UTC().Format(time.RFC3339), time.Since(p.Since).Round(time.Second), p.Reason, p.Err)
 }
 
 // startWorker opens the store and the shared consumer and starts consuming on nc. A worker that
@@ -129,7 +144,7 @@ func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometh
 		BatchTimeout: c.AckWait * 2 / 3,
 	})
 	runCtx, cancel := context.WithCancel(context.Background())
-	r := &runningWorker{store: st, cancel: cancel, done: make(chan error, 1)}
+	r := &runningWorker{store: st, worker: w, cancel: cancel, done: make(chan error, 1)}
 	go func() {
 		err := w.Run(runCtx)
 		if err != nil && runCtx.Err() == nil {

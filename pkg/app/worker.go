@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync/atomic"
 
 	"github.com/gorilla/mux"
 	"github.com/nats-io/nats.go"
@@ -39,9 +40,11 @@ type Worker struct {
 	log    *slog.Logger
 	nc     *nats.Conn
 	worker *runningWorker
-	http   *httpServer
-	pprof  *httpServer
-	group  *group
+	// running is worker for /readyz, which may ask before it is set.
+	running atomic.Pointer[runningWorker]
+	http    *httpServer
+	pprof   *httpServer
+	group   *group
 }
 
 // NewWorker returns a Worker reading the process's environment.
@@ -89,7 +92,12 @@ func (m *Worker) Run(ctx context.Context) error {
 		r := mux.NewRouter()
 		r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 		r.HandleFunc("/healthz", ingest.Health)
-		r.Handle("/readyz", ingest.Ready(func(context.Context) error { return natsconn.Connected(m.nc) }))
+		r.Handle("/readyz", ingest.Ready(func(context.Context) error {
+			if err := natsconn.Connected(m.nc); err != nil {
+				return err
+			}
+			return m.running.Load().storeReady() // 503 while paused on an unavailable store
+		}))
 		var err error
 		m.http, err = listenHTTP(c.Addr, r, g.fail)
 		return err
@@ -100,6 +108,7 @@ func (m *Worker) Run(ctx context.Context) error {
 		qc.Replicas = int(c.StreamReplicas)
 		var err error
 		m.worker, err = startWorker(ctx, m.nc, workerConfig{WorkerSettings: c.WorkerSettings, DB: c.DB, Queue: qc}, reg, m.log, g.fail)
+		m.running.Store(m.worker)
 		return err
 	}, func(context.Context) error { return m.worker.stop() })
 	if err := g.run(ctx); err != nil {
