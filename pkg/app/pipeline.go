@@ -18,6 +18,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/schema"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
+	"github.com/saleassist-pipeline/pipeline/pkg/store/postgres"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/storeurl"
 	"github.com/saleassist-pipeline/pipeline/pkg/worker"
@@ -97,9 +98,17 @@ func (r *runningWorker) storeReady() error {
 		p.Since.UTC().Format(time.RFC3339), time.Since(p.Since).Round(time.Second), p.Reason, p.Err)
 }
 
-// startWorker opens the store and the shared consumer and starts consuming on nc. A worker that
-// stops on its own reports to fail.
-func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometheus.Registerer, log *slog.Logger, fail func(error)) (*runningWorker, error) {
+// prepared is what a worker needs before it can connect: its checked settings, mapping and
+// schemas. Errors here are the configuration's, and end the start.
+type prepared struct {
+	c         workerConfig
+	sync      sqlite.Synchronous
+	mapper    *mapping.Mapper
+	validator *schema.Validator
+}
+
+// prepare checks c and builds the mapping and the schema validator.
+func prepare(c workerConfig) (*prepared, error) {
 	if c.MaxDeliver < 1 {
 		return nil, fmt.Errorf("WORKER_MAX_DELIVER=%d: want at least 1", c.MaxDeliver)
 	}
@@ -119,19 +128,39 @@ func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometh
 	if err != nil {
 		return nil, err
 	}
+	return &prepared{c: c, sync: sync, mapper: mapper, validator: validator}, nil
+}
+
+// startWorker opens the store and the shared consumer and starts consuming on nc. A worker that
+// stops on its own reports to fail.
+func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometheus.Registerer, log *slog.Logger, fail func(error)) (*runningWorker, error) {
+	p, err := prepare(c)
+	if err != nil {
+		return nil, err
+	}
+	return p.start(ctx, nc, reg, log, fail)
+}
+
+// start connects a prepared worker: the consumer, the dead-letter stream, the store; then it
+// consumes. Its errors are JetStream's or the store's, which may pass (see Worker.Run).
+func (p *prepared) start(ctx context.Context, nc *nats.Conn, reg prometheus.Registerer, log *slog.Logger, fail func(error)) (*runningWorker, error) {
+	c, sync, mapper, validator := p.c, p.sync, p.mapper, p.validator
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream context: %w", err)
 	}
 	cons, err := queue.NewConsumer(ctx, js, c.Queue, log)
 	if err != nil {
-		return nil, err
+		return nil, passing{err}
 	}
 	dlq, err := queue.NewDeadLetterer(ctx, js, c.Queue)
 	if err != nil {
-		return nil, err
+		return nil, passing{err}
 	}
 	st, err := storeurl.Open(ctx, c.DB, storeurl.Options{SQLite: sqlite.Options{Synchronous: sync}})
+	if _, unavailable := store.UnavailableReason(err); unavailable || postgres.IsTransient(err) {
+		return nil, passing{err}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +183,12 @@ func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometh
 	}()
 	return r, nil
 }
+
+// passing is an error that may pass on its own: JetStream not reachable or not ready yet (a
+// cluster forming, NATS down), or the store unavailable (PostgreSQL down or starting).
+type passing struct{ error }
+
+func (p passing) Unwrap() error { return p.error }
 
 // lingerOption maps WORKER_BATCH_LINGER to worker.Options.BatchLinger, where 0 means the default:
 // an operator's 0 means no wait.
