@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -8,12 +9,14 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
@@ -69,6 +72,18 @@ func TestWorkerReadyzWhilePaused(t *testing.T) {
 	require.Contains(t, e.Message, "paused since ")
 	require.Contains(t, e.Message, "the store is unavailable (busy)")
 
+	// ingestctl status says so too (issue 21, item 3): it reaches NATS, where the worker reports.
+	ctl := func() string {
+		var out, errOut bytes.Buffer
+		c := &admin.CLI{Env: func(string) (string, bool) { return "", false }, Stdout: &out, Stderr: &errOut}
+		require.Equal(t, 0, c.Run(context.Background(), []string{"-nats-url", url, "status"}), errOut.String())
+		return out.String()
+	}
+	var out string
+	require.Eventually(t, func() bool { out = ctl(); return strings.Contains(out, "1 worker reporting: 0 consuming, 1 paused") },
+		10*time.Second, 50*time.Millisecond, "ingestctl status: %s", out)
+	require.Regexp(t, `paused since 20\d\d-\d\d-\d\dT[0-9:]+Z \(\d+s ago\), the store is unavailable \(busy\)`, out)
+
 	_, err = conn.ExecContext(context.Background(), "ROLLBACK")
 	require.NoError(t, err)
 	require.NoError(t, conn.Close())
@@ -77,4 +92,6 @@ func TestWorkerReadyzWhilePaused(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	awaitEvents(t, st, 5)
+	require.Eventually(t, func() bool { out = ctl(); return strings.Contains(out, "1 worker reporting: 1 consuming, 0 paused") },
+		10*time.Second, 50*time.Millisecond, "ingestctl status after the pause: %s", out)
 }

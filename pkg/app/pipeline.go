@@ -2,9 +2,13 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -12,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/saleassist-pipeline/pipeline/internal/envflag"
+	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
@@ -82,6 +87,8 @@ type runningWorker struct {
 	worker *worker.Worker
 	cancel context.CancelFunc
 	done   chan error
+	// reported closes once the state reporter has removed this worker's entry (or never ran).
+	reported chan struct{}
 }
 
 // storeReady is the worker's part of /readyz: an error naming the reason and since when while
@@ -173,7 +180,7 @@ func (p *prepared) start(ctx context.Context, nc *nats.Conn, reg prometheus.Regi
 		BatchTimeout: c.AckWait * 2 / 3,
 	})
 	runCtx, cancel := context.WithCancel(context.Background())
-	r := &runningWorker{store: st, worker: w, cancel: cancel, done: make(chan error, 1)}
+	r := &runningWorker{store: st, worker: w, cancel: cancel, done: make(chan error, 1), reported: make(chan struct{})}
 	go func() {
 		err := w.Run(runCtx)
 		if err != nil && runCtx.Err() == nil {
@@ -181,7 +188,64 @@ func (p *prepared) start(ctx context.Context, nc *nats.Conn, reg prometheus.Regi
 		}
 		r.done <- err
 	}()
+	// Its state, for `ingestctl status` and the console: they reach NATS, not the worker.
+	if kv, err := queue.WorkersKV(ctx, js, c.Queue); err != nil {
+		log.Warn("worker state not reported: ingestctl status and the console will not list this worker", "err", err)
+		close(r.reported)
+	} else {
+		go r.report(runCtx, kv, log)
+	}
 	return r, nil
+}
+
+// workerID names this worker in the workers bucket: host, pid and a random part (two workers in
+// one process, as in tests, stay apart).
+func workerID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%x", strings.ReplaceAll(host, ".", "_"), os.Getpid(), b)
+}
+
+// report writes the worker's state into kv every queue.ReportEvery, and at once when it pauses
+// or resumes, until ctx ends; then it removes the entry.
+func (r *runningWorker) report(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) {
+	defer close(r.reported)
+	id, started := workerID(), time.Now().UTC()
+	failing := ratelog.Failing{Log: log, Every: time.Minute}
+	put := func() (paused bool) {
+		s := queue.WorkerState{ID: id, Started: started, Reported: time.Now().UTC()}
+		if p, ok := r.worker.Paused(); ok {
+			s.Paused, s.PausedSince, s.Reason, s.Error = true, p.Since.UTC(), p.Reason, p.Err
+		}
+		b, _ := json.Marshal(s)
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if _, err := kv.Put(pctx, id, b); err != nil && ctx.Err() == nil {
+			failing.Fail("worker state not reported", err)
+		} else if err == nil {
+			failing.OK("worker state reported again")
+		}
+		return s.Paused
+	}
+	last := put()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	next := time.Now().Add(queue.ReportEvery)
+	for {
+		select {
+		case <-ctx.Done():
+			dctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = kv.Delete(dctx, id)
+			cancel()
+			return
+		case now := <-tick.C:
+			// A change of state is reported within a quarter second, the rest every ReportEvery.
+			if _, paused := r.worker.Paused(); paused != last || now.After(next) {
+				last, next = put(), now.Add(queue.ReportEvery)
+			}
+		}
+	}
 }
 
 // passing is an error that may pass on its own: JetStream not reachable or not ready yet (a
@@ -206,5 +270,6 @@ func (r *runningWorker) stop() error {
 	}
 	r.cancel()
 	err := <-r.done
+	<-r.reported
 	return errors.Join(err, r.store.Close())
 }
