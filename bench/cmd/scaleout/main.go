@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/saleassist-pipeline/pipeline/bench/scaleout"
@@ -66,7 +67,7 @@ func main() {
 		os.Exit(2)
 	}
 	o.Out, o.Progress = os.Stdout, os.Stderr
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
 	rep, err := scaleout.Run(ctx, o)
