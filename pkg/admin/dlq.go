@@ -267,6 +267,16 @@ func (o *Ops) DeadLetterMsg(ctx context.Context, id uint64) (*jetstream.RawStrea
 	return getDeadLetter(ctx, stream, id)
 }
 
+// DeadLetter returns dead letter id as listed, with its body as stored (for the console's edit
+// page).
+func (o *Ops) DeadLetter(ctx context.Context, id uint64) (DeadLetter, []byte, error) {
+	m, err := o.DeadLetterMsg(ctx, id)
+	if err != nil {
+		return DeadLetter{}, nil, err
+	}
+	return deadLetterOf(m), m.Data, nil
+}
+
 // DeleteDeadLetter drops dead letter id for good.
 func (o *Ops) DeleteDeadLetter(ctx context.Context, id uint64) error {
 	stream, err := o.deadLetterStream(ctx)

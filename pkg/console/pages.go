@@ -30,7 +30,7 @@ var styleHash = func() string {
 // pages are the parsed templates, one per page, each the layout plus its content.
 type pages struct{ byName map[string]*template.Template }
 
-var pageNames = []string{"signin", "error", "leads", "lead", "event", "deadletters", "quarantine", "schema", "stats"}
+var pageNames = []string{"signin", "error", "leads", "lead", "event", "deadletters", "deadletter", "discarded", "quarantine", "schema", "stats"}
 
 var funcs = template.FuncMap{
 	"fmtTime": func(t time.Time) string {
