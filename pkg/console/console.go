@@ -22,6 +22,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
@@ -63,7 +64,11 @@ type Server struct {
 	log     *slog.Logger
 	pages   *pages
 	metrics *metrics
-	handler http.Handler
+	// signInLimit bounds sign-in attempts per client address; signInFailing logs refusals a few
+	// lines at a time.
+	signInLimit   *signInLimiter
+	signInFailing *ratelog.Failing
+	handler       http.Handler
 }
 
 // New returns the console for cfg.
@@ -90,7 +95,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{store: cfg.Store, ops: cfg.Ops, region: cfg.DefaultRegion, mapper: mapper,
-		auth: newAuth(cfg.Token), log: cfg.Log, pages: p, metrics: m}
+		auth: newAuth(cfg.Token), log: cfg.Log, pages: p, metrics: m,
+		signInLimit: newSignInLimiter(SignInBurst, SignInEvery), signInFailing: &ratelog.Failing{Log: cfg.Log}}
 	s.handler = securityHeaders(s.routes())
 	return s, nil
 }
