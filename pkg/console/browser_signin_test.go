@@ -99,7 +99,8 @@ func TestBrowserSignInRedirect(t *testing.T) {
 }
 
 // The sign-in and dead-letter pages at a phone's width (390 CSS pixels): nothing scrolls
-// sideways, and the redirect works there too. Phone screenshots of both.
+// sideways (the edit-and-replay page neither), and the redirect works there too. Phone
+// screenshots of both.
 func TestBrowserSignInAndDeadLettersOnAPhone(t *testing.T) {
 	t.Parallel()
 	tb := setup(t, withJetStream(t))
@@ -114,4 +115,6 @@ func TestBrowserSignInAndDeadLettersOnAPhone(t *testing.T) {
 	b.do(t, chromedp.WaitVisible(chromedp.CSS("#deadletters")))
 	require.False(t, b.overflows(t), "the dead-letter page scrolls sideways on a phone")
 	b.shot(t, "deadletters-phone.png")
+	b.do(t, chromedp.Click(chromedp.CSS("#edit-dl-2")), chromedp.WaitVisible(chromedp.CSS("#body")))
+	require.False(t, b.overflows(t), "the edit-and-replay page scrolls sideways on a phone")
 }
