@@ -41,6 +41,17 @@ func (b *browser) value(t *testing.T, sel string) string {
 	return v
 }
 
+// awaitText waits until the element sel holds want: across a page load, when an element of the
+// same id was on the page before.
+func (b *browser) awaitText(t *testing.T, sel, want string) {
+	t.Helper()
+	js := `(document.querySelector(` + jsString(sel) + `) || {}).textContent || ""`
+	require.Eventually(t, func() bool {
+		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js))
+		return err == nil && strings.Contains(got, want)
+	}, 20*time.Second, 20*time.Millisecond, "%s never held %q", sel, want)
+}
+
 // deadLetters lists the dead letters by event id → dead-letter id and reason.
 func (p *pipeline) deadLetters(t *testing.T) map[string]dlEntry {
 	t.Helper()
@@ -89,8 +100,8 @@ func (p *pipeline) eventsPublished(t *testing.T) uint64 {
 // worker dead-letters as invalid has no Replay button, only Edit and replay and Discard; a plain
 // replay asked for anyway is refused and publishes nothing (it used to say "replayed", and the
 // event came straight back under a new dead-letter id, as replaying it unchanged on purpose
-// still shows). Edit and replay with a body that changes the event id shows the error at the
-// top, focused; with a fixed body the event is stored and the dead letter is gone for good. A
+// still shows). Edit and replay with the body unedited, or with one that changes the event id,
+// shows the error at the top, focused; with a fixed body the event is stored and the dead letter is gone for good. A
 // discard with a reason shows in the Discarded list.
 func TestBrowserDeadLetterEditReplayAndDiscard(t *testing.T) {
 	t.Parallel()
@@ -116,15 +127,19 @@ func TestBrowserDeadLetterEditReplayAndDiscard(t *testing.T) {
 		require.Equal(t, map[string]dlEntry{"br-bad-1": d}, p.deadLetters(t), "the same dead letter, no new one")
 	})
 
-	t.Run("edit and replay: a changed event id is refused, focused at the top", func(t *testing.T) {
+	t.Run("edit and replay: the same body, or a changed event id, is refused, focused at the top", func(t *testing.T) {
 		b.do(t, chromedp.Click(chromedp.CSS("#edit-dl-"+id)), chromedp.WaitVisible(chromedp.CSS("#body")))
 		require.Equal(t, "br-bad-1", b.text(t, "#event-id"))
 		text := b.value(t, "#body")
 		require.Contains(t, text, `"people_detail": "Asha Rao, 9876543210"`, "prefilled with the stored body")
+		// Replayed as shown, unedited: no correction, so refused (it would only come back).
+		before := p.eventsPublished(t)
+		b.do(t, chromedp.Click(chromedp.CSS("#replay-edited")), chromedp.WaitVisible(chromedp.CSS("#error")))
+		require.Contains(t, b.text(t, "#error"), "is the body it has")
+		require.Equal(t, before, p.eventsPublished(t))
 		wrong := strings.Replace(text, `"br-bad-1"`, `"br-bad-1-fixed"`, 1)
-		b.do(t, chromedp.SetValue(chromedp.CSS("#body"), wrong), chromedp.Click(chromedp.CSS("#replay-edited")),
-			chromedp.WaitVisible(chromedp.CSS("#error")))
-		require.Contains(t, b.text(t, "#error"), "keep the event id")
+		b.do(t, chromedp.SetValue(chromedp.CSS("#body"), wrong), chromedp.Click(chromedp.CSS("#replay-edited")))
+		b.awaitText(t, "#error", "keep the event id")
 		focused, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ""`))
 		require.NoError(t, err)
 		require.Equal(t, "error", focused, "the error has the focus")

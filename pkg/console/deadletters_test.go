@@ -56,6 +56,12 @@ func TestPermanentDeadLetterNeedsAChangedBody(t *testing.T) {
 	require.Len(t, l.DeadLetters, 1)
 	require.Equal(t, id, l.DeadLetters[0].ID, "the same dead letter, not a new one")
 
+	// The body it has, re-indented, is no correction: it would come straight back.
+	code, body = b.do(t, http.MethodPost, replay, strings.NewReader("  "+string(badPerson("dl-bad"))+"\n"), true, "Content-Type", "application/json")
+	require.Equal(t, http.StatusConflict, code, string(body))
+	c, msg = apiErr(t, body)
+	require.Equal(t, "needs_change", c)
+	require.Contains(t, msg, "is the body it has")
 	for _, tc := range []struct{ body, code, want string }{
 		{string(person("another-id", "Asha Rao", "asha@example.com", "")), "not_replayable", `"another-id"`},
 		{`{"event_type":"widget_new_conversation" "payload":{}}`, "not_replayable", "invalid_json"},
@@ -112,7 +118,7 @@ func TestPermanentDeadLetterNeedsAChangedBody(t *testing.T) {
 	require.EqualValues(t, 3, b.streamMsgs(t, queue.DefaultStream))
 
 	metrics := b.metrics(t)
-	require.Contains(t, metrics, `saleassist_console_replays_total{kind="dead_letter",outcome="refused"} 4`)
+	require.Contains(t, metrics, `saleassist_console_replays_total{kind="dead_letter",outcome="refused"} 5`)
 	require.Contains(t, metrics, `saleassist_console_replays_total{kind="dead_letter",outcome="replayed"} 3`)
 	require.Contains(t, metrics, `saleassist_console_replays_total{kind="dead_letter",outcome="failed"} 0`)
 }
