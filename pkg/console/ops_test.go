@@ -20,14 +20,20 @@ import (
 // (the headers of queue.DeadLetterer.Move), and returns its id.
 func (b *testBundle) deadLetter(t *testing.T, eventID string, body []byte) uint64 {
 	t.Helper()
+	return b.deadLetterAs(t, eventID, "max_deliver", "database is locked", body)
+}
+
+// deadLetterAs is deadLetter with the reason and error a worker gave.
+func (b *testBundle) deadLetterAs(t *testing.T, eventID, reason, why string, body []byte) uint64 {
+	t.Helper()
 	ctx := context.Background()
 	_, err := queue.NewDeadLetterer(ctx, b.js.JS, b.js.Config)
 	require.NoError(t, err)
 	h := nats.Header{}
 	h.Set(queue.HeaderEventID, eventID)
 	h.Set(queue.HeaderEventType, "widget_new_conversation")
-	h.Set(queue.HeaderDLQReason, "max_deliver")
-	h.Set(queue.HeaderDLQError, "database is locked")
+	h.Set(queue.HeaderDLQReason, reason)
+	h.Set(queue.HeaderDLQError, why)
 	h.Set(queue.HeaderDLQSubject, b.js.Config.Subject("widget_new_conversation"))
 	h.Set(queue.HeaderDLQFirstFailure, time.Now().UTC().Format(time.RFC3339Nano))
 	ack, err := b.js.JS.PublishMsg(ctx, &nats.Msg{Subject: b.js.Config.DeadLetterSubject, Header: h, Data: body})
@@ -100,6 +106,11 @@ func TestDeadLettersAndQuarantineAPI(t *testing.T) {
 	require.JSONEq(t, `{"replayed":{"event_id":"q-1","event_type":"x","duplicate":false}}`, string(body))
 	b.getJSON(t, "/api/quarantine", &ql)
 	require.Empty(t, ql.Quarantine)
+	metrics := b.metrics(t)
+	require.Contains(t, metrics, `saleassist_console_replays_total{kind="quarantine",outcome="refused"} 1`)
+	require.Contains(t, metrics, `saleassist_console_replays_total{kind="quarantine",outcome="replayed"} 1`)
+	require.Contains(t, metrics, `saleassist_console_replays_total{kind="dead_letter",outcome="replayed"} 1`)
+	require.Contains(t, metrics, `saleassist_console_replays_total{kind="dead_letter",outcome="refused"} 1`, "the second replay found nothing")
 }
 
 // /api/stats: the store's counts, 60 minutes of throughput, and JetStream's figures.
