@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
 // Quarantine and stats (dead letters are in deadletters.go): every action is the admin.Ops
@@ -94,6 +95,10 @@ type statsView struct {
 	Consumer        *consumerLag  `json:"consumer"`
 	DeadLetters     *uint64       `json:"dead_letters"`
 	Quarantined     *uint64       `json:"quarantined"`
+	// Workers are the workers that reported in the last 30 s; Paused those of them that are
+	// paused on an unavailable store (since when, why).
+	Workers []queue.WorkerState `json:"workers"`
+	Paused  []queue.WorkerState `json:"-"`
 	// QueueError says why the JetStream figures are missing (null), when they are.
 	QueueError string `json:"queue_error,omitempty"`
 }
@@ -141,7 +146,12 @@ func (s *Server) stats(ctx context.Context) (statsView, *apiError) {
 		v.QueueError = "JetStream status: " + err.Error()
 		return v, nil
 	}
-	v.DeadLetters, v.Quarantined = &st.DeadLetters, &st.Quarantined
+	v.DeadLetters, v.Quarantined, v.Workers = &st.DeadLetters, &st.Quarantined, st.Workers
+	for _, w := range st.Workers {
+		if w.Paused {
+			v.Paused = append(v.Paused, w)
+		}
+	}
 	if cs := st.Consumer; cs != nil {
 		v.Consumer = &consumerLag{Name: cs.Name, Pending: cs.Pending, AckPending: cs.AckPending, Lag: cs.Lag()}
 	}

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -149,6 +150,30 @@ func TestStats(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, string(page), `<svg class="chart"`)
 	require.Contains(t, string(page), "<rect")
+
+	// A worker paused on an unavailable store says since when and why (issue 21, item 3).
+	kv, err := queue.WorkersKV(context.Background(), b.js.JS, b.js.Config)
+	require.NoError(t, err)
+	since := time.Date(2026, 12, 6, 10, 14, 2, 0, time.UTC)
+	for _, w := range []queue.WorkerState{
+		{ID: "w-ok", Reported: time.Now()},
+		{ID: "w-paused", Paused: true, PausedSince: since, Reason: "unreachable", Error: "dial tcp 10.0.0.5:5432: connect: connection refused", Reported: time.Now()},
+	} {
+		raw, err := json.Marshal(w)
+		require.NoError(t, err)
+		_, err = kv.Put(context.Background(), w.ID, raw)
+		require.NoError(t, err)
+	}
+	var withWorkers struct {
+		Workers []queue.WorkerState `json:"workers"`
+	}
+	b.getJSON(t, "/api/stats", &withWorkers)
+	require.Len(t, withWorkers.Workers, 2)
+	code, page = b.do(t, http.MethodGet, "/stats", nil, true)
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, string(page), `<b id="stat-workers">2 (1)</b>`)
+	require.Contains(t, string(page), "Worker w-paused is paused since 2026-12-06 10:14:02 UTC: the store is unavailable (unreachable)")
+	require.NotContains(t, string(page), "Worker w-ok is paused")
 }
 
 func (b *testBundle) streamMsgs(t *testing.T, name string) uint64 {
