@@ -131,6 +131,9 @@ func (m *Worker) Run(ctx context.Context) error {
 			return nil
 		}
 		if !m.mayPass(err) {
+			if m.nc.IsClosed() {
+				return m.closedError()
+			}
 			return err
 		}
 		m.waitToStart(p, reg, g.fail, err)
@@ -152,8 +155,22 @@ func (m *Worker) Run(ctx context.Context) error {
 // mayPass says whether err, from starting to consume, may pass on its own: NATS not connected
 // (down, or a cluster forming), JetStream not answering yet, or the store unavailable.
 func (m *Worker) mayPass(err error) bool {
+	if m.nc.IsClosed() {
+		return false // nats.go gave up: the server refused the credentials
+	}
 	var p passing
 	return errors.As(err, &p) || natsconn.Connected(m.nc) != nil
+}
+
+// closedError is the error of a NATS connection nats.go closed for good: the server refused its
+// credentials twice. It names the server, with the password masked.
+func (m *Worker) closedError() error {
+	cause := m.nc.LastError()
+	if cause == nil {
+		cause = nats.ErrConnectionClosed
+	}
+	client := natsconn.Client{Hint: "NATS closed the connection: check the user and password, or token, in NATS_URL"}
+	return client.ConnectError(m.Config.NatsURL, cause)
 }
 
 // waitToStart keeps trying to start consuming in the background, with backoff (250 ms, doubling
@@ -183,6 +200,9 @@ func (m *Worker) waitToStart(p *prepared, reg prometheus.Registerer, fail func(e
 				log.OK("consuming: NATS and the store answer")
 				return
 			case ctx.Err() != nil:
+				return
+			case m.nc.IsClosed():
+				fail(m.closedError())
 				return
 			case !m.mayPass(err):
 				fail(fmt.Errorf("worker: %w", err))
