@@ -136,3 +136,25 @@ func Replicas(ctx context.Context, js jetstream.JetStream) ([]Replica, error) {
 	}
 	return out, nil
 }
+
+// Stored is how many rows the events table of db (a SQLite path or a PostgreSQL URL) holds.
+func Stored(db string) (int, error) {
+	s, err := openStore(db)
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var n int
+	err = s.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&n)
+	return n, err
+}
+
+// StepDown asks the events stream's leader to hand its leadership to another node.
+func StepDown(ctx context.Context, js jetstream.JetStream) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := js.Conn().RequestWithContext(ctx, "$JS.API.STREAM.LEADER.STEPDOWN."+queue.DefaultStream, nil)
+	return err
+}

@@ -59,7 +59,8 @@ type Load struct {
 	outcomes map[string]*Outcome
 	sent     []sentAt // every first send, in time order
 	statuses map[int]int
-	byURL    map[string]map[int]int // statuses per ingest
+	byURL    map[string]map[int]int   // statuses per ingest
+	slowest  map[string]time.Duration // the longest answer (or wait for none) per ingest
 	// noRetryAfter counts 503 answers without a Retry-After header.
 	noRetryAfter int
 
@@ -82,7 +83,7 @@ func StartLoad(gen *Generator, o LoadOptions) *Load {
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 			MaxIdleConnsPerHost: o.Clients, IdleConnTimeout: 30 * time.Second, DialContext: o.Dial,
 		}},
-		outcomes: map[string]*Outcome{}, statuses: map[int]int{}, byURL: map[string]map[int]int{}, stop: make(chan struct{}),
+		outcomes: map[string]*Outcome{}, statuses: map[int]int{}, byURL: map[string]map[int]int{}, slowest: map[string]time.Duration{}, stop: make(chan struct{}),
 	}
 	interval := time.Duration(float64(time.Second) * float64(o.Clients) / float64(o.Rate))
 	for c := range o.Clients {
@@ -217,6 +218,7 @@ func (l *Load) send(url string, e *Event) (retry bool) {
 	}
 	o.Requests++
 	l.statuses[status]++
+	l.slowest[url] = max(l.slowest[url], time.Since(now))
 	if l.byURL[url] == nil {
 		l.byURL[url] = map[int]int{}
 	}
@@ -308,6 +310,14 @@ func (l *Load) StatusesOf(url string) map[int]int {
 		m[k] = v
 	}
 	return m
+}
+
+// SlowestOf is the longest any request to the ingest at url waited for its answer (or for none)
+// so far.
+func (l *Load) SlowestOf(url string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.slowest[url]
 }
 
 // NoRetryAfter is how many 503 answers came without a Retry-After header (the contract says

@@ -71,6 +71,18 @@ func NewProcs(t testing.TB, dir string) *Procs {
 	return ps
 }
 
+// Named returns the process started as name (nil if none).
+func (ps *Procs) Named(name string) *Proc {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	for _, p := range ps.all {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
 // Start runs bin with args and exactly env (nothing is inherited) in its own process group.
 func (ps *Procs) Start(name, bin string, env []string, args ...string) *Proc {
 	ps.t.Helper()
