@@ -32,7 +32,7 @@ bench-scaleout: ## workers as hosts (hosts lab: netns + CPU quotas, root): 1, 2,
 .PHONY: drills
 drills: ## fault drills on real processes under load, each checked against the store (docs/RELIABILITY.md); loopback only, bounded
 	$(GO) vet -tags drills ./drills/
-	$(GO) test -tags drills -count=1 -v -timeout 10m ./drills/
+	$(GO) test -tags drills -count=1 -v -timeout 15m ./drills/
 
 .PHONY: fuzz
 fuzz: ## every fuzz target, one after another, FUZZTIME each (default 60s; FUZZMATCH picks targets)
