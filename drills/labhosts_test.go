@@ -3,7 +3,6 @@
 package drills_test
 
 import (
-	"fmt"
 	"net/netip"
 	"strconv"
 
@@ -21,14 +20,17 @@ func (p *pipeline) onLab() {
 		return
 	}
 	p.lab = l
-	p.t.Logf("hosts lab: every process on a host of its own (network namespace %s-<host> on bridge %sbr, %s; no CPU quotas); the drill and its load at %s",
-		drills.LabPrefix, drills.LabPrefix, drills.LabSubnet, l.Gateway())
+	p.logLab()
 }
 
 // requireLab is onLab for a drill that cuts hosts off: without the lab it skips saying why (fails
 // under CI=true).
 func (p *pipeline) requireLab() {
 	p.lab = drills.RequireLab(p.t)
+	p.logLab()
+}
+
+func (p *pipeline) logLab() {
 	p.t.Logf("hosts lab: every process on a host of its own (network namespace %s-<host> on bridge %sbr, %s; no CPU quotas); the drill and its load at %s",
 		drills.LabPrefix, drills.LabPrefix, drills.LabSubnet, p.lab.Gateway())
 }
@@ -55,20 +57,6 @@ func (p *pipeline) hostsFor(prefix string, n int) []*lab.Host {
 	return hs
 }
 
-// host is the lab host named name.
-func (p *pipeline) host(name string) *lab.Host {
-	p.t.Helper()
-	if p.lab != nil {
-		for _, h := range p.lab.Hosts() {
-			if h.Name == name {
-				return h
-			}
-		}
-	}
-	p.t.Fatalf("no lab host %q", name)
-	return nil
-}
-
 // hostOf is the lab host a process runs on, by its listen address.
 func (p *pipeline) hostOf(addr string) *lab.Host {
 	p.t.Helper()
@@ -82,12 +70,4 @@ func (p *pipeline) hostOf(addr string) *lab.Host {
 	}
 	p.t.Fatalf("no lab host at %s", addr)
 	return nil
-}
-
-// where says where the pipeline's processes run, for the drill's log.
-func (p *pipeline) where() string {
-	if p.lab == nil {
-		return "loopback"
-	}
-	return fmt.Sprintf("%d lab hosts", len(p.lab.Hosts()))
 }
