@@ -28,6 +28,7 @@ func TestMain(m *testing.M) {
 	start := time.Now()
 	time.AfterFunc(runLimit, func() {
 		fmt.Fprintf(os.Stderr, "drills: still running after %s: giving up\n", runLimit)
+		removeLab() // no test cleanup runs after os.Exit
 		os.Exit(2)
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -43,6 +44,16 @@ func TestMain(m *testing.M) {
 	_ = os.RemoveAll(b.Dir)
 	fmt.Printf("drills: done in %s\n", time.Since(start).Round(100*time.Millisecond))
 	os.Exit(code)
+}
+
+// removeLab removes the drills' hosts lab (namespaces, links, cgroups and their processes) when a
+// drill could not: the run gave up in the middle of one.
+func removeLab() {
+	if lab.Available() == nil {
+		if err := lab.Cleanup(drills.LabPrefix); err != nil {
+			fmt.Fprintln(os.Stderr, "drills: remove the hosts lab:", err)
+		}
+	}
 }
 
 // envInt reads a positive integer knob, or def.
