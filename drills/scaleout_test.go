@@ -94,6 +94,7 @@ func TestDrill8ScaleOut(t *testing.T) {
 	drills.AwaitJetStream(t, node, startTimeout)
 	moreAccepted(t, load, 2400, 30*time.Second) // the restarted node catches up under load
 	p.finish(load)
+	requireRetryAfter(t, load)
 	p.logScaleOut(load)
 }
 
@@ -126,6 +127,7 @@ func TestDrill9PostgresOutage(t *testing.T) {
 	}
 	moreAccepted(t, load, 1200, 30*time.Second)
 	p.finish(load)
+	requireRetryAfter(t, load)
 
 	failed := p.workerSum("saleassist_worker_events_total", `outcome="failed"`)
 	most := mostDeliveries(p.workers)
