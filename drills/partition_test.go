@@ -156,6 +156,7 @@ func TestDrill12LeaderCutOff(t *testing.T) {
 	for url, n := range sides {
 		t.Logf("%s is connected to %s%s", strings.TrimPrefix(url, "http://"), n, map[bool]string{true: " (the node cut off)", false: ""}[n == leader])
 	}
+	t.Logf("workers: %s", workerNodes(t, p))
 
 	snap := func() map[string]map[int]int {
 		m := map[string]map[int]int{}
@@ -254,18 +255,7 @@ func caughtUp(rs []drills.Replica, node string) bool {
 // ingestNodes names the node each ingest's NATS connection is on, from the nodes' connz.
 func ingestNodes(t *testing.T, p *pipeline) map[string]string {
 	t.Helper()
-	byIP := map[string]string{}
-	for _, n := range p.nats {
-		cs, err := n.Clients()
-		if err != nil {
-			t.Fatalf("%s: %v", n.Name, err)
-		}
-		for _, c := range cs {
-			if c.Name == "saleassist-ingest" {
-				byIP[c.IP] = n.Name
-			}
-		}
-	}
+	byIP := clientNodes(t, p, "saleassist-ingest")
 	out := map[string]string{}
 	for _, u := range p.urls {
 		ip := p.hostOf(strings.TrimPrefix(u, "http://")).Addr.String()
@@ -275,6 +265,35 @@ func ingestNodes(t *testing.T, p *pipeline) map[string]string {
 		out[u] = byIP[ip]
 	}
 	return out
+}
+
+// workerNodes says which node each worker's NATS connection is on, in one line.
+func workerNodes(t *testing.T, p *pipeline) string {
+	t.Helper()
+	byIP := clientNodes(t, p, "saleassist-worker")
+	var parts []string
+	for _, w := range p.workers {
+		parts = append(parts, w.Name+" on "+byIP[p.hostOf(w.Started(t, startTimeout)).Addr.String()])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// clientNodes maps the address of each client connection named name to the node it is on.
+func clientNodes(t *testing.T, p *pipeline, name string) map[string]string {
+	t.Helper()
+	byIP := map[string]string{}
+	for _, n := range p.nats {
+		cs, err := n.Clients()
+		if err != nil {
+			t.Fatalf("%s: %v", n.Name, err)
+		}
+		for _, c := range cs {
+			if c.Name == name {
+				byIP[c.IP] = n.Name
+			}
+		}
+	}
+	return byIP
 }
 
 // 13. An ingest cut off from NATS: the first ingest's link is taken down for ingestCut while its
