@@ -16,19 +16,19 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
-// The partition drills (11–13) run the scaled-out stack of drill 8 on the hosts lab and take one
+// The partition drills (12–14) run the scaled-out stack of drill 8 on the hosts lab and take one
 // host's link down (lab.Host.SetLink: the machine has no tc netem and no iptables), then up again.
 // Nothing is shortened beyond what every drill uses; the values are printed with each drill.
 const (
 	// publishTimeout is the ingest's default PUBLISH_TIMEOUT, which the drills keep.
 	publishTimeout = queue.DefaultPublishTimeout
-	// workerCut is how long drill 11 keeps a worker's link down: longer than AckWait (3 s), so
+	// workerCut is how long drill 12 keeps a worker's link down: longer than AckWait (3 s), so
 	// JetStream redelivers what it held to the other workers meanwhile.
 	workerCut = 8 * time.Second
-	// natsCut is how long drill 12 keeps the stream leader's host cut off: longer than a raft
+	// natsCut is how long drill 13 keeps the stream leader's host cut off: longer than a raft
 	// election (6–10 s after a node is lost).
 	natsCut = 15 * time.Second
-	// ingestCut is how long drill 13 keeps an ingest cut off from NATS.
+	// ingestCut is how long drill 14 keeps an ingest cut off from NATS.
 	ingestCut = 10 * time.Second
 )
 
@@ -47,11 +47,11 @@ func requireRetryAfter(t *testing.T, load *drills.Load) {
 	}
 }
 
-// 11. A worker host cut off mid-batch: one of three workers has its link taken down while its
+// 12. A worker host cut off mid-batch: one of three workers has its link taken down while its
 // metrics show a batch started and not finished, for longer than AckWait, then up again. JetStream
 // redelivers what it held to the other two, which store it; the cut worker's commit, if it lands
 // after all, finds the events stored and changes nothing. Nothing is lost or stored twice.
-func TestDrill11WorkerCutOff(t *testing.T) {
+func TestDrill12WorkerCutOff(t *testing.T) {
 	p := newPipeline(t, "worker-cut")
 	p.requireLab()
 	p.scaleOut(nil, nil)
@@ -107,12 +107,12 @@ func TestDrill11WorkerCutOff(t *testing.T) {
 	p.logScaleOut(load)
 }
 
-// 12. The stream leader's host cut off: the node leading the events stream's raft group has its
+// 13. The stream leader's host cut off: the node leading the events stream's raft group has its
 // link taken down for natsCut under load. The two other nodes elect a new leader; an ingest whose
 // NATS connection is on the majority side answers 503 with Retry-After until then and 202 after,
 // each 202 with a stored copy (an ingest connected to the cut node answers 503 only). The link
 // comes up, the cut node catches up on what it missed, and nothing acknowledged is lost.
-func TestDrill12LeaderCutOff(t *testing.T) {
+func TestDrill13LeaderCutOff(t *testing.T) {
 	p := newPipeline(t, "leader-cut")
 	p.requireLab()
 	p.scaleOut(nil, nil)
@@ -296,12 +296,12 @@ func clientNodes(t *testing.T, p *pipeline, name string) map[string]string {
 	return byIP
 }
 
-// 13. An ingest cut off from NATS: the first ingest's link is taken down for ingestCut while its
+// 14. An ingest cut off from NATS: the first ingest's link is taken down for ingestCut while its
 // senders still reach it (the load dials it from inside its host, as senders on its side of the
 // cut would: a host has one link, and the lab has no firewall to cut only NATS). It must answer
 // 503 with Retry-After, never 202 without a PubAck, while the other ingest goes on accepting;
 // once the link is back it accepts again, the same process, not restarted.
-func TestDrill13IngestCutOff(t *testing.T) {
+func TestDrill14IngestCutOff(t *testing.T) {
 	p := newPipeline(t, "ingest-cut")
 	p.requireLab()
 	p.scaleOut(nil, nil)

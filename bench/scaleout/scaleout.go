@@ -46,6 +46,11 @@ type Options struct {
 	HotWorkers int
 	// PGSettings are extra PostgreSQL settings (name=value) for the store host.
 	PGSettings []string
+	// LabPrefix names the lab's namespaces, links and cgroups (default "sabnch"): two runs at
+	// once need two prefixes, since a lab removes whatever carries its prefix when it starts.
+	LabPrefix string
+	// Subnet is the lab's own /24 (default 10.211.7.0/24); concurrent runs need their own.
+	Subnet netip.Prefix
 	// Out gets the report, Progress one line per drain.
 	Out, Progress io.Writer
 }
@@ -71,6 +76,12 @@ func (o *Options) defaults() {
 	}
 	if o.HotWorkers <= 0 {
 		o.HotWorkers = 4
+	}
+	if o.LabPrefix == "" {
+		o.LabPrefix = "sabnch"
+	}
+	if !o.Subnet.IsValid() {
+		o.Subnet = defaultSubnet
 	}
 	if o.Out == nil {
 		o.Out = io.Discard
@@ -176,8 +187,8 @@ func (r *Report) Median(n int) *Drain {
 	return &ds[len(ds)/2]
 }
 
-// subnet is the lab's own: a private /24 no other part of this project uses.
-var subnet = netip.MustParsePrefix("10.211.7.0/24")
+// defaultSubnet is the lab's own: a private /24 no other part of this project uses.
+var defaultSubnet = netip.MustParsePrefix("10.211.7.0/24")
 
 // Run builds the programs and measures every drain. It needs the hosts lab (lab.Available).
 func Run(ctx context.Context, o Options) (*Report, error) {
@@ -232,7 +243,7 @@ var runSeq atomic.Int64
 // (each about a person of its own, or all about one person when hot), starts the workers and
 // measures until every event is stored.
 func drain(ctx context.Context, o Options, bins *drills.Bins, tpl *workerbench.Template, n int, hot bool, events int) (d Drain, err error) {
-	l, err := lab.New("sabnch", subnet)
+	l, err := lab.New(o.LabPrefix, o.Subnet)
 	if err != nil {
 		return d, err
 	}
@@ -264,7 +275,7 @@ func drain(ctx context.Context, o Options, bins *drills.Bins, tpl *workerbench.T
 		return d, err
 	}
 	defer np.stop(10 * time.Second)
-	pg, err := startPostgres(ctx, pgHost, subnet.String(), o.PGSettings)
+	pg, err := startPostgres(ctx, pgHost, o.Subnet.String(), o.PGSettings)
 	if err != nil {
 		return d, err
 	}

@@ -1,7 +1,9 @@
 package admin
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -267,6 +269,16 @@ func (o *Ops) DeadLetterMsg(ctx context.Context, id uint64) (*jetstream.RawStrea
 	return getDeadLetter(ctx, stream, id)
 }
 
+// DeadLetter returns dead letter id as listed, with its body as stored (for the console's edit
+// page).
+func (o *Ops) DeadLetter(ctx context.Context, id uint64) (DeadLetter, []byte, error) {
+	m, err := o.DeadLetterMsg(ctx, id)
+	if err != nil {
+		return DeadLetter{}, nil, err
+	}
+	return deadLetterOf(m), m.Data, nil
+}
+
 // DeleteDeadLetter drops dead letter id for good.
 func (o *Ops) DeleteDeadLetter(ctx context.Context, id uint64) error {
 	stream, err := o.deadLetterStream(ctx)
@@ -342,6 +354,11 @@ func (o *Ops) ReplayDeadLetter(ctx context.Context, id uint64, opts ReplayOption
 			return DeadLetter{}, fmt.Errorf("%w: the corrected body for dead letter %d is not an acceptable event (%s: %s); it stays a dead letter",
 				ErrNotReplayable, id, rej.Code, rej.Message)
 		}
+		if !opts.Unchanged && !queue.TransientReason(d.Reason) && sameBody(a.Body, m.Data) {
+			return DeadLetter{}, fmt.Errorf("%w: the corrected body for dead letter %d is the body it has (spaces aside), so it would be dead-lettered as %s again; "+
+				"change what made it fail (%s), or, once the pipeline itself was fixed, replay it as it is (--unchanged; Replay unchanged in the console)",
+				ErrNeedsChange, id, d.Reason, clip(d.Error, 300))
+		}
 		if !a.Head.IDFromBody && a.Head.ID != d.EventID {
 			return DeadLetter{}, fmt.Errorf("%w: the corrected body's payload.id is %q, the dead letter's event is %q: keep the event id "+
 				"(or leave payload.id out), so that a second replay cannot store it twice; it stays a dead letter", ErrNotReplayable, a.Head.ID, d.EventID)
@@ -364,6 +381,17 @@ func (o *Ops) ReplayDeadLetter(ctx context.Context, id uint64, opts ReplayOption
 		return DeadLetter{}, fmt.Errorf("event %s was republished, but removing dead letter %d failed: %w; delete it with `ingestctl dlq delete %d`", d.EventID, id, err, id)
 	}
 	return d, nil
+}
+
+// sameBody reports whether two bodies are the same JSON, insignificant spaces aside (or the same
+// bytes, when either is not JSON): a "corrected" body that only re-indents the event is not a
+// change.
+func sameBody(a, b []byte) bool {
+	var ca, cb bytes.Buffer
+	if json.Compact(&ca, a) != nil || json.Compact(&cb, b) != nil {
+		return bytes.Equal(a, b)
+	}
+	return bytes.Equal(ca.Bytes(), cb.Bytes())
 }
 
 // Discarded is a dead letter an operator gave up on, with the reason they gave.

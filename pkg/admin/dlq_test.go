@@ -212,6 +212,12 @@ func TestDeadLetterReplayWithCorrectedBody(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, `payload.id is "dl-other"`)
 	require.Contains(t, errOut, "it stays a dead letter")
+	// The body it has, re-indented, is no correction: it would come straight back.
+	var stored bytes.Buffer
+	require.NoError(t, json.Indent(&stored, testkit.WithID(testkit.Fixture(t), "dl-fix"), "", "    "))
+	code, _, errOut = b.run(t, "dlq", "replay", idText, "--body", write("same.json", stored.Bytes()))
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "is the body it has")
 	code, _, errOut = b.run(t, "dlq", "replay", idText, "--body", write("broken.json", []byte(`{"event_type":`)))
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "invalid_json")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -82,6 +83,12 @@ func (o *Ops) Status(ctx context.Context) (Status, error) {
 		st.Streams = append(st.Streams, ss)
 	}
 	st.DeadLetters, st.Quarantined = st.Streams[1].Messages, st.Streams[2].Messages
+	workers, err := queue.ReadWorkers(ctx, o.js)
+	if err != nil {
+		return Status{}, err
+	}
+	sort.Slice(workers, func(i, j int) bool { return workers[i].ID < workers[j].ID })
+	st.Workers = append([]queue.WorkerState{}, workers...)
 	cons, err := o.js.Consumer(ctx, o.cfg.Stream, o.cfg.Consumer)
 	switch {
 	case errors.Is(err, jetstream.ErrConsumerNotFound), errors.Is(err, jetstream.ErrStreamNotFound):

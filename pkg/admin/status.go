@@ -3,7 +3,11 @@ package admin
 import (
 	"context"
 	"fmt"
+	"io"
 	"text/tabwriter"
+	"time"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
 // Status is what `ingestctl status` reports and the console's stats show (Ops.Status).
@@ -13,6 +17,9 @@ type Status struct {
 	// DeadLetters and Quarantined count the entries waiting for an operator.
 	DeadLetters uint64 `json:"dead_letters"`
 	Quarantined uint64 `json:"quarantined"`
+	// Workers are the workers that reported in the last queue.WorkersTTL: consuming, or paused
+	// (since when, why).
+	Workers []queue.WorkerState `json:"workers"`
 }
 
 // StreamStatus is one stream's size against its limit.
@@ -78,6 +85,7 @@ func (c *CLI) status(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.Stdout, "%s (ingestctl dlq list)\n%s in quarantine (ingestctl quarantine list)\n",
 		plural(int(st.DeadLetters), "dead letter"), plural(int(st.Quarantined), "request"))
+	printWorkers(c.Stdout, st.Workers, time.Now())
 	return nil
 }
 
@@ -100,4 +108,21 @@ func HumanBytes(n uint64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// printWorkers says how many workers report, and for each paused one since when and why.
+func printWorkers(w io.Writer, workers []queue.WorkerState, now time.Time) {
+	paused := 0
+	for _, s := range workers {
+		if s.Paused {
+			paused++
+		}
+	}
+	fmt.Fprintf(w, "%s reporting: %d consuming, %d paused\n", plural(len(workers), "worker"), len(workers)-paused, paused)
+	for _, s := range workers {
+		if s.Paused {
+			fmt.Fprintf(w, "  %s: paused since %s (%s ago), the store is unavailable (%s): %s\n",
+				s.ID, s.PausedSince.Format(time.RFC3339), now.Sub(s.PausedSince).Round(time.Second), s.Reason, clip(s.Error, 160))
+		}
+	}
 }

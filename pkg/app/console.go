@@ -62,7 +62,7 @@ func startConsole(ctx context.Context, c consoleConfig, nc *nats.Conn, log *slog
 		st.Close()
 		return nil, fmt.Errorf("the store at %s has no console reads", queue.RedactURL(c.DB))
 	}
-	cfg := console.Config{Token: token, Store: browser, DefaultRegion: c.Region, Log: log}
+	cfg := console.Config{Token: token, Store: browser, DefaultRegion: c.Region, Log: log, Metrics: newRegistry()}
 	if nc != nil {
 		if cfg.Ops, err = admin.NewOps(nc, c.Queue, c.MaxBody); err != nil {
 			st.Close()

@@ -118,7 +118,11 @@ func consoleCSV(t *testing.T, base, token, path string) [][]string {
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
-	rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
+	// Read as a spreadsheet does: the UTF-8 byte order mark the export starts with is the
+	// encoding, not text.
+	text, ok := strings.CutPrefix(string(b), "\ufeff")
+	require.True(t, ok, "leads.csv starts with a UTF-8 byte order mark")
+	rows, err := csv.NewReader(strings.NewReader(text)).ReadAll()
 	require.NoError(t, err)
 	return rows
 }

@@ -2,9 +2,13 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -12,12 +16,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/saleassist-pipeline/pipeline/internal/envflag"
+	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/schema"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
+	"github.com/saleassist-pipeline/pipeline/pkg/store/postgres"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/storeurl"
 	"github.com/saleassist-pipeline/pipeline/pkg/worker"
@@ -78,13 +84,38 @@ type workerConfig struct {
 // runningWorker is a worker consuming in the background.
 type runningWorker struct {
 	store  store.Store
+	worker *worker.Worker
 	cancel context.CancelFunc
 	done   chan error
+	// reported closes once the state reporter has removed this worker's entry (or never ran).
+	reported chan struct{}
 }
 
-// startWorker opens the store and the shared consumer and starts consuming on nc. A worker that
-// stops on its own reports to fail.
-func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometheus.Registerer, log *slog.Logger, fail func(error)) (*runningWorker, error) {
+// storeReady is the worker's part of /readyz: an error naming the reason and since when while
+// the worker is paused on an unavailable store.
+func (r *runningWorker) storeReady() error {
+	if r == nil {
+		return nil
+	}
+	p, paused := r.worker.Paused()
+	if !paused {
+		return nil
+	}
+	return fmt.Errorf("paused since %s (%s ago): the store is unavailable (%s), so the worker fetches nothing and probes it until it answers; last error: %s",
+		p.Since.UTC().Format(time.RFC3339), time.Since(p.Since).Round(time.Second), p.Reason, p.Err)
+}
+
+// prepared is what a worker needs before it can connect: its checked settings, mapping and
+// schemas. Errors here are the configuration's, and end the start.
+type prepared struct {
+	c         workerConfig
+	sync      sqlite.Synchronous
+	mapper    *mapping.Mapper
+	validator *schema.Validator
+}
+
+// prepare checks c and builds the mapping and the schema validator.
+func prepare(c workerConfig) (*prepared, error) {
 	if c.MaxDeliver < 1 {
 		return nil, fmt.Errorf("WORKER_MAX_DELIVER=%d: want at least 1", c.MaxDeliver)
 	}
@@ -104,19 +135,39 @@ func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometh
 	if err != nil {
 		return nil, err
 	}
+	return &prepared{c: c, sync: sync, mapper: mapper, validator: validator}, nil
+}
+
+// startWorker opens the store and the shared consumer and starts consuming on nc. A worker that
+// stops on its own reports to fail.
+func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometheus.Registerer, log *slog.Logger, fail func(error)) (*runningWorker, error) {
+	p, err := prepare(c)
+	if err != nil {
+		return nil, err
+	}
+	return p.start(ctx, nc, reg, log, fail)
+}
+
+// start connects a prepared worker: the consumer, the dead-letter stream, the store; then it
+// consumes. Its errors are JetStream's or the store's, which may pass (see Worker.Run).
+func (p *prepared) start(ctx context.Context, nc *nats.Conn, reg prometheus.Registerer, log *slog.Logger, fail func(error)) (*runningWorker, error) {
+	c, sync, mapper, validator := p.c, p.sync, p.mapper, p.validator
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream context: %w", err)
 	}
 	cons, err := queue.NewConsumer(ctx, js, c.Queue, log)
 	if err != nil {
-		return nil, err
+		return nil, passing{err}
 	}
 	dlq, err := queue.NewDeadLetterer(ctx, js, c.Queue)
 	if err != nil {
-		return nil, err
+		return nil, passing{err}
 	}
 	st, err := storeurl.Open(ctx, c.DB, storeurl.Options{SQLite: sqlite.Options{Synchronous: sync}})
+	if _, unavailable := store.UnavailableReason(err); unavailable || postgres.IsTransient(err) {
+		return nil, passing{err}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +180,7 @@ func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometh
 		BatchTimeout: c.AckWait * 2 / 3,
 	})
 	runCtx, cancel := context.WithCancel(context.Background())
-	r := &runningWorker{store: st, cancel: cancel, done: make(chan error, 1)}
+	r := &runningWorker{store: st, worker: w, cancel: cancel, done: make(chan error, 1), reported: make(chan struct{})}
 	go func() {
 		err := w.Run(runCtx)
 		if err != nil && runCtx.Err() == nil {
@@ -137,8 +188,71 @@ func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometh
 		}
 		r.done <- err
 	}()
+	// Its state, for `ingestctl status` and the console: they reach NATS, not the worker.
+	if kv, err := queue.WorkersKV(ctx, js, c.Queue); err != nil {
+		log.Warn("worker state not reported: ingestctl status and the console will not list this worker", "err", err)
+		close(r.reported)
+	} else {
+		go r.report(runCtx, kv, log)
+	}
 	return r, nil
 }
+
+// workerID names this worker in the workers bucket: host, pid and a random part (two workers in
+// one process, as in tests, stay apart).
+func workerID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%x", strings.ReplaceAll(host, ".", "_"), os.Getpid(), b)
+}
+
+// report writes the worker's state into kv every queue.ReportEvery, and at once when it pauses
+// or resumes, until ctx ends; then it removes the entry.
+func (r *runningWorker) report(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) {
+	defer close(r.reported)
+	id, started := workerID(), time.Now().UTC()
+	failing := ratelog.Failing{Log: log, Every: time.Minute}
+	put := func() (paused bool) {
+		s := queue.WorkerState{ID: id, Started: started, Reported: time.Now().UTC()}
+		if p, ok := r.worker.Paused(); ok {
+			s.Paused, s.PausedSince, s.Reason, s.Error = true, p.Since.UTC(), p.Reason, p.Err
+		}
+		b, _ := json.Marshal(s)
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if _, err := kv.Put(pctx, id, b); err != nil && ctx.Err() == nil {
+			failing.Fail("worker state not reported", err)
+		} else if err == nil {
+			failing.OK("worker state reported again")
+		}
+		return s.Paused
+	}
+	last := put()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	next := time.Now().Add(queue.ReportEvery)
+	for {
+		select {
+		case <-ctx.Done():
+			dctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = kv.Delete(dctx, id)
+			cancel()
+			return
+		case now := <-tick.C:
+			// A change of state is reported within a quarter second, the rest every ReportEvery.
+			if _, paused := r.worker.Paused(); paused != last || now.After(next) {
+				last, next = put(), now.Add(queue.ReportEvery)
+			}
+		}
+	}
+}
+
+// passing is an error that may pass on its own: JetStream not reachable or not ready yet (a
+// cluster forming, NATS down), or the store unavailable (PostgreSQL down or starting).
+type passing struct{ error }
+
+func (p passing) Unwrap() error { return p.error }
 
 // lingerOption maps WORKER_BATCH_LINGER to worker.Options.BatchLinger, where 0 means the default:
 // an operator's 0 means no wait.
@@ -156,5 +270,6 @@ func (r *runningWorker) stop() error {
 	}
 	r.cancel()
 	err := <-r.done
+	<-r.reported
 	return errors.Join(err, r.store.Close())
 }

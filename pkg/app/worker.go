@@ -2,16 +2,22 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"sync/atomic"
+	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/saleassist-pipeline/pipeline/internal/envflag"
 	"github.com/saleassist-pipeline/pipeline/internal/natsconn"
+	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -36,12 +42,19 @@ type Worker struct {
 	Env    LookupEnv
 	Stderr io.Writer
 
-	log    *slog.Logger
-	nc     *nats.Conn
-	worker *runningWorker
-	http   *httpServer
-	pprof  *httpServer
-	group  *group
+	log *slog.Logger
+	nc  *nats.Conn
+	// running is the consuming worker, once it runs (at start, or later once NATS and the store
+	// answer); /readyz may ask before it is set.
+	running atomic.Pointer[runningWorker]
+	// waiting is the error that keeps the worker from consuming yet (NATS or its cluster not up,
+	// the store unavailable); waitStop ends the wait, waitDone closes when it has ended.
+	waiting  atomic.Pointer[error]
+	waitStop context.CancelFunc
+	waitDone chan struct{}
+	http     *httpServer
+	pprof    *httpServer
+	group    *group
 }
 
 // NewWorker returns a Worker reading the process's environment.
@@ -82,14 +95,24 @@ func (m *Worker) Run(ctx context.Context) error {
 	g := m.group
 	g.add("NATS connection", func(context.Context) error {
 		var err error
-		m.nc, err = natsconn.Client{Name: "saleassist-worker", Log: m.log, Hint: "is the ingest or NATS running there?"}.Connect(c.NatsURL)
+		// A NATS that is down, or a cluster still forming, is waited for (RetryConnect): the
+		// worker serves /healthz meanwhile and consumes once it can.
+		m.nc, err = natsconn.Client{Name: "saleassist-worker", Log: m.log, RetryConnect: true, Hint: "is the ingest or NATS running there?"}.Connect(c.NatsURL)
 		return err
 	}, func(context.Context) error { natsconn.Close(m.nc); return nil })
 	g.add("HTTP server (metrics, health)", func(context.Context) error {
 		r := mux.NewRouter()
 		r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 		r.HandleFunc("/healthz", ingest.Health)
-		r.Handle("/readyz", ingest.Ready(func(context.Context) error { return natsconn.Connected(m.nc) }))
+		r.Handle("/readyz", ingest.Ready(func(context.Context) error {
+			if err := natsconn.Connected(m.nc); err != nil {
+				return err
+			}
+			if w := m.waiting.Load(); w != nil {
+				return fmt.Errorf("not consuming yet, retrying with backoff: %w", *w)
+			}
+			return m.running.Load().storeReady() // 503 while paused on an unavailable store
+		}))
 		var err error
 		m.http, err = listenHTTP(c.Addr, r, g.fail)
 		return err
@@ -98,15 +121,77 @@ func (m *Worker) Run(ctx context.Context) error {
 	g.add("worker", func(ctx context.Context) error {
 		qc := queue.DefaultConfig()
 		qc.Replicas = int(c.StreamReplicas)
-		var err error
-		m.worker, err = startWorker(ctx, m.nc, workerConfig{WorkerSettings: c.WorkerSettings, DB: c.DB, Queue: qc}, reg, m.log, g.fail)
-		return err
-	}, func(context.Context) error { return m.worker.stop() })
+		p, err := prepare(workerConfig{WorkerSettings: c.WorkerSettings, DB: c.DB, Queue: qc})
+		if err != nil {
+			return err // the configuration's: no wait can fix it
+		}
+		r, err := p.start(ctx, m.nc, reg, m.log, g.fail)
+		if err == nil {
+			m.running.Store(r)
+			return nil
+		}
+		if !m.mayPass(err) {
+			return err
+		}
+		m.waitToStart(p, reg, g.fail, err)
+		return nil
+	}, func(context.Context) error {
+		if m.waitStop != nil {
+			m.waitStop()
+			<-m.waitDone
+		}
+		return m.running.Load().stop()
+	})
 	if err := g.run(ctx); err != nil {
 		return err
 	}
 	m.log.Info("started", "addr", m.Addr(), "nats", queue.RedactURL(m.nc.ConnectedUrl()), "db", queue.RedactURL(c.DB))
 	return nil
+}
+
+// mayPass says whether err, from starting to consume, may pass on its own: NATS not connected
+// (down, or a cluster forming), JetStream not answering yet, or the store unavailable.
+func (m *Worker) mayPass(err error) bool {
+	var p passing
+	return errors.As(err, &p) || natsconn.Connected(m.nc) != nil
+}
+
+// waitToStart keeps trying to start consuming in the background, with backoff (250 ms, doubling
+// to 5 s), until it does, the program stops, or an error that cannot pass (reported to fail).
+// It logs one line when the wait begins, a summary a minute at most, and one when it ends.
+func (m *Worker) waitToStart(p *prepared, reg prometheus.Registerer, fail func(error), first error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	m.waitStop, m.waitDone = cancel, make(chan struct{})
+	m.waiting.Store(&first)
+	log := ratelog.Failing{Log: m.log, Every: time.Minute}
+	log.Fail("cannot consume yet (NATS or the store not answering); retrying with backoff, /readyz answers 503 meanwhile", first)
+	go func() {
+		defer close(m.waitDone)
+		delay := 250 * time.Millisecond
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(delay):
+			}
+			delay = min(2*delay, 5*time.Second)
+			r, err := p.start(ctx, m.nc, reg, m.log, fail)
+			switch {
+			case err == nil:
+				m.running.Store(r)
+				m.waiting.Store(nil)
+				log.OK("consuming: NATS and the store answer")
+				return
+			case ctx.Err() != nil:
+				return
+			case !m.mayPass(err):
+				fail(fmt.Errorf("worker: %w", err))
+				return
+			}
+			m.waiting.Store(&err)
+			log.Fail("cannot consume yet (NATS or the store not answering); retrying with backoff, /readyz answers 503 meanwhile", err)
+		}
+	}()
 }
 
 // Close stops the parts in reverse order (see Run): the consumer drained first.

@@ -133,11 +133,17 @@ func (a *auth) authenticate(r *http.Request) (principal, bool) {
 	return principal{nonce: nonce}, ok
 }
 
-// require is the middleware every route but /healthz and /signin goes through: 401 without a
-// valid token or session, 403 for a state-changing request that fails the CSRF checks.
+// require is the middleware every route but /healthz, /metrics and /signin goes through:
+// without a valid token or session, a browser is sent to the sign-in page (and back afterwards)
+// and an API client gets 401 (see signin.go); a state-changing request that fails the CSRF
+// checks is 403.
 func (a *auth) require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := a.authenticate(r)
+		if !ok && !wantsJSON(r) {
+			http.Redirect(w, r, signInURL(r), http.StatusSeeOther)
+			return
+		}
 		if !ok {
 			writeError(w, http.StatusUnauthorized, "unauthorized",
 				"sign in at /signin, or send the header Authorization: Bearer <ADMIN_TOKEN> (the token is ADMIN_TOKEN, or the file admin-token in the data directory)")

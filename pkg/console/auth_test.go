@@ -16,18 +16,25 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/console"
 )
 
-// Every route but /healthz and /signin answers 401 JSON without the token, unknown ones too; a
+// Without the token, an API client gets 401 JSON on every route but /healthz, /metrics and
+// /signin, unknown ones too (a path under /api/, an Authorization header, or an Accept asking for
+// JSON); a browser asking for a page is sent to the sign-in page instead (TestSignInRedirect). A
 // wrong Bearer token is refused even with a valid cookie around.
 func TestEverythingButHealthAndSignInNeedsTheToken(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	for _, p := range []string{"/", "/api/leads", "/api/leads.csv", "/api/leads/1", "/api/stats", "/leads/1",
-		"/deadletters", "/schema", "/nothing-here", "/api/events/x"} {
-		code, body := b.do(t, http.MethodGet, p, nil, false)
+	for _, p := range []string{"/api/leads", "/api/leads.csv", "/api/leads/1", "/api/stats", "/api/events/x", "/api/nothing-here"} {
+		code, body := b.do(t, http.MethodGet, p, nil, false, "Accept", "text/html")
 		require.Equal(t, http.StatusUnauthorized, code, p)
 		c, msg := apiErr(t, body)
 		require.Equal(t, "unauthorized", c)
 		require.Contains(t, msg, "/signin")
+	}
+	for _, p := range []string{"/", "/leads/1", "/deadletters", "/schema", "/nothing-here"} {
+		code, body := b.do(t, http.MethodGet, p, nil, false, "Accept", "application/json")
+		require.Equal(t, http.StatusUnauthorized, code, p)
+		c, _ := apiErr(t, body)
+		require.Equal(t, "unauthorized", c)
 	}
 	code, _ := b.do(t, http.MethodPost, "/api/deadletters/1/replay", nil, false)
 	require.Equal(t, http.StatusUnauthorized, code)
@@ -106,7 +113,7 @@ func TestSignInCookieAndCSRF(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
-	resp, err = client.Get(b.srv.URL + "/")
+	resp, err = client.Get(b.srv.URL + "/api/leads")
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
@@ -193,11 +200,13 @@ func TestSignOutEndsTheSessionOnTheServer(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, withCookie(b.srv.URL), "the stolen copy died at sign-out")
 }
 
-// doCookie GETs the leads page of srv with the session cookie value v.
+// doCookie GETs the leads page of srv with the session cookie value v, as an API client would
+// (a 401 rather than a redirect without a valid session).
 func doCookie(t *testing.T, srv, v string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, srv+"/", nil)
 	require.NoError(t, err)
+	req.Header.Set("Accept", "application/json")
 	req.AddCookie(&http.Cookie{Name: console.SessionCookie, Value: v})
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)

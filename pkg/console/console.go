@@ -8,7 +8,7 @@
 // schema.go, …) and then written as JSON under /api/ or rendered with html/template, whose
 // contextual escaping is the defence against markup in lead data (never template.HTML on data).
 // The pages need no JavaScript: search, paging and replay are links and forms. Authentication and
-// CSRF are one middleware (auth.go) in front of every route but /healthz and /signin.
+// CSRF are one middleware (auth.go) in front of every route but /healthz, /metrics and /signin.
 package console
 
 import (
@@ -20,7 +20,9 @@ import (
 	"strings"
 
 	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
@@ -47,6 +49,9 @@ type Config struct {
 	DefaultRegion string
 	// Log receives errors, never tokens nor lead data; nil discards.
 	Log *slog.Logger
+	// Metrics is the registry the console's metrics join and its /metrics serves; nil: one of
+	// its own.
+	Metrics *prometheus.Registry
 }
 
 // Server is the console's HTTP handler.
@@ -58,7 +63,12 @@ type Server struct {
 	auth    *auth
 	log     *slog.Logger
 	pages   *pages
-	handler http.Handler
+	metrics *metrics
+	// signInLimit bounds sign-in attempts per client address; signInFailing logs refusals a few
+	// lines at a time.
+	signInLimit   *signInLimiter
+	signInFailing *ratelog.Failing
+	handler       http.Handler
 }
 
 // New returns the console for cfg.
@@ -80,8 +90,13 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{store: cfg.Store, ops: cfg.Ops, region: cfg.DefaultRegion, mapper: mapper,
-		auth: newAuth(cfg.Token), log: cfg.Log, pages: p}
+		auth: newAuth(cfg.Token), log: cfg.Log, pages: p, metrics: m,
+		signInLimit: newSignInLimiter(SignInBurst, SignInEvery), signInFailing: &ratelog.Failing{Log: cfg.Log}}
 	s.handler = securityHeaders(s.routes())
 	return s, nil
 }
@@ -89,13 +104,14 @@ func New(cfg Config) (*Server, error) {
 // ServeHTTP serves the console.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// routes lays out the console: /healthz and /signin open, everything else behind auth.require,
+// routes lays out the console: /healthz, /metrics and /signin open, everything else behind auth.require,
 // unknown paths included (a 404 would otherwise tell a stranger which paths exist).
 func (s *Server) routes() http.Handler {
 	open := http.NewServeMux()
 	open.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	open.Handle("GET /metrics", s.metrics.handler)
 	open.HandleFunc("GET /signin", s.signInPage)
 	open.HandleFunc("POST /signin", s.signIn)
 
@@ -114,7 +130,10 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("/events/{event_id}", s.apiEvent).Methods(http.MethodGet)
 	api.HandleFunc("/events", s.apiEvent).Methods(http.MethodGet) // ?id=, for "." and ".." (urls.go)
 	api.HandleFunc("/deadletters", s.apiDeadLetters).Methods(http.MethodGet)
+	api.HandleFunc("/deadletters/discarded", s.apiDiscarded).Methods(http.MethodGet)
+	api.HandleFunc("/deadletters/{id:[0-9]+}", s.apiDeadLetter).Methods(http.MethodGet)
 	api.HandleFunc("/deadletters/{id:[0-9]+}/replay", s.apiReplayDeadLetter).Methods(http.MethodPost)
+	api.HandleFunc("/deadletters/{id:[0-9]+}/discard", s.apiDiscardDeadLetter).Methods(http.MethodPost)
 	api.HandleFunc("/quarantine", s.apiQuarantine).Methods(http.MethodGet)
 	api.HandleFunc("/quarantine/{id:[0-9]+}/replay", s.apiReplayQuarantined).Methods(http.MethodPost)
 	api.HandleFunc("/schema", s.apiEventTypes).Methods(http.MethodGet)
@@ -129,7 +148,10 @@ func (s *Server) routes() http.Handler {
 	r.HandleFunc("/events/{event_id}", s.eventPage).Methods(http.MethodGet)
 	r.HandleFunc("/events", s.eventPage).Methods(http.MethodGet) // ?id=
 	r.HandleFunc("/deadletters", s.deadLettersPage).Methods(http.MethodGet)
+	r.HandleFunc("/deadletters/discarded", s.discardedPage).Methods(http.MethodGet)
+	r.HandleFunc("/deadletters/{id:[0-9]+}", s.deadLetterEditPage).Methods(http.MethodGet)
 	r.HandleFunc("/deadletters/{id:[0-9]+}/replay", s.replayDeadLetterForm).Methods(http.MethodPost)
+	r.HandleFunc("/deadletters/{id:[0-9]+}/discard", s.discardDeadLetterForm).Methods(http.MethodPost)
 	r.HandleFunc("/quarantine", s.quarantinePage).Methods(http.MethodGet)
 	r.HandleFunc("/quarantine/{id:[0-9]+}/replay", s.replayQuarantinedForm).Methods(http.MethodPost)
 	r.HandleFunc("/schema", s.schemaPage).Methods(http.MethodGet)
@@ -141,7 +163,7 @@ func (s *Server) routes() http.Handler {
 	protected := s.auth.require(r)
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := r.URL.Path; p == "/healthz" || p == "/signin" {
+		if p := r.URL.Path; p == "/healthz" || p == "/signin" || p == "/metrics" {
 			open.ServeHTTP(w, r)
 			return
 		}

@@ -2,10 +2,13 @@ package console
 
 import (
 	"encoding/csv"
+	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
@@ -27,20 +30,57 @@ func csvRow(row []string, l *store.LeadSummary) []string {
 
 // cell defuses spreadsheet formulas: a value a visitor typed that starts with = @ + - (or a tab
 // or carriage return) would be evaluated when the export is opened in Excel or Sheets, so it gets
-// a leading apostrophe. A phone number such as +919876543210 is left alone: it is only a number.
+// a leading apostrophe. What comes first is judged after any spaces and invisible characters (a
+// byte order mark, zero-width spaces), which some spreadsheets drop before they look. A phone
+// number such as +919876543210 is left alone: it is only a number.
 func cell(v string) string {
 	if v == "" {
 		return v
 	}
-	switch v[0] {
+	if v[0] == '\t' || v[0] == '\r' {
+		return "'" + v
+	}
+	rest := strings.TrimLeftFunc(v, invisibleOrSpace)
+	if rest == "" {
+		return v
+	}
+	switch rest[0] {
 	case '=', '@', '\t', '\r':
 		return "'" + v
 	case '+', '-':
-		if strings.Trim(v[1:], "0123456789 ") != "" {
+		if strings.Trim(rest[1:], "0123456789 ") != "" {
 			return "'" + v
 		}
 	}
 	return v
+}
+
+// invisibleOrSpace is a space or a character a reader cannot see: a format character (the byte
+// order mark U+FEFF, zero-width spaces and joiners, bidi marks) or a control one.
+func invisibleOrSpace(r rune) bool {
+	return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) || unicode.IsControl(r)
+}
+
+// utf8BOM starts leads.csv unless ?bom=0: Excel reads a CSV file without it in the machine's
+// legacy code page, so "José" opens as "JosÃ©". It goes before the header row, never into a
+// cell of data, so it cannot hide a formula.
+const utf8BOM = "\ufeff"
+
+// bomWriter writes the byte order mark before the first bytes, so the mark leaves with the
+// first buffered page rather than committing the answer on its own.
+type bomWriter struct {
+	w    io.Writer
+	sent bool
+}
+
+func (b *bomWriter) Write(p []byte) (int, error) {
+	if !b.sent {
+		b.sent = true
+		if _, err := io.WriteString(b.w, utf8BOM); err != nil {
+			return 0, err
+		}
+	}
+	return b.w.Write(p)
 }
 
 // csvWriteWindow is how long one page of the export may take to reach the client: the export
@@ -49,13 +89,25 @@ const csvWriteWindow = 30 * time.Second
 
 // apiLeadsCSV streams every lead matching q as CSV, a page at a time (store.EachLead), so memory
 // stays flat however many leads there are.
+//
+// The file starts with a UTF-8 byte order mark, so Excel opens it with accents intact; ?bom=0
+// leaves it out (for programs that take the mark for part of the first column's name).
 func (s *Server) apiLeadsCSV(w http.ResponseWriter, r *http.Request) {
+	var out io.Writer = &bomWriter{w: w}
+	switch v := r.URL.Query().Get("bom"); v {
+	case "", "1", "true":
+	case "0", "false":
+		out = w
+	default:
+		writeError(w, http.StatusBadRequest, "invalid_query", fmt.Sprintf("bom=%q: use bom=0 for a file without the UTF-8 byte order mark (it is there by default, for Excel)", v))
+		return
+	}
 	f, _ := s.filter(r.URL.Query().Get("q"))
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/csv; charset=utf-8")
 	h.Set("Content-Disposition", `attachment; filename="leads.csv"`)
-	cw := csv.NewWriter(w)
+	cw := csv.NewWriter(out)
 	_ = cw.Write(csvHeader)
 	row := make([]string, 0, len(csvHeader))
 	n := 0

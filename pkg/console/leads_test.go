@@ -1,13 +1,17 @@
 package console_test
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -153,8 +157,7 @@ func TestLeadsCSV(t *testing.T) {
 		person("c-2", "Plain Name", "b@example.com", ""))
 	code, body := b.do(t, http.MethodGet, "/api/leads.csv", nil, true)
 	require.Equal(t, http.StatusOK, code)
-	rows, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
-	require.NoError(t, err)
+	rows := spreadsheet(t, body)
 	require.Len(t, rows, 3)
 	require.Equal(t, []string{"id", "name", "email", "mobile_number"}, rows[0][:4])
 	require.Equal(t, "Plain Name", rows[1][1])
@@ -163,9 +166,71 @@ func TestLeadsCSV(t *testing.T) {
 
 	code, body = b.do(t, http.MethodGet, "/api/leads.csv?q=b@example.com", nil, true)
 	require.Equal(t, http.StatusOK, code)
-	rows, err = csv.NewReader(strings.NewReader(string(body))).ReadAll()
+	require.Len(t, spreadsheet(t, body), 2)
+}
+
+// leads.csv opens in Excel with accents intact: it starts with one UTF-8 byte order mark by
+// default, and ?bom=0 leaves it out. Read the way a spreadsheet reads it (the mark taken as the
+// encoding and dropped, the text UTF-8, spaces and invisible characters before a cell's first
+// sign ignored), no cell is a formula, the mark included: it is never part of a cell of data.
+func TestLeadsCSVOpensInASpreadsheet(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.store(t,
+		person("x-1", "José Ñúñez", "jose@example.com", "9876543210"),
+		person("x-2", "\ufeff=1+1", "bom@example.com", ""),
+		person("x-3", "\u200b@SUM(A1:A9)", "zw@example.com", ""),
+		person("x-4", "=cmd|' /C calc'!A0", "dde@example.com", ""),
+		person("x-5", "राहुल शर्मा", "rahul@example.com", ""),
+		person("x-6", "-2+3", "minus@example.com", ""))
+	code, body := b.do(t, http.MethodGet, "/api/leads.csv", nil, true)
+	require.Equal(t, http.StatusOK, code)
+	require.True(t, bytes.HasPrefix(body, []byte("\xef\xbb\xbfid,")), "one byte order mark, then the header: %q", body[:min(12, len(body))])
+	require.False(t, bytes.HasPrefix(body[3:], []byte("\xef\xbb\xbf")), "one mark, not two")
+	rows := spreadsheet(t, body)
+	require.Equal(t, "id", rows[0][0], "the mark is not part of the first column's name")
+	names := map[string]bool{}
+	for _, row := range rows[1:] {
+		names[row[1]] = true
+		for _, c := range row {
+			require.False(t, isFormula(c), "a spreadsheet would run the cell %q", c)
+		}
+	}
+	require.True(t, names["José Ñúñez"], "accents intact: %v", names)
+	require.True(t, names["राहुल शर्मा"], "%v", names)
+
+	code, body = b.do(t, http.MethodGet, "/api/leads.csv?bom=0", nil, true)
+	require.Equal(t, http.StatusOK, code)
+	require.True(t, bytes.HasPrefix(body, []byte("id,name,")), "no mark with bom=0")
+	require.Len(t, spreadsheet(t, body), 7)
+	code, body = b.do(t, http.MethodGet, "/api/leads.csv?bom=maybe", nil, true)
+	require.Equal(t, http.StatusBadRequest, code)
+	c, msg := apiErr(t, body)
+	require.Equal(t, "invalid_query", c)
+	require.Contains(t, msg, "bom=0")
+}
+
+// spreadsheet reads a CSV file as a spreadsheet does: a leading UTF-8 byte order mark says the
+// encoding and is dropped, the text is UTF-8, then the rows.
+func spreadsheet(t *testing.T, file []byte) [][]string {
+	t.Helper()
+	text, _ := bytes.CutPrefix(file, []byte("\xef\xbb\xbf"))
+	require.True(t, utf8.Valid(text))
+	rows, err := csv.NewReader(bytes.NewReader(text)).ReadAll()
 	require.NoError(t, err)
-	require.Len(t, rows, 2)
+	return rows
+}
+
+// isFormula says whether a spreadsheet would evaluate cell: its first sign, after spaces and
+// invisible characters some spreadsheets drop, is = + - @ and the cell is not a plain number
+// (a quoted cell starting with ' is text).
+func isFormula(cell string) bool {
+	rest := strings.TrimLeftFunc(cell, func(r rune) bool { return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) })
+	if rest == "" || !strings.ContainsRune("=+-@", rune(rest[0])) {
+		return false
+	}
+	_, err := strconv.ParseFloat(strings.ReplaceAll(rest, " ", ""), 64)
+	return err != nil
 }
 
 // Markup in lead data is text on every page: html/template escapes it.

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -9,53 +10,11 @@ import (
 	"time"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
-// Dead letters and quarantine: every action is the admin.Ops operation ingestctl runs, so the
-// console and the CLI cannot drift apart.
-
-type deadLettersView struct {
-	DeadLetters []admin.DeadLetter `json:"dead_letters"`
-}
-
-func (s *Server) deadLetters(ctx context.Context) (deadLettersView, *apiError) {
-	if s.ops == nil {
-		return deadLettersView{}, errNoOps
-	}
-	l, err := s.ops.DeadLetters(ctx)
-	if err != nil {
-		return deadLettersView{}, s.opsError("listing dead letters", err)
-	}
-	return deadLettersView{DeadLetters: l}, nil
-}
-
-func (s *Server) apiDeadLetters(w http.ResponseWriter, r *http.Request) {
-	v, err := s.deadLetters(r.Context())
-	writeAPI(w, v, err)
-}
-
-// replayedDeadLetter is the answer of a dead-letter replay.
-type replayedDeadLetter struct {
-	Replayed admin.DeadLetter `json:"replayed"`
-}
-
-func (s *Server) replayDeadLetter(ctx context.Context, idText string) (replayedDeadLetter, *apiError) {
-	if s.ops == nil {
-		return replayedDeadLetter{}, errNoOps
-	}
-	id, _ := strconv.ParseUint(idText, 10, 64)
-	d, err := s.ops.ReplayDeadLetter(ctx, id, admin.ReplayOptions{})
-	if err != nil {
-		return replayedDeadLetter{}, s.opsError("replaying dead letter "+idText, err)
-	}
-	s.log.Info("console: dead letter replayed", "id", id, "event_id", d.EventID)
-	return replayedDeadLetter{Replayed: d}, nil
-}
-
-func (s *Server) apiReplayDeadLetter(w http.ResponseWriter, r *http.Request) {
-	v, err := s.replayDeadLetter(r.Context(), pathVar(r, "id"))
-	writeAPI(w, v, err)
-}
+// Quarantine and stats (dead letters are in deadletters.go): every action is the admin.Ops
+// operation ingestctl runs, so the console and the CLI cannot drift apart.
 
 type quarantineView struct {
 	Quarantine []admin.QuarantineEntry `json:"quarantine"`
@@ -84,18 +43,24 @@ type replayedQuarantined struct {
 // replayQuarantined replays entry id as kept, or body instead when not nil (a corrected one).
 func (s *Server) replayQuarantined(ctx context.Context, idText string, body []byte) (replayedQuarantined, *apiError) {
 	if s.ops == nil {
+		s.metrics.countReplay(kindQuarantine, errNoOps)
 		return replayedQuarantined{}, errNoOps
 	}
 	id, _ := strconv.ParseUint(idText, 10, 64)
 	rep, err := s.ops.ReplayQuarantined(ctx, id, body)
 	switch {
 	case err == nil:
-	case isNotFound(err):
-		return replayedQuarantined{}, s.opsError("replaying quarantine entry "+idText, err)
+	case errors.Is(err, admin.ErrNotReplayable):
+		// Still not an acceptable event: the message says what is wrong and what to do.
+		e := errorf(http.StatusUnprocessableEntity, "replay_failed", err.Error())
+		s.metrics.countReplay(kindQuarantine, e)
+		return replayedQuarantined{}, e
 	default:
-		// Still not an acceptable event, or JetStream refused: the message says which and what to do.
-		return replayedQuarantined{}, errorf(http.StatusUnprocessableEntity, "replay_failed", err.Error())
+		e := s.opsError("replaying quarantine entry "+idText, err)
+		s.metrics.countReplay(kindQuarantine, e)
+		return replayedQuarantined{}, e
 	}
+	s.metrics.countReplay(kindQuarantine, nil)
 	s.log.Info("console: quarantine entry replayed", "id", id, "event_id", rep.EventID)
 	return replayedQuarantined{Replayed: rep}, nil
 }
@@ -130,6 +95,10 @@ type statsView struct {
 	Consumer        *consumerLag  `json:"consumer"`
 	DeadLetters     *uint64       `json:"dead_letters"`
 	Quarantined     *uint64       `json:"quarantined"`
+	// Workers are the workers that reported in the last 30 s; Paused those of them that are
+	// paused on an unavailable store (since when, why).
+	Workers []queue.WorkerState `json:"workers"`
+	Paused  []queue.WorkerState `json:"-"`
 	// QueueError says why the JetStream figures are missing (null), when they are.
 	QueueError string `json:"queue_error,omitempty"`
 }
@@ -177,7 +146,12 @@ func (s *Server) stats(ctx context.Context) (statsView, *apiError) {
 		v.QueueError = "JetStream status: " + err.Error()
 		return v, nil
 	}
-	v.DeadLetters, v.Quarantined = &st.DeadLetters, &st.Quarantined
+	v.DeadLetters, v.Quarantined, v.Workers = &st.DeadLetters, &st.Quarantined, st.Workers
+	for _, w := range st.Workers {
+		if w.Paused {
+			v.Paused = append(v.Paused, w)
+		}
+	}
 	if cs := st.Consumer; cs != nil {
 		v.Consumer = &consumerLag{Name: cs.Name, Pending: cs.Pending, AckPending: cs.AckPending, Lag: cs.Lag()}
 	}

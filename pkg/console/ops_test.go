@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -20,14 +21,20 @@ import (
 // (the headers of queue.DeadLetterer.Move), and returns its id.
 func (b *testBundle) deadLetter(t *testing.T, eventID string, body []byte) uint64 {
 	t.Helper()
+	return b.deadLetterAs(t, eventID, "max_deliver", "database is locked", body)
+}
+
+// deadLetterAs is deadLetter with the reason and error a worker gave.
+func (b *testBundle) deadLetterAs(t *testing.T, eventID, reason, why string, body []byte) uint64 {
+	t.Helper()
 	ctx := context.Background()
 	_, err := queue.NewDeadLetterer(ctx, b.js.JS, b.js.Config)
 	require.NoError(t, err)
 	h := nats.Header{}
 	h.Set(queue.HeaderEventID, eventID)
 	h.Set(queue.HeaderEventType, "widget_new_conversation")
-	h.Set(queue.HeaderDLQReason, "max_deliver")
-	h.Set(queue.HeaderDLQError, "database is locked")
+	h.Set(queue.HeaderDLQReason, reason)
+	h.Set(queue.HeaderDLQError, why)
 	h.Set(queue.HeaderDLQSubject, b.js.Config.Subject("widget_new_conversation"))
 	h.Set(queue.HeaderDLQFirstFailure, time.Now().UTC().Format(time.RFC3339Nano))
 	ack, err := b.js.JS.PublishMsg(ctx, &nats.Msg{Subject: b.js.Config.DeadLetterSubject, Header: h, Data: body})
@@ -100,6 +107,11 @@ func TestDeadLettersAndQuarantineAPI(t *testing.T) {
 	require.JSONEq(t, `{"replayed":{"event_id":"q-1","event_type":"x","duplicate":false}}`, string(body))
 	b.getJSON(t, "/api/quarantine", &ql)
 	require.Empty(t, ql.Quarantine)
+	metrics := b.metrics(t)
+	require.Contains(t, metrics, `saleassist_console_replays_total{kind="quarantine",outcome="refused"} 1`)
+	require.Contains(t, metrics, `saleassist_console_replays_total{kind="quarantine",outcome="replayed"} 1`)
+	require.Contains(t, metrics, `saleassist_console_replays_total{kind="dead_letter",outcome="replayed"} 1`)
+	require.Contains(t, metrics, `saleassist_console_replays_total{kind="dead_letter",outcome="refused"} 1`, "the second replay found nothing")
 }
 
 // /api/stats: the store's counts, 60 minutes of throughput, and JetStream's figures.
@@ -138,6 +150,30 @@ func TestStats(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, string(page), `<svg class="chart"`)
 	require.Contains(t, string(page), "<rect")
+
+	// A worker paused on an unavailable store says since when and why (issue 21, item 3).
+	kv, err := queue.WorkersKV(context.Background(), b.js.JS, b.js.Config)
+	require.NoError(t, err)
+	since := time.Date(2026, 12, 6, 10, 14, 2, 0, time.UTC)
+	for _, w := range []queue.WorkerState{
+		{ID: "w-ok", Reported: time.Now()},
+		{ID: "w-paused", Paused: true, PausedSince: since, Reason: "unreachable", Error: "dial tcp 10.0.0.5:5432: connect: connection refused", Reported: time.Now()},
+	} {
+		raw, err := json.Marshal(w)
+		require.NoError(t, err)
+		_, err = kv.Put(context.Background(), w.ID, raw)
+		require.NoError(t, err)
+	}
+	var withWorkers struct {
+		Workers []queue.WorkerState `json:"workers"`
+	}
+	b.getJSON(t, "/api/stats", &withWorkers)
+	require.Len(t, withWorkers.Workers, 2)
+	code, page = b.do(t, http.MethodGet, "/stats", nil, true)
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, string(page), `<b id="stat-workers">2 (1)</b>`)
+	require.Contains(t, string(page), "Worker w-paused is paused since 2026-12-06 10:14:02 UTC: the store is unavailable (unreachable)")
+	require.NotContains(t, string(page), "Worker w-ok is paused")
 }
 
 func (b *testBundle) streamMsgs(t *testing.T, name string) uint64 {

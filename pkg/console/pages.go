@@ -30,7 +30,7 @@ var styleHash = func() string {
 // pages are the parsed templates, one per page, each the layout plus its content.
 type pages struct{ byName map[string]*template.Template }
 
-var pageNames = []string{"signin", "error", "leads", "lead", "event", "deadletters", "quarantine", "schema", "stats"}
+var pageNames = []string{"signin", "error", "leads", "lead", "event", "deadletters", "deadletter", "discarded", "quarantine", "schema", "stats"}
 
 var funcs = template.FuncMap{
 	"fmtTime": func(t time.Time) string {
@@ -118,26 +118,6 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 // renderError shows an API error as a page.
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, e *apiError) {
 	s.render(w, r, e.Status, "error", pageData{Title: "Error", Error: e.Message})
-}
-
-func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "signin", pageData{Title: "Sign in"})
-}
-
-// signIn checks the token from the form; a cross-site sign-in (login CSRF) is refused too.
-func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
-	if err := s.auth.origin.Check(r); err != nil {
-		writeError(w, http.StatusForbidden, "forbidden", "cross-origin sign-in refused")
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if !s.auth.token.match(strings.TrimSpace(r.PostFormValue("token"))) {
-		s.log.Warn("console: sign-in with a wrong token", "remote", r.RemoteAddr)
-		s.render(w, r, http.StatusUnauthorized, "signin", pageData{Title: "Sign in", Error: "That is not the admin token."})
-		return
-	}
-	s.auth.setSession(w, r)
-	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 // signOut ends the session on the server, so its cookie is refused from now on wherever a copy

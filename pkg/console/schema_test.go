@@ -157,6 +157,8 @@ func byEvent(p previewAnswer, id string) *lead.Lead {
 // so a comment) at U+0085, U+2028 and U+2029, so each carried raw into the file, followed by
 // YAML, would inject mapping rules. Every value is quoted and escaped: the file holds none of
 // them raw, parses to the rules the console wrote and nothing else, and names the type exactly.
+// (The ingest refuses such types since issue 24.2; a store written before may still hold them,
+// so they are stored here directly.)
 func TestStarterMappingCannotBeInjected(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -166,7 +168,7 @@ func TestStarterMappingCannotBeInjected(t *testing.T) {
 		body, err := json.Marshal(map[string]any{"event_type": typ, "payload": map[string]any{"id": fmt.Sprintf("inj-%d", i),
 			"people_detail": map[string]any{"name": "Asha", key: "v"}, key: "v"}})
 		require.NoError(t, err)
-		b.store(t, body)
+		b.storeAs(t, fmt.Sprintf("inj-%d", i), typ, body)
 
 		code, starter := b.do(t, http.MethodGet, "/api/schema/"+url.PathEscape(typ)+"/mapping.yaml", nil, true)
 		require.Equal(t, http.StatusOK, code, string(starter))

@@ -60,28 +60,6 @@ func (s *Server) eventPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "event", pageData{Title: "Event", Nav: "leads", Data: v})
 }
 
-func (s *Server) deadLettersPage(w http.ResponseWriter, r *http.Request) {
-	v, err := s.deadLetters(r.Context())
-	d := pageData{Title: "Dead letters", Nav: "deadletters", Data: v, Flash: s.takeFlash(w, r)}
-	if err != nil {
-		d.Error = err.Message
-	}
-	s.render(w, r, http.StatusOK, "deadletters", d)
-}
-
-// replayDeadLetterForm replays and goes back to the list (post/redirect/get, so a reload does
-// not replay again), saying what happened.
-func (s *Server) replayDeadLetterForm(w http.ResponseWriter, r *http.Request) {
-	v, err := s.replayDeadLetter(r.Context(), pathVar(r, "id"))
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	msg := fmt.Sprintf("Replayed dead letter %d: event %s is back in the events stream.", v.Replayed.ID, v.Replayed.EventID)
-	s.setFlash(w, r, msg)
-	http.Redirect(w, r, "/deadletters", http.StatusSeeOther)
-}
-
 func (s *Server) quarantinePage(w http.ResponseWriter, r *http.Request) {
 	v, err := s.quarantine(r.Context())
 	d := pageData{Title: "Quarantine", Nav: "quarantine", Data: v, Flash: s.takeFlash(w, r)}

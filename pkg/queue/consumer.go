@@ -68,11 +68,24 @@ const RetryPause = 500 * time.Millisecond
 // messages that are already on their way, leaving them to redeliver after AckWait.) Run returns
 // nil after ctx ends, or an error if the consumer or the connection is gone for good.
 func (c *Consumer) Run(ctx context.Context, size int, handle BatchFunc) error {
+	return c.RunGated(ctx, size, nil, handle)
+}
+
+// RunGated is Run with a gate: before each pull request it calls gate, which returns once
+// fetching may go on (the worker's store is available). While gate waits no message is
+// delivered to this process, so none spends a delivery (JetStream counts every one). A nil gate
+// never waits.
+func (c *Consumer) RunGated(ctx context.Context, size int, gate func(context.Context), handle BatchFunc) error {
 	if size < 1 {
 		size = 1
 	}
 	batch := make([]jetstream.Msg, 0, size)
 	for ctx.Err() == nil {
+		if gate != nil {
+			if gate(ctx); ctx.Err() != nil {
+				break
+			}
+		}
 		reconnects := c.conn.Stats().Reconnects
 		fetch, err := c.cons.Fetch(2*size, jetstream.FetchMaxWait(FetchWait))
 		if err == nil {

@@ -71,7 +71,35 @@ func (c *fastCompiler) resolve(file, ptr string) (any, error) {
 	return node, nil
 }
 
-// node compiles one schema object of file.
+// keywordCompiler compiles one keyword of a schema object: val is its value, s the whole object
+// (for keywords that read their neighbours). A nil check constrains nothing.
+type keywordCompiler func(c *fastCompiler, file string, val any, s map[string]any) (fastCheck, error)
+
+// keywords are the keywords the fast check knows, each compiled by a small function of its own;
+// a schema with any other keyword (but annotations) is validated in full. Filled in init: the
+// compilers call node, which reads this table.
+var keywords map[string]keywordCompiler
+
+func init() {
+	keywords = map[string]keywordCompiler{
+		"type":                 compileType,
+		"const":                compileConst,
+		"required":             compileRequired,
+		"properties":           compileProperties,
+		"additionalProperties": compileAdditionalProperties,
+		"$ref":                 compileRef,
+		"allOf":                compileAllOf,
+		"prefixItems":          compileItems,
+		"items":                compileItems,
+		"minLength":            compileLength(true),
+		"maxLength":            compileLength(false),
+		"minimum":              compileBound(true),
+		"maximum":              compileBound(false),
+		"pattern":              compilePattern,
+	}
+}
+
+// node compiles one schema object of file: the checks of its keywords, all of which must pass.
 func (c *fastCompiler) node(file string, n any) (fastCheck, error) {
 	if b, ok := n.(bool); ok {
 		return func(any) bool { return b }, nil
@@ -81,168 +109,28 @@ func (c *fastCompiler) node(file string, n any) (fastCheck, error) {
 		return nil, fmt.Errorf("schema is %T", n)
 	}
 	var checks []fastCheck
-	add := func(f fastCheck) { checks = append(checks, f) }
+	itemsDone := false
 	for kw, val := range s {
 		if annotations[kw] {
 			continue
 		}
-		switch kw {
-		case "type":
-			f, err := typeCheck(val)
-			if err != nil {
-				return nil, err
-			}
-			add(f)
-		case "const":
-			want, ok := val.(string)
-			if !ok {
-				return nil, fmt.Errorf("const %v: only strings", val)
-			}
-			add(func(v any) bool { s, ok := v.(string); return ok && s == want })
-		case "required":
-			list, ok := val.([]any)
-			if !ok {
-				return nil, fmt.Errorf("required: %T", val)
-			}
-			names := make([]string, len(list))
-			for i, x := range list {
-				if names[i], ok = x.(string); !ok {
-					return nil, fmt.Errorf("required: %T", x)
-				}
-			}
-			add(func(v any) bool {
-				m, ok := v.(map[string]any)
-				if !ok {
-					return true
-				}
-				for _, name := range names {
-					if _, ok := m[name]; !ok {
-						return false
-					}
-				}
-				return true
-			})
-		case "properties":
-			props, ok := val.(map[string]any)
-			if !ok {
-				return nil, fmt.Errorf("properties: %T", val)
-			}
-			sub := make(map[string]fastCheck, len(props))
-			for name, ps := range props {
-				f, err := c.node(file, ps)
-				if err != nil {
-					return nil, fmt.Errorf("properties/%s: %w", name, err)
-				}
-				sub[name] = f
-			}
-			add(func(v any) bool {
-				m, ok := v.(map[string]any)
-				if !ok {
-					return true
-				}
-				for name, f := range sub {
-					if x, ok := m[name]; ok && !f(x) {
-						return false
-					}
-				}
-				return true
-			})
-		case "additionalProperties":
-			if b, ok := val.(bool); !ok || !b {
-				return nil, fmt.Errorf("additionalProperties: only true")
-			}
-		case "$ref":
-			ref, _ := val.(string)
-			target, ptr, _ := strings.Cut(ref, "#")
-			if target == "" {
-				target = file
-			}
-			f, err := c.compile(target, ptr)
-			if err != nil {
-				return nil, err
-			}
-			add(f)
-		case "allOf":
-			list, ok := val.([]any)
-			if !ok {
-				return nil, fmt.Errorf("allOf: %T", val)
-			}
-			for _, x := range list {
-				f, err := c.node(file, x)
-				if err != nil {
-					return nil, fmt.Errorf("allOf: %w", err)
-				}
-				add(f)
-			}
-		case "prefixItems", "items":
-			// Compiled together below.
-		case "minLength", "maxLength":
-			n, err := nonNegInt(val)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", kw, err)
-			}
-			isMin := kw == "minLength"
-			add(func(v any) bool {
-				s, ok := v.(string)
-				if !ok {
-					return true
-				}
-				k := utf8.RuneCountInString(s)
-				if isMin {
-					return k >= n
-				}
-				return k <= n
-			})
-		case "minimum", "maximum":
-			bound, err := number(val)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", kw, err)
-			}
-			isMin := kw == "minimum"
-			// Certain only clear of the bound: float64 rounding cannot flip the answer there.
-			margin := 1e-9 * math.Max(1, math.Abs(bound))
-			add(func(v any) bool {
-				if _, ok := v.(string); ok || v == nil {
-					return true
-				}
-				if _, ok := v.(bool); ok {
-					return true
-				}
-				switch v.(type) {
-				case map[string]any, []any:
-					return true
-				}
-				f, err := number(v)
-				if err != nil {
-					return false
-				}
-				// At the bound itself (or within rounding of it) the full validator decides.
-				if isMin {
-					return f >= bound+margin
-				}
-				return f <= bound-margin
-			})
-		case "pattern":
-			p, ok := val.(string)
-			if !ok {
-				return nil, fmt.Errorf("pattern: %T", val)
-			}
-			re, err := regexp.Compile(p)
-			if err != nil {
-				return nil, fmt.Errorf("pattern: %w", err)
-			}
-			add(func(v any) bool {
-				s, ok := v.(string)
-				return !ok || re.MatchString(s)
-			})
-		default:
+		compile, ok := keywords[kw]
+		if !ok {
 			return nil, fmt.Errorf("keyword %q not supported by the fast check", kw)
 		}
-	}
-	if f, err := c.items(file, s); err != nil {
-		return nil, err
-	} else if f != nil {
-		add(f)
+		if kw == "items" || kw == "prefixItems" {
+			if itemsDone {
+				continue // the two are compiled together, once
+			}
+			itemsDone = true
+		}
+		f, err := compile(c, file, val, s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", kw, err)
+		}
+		if f != nil {
+			checks = append(checks, f)
+		}
 	}
 	return func(v any) bool {
 		for _, f := range checks {
@@ -251,6 +139,176 @@ func (c *fastCompiler) node(file string, n any) (fastCheck, error) {
 			}
 		}
 		return true
+	}, nil
+}
+
+func compileType(_ *fastCompiler, _ string, val any, _ map[string]any) (fastCheck, error) {
+	return typeCheck(val)
+}
+
+func compileConst(_ *fastCompiler, _ string, val any, _ map[string]any) (fastCheck, error) {
+	want, ok := val.(string)
+	if !ok {
+		return nil, fmt.Errorf("%v: only strings", val)
+	}
+	return func(v any) bool { s, ok := v.(string); return ok && s == want }, nil
+}
+
+func compileRequired(_ *fastCompiler, _ string, val any, _ map[string]any) (fastCheck, error) {
+	list, ok := val.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%T", val)
+	}
+	names := make([]string, len(list))
+	for i, x := range list {
+		if names[i], ok = x.(string); !ok {
+			return nil, fmt.Errorf("%T", x)
+		}
+	}
+	return func(v any) bool {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return true
+		}
+		for _, name := range names {
+			if _, ok := m[name]; !ok {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
+func compileProperties(c *fastCompiler, file string, val any, _ map[string]any) (fastCheck, error) {
+	props, ok := val.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%T", val)
+	}
+	sub := make(map[string]fastCheck, len(props))
+	for name, ps := range props {
+		f, err := c.node(file, ps)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		sub[name] = f
+	}
+	return func(v any) bool {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return true
+		}
+		for name, f := range sub {
+			if x, ok := m[name]; ok && !f(x) {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
+func compileAdditionalProperties(_ *fastCompiler, _ string, val any, _ map[string]any) (fastCheck, error) {
+	if b, ok := val.(bool); !ok || !b {
+		return nil, fmt.Errorf("only true")
+	}
+	return nil, nil
+}
+
+func compileRef(c *fastCompiler, file string, val any, _ map[string]any) (fastCheck, error) {
+	ref, _ := val.(string)
+	target, ptr, _ := strings.Cut(ref, "#")
+	if target == "" {
+		target = file
+	}
+	return c.compile(target, ptr)
+}
+
+func compileAllOf(c *fastCompiler, file string, val any, _ map[string]any) (fastCheck, error) {
+	list, ok := val.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%T", val)
+	}
+	var all []fastCheck
+	for _, x := range list {
+		f, err := c.node(file, x)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, f)
+	}
+	return func(v any) bool {
+		for _, f := range all {
+			if !f(v) {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
+func compileItems(c *fastCompiler, file string, _ any, s map[string]any) (fastCheck, error) {
+	return c.items(file, s)
+}
+
+// compileLength is minLength (isMin) or maxLength: a bound on a string's characters.
+func compileLength(isMin bool) keywordCompiler {
+	return func(_ *fastCompiler, _ string, val any, _ map[string]any) (fastCheck, error) {
+		n, err := nonNegInt(val)
+		if err != nil {
+			return nil, err
+		}
+		return func(v any) bool {
+			s, ok := v.(string)
+			if !ok {
+				return true
+			}
+			k := utf8.RuneCountInString(s)
+			if isMin {
+				return k >= n
+			}
+			return k <= n
+		}, nil
+	}
+}
+
+// compileBound is minimum (isMin) or maximum. It is certain only clear of the bound: float64
+// rounding cannot flip the answer there, and at the bound (or within rounding of it) the full
+// validator decides.
+func compileBound(isMin bool) keywordCompiler {
+	return func(_ *fastCompiler, _ string, val any, _ map[string]any) (fastCheck, error) {
+		bound, err := number(val)
+		if err != nil {
+			return nil, err
+		}
+		margin := 1e-9 * math.Max(1, math.Abs(bound))
+		return func(v any) bool {
+			switch v.(type) {
+			case string, nil, bool, map[string]any, []any:
+				return true // not a number: the keyword does not apply
+			}
+			f, err := number(v)
+			if err != nil {
+				return false
+			}
+			if isMin {
+				return f >= bound+margin
+			}
+			return f <= bound-margin
+		}, nil
+	}
+}
+
+func compilePattern(_ *fastCompiler, _ string, val any, _ map[string]any) (fastCheck, error) {
+	p, ok := val.(string)
+	if !ok {
+		return nil, fmt.Errorf("%T", val)
+	}
+	re, err := regexp.Compile(p)
+	if err != nil {
+		return nil, err
+	}
+	return func(v any) bool {
+		s, ok := v.(string)
+		return !ok || re.MatchString(s)
 	}, nil
 }
 

@@ -9,13 +9,16 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 	"github.com/saleassist-pipeline/pipeline/pkg/worker"
 )
 
 // Another connection holds SQLite's write lock for longer than the store waits (busy_timeout):
-// the batch fails as transient, is retried with a delay, and once the lock is gone every event is
-// stored exactly once. Nothing is dead-lettered.
+// the store is unavailable (busy), so the worker pauses, probes it, and once the lock is gone
+// resumes on its own: every event is stored exactly once, none retried as failed, none
+// dead-lettered.
 func TestTransientDatabaseLockIsRetried(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -31,9 +34,13 @@ func TestTransientDatabaseLockIsRetried(t *testing.T) {
 
 	b.start(t)
 	b.publishMany(t, "locked", 20)
-	// Held past the store's busy timeout, so at least one batch fails and is retried.
-	require.Eventually(t, func() bool { return b.events(t, wnc, worker.OutcomeFailed) > 0 },
-		sqlite.DefaultBusyTimeout+5*time.Second, 20*time.Millisecond)
+	// Held past the store's busy timeout, so the worker pauses.
+	require.Eventually(t, func() bool {
+		return testkit.RequireMetric(t, b.reg, "saleassist_worker_paused", map[string]string{"reason": store.ReasonBusy}) == 1
+	}, sqlite.DefaultBusyTimeout+5*time.Second, 20*time.Millisecond)
+	p, ok := b.worker.Paused()
+	require.True(t, ok)
+	require.Equal(t, store.ReasonBusy, p.Reason)
 	require.Zero(t, b.storedEvents(t))
 	_, err = conn.ExecContext(context.Background(), "ROLLBACK")
 	require.NoError(t, err)
@@ -43,7 +50,9 @@ func TestTransientDatabaseLockIsRetried(t *testing.T) {
 	require.Eventually(t, func() bool { return b.storedEvents(t) == 20 }, 30*time.Second, 20*time.Millisecond)
 	b.requireSettled(t)
 	require.Equal(t, float64(20), b.events(t, wnc, worker.OutcomeStored))
-	require.GreaterOrEqual(t, b.redeliveries(t), float64(1))
+	require.Zero(t, b.events(t, wnc, worker.OutcomeFailed))
 	require.Zero(t, b.events(t, wnc, worker.OutcomeDeadLettered))
 	require.Empty(t, b.deadLetters(t))
+	_, ok = b.worker.Paused()
+	require.False(t, ok)
 }

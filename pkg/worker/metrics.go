@@ -5,6 +5,8 @@ package worker
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
 // Outcomes, the values of the outcome label.
@@ -29,6 +31,10 @@ const (
 	ReasonPermanent   = "permanent"
 	ReasonUndecodable = "undecodable"
 	ReasonMaxDeliver  = "max_deliver"
+	// ReasonUnstorable is an event the store refused for its data, which no retry can change
+	// (store.IsDataError: PostgreSQL's class 22 data exception, a CHECK constraint, a value
+	// out of a column's range); the Saleassist-Dlq-Error header holds the store's error.
+	ReasonUnstorable = "unstorable"
 )
 
 // Metrics are the worker's Prometheus metrics.
@@ -45,6 +51,10 @@ type Metrics struct {
 	pending     prometheus.Gauge
 	ackPending  prometheus.Gauge
 	lag         prometheus.Gauge
+	// paused is 1 for the reason the worker is paused on, 0 for every other (all 0 when it is not).
+	paused        *prometheus.GaugeVec
+	pausedSeconds prometheus.Counter
+	deliveries    prometheus.Histogram
 }
 
 // NewMetrics creates the worker's metrics and registers them with reg.
@@ -89,7 +99,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "saleassist_worker_dead_letters_total",
-			Help: "Events moved to the dead-letter stream, by reason (invalid, permanent, undecodable, max_deliver).",
+			Help: "Events moved to the dead-letter stream, by reason (invalid, permanent, undecodable, max_deliver, unstorable).",
 		}, []string{"reason"}),
 		pending: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "saleassist_worker_consumer_pending",
@@ -104,12 +114,28 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Events accepted but not yet stored: pending plus ack pending. Every worker reports the shared consumer's value; use max().",
 		}),
 	}
-	reg.MustRegister(m.events, m.invalid, m.handle, m.batch, m.store, m.batchSize, m.age, m.redelivered, m.deadLetters, m.pending, m.ackPending, m.lag)
+	m.paused = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "saleassist_worker_paused",
+		Help: "1 while the worker is paused because its store is unavailable, for the reason (unreachable, shutdown, starting, read_only, too_many_connections, disk_full, server_error, busy, timeout); 0 otherwise. Paused, it fetches nothing and probes the store until it answers.",
+	}, []string{"reason"})
+	m.pausedSeconds = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "saleassist_worker_paused_seconds_total",
+		Help: "Seconds the worker spent paused on an unavailable store.",
+	})
+	m.deliveries = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "saleassist_worker_event_deliveries",
+		Help:    "Deliveries an event took until it was stored (or found a duplicate): 1 when it was stored at its first.",
+		Buckets: []float64{1, 2, 3, 5, 10, 20},
+	})
+	reg.MustRegister(m.events, m.invalid, m.handle, m.batch, m.store, m.batchSize, m.age, m.redelivered, m.deadLetters, m.pending, m.ackPending, m.lag, m.paused, m.pausedSeconds, m.deliveries)
+	for _, r := range store.UnavailableReasons {
+		m.paused.WithLabelValues(r)
+	}
 	for _, o := range []string{OutcomeStored, OutcomeDuplicate, OutcomeUnknownType, OutcomeInvalid, OutcomeFailed, OutcomeDeadLettered} {
 		m.events.WithLabelValues("other", o)
 	}
 	m.invalid.WithLabelValues("other")
-	for _, r := range []string{ReasonInvalid, ReasonPermanent, ReasonUndecodable, ReasonMaxDeliver} {
+	for _, r := range []string{ReasonInvalid, ReasonPermanent, ReasonUndecodable, ReasonMaxDeliver, ReasonUnstorable} {
 		m.deadLetters.WithLabelValues(r)
 	}
 	return m

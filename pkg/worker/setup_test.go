@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"log/slog"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -19,6 +20,8 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/schema"
+	"github.com/saleassist-pipeline/pipeline/pkg/store"
+	"github.com/saleassist-pipeline/pipeline/pkg/store/postgres"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 	"github.com/saleassist-pipeline/pipeline/pkg/worker"
 )
@@ -36,8 +39,8 @@ type testBundle struct {
 	stream    jetstream.Stream
 	qc        queue.Config
 	cons      *queue.Consumer
-	store     *sqlite.DB
-	dbPath    string
+	store     store.Store
+	dbPath    string // the SQLite file; empty with withStore
 	reg       *prometheus.Registry
 	mapper    *mapping.Mapper
 	validator *schema.Validator
@@ -49,6 +52,10 @@ type setupOptions struct {
 	// router, when set, builds the router instead of handlers.NewRouter with Recover and Validate.
 	router func(m *mapping.Mapper, v *schema.Validator) *route.Router
 	opts   worker.Options
+	// store, when set, opens the store instead of a SQLite file in a temporary directory.
+	store func(t *testing.T) store.Store
+	// log, when set, is the worker's logger instead of one that discards.
+	log *slog.Logger
 }
 
 type option func(*setupOptions)
@@ -58,6 +65,24 @@ func withRouter(f func(*mapping.Mapper, *schema.Validator) *route.Router) option
 }
 
 func withOptions(wo worker.Options) option { return func(o *setupOptions) { o.opts = wo } }
+
+// withLog has the worker log to log.
+func withLog(log *slog.Logger) option { return func(o *setupOptions) { o.log = log } }
+
+// withStore has the worker write to the store open returns (closed by open's own cleanup).
+func withStore(open func(t *testing.T) store.Store) option {
+	return func(o *setupOptions) { o.store = open }
+}
+
+// postgresStore opens a fresh PostgreSQL database (testkit.FreshPostgres) as the store.
+func postgresStore(t *testing.T) store.Store {
+	t.Helper()
+	url := testkit.FreshPostgres(t)
+	db, err := postgres.Open(context.Background(), url)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	return db
+}
 
 // setup builds the bundle; the worker does not run until start.
 func setup(t *testing.T, opts ...option) *testBundle {
@@ -79,10 +104,19 @@ func setup(t *testing.T, opts ...option) *testBundle {
 	dlq, err := queue.NewDeadLetterer(ctx, js, qc)
 	require.NoError(t, err)
 
-	dbPath := filepath.Join(dir, "leads.db")
-	st, err := sqlite.Open(ctx, dbPath)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, st.Close()) })
+	var (
+		st     store.Store
+		dbPath string
+	)
+	if o.store != nil {
+		st = o.store(t)
+	} else {
+		dbPath = filepath.Join(dir, "leads.db")
+		db, err := sqlite.Open(ctx, dbPath)
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, db.Close()) })
+		st = db
+	}
 
 	m, err := mapping.NewMapper("IN")
 	require.NoError(t, err)
@@ -97,7 +131,11 @@ func setup(t *testing.T, opts ...option) *testBundle {
 	fixture := testkit.Fixture(t)
 
 	reg := prometheus.NewRegistry()
-	w := worker.New(cons, dlq, r, st, worker.NewMetrics(reg), log, o.opts)
+	wlog := log
+	if o.log != nil {
+		wlog = o.log
+	}
+	w := worker.New(cons, dlq, r, st, worker.NewMetrics(reg), wlog, o.opts)
 	return &testBundle{
 		js: js, stream: stream, qc: qc, cons: cons, store: st, dbPath: dbPath, reg: reg,
 		mapper: m, validator: v, fixture: fixture, worker: w,

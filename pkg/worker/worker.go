@@ -47,6 +47,12 @@ type Options struct {
 	// events while the batch holds fewer than BatchSize; 0 means DefaultBatchLinger, negative
 	// means no wait (commit whatever is ready).
 	BatchLinger time.Duration
+	// ProbeMax caps the wait between two probes of an unavailable store while paused; 0 means
+	// DefaultProbeMax.
+	ProbeMax time.Duration
+	// PauseLogEvery is the shortest gap between two summary lines while paused; 0 means
+	// DefaultPauseLogEvery.
+	PauseLogEvery time.Duration
 }
 
 // Worker consumes events, routes them and stores the results.
@@ -62,6 +68,9 @@ type Worker struct {
 	// the dead letter's header.
 	ffMu         sync.Mutex
 	firstFailure map[uint64]time.Time
+	// pause is the pause on an unavailable store (pause.go); done closes when Run returns.
+	pause pauseState
+	done  chan struct{}
 }
 
 // New returns a Worker. It does nothing until Run.
@@ -87,8 +96,16 @@ func New(cons *queue.Consumer, dlq *queue.DeadLetterer, router *route.Router, st
 		}
 		m.invalid.WithLabelValues(t)
 	}
-	return &Worker{cons: cons, dlq: dlq, router: router, store: st, metrics: m, log: log, opts: o,
-		firstFailure: map[uint64]time.Time{}}
+	if o.ProbeMax <= 0 {
+		o.ProbeMax = DefaultProbeMax
+	}
+	if o.PauseLogEvery <= 0 {
+		o.PauseLogEvery = DefaultPauseLogEvery
+	}
+	w := &Worker{cons: cons, dlq: dlq, router: router, store: st, metrics: m, log: log, opts: o,
+		firstFailure: map[uint64]time.Time{}, done: make(chan struct{})}
+	w.pause.log.Log, w.pause.log.Every = log, o.PauseLogEvery
+	return w
 }
 
 // Run consumes until ctx ends, then settles the messages it already holds and returns.
@@ -100,6 +117,7 @@ func New(cons *queue.Consumer, dlq *queue.DeadLetterer, router *route.Router, st
 // start into one transaction (up to BatchSize events). Messages are acknowledged only after the
 // commit that stored them, in order.
 func (w *Worker) Run(ctx context.Context) error {
+	defer close(w.done)
 	lagCtx, stopLag := context.WithCancel(ctx)
 	defer stopLag()
 	go w.watchLag(lagCtx)
@@ -121,7 +139,13 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.storeBatch(b)
 		}
 	}()
-	err := w.cons.Run(ctx, w.opts.BatchSize, func(msgs []jetstream.Msg) {
+	// Paused on an unavailable store, the worker fetches nothing (the gate), and hands back what
+	// a pull request still delivers without routing it.
+	err := w.cons.RunGated(ctx, w.opts.BatchSize, w.waitAvailable, func(msgs []jetstream.Msg) {
+		if w.isPaused() {
+			w.handBack(msgs...)
+			return
+		}
 		if b := w.routeBatch(msgs); b != nil {
 			toStore <- b
 		}
@@ -134,9 +158,10 @@ func (w *Worker) Run(ctx context.Context) error {
 
 // pending is one message of a batch on its way to the store.
 type pending struct {
-	msg     jetstream.Msg
-	ev      *event.Event
-	outcome string // what to count when the store says Stored
+	msg       jetstream.Msg
+	ev        *event.Event
+	outcome   string // what to count when the store says Stored
+	delivered uint64 // this delivery's number (1 for the first)
 }
 
 // routedBatch is a batch after routing: the messages to store, with their records in the same
@@ -209,24 +234,42 @@ func (w *Worker) routeBatch(msgs []jetstream.Msg) *routedBatch {
 }
 
 // storeBatch stores the records in one transaction, and settles each message on its own result:
-// ack after the commit, or a delayed redelivery on a transient error.
+// ack after the commit, a dead letter at once for data the store refuses (store.IsDataError), a
+// delayed redelivery on another error. An unavailable store pauses the worker (pause.go) and
+// the batch is handed back without spending a retry.
 func (w *Worker) storeBatch(b *routedBatch) {
+	if w.isPaused() {
+		w.handBack(b.messages()...)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), w.opts.BatchTimeout)
 	defer cancel()
 	t0 := time.Now()
 	results, err := w.store.Apply(ctx, b.records)
 	w.metrics.store.Observe(time.Since(t0).Seconds())
-	if err != nil {
-		w.log.Error("store batch", "events", len(b.records), "err", err)
-		for _, p := range b.msgs {
-			w.retry(p.msg, p.ev, err)
-		}
+	if reason, down := store.UnavailableReason(err); down {
+		// The store, not the events: every record would fail alike, one by one too. Pause, and
+		// hand the batch back without spending a retry.
+		w.pauseOn(reason, err)
+		w.handBack(b.messages()...)
 		return
+	}
+	if err != nil {
+		results = w.applyEach(b, err)
 	}
 	now := time.Now()
 	for i, p := range b.msgs {
 		res := results[i]
+		reason, down := store.UnavailableReason(res.Err)
 		switch {
+		case down:
+			w.pauseOn(reason, res.Err)
+			w.handBack(p.msg)
+			continue
+		case res.Err != nil && store.IsDataError(res.Err):
+			// No retry can store it: dead-lettered now, with the store's reason.
+			w.deadLetter(p.msg, p.ev, ReasonUnstorable, res.Err)
+			continue
 		case res.Err != nil:
 			w.retry(p.msg, p.ev, res.Err)
 			continue
@@ -243,12 +286,54 @@ func (w *Worker) storeBatch(b *routedBatch) {
 			}
 		}
 		w.forget(p.msg)
+		w.metrics.deliveries.Observe(float64(p.delivered))
 		if err := p.msg.Ack(); err != nil {
 			// The event is stored; a redelivery will be recognised as a duplicate.
 			w.log.Warn("ack after commit", "event_id", p.ev.ID, "err", err)
 		}
 	}
 	w.observeBatches(b)
+}
+
+// applyEach is what storeBatch does when the batch as a whole failed with err, and not because
+// the store is unavailable (store.UnavailableReason): it stores the records one by one, each in
+// a transaction of its own, so that one record the store refuses (a data error in a statement
+// the whole batch shares) holds none of the others up. A batch of one needs no second try.
+func (w *Worker) applyEach(b *routedBatch, err error) []store.Result {
+	w.log.Warn("store batch failed, storing its events one by one", "events", len(b.records), "err", err)
+	results := make([]store.Result, len(b.records))
+	if len(b.records) == 1 {
+		results[0].Err = err
+		return results
+	}
+	for i := range b.records {
+		ctx, cancel := context.WithTimeout(context.Background(), w.opts.BatchTimeout)
+		t0 := time.Now()
+		res, err := w.store.Apply(ctx, b.records[i:i+1])
+		w.metrics.store.Observe(time.Since(t0).Seconds())
+		cancel()
+		if _, down := store.UnavailableReason(err); down {
+			for j := i; j < len(results); j++ { // the rest would meet the same
+				results[j].Err = err
+			}
+			break
+		}
+		if err != nil {
+			results[i].Err = err
+			continue
+		}
+		results[i] = res[0]
+	}
+	return results
+}
+
+// messages returns b's messages.
+func (b *routedBatch) messages() []jetstream.Msg {
+	msgs := make([]jetstream.Msg, len(b.msgs))
+	for i, p := range b.msgs {
+		msgs[i] = p.msg
+	}
+	return msgs
 }
 
 // observeBatches records the duration of b and of every routed batch joined to it.
@@ -333,7 +418,10 @@ func (w *Worker) route(ctx context.Context, m jetstream.Msg, delivered uint64) (
 		w.deadLetter(m, ev, ReasonPermanent, fmt.Errorf("handler for %q returned no record and no error", ev.Type))
 		return pending{}, nil, false
 	}
-	p := pending{msg: m, ev: ev, outcome: OutcomeStored}
+	// Text every store can hold (U+0000 becomes U+FFFD, noted in rec.Invalid), once for all
+	// stores, here where routing spreads the work over the cores.
+	store.Storable(rec)
+	p := pending{msg: m, ev: ev, outcome: OutcomeStored, delivered: delivered}
 	if !w.router.Known(ev.Type) {
 		p.outcome = OutcomeUnknownType
 	}

@@ -9,11 +9,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/saleassist-pipeline/pipeline/bench/scaleout"
@@ -32,6 +34,8 @@ func main() {
 	flag.Float64Var(&o.NATSCores, "nats-cores", 0.3, "CPU quota of the NATS host")
 	flag.BoolVar(&o.HotKey, "hot-key", true, "add a drain whose events are all about one person")
 	flag.StringVar(&pgSettings, "pg-settings", "", "extra PostgreSQL settings for the store host, name=value,…")
+	flag.StringVar(&o.LabPrefix, "lab-prefix", "sabnch", "the lab's name prefix (1-6 of a-z0-9); give concurrent runs different ones")
+	subnet := flag.String("lab-subnet", "10.211.7.0/24", "the lab's own IPv4 /24; give concurrent runs different ones")
 	flag.StringVar(&picture, "picture", "docs/scaleout.svg", "where to draw the curve, relative to the module root (.svg or .png); empty: none")
 	flag.Parse()
 	for _, f := range strings.Split(workers, ",") {
@@ -41,6 +45,11 @@ func main() {
 			os.Exit(2)
 		}
 		o.Workers = append(o.Workers, n)
+	}
+	var err error
+	if o.Subnet, err = netip.ParsePrefix(*subnet); err != nil {
+		fmt.Fprintf(os.Stderr, "scaleout: -lab-subnet %q: %v\n", *subnet, err)
+		os.Exit(2)
 	}
 	if pgSettings != "" {
 		o.PGSettings = strings.Split(pgSettings, ",")
@@ -58,7 +67,7 @@ func main() {
 		os.Exit(2)
 	}
 	o.Out, o.Progress = os.Stdout, os.Stderr
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
 	rep, err := scaleout.Run(ctx, o)

@@ -40,7 +40,8 @@ const maxAttempts = 8
 // the failing one is rolled back alone (the slow path: a round trip per record).
 //
 // An error that makes the whole transaction unusable (the context ended, the connection broke)
-// fails the batch, so the caller retries every record rather than giving up on one.
+// fails the batch, so the caller retries every record rather than giving up on one. Errors are
+// marked by what they say (classify: store.DataError, store.Unavailable).
 func (db *DB) Apply(ctx context.Context, records []store.Record) ([]store.Result, error) {
 	if len(records) == 0 {
 		return []store.Result{}, nil
@@ -63,7 +64,11 @@ func (db *DB) Apply(ctx context.Context, records []store.Record) ([]store.Result
 			isolate = true
 			continue
 		case err != nil:
-			return nil, fmt.Errorf("apply %d records: %w", len(records), err)
+			err = fmt.Errorf("apply %d records: %w", len(records), err)
+			if ctx.Err() != nil { // the deadline, whatever error it surfaced as
+				return nil, store.Unavailable(store.ReasonTimeout, err)
+			}
+			return nil, classify(err)
 		}
 		return results, nil
 	}

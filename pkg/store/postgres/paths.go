@@ -83,7 +83,11 @@ func applyIsolated(ctx context.Context, conn *pgx.Conn, records []store.Record, 
 				}
 			}
 			p.revert(u)
-			res = store.Result{Err: fmt.Errorf("store event %q: %w", rec.EventID, err)}
+			err = fmt.Errorf("store event %q: %w", rec.EventID, err)
+			if !sent { // its values could not even be encoded (queueMeetings)
+				err = store.DataError(err)
+			}
+			res = store.Result{Err: classify(err)}
 		} else {
 			res.LeadID = leadID
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -220,6 +221,10 @@ func (w *writes) queueMeetings() error {
 		ids[i], events[i], leadEvents[i], names[i] = m.ID, r.event, r.leadEvent, m.Name
 		statuses[i], urls[i], parts[i], zones[i] = m.Status, m.MeetingURL, string(participants), m.Timezone
 		scheduled[i], durations[i] = timestamptz(m.ScheduledAt), m.DurationMin
+		if m.DurationMin > math.MaxInt32 || m.DurationMin < math.MinInt32 {
+			// pgx would refuse to encode it in the pipeline, and close the connection.
+			return store.DataError(fmt.Errorf("meeting %q: duration_min %d does not fit the integer column (at most %d)", m.ID, m.DurationMin, math.MaxInt32))
+		}
 	}
 	w.b.Queue(upsertMeetings, ids, events, leadEvents, names, scheduled, statuses, urls, parts, zones, durations, w.now)
 	return nil

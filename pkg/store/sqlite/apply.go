@@ -26,7 +26,8 @@ import (
 //
 // A record error that means the whole transaction is unusable (the context ended, the database
 // was busy or locked, or a savepoint could not be rolled back) fails the batch instead, so the
-// caller retries every record rather than giving up on one.
+// caller retries every record rather than giving up on one. Errors are marked by what they say
+// (classify: store.DataError, store.Unavailable).
 func (db *DB) Apply(ctx context.Context, records []store.Record) ([]store.Result, error) {
 	if len(records) == 0 {
 		return []store.Result{}, nil
@@ -36,7 +37,11 @@ func (db *DB) Apply(ctx context.Context, records []store.Record) ([]store.Result
 		results, err = db.apply(ctx, records, true)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("apply %d records: %w", len(records), err)
+		err = fmt.Errorf("apply %d records: %w", len(records), err)
+		if ctx.Err() != nil { // the deadline, whatever error it surfaced as (an interrupt)
+			return nil, store.Unavailable(store.ReasonTimeout, err)
+		}
+		return nil, classify(err)
 	}
 	db.ckpt.committed()
 	return results, nil
@@ -101,7 +106,7 @@ func applyOn(ctx context.Context, c *sqlite3.SQLiteConn, s *stmts, records []sto
 			if rbErr := w.undo(); rbErr != nil {
 				return nil, fmt.Errorf("event %q: %w (rollback: %w)", rec.EventID, err, rbErr)
 			}
-			res = store.Result{Err: fmt.Errorf("store event %q: %w", rec.EventID, err)}
+			res = store.Result{Err: classify(fmt.Errorf("store event %q: %w", rec.EventID, err))}
 		}
 		results[i] = res
 	}

@@ -1,8 +1,10 @@
 package storetest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -141,6 +143,7 @@ func testBadRecordIsolated(t *testing.T, s store.Store) {
 	}
 	for _, i := range []int{1, 2} {
 		require.Error(t, res[i].Err, "record %d", i)
+		require.True(t, store.IsDataError(res[i].Err), "record %d: a data error, no retry can fix it: %v", i, res[i].Err)
 		require.Zero(t, res[i].LeadID)
 	}
 	require.Equal(t, store.Counts{Leads: 2, Events: 2}, counts(t, s))
@@ -227,4 +230,43 @@ func testNotFound(t *testing.T, s store.Store) {
 	require.ErrorIs(t, err, store.ErrNotFound)
 	_, err = s.Event(t.Context(), "no-such-event")
 	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+// testNULStorable: a record carrying U+0000 (valid in a JSON string) in the name, an attribute
+// key and value, the email and the meeting, made storable by store.Storable (as the worker does
+// before Apply), is stored whole by every store, which all read back the same lead: U+FFFD in
+// place of each U+0000, the event saying so, the payload byte for byte as sent.
+func testNULStorable(t *testing.T, s store.Store) {
+	rec := record("ev-nul", &lead.Lead{
+		Name:  "Asha\x00 Rao",
+		Email: "asha\x00@example.com",
+		Attributes: map[string]json.RawMessage{
+			"no\x00te": json.RawMessage(`"a\u0000b"`),
+			"list":     json.RawMessage(`["\u0000",{"k\u0000":"\ud800"}]`),
+		},
+		SeenAt: t0,
+	})
+	rec.Payload = []byte(`{"event_type":"widget_new_conversation","payload":{"id":"ev-nul","people_detail":{"name":"Asha\u0000 Rao"}},"metadata":{}}`)
+	rec.Meeting = &lead.Meeting{ID: "m\x00", Name: "demo\x00", Participants: []string{"p\x00"}, ScheduledAt: t0}
+	require.True(t, store.Storable(&rec))
+	id := stored(t, s, rec)
+
+	requireLead(t, lead.Lead{
+		Name:  "Asha\uFFFD Rao",
+		Email: "asha\uFFFD@example.com",
+		Attributes: attrs(
+			"no\uFFFDte", strings.ReplaceAll(`"a<?>b"`, "<?>", "\uFFFD"),
+			"list", strings.ReplaceAll(`["<?>",{"k<?>":"<?>"}]`, "<?>", "\uFFFD"),
+		),
+		SeenAt: t0,
+	}, getLead(t, s, id))
+	byEmail, err := s.LeadByEmail(t.Context(), "asha\uFFFD@example.com")
+	require.NoError(t, err)
+	require.Equal(t, id, byEmail.ID)
+
+	ev, err := s.Event(t.Context(), "ev-nul")
+	require.NoError(t, err)
+	require.Equal(t, "text: U+0000 or bytes not UTF-8 replaced by U+FFFD in name, email, attributes, meeting.id, meeting.name, meeting.participants", ev.Invalid)
+	require.Equal(t, string(rec.Payload), string(ev.Payload))
+	require.Equal(t, store.Counts{Leads: 1, Events: 1, Meetings: 1}, counts(t, s))
 }

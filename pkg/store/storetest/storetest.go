@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"InvalidEventsNewestFirst", testInvalidEvents},
 		{"MeetingUpserted", testMeeting},
 		{"BadRecordIsolated", testBadRecordIsolated},
+		{"NULStorable", testNULStorable},
 		{"ConcurrentApplyExactlyOnce", testConcurrent},
 		{"Counts", testCounts},
 		{"NotFound", testNotFound},
