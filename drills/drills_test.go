@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/saleassist-pipeline/pipeline/drills"
+	"github.com/saleassist-pipeline/pipeline/internal/lab"
 )
 
 // bins are the binaries every drill runs, built once by TestMain.
@@ -21,12 +22,13 @@ var bins *drills.Bins
 
 // runLimit bounds the whole run, the build included (go test's -timeout only starts with the
 // tests). Exiting kills every child process too: they die with the thread that started them.
-const runLimit = 9 * time.Minute
+const runLimit = 14 * time.Minute
 
 func TestMain(m *testing.M) {
 	start := time.Now()
 	time.AfterFunc(runLimit, func() {
 		fmt.Fprintf(os.Stderr, "drills: still running after %s: giving up\n", runLimit)
+		removeLab() // no test cleanup runs after os.Exit
 		os.Exit(2)
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -42,6 +44,16 @@ func TestMain(m *testing.M) {
 	_ = os.RemoveAll(b.Dir)
 	fmt.Printf("drills: done in %s\n", time.Since(start).Round(100*time.Millisecond))
 	os.Exit(code)
+}
+
+// removeLab removes the drills' hosts lab (namespaces, links, cgroups and their processes) when a
+// drill could not: the run gave up in the middle of one.
+func removeLab() {
+	if lab.Available() == nil {
+		if err := lab.Cleanup(drills.LabPrefix); err != nil {
+			fmt.Fprintln(os.Stderr, "drills: remove the hosts lab:", err)
+		}
+	}
 }
 
 // envInt reads a positive integer knob, or def.
@@ -81,6 +93,7 @@ type pipeline struct {
 	pg      *drills.Postgres
 	js      jetstream.JetStream
 	gen     *drills.Generator
+	lab     *lab.Lab // the hosts every process runs on, one each (labhosts_test.go); nil: loopback
 }
 
 func newPipeline(t *testing.T, name string) *pipeline {
@@ -94,21 +107,26 @@ func newPipeline(t *testing.T, name string) *pipeline {
 
 // startNATS starts n nats-server processes (a cluster when n > 1).
 func (p *pipeline) startNATS(n int) {
-	p.nats = drills.StartNATS(p.t, p.ps, bins.NATS, p.dir, n)
+	if p.lab != nil {
+		p.nats = drills.PlanNATSOn(p.hostsFor("nats", n))
+		drills.StartPlannedNATS(p.t, p.ps, bins.NATS, p.dir, p.nats)
+	} else {
+		p.nats = drills.StartNATS(p.t, p.ps, bins.NATS, p.dir, n)
+	}
 	p.js = drills.Connect(p.t, drills.URLs(p.nats))
 }
 
 // startIngest starts one more cmd/ingest against the NATS processes, on a fixed port (it may be
 // restarted), with extra flags.
 func (p *pipeline) startIngest(extra ...string) {
-	addr := fmt.Sprintf("127.0.0.1:%d", drills.FreePort(p.t))
 	name := "ingest"
 	if n := len(p.urls); n > 0 {
 		name = fmt.Sprintf("ingest%d", n+1)
 	}
+	h, addr := p.place(name, drills.IngestPort, fmt.Sprintf("127.0.0.1:%d", drills.FreePort(p.t)))
 	args := append([]string{"-addr", addr, "-nats-url", drills.URLs(p.nats), "-data-dir", filepath.Join(p.dir, name),
 		"-stream-max-bytes", streamMaxBytes}, extra...)
-	p.ingest = p.ps.Start(name, bins.Ingest, drills.IngestEnv(), args...)
+	p.ingest = p.ps.StartOn(h, name, nil, bins.Ingest, drills.IngestEnv(), args...)
 	p.ingest.Started(p.t, startTimeout)
 	p.urls = append(p.urls, "http://"+addr)
 }
@@ -117,14 +135,15 @@ func (p *pipeline) startIngest(extra ...string) {
 // DATABASE_URL naming the drill's PostgreSQL, as an operator scaling out sets it.
 func (p *pipeline) startWorker(extra ...string) *drills.Proc {
 	name := fmt.Sprintf("worker%d", len(p.workers)+1)
-	args := []string{"-nats-url", drills.URLs(p.nats), "-addr", "127.0.0.1:0", "-ack-wait", ackWait}
+	h, addr := p.place(name, drills.WorkerPort, "127.0.0.1:0")
+	args := []string{"-nats-url", drills.URLs(p.nats), "-addr", addr, "-ack-wait", ackWait}
 	var env []string
 	if p.pg != nil {
 		env = []string{"DATABASE_URL=" + p.db}
 	} else {
 		args = append(args, "-db", p.db)
 	}
-	w := p.ps.Start(name, bins.Worker, env, append(args, extra...)...)
+	w := p.ps.StartOn(h, name, nil, bins.Worker, env, append(args, extra...)...)
 	w.Started(p.t, startTimeout)
 	p.workers = append(p.workers, w)
 	return w

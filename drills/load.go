@@ -2,9 +2,11 @@ package drills
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"sort"
 	"sync"
@@ -31,6 +33,10 @@ type LoadOptions struct {
 	// the store's unique event id can drop it), half one of the last few sent.
 	Resend      float64
 	ResendAfter time.Duration
+	// Dial, when set, makes the clients' connections (nil: an ordinary dial). A drill on the lab
+	// dials a host from inside it, so that the host's link can go down between it and NATS while
+	// its senders still reach it.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Outcome is what the load saw for one event id, over all its requests.
@@ -53,6 +59,10 @@ type Load struct {
 	outcomes map[string]*Outcome
 	sent     []sentAt // every first send, in time order
 	statuses map[int]int
+	byURL    map[string]map[int]int   // statuses per ingest
+	slowest  map[string]time.Duration // the longest answer (or wait for none) per ingest
+	// noRetryAfter counts 503 answers without a Retry-After header.
+	noRetryAfter int
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -71,9 +81,9 @@ func StartLoad(gen *Generator, o LoadOptions) *Load {
 	l := &Load{
 		opts: o, gen: gen,
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-			MaxIdleConnsPerHost: o.Clients, IdleConnTimeout: 30 * time.Second,
+			MaxIdleConnsPerHost: o.Clients, IdleConnTimeout: 30 * time.Second, DialContext: o.Dial,
 		}},
-		outcomes: map[string]*Outcome{}, statuses: map[int]int{}, stop: make(chan struct{}),
+		outcomes: map[string]*Outcome{}, statuses: map[int]int{}, byURL: map[string]map[int]int{}, slowest: map[string]time.Duration{}, stop: make(chan struct{}),
 	}
 	interval := time.Duration(float64(time.Second) * float64(o.Clients) / float64(o.Rate))
 	for c := range o.Clients {
@@ -179,10 +189,11 @@ func (l *Load) send(url string, e *Event) (retry bool) {
 	req.Header.Set("X-Webhook-Secret", Secret)
 	now := time.Now()
 	resp, err := l.client.Do(req)
-	var dup bool
+	var dup, noRetryAfter bool
 	status := 0
 	if err == nil {
 		status = resp.StatusCode
+		noRetryAfter = status == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == ""
 		body, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		_ = resp.Body.Close()
 		if rerr != nil && status == http.StatusAccepted {
@@ -207,6 +218,14 @@ func (l *Load) send(url string, e *Event) (retry bool) {
 	}
 	o.Requests++
 	l.statuses[status]++
+	l.slowest[url] = max(l.slowest[url], time.Since(now))
+	if l.byURL[url] == nil {
+		l.byURL[url] = map[int]int{}
+	}
+	l.byURL[url][status]++
+	if noRetryAfter {
+		l.noRetryAfter++
+	}
 	switch status {
 	case 0:
 		o.ConnErrors++
@@ -280,6 +299,33 @@ func (l *Load) Statuses() map[int]int {
 		m[k] = v
 	}
 	return m
+}
+
+// StatusesOf returns how many requests to the ingest at url got each status (0: no answer).
+func (l *Load) StatusesOf(url string) map[int]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := make(map[int]int, len(l.byURL[url]))
+	for k, v := range l.byURL[url] {
+		m[k] = v
+	}
+	return m
+}
+
+// SlowestOf is the longest any request to the ingest at url waited for its answer (or for none)
+// so far.
+func (l *Load) SlowestOf(url string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.slowest[url]
+}
+
+// NoRetryAfter is how many 503 answers came without a Retry-After header (the contract says
+// every 503 carries one).
+func (l *Load) NoRetryAfter() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.noRetryAfter
 }
 
 // Await waits up to timeout for cond on the totals; it fails the drill if it never holds.

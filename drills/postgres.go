@@ -3,6 +3,7 @@ package drills
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/user"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/saleassist-pipeline/pipeline/internal/lab"
 )
 
 // PostgresInstall is what a drill that needs PostgreSQL says when its binaries are missing.
@@ -31,6 +34,8 @@ type Postgres struct {
 	Port int
 	// Dir holds the cluster (Dir/data) and the Unix socket; the postgres user owns it.
 	Dir string
+	// Host is the lab host it runs on (nil: loopback).
+	Host *lab.Host
 }
 
 // Database is the database the drill's workers share.
@@ -96,6 +101,14 @@ func postgresUser(t testing.TB) *syscall.Credential {
 // the database Database. The server is stopped and its directory removed when t ends.
 func StartPostgres(t testing.TB, ps *Procs) *Postgres {
 	t.Helper()
+	return StartPostgresOn(t, ps, nil)
+}
+
+// StartPostgresOn is StartPostgres with the server on lab host h (nil: loopback): on port 5432
+// of the host's address only, trusting clients of the lab's subnet (a pg_hba.conf line), which
+// is where the workers and the drill reach it from.
+func StartPostgresOn(t testing.TB, ps *Procs, h *lab.Host) *Postgres {
+	t.Helper()
 	bin := PostgresBin(t)
 	cred := postgresUser(t)
 	// Not under t.TempDir(): its parents are 0700 and root's, which the postgres user cannot
@@ -109,7 +122,10 @@ func StartPostgres(t testing.TB, ps *Procs) *Postgres {
 			t.Fatal(err)
 		}
 	}
-	pg := &Postgres{Port: FreePort(t), Dir: dir}
+	pg := &Postgres{Port: FreePort(t), Dir: dir, Host: h}
+	if h != nil {
+		pg.Port = 5432 // the host's own address: nothing else listens there
+	}
 	t.Cleanup(func() {
 		pg.stop(t)
 		_ = os.RemoveAll(dir)
@@ -122,8 +138,21 @@ func StartPostgres(t testing.TB, ps *Procs) *Postgres {
 	if err := initdb.Wait(t, 2*time.Minute); err != nil {
 		t.Fatalf("initdb: %v\n%s", err, initdb.Tail(30))
 	}
-	pg.Proc = ps.StartAs("postgres", cred, filepath.Join(bin, "postgres"), nil,
-		"-D", pg.data(), "-p", strconv.Itoa(pg.Port), "-k", dir, "-c", "listen_addresses=127.0.0.1")
+	if h != nil {
+		hba := fmt.Sprintf("host all all %s trust\n", netip.PrefixFrom(h.Addr, 24).Masked())
+		f, err := os.OpenFile(filepath.Join(pg.data(), "pg_hba.conf"), os.O_APPEND|os.O_WRONLY, 0)
+		if err == nil {
+			_, err = f.WriteString(hba)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			t.Fatalf("trust the lab's subnet in pg_hba.conf: %v", err)
+		}
+	}
+	pg.Proc = ps.StartOn(h, "postgres", cred, filepath.Join(bin, "postgres"), nil,
+		"-D", pg.data(), "-p", strconv.Itoa(pg.Port), "-k", dir, "-c", "listen_addresses="+pg.addr())
 	pg.AwaitReady(t, 60*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -140,8 +169,16 @@ func StartPostgres(t testing.TB, ps *Procs) *Postgres {
 
 func (pg *Postgres) data() string { return filepath.Join(pg.Dir, "data") }
 
+// addr is the address the server listens on: its host's, or loopback.
+func (pg *Postgres) addr() string {
+	if pg.Host != nil {
+		return pg.Host.Addr.String()
+	}
+	return "127.0.0.1"
+}
+
 func (pg *Postgres) url(db string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", pg.Port, db)
+	return fmt.Sprintf("postgres://postgres@%s:%d/%s?sslmode=disable", pg.addr(), pg.Port, db)
 }
 
 // URL is the drill database's URL, as DATABASE_URL takes it (loopback, no password: trust).

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/saleassist-pipeline/pipeline/internal/lab"
 )
 
 // spawn starts every child process from one goroutine locked to its own OS thread, which never
@@ -45,6 +47,7 @@ type Proc struct {
 	env  []string
 	cred *syscall.Credential // nil: the drill's own user
 	log  string              // path of the file holding its stdout and stderr, across restarts
+	host *lab.Host           // the lab host it runs on; nil: the drill's own machine (loopback)
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -68,6 +71,18 @@ func NewProcs(t testing.TB, dir string) *Procs {
 	return ps
 }
 
+// Named returns the process started as name (nil if none).
+func (ps *Procs) Named(name string) *Proc {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	for _, p := range ps.all {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
 // Start runs bin with args and exactly env (nothing is inherited) in its own process group.
 func (ps *Procs) Start(name, bin string, env []string, args ...string) *Proc {
 	ps.t.Helper()
@@ -80,7 +95,16 @@ func (ps *Procs) Start(name, bin string, env []string, args ...string) *Proc {
 // with the drill.
 func (ps *Procs) StartAs(name string, cred *syscall.Credential, bin string, env []string, args ...string) *Proc {
 	ps.t.Helper()
-	p := &Proc{Name: name, bin: bin, args: args, env: env, cred: cred, log: filepath.Join(ps.dir, name+".log")}
+	return ps.StartOn(nil, name, cred, bin, env, args...)
+}
+
+// StartOn is StartAs with the process running on lab host h (nil: on the drill's own machine):
+// in the host's network namespace (lab.Host.Command, or CommandAs with cred) and adopted into its
+// cgroups; restarts run there too. It still dies with the drill (the wrappers exec it, keeping
+// its pid and parent-death signal).
+func (ps *Procs) StartOn(h *lab.Host, name string, cred *syscall.Credential, bin string, env []string, args ...string) *Proc {
+	ps.t.Helper()
+	p := &Proc{Name: name, bin: bin, args: args, env: env, cred: cred, log: filepath.Join(ps.dir, name+".log"), host: h}
 	ps.mu.Lock()
 	ps.all = append(ps.all, p)
 	ps.mu.Unlock()
@@ -98,13 +122,28 @@ func (p *Proc) start() error {
 	defer f.Close() // the child has its own copy
 	fmt.Fprintf(f, "==== %s start %s %s\n", time.Now().Format(time.RFC3339Nano), filepath.Base(p.bin), strings.Join(p.args, " "))
 	cmd := exec.Command(p.bin, p.args...)
+	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: p.cred}
+	switch {
+	case p.host != nil && p.cred != nil:
+		cmd = p.host.CommandAs(int(p.cred.Uid), int(p.cred.Gid), p.bin, p.args...)
+		attr.Credential = nil // the wrappers enter the namespace as root, then drop to cred
+	case p.host != nil:
+		cmd = p.host.Command(p.bin, p.args...)
+	}
 	cmd.Env = p.env
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: p.cred}
+	cmd.SysProcAttr = attr
 	req := spawnReq{cmd: cmd, done: make(chan error)}
 	spawn() <- req
 	if err := <-req.done; err != nil {
 		return err
+	}
+	if p.host != nil {
+		if err := p.host.Adopt(cmd.Process.Pid); err != nil {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Wait()
+			return err
+		}
 	}
 	done := make(chan struct{})
 	p.mu.Lock()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/saleassist-pipeline/pipeline/drills"
+	"github.com/saleassist-pipeline/pipeline/internal/lab"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/worker"
 )
@@ -21,22 +22,35 @@ var people = envInt("DRILL_PEOPLE", 100)
 // worker's retry horizon (retryHorizon).
 const pgOutage = 5 * time.Second
 
-// scaleOut starts the scaled-out stack of drills 8 and 9, every process on loopback: a PostgreSQL
-// of the drill's own, three nats-servers in one cluster (streams with replicas 3), two ingests
-// (-duplicate-window 1s, so that re-sends older than a second reach the store) and three
-// workers sharing the database through DATABASE_URL.
+// scaleOut starts the scaled-out stack of drills 8, 9, 11 and 12–14, every process on a host of
+// its own in the hosts lab (on loopback when the lab cannot run here and CI is not true): a
+// PostgreSQL of the drill's own, three nats-servers in one cluster (streams with replicas 3), two
+// ingests (-duplicate-window 1s, so that re-sends older than a second reach the store) and three
+// workers sharing the database through DATABASE_URL, with workerFlags.
 func scaleOut(t *testing.T, name string, workerFlags ...string) *pipeline {
 	p := newPipeline(t, name)
+	p.onLab()
+	return p.scaleOut(nil, workerFlags)
+}
+
+// scaleOut starts the stack on p's hosts (or loopback), with extra flags for the ingests and the
+// workers.
+func (p *pipeline) scaleOut(ingestFlags, workerFlags []string) *pipeline {
+	t := p.t
 	p.gen.SetPopulation(people)
 	// PostgreSQL first: without its binaries the drill skips (or fails, under CI=true) before
 	// anything else starts.
 	t0 := time.Now()
-	p.pg = drills.StartPostgres(t, p.ps)
+	var pgHost *lab.Host
+	if p.lab != nil {
+		pgHost, _ = p.place("pg", 0, "")
+	}
+	p.pg = drills.StartPostgresOn(t, p.ps, pgHost)
 	p.db = p.pg.URL()
-	t.Logf("PostgreSQL: new cluster on 127.0.0.1:%d, answering %s after initdb", p.pg.Port, time.Since(t0).Round(time.Millisecond))
+	t.Logf("PostgreSQL: new cluster at %s, answering %s after initdb", strings.TrimPrefix(p.pg.URL(), "postgres://"), time.Since(t0).Round(time.Millisecond))
 	p.startNATS(3)
 	for range 2 {
-		p.startIngest("-stream-replicas", "3", "-duplicate-window", "1s")
+		p.startIngest(append([]string{"-stream-replicas", "3", "-duplicate-window", "1s"}, ingestFlags...)...)
 	}
 	for range 3 {
 		p.startWorker(append([]string{"-stream-replicas", "3"}, workerFlags...)...)
@@ -79,6 +93,7 @@ func TestDrill8ScaleOut(t *testing.T) {
 	drills.AwaitJetStream(t, node, startTimeout)
 	moreAccepted(t, load, 2400, 30*time.Second) // the restarted node catches up under load
 	p.finish(load)
+	requireRetryAfter(t, load)
 	p.logScaleOut(load)
 }
 
@@ -111,6 +126,7 @@ func TestDrill9PostgresOutage(t *testing.T) {
 	}
 	moreAccepted(t, load, 1200, 30*time.Second)
 	p.finish(load)
+	requireRetryAfter(t, load)
 
 	paused := p.workerSum("saleassist_worker_paused_seconds_total")
 	t.Logf("the workers were paused %.1f s in all; %s; %d log lines about the store",

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/saleassist-pipeline/pipeline/internal/lab"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -78,10 +79,23 @@ type NATSNode struct {
 	Port  int
 	// clusterPort is where the other nodes route to it (clusters only).
 	clusterPort int
+	// Host is the lab host it runs on, listening on the host's address only, with monitoring on
+	// MonitorPort; nil: loopback, no monitoring (PlanNATSOn sets both).
+	Host *lab.Host
+	// MonitorPort is its HTTP monitoring port (connz, jsz) on a lab host.
+	MonitorPort int
+}
+
+// addr is the address the node listens on: its host's, or loopback.
+func (n *NATSNode) addr() string {
+	if n.Host != nil {
+		return n.Host.Addr.String()
+	}
+	return "127.0.0.1"
 }
 
 // URL is the node's client URL.
-func (n *NATSNode) URL() string { return fmt.Sprintf("nats://127.0.0.1:%d", n.Port) }
+func (n *NATSNode) URL() string { return fmt.Sprintf("nats://%s:%d", n.addr(), n.Port) }
 
 // StartNATS starts n nats-server processes with JetStream (file storage, the server's default
 // sync interval); with n > 1 they form one cluster. It waits until JetStream answers on each.
@@ -110,23 +124,26 @@ func StartPlannedNATS(t testing.TB, ps *Procs, bin, dir string, nodes []*NATSNod
 	n := len(nodes)
 	var routes []string
 	for _, node := range nodes {
-		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", node.clusterPort))
+		routes = append(routes, fmt.Sprintf("nats-route://%s:%d", node.addr(), node.clusterPort))
 	}
 	for i, node := range nodes {
 		name := fmt.Sprintf("nats%d", i+1)
 		store := filepath.Join(dir, name)
-		conf := fmt.Sprintf("server_name: %s\nlisten: 127.0.0.1:%d\n", name, node.Port) +
+		conf := fmt.Sprintf("server_name: %s\nlisten: %s:%d\n", name, node.addr(), node.Port) +
 			// Fixed limits, not a share of the free disk and memory, which every node would claim.
 			fmt.Sprintf("jetstream {\n  store_dir: %q\n  max_file_store: 4GB\n  max_memory_store: 64MB\n}\n", store)
+		if node.MonitorPort != 0 {
+			conf += fmt.Sprintf("http: %s:%d\n", node.addr(), node.MonitorPort)
+		}
 		if n > 1 {
-			conf += fmt.Sprintf("cluster {\n  name: drills\n  listen: 127.0.0.1:%d\n  routes: [%s]\n}\n",
-				node.clusterPort, strings.Join(routes, ", "))
+			conf += fmt.Sprintf("cluster {\n  name: drills\n  listen: %s:%d\n  routes: [%s]\n}\n",
+				node.addr(), node.clusterPort, strings.Join(routes, ", "))
 		}
 		path := filepath.Join(dir, name+".conf")
 		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		node.Proc = ps.Start(name, bin, nil, "-c", path)
+		node.Proc = ps.StartOn(node.Host, name, nil, bin, nil, "-c", path)
 	}
 	for _, node := range nodes {
 		AwaitJetStream(t, node, 30*time.Second)

@@ -13,17 +13,22 @@ package lab
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Where the cgroup v1 controllers are mounted.
@@ -43,6 +48,11 @@ func Available() error {
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
 		return errors.New("the hosts lab needs iproute2's ip (apt-get install iproute2)")
+	}
+	for _, tool := range []string{"nsenter", "setpriv"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("the hosts lab needs util-linux's %s (apt-get install util-linux)", tool)
+		}
 	}
 	for _, f := range []string{filepath.Join(cpuRoot, "cpu.cfs_quota_us"), filepath.Join(cpuacctRoot, "cpuacct.usage")} {
 		if _, err := os.Stat(f); err != nil {
@@ -191,10 +201,49 @@ func (h *Host) Command(name string, args ...string) *exec.Cmd {
 }
 
 // CommandAs is Command with the program running as user uid and group gid, for programs that
-// refuse to run as root (PostgreSQL): nsenter enters the namespace as root, then drops to them.
+// refuse to run as root (PostgreSQL): nsenter enters the namespace as root, then setpriv drops to
+// them. Each execs the next, so the command's pid is the program's. The kernel clears a process's
+// parent-death signal when its user changes; setpriv --pdeathsig keep sets it again, so a program
+// started with one (SysProcAttr.Pdeathsig) still dies with its starter, as with Command.
 func (h *Host) CommandAs(uid, gid int, name string, args ...string) *exec.Cmd {
-	return exec.Command("nsenter", append([]string{"--net=/var/run/netns/" + h.NS,
-		"--setuid=" + strconv.Itoa(uid), "--setgid=" + strconv.Itoa(gid), "--", name}, args...)...)
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		setpriv = "setpriv" // util-linux's; the command then fails to start, saying so
+	}
+	return exec.Command("nsenter", append([]string{"--net=/var/run/netns/" + h.NS, "--", setpriv,
+		"--reuid=" + strconv.Itoa(uid), "--regid=" + strconv.Itoa(gid), "--clear-groups", "--pdeathsig=keep", "--", name}, args...)...)
+}
+
+// DialContext connects to address from inside the host's namespace, as a program on the host
+// would: the connection is the host's, and stays usable from anywhere in this process. A drill
+// uses it to reach a host's own address while its link is down (a sender on the host's side of a
+// cut). The dial runs on an OS thread of its own that enters the namespace and is then dropped,
+// never handed back to other goroutines.
+func (h *Host) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		fd, err := unix.Open("/var/run/netns/"+h.NS, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			ch <- result{err: fmt.Errorf("host %s: open its namespace: %w", h.Name, err)}
+			return
+		}
+		err = unix.Setns(fd, unix.CLONE_NEWNET)
+		_ = unix.Close(fd)
+		if err != nil {
+			ch <- result{err: fmt.Errorf("host %s: enter its namespace: %w", h.Name, err)}
+			return
+		}
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, address)
+		ch <- result{c, err}
+	}()
+	r := <-ch
+	return r.c, r.err
 }
 
 // Adopt moves process pid (and the children it starts from now on) into the host's cgroups.

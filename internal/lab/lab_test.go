@@ -3,11 +3,13 @@ package lab_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +20,11 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/lab"
 )
+
+// The main goroutine keeps the process's first thread to itself, so that a test goroutine that
+// ends locked to its thread ends that thread: Go cannot end the first one, and parks it instead
+// (TestCommandAsKeepsTheParentDeathSignal needs the thread to end).
+func init() { runtime.LockOSThread() }
 
 // newLab makes a lab for one test, or skips saying why (fails under CI=true, where it must run).
 func newLab(t *testing.T, prefix string, third byte) *lab.Lab {
@@ -179,4 +186,87 @@ func listNS(t *testing.T) string {
 	out, err := exec.CommandContext(context.Background(), "ip", "netns", "list").Output()
 	require.NoError(t, err)
 	return strings.TrimSpace(string(out))
+}
+
+// A program run as another user on a host (CommandAs, as PostgreSQL is) runs in the host's
+// namespace as that user, and still dies with the thread that started it when that thread ends
+// (Pdeathsig), although the kernel clears the signal when the user changes.
+func TestCommandAsKeepsTheParentDeathSignal(t *testing.T) {
+	l := newLab(t, "labt4", 250)
+	h, err := l.AddHost("as", 0)
+	require.NoError(t, err)
+	const nobody = 65534
+	cmd := h.CommandAs(nobody, nobody, "sleep", "600")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	started := make(chan error)
+	end := make(chan struct{})
+	go func() {
+		runtime.LockOSThread() // not unlocked: the thread ends with this goroutine, the child's parent
+		started <- cmd.Start()
+		<-end
+	}()
+	require.NoError(t, <-started)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	pid := cmd.Process.Pid
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	// Until the child has become sleep, it could die of the signal before setpriv dropped it.
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+		return err == nil && strings.TrimSpace(string(b)) == "sleep"
+	}, 10*time.Second, 10*time.Millisecond, "the command never became sleep")
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	require.NoError(t, err)
+	require.Regexp(t, `(?m)^Uid:\s+65534\s+65534\s+65534\s+65534$`, string(status), "runs as the user")
+	require.Regexp(t, `(?m)^Gid:\s+65534\s+65534\s+65534\s+65534$`, string(status), "runs as the group")
+	require.Regexp(t, `(?m)^Groups:\s*$`, string(status), "no supplementary group of root's is kept")
+	var inHost, inChild unix.Stat_t
+	require.NoError(t, unix.Stat("/var/run/netns/"+h.NS, &inHost))
+	require.NoError(t, unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/net", &inChild))
+	require.Equal(t, inHost.Ino, inChild.Ino, "runs in the host's namespace")
+
+	close(end) // the starting thread ends
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the program outlived the thread that started it: its parent-death signal was lost")
+	}
+}
+
+// DialContext reaches a host's own address from inside its namespace, also while its link is
+// down and the machine cannot reach it; the connection then works from any goroutine.
+func TestDialContextReachesACutOffHost(t *testing.T) {
+	l := newLab(t, "labt5", 249)
+	a, err := l.AddHost("a", 0)
+	require.NoError(t, err)
+	ln, err := inNS(t, a, func() (net.Listener, error) { return net.Listen("tcp", a.Addr.String()+":0") })
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); _, _ = io.Copy(c, c) }()
+		}
+	}()
+	at := ln.Addr().String()
+
+	require.NoError(t, a.SetLink(false))
+	_, err = net.DialTimeout("tcp", at, 300*time.Millisecond)
+	require.Error(t, err, "the machine does not reach a cut-off host")
+	c, err := a.DialContext(context.Background(), "tcp", at)
+	require.NoError(t, err, "from inside the host, its own address answers")
+	defer c.Close()
+	_, err = c.Write([]byte("ping"))
+	require.NoError(t, err)
+	buf := make([]byte, 4)
+	_, err = io.ReadFull(c, buf)
+	require.NoError(t, err)
+	require.Equal(t, "ping", string(buf))
+
+	_, err = net.DialTimeout("tcp", at, 300*time.Millisecond)
+	require.Error(t, err, "DialContext left this process's threads in the host's namespace")
 }
