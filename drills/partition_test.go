@@ -193,6 +193,21 @@ func TestDrill13LeaderCutOff(t *testing.T) {
 	}
 	atHeal := snap()
 	during := load.Totals()
+	// Where the ingests are now, as the majority's nodes see them (the cut node does not answer):
+	// an ingest whose link to the cut node went silent leaves it for a live node (natsconn's
+	// FlusherTimeout and PingInterval), and may then answer 202 with the majority's PubAck.
+	now := map[string]string{}
+	for _, n := range rest {
+		cs, err := n.Clients()
+		if err != nil {
+			t.Fatalf("%s: %v", n.Name, err)
+		}
+		for _, c := range cs {
+			if c.Name == "saleassist-ingest" {
+				now[c.IP] = n.Name
+			}
+		}
+	}
 	mustSetLink(t, node.Host, true)
 	t1 := time.Now()
 	for url, n := range sides {
@@ -200,10 +215,15 @@ func TestDrill13LeaderCutOff(t *testing.T) {
 		t.Logf("%s (on %s) while %s was cut off: %d answered 202 (%d of them after the new leader), %d answered 503, %d no answer",
 			strings.TrimPrefix(url, "http://"), n, leader, d(atHeal, 202)-d(atCut, 202), d(atHeal, 202)-d(atElection, 202),
 			d(atHeal, 503)-d(atCut, 503), d(atHeal, 0)-d(atCut, 0))
-		if n == leader && d(atHeal, 202) > d(settled, 202) {
-			t.Errorf("%s, connected to the cut-off node, answered %d requests 202 while cut off: a 202 needs a PubAck from a majority",
-				url, d(atHeal, 202)-d(settled, 202))
+		if n != leader || d(atHeal, 202) <= d(settled, 202) {
+			continue
 		}
+		if moved := now[p.hostOf(strings.TrimPrefix(url, "http://")).Addr.String()]; moved != "" {
+			t.Logf("%s left the cut-off node for %s, and answered %d requests 202 from the majority side", url, moved, d(atHeal, 202)-d(settled, 202))
+			continue
+		}
+		t.Errorf("%s, connected to the cut-off node, answered %d requests 202 while cut off: a 202 needs a PubAck from a majority",
+			url, d(atHeal, 202)-d(settled, 202))
 	}
 	if during.Accepted == before.Accepted {
 		t.Errorf("no 202 while the leader was cut off: the majority side must go on")

@@ -45,6 +45,13 @@ type Client struct {
 	Hint string
 }
 
+// FlusherTimeout bounds a write to the server; PingInterval is how often the client asks whether
+// the server is still there (two unanswered pings end the connection, which then reconnects).
+const (
+	FlusherTimeout = 5 * time.Second
+	PingInterval   = 10 * time.Second
+)
+
 // Options are the connection options c describes; pass them to nats.Connect or to
 // queue.Embedded.Connect.
 func (c Client) Options() []nats.Option {
@@ -52,7 +59,12 @@ func (c Client) Options() []nats.Option {
 	if c.Command {
 		opts = append(opts, nats.Timeout(CommandTimeout))
 	} else {
-		opts = append(opts, nats.MaxReconnects(-1), nats.ReconnectWait(ReconnectWait))
+		opts = append(opts, nats.MaxReconnects(-1), nats.ReconnectWait(ReconnectWait),
+			// A link gone silent (a host cut off: drills 13 and 14) is noticed within seconds, not
+			// minutes: a write blocked on it fails after FlusherTimeout (nats.go's default, a
+			// minute, held the connection's lock and with it every publish past PUBLISH_TIMEOUT),
+			// and a server that stops answering pings is left after PingInterval × 2.
+			nats.FlusherTimeout(FlusherTimeout), nats.PingInterval(PingInterval), nats.MaxPingsOutstanding(2))
 	}
 	if c.Publisher {
 		opts = append(opts, nats.ReconnectBufSize(-1))
