@@ -32,6 +32,7 @@ func main() {
 	flag.Float64Var(&o.NATSCores, "nats-cores", 0.3, "CPU quota of the NATS host")
 	flag.BoolVar(&o.HotKey, "hot-key", true, "add a drain whose events are all about one person")
 	flag.StringVar(&pgSettings, "pg-settings", "", "extra PostgreSQL settings for the store host, name=value,…")
+	profile := flag.Bool("pg-profile", false, "after each drain, print the store's statements (pg_stat_statements), WAL by record kind (pg_waldump) and relation sizes")
 	flag.StringVar(&picture, "picture", "docs/scaleout.svg", "where to draw the curve, relative to the module root (.svg or .png); empty: none")
 	flag.Parse()
 	for _, f := range strings.Split(workers, ",") {
@@ -58,6 +59,9 @@ func main() {
 		os.Exit(2)
 	}
 	o.Out, o.Progress = os.Stdout, os.Stderr
+	if *profile {
+		o.Profile = os.Stdout
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	start := time.Now()
