@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/migration"
 )
@@ -125,4 +126,41 @@ func TestCostMigrationsUpgradeInPlace(t *testing.T) {
 		WHERE attrelid = 'events'::regclass AND attname = 'payload'`).Scan(&storage, &compression))
 	require.Equal(t, "m", storage)
 	require.Equal(t, "l", compression, "lz4 (this test's server has it)")
+}
+
+// The writes run on their generic plans (genericPlans): no execution is planned anew with the
+// batch's arrays folded in, which is what PostgreSQL does by default for the first five and,
+// with arrays, for good.
+func TestWritesUseGenericPlans(t *testing.T) {
+	t.Parallel()
+	url := testkit.FreshPostgres(t)
+	db := open(t, url+"&pool_max_conns=1") // one connection: its prepared statements are the store's
+	for b := range 7 {
+		var recs []store.Record
+		for i := range 3 {
+			id := fmt.Sprintf("ev-%d-%d", b, i)
+			r := rec(id, id+"@example.com")
+			r.Meeting = &lead.Meeting{ID: "m-" + id, Name: "Demo"}
+			recs = append(recs, r)
+		}
+		res, err := db.Apply(t.Context(), recs)
+		require.NoError(t, err)
+		require.NoError(t, res[0].Err)
+	}
+	rows, err := db.pool.Query(t.Context(), `SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements
+		WHERE statement LIKE 'WITH ids AS%' OR statement LIKE 'INSERT INTO meetings%'`)
+	require.NoError(t, err)
+	n := 0
+	var (
+		stmt            string
+		generic, custom int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&stmt, &generic, &custom}, func() error {
+		n++
+		require.Zero(t, custom, "custom plans of %.40s", stmt)
+		require.Equal(t, int64(7), generic, "generic plans of %.40s", stmt)
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "the leads-and-events and the meetings statements")
 }
