@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
@@ -163,4 +164,78 @@ func TestWritesUseGenericPlans(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Equal(t, 2, n, "the leads-and-events and the meetings statements")
+}
+
+// dangling counts the references to rows that do not exist: what the foreign keys dropped by
+// migration 0005 refused.
+func dangling(t *testing.T, db *DB) int64 {
+	t.Helper()
+	var n int64
+	require.NoError(t, db.pool.QueryRow(t.Context(), `SELECT
+		(SELECT count(*) FROM events e WHERE e.lead_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = e.lead_id)) +
+		(SELECT count(*) FROM meetings m WHERE m.lead_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = m.lead_id)) +
+		(SELECT count(*) FROM meetings m WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = m.event_id))`).Scan(&n))
+	return n
+}
+
+// Without foreign keys (migration 0005) the references still hold: writers on two connections
+// pools apply overlapping batches of new people, returning people, shared phone numbers,
+// meetings named twice, duplicates, and records that fail and send their batch down the slow
+// path, and no event or meeting is left naming a lead or an event that is not there.
+func TestNoDanglingReferences(t *testing.T) {
+	t.Parallel()
+	url := testkit.FreshPostgres(t)
+	dbs := []*DB{open(t, url), open(t, url)}
+	var n int64
+	require.NoError(t, dbs[0].pool.QueryRow(t.Context(),
+		`SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conrelid IN ('events'::regclass, 'meetings'::regclass)`).Scan(&n))
+	require.Zero(t, n, "foreign keys on the write path")
+
+	record := func(i, b int) store.Record {
+		person := i % 13 // people return across batches and writers
+		r := rec(fmt.Sprintf("ev-%d", i), "")
+		r.Lead = &lead.Lead{Name: fmt.Sprint("P", person), SeenAt: time.Unix(int64(1e9+i), 0).UTC()}
+		switch i % 3 {
+		case 0:
+			r.Lead.Email = fmt.Sprintf("p%d@example.com", person)
+		case 1:
+			r.Lead.MobileNumber = fmt.Sprintf("+91980000%04d", person)
+		default:
+			r.Lead.Email = fmt.Sprintf("p%d@example.com", person)
+			r.Lead.AltPhone = "+919700000000" // a shared number
+		}
+		if i%4 != 3 {
+			r.Meeting = &lead.Meeting{ID: fmt.Sprint("m-", i%7), Name: fmt.Sprint("batch ", b)}
+		}
+		if i%17 == 5 {
+			r.Meeting = &lead.Meeting{} // no id: fails, and its batch goes record by record
+		}
+		if i%11 == 0 {
+			r.Lead = nil // an event without a person
+		}
+		return r
+	}
+	errs := make(chan error, 2)
+	for w, db := range dbs {
+		go func() {
+			for b := range 12 {
+				var recs []store.Record
+				for j := range 9 {
+					recs = append(recs, record((b*5+j+w*3)%80, b)) // overlapping ids: duplicates too
+				}
+				if _, err := db.Apply(t.Context(), recs); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	require.NoError(t, <-errs)
+	require.NoError(t, <-errs)
+	c, err := dbs[0].Counts(t.Context())
+	require.NoError(t, err)
+	require.NotZero(t, c.Meetings)
+	require.NotZero(t, c.Leads)
+	require.Zero(t, dangling(t, dbs[0]))
 }
