@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -51,6 +50,9 @@ type Options struct {
 	LabPrefix string
 	// Subnet is the lab's own /24 (default 10.211.7.0/24); concurrent runs need their own.
 	Subnet netip.Prefix
+	// Profile, when set, gets the store's statement, WAL and size profile after each drain
+	// (profile.go); the store host then also loads pg_stat_statements (ProfileSettings).
+	Profile io.Writer
 	// Out gets the report, Progress one line per drain.
 	Out, Progress io.Writer
 }
@@ -222,8 +224,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			}
 			rep.Drains[n] = append(rep.Drains[n], d)
 			f := d.Fullest()
-			fmt.Fprintf(o.Progress, "scaleout: round %d/%d, %d worker(s): %.0f events/s; fullest host %s at %.0f%% of its %.2g core\n",
-				round, o.Rounds, n, d.Rate, f.Name, 100*f.Busy, f.Cores)
+			fmt.Fprintf(o.Progress, "scaleout: round %d/%d, %d worker(s): %.0f events/s; fullest host %s at %.0f%% of its %.2g core; store %s and %.0f B of WAL per event\n",
+				round, o.Rounds, n, d.Rate, f.Name, 100*f.Busy, f.Cores, us(d.Host("store").PerEvent), d.WALBytes)
 		}
 	}
 	if o.HotKey {
@@ -275,7 +277,11 @@ func drain(ctx context.Context, o Options, bins *drills.Bins, tpl *workerbench.T
 		return d, err
 	}
 	defer np.stop(10 * time.Second)
-	pg, err := startPostgres(ctx, pgHost, o.Subnet.String(), o.PGSettings)
+	settings := o.PGSettings
+	if o.Profile != nil {
+		settings = append(slices.Clone(ProfileSettings), settings...)
+	}
+	pg, err := startPostgres(ctx, pgHost, o.Subnet.String(), settings)
 	if err != nil {
 		return d, err
 	}
@@ -301,14 +307,20 @@ func drain(ctx context.Context, o Options, bins *drills.Bins, tpl *workerbench.T
 			w.stop(10 * time.Second)
 		}
 	}()
+	// The events done are counted by the shared consumer (acked after commit), not by the store:
+	// a count(*) of events every 100 ms is a scan of the table whose cost grows with the rows'
+	// width, and it would be charged to the store's CPU per event it measures.
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return d, err
+	}
 	// Sampled from just before the workers start: the window is found in these afterwards.
 	hosts := l.Hosts()
 	var samples []sample
 	take := func() error {
 		s := sample{at: time.Now(), cpu: make([]time.Duration, len(hosts)), throttled: make([]int64, len(hosts))}
-		// Until the first worker has made the schema there is no table: nothing stored yet.
-		if err := conn.QueryRow(ctx, "SELECT count(*) FROM events").Scan(&s.stored); err != nil && !isUndefinedTable(err) {
-			return fmt.Errorf("count stored events: %w", err)
+		if s.stored, err = done(ctx, js, events); err != nil {
+			return err
 		}
 		for i, h := range hosts {
 			if s.cpu[i], err = h.CPU(); err != nil {
@@ -354,9 +366,20 @@ func drain(ctx context.Context, o Options, bins *drills.Bins, tpl *workerbench.T
 			return d, fmt.Errorf("%d of %d events stored after 10 minutes", samples[len(samples)-1].stored, events)
 		}
 	}
+	// Acked means committed: the store must hold every event now.
+	var stored int64
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM events").Scan(&stored); err != nil {
+		return d, fmt.Errorf("count stored events: %w", err)
+	}
+	if stored != int64(events) {
+		return d, fmt.Errorf("the consumer has every event acked, but the store holds %d of %d", stored, events)
+	}
 	var walBytes float64
 	_ = conn.QueryRow(ctx, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8", walStart).Scan(&walBytes)
 
+	if o.Profile != nil {
+		profile(ctx, o.Profile, conn, pg, walStart, n)
+	}
 	d = measure(samples, hosts, events)
 	d.Workers, d.Hot, d.WALBytes = n, hot, walBytes/float64(events)
 	return d, nil
@@ -484,8 +507,20 @@ func prefill(ctx context.Context, nc *nats.Conn, tpl *workerbench.Template, even
 	return nil
 }
 
-// isUndefinedTable is PostgreSQL's 42P01.
-func isUndefinedTable(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "42P01"
+// done is how many of the drain's events the workers have acked (each after its commit): the
+// events not still pending or awaiting an ack on the shared consumer; 0 until a worker made it.
+func done(ctx context.Context, js jetstream.JetStream, events int) (int64, error) {
+	cfg := queue.DefaultConfig()
+	c, err := js.Consumer(ctx, cfg.Stream, cfg.Consumer)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("find the workers' consumer: %w", err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("consumer info: %w", err)
+	}
+	return int64(events) - int64(info.NumPending) - int64(info.NumAckPending), nil
 }

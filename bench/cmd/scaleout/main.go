@@ -36,6 +36,7 @@ func main() {
 	flag.StringVar(&pgSettings, "pg-settings", "", "extra PostgreSQL settings for the store host, name=value,…")
 	flag.StringVar(&o.LabPrefix, "lab-prefix", "sabnch", "the lab's name prefix (1-6 of a-z0-9); give concurrent runs different ones")
 	subnet := flag.String("lab-subnet", "10.211.7.0/24", "the lab's own IPv4 /24; give concurrent runs different ones")
+	profile := flag.Bool("pg-profile", false, "after each drain, print the store's statements (pg_stat_statements), WAL by record kind (pg_waldump) and relation sizes")
 	flag.StringVar(&picture, "picture", "docs/scaleout.svg", "where to draw the curve, relative to the module root (.svg or .png); empty: none")
 	flag.Parse()
 	for _, f := range strings.Split(workers, ",") {
@@ -67,6 +68,9 @@ func main() {
 		os.Exit(2)
 	}
 	o.Out, o.Progress = os.Stdout, os.Stderr
+	if *profile {
+		o.Profile = os.Stdout
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()

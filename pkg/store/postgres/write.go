@@ -167,6 +167,7 @@ func (w *writes) event(rec *store.Record, leadID int64) {
 // queue queues the statements: the new leads with the events, the changed leads, the meetings.
 // An error is a value that cannot be encoded (a record's, never the batch's).
 func (w *writes) queue() error {
+	w.b.Queue(genericPlans)
 	var created leadArrays
 	for i, l := range w.created {
 		if err := created.add(l); err != nil {
@@ -265,3 +266,12 @@ func lockChanged(ctx context.Context, conn *pgx.Conn, p *planner, held keySet) e
 	}
 	return nil
 }
+
+// genericPlans makes the writes that follow run on their prepared (generic) plans. Left to
+// itself PostgreSQL plans each execution anew with the batch's arrays folded in as constants (a
+// "custom" plan), which copies every array, the payloads too, several times over. The writes'
+// plans do not depend on the values: multi-row inserts, and updates and lookups by primary or
+// unique key. Not for the lookups of round trip 1: on a generic plan they guess 100 rows per
+// array and may scan a table rather than probe its index. SET LOCAL: it ends with the
+// transaction, and the writes are its last statements.
+const genericPlans = `SET LOCAL plan_cache_mode = force_generic_plan`
