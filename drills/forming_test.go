@@ -21,7 +21,12 @@ import (
 // once it has made its streams. Everything answered 202 must reach the store.
 func TestDrill10IngestBeforeCluster(t *testing.T) {
 	p := newPipeline(t, "ingest-before-cluster")
-	p.nats = drills.PlanNATS(t, 3)
+	p.onLab() // each node a host of its own where the lab runs; loopback otherwise
+	if p.lab != nil {
+		p.nats = drills.PlanNATSOn(p.hostsFor("nats", 3))
+	} else {
+		p.nats = drills.PlanNATS(t, 3)
+	}
 	t0 := time.Now()
 	p.startIngest("-stream-replicas", "3")
 	t.Logf("ingest started with no NATS in %s", time.Since(t0).Round(time.Millisecond))

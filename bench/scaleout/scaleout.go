@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -305,6 +306,9 @@ func drain(ctx context.Context, o Options, bins *drills.Bins, tpl *workerbench.T
 	defer func() {
 		for _, w := range workers {
 			w.stop(10 * time.Second)
+			if os.Getenv("SCALEOUT_WORKER_LOGS") != "" {
+				fmt.Fprintf(o.Progress, "---- %s, the end of its log:\n%s\n", w.name, lastLines(w.log.String(), 15))
+			}
 		}
 	}()
 	// The events done are counted by the shared consumer (acked after commit), not by the store:
@@ -523,4 +527,10 @@ func done(ctx context.Context, js jetstream.JetStream, events int) (int64, error
 		return 0, fmt.Errorf("consumer info: %w", err)
 	}
 	return int64(events) - int64(info.NumPending) - int64(info.NumAckPending), nil
+}
+
+// lastLines is the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
