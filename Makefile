@@ -30,7 +30,7 @@ bench-scaleout: ## workers as hosts (hosts lab: netns + CPU quotas, root): 1, 2,
 	$(GO) run ./bench/cmd/scaleout
 
 .PHONY: drills
-drills: ## fault drills on real processes under load, each checked against the store (docs/RELIABILITY.md); drills 8, 9 and 11-14 on the hosts lab (root, cgroup v1; else 8, 9, 11 on loopback and 12-14 skipped); bounded
+drills: ## fault drills on real processes under load, each checked against the store (docs/RELIABILITY.md); drills 8-14 on the hosts lab (root, cgroup v1; else 8-11 on loopback and 12-14 skipped); bounded
 	$(GO) vet -tags drills ./drills/
 	$(GO) test -tags drills -count=1 -v -timeout 15m ./drills/
 
