@@ -343,8 +343,11 @@ func drain(ctx context.Context, o Options, bins *drills.Bins, tpl *workerbench.T
 		return d, err
 	}
 	for i, h := range workerHosts {
-		w, err := start(h, h.Name, h.Command(bins.Worker,
-			"-nats-url", natsURL, "-db", pg.url, "-addr", h.Addr.String()+":9091"), []string{"PATH=" + os.Getenv("PATH")})
+		args := []string{"-nats-url", natsURL, "-db", pg.url, "-addr", h.Addr.String() + ":9091"}
+		if os.Getenv("SCALEOUT_WORKER_PPROF") != "" {
+			args = append(args, "-pprof-addr", h.Addr.String()+":6060")
+		}
+		w, err := start(h, h.Name, h.Command(bins.Worker, args...), []string{"PATH=" + os.Getenv("PATH")})
 		if err != nil {
 			return d, err
 		}
