@@ -464,19 +464,9 @@ func connectNATS(ctx context.Context, url string, p *proc) (*nats.Conn, error) {
 // prefill publishes events into the events stream: each about a person of its own (email, phone,
 // meeting and visitor number), or all about one person when hot.
 func prefill(ctx context.Context, nc *nats.Conn, tpl *workerbench.Template, events int, hot bool) error {
-	var pubErrs atomic.Int64
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(2048),
-		jetstream.WithPublishAsyncErrHandler(func(jetstream.JetStream, *nats.Msg, error) { pubErrs.Add(1) }))
-	if err != nil {
-		return err
-	}
-	cfg := queue.DefaultConfig()
-	if _, err := queue.EnsureStream(ctx, js, cfg); err != nil {
-		return err
-	}
 	run := strconv.FormatInt(runSeq.Add(1), 10)
 	now := time.Now().UTC()
-	for i := range events {
+	_, err := workerbench.Publish(ctx, nc, queue.DefaultConfig(), events, func(i int) *event.Event {
 		person := i
 		if hot {
 			person = 0
@@ -485,33 +475,9 @@ func prefill(ctx context.Context, nc *nats.Conn, tpl *workerbench.Template, even
 		p := strconv.Itoa(person)
 		body := tpl.Body(id, "person-"+run+"-"+p+"@example.com", fmt.Sprintf("+9198%08d", person),
 			"scaleout-meeting-"+run+"-"+p, fmt.Sprintf("+9197%08d", person))
-		ev := &event.Event{ID: id, Type: event.WidgetNewConversation, ReceivedAt: now, Body: body}
-		for {
-			_, err := js.PublishMsgAsync(cfg.NewMsg(ev))
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
-				return fmt.Errorf("publish event %d: %w", i, err)
-			}
-			select {
-			case <-js.PublishAsyncComplete():
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-time.After(2 * time.Minute):
-		return errors.New("pre-fill: publishes not acknowledged within 2 minutes")
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if n := pubErrs.Load(); n > 0 {
-		return fmt.Errorf("pre-fill: %d publishes failed", n)
-	}
-	return nil
+		return &event.Event{ID: id, Type: event.WidgetNewConversation, ReceivedAt: now, Body: body}
+	})
+	return err
 }
 
 // done is how many of the drain's events the workers have acked (each after its commit): the

@@ -279,24 +279,11 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// prefill publishes spec.Events events with async publishing (up to 4096 in flight) and waits
-// until the stream holds all of them.
+// prefill publishes spec.Events events (Publish) and checks that the stream holds all of them.
 func prefill(ctx context.Context, nc *nats.Conn, cfg queue.Config, spec DrainSpec) error {
-	var pubErrs atomic.Int64
-	js, err := jetstream.New(nc,
-		jetstream.WithPublishAsyncMaxPending(4096),
-		jetstream.WithPublishAsyncErrHandler(func(jetstream.JetStream, *nats.Msg, error) { pubErrs.Add(1) }),
-	)
-	if err != nil {
-		return err
-	}
-	stream, err := queue.EnsureStream(ctx, js, cfg)
-	if err != nil {
-		return err
-	}
 	run := strconv.FormatInt(runSeq.Add(1), 10)
 	now := time.Now().UTC()
-	for i := range spec.Events {
+	stream, err := Publish(ctx, nc, cfg, spec.Events, func(i int) *event.Event {
 		id := eventID(run, i)
 		person := i
 		if spec.PerPerson > 1 {
@@ -310,34 +297,10 @@ func prefill(ctx context.Context, nc *nats.Conn, cfg queue.Config, spec DrainSpe
 		if spec.MeetingPerPerson {
 			meeting, alt = meetingID(run, person), altPhone(person)
 		}
-		ev := &event.Event{ID: id, Type: event.WidgetNewConversation, ReceivedAt: now, Body: spec.Template.Body(id, email(run, person), ph, meeting, alt)}
-		for attempt := 0; ; attempt++ {
-			_, err := js.PublishMsgAsync(cfg.NewMsg(ev))
-			if err == nil {
-				break
-			}
-			// On a busy machine the server may fall 4,096 acknowledgements behind: let it catch
-			// up, then publish the same event again.
-			if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) || attempt >= 100 {
-				return fmt.Errorf("publish event %d: %w", i, err)
-			}
-			select {
-			case <-js.PublishAsyncComplete():
-			case <-time.After(time.Second):
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-time.After(2 * time.Minute):
-		return errors.New("pre-fill: publishes not acknowledged within 2 minutes")
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if n := pubErrs.Load(); n > 0 {
-		return fmt.Errorf("pre-fill: %d publishes failed", n)
+		return &event.Event{ID: id, Type: event.WidgetNewConversation, ReceivedAt: now, Body: spec.Template.Body(id, email(run, person), ph, meeting, alt)}
+	})
+	if err != nil {
+		return err
 	}
 	info, err := stream.Info(ctx)
 	if err != nil {
@@ -347,6 +310,55 @@ func prefill(ctx context.Context, nc *nats.Conn, cfg queue.Config, spec DrainSpe
 		return fmt.Errorf("pre-fill: stream holds %d messages, want %d", info.State.Msgs, spec.Events)
 	}
 	return nil
+}
+
+// Publish publishes n events, eventAt(i) for each i, into cfg's events stream (made if missing)
+// with async publishing (up to 4096 in flight), and returns once JetStream has acknowledged every
+// one: the pre-filled backlog of a drain (here and in bench/scaleout).
+func Publish(ctx context.Context, nc *nats.Conn, cfg queue.Config, n int, eventAt func(i int) *event.Event) (jetstream.Stream, error) {
+	var pubErrs atomic.Int64
+	js, err := jetstream.New(nc,
+		jetstream.WithPublishAsyncMaxPending(4096),
+		jetstream.WithPublishAsyncErrHandler(func(jetstream.JetStream, *nats.Msg, error) { pubErrs.Add(1) }),
+	)
+	if err != nil {
+		return nil, err
+	}
+	stream, err := queue.EnsureStream(ctx, js, cfg)
+	if err != nil {
+		return nil, err
+	}
+	for i := range n {
+		msg := cfg.NewMsg(eventAt(i))
+		for attempt := 0; ; attempt++ {
+			_, err := js.PublishMsgAsync(msg)
+			if err == nil {
+				break
+			}
+			// On a busy machine the server may fall 4,096 acknowledgements behind: let it catch
+			// up, then publish the same event again.
+			if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) || attempt >= 100 {
+				return nil, fmt.Errorf("publish event %d: %w", i, err)
+			}
+			select {
+			case <-js.PublishAsyncComplete():
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(2 * time.Minute):
+		return nil, errors.New("pre-fill: publishes not acknowledged within 2 minutes")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if n := pubErrs.Load(); n > 0 {
+		return nil, fmt.Errorf("pre-fill: %d publishes failed", n)
+	}
+	return stream, nil
 }
 
 // startWorkers starts the workers and returns how to stop them and how to ask whether any of them
