@@ -42,12 +42,9 @@ type deadLettersView struct {
 }
 
 func (s *Server) deadLetters(ctx context.Context) (deadLettersView, *apiError) {
-	if s.ops == nil {
-		return deadLettersView{}, errNoOps
-	}
-	l, err := s.ops.DeadLetters(ctx)
+	l, err := listed(s, ctx, "listing dead letters", (*admin.Ops).DeadLetters)
 	if err != nil {
-		return deadLettersView{}, s.opsError("listing dead letters", err)
+		return deadLettersView{}, err
 	}
 	v := deadLettersView{DeadLetters: make([]deadLetterItem, len(l))}
 	for i, d := range l {
@@ -202,14 +199,8 @@ type discardedListView struct {
 }
 
 func (s *Server) discarded(ctx context.Context) (discardedListView, *apiError) {
-	if s.ops == nil {
-		return discardedListView{}, errNoOps
-	}
-	l, err := s.ops.DiscardedDeadLetters(ctx)
-	if err != nil {
-		return discardedListView{}, s.opsError("listing discarded dead letters", err)
-	}
-	return discardedListView{Discarded: l}, nil
+	l, err := listed(s, ctx, "listing discarded dead letters", (*admin.Ops).DiscardedDeadLetters)
+	return discardedListView{Discarded: l}, err
 }
 
 func (s *Server) apiDiscarded(w http.ResponseWriter, r *http.Request) {

@@ -21,14 +21,21 @@ type quarantineView struct {
 }
 
 func (s *Server) quarantine(ctx context.Context) (quarantineView, *apiError) {
+	l, err := listed(s, ctx, "listing quarantine", (*admin.Ops).Quarantine)
+	return quarantineView{Quarantine: l}, err
+}
+
+// listed runs one of admin.Ops' listings for a page or the API: errNoOps without NATS, else the
+// listing, its error mapped by opsError (what names it there).
+func listed[T any](s *Server, ctx context.Context, what string, list func(*admin.Ops, context.Context) ([]T, error)) ([]T, *apiError) {
 	if s.ops == nil {
-		return quarantineView{}, errNoOps
+		return nil, errNoOps
 	}
-	l, err := s.ops.Quarantine(ctx)
+	l, err := list(s.ops, ctx)
 	if err != nil {
-		return quarantineView{}, s.opsError("listing quarantine", err)
+		return nil, s.opsError(what, err)
 	}
-	return quarantineView{Quarantine: l}, nil
+	return l, nil
 }
 
 func (s *Server) apiQuarantine(w http.ResponseWriter, r *http.Request) {
