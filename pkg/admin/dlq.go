@@ -339,7 +339,7 @@ func (o *Ops) ReplayDeadLetter(ctx context.Context, id uint64, opts ReplayOption
 	}
 	subject := d.Subject
 	if subject == "" {
-		subject = o.cfg.Subject(d.EventType)
+		subject = o.cfg.Subject(queue.AccountOf(m.Header), d.EventType)
 	}
 	h := nats.Header{}
 	for k, v := range m.Header {
@@ -366,7 +366,7 @@ func (o *Ops) ReplayDeadLetter(ctx context.Context, id uint64, opts ReplayOption
 		data = a.Body
 		if a.Head.Type != d.EventType {
 			h.Set(queue.HeaderEventType, queue.EncodeHeaderValue(a.Head.Type))
-			subject = o.cfg.Subject(a.Head.Type)
+			subject = o.cfg.Subject(queue.AccountOf(m.Header), a.Head.Type)
 		}
 	}
 	h.Set(queue.HeaderReplayOf, "dlq/"+strconv.FormatUint(id, 10))

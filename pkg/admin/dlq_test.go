@@ -236,7 +236,7 @@ func TestDeadLetterReplayWithCorrectedBody(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "dl-fix", ev.ID)
 	require.Equal(t, "lead_updated", ev.Type)
-	require.Equal(t, b.js.Config.Subject("lead_updated"), m.Subject())
+	require.Equal(t, b.js.Config.Subject("", "lead_updated"), m.Subject())
 	require.NoError(t, m.Ack())
 	code, out, _ = b.run(t, "dlq", "list")
 	require.Equal(t, 0, code)

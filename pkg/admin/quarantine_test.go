@@ -195,7 +195,7 @@ func TestQuarantineReplayTranscodes(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	s, err := b.js.JS.Stream(t.Context(), queue.DefaultStream)
 	require.NoError(t, err)
-	m, err := s.GetLastMsgForSubject(t.Context(), b.js.Config.Subject("x"))
+	m, err := s.GetLastMsgForSubject(t.Context(), b.js.Config.Subject("", "x"))
 	require.NoError(t, err)
 	require.Contains(t, string(m.Data), `"name":"José"`)
 

@@ -108,7 +108,7 @@ func (p *pipeline) deadLetter(t *testing.T, eventID string, body []byte) uint64 
 	h.Set(queue.HeaderEventType, "widget_new_conversation")
 	h.Set(queue.HeaderDLQReason, "max_deliver")
 	h.Set(queue.HeaderDLQError, "store: database is locked")
-	h.Set(queue.HeaderDLQSubject, cfg.Subject("widget_new_conversation"))
+	h.Set(queue.HeaderDLQSubject, cfg.Subject("", "widget_new_conversation"))
 	h.Set(queue.HeaderDLQFirstFailure, time.Now().UTC().Format(time.RFC3339Nano))
 	ack, err := p.js.PublishMsg(context.Background(), &nats.Msg{Subject: cfg.DeadLetterSubject, Header: h, Data: body})
 	require.NoError(t, err)

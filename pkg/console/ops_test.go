@@ -35,7 +35,7 @@ func (b *testBundle) deadLetterAs(t *testing.T, eventID, reason, why string, bod
 	h.Set(queue.HeaderEventType, "widget_new_conversation")
 	h.Set(queue.HeaderDLQReason, reason)
 	h.Set(queue.HeaderDLQError, why)
-	h.Set(queue.HeaderDLQSubject, b.js.Config.Subject("widget_new_conversation"))
+	h.Set(queue.HeaderDLQSubject, b.js.Config.Subject("", "widget_new_conversation"))
 	h.Set(queue.HeaderDLQFirstFailure, time.Now().UTC().Format(time.RFC3339Nano))
 	ack, err := b.js.JS.PublishMsg(ctx, &nats.Msg{Subject: b.js.Config.DeadLetterSubject, Header: h, Data: body})
 	require.NoError(t, err)

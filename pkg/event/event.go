@@ -27,4 +27,7 @@ type Event struct {
 	ReceivedAt time.Time
 	// Body is the envelope as received (JSON).
 	Body []byte
+	// Account is the id of the SaleAssist account the event was sent to (see pkg/account); empty
+	// means the default account.
+	Account string
 }

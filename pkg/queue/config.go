@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 )
 
 // Defaults for the events stream and its consumer. They are part of the operators' contract: the
@@ -27,7 +29,8 @@ const (
 type Config struct {
 	// Stream is the JetStream stream holding events until a worker has stored them.
 	Stream string
-	// SubjectPrefix is followed by one token per event type: saleassist.events.<event_type>.
+	// SubjectPrefix is followed by the account and the event type:
+	// saleassist.events.<account>.<event_type> (see Subject).
 	SubjectPrefix string
 	// Consumer is the durable pull consumer every worker process shares.
 	Consumer string
@@ -106,6 +109,41 @@ func (c Config) ConsumerConfig() jetstream.ConsumerConfig {
 		MaxAckPending: 4096,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	}
+}
+
+// AccountConsumer names the durable consumer of one account's events: the default account keeps
+// the consumer of before accounts (Consumer), every other account has Consumer-<id>.
+func (c Config) AccountConsumer(accountID string) string {
+	if id := accountOrDefault(accountID); id != account.Default {
+		return c.Consumer + "-" + id
+	}
+	return c.Consumer
+}
+
+// AccountFilter is the subjects of one account's events. The default account's also holds the
+// subjects of before accounts (saleassist.events.<event_type>, one token after the prefix).
+// The filters of two accounts never overlap, as a work-queue stream requires of its consumers.
+func (c Config) AccountFilter(accountID string) []string {
+	id := accountOrDefault(accountID)
+	if id == account.Default {
+		return []string{c.SubjectPrefix + ".*", c.SubjectPrefix + "." + id + ".>"}
+	}
+	return []string{c.SubjectPrefix + "." + id + ".>"}
+}
+
+// AccountConsumerConfig is ConsumerConfig narrowed to one account's events (AccountConsumer,
+// AccountFilter): workers fetch from each account's consumer in turn, so one account's backlog
+// cannot starve another's events.
+func (c Config) AccountConsumerConfig(accountID string) jetstream.ConsumerConfig {
+	cc := c.ConsumerConfig()
+	cc.Durable = c.AccountConsumer(accountID)
+	cc.Description = "SaleAssist pipeline workers, account " + accountOrDefault(accountID)
+	cc.FilterSubject = ""
+	cc.FilterSubjects = c.AccountFilter(accountID)
+	if len(cc.FilterSubjects) == 1 {
+		cc.FilterSubject, cc.FilterSubjects = cc.FilterSubjects[0], nil
+	}
+	return cc
 }
 
 // EnsureStream creates the events stream and the quarantine stream, or updates them to c, and

@@ -42,12 +42,12 @@ func TestSubjectToken(t *testing.T) {
 	}
 }
 
-// requireOneToken checks that subject is prefix plus exactly one valid NATS token.
+// requireOneToken checks that subject is prefix, the account, and exactly one valid NATS token.
 func requireOneToken(t testing.TB, prefix, subject string) {
 	t.Helper()
-	require.True(t, strings.HasPrefix(subject, prefix+"."), "subject %q lacks prefix %q", subject, prefix)
+	require.True(t, strings.HasPrefix(subject, prefix+".default."), "subject %q lacks prefix %q and the default account", subject, prefix)
 	tokens := strings.Split(subject, ".")
-	require.Len(t, tokens, strings.Count(prefix, ".")+2, "subject %q", subject)
+	require.Len(t, tokens, strings.Count(prefix, ".")+3, "subject %q", subject)
 	tok := tokens[len(tokens)-1]
 	require.NotEmpty(t, tok, "subject %q", subject)
 	for i := 0; i < len(tok); i++ {
@@ -60,7 +60,8 @@ func requireOneToken(t testing.TB, prefix, subject string) {
 func TestConfigSubject(t *testing.T) {
 	t.Parallel()
 	cfg := queue.DefaultConfig()
-	require.Equal(t, "saleassist.events.widget_new_conversation", cfg.Subject("widget_new_conversation"))
+	require.Equal(t, "saleassist.events.default.widget_new_conversation", cfg.Subject("", "widget_new_conversation"))
+	require.Equal(t, "saleassist.events.acme.widget_new_conversation", cfg.Subject("acme", "widget_new_conversation"))
 
 	inputs := []string{"", ".", "..", "a.", ".a", "*", ">", "a b", "\x00", "\xff\xfe", "日本語", "weird.type *>",
 		strings.Repeat("t", 128), strings.Repeat(".", 128), "widget_new_conversation"}
@@ -68,12 +69,12 @@ func TestConfigSubject(t *testing.T) {
 		inputs = append(inputs, string([]byte{byte(c)}), "x"+string([]byte{byte(c)})+"y")
 	}
 	for _, in := range inputs {
-		requireOneToken(t, cfg.SubjectPrefix, cfg.Subject(in))
+		requireOneToken(t, cfg.SubjectPrefix, cfg.Subject("", in))
 	}
 }
 
 // FuzzSubjectToken: whatever the event type, the subject stays inside the stream's
-// saleassist.events.> filter with exactly one token after the prefix.
+// saleassist.events.> filter with exactly one token after the prefix and the account.
 func FuzzSubjectToken(f *testing.F) {
 	for _, s := range []string{"", "widget_new_conversation", "a.b", "*", ">", " ", "é"} {
 		f.Add(s)
@@ -84,7 +85,7 @@ func FuzzSubjectToken(f *testing.F) {
 		if len(tok) != max(len(s), 1) {
 			t.Fatalf("SubjectToken(%q) = %q: want one byte per input byte", s, tok)
 		}
-		requireOneToken(t, cfg.SubjectPrefix, cfg.Subject(s))
+		requireOneToken(t, cfg.SubjectPrefix, cfg.Subject("", s))
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 )
 
@@ -21,6 +22,9 @@ const (
 	HeaderEventID = "Saleassist-Event-Id"
 	// HeaderReceivedAt is when the ingest accepted the request (RFC 3339, UTC).
 	HeaderReceivedAt = "Saleassist-Received-At"
+	// HeaderAccount is the id of the account whose webhook URL the request came to. Messages
+	// from before accounts existed have none and belong to account.Default.
+	HeaderAccount = "Saleassist-Account"
 )
 
 // SubjectToken turns an event type into one NATS subject token: characters NATS reserves ('.',
@@ -56,9 +60,30 @@ func tokenByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 }
 
-// Subject is the subject an event of the given type is published on.
-func (c Config) Subject(eventType string) string {
-	return c.SubjectPrefix + "." + SubjectToken(eventType)
+// Subject is the subject an event of the given type is published on for the account:
+// saleassist.events.<account>.<event_type>, so that each account has a consumer of its own and
+// workers can take accounts in turn. An empty account is account.Default. Before accounts,
+// events were published on saleassist.events.<event_type> (one token after the prefix); those
+// belong to the default account (AccountFilter).
+func (c Config) Subject(accountID, eventType string) string {
+	return c.SubjectPrefix + "." + accountOrDefault(accountID) + "." + SubjectToken(eventType)
+}
+
+func accountOrDefault(id string) string {
+	if id == "" {
+		return account.Default
+	}
+	return id
+}
+
+// MsgID is the Nats-Msg-Id of an event: its id for the default account (as before accounts, so
+// a retry across the upgrade is still caught), "<account>/<id>" for the others, so that the same
+// event id sent to two accounts is two events to JetStream's duplicate window too.
+func MsgID(accountID, eventID string) string {
+	if accountID == "" || accountID == account.Default {
+		return eventID
+	}
+	return accountID + "/" + eventID
 }
 
 // NewMsg builds the message for an event: body as data, id, type and arrival time as headers, and
@@ -67,12 +92,20 @@ func (c Config) Subject(eventType string) string {
 // that differ only in white space are two events to JetStream's dedupe too.
 func (c Config) NewMsg(ev *event.Event) *nats.Msg {
 	id := EncodeHeaderValue(ev.ID)
-	h := make(nats.Header, 4)
-	h[jetstream.MsgIDHeader] = []string{id}
+	acct := accountOrDefault(ev.Account)
+	h := make(nats.Header, 5)
+	h[jetstream.MsgIDHeader] = []string{MsgID(acct, id)}
 	h[HeaderEventID] = []string{id}
 	h[HeaderEventType] = []string{EncodeHeaderValue(ev.Type)}
 	h[HeaderReceivedAt] = []string{ev.ReceivedAt.UTC().Format(time.RFC3339Nano)}
-	return &nats.Msg{Subject: c.Subject(ev.Type), Header: h, Data: ev.Body}
+	h[HeaderAccount] = []string{acct}
+	return &nats.Msg{Subject: c.Subject(acct, ev.Type), Header: h, Data: ev.Body}
+}
+
+// AccountOf returns the account a message's headers name, account.Default when none (a message
+// from before accounts, or published by something other than the ingest).
+func AccountOf(h nats.Header) string {
+	return accountOrDefault(h.Get(HeaderAccount))
 }
 
 // EventFromMsg rebuilds the event a message carries, id and type decoded (DecodeHeaderValue) to
@@ -81,9 +114,10 @@ func (c Config) NewMsg(ev *event.Event) *nats.Msg {
 func EventFromMsg(m jetstream.Msg) (*event.Event, error) {
 	h := m.Headers()
 	ev := &event.Event{
-		ID:   DecodeHeaderValue(h.Get(HeaderEventID)),
-		Type: DecodeHeaderValue(h.Get(HeaderEventType)),
-		Body: m.Data(),
+		ID:      DecodeHeaderValue(h.Get(HeaderEventID)),
+		Type:    DecodeHeaderValue(h.Get(HeaderEventType)),
+		Body:    m.Data(),
+		Account: AccountOf(h),
 	}
 	if ev.ID == "" || ev.Type == "" {
 		head, err := event.ParseHead(ev.Body)

@@ -36,12 +36,22 @@ func TestNewMsg(t *testing.T) {
 	ev := newEvent(t, "weird.type *>", "ev-1", 0)
 
 	m := cfg.NewMsg(ev)
-	require.Equal(t, "saleassist.events.weird_type___", m.Subject)
+	require.Equal(t, "saleassist.events.default.weird_type___", m.Subject)
 	require.Equal(t, ev.Body, m.Data)
 	require.Equal(t, "ev-1", m.Header.Get(jetstream.MsgIDHeader))
 	require.Equal(t, "ev-1", m.Header.Get(queue.HeaderEventID))
 	require.Equal(t, "weird.type *>", m.Header.Get(queue.HeaderEventType))
 	require.Equal(t, "2024-07-11T10:32:38.123456789Z", m.Header.Get(queue.HeaderReceivedAt))
+	require.Equal(t, "default", m.Header.Get(queue.HeaderAccount))
+
+	// Another account: its own subject, and a Nats-Msg-Id of its own, so the same event id sent
+	// to two accounts is not dropped as a duplicate by JetStream.
+	ev.Account = "acme"
+	m = cfg.NewMsg(ev)
+	require.Equal(t, "saleassist.events.acme.weird_type___", m.Subject)
+	require.Equal(t, "acme/ev-1", m.Header.Get(jetstream.MsgIDHeader))
+	require.Equal(t, "ev-1", m.Header.Get(queue.HeaderEventID))
+	require.Equal(t, "acme", m.Header.Get(queue.HeaderAccount))
 }
 
 func TestEventFromMsg_RoundTrip(t *testing.T) {
@@ -75,7 +85,7 @@ func TestEventFromMsg_WithoutHeaders(t *testing.T) {
 	// Someone published an envelope by hand (nats pub, a replay script): no headers at all.
 	body := []byte(`{"event_type":"widget_new_conversation","payload":{"id":12345}}`)
 	before := time.Now()
-	_, err = b.js.Publish(ctx, b.cfg.Subject("widget_new_conversation"), body)
+	_, err = b.js.Publish(ctx, b.cfg.Subject("", "widget_new_conversation"), body)
 	require.NoError(t, err)
 	after := time.Now()
 
@@ -109,7 +119,7 @@ func TestEventFromMsg_BadBody(t *testing.T) {
 			ctx := t.Context()
 			_, err := queue.EnsureStream(ctx, b.js, b.cfg)
 			require.NoError(t, err)
-			subject := b.cfg.Subject("x")
+			subject := b.cfg.Subject("", "x")
 			_, err = b.js.Publish(ctx, subject, []byte(tt.body))
 			require.NoError(t, err)
 

@@ -56,7 +56,7 @@ func TestPublisher_MessageHeadersAndBody(t *testing.T) {
 	require.NoError(t, err)
 	m, err := s.GetMsg(ctx, ack.Sequence)
 	require.NoError(t, err)
-	require.Equal(t, "saleassist.events.weird_type___", m.Subject)
+	require.Equal(t, "saleassist.events.default.weird_type___", m.Subject)
 	require.Equal(t, "ev-42", m.Header.Get(jetstream.MsgIDHeader))
 	require.Equal(t, "ev-42", m.Header.Get(queue.HeaderEventID))
 	require.Equal(t, "weird.type *>", m.Header.Get(queue.HeaderEventType))

@@ -18,7 +18,12 @@ var ErrNotFound = errors.New("not found")
 // Record is everything one event changes in the store: the event itself (always kept, for history
 // and replay), and the lead and meeting its handler extracted, if any.
 type Record struct {
-	// EventID is the event's unique id; a second Record with the same EventID is a duplicate.
+	// Account is the id of the account the event was sent to (pkg/account); empty means
+	// account.Default. Everything a record identifies is the account's own: the event id's
+	// dedupe, the lead matched by email or phone, the meeting id.
+	Account string
+	// EventID is the event's unique id; a second Record with the same EventID (in the same
+	// account) is a duplicate.
 	EventID    string
 	EventType  string
 	ReceivedAt time.Time

@@ -148,7 +148,7 @@ func TestHandlerPanicIsDeadLettered(t *testing.T) {
 	require.Contains(t, dl.Header.Get(queue.HeaderDLQError), "panicked")
 	require.Contains(t, dl.Header.Get(queue.HeaderDLQError), "mapper exploded")
 	require.Equal(t, "boom-1", dl.Header.Get(queue.HeaderEventID))
-	require.Equal(t, b.qc.Subject(wnc), dl.Header.Get(queue.HeaderDLQSubject))
+	require.Equal(t, b.qc.Subject("", wnc), dl.Header.Get(queue.HeaderDLQSubject))
 	require.Equal(t, "1", dl.Header.Get(queue.HeaderDLQDeliveries))
 	require.Equal(t, "1", dl.Header.Get(queue.HeaderDLQStreamSeq))
 	require.NotEmpty(t, dl.Header.Get(queue.HeaderDLQFirstFailure))
@@ -220,7 +220,7 @@ func TestMessageThatIsNotAnEnvelopeIsDeadLettered(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	_, err := b.js.Publish(ctx, b.qc.Subject("garbage"), []byte("not json"))
+	_, err := b.js.Publish(ctx, b.qc.Subject("", "garbage"), []byte("not json"))
 	require.NoError(t, err)
 
 	dl := b.awaitDeadLetters(t, 1)[0]
