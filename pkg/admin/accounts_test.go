@@ -1,11 +1,13 @@
 package admin_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -183,4 +185,29 @@ func TestAccountsErrorsSayWhatIsWrong(t *testing.T) {
 	code, _, errOut = b.run(t, "accounts", "show")
 	require.Equal(t, 2, code)
 	require.Contains(t, errOut, "want an account ID")
+}
+
+// What ingestctl adds reaches a running process's registry (as an ingest follows the bucket):
+// its URL finds it and its secret is accepted; disabling it shows there too.
+func TestAccountsAddedReachAFollowingProcess(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	reg := account.NewRegistry()
+	require.NoError(t, account.Follow(ctx, b.js.JS, reg, account.EnvDefault([]string{"env"}, "", ""), account.WithLogger(b.js.Logger)))
+
+	added := b.add(t, "brand2", "-client-id", "c2")
+	token := strings.TrimPrefix(added["webhook_path"].(string), account.WebhookPathPrefix+"/")
+	require.Eventually(t, func() bool { _, ok := reg.ByWebhookToken(token); return ok }, 5*time.Second, 5*time.Millisecond)
+	a, _ := reg.ByWebhookToken(token)
+	require.Equal(t, "brand2", a.ID)
+	require.True(t, a.AcceptsSecret(added["secret"].(string)))
+	require.True(t, a.AcceptsClientID("c2"))
+	require.False(t, a.AcceptsClientID("c1"))
+
+	b.ok(t, "accounts", "disable", "brand2")
+	require.Eventually(t, func() bool { a, _ := reg.ByID("brand2"); return a.Disabled }, 5*time.Second, 5*time.Millisecond)
+	_, ok := reg.ByID(account.Default)
+	require.True(t, ok)
 }
