@@ -161,6 +161,15 @@ func TestAccountsSetMappingChecksTheFile(t *testing.T) {
 	b.ok(t, "accounts", "set-mapping", "brand2", "../lead/mapping/testdata/mapping.example.yaml")
 	require.Equal(t, string(good), b.stored(t, "brand2").Mapping)
 	require.Contains(t, b.ok(t, "accounts", "show", "brand2"), "its own (")
+	b.ok(t, "accounts", "set-mapping", "brand2", "../lead/mapping/testdata/mapping.example.json")
+
+	// Stored without its name, a mapping is read as JSON when it starts with '{': flow-style
+	// YAML, valid as a .yaml file, would not load in a worker, so it is refused here.
+	flow := filepath.Join(t.TempDir(), "flow.yaml")
+	require.NoError(t, os.WriteFile(flow, []byte("{version: 1, lead: {name: payload.people_detail.name}}\n"), 0o600))
+	code, _, errOut = b.run(t, "accounts", "set-mapping", "brand2", flow)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "starts with '{' but is not JSON")
 }
 
 func TestAccountsErrorsSayWhatIsWrong(t *testing.T) {

@@ -107,5 +107,10 @@ func checkMapping(file string, content []byte) error {
 	if _, err := mapping.ParseMapping(file, content); err != nil {
 		return fmt.Errorf("mapping refused, nothing changed:\n%w", err)
 	}
+	// The account keeps the content without the file's name, so workers tell JSON from YAML by
+	// the content ('{' first): a YAML file written in flow style would be read as JSON.
+	if _, err := mapping.ParseMapping("account mapping", content); err != nil {
+		return fmt.Errorf("mapping refused, nothing changed: %s starts with '{' but is not JSON; write it as JSON, or as YAML in block style (key: value lines)", file)
+	}
 	return nil
 }
