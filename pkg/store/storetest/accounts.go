@@ -63,7 +63,9 @@ func testSamePersonTwoAccounts(t *testing.T, s BrowsingStore) {
 	require.Equal(t, a, res[1].LeadID, "account A's second event joins A's lead")
 
 	// A batch naming a new person in two accounts at once.
-	l := func() *lead.Lead { return &lead.Lead{Email: "ravi@example.com", MobileNumber: "+911111111111", SeenAt: t0} }
+	l := func() *lead.Lead {
+		return &lead.Lead{Email: "ravi@example.com", MobileNumber: "+911111111111", SeenAt: t0}
+	}
 	res = apply(t, s, in(acctA, record("a-3", l())), in(acctB, record("b-3", l())))
 	require.NotEqual(t, res[0].LeadID, res[1].LeadID)
 
