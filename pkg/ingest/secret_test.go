@@ -39,10 +39,10 @@ func TestWebhookAuth(t *testing.T) {
 			require.False(t, res.contains(testSecret), "the answer must not reveal the secret: %s", res.body)
 			require.NotContains(t, b.logs.String(), testSecret, "the log must not reveal the secret")
 			require.Equal(t, uint64(0), b.msgs(t))
-			require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"reason": tt.reason}))
+			require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"account": "default", "reason": tt.reason}))
 			other := map[string]string{"missing": "mismatch", "mismatch": "missing"}[tt.reason]
-			require.Equal(t, 0.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"reason": other}))
-			require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"code": "401"}))
+			require.Equal(t, 0.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"account": "default", "reason": other}))
+			require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"account": "default", "code": "401"}))
 		})
 	}
 }
