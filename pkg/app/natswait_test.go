@@ -64,7 +64,7 @@ func TestIngestWaitsForNATS(t *testing.T) {
 	require.Contains(t, raw, `"error":"unavailable"`)
 	require.Contains(t, raw, "cannot store events yet")
 	require.Contains(t, raw, "retry later with the same body")
-	require.Contains(t, scrape(t, tb.url), `saleassist_ingest_requests_total{code="503"} 1`)
+	require.Contains(t, scrape(t, tb.url), `saleassist_ingest_requests_total{account="default",code="503"} 1`)
 
 	k := testkit.StartJetStream(t, testkit.WithListen(addr))
 	require.Eventually(t, func() bool {
