@@ -81,7 +81,7 @@ func NewAuth(c AuthConfig) (*Auth, error) {
 		if err := checkHeaderName("WEBHOOK_SECRET_HEADER", a.secretHeader); err != nil {
 			return nil, err
 		}
-		if _, err := NewSecrets(c.Secrets); err != nil {
+		if err := CheckSecrets(c.Secrets); err != nil {
 			return nil, err
 		}
 	}
@@ -93,7 +93,7 @@ func NewAuth(c AuthConfig) (*Auth, error) {
 		if len(keys) == 0 {
 			keys = c.Secrets
 		}
-		if _, err := NewSecrets(keys); err != nil {
+		if err := CheckSecrets(keys); err != nil {
 			return nil, fmt.Errorf("signature keys (WEBHOOK_SIGNATURE_SECRETS, else WEBHOOK_SECRETS): %w", err)
 		}
 		for _, k := range keys {
