@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -161,6 +162,9 @@ func TestAccounts_UnknownURL(t *testing.T) {
 	require.Equal(t, uint64(0), b.msgs(t))
 	require.Equal(t, uint64(0), b.quarantined(t))
 	require.Equal(t, 5.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"account": ingest.NoAccount, "code": "404"}))
+	logs := b.logs.String()
+	require.Equal(t, 1, strings.Count(logs, "no enabled account"), "logged once for the run, not per request:\n%s", logs)
+	require.NotContains(t, logs, off.WebhookToken, "tokens are never logged")
 
 	// A new URL revokes the old one.
 	rotated := a.Account

@@ -88,9 +88,10 @@ func (l *limiters) wait(acct *account.Account, now time.Time) time.Duration {
 
 // rateLimited answers 429 for acct, whose next token is delay away: Retry-After in whole seconds,
 // rounded up, at least 1.
-func rateLimited(w http.ResponseWriter, acct *account.Account, delay time.Duration) int {
+func (s *Server) rateLimited(w http.ResponseWriter, acct *account.Account, delay time.Duration) int {
 	secs := max(1, int(math.Ceil(delay.Seconds())))
 	perSecond, burst := acct.Rate()
+	s.overRate.Fail("an account is over its rate, answering 429", nil, "account", acct.ID, "rate_per_second", perSecond, "burst", burst)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	return writeError(w, http.StatusTooManyRequests, "rate_limited", fmt.Sprintf(
 		"account %q sends more than its rate of %g events per second (bursts of up to %d); this event was not accepted and is not kept: "+

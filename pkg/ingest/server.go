@@ -71,6 +71,9 @@ type Server struct {
 	// lines per state change (internal/ratelog); the metrics count every one.
 	publishFailing, quarantineFailing ratelog.Failing
 	refusals                          map[string]*ratelog.Failing // by Failure.Reason: a fixed set
+	// unknownURLs (a sender at a revoked or mistyped URL) and overRate (an account past its
+	// bucket) repeat once per request too.
+	unknownURLs, overRate ratelog.Failing
 }
 
 // NewServer returns the ingest's HTTP handler. ready reports whether events can be published
@@ -82,6 +85,9 @@ func NewServer(cfg Config, pub Publisher, ready func(context.Context) error, m *
 	s := &Server{cfg: cfg, pub: pub, metrics: m, log: log, now: time.Now,
 		limiters: newLimiters(), watch: newRegistryWatch(cfg.Accounts)}
 	s.publishFailing.Log, s.quarantineFailing.Log = log, log
+	for _, l := range []*ratelog.Failing{&s.unknownURLs, &s.overRate} {
+		l.Log, l.Every, l.Idle = log, time.Minute, time.Minute
+	}
 	s.syncAccounts(cfg.Accounts.IDs())
 	s.refusals = map[string]*ratelog.Failing{}
 	for _, reason := range []string{ReasonMissingSecret, ReasonMismatch, ReasonMissingSignature, ReasonBadSignature, ReasonSourceIP} {

@@ -39,6 +39,9 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request, start time.Time, acct *account.Account, am *accountMetrics) int {
 	if acct == nil {
+		// Neither the token (a revoked one may still be worth something to someone) nor the
+		// path is logged.
+		s.unknownURLs.Fail("request to a webhook URL of no enabled account, answered 404", nil, "source", s.cfg.Auth.Source(r).String())
 		return unknownURL(w, r)
 	}
 	if r.Method != http.MethodPost {
@@ -58,7 +61,7 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request, start time
 	early := s.cfg.Auth.SecretHeaderOf(acct) != ""
 	if early {
 		if d := s.limiters.wait(acct, start); d > 0 {
-			return rateLimited(w, acct, d)
+			return s.rateLimited(w, acct, d)
 		}
 	}
 	raw, err := readBody(w, r, s.cfg.MaxBody)
@@ -73,7 +76,7 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request, start time
 	}
 	if !early {
 		if d := s.limiters.wait(acct, s.now()); d > 0 {
-			return rateLimited(w, acct, d)
+			return s.rateLimited(w, acct, d)
 		}
 	}
 	// Authenticated from here on: whatever cannot be accepted is kept in quarantine for replay.
