@@ -82,6 +82,9 @@ func TestAccounts_EachURLTakesItsOwnSecret(t *testing.T) {
 	}
 	res := b.do(t, http.MethodPost, a.path(), bytes.NewReader(fix), "Content-Type", jsonUTF8)
 	require.Contains(t, requireError(t, res, http.StatusUnauthorized, "unauthorized"), "ingestctl accounts")
+	res = b.do(t, http.MethodGet, a.path(), nil)
+	require.Contains(t, requireError(t, res, http.StatusMethodNotAllowed, "method_not_allowed"), "POSTed to this URL")
+	require.Equal(t, http.MethodPost, res.header.Get("Allow"))
 	require.Equal(t, uint64(2), b.msgs(t))
 	require.Equal(t, 2.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"account": "acme", "reason": ingest.ReasonMismatch}))
 	require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"account": "default", "reason": ingest.ReasonMismatch}))

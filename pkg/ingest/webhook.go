@@ -46,8 +46,12 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request, start time
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
+		to := WebhookPath
+		if r.URL.Path != WebhookPath {
+			to = "this URL"
+		}
 		return writeError(w, http.StatusMethodNotAllowed, "method_not_allowed",
-			r.Method+" is not allowed; SaleAssist webhooks are POSTed to "+WebhookPath)
+			r.Method+" is not allowed; SaleAssist webhooks are POSTed to "+to)
 	}
 	if f := s.cfg.Auth.CheckRequest(r, acct); f != nil {
 		return s.refuse(w, r, f, am)
