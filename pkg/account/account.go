@@ -154,5 +154,14 @@ func ValidID(id string) error {
 		}
 		return fmt.Errorf("account id %q: character %q at %d is not allowed; use a-z, 0-9 and '-', starting with a letter or digit", id, c, i)
 	}
+	if slices.Contains(ReservedLabels, id) {
+		return fmt.Errorf("account id %q is reserved: the metrics use it for requests and messages of no configured account; pick another", id)
+	}
 	return nil
 }
+
+// ReservedLabels are the values the metrics' account label takes for what belongs to no
+// configured account ("none": a request to a URL of no account; "other": a message whose account
+// is not configured, or no longer). No account may have these ids, or its series would mix
+// with them.
+var ReservedLabels = []string{"none", "other"}

@@ -13,7 +13,7 @@ func TestValidID(t *testing.T) {
 	for _, ok := range []string{"default", "acme", "a", "brand-2", "0x"} {
 		require.NoError(t, account.ValidID(ok), ok)
 	}
-	for _, bad := range []string{"", "-a", "Acme", "a.b", "a b", "a*", "a>", "ü", "a_b", "abcdefghijklmnopqrstuvwxyz0123456789"} {
+	for _, bad := range []string{"", "-a", "Acme", "a.b", "a b", "a*", "a>", "ü", "a_b", "abcdefghijklmnopqrstuvwxyz0123456789", "none", "other"} {
 		require.Error(t, account.ValidID(bad), bad)
 	}
 }

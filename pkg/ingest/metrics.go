@@ -9,7 +9,7 @@ import (
 
 // NoAccount is the account label of requests tied to no configured account: a webhook URL whose
 // token is unknown, or whose account is disabled.
-const NoAccount = "none"
+const NoAccount = "none" // account.ReservedLabels: no account can have this id
 
 // Metrics are the ingest's Prometheus metrics. Those that count requests or events carry an
 // account label whose values are the ids of configured accounts and NoAccount, never anything a
