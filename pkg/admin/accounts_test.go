@@ -220,3 +220,24 @@ func TestAccountsAddedReachAFollowingProcess(t *testing.T) {
 	_, ok := reg.ByID(account.Default)
 	require.True(t, ok)
 }
+
+func TestAccountsSetChangesOnlyWhatIsGiven(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.add(t, "brand2", "-client-id", "c2", "-name", "Brand Two", "-rate", "50")
+	b.ok(t, "accounts", "set", "brand2", "-retain-events-days", "30", "-client-id", "c3,c4", "-burst", "70")
+	a := b.stored(t, "brand2")
+	require.Equal(t, 30, a.RetainEventsDays)
+	require.Equal(t, []string{"c3", "c4"}, a.ClientIDs, "-client-id replaces the list")
+	require.Equal(t, 70, a.Burst)
+	require.Equal(t, 50.0, a.RatePerSecond, "left as it was")
+	require.Equal(t, "Brand Two", a.Name, "left as it was")
+
+	code, _, errOut := b.run(t, "accounts", "set", "brand2")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "needs at least one of")
+	code, _, errOut = b.run(t, "accounts", "set", "brand2", "-rate", "-5")
+	require.Equal(t, 1, code)
+	require.NotEmpty(t, errOut)
+	require.Equal(t, 50.0, b.stored(t, "brand2").RatePerSecond, "a refused change changes nothing")
+}

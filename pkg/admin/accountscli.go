@@ -38,6 +38,8 @@ func (c *CLI) accountsCmd(ctx context.Context, verb string, args []string) error
 		fs.StringVar(&n.SecretHeader, "secret-header", "", "")
 	case "list":
 		want = 0
+	case "set":
+		defineSettings(fs)
 	case "rotate-secret":
 		fs.BoolVar(&dropOld, "drop-old", false, "")
 	case "set-mapping":
@@ -132,9 +134,15 @@ func (c *CLI) accountsCmd(ctx context.Context, verb string, args []string) error
 			return c.printJSON(v)
 		}
 		fmt.Fprintf(c.Stdout, "account %s: new webhook path %s\nthe old one stops working within seconds: set the new one in SaleAssist\n", id, v.WebhookPath)
-	case "set-mapping", "disable", "enable":
+	case "set-mapping", "disable", "enable", "set":
 		var v AccountView
 		switch verb {
+		case "set":
+			settings, serr := readSettings(fs)
+			if serr != nil {
+				return serr
+			}
+			v, err = c.ops.SetAccount(ctx, id, settings)
 		case "set-mapping":
 			v, err = c.ops.SetMapping(ctx, id, mappingFile, mappingContent)
 		default:
@@ -147,7 +155,7 @@ func (c *CLI) accountsCmd(ctx context.Context, verb string, args []string) error
 			return c.printJSON(v)
 		}
 		fmt.Fprintf(c.Stdout, "account %s: %s; running ingests and workers follow within seconds\n", id,
-			map[string]string{"set-mapping": "mapping set from " + mappingFile, "disable": "disabled (its URL answers 404; its data stays)", "enable": "enabled"}[verb])
+			map[string]string{"set": "settings changed", "set-mapping": "mapping set from " + mappingFile, "disable": "disabled (its URL answers 404; its data stays)", "enable": "enabled"}[verb])
 	case "token":
 		token, err := c.ops.ConsoleToken(ctx, id)
 		if err != nil {
@@ -213,4 +221,55 @@ func (l *listFlag) Set(s string) error {
 		}
 	}
 	return nil
+}
+
+// defineSettings declares `accounts set`'s flags; readSettings takes the ones given.
+func defineSettings(fs *flag.FlagSet) {
+	fs.String("name", "", "")
+	fs.Var(&listFlag{}, "client-id", "")
+	fs.Float64("rate", 0, "")
+	fs.Int("burst", 0, "")
+	fs.Int("retain-events-days", 0, "")
+	fs.Int("retain-leads-days", 0, "")
+	fs.String("secret-header", "", "")
+}
+
+func readSettings(fs *flag.FlagSet) (AccountSettings, error) {
+	var s AccountSettings
+	n := 0
+	fs.Visit(func(f *flag.Flag) {
+		n++
+		var g any
+		if getter, ok := f.Value.(flag.Getter); ok {
+			g = getter.Get()
+		}
+		switch f.Name {
+		case "name":
+			v := g.(string)
+			s.Name = &v
+		case "client-id":
+			s.ClientIDs = *f.Value.(*listFlag)
+		case "rate":
+			v := g.(float64)
+			s.RatePerSecond = &v
+		case "burst":
+			v := g.(int)
+			s.Burst = &v
+		case "retain-events-days":
+			v := g.(int)
+			s.RetainEventsDays = &v
+		case "retain-leads-days":
+			v := g.(int)
+			s.RetainLeadsDays = &v
+		case "secret-header":
+			v := g.(string)
+			s.SecretHeader = &v
+		default:
+			n-- // -json
+		}
+	})
+	if n == 0 {
+		return s, usageError{"accounts set ID needs at least one of -name, -client-id (repeatable; replaces the list), -rate, -burst, -retain-events-days, -retain-leads-days, -secret-header"}
+	}
+	return s, nil
 }

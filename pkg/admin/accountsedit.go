@@ -90,6 +90,42 @@ func (o *Ops) SetDisabled(ctx context.Context, id string, disabled bool) (Accoun
 	return viewOf(a), err
 }
 
+// AccountSettings are the settings `accounts set` changes; a nil field is left as it is.
+type AccountSettings struct {
+	Name             *string
+	ClientIDs        []string // nil: unchanged; the list replaces the account's
+	RatePerSecond    *float64
+	Burst            *int
+	RetainEventsDays *int
+	RetainLeadsDays  *int
+	SecretHeader     *string
+}
+
+// SetAccount changes an account's name, client ids, rate, burst, retention or secret header.
+// The bucket checks the result (no negative rate or retention) before it is stored; running
+// ingests and workers follow within seconds.
+func (o *Ops) SetAccount(ctx context.Context, id string, s AccountSettings) (AccountView, error) {
+	a, err := o.updateAccount(ctx, id, func(a *account.Account) error {
+		set(&a.Name, s.Name)
+		set(&a.RatePerSecond, s.RatePerSecond)
+		set(&a.Burst, s.Burst)
+		set(&a.RetainEventsDays, s.RetainEventsDays)
+		set(&a.RetainLeadsDays, s.RetainLeadsDays)
+		set(&a.SecretHeader, s.SecretHeader)
+		if s.ClientIDs != nil {
+			a.ClientIDs = s.ClientIDs
+		}
+		return nil
+	})
+	return viewOf(a), err
+}
+
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
 func (o *Ops) updateAccount(ctx context.Context, id string, change func(*account.Account) error) (account.Account, error) {
 	kv, err := o.accounts(ctx)
 	if err != nil {

@@ -71,6 +71,8 @@ commands:
   accounts rotate-secret ID [-json]    add a new secret (shown once); the old one still works
   accounts rotate-secret ID -drop-old  then accept only the newest
   accounts rotate-url ID [-json]       a new webhook path; the old one stops working
+  accounts set ID [-name N] [-client-id C]... [-rate R] [-burst B] [-retain-events-days D] [-retain-leads-days D]
+                                       change settings (-client-id replaces the list)
   accounts set-mapping ID FILE         the account's own mapping, checked before it is stored
   accounts disable ID | enable ID      a disabled account's URL answers 404; its data stays
   accounts token ID [-json]            a new console token for this account only ({"token": …}),
