@@ -23,6 +23,9 @@ type Ops struct {
 	cfg  queue.Config
 	// maxBody is the largest body a quarantine replay submits, as the ingest's MAX_BODY_BYTES.
 	maxBody int64
+	// account, when not empty, limits the dead-letter and quarantine operations to that account's
+	// entries (ForAccount); empty sees every account's.
+	account string
 }
 
 // NewOps returns the operations over nc, on the streams cfg names. maxBody bounds a replayed

@@ -18,14 +18,17 @@ import (
 // quarantine runs `ingestctl quarantine <verb> …`.
 func (c *CLI) quarantine(ctx context.Context, verb string, args []string) error {
 	var (
-		jsonOut  bool
-		bodyFile string
-		id       uint64
+		jsonOut        bool
+		bodyFile, acct string
+		id             uint64
 	)
 	for i := 0; i < len(args); i++ {
 		switch a := args[i]; {
 		case a == "--json" && verb == "list":
 			jsonOut = true
+		case (a == "--account" || a == "-account") && verb == "list" && i+1 < len(args):
+			i++
+			acct = args[i]
 		case (a == "--body" || a == "-body") && verb == "replay" && i+1 < len(args):
 			i++
 			bodyFile = args[i]
@@ -48,7 +51,7 @@ func (c *CLI) quarantine(ctx context.Context, verb string, args []string) error 
 	defer closeConn()
 	switch verb {
 	case "list":
-		return c.quarantineList(ctx, jsonOut)
+		return c.quarantineList(ctx, c.ops.ForAccount(acct), jsonOut)
 	case "show":
 		q, err := c.ops.QuarantinedEntry(ctx, id)
 		if err != nil {
@@ -82,7 +85,9 @@ func (c *CLI) quarantine(ctx context.Context, verb string, args []string) error 
 // QuarantineEntry is an authenticated request the ingest could not accept: one line of
 // `quarantine list`, one row of the console's quarantine.
 type QuarantineEntry struct {
-	ID         uint64    `json:"id"`
+	ID uint64 `json:"id"`
+	// Account is the account whose webhook URL the request came to.
+	Account    string    `json:"account"`
 	ReceivedAt time.Time `json:"received_at"`
 	Reason     string    `json:"reason"`
 	Error      string    `json:"error"`
@@ -90,8 +95,8 @@ type QuarantineEntry struct {
 	RemoteAddr string    `json:"remote_addr,omitempty"`
 }
 
-func (c *CLI) quarantineList(ctx context.Context, jsonOut bool) error {
-	entries, err := c.ops.Quarantine(ctx)
+func (c *CLI) quarantineList(ctx context.Context, ops *Ops, jsonOut bool) error {
+	entries, err := ops.Quarantine(ctx)
 	if err != nil {
 		return err
 	}
@@ -99,9 +104,9 @@ func (c *CLI) quarantineList(ctx context.Context, jsonOut bool) error {
 		return c.printJSON(entries)
 	}
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tRECEIVED\tREASON\tBYTES\tERROR")
+	fmt.Fprintln(tw, "ID\tACCOUNT\tRECEIVED\tREASON\tBYTES\tERROR")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", e.ID, e.ReceivedAt.Format(time.RFC3339), e.Reason, e.Bytes, clip(e.Error, 100))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\n", e.ID, e.Account, e.ReceivedAt.Format(time.RFC3339), e.Reason, e.Bytes, clip(e.Error, 100))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -127,8 +132,11 @@ func (o *Ops) Quarantine(ctx context.Context) ([]QuarantineEntry, error) {
 		return nil, err
 	}
 	err = eachMsg(ctx, stream, "quarantine entry", func(m *jetstream.RawStreamMsg) {
+		if !o.sees(m.Header) {
+			return
+		}
 		q := queue.QuarantineEntry(m)
-		entries = append(entries, QuarantineEntry{q.ID, q.ReceivedAt, q.Reason, q.Error, len(q.Body), q.RemoteAddr})
+		entries = append(entries, QuarantineEntry{q.ID, queue.AccountOf(m.Header), q.ReceivedAt, q.Reason, q.Error, len(q.Body), q.RemoteAddr})
 	})
 	return entries, err
 }
@@ -140,7 +148,8 @@ func (o *Ops) QuarantinedEntry(ctx context.Context, id uint64) (*queue.Quarantin
 	if err != nil {
 		return nil, err
 	}
-	return getQuarantined(ctx, stream, id)
+	q, _, err := o.getQuarantined(ctx, stream, id)
+	return q, err
 }
 
 // DeleteQuarantined drops quarantine entry id for good.
@@ -149,7 +158,7 @@ func (o *Ops) DeleteQuarantined(ctx context.Context, id uint64) error {
 	if err != nil {
 		return err
 	}
-	if _, err := getQuarantined(ctx, stream, id); err != nil {
+	if _, _, err := o.getQuarantined(ctx, stream, id); err != nil {
 		return err
 	}
 	if err := stream.DeleteMsg(ctx, id); err != nil {
@@ -174,9 +183,15 @@ func (o *Ops) ReplayQuarantined(ctx context.Context, id uint64, body []byte) (Re
 	if err != nil {
 		return Replayed{}, err
 	}
-	q, err := getQuarantined(ctx, stream, id)
+	q, acct, err := o.getQuarantined(ctx, stream, id)
 	if err != nil {
 		return Replayed{}, err
+	}
+	if q.Reason == ReasonWrongAccount {
+		return Replayed{}, fmt.Errorf("%w: quarantine entry %d was refused because its payload.client_id is not one of account %q's client ids; "+
+			"replayed here it would be stored under an account it does not belong to. Have SaleAssist send it to the right account's webhook URL, "+
+			"or add the client id to the account (`ingestctl accounts`), then delete the entry (`ingestctl quarantine delete %d`)",
+			ErrNotReplayable, id, acct, id)
 	}
 	// The kept request is read exactly as the webhook read it (accept.Body is the webhook's own
 	// code), headers and all; a corrected body is UTF-8 JSON, as ingestctl and the console say.
@@ -199,7 +214,7 @@ func (o *Ops) ReplayQuarantined(ctx context.Context, id uint64, body []byte) (Re
 	if received.IsZero() {
 		received = time.Now().UTC()
 	}
-	ack, err := pub.Publish(ctx, &event.Event{ID: head.ID, Type: head.Type, ReceivedAt: received, Body: body})
+	ack, err := pub.Publish(ctx, &event.Event{ID: head.ID, Type: head.Type, ReceivedAt: received, Body: body, Account: acct})
 	if err != nil {
 		return Replayed{}, fmt.Errorf("replay quarantine entry %d: %w; it stays in quarantine", id, err)
 	}
@@ -209,15 +224,20 @@ func (o *Ops) ReplayQuarantined(ctx context.Context, id uint64, body []byte) (Re
 	return Replayed{EventID: head.ID, EventType: head.Type, Duplicate: ack.Duplicate}, nil
 }
 
-func getQuarantined(ctx context.Context, stream jetstream.Stream, id uint64) (*queue.Quarantined, error) {
+// getQuarantined reads quarantine entry id and the account it came to; one of an account o does
+// not see is missing, in the same words as one that does not exist.
+func (o *Ops) getQuarantined(ctx context.Context, stream jetstream.Stream, id uint64) (*queue.Quarantined, string, error) {
 	m, err := stream.GetMsg(ctx, id)
+	if err == nil && !o.sees(m.Header) {
+		err = jetstream.ErrMsgNotFound
+	}
 	if queue.IsNotFound(err) {
-		return nil, missing{fmt.Sprintf("quarantine entry %d does not exist (replayed or deleted already? see `ingestctl quarantine list`)", id)}
+		return nil, "", missing{fmt.Sprintf("quarantine entry %d does not exist (replayed or deleted already? see `ingestctl quarantine list`)", id)}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read quarantine entry %d: %w", id, err)
+		return nil, "", fmt.Errorf("read quarantine entry %d: %w", id, err)
 	}
-	return queue.QuarantineEntry(m), nil
+	return queue.QuarantineEntry(m), queue.AccountOf(m.Header), nil
 }
 
 func clip(s string, n int) string {

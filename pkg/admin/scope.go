@@ -1,0 +1,68 @@
+package admin
+
+import (
+	"context"
+	"errors"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+)
+
+// Dead letters and quarantined requests of every account share one stream each: the account is
+// the message's Saleassist-Account header (queue.AccountOf; none means the default account, as
+// in messages from before accounts). Ops.ForAccount narrows the operations to one account, so a
+// console signed in with an account's token lists only that account's entries, and asking for
+// another account's entry by id answers ErrNotFound, worded exactly as for an entry that does
+// not exist: the answer must not tell whether it does.
+
+// ForAccount returns operations limited to the account with id: listings hold its entries only,
+// and reading, replaying, discarding or deleting another account's entry is ErrNotFound. An empty
+// id returns o itself, which sees every account (ingestctl, the admin token).
+func (o *Ops) ForAccount(id string) *Ops {
+	if id == "" {
+		return o
+	}
+	scoped := *o
+	scoped.account = id
+	return &scoped
+}
+
+// Account is the account o is limited to; empty when it sees every account.
+func (o *Ops) Account() string { return o.account }
+
+// sees reports whether a message with headers h is within o's account.
+func (o *Ops) sees(h nats.Header) bool {
+	return o.account == "" || queue.AccountOf(h) == o.account
+}
+
+// ReasonWrongAccount is the quarantine reason of a request whose payload.client_id is not one of
+// its URL's account's: replaying it would store it under that account, so it is refused.
+const ReasonWrongAccount = "wrong_account"
+
+// Waiting counts the dead letters and quarantined requests waiting for an operator among o's
+// account's (Status counts every account's, from the streams' sizes, without reading them).
+func (o *Ops) Waiting(ctx context.Context) (deadLetters, quarantined uint64, err error) {
+	count := func(name, hint, what string) (uint64, error) {
+		stream, err := o.stream(ctx, name, hint)
+		if errors.Is(err, ErrNoStream) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		var n uint64
+		err = eachMsg(ctx, stream, what, func(m *jetstream.RawStreamMsg) {
+			if o.sees(m.Header) {
+				n++
+			}
+		})
+		return n, err
+	}
+	if deadLetters, err = count(o.cfg.DeadLetterStream, "no dead letters yet", "dead letter"); err != nil {
+		return 0, 0, err
+	}
+	quarantined, err = count(o.cfg.QuarantineStream, "nothing quarantined yet", "quarantine entry")
+	return deadLetters, quarantined, err
+}
