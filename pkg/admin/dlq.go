@@ -24,9 +24,9 @@ import (
 // DeadLetter is an event the workers gave up on: one line of `dlq list`, one row of the
 // console's dead letters.
 type DeadLetter struct {
-	ID           uint64    `json:"id"`
-	EventID      string    `json:"event_id"`
-	EventType    string    `json:"event_type"`
+	ID        uint64 `json:"id"`
+	EventID   string `json:"event_id"`
+	EventType string `json:"event_type"`
 	// Account is the account the event was sent to (its Saleassist-Account header).
 	Account      string    `json:"account"`
 	Reason       string    `json:"reason"`
@@ -42,7 +42,7 @@ func deadLetterOf(m *jetstream.RawStreamMsg) DeadLetter {
 	d := DeadLetter{ID: m.Sequence,
 		EventID:   queue.DecodeHeaderValue(h.Get(queue.HeaderEventID)),
 		EventType: queue.DecodeHeaderValue(h.Get(queue.HeaderEventType)), Account: queue.AccountOf(h),
-		Reason:    h.Get(queue.HeaderDLQReason), Error: h.Get(queue.HeaderDLQError), Subject: h.Get(queue.HeaderDLQSubject)}
+		Reason: h.Get(queue.HeaderDLQReason), Error: h.Get(queue.HeaderDLQError), Subject: h.Get(queue.HeaderDLQSubject)}
 	d.Deliveries, _ = strconv.Atoi(h.Get(queue.HeaderDLQDeliveries))
 	d.StreamSeq, _ = strconv.ParseUint(h.Get(queue.HeaderDLQStreamSeq), 10, 64)
 	d.FirstFailure, _ = time.Parse(time.RFC3339Nano, h.Get(queue.HeaderDLQFirstFailure))
