@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -65,4 +66,21 @@ func (o *Ops) Waiting(ctx context.Context) (deadLetters, quarantined uint64, err
 	}
 	quarantined, err = count(o.cfg.QuarantineStream, "nothing quarantined yet", "quarantine entry")
 	return deadLetters, quarantined, err
+}
+
+// AccountConsumer is the backlog of the durable consumer of o's account's events
+// (queue.Config.AccountConsumer; the default account's when o sees every account); nil, and no
+// error, before the account's first worker made it.
+func (o *Ops) AccountConsumer(ctx context.Context) (*ConsumerStatus, error) {
+	name := o.cfg.AccountConsumer(o.account)
+	cons, err := o.js.Consumer(ctx, o.cfg.Stream, name)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound), errors.Is(err, jetstream.ErrStreamNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("consumer %s: %w", name, err)
+	}
+	info := cons.CachedInfo()
+	return &ConsumerStatus{Name: info.Name, Pending: info.NumPending, AckPending: info.NumAckPending,
+		Redelivered: info.NumRedelivered, WaitingPulls: info.NumWaiting}, nil
 }

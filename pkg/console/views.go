@@ -61,7 +61,7 @@ func (s *Server) eventPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) quarantinePage(w http.ResponseWriter, r *http.Request) {
-	v, err := s.quarantine(r.Context())
+	v, err := s.quarantine(r.Context(), accountOf(r))
 	d := pageData{Title: "Quarantine", Nav: "quarantine", Data: v, Flash: s.takeFlash(w, r)}
 	if err != nil {
 		d.Error = err.Message
@@ -71,9 +71,9 @@ func (s *Server) quarantinePage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) replayQuarantinedForm(w http.ResponseWriter, r *http.Request) {
 	id := pathVar(r, "id")
-	v, err := s.replayQuarantined(r.Context(), id, nil)
+	v, err := s.replayQuarantined(r.Context(), accountOf(r), id, nil)
 	if err != nil {
-		q, _ := s.quarantine(r.Context())
+		q, _ := s.quarantine(r.Context(), accountOf(r))
 		s.render(w, r, err.Status, "quarantine", pageData{Title: "Quarantine", Nav: "quarantine", Data: q, Error: err.Message})
 		return
 	}
@@ -143,7 +143,7 @@ func (s *Server) schemaPageWith(w http.ResponseWriter, r *http.Request, mapping 
 }
 
 func (s *Server) statsPage(w http.ResponseWriter, r *http.Request) {
-	v, err := s.stats(r.Context())
+	v, err := s.stats(r.Context(), accountOf(r), principalOf(r).account == "")
 	if err != nil {
 		s.renderError(w, r, err)
 		return
