@@ -63,12 +63,12 @@ type Server struct {
 	store    Store
 	ops      *admin.Ops
 	accounts *account.Registry
-	region  string
-	mapper  *mapping.Mapper
-	auth    *auth
-	log     *slog.Logger
-	pages   *pages
-	metrics *metrics
+	region   string
+	mapper   *mapping.Mapper
+	auth     *auth
+	log      *slog.Logger
+	pages    *pages
+	metrics  *metrics
 	// signInLimit bounds sign-in attempts per client address; signInFailing logs refusals a few
 	// lines at a time.
 	signInLimit   *signInLimiter
