@@ -35,9 +35,9 @@ type testBundle struct {
 	// accounts is the console's registry; nil: the default account alone.
 	accounts *account.Registry
 	db       *sqlite.DB
-	js  *testkit.JetStream
-	srv *httptest.Server
-	log *testkit.SyncBuffer
+	js       *testkit.JetStream
+	srv      *httptest.Server
+	log      *testkit.SyncBuffer
 }
 
 type option func(*testBundle)
