@@ -142,13 +142,13 @@ type consumerLag struct {
 // operator says the admin asks: the workers' states (hosts, store errors) are the operator's
 // business, not an account's.
 func (s *Server) stats(ctx context.Context, acct string, operator bool) (statsView, *apiError) {
-	c, err := s.store.Counts(ctx)
+	c, err := s.store.Counts(ctx, acct)
 	if err != nil {
 		return statsView{}, s.internal("counting", err)
 	}
 	now := time.Now().UTC().Truncate(time.Minute)
 	since := now.Add(-59 * time.Minute)
-	per, err := s.store.StoredPerMinute(ctx, since)
+	per, err := s.store.StoredPerMinute(ctx, acct, since)
 	if err != nil {
 		return statsView{}, s.internal("counting events per minute", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
@@ -218,7 +219,7 @@ func (b *testBundle) publishMany(t *testing.T, prefix string, n int) {
 // storedEvents is how many events the store holds.
 func (b *testBundle) storedEvents(t *testing.T) int64 {
 	t.Helper()
-	c, err := b.store.Counts(context.Background())
+	c, err := b.store.Counts(context.Background(), account.Default)
 	require.NoError(t, err)
 	return c.Events
 }

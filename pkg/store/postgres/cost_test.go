@@ -75,7 +75,7 @@ func TestPayloadStoredInline(t *testing.T) {
 		`SELECT sum(pg_column_size(payload)), sum(octet_length(payload)) FROM events`).Scan(&stored, &raw))
 	require.Less(t, stored, raw*7/10, "payloads are not compressed")
 	for _, r := range recs {
-		ev, err := db.Event(t.Context(), r.EventID)
+		ev, err := db.Event(t.Context(), "", r.EventID)
 		require.NoError(t, err)
 		require.Equal(t, r.Payload, ev.Payload)
 	}
@@ -88,7 +88,7 @@ func TestPayloadStoredInline(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, res[0].Err)
 	require.NotZero(t, toastRows(t, db))
-	ev, err := db.Event(t.Context(), "ev-big")
+	ev, err := db.Event(t.Context(), "", "ev-big")
 	require.NoError(t, err)
 	require.Equal(t, big, ev.Payload)
 }
@@ -111,7 +111,7 @@ func TestCostMigrationsUpgradeInPlace(t *testing.T) {
 
 	db := open(t, url) // migrates the rest
 	require.NotZero(t, toastRows(t, db), "before the upgrade the payload was out of line")
-	ev, err := db.Event(t.Context(), "ev-old")
+	ev, err := db.Event(t.Context(), "", "ev-old")
 	require.NoError(t, err)
 	require.Equal(t, old, ev.Payload)
 
@@ -233,7 +233,7 @@ func TestNoDanglingReferences(t *testing.T) {
 	}
 	require.NoError(t, <-errs)
 	require.NoError(t, <-errs)
-	c, err := dbs[0].Counts(t.Context())
+	c, err := dbs[0].Counts(t.Context(), "")
 	require.NoError(t, err)
 	require.NotZero(t, c.Meetings)
 	require.NotZero(t, c.Leads)
