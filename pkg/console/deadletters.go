@@ -59,7 +59,7 @@ type deadLetterView struct {
 	Body       string         `json:"body"`
 }
 
-func (s *Server) deadLetter(ctx context.Context, acct string, idText string) (deadLetterView, *apiError) {
+func (s *Server) deadLetter(ctx context.Context, acct, idText string) (deadLetterView, *apiError) {
 	ops := s.opsFor(acct)
 	if ops == nil {
 		return deadLetterView{}, errNoOps
@@ -80,13 +80,13 @@ type replayedDeadLetter struct {
 }
 
 // replayDeadLetter replays dead letter idText with opts, and counts the outcome.
-func (s *Server) replayDeadLetter(ctx context.Context, acct string, idText string, opts admin.ReplayOptions) (replayedDeadLetter, *apiError) {
+func (s *Server) replayDeadLetter(ctx context.Context, acct, idText string, opts admin.ReplayOptions) (replayedDeadLetter, *apiError) {
 	v, err := s.doReplayDeadLetter(ctx, acct, idText, opts)
 	s.metrics.countReplay(kindDeadLetter, err)
 	return v, err
 }
 
-func (s *Server) doReplayDeadLetter(ctx context.Context, acct string, idText string, opts admin.ReplayOptions) (replayedDeadLetter, *apiError) {
+func (s *Server) doReplayDeadLetter(ctx context.Context, acct, idText string, opts admin.ReplayOptions) (replayedDeadLetter, *apiError) {
 	ops := s.opsFor(acct)
 	if ops == nil {
 		return replayedDeadLetter{}, errNoOps
@@ -156,7 +156,7 @@ type discardedView struct {
 }
 
 // discardDeadLetter moves dead letter idText, with reason, to the discarded ones.
-func (s *Server) discardDeadLetter(ctx context.Context, acct string, idText, reason string) (discardedView, *apiError) {
+func (s *Server) discardDeadLetter(ctx context.Context, acct, idText, reason string) (discardedView, *apiError) {
 	ops := s.opsFor(acct)
 	if ops == nil {
 		return discardedView{}, errNoOps

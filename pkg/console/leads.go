@@ -60,7 +60,7 @@ func looksLikePhone(s string) bool {
 	return ok && digits >= 5
 }
 
-func (s *Server) leads(ctx context.Context, acct string, q, limit, cursor string) (leadsView, *apiError) {
+func (s *Server) leads(ctx context.Context, acct, q, limit, cursor string) (leadsView, *apiError) {
 	f, by := s.filter(q)
 	lq := store.LeadQuery{Account: acct, Filter: f}
 	if limit != "" {
@@ -123,7 +123,7 @@ type eventListItem struct {
 	StoredAt   time.Time `json:"stored_at"`
 }
 
-func (s *Server) leadDetail(ctx context.Context, acct string, idText string) (leadView, *apiError) {
+func (s *Server) leadDetail(ctx context.Context, acct, idText string) (leadView, *apiError) {
 	id, err := strconv.ParseInt(idText, 10, 64)
 	if err != nil {
 		return leadView{}, errorf(http.StatusNotFound, "not_found", "lead "+idText+" does not exist")
@@ -166,7 +166,7 @@ type eventView struct {
 	Payload    json.RawMessage `json:"payload"`
 }
 
-func (s *Server) event(ctx context.Context, acct string, id string) (eventView, *apiError) {
+func (s *Server) event(ctx context.Context, acct, id string) (eventView, *apiError) {
 	ev, err := s.store.Event(ctx, acct, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return eventView{}, errorf(http.StatusNotFound, "not_found", "no stored event has this id")

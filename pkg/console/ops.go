@@ -50,7 +50,7 @@ type replayedQuarantined struct {
 }
 
 // replayQuarantined replays entry id as kept, or body instead when not nil (a corrected one).
-func (s *Server) replayQuarantined(ctx context.Context, acct string, idText string, body []byte) (replayedQuarantined, *apiError) {
+func (s *Server) replayQuarantined(ctx context.Context, acct, idText string, body []byte) (replayedQuarantined, *apiError) {
 	ops := s.opsFor(acct)
 	if ops == nil {
 		s.metrics.countReplay(kindQuarantine, errNoOps)

@@ -39,7 +39,7 @@ type fieldStats struct {
 
 // schema reads the latest events of a type and collects their field paths. It decodes each with
 // route.Document, the decoder the workers use, so it sees what the mapping will see.
-func (s *Server) schema(ctx context.Context, acct string, eventType string) (schemaView, *apiError) {
+func (s *Server) schema(ctx context.Context, acct, eventType string) (schemaView, *apiError) {
 	evs, err := s.store.LatestEvents(ctx, acct, eventType, SchemaSample)
 	if err != nil {
 		return schemaView{}, s.internal("reading events", err)
