@@ -16,7 +16,9 @@ import (
 
 // How the console authenticates, and why it resists cross-site request forgery:
 //
-//   - Scripts send "Authorization: Bearer <ADMIN_TOKEN>". A browser never attaches that header
+//   - The token is the admin token, which sees every account, or an account's console token,
+//     which sees its account only (accounts.go).
+//   - Scripts send "Authorization: Bearer <token>". A browser never attaches that header
 //     by itself, so a request carrying it cannot be forged by another site.
 //   - People sign in once with the token; the answer sets a session cookie (HttpOnly, so scripts
 //     cannot read it; SameSite=Strict, so the browser does not send it on requests other sites
