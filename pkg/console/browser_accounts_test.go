@@ -27,6 +27,17 @@ func (b *browser) awaitBody(t *testing.T, want string) string {
 	return got
 }
 
+// awaitSelected waits until a page the server rendered has account id selected in the switcher
+// (the option's selected attribute, which only the server writes; not the property a script or a
+// click sets before the form is sent).
+func (b *browser) awaitSelected(t *testing.T, id string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(document.querySelector("#account option[selected]") || {}).value || ""`))
+		return err == nil && got == id
+	}, 20*time.Second, 20*time.Millisecond, "no page rendered with %s selected", id)
+}
+
 // The admin's switcher in a real browser: the leads page shows the default account's leads;
 // picking another account in the header shows that account's, and the choice stays while moving
 // to another section.
@@ -54,8 +65,8 @@ func TestBrowserAccountSwitcher(t *testing.T) {
 	br.awaitBody(t, "widget_new_conversation")
 	require.Equal(t, "acme", br.value(t, "#account"), "the choice is kept in the session")
 	br.do(t, chromedp.SetValue(chromedp.CSS("#account"), "globex"), chromedp.Click(chromedp.CSS("#switch")))
-	require.Eventually(t, func() bool { return br.location(t).Path == "/schema" }, 20*time.Second, 20*time.Millisecond,
-		"the switcher comes back to the section it was used in")
+	br.awaitSelected(t, "globex")
+	require.Equal(t, "/schema", br.location(t).Path, "the switcher comes back to the section it was used in")
 	br.do(t, chromedp.Navigate(b.srv.URL+"/"))
 	br.awaitText(t, "#leads", "Gus Globex")
 }
