@@ -102,8 +102,8 @@ func (f *follower) run(ctx context.Context, w jetstream.KeyWatcher) {
 	for {
 		lost := f.follow(ctx, w, resync.C, reconnected)
 		_ = w.Stop()
-		if ctx.Err() != nil {
-			return
+		if ctx.Err() != nil || f.conn.IsClosed() {
+			return // the program is shutting down: its connection is closed for good
 		}
 		if lost {
 			f.log.Warn("accounts watch ended; watching the bucket again", "bucket", Bucket)
@@ -113,7 +113,7 @@ func (f *follower) run(ctx context.Context, w jetstream.KeyWatcher) {
 			if w, err = f.watch(ctx); err == nil {
 				break
 			}
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || f.conn.IsClosed() {
 				return
 			}
 			f.fail.Fail("watching the accounts bucket failed; accounts stay as they were, retrying", err, "bucket", Bucket)

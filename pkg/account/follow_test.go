@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,6 +162,11 @@ func TestFollowSurvivesANATSRestart(t *testing.T) {
 		"a change after the restart reaches the registry; log:\n%s", logs.String())
 	_, ok = reg.ByID("before")
 	require.True(t, ok)
+	// State changes only: the first load and the change; the restart itself is quiet (the
+	// connection reports it), and nothing repeats.
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	require.Len(t, lines, 2, logs.String())
+	require.Contains(t, lines[1], `"msg":"accounts changed","accounts":3,"added":["after"]`)
 }
 
 func TestEnvDefault(t *testing.T) {

@@ -30,8 +30,8 @@ func (o *Ops) ForAccount(id string) *Ops {
 	return &scoped
 }
 
-// Account is the account o is limited to; empty when it sees every account.
-func (o *Ops) Account() string { return o.account }
+// Scope is the account o is limited to; empty when it sees every account.
+func (o *Ops) Scope() string { return o.account }
 
 // sees reports whether a message with headers h is within o's account.
 func (o *Ops) sees(h nats.Header) bool {
