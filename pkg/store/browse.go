@@ -19,12 +19,13 @@ type Browser interface {
 	// Every read is of one account (acct or LeadQuery.Account; "" means account.Default) and
 	// never returns another account's rows: a lead id of another account reads as no lead.
 
-	// Leads returns up to q.Limit of q.Account's leads matching q.Filter, newest updated first (updated_at
-	// descending, then id descending), starting after q.After. Page.Next is nil on the last page.
-	// A Limit outside 1..MaxPageSize is clamped to that range.
+	// Leads returns up to q.Limit of q.Account's leads matching q.Filter, newest updated first
+	// (updated_at descending, then id descending), starting after q.After. Page.Next is nil on
+	// the last page. A Limit outside 1..MaxPageSize is clamped to that range.
 	Leads(ctx context.Context, q LeadQuery) (LeadPage, error)
 	// LeadHistory returns every event linked to the lead, oldest received first (ties by the
-	// order they were stored); empty, not ErrNotFound, for a lead without events or no lead.
+	// order they were stored); empty, not ErrNotFound, for a lead without events or no lead of
+	// the account.
 	LeadHistory(ctx context.Context, acct string, leadID int64) ([]EventSummary, error)
 	// LeadMeetings returns the meetings linked to the lead, earliest scheduled first.
 	LeadMeetings(ctx context.Context, acct string, leadID int64) ([]StoredMeeting, error)
@@ -124,7 +125,7 @@ func ParseCursor(s string) (Cursor, error) {
 
 // EventSummary is one event of a lead's history, without its payload.
 type EventSummary struct {
-	Account    string
+	Account    string // the account the event was sent to
 	EventID    string
 	EventType  string
 	ReceivedAt time.Time
@@ -133,7 +134,7 @@ type EventSummary struct {
 
 // StoredMeeting is a meeting as kept in the store.
 type StoredMeeting struct {
-	Account      string
+	Account      string // the account whose meeting it is (its ID is unique within it)
 	ID           string
 	LeadID       int64
 	EventID      string // the event that last changed it
@@ -159,10 +160,11 @@ type MinuteCount struct {
 	Events int64
 }
 
-// EachLead calls fn for every lead of the account (acct; "" means account.Default) matching filter, in Leads' order, reading b a page of
-// MaxPageSize at a time: memory stays flat however many leads there are, and no read
-// transaction stays open for the whole walk. A lead updated during the walk may be missed or
-// seen twice, as with any keyset walk of a changing table. fn's error stops the walk.
+// EachLead calls fn for every lead of the account (acct; "" means account.Default) matching
+// filter, in Leads' order, reading b a page of MaxPageSize at a time: memory stays flat however
+// many leads there are, and no read transaction stays open for the whole walk. A lead updated
+// during the walk may be missed or seen twice, as with any keyset walk of a changing table.
+// fn's error stops the walk.
 func EachLead(ctx context.Context, b Browser, acct string, filter LeadFilter, fn func(*LeadSummary) error) error {
 	q := LeadQuery{Account: acct, Filter: filter, Limit: MaxPageSize}
 	for {

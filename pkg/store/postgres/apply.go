@@ -131,6 +131,12 @@ func (db *DB) attempt(ctx context.Context, records []store.Record, keys keySet, 
 const storedEvents = `SELECT u.account, u.id, e.lead_id FROM unnest($1::text[], $2::text[]) AS u(account, id) CROSS JOIN LATERAL (
 	SELECT coalesce(lead_id, 0) AS lead_id FROM events WHERE account = u.account AND event_id = u.id) e`
 
+// lockKeys takes the advisory locks $1 (sorted ascending), each exclusive or shared as $2 says,
+// row by row in the arrays' order: the one statement in which a transaction waits for locks
+// (locks.go).
+const lockKeys = `SELECT CASE WHEN x THEN pg_advisory_xact_lock(k) ELSE pg_advisory_xact_lock_shared(k) END
+	FROM unnest($1::bigint[], $2::bool[]) AS u(k, x)`
+
 // begin is round trip 1: BEGIN, the locks, and the reads the plan needs.
 func begin(ctx context.Context, conn *pgx.Conn, records []store.Record, locks []int64, exclusive []bool, p *planner) error {
 	var (
@@ -170,8 +176,7 @@ func begin(ctx context.Context, conn *pgx.Conn, records []store.Record, locks []
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
 	// Row by row in the arrays' (sorted) order, each in its mode (locks.go).
-	b.Queue(`SELECT CASE WHEN x THEN pg_advisory_xact_lock(k) ELSE pg_advisory_xact_lock_shared(k) END
-		FROM unnest($1::bigint[], $2::bool[]) AS u(k, x)`, locks, exclusive)
+	b.Queue(lockKeys, locks, exclusive)
 	b.Queue(storedEvents, idAccts, ids).Query(func(rows pgx.Rows) error {
 		var (
 			acct, id string

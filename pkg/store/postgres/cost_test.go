@@ -174,7 +174,7 @@ func dangling(t *testing.T, db *DB) int64 {
 	require.NoError(t, db.pool.QueryRow(t.Context(), `SELECT
 		(SELECT count(*) FROM events e WHERE e.lead_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = e.lead_id)) +
 		(SELECT count(*) FROM meetings m WHERE m.lead_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = m.lead_id)) +
-		(SELECT count(*) FROM meetings m WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = m.event_id))`).Scan(&n))
+		(SELECT count(*) FROM meetings m WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.account = m.account AND e.event_id = m.event_id))`).Scan(&n))
 	return n
 }
 

@@ -34,6 +34,7 @@ func RunShared(t *testing.T, handles Handles) {
 			testSamePersonManyWriters(t, open, func(l *lead.Lead) { l.MobileNumber = "+919876543210" })
 		}},
 		{"SameEventTwoWritersStoredOnce", testSameEventTwoWriters},
+		{"SamePersonTwoAccountsManyWritersOneLeadEach", testSamePersonTwoAccountsManyWriters},
 		{"FailedRecordInvisibleToOtherWriter", testFailureInvisible},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

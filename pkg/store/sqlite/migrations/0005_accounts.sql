@@ -5,7 +5,7 @@
 -- Leads only gain a column (ALTER TABLE … ADD COLUMN with a constant default rewrites nothing),
 -- and their indexes gain the account in front: the same number of indexes as before, one more
 -- column each, so a write costs what it did. Events and meetings must be rebuilt: their
--- uniqueness is a constraint of the table (events.event_id UNIQUE, meetings.id PRIMARY KEY),
+-- uniqueness is a constraint of the table (events.event_id UNIQUE, meetings.id PRIMARY KEY); the new uniqueness is a named index,
 -- which SQLite cannot alter in place. Rebuilt children first: meetings (which referenced
 -- events.event_id, no longer unique alone, so that foreign key goes; Apply writes a meeting's
 -- event just before it), then events, which nothing references any more when it is dropped.
@@ -38,8 +38,7 @@ CREATE TABLE meetings_new (
     participants TEXT NOT NULL DEFAULT '[]',      -- JSON array of strings
     timezone     TEXT NOT NULL DEFAULT '',
     duration_min INTEGER NOT NULL DEFAULT 0,
-    updated_at   TEXT NOT NULL,
-    PRIMARY KEY (account, id)
+    updated_at   TEXT NOT NULL
 );
 INSERT INTO meetings_new (account, id, lead_id, event_id, name, scheduled_at, status, meeting_url,
         participants, timezone, duration_min, updated_at)
@@ -47,6 +46,7 @@ INSERT INTO meetings_new (account, id, lead_id, event_id, name, scheduled_at, st
         participants, timezone, duration_min, updated_at FROM meetings;
 DROP TABLE meetings;
 ALTER TABLE meetings_new RENAME TO meetings;
+CREATE UNIQUE INDEX meetings_account_id ON meetings (account, id);
 CREATE INDEX meetings_lead_id ON meetings (lead_id);
 
 CREATE TABLE events_new (
@@ -58,14 +58,14 @@ CREATE TABLE events_new (
     received_at TEXT NOT NULL DEFAULT '',
     stored_at   TEXT NOT NULL,
     payload     TEXT NOT NULL DEFAULT '',  -- the envelope as received
-    invalid     TEXT,                      -- why the event failed its schema; NULL when valid
-    -- The durable dedupe, per account: JetStream's window is only minutes long.
-    UNIQUE (account, event_id)
+    invalid     TEXT                       -- why the event failed its schema; NULL when valid
 );
 INSERT INTO events_new (id, account, event_id, event_type, lead_id, received_at, stored_at, payload, invalid)
     SELECT id, 'default', event_id, event_type, lead_id, received_at, stored_at, payload, invalid FROM events;
 DROP TABLE events;
 ALTER TABLE events_new RENAME TO events;
+-- The durable dedupe, per account: JetStream's window is only minutes long.
+CREATE UNIQUE INDEX events_account_event_id ON events (account, event_id);
 CREATE INDEX events_lead_id ON events (lead_id);
 CREATE INDEX events_event_type ON events (account, event_type);
 CREATE INDEX events_invalid ON events (account, received_at, event_id) WHERE invalid IS NOT NULL AND invalid <> '';
