@@ -32,7 +32,7 @@ type consoleConfig struct {
 	MaxBody int64
 	Queue   queue.Config
 	// Accounts is the registry of a program that follows the accounts already (the standalone
-	// ingest's); nil: the console follows the accounts bucket itself (followAccounts).
+	// ingest's); nil: the console follows the accounts bucket itself (consoleAccounts).
 	Accounts *account.Registry
 }
 
@@ -70,7 +70,7 @@ func startConsole(ctx context.Context, c consoleConfig, nc *nats.Conn, log *slog
 	}
 	followCtx, stopFollowing := context.WithCancel(context.WithoutCancel(ctx))
 	if c.Accounts == nil {
-		c.Accounts = followAccounts(followCtx, nc, c.Queue, log)
+		c.Accounts = consoleAccounts(followCtx, nc, c.Queue, log)
 	}
 	cfg := console.Config{Token: token, Accounts: c.Accounts, Store: browser, DefaultRegion: c.Region, Log: log, Metrics: newRegistry()}
 	if nc != nil {

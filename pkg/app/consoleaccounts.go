@@ -17,7 +17,7 @@ import (
 // read (NATS not up yet).
 var followRetry = 2 * time.Second
 
-// followAccounts returns the registry the console signs accounts' console tokens in with, kept
+// consoleAccounts returns the registry the console signs accounts' console tokens in with, kept
 // current from the accounts bucket (account.Follow) over nc until ctx ends. The leads are
 // readable without NATS, so the console does not wait for it: until the bucket can be read the
 // registry holds the default account alone (the admin token works, accounts' tokens do not yet),
@@ -26,7 +26,7 @@ var followRetry = 2 * time.Second
 //
 // The console needs no webhook secret nor mapping of the default account, only its name and
 // console tokens, so its environment default is account.EnvDefault with neither.
-func followAccounts(ctx context.Context, nc *nats.Conn, qc queue.Config, log *slog.Logger) *account.Registry {
+func consoleAccounts(ctx context.Context, nc *nats.Conn, qc queue.Config, log *slog.Logger) *account.Registry {
 	env := account.EnvDefault(nil, "", "")
 	reg := account.NewRegistry(env)
 	if nc == nil {
