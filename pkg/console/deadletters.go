@@ -105,7 +105,7 @@ func (s *Server) doReplayDeadLetter(ctx context.Context, acct, idText string, op
 	if err != nil {
 		return replayedDeadLetter{}, s.opsError("replaying dead letter "+idText, err)
 	}
-	s.log.Info("console: dead letter replayed", "id", id, "event_id", d.EventID, "reason", d.Reason,
+	s.log.Info("console: dead letter replayed", "account", acct, "id", id, "event_id", d.EventID, "reason", d.Reason,
 		"corrected", opts.Body != nil, "unchanged", opts.Unchanged)
 	return replayedDeadLetter{Replayed: d, Corrected: opts.Body != nil}, nil
 }
@@ -174,7 +174,7 @@ func (s *Server) discardDeadLetter(ctx context.Context, acct, idText, reason str
 	default:
 		return discardedView{}, s.opsError("discarding dead letter "+idText, err)
 	}
-	s.log.Info("console: dead letter discarded", "id", id, "event_id", d.EventID, "reason", d.Reason)
+	s.log.Info("console: dead letter discarded", "account", acct, "id", id, "event_id", d.EventID, "reason", d.Reason)
 	return discardedView{Discarded: d}, nil
 }
 

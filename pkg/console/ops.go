@@ -71,7 +71,7 @@ func (s *Server) replayQuarantined(ctx context.Context, acct, idText string, bod
 		return replayedQuarantined{}, e
 	}
 	s.metrics.countReplay(kindQuarantine, nil)
-	s.log.Info("console: quarantine entry replayed", "id", id, "event_id", rep.EventID)
+	s.log.Info("console: quarantine entry replayed", "account", acct, "id", id, "event_id", rep.EventID)
 	return replayedQuarantined{Replayed: rep}, nil
 }
 
