@@ -60,6 +60,7 @@ func TestBrowserAccountSwitcher(t *testing.T) {
 	require.NotContains(t, leads, "Dee Default")
 	require.NotContains(t, leads, "Gus Globex")
 	require.Equal(t, "acme", br.value(t, "#account"))
+	br.screenshot(t, "console-accounts.png")
 
 	br.do(t, chromedp.Click(chromedp.CSS(`a[href="/schema"]`)))
 	br.awaitBody(t, "widget_new_conversation")
@@ -69,6 +70,13 @@ func TestBrowserAccountSwitcher(t *testing.T) {
 	require.Equal(t, "/schema", br.location(t).Path, "the switcher comes back to the section it was used in")
 	br.do(t, chromedp.Navigate(b.srv.URL+"/"))
 	br.awaitText(t, "#leads", "Gus Globex")
+
+	// At a phone's width the header wraps, switcher included: nothing scrolls sideways.
+	phone := newBrowser(t, 390, 844)
+	phone.signIn(t, b.srv.URL, testToken)
+	phone.awaitText(t, "#leads", "Dee Default")
+	require.Equal(t, 1, phone.count(t, "#switcher"))
+	require.False(t, phone.overflows(t), "the header with the switcher fits a phone")
 }
 
 // An account's console token in a real browser: the header names its account and offers no
