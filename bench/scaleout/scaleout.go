@@ -347,7 +347,7 @@ func drain(ctx context.Context, o Options, bins *drills.Bins, tpl *workerbench.T
 		if os.Getenv("SCALEOUT_WORKER_PPROF") != "" {
 			args = append(args, "-pprof-addr", h.Addr.String()+":6060")
 		}
-		w, err := start(h, h.Name, h.Command(bins.Worker, args...), []string{"PATH=" + os.Getenv("PATH")})
+		w, err := start(h, h.Name, h.Command(bins.Worker, args...), append([]string{"PATH=" + os.Getenv("PATH")}, workerEnv()...))
 		if err != nil {
 			return d, err
 		}
@@ -502,4 +502,14 @@ func done(ctx context.Context, js jetstream.JetStream, events int) (int64, error
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// workerEnv is SCALEOUT_WORKER_ENV (name=value,…): extra environment for the worker hosts, for
+// an investigation such as GOMAXPROCS=1 or GODEBUG settings.
+func workerEnv() []string {
+	v := os.Getenv("SCALEOUT_WORKER_ENV")
+	if v == "" {
+		return nil
+	}
+	return strings.Split(v, ",")
 }
