@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/accept"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -187,11 +188,9 @@ func (o *Ops) ReplayQuarantined(ctx context.Context, id uint64, body []byte) (Re
 	if err != nil {
 		return Replayed{}, err
 	}
-	if q.Reason == ReasonWrongAccount {
-		return Replayed{}, fmt.Errorf("%w: quarantine entry %d was refused because its payload.client_id is not one of account %q's client ids; "+
-			"replayed here it would be stored under an account it does not belong to. Have SaleAssist send it to the right account's webhook URL, "+
-			"or add the client id to the account (`ingestctl accounts`), then delete the entry (`ingestctl quarantine delete %d`)",
-			ErrNotReplayable, id, acct, id)
+	owner, err := o.replayAccount(ctx, acct, id)
+	if err != nil {
+		return Replayed{}, err
 	}
 	// The kept request is read exactly as the webhook read it (accept.Body is the webhook's own
 	// code), headers and all; a corrected body is UTF-8 JSON, as ingestctl and the console say.
@@ -203,6 +202,13 @@ func (o *Ops) ReplayQuarantined(ctx context.Context, id uint64, body []byte) (Re
 	if rej != nil {
 		return Replayed{}, fmt.Errorf("%w: %s is still not an acceptable event (%s: %s); it stays in quarantine: save it with `ingestctl quarantine show %d > fixed.json`, "+
 			"fix it (as UTF-8 JSON), and replay with --body fixed.json", ErrNotReplayable, what, rej.Code, rej.Message, id)
+	}
+	// The account whose URL it came to must take it, as the webhook checks (accept.ForAccount): a
+	// wrong_account entry is replayed only once its client id is the account's.
+	if rej := accept.ForAccount(a, owner); rej != nil {
+		return Replayed{}, fmt.Errorf("%w: %s does not belong to account %q (%s: %s); it stays in quarantine: add the client id to the account "+
+			"(`ingestctl accounts`) if it is the account's, or have SaleAssist send it to the right account's URL and delete the entry (`ingestctl quarantine delete %d`)",
+			ErrNotReplayable, what, acct, rej.Code, rej.Message, id)
 	}
 	head := a.Head
 	body = a.Body
@@ -222,6 +228,27 @@ func (o *Ops) ReplayQuarantined(ctx context.Context, id uint64, body []byte) (Re
 		return Replayed{}, fmt.Errorf("event %s was accepted, but removing quarantine entry %d failed: %w; delete it with `ingestctl quarantine delete %d`", head.ID, id, err, id)
 	}
 	return Replayed{EventID: head.ID, EventType: head.Type, Duplicate: ack.Duplicate}, nil
+}
+
+// replayAccount is the account a quarantine entry of account id is replayed into, as the
+// accounts bucket has it now: the default account without an entry is the environment's, which
+// takes any client id; an account removed since cannot take it.
+func (o *Ops) replayAccount(ctx context.Context, id string, entry uint64) (*account.Account, error) {
+	kv, err := o.accounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := kv.Get(ctx, id)
+	switch {
+	case errors.Is(err, account.ErrNotFound) && id == account.Default:
+		a = account.EnvDefault(nil, "", "")
+	case errors.Is(err, account.ErrNotFound):
+		return nil, fmt.Errorf("%w: quarantine entry %d came to account %q, which no longer exists; nothing can be replayed into it: delete the entry (`ingestctl quarantine delete %d`)",
+			ErrNotReplayable, entry, id, entry)
+	case err != nil:
+		return nil, err
+	}
+	return &a, nil
 }
 
 // getQuarantined reads quarantine entry id and the account it came to; one of an account o does

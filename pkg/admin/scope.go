@@ -38,10 +38,6 @@ func (o *Ops) sees(h nats.Header) bool {
 	return o.account == "" || queue.AccountOf(h) == o.account
 }
 
-// ReasonWrongAccount is the quarantine reason of a request whose payload.client_id is not one of
-// its URL's account's: replaying it would store it under that account, so it is refused.
-const ReasonWrongAccount = "wrong_account"
-
 // Waiting counts the dead letters and quarantined requests waiting for an operator among o's
 // account's (Status counts every account's, from the streams' sizes, without reading them).
 func (o *Ops) Waiting(ctx context.Context) (deadLetters, quarantined uint64, err error) {

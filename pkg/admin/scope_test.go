@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/accept"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -184,18 +186,24 @@ func TestIngestctlListsByAccount(t *testing.T) {
 	require.Contains(t, out, "dl-acme", "replay --all --account leaves other accounts' dead letters")
 }
 
-// A quarantined request is replayed into the account whose URL it came to; another account's
-// entry is "does not exist"; one refused for its client_id (wrong_account) is never replayed,
-// since that would store it under an account it does not belong to.
+// A quarantined request is replayed into the account whose URL it came to, which must take its
+// client_id as the webhook checks (a wrong_account entry goes through once the account has the
+// client id); another account's entry is "does not exist"; one of an account removed since is not
+// replayable.
 func TestQuarantineForAccount(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
+	kv, err := account.OpenKV(ctx, b.js.JS)
+	require.NoError(t, err)
+	_, err = kv.Put(ctx, account.Account{ID: "acme", ClientIDs: []string{"someone-else"}})
+	require.NoError(t, err)
 	fixture := testkit.Fixture(t)
 	acme := b.quarantineFor(t, "acme", "invalid_json", fixture)
 	globex := b.quarantineFor(t, "globex", "invalid_json", fixture)
-	wrong := b.quarantineFor(t, "acme", admin.ReasonWrongAccount, fixture)
-	scoped := b.ops(t).ForAccount("acme")
+	wrong := b.quarantineFor(t, "acme", accept.WrongAccount, fixture)
+	ops := b.ops(t)
+	scoped := ops.ForAccount("acme")
 
 	list, err := scoped.Quarantine(ctx)
 	require.NoError(t, err)
@@ -210,10 +218,16 @@ func TestQuarantineForAccount(t *testing.T) {
 
 	_, err = scoped.ReplayQuarantined(ctx, wrong, nil)
 	require.ErrorIs(t, err, admin.ErrNotReplayable)
-	require.Contains(t, err.Error(), "client_id")
+	require.ErrorContains(t, err, `does not belong to account "acme"`)
 	_, err = scoped.ReplayQuarantined(ctx, wrong, fixture)
-	require.ErrorIs(t, err, admin.ErrNotReplayable, "a corrected body is no way round it either")
+	require.ErrorIs(t, err, admin.ErrNotReplayable, "a corrected body is checked against the account too")
+	require.Zero(t, b.eventsInStream(t))
 
+	_, err = kv.Update(ctx, "acme", func(a *account.Account) error {
+		a.ClientIDs = append(a.ClientIDs, testkit.FixtureClientID)
+		return nil
+	})
+	require.NoError(t, err)
 	rep, err := scoped.ReplayQuarantined(ctx, acme, nil)
 	require.NoError(t, err)
 	s, err := b.js.JS.Stream(ctx, queue.DefaultStream)
@@ -221,7 +235,13 @@ func TestQuarantineForAccount(t *testing.T) {
 	m, err := s.GetLastMsgForSubject(ctx, b.js.Config.Subject("acme", rep.EventType))
 	require.NoError(t, err)
 	require.Equal(t, "acme", m.Header.Get(queue.HeaderAccount), "replayed into the account it came to")
+	_, err = scoped.ReplayQuarantined(ctx, wrong, nil)
+	require.NoError(t, err, "once the account takes its client id")
 	_, q, err := scoped.Waiting(ctx)
 	require.NoError(t, err)
-	require.EqualValues(t, 1, q)
+	require.Zero(t, q)
+
+	_, err = ops.ReplayQuarantined(ctx, globex, nil)
+	require.ErrorIs(t, err, admin.ErrNotReplayable)
+	require.ErrorContains(t, err, "no longer exists")
 }
