@@ -18,6 +18,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/internal/envflag"
 	"github.com/saleassist-pipeline/pipeline/internal/natsconn"
 	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -55,6 +56,8 @@ type Worker struct {
 	http     *httpServer
 	pprof    *httpServer
 	group    *group
+	// accounts are the configured accounts, which the worker consumes in turn.
+	accounts *account.Registry
 }
 
 // NewWorker returns a Worker reading the process's environment.
@@ -121,7 +124,8 @@ func (m *Worker) Run(ctx context.Context) error {
 	g.add("worker", func(ctx context.Context) error {
 		qc := queue.DefaultConfig()
 		qc.Replicas = int(c.StreamReplicas)
-		p, err := prepare(workerConfig{WorkerSettings: c.WorkerSettings, DB: c.DB, Queue: qc})
+		m.accounts = account.NewRegistry(account.Account{ID: account.Default})
+		p, err := prepare(workerConfig{WorkerSettings: c.WorkerSettings, DB: c.DB, Queue: qc, Accounts: m.accounts})
 		if err != nil {
 			return err // the configuration's: no wait can fix it
 		}

@@ -255,7 +255,7 @@ func (b *testBundle) requireSettled(t *testing.T) {
 // events is saleassist_worker_events_total{event_type, outcome}.
 func (b *testBundle) events(t *testing.T, eventType, outcome string) float64 {
 	t.Helper()
-	return testkit.RequireMetric(t, b.reg, "saleassist_worker_events_total", map[string]string{"event_type": eventType, "outcome": outcome})
+	return testkit.RequireMetric(t, b.reg, "saleassist_worker_events_total", map[string]string{"account": "default", "event_type": eventType, "outcome": outcome})
 }
 
 func (b *testBundle) redeliveries(t *testing.T) float64 {
