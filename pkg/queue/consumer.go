@@ -109,10 +109,9 @@ func (c *Consumer) Sync(ctx context.Context, ids []string) error {
 // configured (AccountConsumer's form): their events are still stored.
 func (c *Consumer) adoptLeftovers(ctx context.Context) error {
 	names := c.stream.ConsumerNames(ctx)
-	prefix := c.cfg.Consumer + "-"
 	var left []string
 	for name := range names.Name() {
-		if id, ok := cutPrefix(name, prefix); ok && account.ValidID(id) == nil && c.find(id) == nil {
+		if id, ok := c.cfg.ConsumerAccount(name); ok && c.find(id) == nil {
 			left = append(left, id)
 		}
 	}
@@ -129,13 +128,6 @@ func (c *Consumer) adoptLeftovers(ctx context.Context) error {
 		c.add(a)
 	}
 	return nil
-}
-
-func cutPrefix(s, prefix string) (string, bool) {
-	if len(s) > len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):], true
-	}
-	return "", false
 }
 
 func (c *Consumer) find(id string) *accountConsumer {
