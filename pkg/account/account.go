@@ -67,6 +67,20 @@ type Account struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
+// WebhookPathPrefix is the ingest's webhook path: the Default account's own URL, and, followed
+// by "/" and an account's WebhookToken, every account's opaque one.
+const WebhookPathPrefix = "/webhooks/saleassist"
+
+// WebhookPath returns the path SaleAssist posts the account's webhooks to:
+// /webhooks/saleassist/<token>, or "" when the account has no token (the Default account, until
+// one is issued, is served at WebhookPathPrefix itself).
+func (a *Account) WebhookPath() string {
+	if a.WebhookToken == "" {
+		return ""
+	}
+	return WebhookPathPrefix + "/" + a.WebhookToken
+}
+
 // Defaults of an account's token bucket.
 const (
 	DefaultRate  = 100.0 // events per second

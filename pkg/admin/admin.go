@@ -1,4 +1,5 @@
-// Package admin is the operators' verbs on a running pipeline: status, and look at, replay and
+// Package admin is the operators' verbs on a running pipeline: status, the accounts (in their
+// JetStream key-value bucket, package account), and look at, replay and
 // delete dead letters and what the ingest quarantined (on its JetStream), the events stored
 // with problems (on its leads database), and the one-shot copy of a SQLite store into
 // PostgreSQL (migrate-store, package storecopy). Ops does them and returns data; CLI (ingestctl) prints
@@ -61,6 +62,19 @@ commands:
   dlq delete ID                        drop it for good, without a record
   events invalid [--limit N] [--json]  events stored with problems (schema violations, a time
                                        from the future), newest first: id, type, received, lead
+  accounts add -id ID -client-id C [-client-id C2] [-name N] [-rate R -burst B]
+               [-mapping FILE] [-secret-header H] [-json]
+                                       a SaleAssist account: prints its webhook path
+                                       /webhooks/saleassist/<token> and its secret (shown once)
+  accounts list [-json]                every account (the default one first); never secrets
+  accounts show ID [-json]             one account; never its secrets or token hashes
+  accounts rotate-secret ID [-json]    add a new secret (shown once); the old one still works
+  accounts rotate-secret ID -drop-old  then accept only the newest
+  accounts rotate-url ID [-json]       a new webhook path; the old one stops working
+  accounts set-mapping ID FILE         the account's own mapping, checked before it is stored
+  accounts disable ID | enable ID      a disabled account's URL answers 404; its data stays
+  accounts token ID [-json]            a new console token for this account only ({"token": …}),
+                                       replacing the previous one
   migrate-store --from FILE [--to URL] [--chunk N] [--json]
                                        copy a SQLite store into PostgreSQL (--to, default -db /
                                        DATABASE_URL): idempotent, resumable, verified by counts.
@@ -96,6 +110,8 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		err = c.dlq(ctx, rest[1], rest[2:])
 	case len(rest) >= 2 && rest[0] == "events":
 		err = c.events(ctx, rest[1], rest[2:])
+	case len(rest) >= 2 && rest[0] == "accounts":
+		err = c.accountsCmd(ctx, rest[1], rest[2:])
 	case len(rest) >= 1 && rest[0] == "migrate-store":
 		err = c.migrateStore(ctx, rest[1:])
 	case len(rest) == 0:
