@@ -83,6 +83,10 @@ type workerConfig struct {
 	// Accounts are the configured accounts (one consumer each, taken in turn; an account's own
 	// mapping). Nil means the default account alone.
 	Accounts *account.Registry
+	// Follow, when set, keeps Accounts current from the accounts bucket (account.Follow); it is
+	// called once, on the first start that reaches JetStream. Nil: someone else keeps Accounts
+	// current (the standalone ingest, which follows the bucket for itself).
+	Follow func(js jetstream.JetStream) error
 }
 
 // runningWorker is a worker consuming in the background.
@@ -112,6 +116,8 @@ func (r *runningWorker) storeReady() error {
 // prepared is what a worker needs before it can connect: its checked settings, mapping and
 // schemas. Errors here are the configuration's, and end the start.
 type prepared struct {
+	// followed is set once c.Follow has succeeded.
+	followed  bool
 	c         workerConfig
 	sync      sqlite.Synchronous
 	mapper    *mapping.Mapper
@@ -162,6 +168,13 @@ func (p *prepared) start(ctx context.Context, nc *nats.Conn, reg prometheus.Regi
 	}
 	if c.Accounts == nil {
 		c.Accounts = account.NewRegistry(account.Account{ID: account.Default})
+	}
+	if c.Follow != nil && !p.followed {
+		// Every account's consumer from the first fetch on: the bucket is read before them.
+		if err := c.Follow(js); err != nil {
+			return nil, passing{fmt.Errorf("accounts bucket: %w", err)}
+		}
+		p.followed = true
 	}
 	cons, err := queue.NewConsumer(ctx, js, c.Queue, log, c.Accounts.IDs()...)
 	if err != nil {

@@ -94,7 +94,7 @@ func (r *routers) compile(id, content string) (*route.Router, error) {
 	if rt, ok := r.byHash[sum]; ok {
 		return rt, nil
 	}
-	mp, err := mapping.ParseMapping("account "+id+".yaml", []byte(content))
+	mp, err := mapping.ParseMapping("account "+id+" mapping", []byte(content))
 	if err != nil {
 		return nil, err
 	}
