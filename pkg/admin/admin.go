@@ -75,6 +75,11 @@ commands:
   accounts disable ID | enable ID      a disabled account's URL answers 404; its data stays
   accounts token ID [-json]            a new console token for this account only ({"token": …}),
                                        replacing the previous one
+  prune -account ID [-events-days N] [-leads-days N] [-dry-run] [-json]
+                                       remove the account's events older than N days, and
+                                       leads not updated in N days with their events and
+                                       meetings (days not given: the account's retention);
+                                       events of the last 7 days (the retry horizon) always stay
   migrate-store --from FILE [--to URL] [--chunk N] [--json]
                                        copy a SQLite store into PostgreSQL (--to, default -db /
                                        DATABASE_URL): idempotent, resumable, verified by counts.
@@ -82,7 +87,7 @@ commands:
 
 NATS is found from -nats-url / NATS_URL, else DATA_DIR/nats-url (written by a standalone ingest
 whose embedded server listens); with neither, ingestctl says so and stops. The first line on
-stderr names the server used. The events commands read the leads
+stderr names the server used. The events and prune commands read the leads
 database instead: -db / DATABASE_URL (a SQLite file or postgres://…), else DATA_DIR/leads.db.
 `
 
@@ -112,6 +117,8 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		err = c.events(ctx, rest[1], rest[2:])
 	case len(rest) >= 2 && rest[0] == "accounts":
 		err = c.accountsCmd(ctx, rest[1], rest[2:])
+	case len(rest) >= 1 && rest[0] == "prune":
+		err = c.prune(ctx, rest[1:])
 	case len(rest) >= 1 && rest[0] == "migrate-store":
 		err = c.migrateStore(ctx, rest[1:])
 	case len(rest) == 0:

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/storeurl"
 )
@@ -32,7 +33,7 @@ type InvalidEvent struct {
 // InvalidEvents returns up to limit events st stored with problems, newest first. It is the
 // operation behind `ingestctl events invalid`; it prints nothing.
 func InvalidEvents(ctx context.Context, st store.Store, limit int) ([]InvalidEvent, error) {
-	evs, err := st.InvalidEvents(ctx, limit)
+	evs, err := st.InvalidEvents(ctx, account.Default, limit)
 	if err != nil {
 		return nil, err
 	}

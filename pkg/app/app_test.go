@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
@@ -105,7 +106,7 @@ func awaitEvents(t *testing.T, st store.Store, events int64) store.Counts {
 	var c store.Counts
 	require.Eventually(t, func() bool {
 		var err error
-		c, err = st.Counts(context.Background())
+		c, err = st.Counts(context.Background(), account.Default)
 		require.NoError(t, err)
 		return c.Events >= events
 	}, 30*time.Second, 10*time.Millisecond, "waiting for %d events", events)

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
@@ -207,7 +208,7 @@ func TestPipelineOnThreeNodeCluster(t *testing.T) {
 	c := awaitEvents(t, st, n)
 	require.Equal(t, int64(n), c.Leads)
 	for i := range n {
-		_, err := st.Event(context.Background(), fmt.Sprintf("cluster-%d", i))
+		_, err := st.Event(context.Background(), account.Default, fmt.Sprintf("cluster-%d", i))
 		require.NoError(t, err)
 	}
 	require.Eventually(t, func() bool {
@@ -530,7 +531,7 @@ func TestStreamLeaderLossUnderLoad(t *testing.T) {
 	st, err := sqlite.Open(q, b.db)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
-	counts, err := st.Counts(q)
+	counts, err := st.Counts(q, account.Default)
 	require.NoError(t, err)
 	require.Equal(t, int64(len(accepted)+len(ghosts)), counts.Events)
 	slices.Sort(ghosts)

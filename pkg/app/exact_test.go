@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -49,7 +50,7 @@ func TestIDsAndTypesAreStoredExactlyAsSent(t *testing.T) {
 	st := tb.openStore(t)
 	awaitEvents(t, st, int64(len(cases)))
 	for _, c := range cases {
-		ev, err := st.Event(context.Background(), c.id)
+		ev, err := st.Event(context.Background(), account.Default, c.id)
 		require.NoError(t, err, "event %q", c.id)
 		require.Equal(t, c.typ, ev.EventType, "event %q", c.id)
 	}

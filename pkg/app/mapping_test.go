@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
 )
 
@@ -22,7 +23,7 @@ func TestMappingFileShapesTheLead(t *testing.T) {
 	tb.post(t, testkit.Fixture(t))
 	st := tb.openStore(t)
 	awaitEvents(t, st, 1)
-	l, err := st.LeadByEmail(context.Background(), "prakashm@athenabpo.in")
+	l, err := st.LeadByEmail(context.Background(), account.Default, "prakashm@athenabpo.in")
 	require.NoError(t, err)
 	require.Equal(t, "Prakash Mudhaliyar", l.Name)
 	require.Equal(t, "Faridabad", l.City)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -26,7 +27,7 @@ func TestFixtureBecomesOneLead(t *testing.T) {
 	require.EqualValues(t, 1, c.Meetings)
 
 	ctx := context.Background()
-	l, err := st.LeadByEmail(ctx, "prakashm@athenabpo.in")
+	l, err := st.LeadByEmail(ctx, account.Default, "prakashm@athenabpo.in")
 	require.NoError(t, err)
 	require.Equal(t, "Prakash Mudhaliyar", l.Name)
 	require.Equal(t, "+910987654321", l.MobileNumber, "kept as sent: not a valid Indian number")
@@ -42,7 +43,7 @@ func TestFixtureBecomesOneLead(t *testing.T) {
 	require.JSONEq(t, `28.4098`, string(l.Attributes["widget_latitude"]))
 	require.JSONEq(t, `"N1"`, string(l.Attributes["extra1"]))
 
-	ev, err := st.Event(ctx, a.EventID)
+	ev, err := st.Event(ctx, account.Default, a.EventID)
 	require.NoError(t, err)
 	require.Equal(t, "widget_new_conversation", ev.EventType)
 	require.Equal(t, l.ID, ev.LeadID)
@@ -75,11 +76,11 @@ func TestTwoEventsForOneEmailMakeOneLead(t *testing.T) {
 	st := tb.openStore(t)
 	c := awaitEvents(t, st, 2)
 	require.EqualValues(t, 1, c.Leads)
-	l, err := st.LeadByEmail(context.Background(), "same.person@example.com")
+	l, err := st.LeadByEmail(context.Background(), account.Default, "same.person@example.com")
 	require.NoError(t, err)
 	require.Equal(t, "+919876543210", l.MobileNumber)
 	for _, id := range []string{"evt-a", "evt-b"} {
-		ev, err := st.Event(context.Background(), id)
+		ev, err := st.Event(context.Background(), account.Default, id)
 		require.NoError(t, err)
 		require.Equal(t, l.ID, ev.LeadID, id)
 	}
@@ -99,13 +100,13 @@ func TestUnknownEventTypesAreKept(t *testing.T) {
 	require.EqualValues(t, 1, c.Leads)
 
 	ctx := context.Background()
-	l, err := st.LeadByEmail(ctx, "asha@example.com")
+	l, err := st.LeadByEmail(ctx, account.Default, "asha@example.com")
 	require.NoError(t, err)
-	ev, err := st.Event(ctx, "u-1")
+	ev, err := st.Event(ctx, account.Default, "u-1")
 	require.NoError(t, err)
 	require.Equal(t, "lead.updated v2", ev.EventType, "original type kept, not the subject-safe one")
 	require.Equal(t, l.ID, ev.LeadID)
-	ev, err = st.Event(ctx, "u-2")
+	ev, err = st.Event(ctx, account.Default, "u-2")
 	require.NoError(t, err)
 	require.Zero(t, ev.LeadID)
 
@@ -139,7 +140,7 @@ func TestSchemaInvalidEventIsDeadLettered(t *testing.T) {
 	require.Contains(t, m.Header.Get(queue.HeaderDLQError), "/payload/people_detail")
 	require.Equal(t, body, string(m.Data))
 	consumerInfo(t, tb)
-	c, err := tb.openStore(t).Counts(context.Background())
+	c, err := tb.openStore(t).Counts(context.Background(), account.Default)
 	require.NoError(t, err)
 	require.Zero(t, c.Events)
 	require.Contains(t, scrape(t, tb.url), `saleassist_worker_events_total{account="default",event_type="widget_new_conversation",outcome="invalid"} 1`)
@@ -160,7 +161,7 @@ func TestWrongSecretPublishesNothing(t *testing.T) {
 	tb.post(t, variant(t, "honest-1", "z@example.com", ""))
 	st := tb.openStore(t)
 	awaitEvents(t, st, 1)
-	_, err := st.Event(context.Background(), "honest-1")
+	_, err := st.Event(context.Background(), account.Default, "honest-1")
 	require.NoError(t, err)
 	metrics := scrape(t, tb.url)
 	require.Contains(t, metrics, `saleassist_ingest_requests_total{code="401"} 2`)
@@ -199,10 +200,10 @@ func TestMaxClockSkewIsConfigurable(t *testing.T) {
 	tb.post(t, body)
 	st := tb.openStore(t)
 	awaitEvents(t, st, 1)
-	ev, err := st.Event(context.Background(), "skew-1")
+	ev, err := st.Event(context.Background(), account.Default, "skew-1")
 	require.NoError(t, err)
 	require.Contains(t, ev.Invalid, "more than MAX_CLOCK_SKEW (1h0m0s) after arrival")
-	l, err := st.Lead(context.Background(), ev.LeadID)
+	l, err := st.Lead(context.Background(), account.Default, ev.LeadID)
 	require.NoError(t, err)
 	require.WithinDuration(t, ev.ReceivedAt, l.SeenAt, time.Second, "ordered by arrival")
 }

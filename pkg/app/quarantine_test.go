@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 )
 
@@ -51,7 +52,7 @@ func TestQuarantineWorkflowEndToEnd(t *testing.T) {
 
 	st := tb.openStore(t)
 	awaitEvents(t, st, 1)
-	_, err := st.LeadByEmail(context.Background(), "prakashm@athenabpo.in")
+	_, err := st.LeadByEmail(context.Background(), account.Default, "prakashm@athenabpo.in")
 	require.NoError(t, err)
 	code, out, _ = ctl("quarantine", "list")
 	require.Equal(t, 0, code)

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -169,7 +170,7 @@ func TestCleanShutdownLeavesNothingPending(t *testing.T) {
 	require.Zero(t, info.NumAckPending, "messages held at shutdown and never settled")
 	require.Zero(t, info.NumRedelivered)
 	st := tb.openStore(t)
-	c, err := st.Counts(context.Background())
+	c, err := st.Counts(context.Background(), account.Default)
 	require.NoError(t, err)
 	require.EqualValues(t, 300, c.Events+int64(info.NumPending), "every event stored or still waiting, none lost")
 }
@@ -229,12 +230,12 @@ func TestShutdownUnderLoadKeepsEvery202(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	require.Eventually(t, func() bool {
-		c, err := st.Counts(context.Background())
+		c, err := st.Counts(context.Background(), account.Default)
 		require.NoError(t, err)
 		return c.Events >= int64(len(accepted))
 	}, 30*time.Second, 20*time.Millisecond)
 	for _, id := range accepted {
-		_, err := st.Event(context.Background(), id)
+		_, err := st.Event(context.Background(), account.Default, id)
 		require.NoError(t, err, "event %s was answered 202 but is not stored", id)
 	}
 	t.Logf("%d requests accepted before the shutdown, all stored", len(accepted))

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
@@ -144,7 +145,7 @@ func TestThreeWorkerProcessesOneKilled(t *testing.T) {
 		case <-ctx.Done():
 			require.FailNow(t, "timed out before the kill point")
 		}
-		c, err := st.Counts(q)
+		c, err := st.Counts(q, account.Default)
 		require.NoError(t, err)
 		if c.Events <= killAfter {
 			continue
@@ -154,7 +155,7 @@ func TestThreeWorkerProcessesOneKilled(t *testing.T) {
 		require.NoError(t, err)
 		ackPendingAtKill = float64(info.NumAckPending)
 		victim.kill(t)
-		atKill, err = st.Counts(q)
+		atKill, err = st.Counts(q, account.Default)
 		require.NoError(t, err)
 		killed = true
 	}
@@ -173,7 +174,7 @@ func TestThreeWorkerProcessesOneKilled(t *testing.T) {
 	// Drain: everything stored, nothing pending or held by the dead worker.
 	drainStart := time.Now()
 	pollUntil(t, time.Until(deadline), func() (bool, string, error) {
-		c, err := st.Counts(q)
+		c, err := st.Counts(q, account.Default)
 		return c.Events >= unique, fmt.Sprintf("%d of %d events stored", c.Events, unique), err
 	})
 	var info *jetstream.ConsumerInfo
@@ -188,13 +189,13 @@ func TestThreeWorkerProcessesOneKilled(t *testing.T) {
 	drained := time.Since(drainStart)
 
 	// Exactly once: as many events and leads as people, each event under its own id and lead.
-	c, err := st.Counts(q)
+	c, err := st.Counts(q, account.Default)
 	require.NoError(t, err)
 	require.EqualValues(t, unique, c.Events, "events stored")
 	require.EqualValues(t, unique, c.Leads, "leads")
 	leadOf := make(map[int64]string, unique)
 	for _, id := range ids {
-		ev, err := st.Event(q, id)
+		ev, err := st.Event(q, account.Default, id)
 		require.NoError(t, err, "event %s", id)
 		require.Equal(t, id, ev.EventID)
 		require.NotZero(t, ev.LeadID, "event %s has no lead", id)
@@ -325,7 +326,7 @@ func awaitEventStored(t *testing.T, st store.Store, id string) *store.StoredEven
 	var ev *store.StoredEvent
 	pollUntil(t, 30*time.Second, func() (bool, string, error) {
 		var err error
-		ev, err = st.Event(context.Background(), id)
+		ev, err = st.Event(context.Background(), account.Default, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return false, "event " + id + " not stored", nil
 		}
@@ -371,7 +372,7 @@ func TestOutOfOrderDeliveryKeepsNewerValues(t *testing.T) {
 			tb.post(t, older)
 			second := awaitEventStored(t, st, "ooo-older")
 
-			l, err := st.LeadByEmail(context.Background(), email)
+			l, err := st.LeadByEmail(context.Background(), account.Default, email)
 			require.NoError(t, err)
 			require.Equal(t, "New Name", l.Name, "the older event overwrote the name")
 			require.Equal(t, "New City", l.City, "the older event overwrote the city")
@@ -379,7 +380,7 @@ func TestOutOfOrderDeliveryKeepsNewerValues(t *testing.T) {
 			require.True(t, l.SeenAt.Equal(time.UnixMilli(base+60_000)), "seen_at %s", l.SeenAt)
 			require.Equal(t, l.ID, first.LeadID)
 			require.Equal(t, l.ID, second.LeadID, "both events belong to one lead")
-			c, err := st.Counts(context.Background())
+			c, err := st.Counts(context.Background(), account.Default)
 			require.NoError(t, err)
 			require.EqualValues(t, 1, c.Leads)
 		})
@@ -415,7 +416,7 @@ func TestOutOfOrderDeliveryKeepsNewerValues(t *testing.T) {
 		tb.post(t, second)
 		ev2 := awaitEventStored(t, st, "arr-second")
 		require.True(t, ev2.ReceivedAt.After(ev1.ReceivedAt))
-		l, err := st.LeadByEmail(context.Background(), email)
+		l, err := st.LeadByEmail(context.Background(), account.Default, email)
 		require.NoError(t, err)
 		require.Equal(t, "Second Name", l.Name, "the later arrival wins")
 		require.Equal(t, "Second City", l.City)
@@ -427,7 +428,7 @@ func TestOutOfOrderDeliveryKeepsNewerValues(t *testing.T) {
 		require.NoError(t, publishEventMsg(context.Background(), tb.js(t), "arr-early", "arr-early", early, earlier))
 		ev3 := awaitEventStored(t, st, "arr-early")
 		require.True(t, ev3.ReceivedAt.Equal(earlier), "received_at %s", ev3.ReceivedAt)
-		l, err = st.LeadByEmail(context.Background(), email)
+		l, err = st.LeadByEmail(context.Background(), account.Default, email)
 		require.NoError(t, err)
 		require.Equal(t, "Second Name", l.Name, "an earlier arrival delivered last overwrote the name")
 		require.Equal(t, "Second City", l.City)

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
@@ -91,7 +92,7 @@ func (p *pipeline) awaitEvent(t *testing.T, id string) *store.StoredEvent {
 	var ev *store.StoredEvent
 	require.Eventually(t, func() bool {
 		var err error
-		ev, err = p.store.Event(context.Background(), id)
+		ev, err = p.store.Event(context.Background(), account.Default, id)
 		return err == nil
 	}, 20*time.Second, 20*time.Millisecond, "event %s never stored", id)
 	return ev

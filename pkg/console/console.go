@@ -30,9 +30,9 @@ import (
 
 // Store is what the console reads from the leads store.
 type Store interface {
-	Lead(ctx context.Context, id int64) (*store.StoredLead, error)
-	Event(ctx context.Context, eventID string) (*store.StoredEvent, error)
-	Counts(ctx context.Context) (store.Counts, error)
+	Lead(ctx context.Context, acct string, id int64) (*store.StoredLead, error)
+	Event(ctx context.Context, acct, eventID string) (*store.StoredEvent, error)
+	Counts(ctx context.Context, acct string) (store.Counts, error)
 	store.Browser
 }
 

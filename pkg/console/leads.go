@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
@@ -128,15 +129,15 @@ func (s *Server) leadDetail(ctx context.Context, idText string) (leadView, *apiE
 	if err != nil {
 		return leadView{}, errorf(http.StatusNotFound, "not_found", "lead "+idText+" does not exist")
 	}
-	l, err := s.store.Lead(ctx, id)
+	l, err := s.store.Lead(ctx, account.Default, id)
 	if err != nil {
 		return leadView{}, s.storeError("lead "+idText, err)
 	}
-	hist, err := s.store.LeadHistory(ctx, id)
+	hist, err := s.store.LeadHistory(ctx, account.Default, id)
 	if err != nil {
 		return leadView{}, s.internal("reading a lead's history", err)
 	}
-	ms, err := s.store.LeadMeetings(ctx, id)
+	ms, err := s.store.LeadMeetings(ctx, account.Default, id)
 	if err != nil {
 		return leadView{}, s.internal("reading a lead's meetings", err)
 	}
@@ -167,7 +168,7 @@ type eventView struct {
 }
 
 func (s *Server) event(ctx context.Context, id string) (eventView, *apiError) {
-	ev, err := s.store.Event(ctx, id)
+	ev, err := s.store.Event(ctx, account.Default, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return eventView{}, errorf(http.StatusNotFound, "not_found", "no stored event has this id")
 	}

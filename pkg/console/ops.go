@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -125,13 +126,13 @@ type consumerLag struct {
 // stats gathers the figures; the JetStream ones are left null, with the reason, when NATS cannot
 // be asked, so the store's figures still show during a NATS outage.
 func (s *Server) stats(ctx context.Context) (statsView, *apiError) {
-	c, err := s.store.Counts(ctx)
+	c, err := s.store.Counts(ctx, account.Default)
 	if err != nil {
 		return statsView{}, s.internal("counting", err)
 	}
 	now := time.Now().UTC().Truncate(time.Minute)
 	since := now.Add(-59 * time.Minute)
-	per, err := s.store.StoredPerMinute(ctx, since)
+	per, err := s.store.StoredPerMinute(ctx, account.Default, since)
 	if err != nil {
 		return statsView{}, s.internal("counting events per minute", err)
 	}

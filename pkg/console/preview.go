@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
@@ -68,7 +69,7 @@ func (s *Server) preview(ctx context.Context, data []byte, eventType string) (pr
 	}
 	v := previewView{Previews: []previewItem{}}
 	for _, t := range types {
-		evs, err := s.store.LatestEvents(ctx, t, PreviewPerType)
+		evs, err := s.store.LatestEvents(ctx, account.Default, t, PreviewPerType)
 		if err != nil {
 			return previewView{}, s.internal("reading events", err)
 		}

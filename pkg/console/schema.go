@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 )
@@ -40,7 +41,7 @@ type fieldStats struct {
 // schema reads the latest events of a type and collects their field paths. It decodes each with
 // route.Document, the decoder the workers use, so it sees what the mapping will see.
 func (s *Server) schema(ctx context.Context, eventType string) (schemaView, *apiError) {
-	evs, err := s.store.LatestEvents(ctx, eventType, SchemaSample)
+	evs, err := s.store.LatestEvents(ctx, account.Default, eventType, SchemaSample)
 	if err != nil {
 		return schemaView{}, s.internal("reading events", err)
 	}
@@ -140,7 +141,7 @@ type typeCount struct {
 }
 
 func (s *Server) eventTypes(ctx context.Context) (typesView, *apiError) {
-	ts, err := s.store.EventTypes(ctx)
+	ts, err := s.store.EventTypes(ctx, account.Default)
 	if err != nil {
 		return typesView{}, s.internal("listing event types", err)
 	}

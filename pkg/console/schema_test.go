@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 )
@@ -98,7 +99,7 @@ func TestStarterMappingAndPreview(t *testing.T) {
 	_, err := mapping.ParseMapping("starter.yaml", starter)
 	require.NoError(t, err, string(starter))
 	require.Contains(t, string(starter), `email: {path: "payload.people_detail.email", transforms: [trim, lowercase]}`)
-	before, err := b.db.Counts(t.Context())
+	before, err := b.db.Counts(t.Context(), account.Default)
 	require.NoError(t, err)
 
 	code, body := b.do(t, http.MethodPost, "/api/mapping/preview", strings.NewReader(string(starter)), true, "Content-Type", "application/yaml")
@@ -113,7 +114,7 @@ func TestStarterMappingAndPreview(t *testing.T) {
 	require.Equal(t, "asha@example.com", byID["s-1"].Email)
 	require.Equal(t, "+919876543210", byID["s-1"].MobileNumber)
 	require.Equal(t, "Faridabad", byID[testkit.FixtureID].City)
-	after, err := b.db.Counts(t.Context())
+	after, err := b.db.Counts(t.Context(), account.Default)
 	require.NoError(t, err)
 	require.Equal(t, before, after, "a preview writes nothing")
 

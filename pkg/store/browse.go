@@ -16,22 +16,27 @@ import (
 // Implementations are safe for concurrent use and never hold a read transaction open between
 // calls, so a console browsing a large store never holds up the worker's checkpoints.
 type Browser interface {
-	// Leads returns up to q.Limit leads matching q.Filter, newest updated first (updated_at
+	// Every read is of one account (acct or LeadQuery.Account; "" means account.Default) and
+	// never returns another account's rows: a lead id of another account reads as no lead.
+
+	// Leads returns up to q.Limit of q.Account's leads matching q.Filter, newest updated first (updated_at
 	// descending, then id descending), starting after q.After. Page.Next is nil on the last page.
 	// A Limit outside 1..MaxPageSize is clamped to that range.
 	Leads(ctx context.Context, q LeadQuery) (LeadPage, error)
 	// LeadHistory returns every event linked to the lead, oldest received first (ties by the
 	// order they were stored); empty, not ErrNotFound, for a lead without events or no lead.
-	LeadHistory(ctx context.Context, leadID int64) ([]EventSummary, error)
+	LeadHistory(ctx context.Context, acct string, leadID int64) ([]EventSummary, error)
 	// LeadMeetings returns the meetings linked to the lead, earliest scheduled first.
-	LeadMeetings(ctx context.Context, leadID int64) ([]StoredMeeting, error)
-	// EventTypes returns every event type stored, with how many events of it, by type name.
-	EventTypes(ctx context.Context) ([]TypeCount, error)
-	// LatestEvents returns up to limit events of the type, most recently stored first.
-	LatestEvents(ctx context.Context, eventType string, limit int) ([]StoredEvent, error)
-	// StoredPerMinute counts the events stored in each minute (UTC, truncated) from since on;
-	// minutes without events are left out, the rest in ascending order.
-	StoredPerMinute(ctx context.Context, since time.Time) ([]MinuteCount, error)
+	LeadMeetings(ctx context.Context, acct string, leadID int64) ([]StoredMeeting, error)
+	// EventTypes returns every event type the account stored, with how many events of it, by
+	// type name.
+	EventTypes(ctx context.Context, acct string) ([]TypeCount, error)
+	// LatestEvents returns up to limit of the account's events of the type, most recently
+	// stored first.
+	LatestEvents(ctx context.Context, acct, eventType string, limit int) ([]StoredEvent, error)
+	// StoredPerMinute counts the account's events stored in each minute (UTC, truncated) from
+	// since on; minutes without events are left out, the rest in ascending order.
+	StoredPerMinute(ctx context.Context, acct string, since time.Time) ([]MinuteCount, error)
 }
 
 // MaxPageSize bounds LeadQuery.Limit; DefaultPageSize is used when it is 0.
@@ -42,8 +47,10 @@ const (
 
 // LeadQuery selects a page of leads.
 type LeadQuery struct {
-	Filter LeadFilter
-	Limit  int
+	// Account is whose leads are listed; "" means account.Default.
+	Account string
+	Filter  LeadFilter
+	Limit   int
 	// After is the cursor of the previous page (its Next); nil for the first page.
 	After *Cursor
 }
@@ -117,6 +124,7 @@ func ParseCursor(s string) (Cursor, error) {
 
 // EventSummary is one event of a lead's history, without its payload.
 type EventSummary struct {
+	Account    string
 	EventID    string
 	EventType  string
 	ReceivedAt time.Time
@@ -125,6 +133,7 @@ type EventSummary struct {
 
 // StoredMeeting is a meeting as kept in the store.
 type StoredMeeting struct {
+	Account      string
 	ID           string
 	LeadID       int64
 	EventID      string // the event that last changed it
@@ -150,12 +159,12 @@ type MinuteCount struct {
 	Events int64
 }
 
-// EachLead calls fn for every lead matching filter, in Leads' order, reading b a page of
+// EachLead calls fn for every lead of the account (acct; "" means account.Default) matching filter, in Leads' order, reading b a page of
 // MaxPageSize at a time: memory stays flat however many leads there are, and no read
 // transaction stays open for the whole walk. A lead updated during the walk may be missed or
 // seen twice, as with any keyset walk of a changing table. fn's error stops the walk.
-func EachLead(ctx context.Context, b Browser, filter LeadFilter, fn func(*LeadSummary) error) error {
-	q := LeadQuery{Filter: filter, Limit: MaxPageSize}
+func EachLead(ctx context.Context, b Browser, acct string, filter LeadFilter, fn func(*LeadSummary) error) error {
+	q := LeadQuery{Account: acct, Filter: filter, Limit: MaxPageSize}
 	for {
 		page, err := b.Leads(ctx, q)
 		if err != nil {

@@ -9,11 +9,21 @@ import (
 	"errors"
 	"time"
 
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 )
 
 // ErrNotFound is returned by the read methods when nothing matches.
 var ErrNotFound = errors.New("not found")
+
+// Account returns acct, or account.Default when it is empty: what every read and write means by
+// an empty account, so callers from before accounts (and events without one) keep working.
+func Account(acct string) string {
+	if acct == "" {
+		return account.Default
+	}
+	return acct
+}
 
 // Record is everything one event changes in the store: the event itself (always kept, for history
 // and replay), and the lead and meeting its handler extracted, if any.
@@ -75,18 +85,22 @@ type Store interface {
 	// not be committed; then nothing was written, and results is nil.
 	Apply(ctx context.Context, records []Record) (results []Result, err error)
 
-	// Lead returns the lead with the given id, or ErrNotFound.
-	Lead(ctx context.Context, id int64) (*StoredLead, error)
-	// LeadByEmail returns the lead with the given (normalized) email, or ErrNotFound.
-	LeadByEmail(ctx context.Context, email string) (*StoredLead, error)
-	// Event returns the stored event with the given id, or ErrNotFound.
-	Event(ctx context.Context, eventID string) (*StoredEvent, error)
-	// Counts returns how many leads, events and meetings are stored.
-	Counts(ctx context.Context) (Counts, error)
-	// InvalidEvents returns up to limit stored events whose Invalid is not empty, newest first
-	// (by ReceivedAt, then by EventID descending), Payload included; none is an empty slice,
-	// not an error. limit < 1 returns none.
-	InvalidEvents(ctx context.Context, limit int) ([]StoredEvent, error)
+	// Every read takes the account (acct; "" means account.Default) right after ctx and sees
+	// that account's rows only: a lead or event of another account is ErrNotFound, exactly as
+	// one that does not exist, so a caller cannot learn that it exists.
+
+	// Lead returns the account's lead with the given id, or ErrNotFound.
+	Lead(ctx context.Context, acct string, id int64) (*StoredLead, error)
+	// LeadByEmail returns the account's lead with the given (normalized) email, or ErrNotFound.
+	LeadByEmail(ctx context.Context, acct, email string) (*StoredLead, error)
+	// Event returns the account's stored event with the given id, or ErrNotFound.
+	Event(ctx context.Context, acct, eventID string) (*StoredEvent, error)
+	// Counts returns how many leads, events and meetings the account has stored.
+	Counts(ctx context.Context, acct string) (Counts, error)
+	// InvalidEvents returns up to limit of the account's stored events whose Invalid is not
+	// empty, newest first (by ReceivedAt, then by EventID descending), Payload included; none is
+	// an empty slice, not an error. limit < 1 returns none.
+	InvalidEvents(ctx context.Context, acct string, limit int) ([]StoredEvent, error)
 
 	// Close releases the store's resources.
 	Close() error
@@ -95,6 +109,8 @@ type Store interface {
 // StoredLead is a lead as kept in the store.
 type StoredLead struct {
 	ID int64
+	// Account is the account the lead belongs to (never empty once stored).
+	Account string
 	lead.Lead
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -102,6 +118,8 @@ type StoredLead struct {
 
 // StoredEvent is an event as kept in the store.
 type StoredEvent struct {
+	// Account is the account the event was sent to (never empty once stored).
+	Account    string
 	EventID    string
 	EventType  string
 	LeadID     int64 // 0 when the event is linked to no lead

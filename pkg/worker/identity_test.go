@@ -9,6 +9,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 )
 
@@ -34,7 +35,7 @@ func (b *testBundle) withPerson(t *testing.T, id string, person, payload map[str
 // leadOf returns the lead the stored event id is linked to.
 func (b *testBundle) leadOf(t *testing.T, id string) int64 {
 	t.Helper()
-	ev, err := b.store.Event(context.Background(), id)
+	ev, err := b.store.Event(context.Background(), account.Default, id)
 	require.NoError(t, err)
 	return ev.LeadID
 }
@@ -67,18 +68,18 @@ func TestPlaceholderIdentitiesDoNotMergePeople(t *testing.T) {
 		require.NotZero(t, id, ev.ID)
 		require.NotContains(t, seen, id, "%s joined the lead of %s", ev.ID, seen[id])
 		seen[id] = ev.ID
-		l, err := b.store.Lead(context.Background(), id)
+		l, err := b.store.Lead(context.Background(), account.Default, id)
 		require.NoError(t, err)
 		require.Empty(t, l.Email, ev.ID)
 		if ev.ID != "ph-4" { // "" is no value at all, not a placeholder to keep
 			require.Contains(t, l.Attributes, "email", "the placeholder as sent is kept: %s", ev.ID)
 		}
 	}
-	l, err := b.store.Lead(context.Background(), b.leadOf(t, "ph-1"))
+	l, err := b.store.Lead(context.Background(), account.Default, b.leadOf(t, "ph-1"))
 	require.NoError(t, err)
 	require.Equal(t, "Asha", l.Name)
 	require.Equal(t, "+919876543210", l.MobileNumber, "no one else's phone")
-	l, err = b.store.Lead(context.Background(), b.leadOf(t, "ph-4"))
+	l, err = b.store.Lead(context.Background(), account.Default, b.leadOf(t, "ph-4"))
 	require.NoError(t, err)
 	require.Empty(t, l.MobileNumber)
 	require.JSONEq(t, `"0000000000"`, string(l.Attributes["mobile_number"]))
@@ -99,7 +100,7 @@ func TestEmailInNFCAndNFDIsOneLead(t *testing.T) {
 	b.requireSettled(t)
 
 	require.Equal(t, b.leadOf(t, "nfc-1"), b.leadOf(t, "nfd-1"))
-	l, err := b.store.LeadByEmail(context.Background(), nfc)
+	l, err := b.store.LeadByEmail(context.Background(), account.Default, nfc)
 	require.NoError(t, err)
 	require.Equal(t, nfc, l.Email)
 }
@@ -123,15 +124,15 @@ func TestFarFutureTimeDoesNotFreezeLead(t *testing.T) {
 	b.requireSettled(t)
 
 	require.Equal(t, b.leadOf(t, "future-1"), b.leadOf(t, "later-1"))
-	l, err := b.store.Lead(context.Background(), b.leadOf(t, "later-1"))
+	l, err := b.store.Lead(context.Background(), account.Default, b.leadOf(t, "later-1"))
 	require.NoError(t, err)
 	require.Equal(t, "New Name", l.Name, "the real update wins")
 	require.True(t, l.SeenAt.Before(time.Now().Add(time.Hour)), "seen_at %v is not from the future", l.SeenAt)
 
-	ev, err := b.store.Event(context.Background(), "future-1")
+	ev, err := b.store.Event(context.Background(), account.Default, "future-1")
 	require.NoError(t, err)
 	require.Contains(t, ev.Invalid, "seen_at: SaleAssist time 3000-01-01T00:00:00Z is more than MAX_CLOCK_SKEW (24h0m0s) after arrival")
-	ev, err = b.store.Event(context.Background(), "later-1")
+	ev, err = b.store.Event(context.Background(), account.Default, "later-1")
 	require.NoError(t, err)
 	require.Empty(t, ev.Invalid)
 }

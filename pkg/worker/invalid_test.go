@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/worker"
@@ -54,14 +55,14 @@ func TestSloppyFieldsAreStoredAndRecorded(t *testing.T) {
 	require.Empty(t, b.deadLetters(t))
 
 	for _, tc := range cases {
-		ev, err := b.store.Event(context.Background(), tc.id)
+		ev, err := b.store.Event(context.Background(), account.Default, tc.id)
 		require.NoError(t, err, tc.id)
 		require.NotZero(t, ev.LeadID, "%s: the lead is stored", tc.id)
 		require.Contains(t, ev.Invalid, "schema: document does not match", tc.id)
 		require.Contains(t, ev.Invalid, tc.pointer, tc.id)
 		require.Equal(t, tc.typ, ev.EventType)
 	}
-	l, err := b.store.Lead(context.Background(), b.leadOf(t, "lat-95"))
+	l, err := b.store.Lead(context.Background(), account.Default, b.leadOf(t, "lat-95"))
 	require.NoError(t, err)
 	require.Equal(t, "prakashm@athenabpo.in", l.Email)
 
@@ -74,13 +75,13 @@ func TestSloppyFieldsAreStoredAndRecorded(t *testing.T) {
 	require.False(t, ok, "unknown event types must not become label values")
 
 	// A name sent as a number is kept as its text.
-	ev, err := b.store.Event(context.Background(), "name-num")
+	ev, err := b.store.Event(context.Background(), account.Default, "name-num")
 	require.NoError(t, err)
-	l, err = b.store.Lead(context.Background(), ev.LeadID)
+	l, err = b.store.Lead(context.Background(), account.Default, ev.LeadID)
 	require.NoError(t, err)
 	require.Equal(t, "12345", l.Name)
 
-	list, err := b.store.InvalidEvents(context.Background(), 100)
+	list, err := b.store.InvalidEvents(context.Background(), account.Default, 100)
 	require.NoError(t, err)
 	require.Len(t, list, len(cases))
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/postgres"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
@@ -175,7 +176,7 @@ func TestPostgresReadOnlyPausesTheWorker(t *testing.T) {
 	// The test's reads share the store's pool, whose connections kick ends: a failed read is
 	// not a count.
 	stored := func() int64 {
-		c, err := b.store.Counts(context.Background())
+		c, err := b.store.Counts(context.Background(), account.Default)
 		if err != nil {
 			return -1
 		}

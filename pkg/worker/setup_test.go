@@ -246,7 +246,7 @@ func (b *testBundle) publishEvents(t *testing.T, evs []*event.Event) {
 // storedEvents is how many events the store holds.
 func (b *testBundle) storedEvents(t *testing.T) int64 {
 	t.Helper()
-	c, err := b.store.Counts(context.Background())
+	c, err := b.store.Counts(context.Background(), account.Default)
 	require.NoError(t, err)
 	return c.Events
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 )
 
 // A valid JSON string may hold \u0000. An event with one in a name, an attribute key and value,
@@ -41,11 +43,11 @@ func TestNULInTextIsStoredOnEveryStore(t *testing.T) {
 			b.requireSettled(t)
 			require.Empty(t, b.deadLetters(t))
 
-			ev, err := b.store.Event(context.Background(), "nul-1")
+			ev, err := b.store.Event(context.Background(), account.Default, "nul-1")
 			require.NoError(t, err)
 			require.Contains(t, ev.Invalid, "text: U+0000 or bytes not UTF-8 replaced by U+FFFD in name, email, attributes, meeting.timezone")
 			require.Equal(t, string(body), string(ev.Payload), "the payload is kept as sent")
-			l, err := b.store.Lead(context.Background(), ev.LeadID)
+			l, err := b.store.Lead(context.Background(), account.Default, ev.LeadID)
 			require.NoError(t, err)
 			require.Equal(t, "Prakash\uFFFD M", l.Name)
 			require.Equal(t, "nul\uFFFD@example.com", l.Email)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
@@ -94,6 +95,6 @@ func TestPostgresDataErrorIsDeadLetteredAtOnce(t *testing.T) {
 	require.Equal(t, worker.ReasonUnstorable, dls[0].Header.Get(queue.HeaderDLQReason))
 	require.Contains(t, dls[0].Header.Get(queue.HeaderDLQError), "duration_min")
 	require.Zero(t, b.redeliveries(t))
-	_, err := b.store.Event(context.Background(), "pg-2")
+	_, err := b.store.Event(context.Background(), account.Default, "pg-2")
 	require.True(t, errors.Is(err, store.ErrNotFound))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
@@ -44,17 +45,17 @@ func TestEventsFlowToTheStore(t *testing.T) {
 	require.Zero(t, b.redeliveries(t))
 
 	// Every event names the same person and meeting.
-	c, err := b.store.Counts(context.Background())
+	c, err := b.store.Counts(context.Background(), account.Default)
 	require.NoError(t, err)
 	require.Equal(t, store.Counts{Leads: 1, Events: n, Meetings: 1}, c)
 
-	got, err := b.store.Event(context.Background(), "flow-7")
+	got, err := b.store.Event(context.Background(), account.Default, "flow-7")
 	require.NoError(t, err)
 	require.Equal(t, wnc, got.EventType)
 	require.NotZero(t, got.LeadID)
 	require.Empty(t, got.Invalid)
 	require.Equal(t, string(b.body(t, "flow-7")), string(got.Payload))
-	l, err := b.store.Lead(context.Background(), got.LeadID)
+	l, err := b.store.Lead(context.Background(), account.Default, got.LeadID)
 	require.NoError(t, err)
 	require.Equal(t, "prakashm@athenabpo.in", l.Email)
 }
@@ -70,7 +71,7 @@ func TestUnknownTypeIsStoredWithItsLead(t *testing.T) {
 
 	require.Eventually(t, func() bool { return b.storedEvents(t) == 1 }, waitFor, tick)
 	b.requireSettled(t)
-	got, err := b.store.Event(context.Background(), "unk-1")
+	got, err := b.store.Event(context.Background(), account.Default, "unk-1")
 	require.NoError(t, err)
 	require.Equal(t, typ, got.EventType)
 	require.NotZero(t, got.LeadID, "the person of an unknown event type is kept")
@@ -122,7 +123,7 @@ func TestTransientHandlerFailureIsRetried(t *testing.T) {
 	require.GreaterOrEqual(t, times[1].Sub(times[0]), worker.Backoff(1)-50*time.Millisecond)
 	require.GreaterOrEqual(t, times[2].Sub(times[1]), worker.Backoff(2)-50*time.Millisecond)
 
-	got, err := b.store.Event(context.Background(), "retry-1")
+	got, err := b.store.Event(context.Background(), account.Default, "retry-1")
 	require.NoError(t, err)
 	require.Empty(t, got.Invalid)
 	require.NotZero(t, got.LeadID, "the real handler ran on the last delivery")
@@ -236,7 +237,7 @@ func TestMessageThatIsNotAnEnvelopeIsDeadLettered(t *testing.T) {
 	b.publish(t, b.qc.NewMsg(b.newEvent(t, "after-garbage")))
 	require.Eventually(t, func() bool { return b.storedEvents(t) == 1 }, waitFor, tick)
 	b.requireSettled(t)
-	_, err = b.store.Event(context.Background(), "after-garbage")
+	_, err = b.store.Event(context.Background(), account.Default, "after-garbage")
 	require.NoError(t, err)
 	require.Equal(t, float64(1), b.events(t, wnc, worker.OutcomeStored))
 	require.Zero(t, b.consumerInfo(t).NumRedelivered)

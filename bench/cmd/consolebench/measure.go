@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/saleassist-pipeline/pipeline/internal/redact"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/console"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/storeurl"
 )
@@ -61,7 +62,7 @@ func runMeasure(ctx context.Context, db string, n int) error {
 	if !ok {
 		return fmt.Errorf("the store at %s has no console reads", redact.URL(db))
 	}
-	c, err := st.Counts(ctx)
+	c, err := st.Counts(ctx, account.Default)
 	if err != nil {
 		return err
 	}

@@ -27,24 +27,28 @@ const (
 var PhoneColumns = [...]PhoneColumn{Mobile, Alt}
 
 // Finder answers Match's lookups from one store's point of view (inside the transaction that
-// will write the result). A nil lead with a nil error means none.
+// will write the result). A nil lead with a nil error means none. Every lookup is within one
+// account (never empty: store.Account already applied): a person is one lead per account, and
+// the same email or phone in another account is another lead.
 type Finder interface {
-	// ByEmail returns the lead whose email is email.
-	ByEmail(email string) (*store.StoredLead, error)
-	// ByPhone returns the most recently updated lead (by Newer) whose column col is phone; with
-	// noEmail, only among leads without an email.
-	ByPhone(col PhoneColumn, phone string, noEmail bool) (*store.StoredLead, error)
+	// ByEmail returns the account's lead whose email is email.
+	ByEmail(acct, email string) (*store.StoredLead, error)
+	// ByPhone returns the account's most recently updated lead (by Newer) whose column col is
+	// phone; with noEmail, only among leads without an email.
+	ByPhone(acct string, col PhoneColumn, phone string, noEmail bool) (*store.StoredLead, error)
 }
 
-// Match returns the stored lead that l belongs to, or nil when l is a new person. In order:
+// Match returns the stored lead of account acct that l belongs to, or nil when l is a new person
+// there; it never looks in another account. In order:
 //   - the lead with l's email;
 //   - else a lead whose mobile_number or alt_phone is l.PhoneKey(), most recently updated
 //     first, provided the two cannot be different people: l has no email, or the lead has none
 //     (it then gains l's email). A lead with a different email is someone sharing the phone;
 //   - else none. A lead with neither email nor phone never matches anything.
-func Match(f Finder, l *lead.Lead) (*store.StoredLead, error) {
+func Match(f Finder, acct string, l *lead.Lead) (*store.StoredLead, error) {
+	acct = store.Account(acct)
 	if l.Email != "" {
-		found, err := f.ByEmail(l.Email)
+		found, err := f.ByEmail(acct, l.Email)
 		if err != nil || found != nil {
 			return found, err
 		}
@@ -57,7 +61,7 @@ func Match(f Finder, l *lead.Lead) (*store.StoredLead, error) {
 	// alt_phone.
 	var found *store.StoredLead
 	for _, col := range PhoneColumns {
-		c, err := f.ByPhone(col, key, l.Email != "")
+		c, err := f.ByPhone(acct, col, key, l.Email != "")
 		if err != nil {
 			return nil, err
 		}

@@ -126,26 +126,34 @@ func (db *DB) attempt(ctx context.Context, records []store.Record, keys keySet, 
 	return results, nil
 }
 
-// storedEvents finds which of a batch's event ids are stored: one probe of the unique index per
-// id (LATERAL, for the reason leadByEmails gives).
-const storedEvents = `SELECT u.id, e.lead_id FROM unnest($1::text[]) AS u(id) CROSS JOIN LATERAL (
-	SELECT coalesce(lead_id, 0) AS lead_id FROM events WHERE event_id = u.id) e`
+// storedEvents finds which of a batch's (account, event id)s are stored: one probe of the unique
+// index per pair (LATERAL, for the reason leadByEmails gives).
+const storedEvents = `SELECT u.account, u.id, e.lead_id FROM unnest($1::text[], $2::text[]) AS u(account, id) CROSS JOIN LATERAL (
+	SELECT coalesce(lead_id, 0) AS lead_id FROM events WHERE account = u.account AND event_id = u.id) e`
+
+// lockKeys takes the advisory locks $1 (sorted ascending), each exclusive or shared as $2 says,
+// row by row in the arrays' order: the one statement in which a transaction waits for locks
+// (locks.go).
+const lockKeys = `SELECT CASE WHEN x THEN pg_advisory_xact_lock(k) ELSE pg_advisory_xact_lock_shared(k) END
+	FROM unnest($1::bigint[], $2::bool[]) AS u(k, x)`
 
 // begin is round trip 1: BEGIN, the locks, and the reads the plan needs.
 func begin(ctx context.Context, conn *pgx.Conn, records []store.Record, locks []int64, exclusive []bool, p *planner) error {
 	var (
-		ids, emails []string
-		// phones[noEmail] are the phone keys looked up among all leads (records without an email)
-		// or among leads without one.
-		phones [2][]string
-		seen   [2]map[string]bool
+		// Each lookup is by (account, key): parallel arrays of accounts and keys.
+		idAccts, ids, emailAccts, emails []string
+		// phones[noEmail] are the phone keys looked up among all the account's leads (records
+		// without an email) or among its leads without one; phoneAccts[noEmail] their accounts.
+		phoneAccts, phones [2][]string
+		seen               [2]map[accountKey]bool
 	)
 	for i := range records {
 		rec := &records[i]
-		ids = append(ids, rec.EventID)
+		acct := store.Account(rec.Account)
+		idAccts, ids = append(idAccts, acct), append(ids, rec.EventID)
 		if l := rec.Lead; l != nil {
 			if l.Email != "" {
-				emails = append(emails, l.Email)
+				emailAccts, emails = append(emailAccts, acct), append(emails, l.Email)
 			}
 			if k := l.PhoneKey(); k != "" {
 				noEmail := 0
@@ -153,10 +161,11 @@ func begin(ctx context.Context, conn *pgx.Conn, records []store.Record, locks []
 					noEmail = 1
 				}
 				if seen[noEmail] == nil {
-					seen[noEmail] = map[string]bool{}
+					seen[noEmail] = map[accountKey]bool{}
 				}
-				if !seen[noEmail][k] { // a number twice would fetch its leads twice
-					seen[noEmail][k] = true
+				if ak := (accountKey{acct, k}); !seen[noEmail][ak] { // a number twice would fetch its leads twice
+					seen[noEmail][ak] = true
+					phoneAccts[noEmail] = append(phoneAccts[noEmail], acct)
 					phones[noEmail] = append(phones[noEmail], k)
 				}
 			}
@@ -167,31 +176,30 @@ func begin(ctx context.Context, conn *pgx.Conn, records []store.Record, locks []
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
 	// Row by row in the arrays' (sorted) order, each in its mode (locks.go).
-	b.Queue(`SELECT CASE WHEN x THEN pg_advisory_xact_lock(k) ELSE pg_advisory_xact_lock_shared(k) END
-		FROM unnest($1::bigint[], $2::bool[]) AS u(k, x)`, locks, exclusive)
-	b.Queue(storedEvents, ids).Query(func(rows pgx.Rows) error {
+	b.Queue(lockKeys, locks, exclusive)
+	b.Queue(storedEvents, idAccts, ids).Query(func(rows pgx.Rows) error {
 		var (
-			id   string
-			lead int64
+			acct, id string
+			lead     int64
 		)
-		_, err := pgx.ForEachRow(rows, []any{&id, &lead}, func() error { p.stored[id] = lead; return nil })
+		_, err := pgx.ForEachRow(rows, []any{&acct, &id, &lead}, func() error { p.stored[accountKey{acct, id}] = lead; return nil })
 		return err
 	})
 	if len(emails) > 0 {
-		b.Queue(leadByEmails, emails).Query(func(rows pgx.Rows) error { return readLeads(rows, nil, nil, p.load) })
+		b.Queue(leadByEmails, emailAccts, emails).Query(func(rows pgx.Rows) error { return readLeads(rows, nil, nil, p.load) })
 	}
 	for noEmail, list := range phones {
 		for _, col := range leadrules.PhoneColumns {
 			if len(list) == 0 {
 				continue
 			}
-			for _, ph := range list {
-				p.tops[phoneLookup{col, ph, noEmail == 1}] = &top{complete: true}
+			for i, ph := range list {
+				p.tops[phoneLookup{phoneAccts[noEmail][i], col, ph, noEmail == 1}] = &top{complete: true}
 			}
-			b.Queue(phoneTops(col, noEmail == 1), list).Query(func(rows pgx.Rows) error {
-				var phone string
-				return readLeads(rows, nil, []any{&phone}, func(l *store.StoredLead) {
-					t := p.tops[phoneLookup{col, phone, noEmail == 1}]
+			b.Queue(phoneTops(col, noEmail == 1), phoneAccts[noEmail], list).Query(func(rows pgx.Rows) error {
+				var acct, phone string
+				return readLeads(rows, nil, []any{&acct, &phone}, func(l *store.StoredLead) {
+					t := p.tops[phoneLookup{acct, col, phone, noEmail == 1}]
 					if len(t.ids) < phoneTop {
 						t.ids = append(t.ids, l.ID)
 					}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
@@ -30,10 +31,10 @@ func TestFailedRecordIsNotADuplicate(t *testing.T) {
 	require.Error(t, res[0].Err)
 	require.NoError(t, res[1].Err)
 	require.Equal(t, store.Stored, res[1].Outcome)
-	ev, err := db.Event(t.Context(), "ev-1")
+	ev, err := db.Event(t.Context(), "", "ev-1")
 	require.NoError(t, err)
 	require.Equal(t, res[1].LeadID, ev.LeadID)
-	_, err = db.LeadByEmail(t.Context(), "bad@example.com")
+	_, err = db.LeadByEmail(t.Context(), "", "bad@example.com")
 	require.ErrorIs(t, err, store.ErrNotFound)
 }
 
@@ -52,7 +53,7 @@ func TestRefusedValuesFailTheirRecordAlone(t *testing.T) {
 	require.Error(t, res[2].Err)
 	require.NoError(t, res[3].Err)
 	require.Equal(t, res[0].LeadID, res[3].LeadID)
-	c, err := db.Counts(t.Context())
+	c, err := db.Counts(t.Context(), "")
 	require.NoError(t, err)
 	require.Equal(t, store.Counts{Leads: 1, Events: 2}, c)
 }
@@ -103,7 +104,7 @@ func TestChangedLeadsKeysAreLocked(t *testing.T) {
 	t.Cleanup(func() { other.Close(context.Background()) })
 	tx, err := other.Begin(t.Context())
 	require.NoError(t, err)
-	_, err = tx.Exec(t.Context(), `SELECT pg_advisory_xact_lock($1)`, lockKey(kindPhone, "+919876543210"))
+	_, err = tx.Exec(t.Context(), `SELECT pg_advisory_xact_lock($1)`, lockKey(kindPhone, account.Default, "+919876543210"))
 	require.NoError(t, err)
 
 	second := rec("ev-2", "asha@example.com")
@@ -117,7 +118,7 @@ func TestChangedLeadsKeysAreLocked(t *testing.T) {
 	requireWaiting(t, other, done, "Apply returned while the lead's key was held")
 	require.NoError(t, tx.Commit(t.Context()))
 	require.NoError(t, <-done)
-	l, err := db.LeadByEmail(t.Context(), "asha@example.com")
+	l, err := db.LeadByEmail(t.Context(), "", "asha@example.com")
 	require.NoError(t, err)
 	require.Equal(t, "+911111111111", l.MobileNumber)
 }

@@ -21,8 +21,8 @@ var _ store.Browser = (*DB)(nil)
 // SQLite stores '' for a time not sent, PostgreSQL has NULL; NULLS FIRST keeps SQLite's order.
 
 // Leads returns a page of leads; see store.Browser. The filters are ORed; each alone is an index
-// read (leads_email, the (phone, updated_at, id) indexes of 0001) or, for a name, a backward
-// walk of leads_updated (0003) in page order that stops once the page is full.
+// read (leads_account_email, the (account, phone, updated_at, id) indexes of 0006) or, for a
+// name, a backward walk of leads_account_updated (0006) in page order that stops once the page is full.
 func (db *DB) Leads(ctx context.Context, q store.LeadQuery) (store.LeadPage, error) {
 	var (
 		where, ors []string
@@ -32,9 +32,10 @@ func (db *DB) Leads(ctx context.Context, q store.LeadQuery) (store.LeadPage, err
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
+	where = append(where, `account = `+arg(store.Account(q.Account)))
 	f := q.Filter
 	if f.Email != "" {
-		// The redundant "<> ''" lets the planner use the partial unique index leads_email.
+		// The redundant "<> ''" lets the planner use the partial unique index leads_account_email.
 		ors = append(ors, `(email = `+arg(f.Email)+` AND email <> '')`)
 	}
 	if f.Phone != "" {
@@ -50,15 +51,13 @@ func (db *DB) Leads(ctx context.Context, q store.LeadQuery) (store.LeadPage, err
 		where = append(where, "("+strings.Join(ors, " OR ")+")")
 	}
 	if q.After != nil {
-		// A row comparison, which PostgreSQL reads as a range of leads_updated.
+		// A row comparison, which PostgreSQL reads as a range of leads_account_updated.
 		where = append(where, `(updated_at, id) < (`+arg(q.After.UpdatedAt)+`, `+arg(q.After.ID)+`)`)
 	}
 	size := q.PageSize()
 	// The count comes first: scanLead reads leadColumns after the columns it is told to skip.
-	query := `SELECT (SELECT count(*) FROM events e WHERE e.lead_id = leads.id), ` + leadColumns + ` FROM leads`
-	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, " AND ")
-	}
+	query := `SELECT (SELECT count(*) FROM events e WHERE e.lead_id = leads.id), ` + leadColumns + ` FROM leads
+		WHERE ` + strings.Join(where, " AND ")
 	// One more row than asked tells whether there is a next page without a count.
 	query += ` ORDER BY updated_at DESC, id DESC LIMIT ` + arg(size+1)
 
@@ -86,9 +85,9 @@ func escapeLike(s string) string {
 
 // LeadHistory returns the lead's events, oldest received first; see store.Browser. It reads
 // events_lead_id (0001).
-func (db *DB) LeadHistory(ctx context.Context, leadID int64) ([]store.EventSummary, error) {
-	rows, err := db.pool.Query(ctx, `SELECT event_id, event_type, received_at, stored_at
-		FROM events WHERE lead_id = $1 ORDER BY received_at NULLS FIRST, id`, leadID)
+func (db *DB) LeadHistory(ctx context.Context, acct string, leadID int64) ([]store.EventSummary, error) {
+	rows, err := db.pool.Query(ctx, `SELECT account, event_id, event_type, received_at, stored_at
+		FROM events WHERE lead_id = $1 AND account = $2 ORDER BY received_at NULLS FIRST, id`, leadID, store.Account(acct))
 	if err != nil {
 		return nil, fmt.Errorf("history of lead %d: %w", leadID, err)
 	}
@@ -97,7 +96,7 @@ func (db *DB) LeadHistory(ctx context.Context, leadID int64) ([]store.EventSumma
 		ev       store.EventSummary
 		received pgtype.Timestamptz
 	)
-	_, err = pgx.ForEachRow(rows, []any{&ev.EventID, &ev.EventType, &received, &ev.StoredAt}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&ev.Account, &ev.EventID, &ev.EventType, &received, &ev.StoredAt}, func() error {
 		ev.ReceivedAt, ev.StoredAt = fromTimestamptz(received), ev.StoredAt.UTC()
 		out = append(out, ev)
 		return nil
@@ -109,10 +108,10 @@ func (db *DB) LeadHistory(ctx context.Context, leadID int64) ([]store.EventSumma
 }
 
 // LeadMeetings returns the lead's meetings, earliest scheduled first; see store.Browser.
-func (db *DB) LeadMeetings(ctx context.Context, leadID int64) ([]store.StoredMeeting, error) {
-	rows, err := db.pool.Query(ctx, `SELECT id, lead_id, event_id, name, scheduled_at, status,
+func (db *DB) LeadMeetings(ctx context.Context, acct string, leadID int64) ([]store.StoredMeeting, error) {
+	rows, err := db.pool.Query(ctx, `SELECT account, id, lead_id, event_id, name, scheduled_at, status,
 		meeting_url, participants, timezone, duration_min, updated_at
-		FROM meetings WHERE lead_id = $1 ORDER BY scheduled_at NULLS FIRST, id`, leadID)
+		FROM meetings WHERE lead_id = $1 AND account = $2 ORDER BY scheduled_at NULLS FIRST, id`, leadID, store.Account(acct))
 	if err != nil {
 		return nil, fmt.Errorf("meetings of lead %d: %w", leadID, err)
 	}
@@ -123,7 +122,7 @@ func (db *DB) LeadMeetings(ctx context.Context, leadID int64) ([]store.StoredMee
 		sched pgtype.Timestamptz
 		parts []byte
 	)
-	_, err = pgx.ForEachRow(rows, []any{&m.ID, &lead, &m.EventID, &m.Name, &sched, &m.Status, &m.MeetingURL,
+	_, err = pgx.ForEachRow(rows, []any{&m.Account, &m.ID, &lead, &m.EventID, &m.Name, &sched, &m.Status, &m.MeetingURL,
 		&parts, &m.Timezone, &m.DurationMin, &m.UpdatedAt}, func() error {
 		got := m
 		got.LeadID, got.ScheduledAt, got.UpdatedAt = lead.Int64, fromTimestamptz(sched), m.UpdatedAt.UTC()
@@ -142,11 +141,11 @@ func (db *DB) LeadMeetings(ctx context.Context, leadID int64) ([]store.StoredMee
 }
 
 // EventTypes counts the stored events of each type; see store.Browser. It reads the whole of
-// events_type_id (0003): fine for the schema page, not for every request. COLLATE "C" orders the
+// events_account_type_id (0006): fine for the schema page, not for every request. COLLATE "C" orders the
 // names byte by byte, as SQLite does, whatever the database's collation.
-func (db *DB) EventTypes(ctx context.Context) ([]store.TypeCount, error) {
-	rows, err := db.pool.Query(ctx, `SELECT event_type, count(*) FROM events
-		GROUP BY event_type ORDER BY event_type COLLATE "C"`)
+func (db *DB) EventTypes(ctx context.Context, acct string) ([]store.TypeCount, error) {
+	rows, err := db.pool.Query(ctx, `SELECT event_type, count(*) FROM events WHERE account = $1
+		GROUP BY event_type ORDER BY event_type COLLATE "C"`, store.Account(acct))
 	if err != nil {
 		return nil, fmt.Errorf("event types: %w", err)
 	}
@@ -161,11 +160,11 @@ func (db *DB) EventTypes(ctx context.Context) ([]store.TypeCount, error) {
 	return out, nil
 }
 
-// LatestEvents returns the newest events of a type; see store.Browser. events_type_id (0003)
+// LatestEvents returns the newest events of a type; see store.Browser. events_account_type_id (0006)
 // holds the id after the type, so this is a backward read of one index range, no sort.
-func (db *DB) LatestEvents(ctx context.Context, eventType string, limit int) ([]store.StoredEvent, error) {
+func (db *DB) LatestEvents(ctx context.Context, acct, eventType string, limit int) ([]store.StoredEvent, error) {
 	rows, err := db.pool.Query(ctx, `SELECT `+eventColumns+` FROM events
-		WHERE event_type = $1 ORDER BY id DESC LIMIT $2`, eventType, max(limit, 0))
+		WHERE account = $3 AND event_type = $1 ORDER BY id DESC LIMIT $2`, eventType, max(limit, 0), store.Account(acct))
 	if err != nil {
 		return nil, fmt.Errorf("latest %s events: %w", eventType, err)
 	}
@@ -185,10 +184,10 @@ func (db *DB) LatestEvents(ctx context.Context, eventType string, limit int) ([]
 }
 
 // StoredPerMinute counts events per stored minute; see store.Browser. It reads the range of
-// events_stored_at (0003) from since on; the minutes are UTC's whatever the session's TimeZone.
-func (db *DB) StoredPerMinute(ctx context.Context, since time.Time) ([]store.MinuteCount, error) {
+// events_account_stored_at (0006) from since on; the minutes are UTC's whatever the session's TimeZone.
+func (db *DB) StoredPerMinute(ctx context.Context, acct string, since time.Time) ([]store.MinuteCount, error) {
 	rows, err := db.pool.Query(ctx, `SELECT date_trunc('minute', stored_at, 'UTC'), count(*) FROM events
-		WHERE stored_at >= $1 GROUP BY 1 ORDER BY 1`, since)
+		WHERE account = $2 AND stored_at >= $1 GROUP BY 1 ORDER BY 1`, since, store.Account(acct))
 	if err != nil {
 		return nil, fmt.Errorf("events per minute: %w", err)
 	}

@@ -16,3 +16,14 @@ func TestBrowser(t *testing.T) {
 		return db
 	})
 }
+
+// TestAccounts holds both stores to the accounts cases: identity and dedupe per account, no read
+// crossing accounts.
+func TestAccounts(t *testing.T) {
+	t.Parallel()
+	testkit.PostgresURL(t) // skip (or fail) once, not in every subtest
+	storetest.RunAccounts(t, func(t *testing.T) storetest.BrowsingStore {
+		db, _ := setup(t)
+		return db
+	})
+}

@@ -75,7 +75,7 @@ func TestPayloadStoredInline(t *testing.T) {
 		`SELECT sum(pg_column_size(payload)), sum(octet_length(payload)) FROM events`).Scan(&stored, &raw))
 	require.Less(t, stored, raw*7/10, "payloads are not compressed")
 	for _, r := range recs {
-		ev, err := db.Event(t.Context(), r.EventID)
+		ev, err := db.Event(t.Context(), "", r.EventID)
 		require.NoError(t, err)
 		require.Equal(t, r.Payload, ev.Payload)
 	}
@@ -88,7 +88,7 @@ func TestPayloadStoredInline(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, res[0].Err)
 	require.NotZero(t, toastRows(t, db))
-	ev, err := db.Event(t.Context(), "ev-big")
+	ev, err := db.Event(t.Context(), "", "ev-big")
 	require.NoError(t, err)
 	require.Equal(t, big, ev.Payload)
 }
@@ -111,7 +111,7 @@ func TestCostMigrationsUpgradeInPlace(t *testing.T) {
 
 	db := open(t, url) // migrates the rest
 	require.NotZero(t, toastRows(t, db), "before the upgrade the payload was out of line")
-	ev, err := db.Event(t.Context(), "ev-old")
+	ev, err := db.Event(t.Context(), "", "ev-old")
 	require.NoError(t, err)
 	require.Equal(t, old, ev.Payload)
 
@@ -174,7 +174,7 @@ func dangling(t *testing.T, db *DB) int64 {
 	require.NoError(t, db.pool.QueryRow(t.Context(), `SELECT
 		(SELECT count(*) FROM events e WHERE e.lead_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = e.lead_id)) +
 		(SELECT count(*) FROM meetings m WHERE m.lead_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = m.lead_id)) +
-		(SELECT count(*) FROM meetings m WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = m.event_id))`).Scan(&n))
+		(SELECT count(*) FROM meetings m WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.account = m.account AND e.event_id = m.event_id))`).Scan(&n))
 	return n
 }
 
@@ -233,7 +233,7 @@ func TestNoDanglingReferences(t *testing.T) {
 	}
 	require.NoError(t, <-errs)
 	require.NoError(t, <-errs)
-	c, err := dbs[0].Counts(t.Context())
+	c, err := dbs[0].Counts(t.Context(), "")
 	require.NoError(t, err)
 	require.NotZero(t, c.Meetings)
 	require.NotZero(t, c.Leads)

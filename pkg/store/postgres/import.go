@@ -31,7 +31,7 @@ import (
 
 // importLeads inserts the leads of leadArrays.args that are missing.
 var importLeads = `INSERT INTO leads (` + leadColumns + `)
-	SELECT id, ` + leadrules.TextColumns + `, attributes::jsonb, seen_at, created_at, updated_at
+	SELECT id, account, ` + leadrules.TextColumns + `, attributes::jsonb, seen_at, created_at, updated_at
 	FROM ` + leadUnnest + ` ON CONFLICT DO NOTHING`
 
 // compareLeads returns the ids of leadArrays.args that the table lacks or holds otherwise.
@@ -41,43 +41,44 @@ var compareLeads = func() string {
 		c = strings.TrimSpace(c)
 		l, u = append(l, "l."+c), append(u, "u."+c)
 	}
-	l = append(l, "l.attributes", "l.seen_at", "l.created_at", "l.updated_at")
-	u = append(u, "u.attributes::jsonb", "u.seen_at", "u.created_at", "u.updated_at")
+	l = append(l, "l.attributes", "l.seen_at", "l.created_at", "l.updated_at", "l.account")
+	u = append(u, "u.attributes::jsonb", "u.seen_at", "u.created_at", "u.updated_at", "u.account")
 	return `SELECT u.id::text FROM ` + leadUnnest + ` LEFT JOIN leads l ON l.id = u.id
 		WHERE l.id IS NULL OR (` + strings.Join(l, ", ") + `) IS DISTINCT FROM (` + strings.Join(u, ", ") + `)
 		ORDER BY u.id LIMIT 6`
 }()
 
 const eventUnnest = `unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[],
-	$6::timestamptz[], $7::bytea[], $8::text[])
-	AS u(id, event_id, event_type, lead_id, received_at, stored_at, payload, invalid)`
+	$6::timestamptz[], $7::bytea[], $8::text[], $9::text[])
+	AS u(id, event_id, event_type, lead_id, received_at, stored_at, payload, invalid, account)`
 
 // importEvents keeps the events' row ids (OVERRIDING SYSTEM VALUE: the column is GENERATED
 // ALWAYS), so a lead's history is in the same order as in the source.
-const importEvents = `INSERT INTO events (id, event_id, event_type, lead_id, received_at, stored_at, payload, invalid)
+const importEvents = `INSERT INTO events (id, event_id, event_type, lead_id, received_at, stored_at, payload, invalid, account)
 	OVERRIDING SYSTEM VALUE SELECT * FROM ` + eventUnnest + ` ON CONFLICT DO NOTHING`
 
 const compareEvents = `SELECT u.event_id FROM ` + eventUnnest + ` LEFT JOIN events e ON e.id = u.id
-	WHERE e.id IS NULL OR (e.event_id, e.event_type, e.lead_id, e.received_at, e.stored_at, e.payload, e.invalid)
-		IS DISTINCT FROM (u.event_id, u.event_type, u.lead_id, u.received_at, u.stored_at, u.payload, u.invalid)
+	WHERE e.id IS NULL OR (e.account, e.event_id, e.event_type, e.lead_id, e.received_at, e.stored_at, e.payload, e.invalid)
+		IS DISTINCT FROM (u.account, u.event_id, u.event_type, u.lead_id, u.received_at, u.stored_at, u.payload, u.invalid)
 	ORDER BY u.id LIMIT 6`
 
 const meetingUnnest = `unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
-	$7::text[], $8::text[], $9::text[], $10::integer[], $11::timestamptz[])
-	AS u(id, lead_id, event_id, name, scheduled_at, status, meeting_url, participants, timezone, duration_min, updated_at)`
+	$7::text[], $8::text[], $9::text[], $10::integer[], $11::timestamptz[], $12::text[])
+	AS u(id, lead_id, event_id, name, scheduled_at, status, meeting_url, participants, timezone, duration_min, updated_at, account)`
 
-const importMeetings = `INSERT INTO meetings (id, lead_id, event_id, name, scheduled_at, status, meeting_url,
+const importMeetings = `INSERT INTO meetings (account, id, lead_id, event_id, name, scheduled_at, status, meeting_url,
 	participants, timezone, duration_min, updated_at)
-	SELECT id, lead_id, event_id, name, scheduled_at, status, meeting_url, participants::jsonb, timezone,
+	SELECT account, id, lead_id, event_id, name, scheduled_at, status, meeting_url, participants::jsonb, timezone,
 		duration_min, updated_at
 	FROM ` + meetingUnnest + ` ON CONFLICT DO NOTHING`
 
-const compareMeetings = `SELECT u.id FROM ` + meetingUnnest + ` LEFT JOIN meetings m ON m.id = u.id
+const compareMeetings = `SELECT u.account || '/' || u.id FROM ` + meetingUnnest + `
+	LEFT JOIN meetings m ON m.account = u.account AND m.id = u.id
 	WHERE m.id IS NULL OR (m.lead_id, m.event_id, m.name, m.scheduled_at, m.status, m.meeting_url,
 		m.participants, m.timezone, m.duration_min, m.updated_at)
 		IS DISTINCT FROM (u.lead_id, u.event_id, u.name, u.scheduled_at, u.status, u.meeting_url,
 		u.participants::jsonb, u.timezone, u.duration_min, u.updated_at)
-	ORDER BY u.id LIMIT 6`
+	ORDER BY u.account, u.id LIMIT 6`
 
 // setSequence moves the table's id sequence to $2 unless it is past it already.
 const setSequence = `SELECT setval(s, greatest($2, coalesce(pg_sequence_last_value(s), 0)))
@@ -107,6 +108,7 @@ func (db *DB) ImportEvents(ctx context.Context, events []store.EventRow) (int64,
 	var (
 		ids, leads       []pgtype.Int8
 		eventIDs, types  []string
+		accounts         []string
 		received, stored []pgtype.Timestamptz
 		payloads         [][]byte
 		invalid          []pgtype.Text
@@ -115,6 +117,7 @@ func (db *DB) ImportEvents(ctx context.Context, events []store.EventRow) (int64,
 	for _, e := range events {
 		ids = append(ids, pgtype.Int8{Int64: e.ID, Valid: true})
 		eventIDs, types = append(eventIDs, e.EventID), append(types, e.EventType)
+		accounts = append(accounts, store.Account(e.Account))
 		leads = append(leads, pgtype.Int8{Int64: e.LeadID, Valid: e.LeadID != 0})
 		received = append(received, timestamptz(e.ReceivedAt))
 		stored = append(stored, pgtype.Timestamptz{Time: e.StoredAt, Valid: true})
@@ -126,7 +129,7 @@ func (db *DB) ImportEvents(ctx context.Context, events []store.EventRow) (int64,
 		invalid = append(invalid, pgtype.Text{String: e.Invalid, Valid: e.Invalid != ""})
 		maxID = max(maxID, e.ID)
 	}
-	args := []any{ids, eventIDs, types, leads, received, stored, payloads, invalid}
+	args := []any{ids, eventIDs, types, leads, received, stored, payloads, invalid, accounts}
 	return db.importRows(ctx, "events", importEvents, compareEvents, args, maxID)
 }
 
@@ -138,6 +141,7 @@ func (db *DB) ImportMeetings(ctx context.Context, meetings []store.StoredMeeting
 	}
 	var (
 		ids, eventIDs, names, statuses, urls, parts, zones []string
+		accounts                                           []string
 		leads                                              []pgtype.Int8
 		sched                                              []pgtype.Timestamptz
 		durations                                          []int32
@@ -152,13 +156,14 @@ func (db *DB) ImportMeetings(ctx context.Context, meetings []store.StoredMeeting
 			}
 		}
 		ids, eventIDs, names = append(ids, m.ID), append(eventIDs, m.EventID), append(names, m.Name)
+		accounts = append(accounts, store.Account(m.Account))
 		leads = append(leads, pgtype.Int8{Int64: m.LeadID, Valid: m.LeadID != 0})
 		sched = append(sched, timestamptz(m.ScheduledAt))
 		statuses, urls, parts = append(statuses, m.Status), append(urls, m.MeetingURL), append(parts, string(p))
 		zones, durations = append(zones, m.Timezone), append(durations, int32(m.DurationMin))
 		updated = append(updated, m.UpdatedAt)
 	}
-	args := []any{ids, leads, eventIDs, names, sched, statuses, urls, parts, zones, durations, updated}
+	args := []any{ids, leads, eventIDs, names, sched, statuses, urls, parts, zones, durations, updated, accounts}
 	return db.importRows(ctx, "meetings", importMeetings, compareMeetings, args, 0)
 }
 

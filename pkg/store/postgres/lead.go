@@ -15,35 +15,36 @@ import (
 )
 
 // leadColumns is the column list every lead query selects, in scanLead's order.
-const leadColumns = `id, ` + leadrules.TextColumns + `, attributes, seen_at, created_at, updated_at`
+const leadColumns = `id, account, ` + leadrules.TextColumns + `, attributes, seen_at, created_at, updated_at`
 
 // phoneColumn is the column of a leadrules.PhoneColumn.
 var phoneColumn = [...]string{leadrules.Mobile: "mobile_number", leadrules.Alt: "alt_phone"}
 
-// leadByEmails fetches the stored leads of a batch's emails: one probe of the unique index per
-// email. LATERAL makes it a loop of index probes whatever the planner believes of the table's
+// leadByEmails fetches the stored leads of a batch's (account, email) pairs ($1, $2): one probe
+// of the unique index per pair. LATERAL makes it a loop of index probes whatever the planner believes of the table's
 // size; as email = ANY($1) it scanned the whole table until autovacuum first analyzed it (7 ms
 // at 5,000 leads). The redundant "email is not empty" lets it use the partial index.
-const leadByEmails = `SELECT l.* FROM unnest($1::text[]) AS u(email) CROSS JOIN LATERAL (
-	SELECT ` + leadColumns + ` FROM leads WHERE email = u.email AND email <> '') l`
+const leadByEmails = `SELECT l.* FROM unnest($1::text[], $2::text[]) AS u(account, email) CROSS JOIN LATERAL (
+	SELECT ` + leadColumns + ` FROM leads WHERE account = u.account AND email = u.email AND email <> '') l`
 
 // phoneTop is how many leads per phone number, column and kind phoneTops fetches: the newest, and
 // one more in case the batch itself moves the newest off the number. When the batch moves all of
 // them off, the planner asks for the next one (phoneNext): rare, and then one more round trip.
 const phoneTop = 2
 
-// phoneTops fetches, for each of $1's numbers, the phoneTop most recently updated leads with it in
-// col (and no email, with noEmail): one index seek per number on migration 0001's (phone,
-// updated_at, id) indexes, however many leads share the number.
+// phoneTops fetches, for each of the (account, number) pairs of $1 and $2, the phoneTop most
+// recently updated leads of the account with the number in col (and no email, with noEmail): one
+// index seek per pair on migration 0006's (account, phone, updated_at, id) indexes, however many
+// leads share the number.
 func phoneTops(col leadrules.PhoneColumn, noEmail bool) string {
-	return `SELECT u.phone, l.* FROM unnest($1::text[]) AS u(phone) CROSS JOIN LATERAL (
-		SELECT ` + leadColumns + ` FROM leads WHERE ` + phoneColumn[col] + ` = u.phone` + noEmailCond(noEmail) + `
+	return `SELECT u.account, u.phone, l.* FROM unnest($1::text[], $2::text[]) AS u(account, phone) CROSS JOIN LATERAL (
+		SELECT ` + leadColumns + ` FROM leads WHERE account = u.account AND ` + phoneColumn[col] + ` = u.phone` + noEmailCond(noEmail) + `
 		ORDER BY updated_at DESC, id DESC LIMIT ` + fmt.Sprint(phoneTop) + `) l`
 }
 
-// phoneNext fetches the most recently updated lead with $1 in col that is not one of $2.
+// phoneNext fetches account $3's most recently updated lead with $1 in col that is not one of $2.
 func phoneNext(col leadrules.PhoneColumn, noEmail bool) string {
-	return `SELECT ` + leadColumns + ` FROM leads WHERE ` + phoneColumn[col] + ` = $1` + noEmailCond(noEmail) + `
+	return `SELECT ` + leadColumns + ` FROM leads WHERE account = $3 AND ` + phoneColumn[col] + ` = $1` + noEmailCond(noEmail) + `
 		AND id <> ALL($2::bigint[]) ORDER BY updated_at DESC, id DESC LIMIT 1`
 }
 
@@ -57,12 +58,13 @@ func noEmailCond(noEmail bool) string {
 // leadArrays builds the parameters of insertLeadsAndEvents and updateLeads: one array per column,
 // so a batch's leads are written by one statement however many there are.
 type leadArrays struct {
-	ids     []int64
-	text    [leadrules.TextFieldCount][]pgtype.Text
-	attrs   []string
-	seen    []pgtype.Timestamptz
-	created []time.Time
-	updated []time.Time
+	ids      []int64
+	accounts []string
+	text     [leadrules.TextFieldCount][]pgtype.Text
+	attrs    []string
+	seen     []pgtype.Timestamptz
+	created  []time.Time
+	updated  []time.Time
 }
 
 func (a *leadArrays) add(l *store.StoredLead) error {
@@ -71,6 +73,7 @@ func (a *leadArrays) add(l *store.StoredLead) error {
 		return fmt.Errorf("lead attributes: %w", err)
 	}
 	a.ids = append(a.ids, l.ID)
+	a.accounts = append(a.accounts, store.Account(l.Account))
 	for i, f := range leadrules.TextFields(&l.Lead) {
 		// An empty email is NULL, so the unique index ignores it; other text columns are ''.
 		a.text[i] = append(a.text[i], pgtype.Text{String: *f, Valid: *f != "" || i != leadrules.EmailField})
@@ -87,8 +90,11 @@ func (a *leadArrays) args() []any {
 	for _, t := range a.text {
 		args = append(args, t)
 	}
-	return append(args, a.attrs, a.seen, a.created, a.updated)
+	return append(args, a.attrs, a.seen, a.created, a.updated, a.accounts)
 }
+
+// leadArrayCount is how many parameters leadArrays.args gives: the next one is $leadArrayCount+1.
+const leadArrayCount = 1 + leadrules.TextFieldCount + 5
 
 // leadUnnest is the FROM of insertLeadsAndEvents and updateLeads: the arrays of leadArrays.args as rows.
 var leadUnnest = func() string {
@@ -101,8 +107,8 @@ var leadUnnest = func() string {
 	}
 	n := len(types)
 	types = append(types, fmt.Sprintf("$%d::text[]", n+1), fmt.Sprintf("$%d::timestamptz[]", n+2),
-		fmt.Sprintf("$%d::timestamptz[]", n+3), fmt.Sprintf("$%d::timestamptz[]", n+4))
-	names = append(names, "attributes", "seen_at", "created_at", "updated_at")
+		fmt.Sprintf("$%d::timestamptz[]", n+3), fmt.Sprintf("$%d::timestamptz[]", n+4), fmt.Sprintf("$%d::text[]", n+5))
+	names = append(names, "attributes", "seen_at", "created_at", "updated_at", "account")
 	return `unnest(` + strings.Join(types, ", ") + `) AS u(` + strings.Join(names, ", ") + `)`
 }()
 
@@ -125,7 +131,7 @@ func scanLead(rows pgx.Rows, skip ...any) (*store.StoredLead, error) {
 		attrs []byte
 		seen  pgtype.Timestamptz
 	)
-	dst := append(skip, &sl.ID)
+	dst := append(skip, &sl.ID, &sl.Account)
 	for i, f := range leadrules.TextFields(&sl.Lead) {
 		if i == leadrules.EmailField {
 			dst = append(dst, &email)

@@ -18,8 +18,9 @@ import (
 // exclusive by a transaction that looks it up (reads by it), shared by one that only writes it.
 //
 //   - Every record's keys: its event id, its meeting id, its lead's email, mobile number and
-//     alternative phone. Each is hashed (FNV-64a, with a prefix per kind so an email never
-//     shares a lock with an equal phone string) to a bigint, and all of a batch's keys are
+//     alternative phone, each within the record's account. Each is hashed (FNV-64a, with a
+//     prefix per kind so an email never shares a lock with an equal phone string, then the
+//     account) to a bigint, and all of a batch's keys are
 //     locked up front, sorted, before the transaction reads anything: exclusive
 //     (pg_advisory_xact_lock) the keys the batch looks up — event and meeting ids, emails, and
 //     each lead's phone key (its mobile number, else its alternative phone: lead.PhoneKey, the
@@ -76,10 +77,15 @@ const (
 	kindPhone   = "p\x00" // mobile and alternative phones share a kind: either column matches either
 )
 
-// lockKey is the advisory lock key of one identity value.
-func lockKey(kind, value string) int64 {
+// lockKey is the advisory lock key of one identity value in one account: the account is part of
+// every identity (a person is one lead per account), so the same email in two accounts is two
+// keys and their writers never wait for each other. An account id holds no NUL
+// (account.ValidID), so the NUL after it keeps one account's keys from hashing as another's.
+func lockKey(kind, acct, value string) int64 {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(kind))
+	_, _ = h.Write([]byte(acct))
+	_, _ = h.Write([]byte{0})
 	_, _ = h.Write([]byte(value))
 	return int64(h.Sum64())
 }
@@ -89,34 +95,36 @@ func lockKey(kind, value string) int64 {
 type keySet map[int64]bool
 
 // add adds one key; exclusive wins over shared.
-func (ks keySet) add(kind, value string, exclusive bool) {
+func (ks keySet) add(kind, acct, value string, exclusive bool) {
 	if value != "" {
-		k := lockKey(kind, value)
+		k := lockKey(kind, acct, value)
 		ks[k] = ks[k] || exclusive
 	}
 }
 
 // addRecord adds every key of rec, in the mode its lookups need.
 func (ks keySet) addRecord(rec *store.Record) {
-	ks.add(kindEvent, rec.EventID, true)
+	acct := store.Account(rec.Account)
+	ks.add(kindEvent, acct, rec.EventID, true)
 	if rec.Meeting != nil {
-		ks.add(kindMeeting, rec.Meeting.ID, true)
+		ks.add(kindMeeting, acct, rec.Meeting.ID, true)
 	}
 	if l := rec.Lead; l != nil {
-		ks.add(kindEmail, l.Email, true)
+		ks.add(kindEmail, acct, l.Email, true)
 		// Match looks up only the phone key (the mobile number, else the alternative phone);
 		// begin fetches by nothing else. The other number is only written.
-		ks.add(kindPhone, l.MobileNumber, true)
-		ks.add(kindPhone, l.AltPhone, l.PhoneKey() == l.AltPhone)
+		ks.add(kindPhone, acct, l.MobileNumber, true)
+		ks.add(kindPhone, acct, l.AltPhone, l.PhoneKey() == l.AltPhone)
 	}
 }
 
 // addLead adds the identity keys of a stored lead the batch changes: shared, as they are only
 // written (the key the lead was found by is already held exclusive).
 func (ks keySet) addLead(l *store.StoredLead) {
-	ks.add(kindEmail, l.Email, false)
-	ks.add(kindPhone, l.MobileNumber, false)
-	ks.add(kindPhone, l.AltPhone, false)
+	acct := store.Account(l.Account)
+	ks.add(kindEmail, acct, l.Email, false)
+	ks.add(kindPhone, acct, l.MobileNumber, false)
+	ks.add(kindPhone, acct, l.AltPhone, false)
 }
 
 // sorted returns the keys in ascending order, the one order every transaction waits in, and

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -28,7 +29,7 @@ func holdKey(t *testing.T, url, number string, exclusive bool) (other *pgx.Conn,
 	if exclusive {
 		fn = "pg_advisory_xact_lock"
 	}
-	_, err = tx.Exec(t.Context(), `SELECT `+fn+`($1)`, lockKey(kindPhone, number))
+	_, err = tx.Exec(t.Context(), `SELECT `+fn+`($1)`, lockKey(kindPhone, account.Default, number))
 	require.NoError(t, err)
 	return other, func() { require.NoError(t, tx.Commit(t.Context())) }
 }
@@ -80,10 +81,10 @@ func TestKeyModes(t *testing.T) {
 	a.Lead.AltPhone = sharedNumber
 	ks := keySet{}
 	ks.addRecord(&a)
-	require.True(t, ks[lockKey(kindEvent, "ev-1")])
-	require.True(t, ks[lockKey(kindEmail, "asha@example.com")])
-	require.True(t, ks[lockKey(kindPhone, "+919876543210")])
-	shared, ok := ks[lockKey(kindPhone, sharedNumber)]
+	require.True(t, ks[lockKey(kindEvent, account.Default, "ev-1")])
+	require.True(t, ks[lockKey(kindEmail, account.Default, "asha@example.com")])
+	require.True(t, ks[lockKey(kindPhone, account.Default, "+919876543210")])
+	shared, ok := ks[lockKey(kindPhone, account.Default, sharedNumber)]
 	require.True(t, ok)
 	require.False(t, shared)
 
@@ -91,9 +92,9 @@ func TestKeyModes(t *testing.T) {
 	b.Lead.Email = ""
 	b.Lead.AltPhone = sharedNumber // its only number: looked up
 	ks.addRecord(&b)
-	require.True(t, ks[lockKey(kindPhone, sharedNumber)])
+	require.True(t, ks[lockKey(kindPhone, account.Default, sharedNumber)])
 	ks.addLead(&store.StoredLead{Lead: *a.Lead})
-	require.True(t, ks[lockKey(kindPhone, sharedNumber)], "a changed lead's key never weakens a held one")
+	require.True(t, ks[lockKey(kindPhone, account.Default, sharedNumber)], "a changed lead's key never weakens a held one")
 }
 
 // requireWaiting waits until some transaction of this database waits for an advisory lock (the

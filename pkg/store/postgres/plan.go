@@ -24,16 +24,16 @@ type planner struct {
 	// entries are the leads the batch knows, by id: fetched, or created by the batch (with a
 	// temporary id above every real one until Apply draws real ids).
 	entries map[int64]*entry
-	// byEmail finds an entry by its current email.
-	byEmail map[string]int64
+	// byEmail finds an entry by its account and current email.
+	byEmail map[accountKey]int64
 	// touched lists the ids of the entries the batch changed or created, in that order.
 	touched []int64
 	// tops are the fetched newest leads per phone lookup, newest first; complete when the
 	// database had no more.
 	tops map[phoneLookup]*top
-	// stored maps the batch's event ids already stored, and those the batch stored, to their
-	// lead ids: the dedupe.
-	stored   map[string]int64
+	// stored maps the batch's (account, event id)s already stored, and those the batch stored, to
+	// their lead ids: the dedupe, per account.
+	stored   map[accountKey]int64
 	nextTemp int64
 }
 
@@ -50,7 +50,12 @@ type entry struct {
 	changed bool
 }
 
+// accountKey is a value that identifies something within one account only: an email, an event
+// id, a meeting id.
+type accountKey struct{ account, key string }
+
 type phoneLookup struct {
+	account string
 	col     leadrules.PhoneColumn
 	phone   string
 	noEmail bool
@@ -62,8 +67,8 @@ type top struct {
 }
 
 func newPlanner(ctx context.Context, conn *pgx.Conn, now time.Time) *planner {
-	return &planner{ctx: ctx, conn: conn, now: now, entries: map[int64]*entry{}, byEmail: map[string]int64{},
-		tops: map[phoneLookup]*top{}, stored: map[string]int64{}, nextTemp: tempBase}
+	return &planner{ctx: ctx, conn: conn, now: now, entries: map[int64]*entry{}, byEmail: map[accountKey]int64{},
+		tops: map[phoneLookup]*top{}, stored: map[accountKey]int64{}, nextTemp: tempBase}
 }
 
 // load adds a fetched lead (fetched again by another lookup, it is the same row).
@@ -74,14 +79,14 @@ func (p *planner) load(l *store.StoredLead) {
 	orig := *l
 	p.entries[l.ID] = &entry{l: *l, orig: &orig}
 	if l.Email != "" {
-		p.byEmail[l.Email] = l.ID
+		p.byEmail[accountKey{l.Account, l.Email}] = l.ID
 	}
 }
 
 // ByEmail is leadrules.Finder's lookup: emails are unique and a lead only ever gains one, so the
 // fetched row or a lead the batch gave the email is the answer.
-func (p *planner) ByEmail(email string) (*store.StoredLead, error) {
-	if id, ok := p.byEmail[email]; ok {
+func (p *planner) ByEmail(acct, email string) (*store.StoredLead, error) {
+	if id, ok := p.byEmail[accountKey{acct, email}]; ok {
 		return &p.entries[id].l, nil
 	}
 	return nil, nil
@@ -90,7 +95,7 @@ func (p *planner) ByEmail(email string) (*store.StoredLead, error) {
 // ByPhone is leadrules.Finder's lookup: the newest of the leads the batch changed that match
 // now, and of the fetched newest leads that the batch left alone. When the batch changed every
 // fetched one and the database may have more, the next one is fetched.
-func (p *planner) ByPhone(col leadrules.PhoneColumn, phone string, noEmail bool) (*store.StoredLead, error) {
+func (p *planner) ByPhone(acct string, col leadrules.PhoneColumn, phone string, noEmail bool) (*store.StoredLead, error) {
 	var best *store.StoredLead
 	consider := func(l *store.StoredLead) {
 		if best == nil || leadrules.Newer(l, best) {
@@ -99,11 +104,11 @@ func (p *planner) ByPhone(col leadrules.PhoneColumn, phone string, noEmail bool)
 	}
 	for _, id := range p.touched {
 		e := p.entries[id]
-		if *phoneField(&e.l, col) == phone && (!noEmail || e.l.Email == "") {
+		if e.l.Account == acct && *phoneField(&e.l, col) == phone && (!noEmail || e.l.Email == "") {
 			consider(&e.l)
 		}
 	}
-	q := phoneLookup{col, phone, noEmail}
+	q := phoneLookup{acct, col, phone, noEmail}
 	t := p.tops[q]
 	if t == nil {
 		return nil, fmt.Errorf("%s %s was not fetched", phoneColumn[col], phone)
@@ -119,7 +124,7 @@ func (p *planner) ByPhone(col leadrules.PhoneColumn, phone string, noEmail bool)
 			return best, nil
 		}
 		var next *store.StoredLead
-		rows, err := p.conn.Query(p.ctx, phoneNext(col, noEmail), phone, t.ids)
+		rows, err := p.conn.Query(p.ctx, phoneNext(col, noEmail), phone, t.ids, acct)
 		if err := readLeads(rows, err, nil, func(l *store.StoredLead) { next = l }); err != nil {
 			return nil, fmt.Errorf("next lead by phone: %w", err)
 		}
@@ -142,32 +147,34 @@ func phoneField(l *store.StoredLead, col leadrules.PhoneColumn) *string {
 // undo restores what one record changed in the planner.
 type undo struct {
 	id      int64
-	prev    *entry // nil: the record created the lead
-	touched int    // len(p.touched) before
-	email   string // an email the record added to byEmail
-	eventID string
+	prev    *entry     // nil: the record created the lead
+	touched int        // len(p.touched) before
+	email   accountKey // an email the record added to byEmail
+	eventID accountKey
 }
 
 // plan applies rec in memory and returns its result (LeadID may be temporary) and how to take it
 // back. A duplicate changes nothing.
 func (p *planner) plan(rec *store.Record) (store.Result, *undo, error) {
-	if id, ok := p.stored[rec.EventID]; ok {
+	acct := store.Account(rec.Account)
+	key := accountKey{acct, rec.EventID}
+	if id, ok := p.stored[key]; ok {
 		return store.Result{Outcome: store.Duplicate, LeadID: id}, nil, nil
 	}
-	u := &undo{touched: len(p.touched), eventID: rec.EventID}
+	u := &undo{touched: len(p.touched), eventID: key}
 	var leadID int64
 	if rec.Lead != nil {
 		in := *rec.Lead
 		// PostgreSQL keeps microseconds: compare and keep what it will return.
 		in.SeenAt = in.SeenAt.Truncate(time.Microsecond)
-		found, err := leadrules.Match(p, &in)
+		found, err := leadrules.Match(p, acct, &in)
 		if err != nil {
 			return store.Result{}, nil, fmt.Errorf("find lead: %w", err)
 		}
 		var e *entry
 		if found == nil {
 			p.nextTemp++
-			e = &entry{l: store.StoredLead{ID: p.nextTemp, Lead: in, CreatedAt: p.now}}
+			e = &entry{l: store.StoredLead{ID: p.nextTemp, Account: acct, Lead: in, CreatedAt: p.now}}
 			p.entries[e.l.ID] = e
 		} else {
 			e = p.entries[found.ID]
@@ -181,13 +188,13 @@ func (p *planner) plan(rec *store.Record) (store.Result, *undo, error) {
 			e.changed = true
 			p.touched = append(p.touched, e.l.ID)
 		}
-		if e.l.Email != "" && p.byEmail[e.l.Email] != e.l.ID {
-			p.byEmail[e.l.Email] = e.l.ID
-			u.email = e.l.Email
+		if k := (accountKey{acct, e.l.Email}); e.l.Email != "" && p.byEmail[k] != e.l.ID {
+			p.byEmail[k] = e.l.ID
+			u.email = k
 		}
 		leadID = e.l.ID
 	}
-	p.stored[rec.EventID] = leadID
+	p.stored[key] = leadID
 	return store.Result{Outcome: store.Stored, LeadID: leadID}, u, nil
 }
 
@@ -197,7 +204,7 @@ func (p *planner) revert(u *undo) {
 		return
 	}
 	delete(p.stored, u.eventID)
-	if u.email != "" {
+	if u.email.key != "" {
 		delete(p.byEmail, u.email)
 	}
 	p.touched = p.touched[:u.touched]

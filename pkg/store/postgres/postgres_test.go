@@ -83,7 +83,7 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	require.NoError(t, db.pool.QueryRow(t.Context(), `SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &maxV))
 	require.Equal(t, len(ms), n)
 	require.Equal(t, ms[len(ms)-1].Version, maxV)
-	c, err := db.Counts(t.Context())
+	c, err := db.Counts(t.Context(), "")
 	require.NoError(t, err)
 	require.Equal(t, int64(openers), c.Events)
 }
@@ -104,7 +104,7 @@ func TestPayloadExactBytes(t *testing.T) {
 		res, err := db.Apply(t.Context(), []store.Record{r})
 		require.NoError(t, err)
 		require.NoError(t, res[0].Err)
-		ev, err := db.Event(t.Context(), r.EventID)
+		ev, err := db.Event(t.Context(), "", r.EventID)
 		require.NoError(t, err)
 		require.Equal(t, p, ev.Payload)
 	}

@@ -79,7 +79,7 @@ func TestManyWritersManyKeys(t *testing.T) {
 		require.Equal(t, 1, n, id)
 	}
 	db := open(t, url)
-	c, err := db.Counts(t.Context())
+	c, err := db.Counts(t.Context(), "")
 	require.NoError(t, err)
 	require.Equal(t, int64(len(stored)), c.Events)
 	var dupEmails int

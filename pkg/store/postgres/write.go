@@ -27,15 +27,19 @@ var insertLeadsAndEvents = `WITH ids AS MATERIALIZED (
 		SELECT n, nextval('leads_id_seq') AS id FROM generate_series(1, cardinality($1::bigint[])) AS n),
 	new_leads AS (
 		INSERT INTO leads (` + leadColumns + `)
-		SELECT ids.id, ` + leadrules.TextColumns + `, attributes::jsonb, seen_at, created_at, updated_at
+		SELECT ids.id, u.account, ` + leadrules.TextColumns + `, attributes::jsonb, seen_at, created_at, updated_at
 		FROM ` + leadUnnest + ` JOIN ids ON ids.n = u.id),
 	new_events AS (
-		INSERT INTO events (event_id, event_type, lead_id, received_at, stored_at, payload, invalid)
-		SELECT e.event_id, e.event_type, coalesce(e.lead_id, ids.id), e.received_at, $23, e.payload, e.invalid
-		FROM unnest($24::text[], $25::text[], $26::bigint[], $27::bigint[], $28::timestamptz[], $29::bytea[], $30::text[])
-			AS e(event_id, event_type, lead_id, new_lead, received_at, payload, invalid)
+		INSERT INTO events (account, event_id, event_type, lead_id, received_at, stored_at, payload, invalid)
+		SELECT e.account, e.event_id, e.event_type, coalesce(e.lead_id, ids.id), e.received_at, ` + param(0) + `, e.payload, e.invalid
+		FROM unnest(` + param(1) + `::text[], ` + param(2) + `::text[], ` + param(3) + `::text[], ` + param(4) + `::bigint[], ` +
+	param(5) + `::bigint[], ` + param(6) + `::timestamptz[], ` + param(7) + `::bytea[], ` + param(8) + `::text[])
+			AS e(account, event_id, event_type, lead_id, new_lead, received_at, payload, invalid)
 		LEFT JOIN ids ON ids.n = e.new_lead)
 	SELECT n, id FROM ids`
+
+// param names insertLeadsAndEvents' parameter i after the leads' arrays (leadArrays.args).
+func param(i int) string { return fmt.Sprintf("$%d", leadArrayCount+1+i) }
 
 // upsertMeetings writes a batch's meetings in one statement, one row per meeting: a later event
 // about a meeting overwrites what it sends and keeps the rest. ON CONFLICT cannot touch a row
@@ -44,14 +48,14 @@ var insertLeadsAndEvents = `WITH ids AS MATERIALIZED (
 // that of the latest of its events that has one (lead_event), read back from events, which the
 // pipeline wrote just before: a new lead's id is only known there. The lookup is a subquery per
 // row, an index probe on events' primary key, never a scan of events.
-const upsertMeetings = `INSERT INTO meetings (id, lead_id, event_id, name, scheduled_at, status,
+const upsertMeetings = `INSERT INTO meetings (account, id, lead_id, event_id, name, scheduled_at, status,
 	meeting_url, participants, timezone, duration_min, updated_at)
-	SELECT m.id, (SELECT e.lead_id FROM events e WHERE e.event_id = m.lead_event), m.event_id, m.name,
-		m.scheduled_at, m.status, m.meeting_url, m.participants::jsonb, m.timezone, m.duration_min, $11
+	SELECT m.account, m.id, (SELECT e.lead_id FROM events e WHERE e.account = m.account AND e.event_id = m.lead_event),
+		m.event_id, m.name, m.scheduled_at, m.status, m.meeting_url, m.participants::jsonb, m.timezone, m.duration_min, $11
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
-		$7::text[], $8::text[], $9::text[], $10::integer[])
-		AS m(id, event_id, lead_event, name, scheduled_at, status, meeting_url, participants, timezone, duration_min)
-	ON CONFLICT (id) DO UPDATE SET
+		$7::text[], $8::text[], $9::text[], $10::integer[], $12::text[])
+		AS m(id, event_id, lead_event, name, scheduled_at, status, meeting_url, participants, timezone, duration_min, account)
+	ON CONFLICT (account, id) DO UPDATE SET
 		lead_id      = coalesce(excluded.lead_id, meetings.lead_id),
 		event_id     = excluded.event_id,
 		name         = coalesce(nullif(excluded.name, ''), meetings.name),
@@ -65,6 +69,7 @@ const upsertMeetings = `INSERT INTO meetings (id, lead_id, event_id, name, sched
 
 // meetingRow is one meeting as the batch leaves it: its mentions folded in batch order.
 type meetingRow struct {
+	account   string
 	m         lead.Meeting
 	event     string // the last event about it
 	leadEvent string // the last of its events linked to a lead ("" when none is)
@@ -109,6 +114,7 @@ type writes struct {
 	// ordinal numbers the new leads by temporary id (1, 2, …).
 	ordinal map[int64]int64
 	events  struct {
+		accounts   []string
 		ids, types []string
 		leads      []pgtype.Int8 // a stored lead's id
 		newLeads   []pgtype.Int8 // a new lead's ordinal
@@ -116,15 +122,15 @@ type writes struct {
 		payloads   [][]byte
 		invalid    []pgtype.Text
 	}
-	// meetings are the batch's meetings folded by id, in order of first mention.
+	// meetings are the batch's meetings folded by (account, id), in order of first mention.
 	meetings    []*meetingRow
-	meetingByID map[string]*meetingRow
+	meetingByID map[accountKey]*meetingRow
 	// ids receives the new leads' real ids by temporary id, once the pipeline ran.
 	ids map[int64]int64
 }
 
 func newWrites(now time.Time) *writes {
-	return &writes{now: now, ordinal: map[int64]int64{}, ids: map[int64]int64{}, meetingByID: map[string]*meetingRow{}}
+	return &writes{now: now, ordinal: map[int64]int64{}, ids: map[int64]int64{}, meetingByID: map[accountKey]*meetingRow{}}
 }
 
 // lead adds a lead the batch created (orig == nil) or changed.
@@ -141,6 +147,8 @@ func (w *writes) lead(e *entry) {
 // lead, which must have been added first).
 func (w *writes) event(rec *store.Record, leadID int64) {
 	e := &w.events
+	acct := store.Account(rec.Account)
+	e.accounts = append(e.accounts, acct)
 	e.ids = append(e.ids, rec.EventID)
 	e.types = append(e.types, rec.EventType)
 	n, isNew := w.ordinal[leadID]
@@ -154,10 +162,11 @@ func (w *writes) event(rec *store.Record, leadID int64) {
 	e.payloads = append(e.payloads, payload)
 	e.invalid = append(e.invalid, pgtype.Text{String: rec.Invalid, Valid: rec.Invalid != ""})
 	if m := rec.Meeting; m != nil {
-		r := w.meetingByID[m.ID]
+		k := accountKey{acct, m.ID}
+		r := w.meetingByID[k]
 		if r == nil {
-			r = &meetingRow{m: lead.Meeting{ID: m.ID}}
-			w.meetingByID[m.ID] = r
+			r = &meetingRow{account: acct, m: lead.Meeting{ID: m.ID}}
+			w.meetingByID[k] = r
 			w.meetings = append(w.meetings, r)
 		}
 		r.fold(m, rec.EventID, leadID != 0)
@@ -176,7 +185,7 @@ func (w *writes) queue() error {
 		created.ids[i] = int64(i + 1) // the ordinal, not the temporary id
 	}
 	e := &w.events
-	args := append(created.args(), w.now, e.ids, e.types, e.leads, e.newLeads, e.received, e.payloads, e.invalid)
+	args := append(created.args(), w.now, e.accounts, e.ids, e.types, e.leads, e.newLeads, e.received, e.payloads, e.invalid)
 	temp := make([]int64, len(w.created))
 	for i, l := range w.created {
 		temp[i] = l.ID
@@ -208,6 +217,7 @@ func (w *writes) queueMeetings() error {
 		return nil
 	}
 	ids, events, leadEvents, names := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	accounts := make([]string, n)
 	statuses, urls, parts, zones := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	scheduled, durations := make([]pgtype.Timestamptz, n), make([]int, n)
 	for i, r := range w.meetings {
@@ -219,7 +229,7 @@ func (w *writes) queueMeetings() error {
 				return fmt.Errorf("meeting %q participants: %w", m.ID, err)
 			}
 		}
-		ids[i], events[i], leadEvents[i], names[i] = m.ID, r.event, r.leadEvent, m.Name
+		ids[i], events[i], leadEvents[i], names[i], accounts[i] = m.ID, r.event, r.leadEvent, m.Name, r.account
 		statuses[i], urls[i], parts[i], zones[i] = m.Status, m.MeetingURL, string(participants), m.Timezone
 		scheduled[i], durations[i] = timestamptz(m.ScheduledAt), m.DurationMin
 		if m.DurationMin > math.MaxInt32 || m.DurationMin < math.MinInt32 {
@@ -227,7 +237,7 @@ func (w *writes) queueMeetings() error {
 			return store.DataError(fmt.Errorf("meeting %q: duration_min %d does not fit the integer column (at most %d)", m.ID, m.DurationMin, math.MaxInt32))
 		}
 	}
-	w.b.Queue(upsertMeetings, ids, events, leadEvents, names, scheduled, statuses, urls, parts, zones, durations, w.now)
+	w.b.Queue(upsertMeetings, ids, events, leadEvents, names, scheduled, statuses, urls, parts, zones, durations, w.now, accounts)
 	return nil
 }
 

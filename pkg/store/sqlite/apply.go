@@ -122,26 +122,51 @@ type writer struct {
 	runner
 	s   *stmts
 	now time.Time
-	// stored maps the event ids of the batch that were already stored when the transaction began,
-	// and those the batch has stored since, to their lead ids (0 for none): the dedupe.
-	stored map[string]int64
+	// stored maps the (account, event id)s of the batch that were already stored when the
+	// transaction began, and those the batch has stored since, to their lead ids (0 for none):
+	// the dedupe, per account.
+	stored map[eventKey]int64
 	// row receives the columns of a lead lookup.
 	row [leadColumnCount]driver.Value
 }
 
-// findStored looks up which of records' event ids are already stored, dedupeChunk ids per
-// query, rather than one lookup per record: one round trip into SQLite for a whole chunk. The
-// transaction holds the write lock, so nothing can store them in between.
+// eventKey identifies a stored event: its id is unique within its account only.
+type eventKey struct{ account, id string }
+
+// findStored looks up which of records' event ids are already stored in their accounts,
+// dedupeChunk ids of one account per query, rather than one lookup per record: one round trip
+// into SQLite for a whole chunk (a batch is usually of one account). The transaction holds the
+// write lock, so nothing can store them in between.
 func (w *writer) findStored(records []store.Record) error {
-	w.stored = make(map[string]int64, len(records))
-	args := make([]any, dedupeChunk)
+	w.stored = make(map[eventKey]int64, len(records))
+	byAccount := map[string][]string{}
+	var accounts []string
+	for i := range records {
+		a := store.Account(records[i].Account)
+		if _, ok := byAccount[a]; !ok {
+			accounts = append(accounts, a)
+		}
+		byAccount[a] = append(byAccount[a], records[i].EventID)
+	}
+	for _, a := range accounts {
+		if err := w.findStoredIn(a, byAccount[a]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// findStoredIn is findStored for the event ids of one account.
+func (w *writer) findStoredIn(acct string, ids []string) error {
+	args := make([]any, 1+dedupeChunk)
+	args[0] = acct
 	dest := make([]driver.Value, 2)
-	for start := 0; start < len(records); start += dedupeChunk {
-		chunk := records[start:min(start+dedupeChunk, len(records))]
-		for i := range args {
-			args[i] = "" // never an event id (CHECK event_id <> '')
+	for start := 0; start < len(ids); start += dedupeChunk {
+		chunk := ids[start:min(start+dedupeChunk, len(ids))]
+		for i := range dedupeChunk {
+			args[1+i] = "" // never an event id (CHECK event_id <> '')
 			if i < len(chunk) {
-				args[i] = chunk[i].EventID
+				args[1+i] = chunk[i]
 			}
 		}
 		err := w.query(w.s.storedEvents, dest, func() error {
@@ -153,7 +178,7 @@ func (w *writer) findStored(records []store.Record) error {
 			if err != nil {
 				return err
 			}
-			w.stored[id] = lead
+			w.stored[eventKey{acct, id}] = lead
 			return nil
 		}, args...)
 		if err != nil {
@@ -174,7 +199,8 @@ func (w *writer) record(rec *store.Record, isolate bool) (store.Result, error) {
 	// Check first rather than INSERT … ON CONFLICT: the lead must not be touched for a
 	// duplicate, and the check is race-free because this transaction holds the write lock.
 	// w.stored holds what was stored before the batch (findStored) and what the batch stored.
-	if existing, ok := w.stored[rec.EventID]; ok {
+	key := eventKey{store.Account(rec.Account), rec.EventID}
+	if existing, ok := w.stored[key]; ok {
 		if err := w.release(isolate); err != nil {
 			return store.Result{}, err
 		}
@@ -186,7 +212,7 @@ func (w *writer) record(rec *store.Record, isolate bool) (store.Result, error) {
 		err    error
 	)
 	if rec.Lead != nil {
-		if leadID, err = w.mergeLead(rec.Lead); err != nil {
+		if leadID, err = w.mergeLead(key.account, rec.Lead); err != nil {
 			return store.Result{}, err
 		}
 	}
@@ -194,7 +220,7 @@ func (w *writer) record(rec *store.Record, isolate bool) (store.Result, error) {
 	if rec.Invalid != "" {
 		invalid = rec.Invalid
 	}
-	if _, err := w.exec(w.s.insertEvent, rec.EventID, rec.EventType, nullID(leadID),
+	if _, err := w.exec(w.s.insertEvent, key.account, rec.EventID, rec.EventType, nullID(leadID),
 		formatTime(rec.ReceivedAt), formatTime(w.now), string(rec.Payload), invalid); err != nil {
 		return store.Result{}, fmt.Errorf("insert event: %w", err)
 	}
@@ -205,7 +231,7 @@ func (w *writer) record(rec *store.Record, isolate bool) (store.Result, error) {
 				return store.Result{}, fmt.Errorf("meeting %q participants: %w", m.ID, err)
 			}
 		}
-		if _, err := w.exec(w.s.upsertMeeting, m.ID, nullID(leadID), rec.EventID, m.Name,
+		if _, err := w.exec(w.s.upsertMeeting, key.account, m.ID, nullID(leadID), rec.EventID, m.Name,
 			formatTime(m.ScheduledAt), m.Status, m.MeetingURL, string(participants), m.Timezone,
 			m.DurationMin, formatTime(w.now)); err != nil {
 			return store.Result{}, fmt.Errorf("upsert meeting %q: %w", m.ID, err)
@@ -216,7 +242,7 @@ func (w *writer) record(rec *store.Record, isolate bool) (store.Result, error) {
 	}
 	// Only now: a record that failed is rolled back (alone, or with its whole first attempt),
 	// and a later record with its id must then be stored, not counted a duplicate.
-	w.stored[rec.EventID] = leadID
+	w.stored[key] = leadID
 	return store.Result{Outcome: store.Stored, LeadID: leadID}, nil
 }
 

@@ -44,7 +44,7 @@ func TestBatchDedupeAcrossChunks(t *testing.T) {
 	}
 	require.Equal(t, store.Result{Outcome: store.Duplicate, LeadID: res[5].LeadID}, res[n])
 	require.Equal(t, store.Result{Outcome: store.Duplicate, LeadID: first[0].LeadID}, res[n+1])
-	c, err := db.Counts(t.Context())
+	c, err := db.Counts(t.Context(), "")
 	require.NoError(t, err)
 	require.Equal(t, store.Counts{Leads: int64(n), Events: int64(n)}, c)
 }
@@ -62,7 +62,7 @@ func TestFailedRecordIsNotADuplicate(t *testing.T) {
 	require.Error(t, res[0].Err)
 	require.NoError(t, res[1].Err)
 	require.Equal(t, store.Stored, res[1].Outcome)
-	ev, err := db.Event(t.Context(), "ev-1")
+	ev, err := db.Event(t.Context(), "", "ev-1")
 	require.NoError(t, err)
 	require.Equal(t, res[1].LeadID, ev.LeadID)
 }

@@ -26,6 +26,8 @@ func (db *DB) Leads(ctx context.Context, q store.LeadQuery) (store.LeadPage, err
 		args  []any
 		ors   []string
 	)
+	where = append(where, `account = ?`)
+	args = append(args, store.Account(q.Account))
 	f := q.Filter
 	if f.Email != "" {
 		ors = append(ors, `(email = ? AND email <> '')`)
@@ -48,10 +50,7 @@ func (db *DB) Leads(ctx context.Context, q store.LeadQuery) (store.LeadPage, err
 	}
 	size := q.PageSize()
 	query := `SELECT ` + leadColumns + `, (SELECT count(*) FROM events e WHERE e.lead_id = leads.id)
-		FROM leads`
-	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, " AND ")
-	}
+		FROM leads WHERE ` + strings.Join(where, " AND ")
 	// One more row than asked tells whether there is a next page without a count.
 	query += ` ORDER BY updated_at DESC, id DESC LIMIT ?`
 	args = append(args, size+1)
@@ -85,9 +84,9 @@ func escapeLike(s string) string {
 }
 
 // LeadHistory returns the lead's events, oldest received first; see store.Browser.
-func (db *DB) LeadHistory(ctx context.Context, leadID int64) ([]store.EventSummary, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT event_id, event_type, received_at, stored_at
-		FROM events WHERE lead_id = ? ORDER BY received_at, id`, leadID)
+func (db *DB) LeadHistory(ctx context.Context, acct string, leadID int64) ([]store.EventSummary, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT account, event_id, event_type, received_at, stored_at
+		FROM events WHERE lead_id = ? AND account = ? ORDER BY received_at, id`, leadID, store.Account(acct))
 	if err != nil {
 		return nil, fmt.Errorf("history of lead %d: %w", leadID, err)
 	}
@@ -98,7 +97,7 @@ func (db *DB) LeadHistory(ctx context.Context, leadID int64) ([]store.EventSumma
 			ev                 store.EventSummary
 			received, storedAt string
 		)
-		if err := rows.Scan(&ev.EventID, &ev.EventType, &received, &storedAt); err != nil {
+		if err := rows.Scan(&ev.Account, &ev.EventID, &ev.EventType, &received, &storedAt); err != nil {
 			return nil, fmt.Errorf("history of lead %d: %w", leadID, err)
 		}
 		if ev.ReceivedAt, err = parseTime(received); err == nil {
@@ -116,9 +115,9 @@ func (db *DB) LeadHistory(ctx context.Context, leadID int64) ([]store.EventSumma
 }
 
 // LeadMeetings returns the lead's meetings, earliest scheduled first; see store.Browser.
-func (db *DB) LeadMeetings(ctx context.Context, leadID int64) ([]store.StoredMeeting, error) {
+func (db *DB) LeadMeetings(ctx context.Context, acct string, leadID int64) ([]store.StoredMeeting, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+meetingColumns+`
-		FROM meetings WHERE lead_id = ? ORDER BY scheduled_at, id`, leadID)
+		FROM meetings WHERE lead_id = ? AND account = ? ORDER BY scheduled_at, id`, leadID, store.Account(acct))
 	if err != nil {
 		return nil, fmt.Errorf("meetings of lead %d: %w", leadID, err)
 	}
@@ -138,7 +137,7 @@ func (db *DB) LeadMeetings(ctx context.Context, leadID int64) ([]store.StoredMee
 }
 
 // meetingColumns is the column list every meeting query selects, in scanMeeting's order.
-const meetingColumns = `id, lead_id, event_id, name, scheduled_at, status, meeting_url, participants,
+const meetingColumns = `account, id, lead_id, event_id, name, scheduled_at, status, meeting_url, participants,
 	timezone, duration_min, updated_at`
 
 // scanMeeting reads one row of meetingColumns.
@@ -148,7 +147,7 @@ func scanMeeting(row rowScanner) (*store.StoredMeeting, error) {
 		sched, parts, updated string
 		lead                  sql.NullInt64
 	)
-	if err := row.Scan(&m.ID, &lead, &m.EventID, &m.Name, &sched, &m.Status, &m.MeetingURL,
+	if err := row.Scan(&m.Account, &m.ID, &lead, &m.EventID, &m.Name, &sched, &m.Status, &m.MeetingURL,
 		&parts, &m.Timezone, &m.DurationMin, &updated); err != nil {
 		return nil, err
 	}
@@ -170,8 +169,9 @@ func scanMeeting(row rowScanner) (*store.StoredMeeting, error) {
 
 // EventTypes counts the stored events of each type; see store.Browser. It reads the whole
 // events_event_type index: fine for the schema page, not for every request.
-func (db *DB) EventTypes(ctx context.Context) ([]store.TypeCount, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT event_type, count(*) FROM events GROUP BY event_type ORDER BY event_type`)
+func (db *DB) EventTypes(ctx context.Context, acct string) ([]store.TypeCount, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT event_type, count(*) FROM events WHERE account = ?
+		GROUP BY event_type ORDER BY event_type`, store.Account(acct))
 	if err != nil {
 		return nil, fmt.Errorf("event types: %w", err)
 	}
@@ -192,9 +192,9 @@ func (db *DB) EventTypes(ctx context.Context) ([]store.TypeCount, error) {
 
 // LatestEvents returns the newest events of a type; see store.Browser. events_event_type holds
 // the rowid after the type, so this is a backwards walk of one index range, no sort.
-func (db *DB) LatestEvents(ctx context.Context, eventType string, limit int) ([]store.StoredEvent, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT event_id, event_type, lead_id, received_at, payload, invalid
-		FROM events WHERE event_type = ? ORDER BY id DESC LIMIT ?`, eventType, max(limit, 0))
+func (db *DB) LatestEvents(ctx context.Context, acct, eventType string, limit int) ([]store.StoredEvent, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+eventColumns+`
+		FROM events WHERE account = ? AND event_type = ? ORDER BY id DESC LIMIT ?`, store.Account(acct), eventType, max(limit, 0))
 	if err != nil {
 		return nil, fmt.Errorf("latest %s events: %w", eventType, err)
 	}
@@ -207,7 +207,7 @@ func (db *DB) LatestEvents(ctx context.Context, eventType string, limit int) ([]
 			received, payload string
 			invalid           sql.NullString
 		)
-		if err := rows.Scan(&ev.EventID, &ev.EventType, &leadID, &received, &payload, &invalid); err != nil {
+		if err := rows.Scan(&ev.Account, &ev.EventID, &ev.EventType, &leadID, &received, &payload, &invalid); err != nil {
 			return nil, fmt.Errorf("latest %s events: %w", eventType, err)
 		}
 		ev.LeadID, ev.Invalid, ev.Payload = leadID.Int64, invalid.String, []byte(payload)
@@ -224,9 +224,9 @@ func (db *DB) LatestEvents(ctx context.Context, eventType string, limit int) ([]
 
 // StoredPerMinute counts events per stored minute; see store.Browser. The stored times are
 // fixed-width text, so the first 16 characters are the minute (2024-05-01T10:00).
-func (db *DB) StoredPerMinute(ctx context.Context, since time.Time) ([]store.MinuteCount, error) {
+func (db *DB) StoredPerMinute(ctx context.Context, acct string, since time.Time) ([]store.MinuteCount, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT substr(stored_at, 1, 16), count(*) FROM events
-		WHERE stored_at >= ? GROUP BY 1 ORDER BY 1`, formatTime(since))
+		WHERE account = ? AND stored_at >= ? GROUP BY 1 ORDER BY 1`, store.Account(acct), formatTime(since))
 	if err != nil {
 		return nil, fmt.Errorf("events per minute: %w", err)
 	}

@@ -104,9 +104,14 @@ func (s *Snapshot) Events(ctx context.Context, after int64, limit int) ([]store.
 	return out, rows.Err()
 }
 
-// Meetings returns up to limit meetings with an id above after (as strings compare), in id order.
-func (s *Snapshot) Meetings(ctx context.Context, after string, limit int) ([]store.StoredMeeting, error) {
-	rows, err := s.tx.QueryContext(ctx, `SELECT `+meetingColumns+` FROM meetings WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+// MeetingKey is a meeting's primary key: its id is unique within its account.
+type MeetingKey struct{ Account, ID string }
+
+// Meetings returns up to limit meetings with a key above after (as strings compare, account
+// first), in that order.
+func (s *Snapshot) Meetings(ctx context.Context, after MeetingKey, limit int) ([]store.StoredMeeting, error) {
+	rows, err := s.tx.QueryContext(ctx, `SELECT `+meetingColumns+` FROM meetings WHERE (account, id) > (?, ?)
+		ORDER BY account, id LIMIT ?`, after.Account, after.ID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("meetings after %q: %w", after, err)
 	}

@@ -16,13 +16,13 @@ import (
 
 // mergeLead finds the stored lead for the same person as l (leadrules.Match, asking this
 // transaction's statements), merges l into it (or creates it), and returns its id.
-func (w *writer) mergeLead(l *lead.Lead) (int64, error) {
-	found, err := leadrules.Match(w, l)
+func (w *writer) mergeLead(acct string, l *lead.Lead) (int64, error) {
+	found, err := leadrules.Match(w, acct, l)
 	if err != nil {
 		return 0, fmt.Errorf("find lead: %w", err)
 	}
 	if found == nil {
-		return w.insertLead(l)
+		return w.insertLead(acct, l)
 	}
 	merged := leadrules.Merge(found.Lead, *l)
 	args, err := leadArgs(&merged)
@@ -37,8 +37,8 @@ func (w *writer) mergeLead(l *lead.Lead) (int64, error) {
 }
 
 // ByEmail is leadrules.Finder's lookup by email, one index seek.
-func (w *writer) ByEmail(email string) (*store.StoredLead, error) {
-	l, err := w.lead(w.s.leadByEmail, email)
+func (w *writer) ByEmail(acct, email string) (*store.StoredLead, error) {
+	l, err := w.lead(w.s.leadByEmail, acct, email)
 	if err != nil {
 		return nil, fmt.Errorf("by email: %w", err)
 	}
@@ -47,21 +47,22 @@ func (w *writer) ByEmail(email string) (*store.StoredLead, error) {
 
 // ByPhone is leadrules.Finder's lookup by phone: one seek on a (phone, updated_at, id) index
 // (migration 0002), however many leads share the number.
-func (w *writer) ByPhone(col leadrules.PhoneColumn, phone string, noEmail bool) (*store.StoredLead, error) {
+func (w *writer) ByPhone(acct string, col leadrules.PhoneColumn, phone string, noEmail bool) (*store.StoredLead, error) {
 	st := w.s.leadByPhone[col]
 	if noEmail {
 		st = w.s.leadByPhoneNoMail[col]
 	}
-	l, err := w.lead(st, phone)
+	l, err := w.lead(st, acct, phone)
 	if err != nil {
 		return nil, fmt.Errorf("by phone: %w", err)
 	}
 	return l, nil
 }
 
-// lead runs a lead lookup (a statement selecting leadColumns) with key; nil when none matches.
-func (w *writer) lead(st *sqlite3.SQLiteStmt, key string) (*store.StoredLead, error) {
-	found, err := w.queryRow(st, w.row[:], key)
+// lead runs a lead lookup (a statement selecting leadColumns) with the account and key; nil when
+// none matches.
+func (w *writer) lead(st *sqlite3.SQLiteStmt, acct, key string) (*store.StoredLead, error) {
+	found, err := w.queryRow(st, w.row[:], acct, key)
 	if err != nil || !found {
 		return nil, err
 	}
@@ -79,7 +80,10 @@ func leadFromRow(row []driver.Value) (*store.StoredLead, error) {
 	if sl.ID, err = integer(row[0]); err != nil {
 		return nil, err
 	}
-	i := 1
+	if sl.Account, err = text(row[1]); err != nil {
+		return nil, err
+	}
+	i := 2
 	for j, f := range leadrules.TextFields(&sl.Lead) {
 		if j == leadrules.EmailField {
 			email.Valid = row[i] != nil
@@ -99,13 +103,13 @@ func leadFromRow(row []driver.Value) (*store.StoredLead, error) {
 	return finishLead(&sl, email, attrs, seen, created, upd)
 }
 
-func (w *writer) insertLead(l *lead.Lead) (int64, error) {
+func (w *writer) insertLead(acct string, l *lead.Lead) (int64, error) {
 	args, err := leadArgs(l)
 	if err != nil {
 		return 0, err
 	}
 	now := formatTime(w.now)
-	args = append(args, now, now)
+	args = append(append([]any{acct}, args...), now, now)
 	res, err := w.exec(w.s.insertLead, args...)
 	if err != nil {
 		return 0, fmt.Errorf("insert lead: %w", err)
@@ -156,7 +160,7 @@ func scanLeadInto(row rowScanner, sl *store.StoredLead, extra ...any) error {
 		email                     sql.NullString
 		attrs, seen, created, upd string
 	)
-	dst := []any{&sl.ID}
+	dst := []any{&sl.ID, &sl.Account}
 	for i, f := range leadrules.TextFields(&sl.Lead) {
 		if i == leadrules.EmailField {
 			dst = append(dst, &email)

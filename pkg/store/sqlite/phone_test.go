@@ -24,7 +24,7 @@ func TestSharedPhoneLookupsAreIndexSeeks(t *testing.T) {
 	t.Cleanup(func() { _ = raw.Close() })
 	for _, cond := range []string{"", " AND email IS NULL"} {
 		for _, col := range []string{"mobile_number", "alt_phone"} {
-			rows, err := raw.Query("EXPLAIN QUERY PLAN "+byPhone(col, cond), "+919876543210")
+			rows, err := raw.Query("EXPLAIN QUERY PLAN "+byPhone(col, cond), "default", "+919876543210")
 			require.NoError(t, err)
 			var plan []string
 			for rows.Next() {
@@ -57,7 +57,7 @@ func TestSharedPhoneLookupsAreIndexSeeks(t *testing.T) {
 	}
 	res, err := db.Apply(ctx, recs)
 	require.NoError(t, err)
-	c, err := db.Counts(ctx)
+	c, err := db.Counts(ctx, "")
 	require.NoError(t, err)
 	require.EqualValues(t, 300, c.Leads)
 	latest := res[len(res)-1].LeadID
@@ -70,7 +70,7 @@ func TestSharedPhoneLookupsAreIndexSeeks(t *testing.T) {
 	res, err = db.Apply(ctx, []store.Record{{EventID: "newperson", EventType: "t", ReceivedAt: time.Now(), Payload: []byte(`{}`),
 		Lead: &lead.Lead{Email: "other@example.com", MobileNumber: shared, SeenAt: time.Now()}}})
 	require.NoError(t, err)
-	c, err = db.Counts(ctx)
+	c, err = db.Counts(ctx, "")
 	require.NoError(t, err)
 	require.EqualValues(t, 301, c.Leads)
 	require.NotEqual(t, latest, res[0].LeadID)

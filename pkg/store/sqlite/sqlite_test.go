@@ -65,7 +65,7 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 	for range 2 {
 		db, err = Open(t.Context(), path)
 		require.NoError(t, err)
-		l, err := db.Lead(t.Context(), res[0].LeadID)
+		l, err := db.Lead(t.Context(), "", res[0].LeadID)
 		require.NoError(t, err)
 		require.Equal(t, "a@example.com", l.Email)
 		ms, err := migration.Load(migrations)
@@ -107,7 +107,7 @@ func TestConcurrentOpenOfNewFile(t *testing.T) {
 
 		db, err := Open(t.Context(), path)
 		require.NoError(t, err)
-		c, err := db.Counts(t.Context())
+		c, err := db.Counts(t.Context(), "")
 		require.NoError(t, err)
 		require.Equal(t, int64(openers), c.Events, "round %d", round)
 		var mode string
@@ -242,7 +242,7 @@ func TestTwoHandlesExactlyOnce(t *testing.T) {
 	for id, n := range seen {
 		require.Equal(t, 1, n, id)
 	}
-	c, err := b.Counts(t.Context())
+	c, err := b.Counts(t.Context(), "")
 	require.NoError(t, err)
 	require.Equal(t, store.Counts{Leads: 17, Events: events}, c)
 }

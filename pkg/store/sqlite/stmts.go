@@ -35,19 +35,19 @@ func parseTime(s string) (time.Time, error) {
 }
 
 // leadColumnCount is how many columns leadColumns names.
-const leadColumnCount = 22
+const leadColumnCount = 23
 
 // leadColumns is the column list every lead query selects, in scanLead's order.
-const leadColumns = `id, source_id, name, email, mobile_number, alt_phone, address, pincode, city,
+const leadColumns = `id, account, source_id, name, email, mobile_number, alt_phone, address, pincode, city,
 	state, country, utm_source, utm_medium, utm_campaign, utm_term, utm_content, product_category,
 	product_sku, attributes, seen_at, created_at, updated_at`
 
-// byEmail selects the lead with email ?. The redundant second condition lets SQLite use the
+// byEmail selects the lead of account ? with email ?. The redundant second condition lets SQLite use the
 // partial unique index, whose WHERE it cannot otherwise prove for a bound parameter; without it
 // every lookup scans the table.
-const byEmail = `email = ? AND email <> ''`
+const byEmail = `account = ? AND email = ? AND email <> ''`
 
-// byPhone selects the most recently updated lead whose col (mobile_number or alt_phone) is ? and
+// byPhone selects the account's (first ?) most recently updated lead whose col (mobile_number or alt_phone) is ? and
 // that meets cond. With the (phone, updated_at, id) indexes of migration 0002 it is one index seek
 // that also yields the order: no sort, no temporary b-tree. Match asks both columns and keeps
 // the newer lead (leadrules.Match), rather than one UNION ALL statement: that form sorts the two rows in temporary
@@ -59,7 +59,7 @@ const byEmail = `email = ? AND email <> ''`
 // parse and plan it again on every lookup (~20–30 µs, more than the seek). The cast hides the
 // parameter from that check; the index is used all the same (the phone columns are TEXT).
 func byPhone(col, cond string) string {
-	return `SELECT ` + leadColumns + ` FROM leads WHERE ` + col + ` = CAST(? AS TEXT)` + cond +
+	return `SELECT ` + leadColumns + ` FROM leads WHERE account = CAST(? AS TEXT) AND ` + col + ` = CAST(? AS TEXT)` + cond +
 		` ORDER BY updated_at DESC, id DESC LIMIT 1`
 }
 
@@ -91,10 +91,10 @@ func prepare(ctx context.Context, c *sqlite3.SQLiteConn) (*stmts, error) {
 		{&s.savepoint, `SAVEPOINT record`},
 		{&s.release, `RELEASE record`},
 		{&s.rollbackTo, `ROLLBACK TO record`},
-		{&s.storedEvents, `SELECT event_id, lead_id FROM events WHERE event_id IN (?` +
+		{&s.storedEvents, `SELECT event_id, lead_id FROM events WHERE account = ? AND event_id IN (?` +
 			strings.Repeat(`, ?`, dedupeChunk-1) + `)`},
-		{&s.insertEvent, `INSERT INTO events (event_id, event_type, lead_id, received_at, stored_at, payload, invalid)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`},
+		{&s.insertEvent, `INSERT INTO events (account, event_id, event_type, lead_id, received_at, stored_at, payload, invalid)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&s.leadByEmail, `SELECT ` + leadColumns + ` FROM leads WHERE ` + byEmail},
 		// The most recently updated lead with phone ? as its mobile (or alt) phone. A phone match
 		// may only join a lead that cannot belong to someone else: an event with an email uses
@@ -104,19 +104,19 @@ func prepare(ctx context.Context, c *sqlite3.SQLiteConn) (*stmts, error) {
 		{&s.leadByPhone[1], byPhone("alt_phone", "")},
 		{&s.leadByPhoneNoMail[0], byPhone("mobile_number", " AND email IS NULL")},
 		{&s.leadByPhoneNoMail[1], byPhone("alt_phone", " AND email IS NULL")},
-		{&s.insertLead, `INSERT INTO leads (source_id, name, email, mobile_number, alt_phone, address,
+		{&s.insertLead, `INSERT INTO leads (account, source_id, name, email, mobile_number, alt_phone, address,
 			pincode, city, state, country, utm_source, utm_medium, utm_campaign, utm_term, utm_content,
 			product_category, product_sku, attributes, seen_at, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&s.updateLead, `UPDATE leads SET source_id = ?, name = ?, email = ?, mobile_number = ?,
 			alt_phone = ?, address = ?, pincode = ?, city = ?, state = ?, country = ?, utm_source = ?,
 			utm_medium = ?, utm_campaign = ?, utm_term = ?, utm_content = ?, product_category = ?,
 			product_sku = ?, attributes = ?, seen_at = ?, updated_at = ? WHERE id = ?`},
 		// A later event about the same meeting overwrites what it sends and keeps the rest.
-		{&s.upsertMeeting, `INSERT INTO meetings (id, lead_id, event_id, name, scheduled_at, status,
+		{&s.upsertMeeting, `INSERT INTO meetings (account, id, lead_id, event_id, name, scheduled_at, status,
 			meeting_url, participants, timezone, duration_min, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (account, id) DO UPDATE SET
 				lead_id      = coalesce(excluded.lead_id, lead_id),
 				event_id     = excluded.event_id,
 				name         = coalesce(nullif(excluded.name, ''), name),

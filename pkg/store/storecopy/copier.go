@@ -29,7 +29,7 @@ func (c *copier) run() error {
 		return err
 	}
 	return copyTable(c, "meetings", c.r.Source.Meetings, &c.r.Copied.Meetings, c.snap.Meetings, c.dst.ImportMeetings,
-		func(m store.StoredMeeting) string { return m.ID })
+		func(m store.StoredMeeting) sqlite.MeetingKey { return sqlite.MeetingKey{Account: m.Account, ID: m.ID} })
 }
 
 // copyTable copies one table: read the chunk after the last key, write it, repeat until read

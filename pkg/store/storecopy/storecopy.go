@@ -141,7 +141,7 @@ func Copy(ctx context.Context, from, to string, o Options) (*Report, error) {
 	if r.Source, err = snap.Counts(ctx); err != nil {
 		return nil, err
 	}
-	if r.Target, err = dst.Counts(ctx); err != nil {
+	if r.Target, err = dst.TotalCounts(ctx); err != nil {
 		return nil, err
 	}
 	if r.Target.Leads > r.Source.Leads || r.Target.Events > r.Source.Events || r.Target.Meetings > r.Source.Meetings {
@@ -160,7 +160,7 @@ func Copy(ctx context.Context, from, to string, o Options) (*Report, error) {
 	if err != nil {
 		return r, err
 	}
-	if r.Target, err = dst.Counts(ctx); err != nil {
+	if r.Target, err = dst.TotalCounts(ctx); err != nil {
 		return r, err
 	}
 	if changed {

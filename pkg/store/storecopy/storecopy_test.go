@@ -3,6 +3,7 @@ package storecopy_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,6 +23,9 @@ import (
 )
 
 const secret = "storecopy-test-secret-0123456789"
+
+// otherAccount is the account besides the default one in the source.
+const otherAccount = "brand-a"
 
 // source is a SQLite store built by the real pipeline, and what was sent to it.
 type source struct {
@@ -94,7 +98,7 @@ func buildSource(t *testing.T) source {
 	ro, err := sqlite.Open(context.Background(), src.path)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		c, err := ro.Counts(context.Background())
+		c, err := ro.Counts(context.Background(), "")
 		return err == nil && c.Events == int64(len(src.eventIDs))
 	}, 20*time.Second, 10*time.Millisecond, "the worker did not store every event")
 	require.NoError(t, ro.Close())
@@ -109,6 +113,9 @@ func buildSource(t *testing.T) source {
 		{EventID: "raw-bytes", EventType: "odd_bytes", ReceivedAt: t0, Payload: []byte{'{', 0xff, 0xfe, 0x00, 'x', 0xc3, '}'},
 			Lead: &lead.Lead{Name: "Bytes Person", Email: "bytes@example.com", SeenAt: t0}, Invalid: "schema: not JSON"},
 		{EventID: "empty-payload", EventType: "odd_bytes", ReceivedAt: t0.Add(time.Second)},
+		// Another account with the default's event id, email and meeting id: its own rows.
+		{Account: otherAccount, EventID: "ev-0", EventType: "widget_new_conversation", ReceivedAt: t0, Payload: []byte(`{}`),
+			Lead: &lead.Lead{Name: "Other Zoë", Email: "person0@example.com", SeenAt: t0}, Meeting: &lead.Meeting{ID: "meeting-0", Status: "other"}},
 	})
 	require.NoError(t, err)
 	src.eventIDs = append(src.eventIDs, "raw-bytes", "empty-payload")
@@ -140,36 +147,57 @@ func requireSameReads(t *testing.T, src source, url string) {
 	require.NoError(t, err)
 	defer to.Close()
 
-	fc, err := from.Counts(ctx)
-	require.NoError(t, err)
-	tc, err := to.Counts(ctx)
-	require.NoError(t, err)
-	require.Equal(t, fc, tc)
-	for id := int64(1); id <= fc.Leads; id++ {
-		want, err := from.Lead(ctx, id)
+	total := int64(0)
+	for _, acct := range []string{"", otherAccount} {
+		fc, err := from.Counts(ctx, acct)
 		require.NoError(t, err)
-		got, err := to.Lead(ctx, id)
+		tc, err := to.Counts(ctx, acct)
 		require.NoError(t, err)
-		require.Equal(t, µsLead(want), got, "lead %d", id)
+		require.Equal(t, fc, tc, "account %q", acct)
+		total += fc.Leads
 	}
+	for id := int64(1); id <= total; id++ {
+		for _, acct := range []string{"", otherAccount} {
+			want, err := from.Lead(ctx, acct, id)
+			if errors.Is(err, store.ErrNotFound) {
+				_, err = to.Lead(ctx, acct, id)
+				require.ErrorIs(t, err, store.ErrNotFound, "lead %d is not %q's in the copy either", id, acct)
+				continue
+			}
+			require.NoError(t, err)
+			got, err := to.Lead(ctx, acct, id)
+			require.NoError(t, err)
+			require.Equal(t, µsLead(want), got, "lead %d", id)
+		}
+	}
+	other, err := to.Event(ctx, otherAccount, "ev-0")
+	require.NoError(t, err)
+	require.Equal(t, otherAccount, other.Account)
+	otherLead, err := to.LeadByEmail(ctx, otherAccount, "person0@example.com")
+	require.NoError(t, err)
+	require.Equal(t, "Other Zoë", otherLead.Name)
+	ms, err := to.LeadMeetings(ctx, otherAccount, otherLead.ID)
+	require.NoError(t, err)
+	require.Len(t, ms, 1)
+	require.Equal(t, "other", ms[0].Status)
 	for _, email := range src.emails {
-		want, err := from.LeadByEmail(ctx, email)
+		want, err := from.LeadByEmail(ctx, "", email)
 		require.NoError(t, err)
-		got, err := to.LeadByEmail(ctx, email)
+		got, err := to.LeadByEmail(ctx, "", email)
 		require.NoError(t, err)
 		require.Equal(t, µsLead(want), got, email)
 	}
 	for _, id := range src.eventIDs {
-		want, err := from.Event(ctx, id)
+		want, err := from.Event(ctx, "", id)
 		require.NoError(t, err)
-		got, err := to.Event(ctx, id)
+		got, err := to.Event(ctx, "", id)
 		require.NoError(t, err)
 		require.Equal(t, µsEvent(want), got, "event %s", id)
 		require.True(t, bytes.Equal(want.Payload, got.Payload), "event %s: payload byte for byte", id)
 	}
-	wantInvalid, err := from.InvalidEvents(ctx, 100)
+	wantInvalid, err := from.InvalidEvents(ctx, "", 100)
 	require.NoError(t, err)
-	gotInvalid, err := to.InvalidEvents(ctx, 100)
+	gotInvalid, err := to.InvalidEvents(ctx, "", 100)
 	require.NoError(t, err)
 	require.Len(t, gotInvalid, len(wantInvalid))
 	require.GreaterOrEqual(t, len(gotInvalid), 2, "the latitude and the raw bytes")
@@ -190,7 +218,7 @@ func TestCopyPipelineStoreAndRerun(t *testing.T) {
 	require.True(t, r.Verified())
 	require.Equal(t, r.Source, r.Target)
 	require.Equal(t, r.Source, r.Copied, "everything was new")
-	require.Equal(t, int64(len(src.eventIDs)), r.Source.Events)
+	require.Equal(t, int64(len(src.eventIDs)+1), r.Source.Events, "the default account's events and the other account's one")
 	require.Positive(t, r.Source.Meetings)
 	require.Equal(t, storecopy.Progress{Table: "leads", Done: 3, Total: r.Source.Leads}, progress[0])
 	require.Equal(t, r.Chunks, len(progress))
@@ -227,7 +255,7 @@ func TestCopyResumesAfterInterruption(t *testing.T) {
 	require.Contains(t, err.Error(), "run it again to resume")
 	pg, err := postgres.Open(context.Background(), url)
 	require.NoError(t, err)
-	c, err := pg.Counts(context.Background())
+	c, err := pg.Counts(context.Background(), "")
 	require.NoError(t, err)
 	require.NoError(t, pg.Close())
 	require.Equal(t, store.Counts{Leads: 2}, c, "the first chunk is committed")
@@ -292,7 +320,7 @@ func TestCopyRefusesWhileWorkersRun(t *testing.T) {
 	require.NoError(t, w.Close())
 	r, err = storecopy.Copy(ctx, src.path, url, storecopy.Options{})
 	require.NoError(t, err)
-	require.Equal(t, int64(len(src.eventIDs)+1), r.Target.Events)
+	require.Equal(t, int64(len(src.eventIDs)+2), r.Target.Events, "the other account's event and the late one too")
 	require.Equal(t, store.Counts{Events: 1}, r.Copied)
 }
 

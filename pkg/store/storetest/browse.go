@@ -150,7 +150,7 @@ func testEachLead(t *testing.T, s BrowsingStore) {
 	}
 	apply(t, s, recs...)
 	seen := map[int64]bool{}
-	err := store.EachLead(t.Context(), s, store.LeadFilter{}, func(l *store.LeadSummary) error {
+	err := store.EachLead(t.Context(), s, "", store.LeadFilter{}, func(l *store.LeadSummary) error {
 		require.False(t, seen[l.ID], "lead %d twice", l.ID)
 		seen[l.ID] = true
 		return nil

@@ -21,7 +21,7 @@ func testLeadHistory(t *testing.T, s BrowsingStore) {
 	stored(t, s, early)
 	stored(t, s, record("ev-other", &lead.Lead{Email: "other@example.com", SeenAt: t0}))
 
-	h, err := s.LeadHistory(t.Context(), id)
+	h, err := s.LeadHistory(t.Context(), "", id)
 	require.NoError(t, err)
 	require.Len(t, h, 2)
 	require.Equal(t, "ev-early", h[0].EventID)
@@ -31,7 +31,7 @@ func testLeadHistory(t *testing.T, s BrowsingStore) {
 	require.False(t, h[0].StoredAt.IsZero())
 	require.False(t, h[1].StoredAt.After(h[0].StoredAt), "ev-late was stored first")
 
-	h, err = s.LeadHistory(t.Context(), 999999)
+	h, err = s.LeadHistory(t.Context(), "", 999999)
 	require.NoError(t, err)
 	require.Empty(t, h)
 }
@@ -45,7 +45,7 @@ func testLeadMeetings(t *testing.T, s BrowsingStore) {
 	rec.Meeting = &lead.Meeting{ID: "m-1", ScheduledAt: t0.Add(24 * time.Hour)}
 	stored(t, s, rec)
 
-	ms, err := s.LeadMeetings(t.Context(), id)
+	ms, err := s.LeadMeetings(t.Context(), "", id)
 	require.NoError(t, err)
 	require.Len(t, ms, 2)
 	require.Equal(t, "m-1", ms[0].ID, "earliest scheduled first")
@@ -59,7 +59,7 @@ func testLeadMeetings(t *testing.T, s BrowsingStore) {
 	require.Equal(t, 30, m.DurationMin)
 	require.Equal(t, "Asia/Kolkata", m.Timezone)
 
-	ms, err = s.LeadMeetings(t.Context(), 999999)
+	ms, err = s.LeadMeetings(t.Context(), "", 999999)
 	require.NoError(t, err)
 	require.Empty(t, ms)
 }
@@ -85,7 +85,7 @@ func testMeetingTwiceInOneBatch(t *testing.T, s BrowsingStore) {
 	}
 	require.Equal(t, store.Counts{Leads: 1, Events: 5, Meetings: 2}, counts(t, s))
 
-	ms, err := s.LeadMeetings(t.Context(), res[0].LeadID)
+	ms, err := s.LeadMeetings(t.Context(), "", res[0].LeadID)
 	require.NoError(t, err)
 	require.Len(t, ms, 2)
 	m := ms[0]
@@ -113,18 +113,18 @@ func testLatestEvents(t *testing.T, s BrowsingStore) {
 	other.EventType = "video_tile_click"
 	apply(t, s, other)
 
-	types, err := s.EventTypes(t.Context())
+	types, err := s.EventTypes(t.Context(), "")
 	require.NoError(t, err)
 	require.Equal(t, []store.TypeCount{{EventType: "video_tile_click", Events: 1}, {EventType: "widget_new_conversation", Events: 3}}, types)
 
-	evs, err := s.LatestEvents(t.Context(), "widget_new_conversation", 2)
+	evs, err := s.LatestEvents(t.Context(), "", "widget_new_conversation", 2)
 	require.NoError(t, err)
 	require.Len(t, evs, 2)
 	require.Equal(t, "a-3", evs[0].EventID)
 	require.Equal(t, "a-2", evs[1].EventID)
 	require.JSONEq(t, string(record("a-3", nil).Payload), string(evs[0].Payload))
 
-	evs, err = s.LatestEvents(t.Context(), "nothing_like_it", 20)
+	evs, err = s.LatestEvents(t.Context(), "", "nothing_like_it", 20)
 	require.NoError(t, err)
 	require.Empty(t, evs)
 }
@@ -135,7 +135,7 @@ func testStoredPerMinute(t *testing.T, s BrowsingStore) {
 	apply(t, s, record("ev-3", nil))
 	after := time.Now().UTC().Truncate(time.Minute)
 
-	got, err := s.StoredPerMinute(t.Context(), time.Now().Add(-time.Hour))
+	got, err := s.StoredPerMinute(t.Context(), "", time.Now().Add(-time.Hour))
 	require.NoError(t, err)
 	var total int64
 	for _, m := range got {
@@ -146,7 +146,7 @@ func testStoredPerMinute(t *testing.T, s BrowsingStore) {
 	}
 	require.EqualValues(t, 3, total)
 
-	got, err = s.StoredPerMinute(t.Context(), time.Now().Add(time.Hour))
+	got, err = s.StoredPerMinute(t.Context(), "", time.Now().Add(time.Hour))
 	require.NoError(t, err)
 	require.Empty(t, got)
 }

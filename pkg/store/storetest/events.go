@@ -38,7 +38,7 @@ func testDuplicateOneBatch(t *testing.T, s store.Store) {
 	require.Equal(t, res[0].LeadID, res[1].LeadID)
 	require.Equal(t, store.Counts{Leads: 1, Events: 1}, counts(t, s))
 	require.Equal(t, "Asha", getLead(t, s, res[0].LeadID).Name)
-	_, err := s.LeadByEmail(t.Context(), "other@example.com")
+	_, err := s.LeadByEmail(t.Context(), "", "other@example.com")
 	require.ErrorIs(t, err, store.ErrNotFound)
 }
 
@@ -48,7 +48,7 @@ func testNoLead(t *testing.T, s store.Store) {
 	r := apply(t, s, rec)[0]
 	require.Equal(t, store.Stored, r.Outcome)
 	require.Zero(t, r.LeadID)
-	ev, err := s.Event(t.Context(), "ev-1")
+	ev, err := s.Event(t.Context(), "", "ev-1")
 	require.NoError(t, err)
 	require.Zero(t, ev.LeadID)
 	require.Equal(t, "some_undocumented_event", ev.EventType)
@@ -59,16 +59,16 @@ func testInvalid(t *testing.T, s store.Store) {
 	bad := record("ev-1", nil)
 	bad.Invalid = "payload.people_detail: expected object, got string"
 	apply(t, s, bad, record("ev-2", nil))
-	ev, err := s.Event(t.Context(), "ev-1")
+	ev, err := s.Event(t.Context(), "", "ev-1")
 	require.NoError(t, err)
 	require.Equal(t, bad.Invalid, ev.Invalid)
-	ev, err = s.Event(t.Context(), "ev-2")
+	ev, err = s.Event(t.Context(), "", "ev-2")
 	require.NoError(t, err)
 	require.Empty(t, ev.Invalid)
 }
 
 func testInvalidEvents(t *testing.T, s store.Store) {
-	none, err := s.InvalidEvents(t.Context(), 10)
+	none, err := s.InvalidEvents(t.Context(), "", 10)
 	require.NoError(t, err)
 	require.NotNil(t, none)
 	require.Empty(t, none)
@@ -85,7 +85,7 @@ func testInvalidEvents(t *testing.T, s store.Store) {
 	recs[4].ReceivedAt = recs[3].ReceivedAt // a tie: the larger event id first
 	apply(t, s, recs...)
 
-	got, err := s.InvalidEvents(t.Context(), 3)
+	got, err := s.InvalidEvents(t.Context(), "", 3)
 	require.NoError(t, err)
 	require.Len(t, got, 3)
 	var ids []string
@@ -99,10 +99,10 @@ func testInvalidEvents(t *testing.T, s store.Store) {
 	require.Equal(t, []string{"ev-e", "ev-d", "ev-b"}, ids)
 	require.Equal(t, t0.Add(3*time.Minute), got[0].ReceivedAt)
 
-	all, err := s.InvalidEvents(t.Context(), 100)
+	all, err := s.InvalidEvents(t.Context(), "", 100)
 	require.NoError(t, err)
 	require.Len(t, all, 4)
-	zero, err := s.InvalidEvents(t.Context(), 0)
+	zero, err := s.InvalidEvents(t.Context(), "", 0)
 	require.NoError(t, err)
 	require.Empty(t, zero)
 }
@@ -148,10 +148,10 @@ func testBadRecordIsolated(t *testing.T, s store.Store) {
 	}
 	require.Equal(t, store.Counts{Leads: 2, Events: 2}, counts(t, s))
 	for _, email := range []string{"noid@example.com", "meeting@example.com"} {
-		_, err := s.LeadByEmail(t.Context(), email)
+		_, err := s.LeadByEmail(t.Context(), "", email)
 		require.ErrorIs(t, err, store.ErrNotFound, email)
 	}
-	_, err = s.Event(t.Context(), "ev-bad")
+	_, err = s.Event(t.Context(), "", "ev-bad")
 	require.ErrorIs(t, err, store.ErrNotFound)
 
 	// The failed event id is free: a corrected retry is stored.
@@ -222,13 +222,13 @@ func testCounts(t *testing.T, s store.Store) {
 
 func testNotFound(t *testing.T, s store.Store) {
 	stored(t, s, record("ev-1", &lead.Lead{Email: "a@example.com", SeenAt: t0}))
-	_, err := s.Lead(t.Context(), 999999)
+	_, err := s.Lead(t.Context(), "", 999999)
 	require.ErrorIs(t, err, store.ErrNotFound)
-	_, err = s.LeadByEmail(t.Context(), "nobody@example.com")
+	_, err = s.LeadByEmail(t.Context(), "", "nobody@example.com")
 	require.ErrorIs(t, err, store.ErrNotFound)
-	_, err = s.LeadByEmail(t.Context(), "")
+	_, err = s.LeadByEmail(t.Context(), "", "")
 	require.ErrorIs(t, err, store.ErrNotFound)
-	_, err = s.Event(t.Context(), "no-such-event")
+	_, err = s.Event(t.Context(), "", "no-such-event")
 	require.ErrorIs(t, err, store.ErrNotFound)
 }
 
@@ -260,11 +260,11 @@ func testNULStorable(t *testing.T, s store.Store) {
 		),
 		SeenAt: t0,
 	}, getLead(t, s, id))
-	byEmail, err := s.LeadByEmail(t.Context(), "asha\uFFFD@example.com")
+	byEmail, err := s.LeadByEmail(t.Context(), "", "asha\uFFFD@example.com")
 	require.NoError(t, err)
 	require.Equal(t, id, byEmail.ID)
 
-	ev, err := s.Event(t.Context(), "ev-nul")
+	ev, err := s.Event(t.Context(), "", "ev-nul")
 	require.NoError(t, err)
 	require.Equal(t, "text: U+0000 or bytes not UTF-8 replaced by U+FFFD in name, email, attributes, meeting.id, meeting.name, meeting.participants", ev.Invalid)
 	require.Equal(t, string(rec.Payload), string(ev.Payload))

@@ -30,11 +30,11 @@ func testNewLead(t *testing.T, s store.Store) {
 	require.False(t, got.CreatedAt.Before(before), "created_at %v", got.CreatedAt)
 	require.False(t, got.UpdatedAt.Before(got.CreatedAt))
 
-	byEmail, err := s.LeadByEmail(t.Context(), "asha@example.com")
+	byEmail, err := s.LeadByEmail(t.Context(), "", "asha@example.com")
 	require.NoError(t, err)
 	require.Equal(t, id, byEmail.ID)
 
-	ev, err := s.Event(t.Context(), "ev-1")
+	ev, err := s.Event(t.Context(), "", "ev-1")
 	require.NoError(t, err)
 	require.Equal(t, "ev-1", ev.EventID)
 	require.Equal(t, rec.EventType, ev.EventType)
@@ -74,7 +74,7 @@ func testEmailLessThenEmail(t *testing.T, s store.Store) {
 	a := stored(t, s, record("ev-1", &lead.Lead{MobileNumber: "+919876543210", Name: "Ravi", SeenAt: t0}))
 	b := stored(t, s, record("ev-2", &lead.Lead{MobileNumber: "+919876543210", Email: "ravi@example.com", SeenAt: t0.Add(time.Minute)}))
 	require.Equal(t, a, b)
-	got, err := s.LeadByEmail(t.Context(), "ravi@example.com")
+	got, err := s.LeadByEmail(t.Context(), "", "ravi@example.com")
 	require.NoError(t, err)
 	require.Equal(t, a, got.ID)
 	require.Equal(t, "Ravi", got.Name)

@@ -34,6 +34,7 @@ func RunShared(t *testing.T, handles Handles) {
 			testSamePersonManyWriters(t, open, func(l *lead.Lead) { l.MobileNumber = "+919876543210" })
 		}},
 		{"SameEventTwoWritersStoredOnce", testSameEventTwoWriters},
+		{"SamePersonTwoAccountsManyWritersOneLeadEach", testSamePersonTwoAccountsManyWriters},
 		{"FailedRecordInvisibleToOtherWriter", testFailureInvisible},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,11 +116,11 @@ func testSamePersonManyWriters(t *testing.T, open func() store.Store, identify f
 
 	s := handles[0]
 	require.Equal(t, store.Counts{Leads: 1, Events: total}, counts(t, s))
-	first, err := s.Event(t.Context(), "ev-0")
+	first, err := s.Event(t.Context(), "", "ev-0")
 	require.NoError(t, err)
 	require.NotZero(t, first.LeadID)
 	for n := range total {
-		ev, err := s.Event(t.Context(), fmt.Sprintf("ev-%d", n))
+		ev, err := s.Event(t.Context(), "", fmt.Sprintf("ev-%d", n))
 		require.NoError(t, err)
 		require.Equal(t, first.LeadID, ev.LeadID, "event %d", n)
 	}
@@ -190,17 +191,17 @@ func testFailureInvisible(t *testing.T, open func() store.Store) {
 	})
 	require.NoError(t, err)
 
-	got, err := b.LeadByEmail(t.Context(), email)
+	got, err := b.LeadByEmail(t.Context(), "", email)
 	require.NoError(t, err)
 	require.Equal(t, "Shared", got.Name)
 	require.Empty(t, got.City)
 	require.True(t, got.SeenAt.Equal(t0))
 	for i := range rounds {
 		for _, id := range []string{fmt.Sprintf("bad-%d", i), fmt.Sprintf("bad-new-%d", i)} {
-			_, err := b.Event(t.Context(), id)
+			_, err := b.Event(t.Context(), "", id)
 			require.ErrorIs(t, err, store.ErrNotFound, id)
 		}
-		_, err := b.LeadByEmail(t.Context(), fmt.Sprintf("ghost%d@example.com", i))
+		_, err := b.LeadByEmail(t.Context(), "", fmt.Sprintf("ghost%d@example.com", i))
 		require.ErrorIs(t, err, store.ErrNotFound)
 	}
 	// The shared lead, one per round for a@…, and nothing else.

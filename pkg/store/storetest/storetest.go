@@ -88,7 +88,7 @@ func stored(t *testing.T, s store.Store, rec store.Record) int64 {
 
 func getLead(t *testing.T, s store.Store, id int64) *store.StoredLead {
 	t.Helper()
-	l, err := s.Lead(t.Context(), id)
+	l, err := s.Lead(t.Context(), "", id)
 	require.NoError(t, err)
 	require.Equal(t, id, l.ID)
 	return l
@@ -108,7 +108,7 @@ func requireLead(t *testing.T, want lead.Lead, got *store.StoredLead) {
 
 func counts(t *testing.T, s store.Store) store.Counts {
 	t.Helper()
-	c, err := s.Counts(t.Context())
+	c, err := s.Counts(t.Context(), "")
 	require.NoError(t, err)
 	return c
 }
