@@ -15,8 +15,19 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
+
+// awaitAccountEvents waits until the store holds n events of account acct.
+func awaitAccountEvents(t *testing.T, st store.Store, acct string, n int64) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		c, err := st.Counts(context.Background(), acct)
+		require.NoError(t, err)
+		return c.Events == n
+	}, 30*time.Second, 10*time.Millisecond, "waiting for %d events of account %s", n, acct)
+}
 
 // Issue 22: cmd/worker upgrades a stream and consumer made by the release before accounts (the
 // consumer filtering saleassist.events.>, events on the one-token subjects of then) and drains
@@ -67,7 +78,8 @@ func TestWorkerUpgradesTheOldConsumerAndFollowsTheAccountsBucket(t *testing.T) {
 	st, err := sqlite.Open(ctx, db)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
-	awaitEvents(t, st, old+3)
+	awaitEvents(t, st, old) // the default account's: the events of before accounts
+	awaitAccountEvents(t, st, "acme", 3)
 
 	info, err := s.Consumer(ctx, cfg.Consumer)
 	require.NoError(t, err)
@@ -82,7 +94,7 @@ func TestWorkerUpgradesTheOldConsumerAndFollowsTheAccountsBucket(t *testing.T) {
 		return err == nil
 	}, 10*time.Second, 20*time.Millisecond, "an account added to the bucket gets its consumer without a restart")
 	publish("late", "late", 2)
-	awaitEvents(t, st, old+5)
+	awaitAccountEvents(t, st, "late", 2)
 	require.Eventually(t, func() bool {
 		si, err := s.Info(ctx)
 		return err == nil && si.State.Msgs == 0

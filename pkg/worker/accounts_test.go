@@ -88,7 +88,7 @@ func TestAccounts_RecordAccountAndOwnMapping(t *testing.T) {
 	own := b.newEvent(t, "o-1")
 	own.Account = "own"
 	b.publishEvents(t, []*event.Event{def, own})
-	require.Eventually(t, func() bool { return b.storedEvents(t) == 2 }, waitFor, tick)
+	require.Eventually(t, func() bool { return b.storedEvents(t) == 1 && b.storedEventsOf(t, "own") == 1 }, waitFor, tick)
 
 	r, ok := rs.record("d-1")
 	require.True(t, ok)
@@ -101,6 +101,13 @@ func TestAccounts_RecordAccountAndOwnMapping(t *testing.T) {
 	require.NotEmpty(t, r.Lead.Email)
 	require.Equal(t, r.Lead.Email, r.Lead.Name, "the account's own mapping maps the name from the email")
 	require.Equal(t, float64(1), b.eventsOf(t, "own", event.WidgetNewConversation, worker.OutcomeStored))
+
+	// Stored under its account, and only there.
+	got, err := b.store.Event(context.Background(), "own", "o-1")
+	require.NoError(t, err)
+	require.Equal(t, "own", got.Account)
+	_, err = b.store.Event(context.Background(), account.Default, "o-1")
+	require.ErrorIs(t, err, store.ErrNotFound)
 }
 
 // TestAccounts_BadMappingHoldsTheAccountsEvents: an account whose mapping does not compile has
@@ -133,7 +140,8 @@ func TestAccounts_BadMappingHoldsTheAccountsEvents(t *testing.T) {
 
 	broken.Mapping = nameIsEmail
 	reg.Set([]account.Account{{ID: account.Default}, broken})
-	require.Eventually(t, func() bool { return b.storedEvents(t) == 5 }, waitFor, tick, "stored once the mapping is fixed")
+	require.Eventually(t, func() bool { return b.storedEventsOf(t, "broken") == 3 }, waitFor, tick, "stored once the mapping is fixed")
+	require.EqualValues(t, 2, b.storedEvents(t))
 	require.Zero(t, invalid())
 }
 
@@ -152,5 +160,7 @@ func TestAccounts_HeaderDisagreeingWithSubjectIsDeadLettered(t *testing.T) {
 	dl := b.awaitDeadLetters(t, 1)
 	require.Equal(t, worker.ReasonPermanent, dl[0].Header.Get(queue.HeaderDLQReason))
 	require.Contains(t, dl[0].Header.Get(queue.HeaderDLQError), `names account "b"`)
-	require.Zero(t, b.storedEvents(t))
+	for _, acct := range []string{account.Default, "a", "b"} {
+		require.Zero(t, b.storedEventsOf(t, acct))
+	}
 }

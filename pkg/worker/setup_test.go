@@ -246,7 +246,13 @@ func (b *testBundle) publishEvents(t *testing.T, evs []*event.Event) {
 // storedEvents is how many events the store holds.
 func (b *testBundle) storedEvents(t *testing.T) int64 {
 	t.Helper()
-	c, err := b.store.Counts(context.Background(), account.Default)
+	return b.storedEventsOf(t, account.Default)
+}
+
+// storedEventsOf is how many events the store holds for account acct.
+func (b *testBundle) storedEventsOf(t *testing.T, acct string) int64 {
+	t.Helper()
+	c, err := b.store.Counts(context.Background(), acct)
 	require.NoError(t, err)
 	return c.Events
 }
