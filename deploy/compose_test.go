@@ -230,8 +230,7 @@ func TestComposeIngestAndWorkers(t *testing.T) {
 	require.EqualValues(t, 3, c.StreamReplicas, "STREAM_REPLICAS=3 on a three-node cluster")
 	require.NotEmpty(t, c.Secrets, "WEBHOOK_SECRETS from the env file")
 	// .env.example's WEBHOOK_SECRETS is a placeholder, refused at start (issue 23, item 5).
-	_, err := ingest.NewSecrets(c.Secrets)
-	require.ErrorContains(t, err, "placeholder of .env.example")
+	require.ErrorContains(t, ingest.CheckSecrets(c.Secrets), "placeholder of .env.example")
 	require.Equal(t, "/data", c.DataDir)
 	require.Equal(t, types.VolumeTypeVolume, volumeMount(t, in, c.DataDir).Type)
 	require.LessOrEqual(t, c.MaxBody+queue.HeaderRoom, natsMaxPayload(t),

@@ -16,6 +16,10 @@ import (
 // FixtureID is the payload.id of the widget_new_conversation fixture.
 const FixtureID = "dc60de93-d726-43cc-ad06-9cc7544cb8e5"
 
+// FixtureClientID is the payload.client_id of the widget_new_conversation fixture: the
+// SaleAssist account it was sent for.
+const FixtureClientID = "74c28198-7762-40d3-8925-5cc00dc99e98"
+
 const (
 	fixtureName    = "widget_new_conversation.json"
 	seedSampleName = "seed_sample.json"

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -75,10 +76,12 @@ func TestWebhookAndReplayAgree(t *testing.T) {
 	// The webhook publishes to one server, the replay to another: each stores its own copy (on one
 	// server, JetStream's dedupe would keep only the first).
 	b, hooked := setup(t), setup(t)
-	auth, err := ingest.NewAuth(ingest.AuthConfig{SecretHeader: ingest.DefaultSecretHeader, Secrets: []string{"agree-secret-0123456789abcdef"}})
+	secrets := []string{"agree-secret-0123456789abcdef"}
+	auth, err := ingest.NewAuth(ingest.AuthConfig{SecretHeader: ingest.DefaultSecretHeader, Secrets: secrets})
 	require.NoError(t, err)
 	reg := prometheus.NewRegistry()
-	srv := ingest.NewServer(ingest.Config{Auth: auth, MaxBody: 1 << 20}, hooked.pub, func(context.Context) error { return nil },
+	accounts := account.NewRegistry(account.EnvDefault(secrets, ingest.DefaultSecretHeader, ""))
+	srv := ingest.NewServer(ingest.Config{Auth: auth, Accounts: accounts, MaxBody: 1 << 20}, hooked.pub, func(context.Context) error { return nil },
 		ingest.NewMetrics(reg), http.NotFoundHandler(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)

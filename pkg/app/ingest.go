@@ -15,6 +15,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/envflag"
 	"github.com/saleassist-pipeline/pipeline/internal/natsconn"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
@@ -74,10 +75,15 @@ type Ingest struct {
 	web      webHandler // the webhook port's handler: ingest.NotReady until the stream is ready
 	server   func(maxBody int64) http.Handler
 	metrics  *ingest.Metrics
-	http     *httpServer
-	pprof    *httpServer
-	worker   *runningWorker
-	console  *runningConsole
+	// accounts is every account served: the default one from WEBHOOK_SECRETS at first, then the
+	// accounts bucket's too once account.Follow runs (followAccounts).
+	accounts   *account.Registry
+	envDefault account.Account
+	stopFollow context.CancelFunc
+	http       *httpServer
+	pprof      *httpServer
+	worker     *runningWorker
+	console    *runningConsole
 	// consoleDown is why the console did not start while the webhook did (its token file).
 	consoleDown error
 	secret      string // set when generated on this start, for the banner
@@ -175,10 +181,15 @@ func (m *Ingest) Run(ctx context.Context) error {
 	if p := portOf(c.ConsoleAddr); c.ConsoleAddr != "" && p != "0" && p == portOf(c.Addr) {
 		return fmt.Errorf("CONSOLE_ADDR=%q is on the webhook port: give the console an address of its own (default %s), never where SaleAssist posts", c.ConsoleAddr, DefaultConsoleAddr)
 	}
-	auth, err := m.auth()
+	auth, secrets, err := m.auth()
 	if err != nil {
 		return err
 	}
+	// The default account is what a single-account installation always was: WEBHOOK_SECRETS
+	// (or the generated secret) in -secret-header, at /webhooks/saleassist. Its mapping is left
+	// to the worker's MAPPING_FILE.
+	m.envDefault = account.EnvDefault(secrets, c.SecretHeader, "")
+	m.accounts = account.NewRegistry(m.envDefault)
 	m.qc = queue.DefaultConfig()
 	m.qc.MaxBytes = c.StreamMaxBytes
 	m.qc.Replicas = int(c.StreamReplicas)
@@ -192,7 +203,13 @@ func (m *Ingest) Run(ctx context.Context) error {
 	}
 	g.add("NATS connection", m.connect, func(context.Context) error { natsconn.Close(m.nc); return nil })
 	m.server = m.webhookServer(auth, reg)
-	g.add("events stream", m.ensureStream, func(context.Context) error { m.stream.stop(); return nil })
+	g.add("events stream", m.ensureStream, func(context.Context) error {
+		m.stream.stop()
+		if m.stopFollow != nil {
+			m.stopFollow()
+		}
+		return nil
+	})
 	if m.Standalone() && c.RunWorker {
 		g.add("worker", func(ctx context.Context) error { return m.startWorker(ctx, reg) }, func(context.Context) error {
 			err := m.worker.stop()
@@ -235,26 +252,28 @@ func (m *Ingest) writeNATSURL() error {
 	return nil
 }
 
-// auth builds the authentication from the configuration. Without WEBHOOK_SECRETS, the data
-// directory's generated secret is the shared secret (and the default signing key).
-func (m *Ingest) auth() (*ingest.Auth, error) {
+// auth builds the authentication from the configuration, and returns the default account's
+// secrets. Without WEBHOOK_SECRETS, the data directory's generated secret is the shared secret
+// (and the default signing key).
+func (m *Ingest) auth() (*ingest.Auth, []string, error) {
 	c := m.Config
 	secrets := c.Secrets
 	if len(secrets) == 0 && (c.SecretHeader != "" || len(c.SignatureSecrets) == 0) {
 		secret, created, err := ingest.LoadOrCreateSecret(c.DataDir)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if created {
 			m.secret = secret
 		}
 		secrets = []string{secret}
 	}
-	return ingest.NewAuth(ingest.AuthConfig{
+	a, err := ingest.NewAuth(ingest.AuthConfig{
 		SecretHeader: c.SecretHeader, Secrets: secrets,
 		SignatureHeader: c.SignatureHeader, SignatureSecrets: c.SignatureSecrets,
 		AllowedCIDRs: ingest.SplitList(c.AllowedCIDRs), TrustedProxies: ingest.SplitList(c.TrustedProxies),
 	})
+	return a, secrets, err
 }
 
 // Close stops the parts in reverse order of their start (see Run): no acknowledged event is

@@ -14,6 +14,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/natsconn"
 	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/console"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
@@ -98,8 +99,10 @@ func (m *Ingest) ensureStream(ctx context.Context) error {
 		return err
 	}
 	ensure := func(ctx context.Context) error {
-		_, err := queue.EnsureStream(ctx, m.pub.JetStream(), m.qc)
-		return err
+		if _, err := queue.EnsureStream(ctx, m.pub.JetStream(), m.qc); err != nil {
+			return err
+		}
+		return m.followAccounts()
 	}
 	ready := func() {
 		m.maxBody = m.fitBody()
@@ -114,8 +117,28 @@ func (m *Ingest) ensureStream(ctx context.Context) error {
 	}
 	m.stream = &streamWait{nc: m.nc, url: m.Config.NatsURL, client: m.natsClient(), ensure: ensure, ready: ready,
 		failing: ratelog.Failing{Log: m.log}}
-	m.web.set(ingest.NotReady(m.server(m.Config.MaxBody), m.stream.err, m.metrics))
+	m.web.set(ingest.NotReady(m.server(m.Config.MaxBody), m.stream.err, m.metrics, m.accounts))
 	return m.stream.start(m.group.fail)
+}
+
+// followAccounts loads the accounts bucket into m.accounts and keeps it current (account.Follow)
+// until the ingest stops; once, from the events stream's set-up, so that webhooks are taken only
+// once every account is known (before, they are answered 503 like any request that comes too
+// early). The follower outlives the set-up's attempt: it has a context of its own, ended by
+// Close.
+func (m *Ingest) followAccounts() error {
+	if m.stopFollow != nil {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	err := account.Follow(ctx, m.pub.JetStream(), m.accounts, m.envDefault,
+		account.WithReplicas(int(m.Config.StreamReplicas)), account.WithLogger(m.log.With("component", "accounts")))
+	if err != nil {
+		cancel()
+		return fmt.Errorf("load the accounts: %w", err)
+	}
+	m.stopFollow = cancel
+	return nil
 }
 
 // startWorker runs the standalone worker on its own in-process connection, so its acks and the
@@ -173,7 +196,7 @@ func (m *Ingest) webhookServer(auth *ingest.Auth, reg *prometheus.Registry) func
 		return err
 	}
 	return func(maxBody int64) http.Handler {
-		return ingest.NewServer(ingest.Config{Auth: auth, MaxBody: maxBody}, m.pub, ready, m.metrics, metrics, m.log)
+		return ingest.NewServer(ingest.Config{Auth: auth, Accounts: m.accounts, MaxBody: maxBody}, m.pub, ready, m.metrics, metrics, m.log)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -64,7 +65,11 @@ func TestIngestWaitsForNATS(t *testing.T) {
 	require.Contains(t, raw, `"error":"unavailable"`)
 	require.Contains(t, raw, "cannot store events yet")
 	require.Contains(t, raw, "retry later with the same body")
-	require.Contains(t, scrape(t, tb.url), `saleassist_ingest_requests_total{code="503"} 1`)
+	require.Contains(t, scrape(t, tb.url), `saleassist_ingest_requests_total{account="default",code="503"} 1`)
+	// An account's URL waits too: its account may well be in the bucket, not read yet.
+	code, _ = postTo(t, tb.url+"/webhooks/saleassist/"+account.NewSecret(), testSecret, body)
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	require.Contains(t, scrape(t, tb.url), `saleassist_ingest_requests_total{account="none",code="503"} 1`)
 
 	k := testkit.StartJetStream(t, testkit.WithListen(addr))
 	require.Eventually(t, func() bool {

@@ -164,9 +164,9 @@ func TestWrongSecretPublishesNothing(t *testing.T) {
 	_, err := st.Event(context.Background(), account.Default, "honest-1")
 	require.NoError(t, err)
 	metrics := scrape(t, tb.url)
-	require.Contains(t, metrics, `saleassist_ingest_requests_total{code="401"} 2`)
-	require.Contains(t, metrics, `saleassist_ingest_auth_failures_total{reason="mismatch"} 1`)
-	require.Contains(t, metrics, `saleassist_ingest_auth_failures_total{reason="missing"} 1`)
+	require.Contains(t, metrics, `saleassist_ingest_requests_total{account="default",code="401"} 2`)
+	require.Contains(t, metrics, `saleassist_ingest_auth_failures_total{account="default",reason="mismatch"} 1`)
+	require.Contains(t, metrics, `saleassist_ingest_auth_failures_total{account="default",reason="missing"} 1`)
 }
 
 // scrape returns the /metrics text of a server.

@@ -66,7 +66,13 @@ func withPerson(t *testing.T, id, eventType string, p person) []byte {
 // and content type, and returns the status and the answer.
 func signedPost(t *testing.T, url, secret, sig, contentType string, body []byte) (int, answer) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url+"/webhooks/saleassist", bytes.NewReader(body))
+	return signedPostTo(t, url+"/webhooks/saleassist", secret, sig, contentType, body)
+}
+
+// signedPostTo is signedPost to the webhook URL url (an account's, /webhooks/saleassist/<token>).
+func signedPostTo(t *testing.T, url, secret, sig, contentType string, body []byte) (int, answer) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", contentType)
 	if secret != "" {

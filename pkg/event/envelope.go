@@ -34,6 +34,10 @@ type Head struct {
 	ID string
 	// IDFromBody says whether ID is the body hash rather than payload.id.
 	IDFromBody bool
+	// ClientID is payload.client_id, the SaleAssist account the sender says the event belongs
+	// to: a string's text, a number as written; "" when it is absent or of another kind. The
+	// ingest refuses an event whose client id is not one of its URL's account's (wrong_account).
+	ClientID string
 }
 
 // SyntaxError says a body is not valid JSON, and where.
@@ -72,12 +76,12 @@ type wire struct {
 // ParseHead checks that body is a SaleAssist envelope ({"event_type": "...", "payload": {...}})
 // and returns its event type and id. Errors are *SyntaxError or *EnvelopeError.
 func ParseHead(body []byte) (Head, error) {
-	if rawType, payload, rawID, levels, ok := scanHead(body); ok && len(rawType) > 0 && rawType[0] == '"' && len(payload) > 0 {
+	if rawType, payload, rawID, rawClient, levels, ok := scanHead(body); ok && len(rawType) > 0 && rawType[0] == '"' && len(payload) > 0 {
 		typ, err := typeText(rawType)
 		if err != nil {
 			return Head{}, err
 		}
-		return head(body, typ, rawID, levels)
+		return head(body, typ, rawID, rawClient, levels)
 	}
 	return parseHeadSlow(body)
 }
@@ -106,7 +110,8 @@ func parseHeadSlow(body []byte) (Head, error) {
 		return Head{}, &EnvelopeError{Field: "payload", Msg: "is missing or null: it must be an object holding the event"}
 	}
 	rawID, _ := lastMember(payload, "id")
-	return head(body, typ, rawID, nesting(body))
+	rawClient, _ := lastMember(payload, "client_id")
+	return head(body, typ, rawID, rawClient, nesting(body))
 }
 
 // typeText turns the raw event_type member into text, rejecting what cannot travel as a NATS
@@ -144,14 +149,14 @@ func stringText(field string, raw []byte) (string, error) {
 	return string(jsonscan.AppendUnquoted(nil, inner)), nil
 }
 
-// head returns the Head of a valid envelope body with event type typ, raw payload.id rawID (nil
-// when absent) and nesting levels deep.
-func head(body []byte, typ string, rawID []byte, levels int) (Head, error) {
+// head returns the Head of a valid envelope body with event type typ, raw payload.id rawID and
+// payload.client_id rawClient (nil when absent) and nesting levels deep.
+func head(body []byte, typ string, rawID, rawClient []byte, levels int) (Head, error) {
 	if levels > MaxDepth {
 		return Head{}, &EnvelopeError{Msg: fmt.Sprintf("the body nests objects and arrays %d levels deep; at most %d are accepted, "+
 			"since SQLite's JSON functions cannot read documents nested 1000 levels deep: flatten the deepest values, or send them as a JSON string", levels, MaxDepth)}
 	}
-	h := Head{Type: typ}
+	h := Head{Type: typ, ClientID: clientIDText(rawClient)}
 	id, err := idText(rawID)
 	if err != nil {
 		return Head{}, err
@@ -201,6 +206,29 @@ func idText(raw json.RawMessage) (string, error) {
 		return f.Text('f', -1), nil
 	}
 	return "", &EnvelopeError{Field: "payload.id", Msg: "must be a string or a number, got " + kind(raw)}
+}
+
+// clientIDText is payload.client_id as text: a string's text, a number as written. Anything else
+// (absent, null, an object, a string that is not Unicode text) is "", which no account lists: a
+// client id that cannot be read belongs to no account, and the envelope itself stays valid.
+func clientIDText(raw []byte) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	switch raw[0] {
+	case '"':
+		if !utf8.Valid(raw) {
+			return ""
+		}
+		s, err := stringText("payload.client_id", raw)
+		if err != nil {
+			return ""
+		}
+		return s
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return string(raw)
+	}
+	return ""
 }
 
 // loneSurrogate reports whether the valid JSON string raw (quotes included) holds a \u escape of

@@ -75,7 +75,43 @@ func TestParseHead(t *testing.T) {
 			t.Parallel()
 			h, err := event.ParseHead(tt.body)
 			require.NoError(t, err)
-			require.Equal(t, event.Head{Type: tt.wantType, ID: tt.wantID}, h)
+			require.Equal(t, tt.wantType, h.Type)
+			require.Equal(t, tt.wantID, h.ID)
+			require.False(t, h.IDFromBody)
+		})
+	}
+}
+
+// TestParseHead_ClientID: payload.client_id names the SaleAssist account an event belongs to; the
+// head carries it as text, and "" when it is absent or cannot be read, without refusing the body.
+func TestParseHead_ClientID(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tests := []struct {
+		name, body, want string
+	}{
+		{"fixture", string(b.fixture), testkit.FixtureClientID},
+		{"string", `{"event_type":"x","payload":{"id":"1","client_id":"c-1"}}`, "c-1"},
+		{"number as written", `{"event_type":"x","payload":{"client_id":42,"id":"1"}}`, "42"},
+		{"escaped key and value", `{"event_type":"x","payload":{"client\u005fid":"c\u002d1"}}`, "c-1"},
+		{"the last one wins", `{"event_type":"x","payload":{"client_id":"a","client_id":"b"}}`, "b"},
+		{"the last payload's", `{"event_type":"x","payload":{"client_id":"a"},"payload":{"id":"2"}}`, ""},
+		{"absent", `{"event_type":"x","payload":{"id":"1"}}`, ""},
+		{"null", `{"event_type":"x","payload":{"client_id":null}}`, ""},
+		{"an object", `{"event_type":"x","payload":{"client_id":{"id":"c-1"}}}`, ""},
+		{"a lone surrogate", `{"event_type":"x","payload":{"client_id":"\ud800"}}`, ""},
+		{"nested client ids are not the payload's", `{"event_type":"x","payload":{"meta":[{"client_id":"m"}]}}`, ""},
+		{"slow path (a differently cased key)", `{"event_type":"x","PAYLOAD":{"id":"1"},"payload":{"client_id":"c-2"}}`, "c-2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h, err := event.ParseHead([]byte(tt.body))
+			require.NoError(t, err)
+			require.Equal(t, tt.want, h.ClientID)
+			slow, err := event.ParseHeadSlow([]byte(tt.body))
+			require.NoError(t, err)
+			require.Equal(t, h, slow, "fast and slow paths agree")
 		})
 	}
 }

@@ -9,7 +9,8 @@ import (
 // scanHead is ParseHead's fast path: one pass over the body that both checks it is valid JSON,
 // exactly as encoding/json.Valid decides (RFC 8259, nesting at most maxDepth, bytes that are not
 // UTF-8 allowed inside strings), and picks out the raw event_type, payload and payload.id
-// members as the worker's map decode reads them (exact keys, the last one winning).
+// members as the worker's map decode reads them (exact keys, the last one winning), and the raw
+// payload.client_id beside payload.id (it names the SaleAssist account the event belongs to).
 //
 // It handles the common case only: ok is false whenever the body is not valid JSON, is not an
 // object, has a top-level key with an escape or one that differs from "payload" only in case
@@ -23,18 +24,18 @@ import (
 // levels is how deeply the body nests, the top-level object being level 1: tracked beside the
 // validity check rather than folded into it, so that validity stays json.Valid's and ParseHead
 // applies its own, lower limit (MaxDepth) with an error of its own.
-func scanHead(b []byte) (eventType, payload, id []byte, levels int, ok bool) {
+func scanHead(b []byte) (eventType, payload, id, clientID []byte, levels int, ok bool) {
 	var s scanner
 	s.b = b
 	i := s.space(0)
 	if i >= len(b) || b[i] != '{' {
-		return nil, nil, nil, 0, false
+		return nil, nil, nil, nil, 0, false
 	}
 	i, ok = s.topObject(i + 1)
 	if !ok || s.space(i) != len(b) {
-		return nil, nil, nil, 0, false
+		return nil, nil, nil, nil, 0, false
 	}
-	return s.eventType, s.payload, s.id, s.deepest + 1, true
+	return s.eventType, s.payload, s.id, s.clientID, s.deepest + 1, true
 }
 
 // nesting returns how deeply the valid JSON value body nests (a scalar is level 0, an object or
@@ -48,8 +49,8 @@ func nesting(body []byte) int {
 }
 
 type scanner struct {
-	b                      []byte
-	eventType, payload, id []byte
+	b                                []byte
+	eventType, payload, id, clientID []byte
 	// depth counts the containers open below the top-level object; kinds records, one bit per
 	// level, whether each is an object (1) or an array (0).
 	depth int
@@ -213,7 +214,7 @@ func (s *scanner) topObject(i int) (int, bool) {
 			if v >= len(b) || b[v] != '{' {
 				return v, false
 			}
-			s.id = nil // the last payload wins, and with it its id
+			s.id, s.clientID = nil, nil // the last payload wins, and with it its id and client id
 			if i, ok = s.payloadObject(v + 1); !ok {
 				return i, false
 			}
@@ -233,7 +234,7 @@ func (s *scanner) topObject(i int) (int, bool) {
 }
 
 // payloadObject checks the members of the payload object, whose '{' is at b[i-1], keeping the
-// last id, and returns the index past its '}'.
+// last id and client_id, and returns the index past its '}'.
 func (s *scanner) payloadObject(i int) (int, bool) {
 	b := s.b
 	s.depth++ // the payload's members sit one level down
@@ -252,8 +253,11 @@ func (s *scanner) payloadObject(i int) (int, bool) {
 		if i, ok = s.value(v); !ok {
 			return i, false
 		}
-		if escaped && keyIs(key, "id") || !escaped && string(key) == "id" {
+		switch {
+		case escaped && keyIs(key, "id") || !escaped && string(key) == "id":
 			s.id = b[v:i]
+		case escaped && keyIs(key, "client_id") || !escaped && string(key) == "client_id":
+			s.clientID = b[v:i]
 		}
 		var last bool
 		if i, last, ok = s.next(i); !ok || last {

@@ -57,11 +57,11 @@ func FuzzScanHead(f *testing.F) {
 		// although it is valid: the wrapping says nothing then.
 		wrapped := append(append([]byte(`{"x":`), body...), '}')
 		if json.Valid(body) || !json.Valid(wrapped) {
-			if _, _, _, _, ok := event.ScanHead(wrapped); ok != json.Valid(wrapped) {
+			if _, _, _, _, _, ok := event.ScanHead(wrapped); ok != json.Valid(wrapped) {
 				t.Fatalf("scanHead ok=%v, json.Valid=%v for %q", ok, !ok, wrapped)
 			}
 		}
-		rawType, payload, rawID, levels, ok := event.ScanHead(body)
+		rawType, payload, rawID, rawClient, levels, ok := event.ScanHead(body)
 		if !ok {
 			return
 		}
@@ -79,6 +79,9 @@ func FuzzScanHead(f *testing.F) {
 		}
 		if want, _ := event.LastMember(payload, "id"); string(rawID) != string(want) {
 			t.Fatalf("payload.id %q, lastMember says %q", rawID, want)
+		}
+		if want, _ := event.LastMember(payload, "client_id"); string(rawClient) != string(want) {
+			t.Fatalf("payload.client_id %q, lastMember says %q", rawClient, want)
 		}
 		h, err := event.ParseHead(body)
 		h2, err2 := event.ParseHeadSlow(body)
@@ -112,7 +115,7 @@ func depth(body []byte) int {
 func TestScanHead_Depth(t *testing.T) {
 	for _, n := range []int{9998, 9999, 10000} {
 		body := []byte(`{"a":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}`)
-		if _, _, _, _, ok := event.ScanHead(body); ok != json.Valid(body) {
+		if _, _, _, _, _, ok := event.ScanHead(body); ok != json.Valid(body) {
 			t.Errorf("depth %d: scanHead ok=%v, json.Valid=%v", n+1, ok, json.Valid(body))
 		}
 	}

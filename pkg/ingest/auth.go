@@ -11,15 +11,27 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 )
 
 // AuthConfig says how requests prove they come from SaleAssist. Every configured check must pass;
 // at least one of the shared-secret header and the signature must be configured.
+//
+// The shared secret is the account's: a request to an account's URL must carry one of that
+// account's secrets (account.Account.AcceptsSecret) in its SecretHeader, else in this
+// SecretHeader. The signature, source ranges and trusted proxies are the installation's and apply
+// to every account.
 type AuthConfig struct {
-	// SecretHeader carries one of Secrets. Empty turns the shared-secret check off (then a
-	// signature is required).
+	// SecretHeader carries the secret of accounts that name no header of their own. Empty turns
+	// the default account's shared-secret check off (then a signature is required); other
+	// accounts' secrets are then read from DefaultSecretHeader.
 	SecretHeader string
-	Secrets      []string
+	// Secrets are the default account's (WEBHOOK_SECRETS, or the generated one): checked here
+	// (length, strength) and the signature keys when SignatureSecrets is empty. The program
+	// builds the default account from them (account.EnvDefault), which is what requests are
+	// checked against.
+	Secrets []string
 	// SignatureHeader, when set, must carry HMAC-SHA256 of the raw body (as sent, before any
 	// decompression) under one of SignatureSecrets, hex or base64, optionally prefixed "sha256=".
 	SignatureHeader  string
@@ -32,10 +44,9 @@ type AuthConfig struct {
 	TrustedProxies []string
 }
 
-// Auth checks requests against an AuthConfig. Safe for concurrent use.
+// Auth checks requests against an AuthConfig and the account of their URL. Safe for concurrent use.
 type Auth struct {
 	secretHeader string
-	secrets      *Secrets
 	sigHeader    string
 	sigKeys      [][]byte
 	allowed      []netip.Prefix
@@ -70,11 +81,9 @@ func NewAuth(c AuthConfig) (*Auth, error) {
 		if err := checkHeaderName("WEBHOOK_SECRET_HEADER", a.secretHeader); err != nil {
 			return nil, err
 		}
-		s, err := NewSecrets(c.Secrets)
-		if err != nil {
+		if err := CheckSecrets(c.Secrets); err != nil {
 			return nil, err
 		}
-		a.secrets = s
 	}
 	if a.sigHeader != "" {
 		if err := checkHeaderName("WEBHOOK_SIGNATURE_HEADER", a.sigHeader); err != nil {
@@ -84,7 +93,7 @@ func NewAuth(c AuthConfig) (*Auth, error) {
 		if len(keys) == 0 {
 			keys = c.Secrets
 		}
-		if _, err := NewSecrets(keys); err != nil {
+		if err := CheckSecrets(keys); err != nil {
 			return nil, fmt.Errorf("signature keys (WEBHOOK_SIGNATURE_SECRETS, else WEBHOOK_SECRETS): %w", err)
 		}
 		for _, k := range keys {
@@ -101,8 +110,22 @@ func NewAuth(c AuthConfig) (*Auth, error) {
 	return a, nil
 }
 
-// SecretHeader is the header carrying the shared secret ("" when that check is off).
+// SecretHeader is the header carrying the shared secret of accounts without a header of their
+// own ("" when the default account's check is off).
 func (a *Auth) SecretHeader() string { return a.secretHeader }
+
+// SecretHeaderOf is the header carrying acct's shared secret: its own, else the ingest's. It is
+// "" (no shared-secret check) only for the default account of an ingest configured without one,
+// which then requires a signature; every other account always has its secret checked.
+func (a *Auth) SecretHeaderOf(acct *account.Account) string {
+	switch {
+	case acct.SecretHeader != "":
+		return http.CanonicalHeaderKey(strings.TrimSpace(acct.SecretHeader))
+	case a.secretHeader != "" || acct.ID == account.Default:
+		return a.secretHeader
+	}
+	return DefaultSecretHeader
+}
 
 // SignatureHeader is the header carrying the body signature ("" when that check is off).
 func (a *Auth) SignatureHeader() string { return a.sigHeader }
@@ -134,8 +157,8 @@ func (a *Auth) Source(r *http.Request) netip.Addr {
 	return peer
 }
 
-// CheckRequest runs the checks that need no body: source address and shared secret.
-func (a *Auth) CheckRequest(r *http.Request) *Failure {
+// CheckRequest runs the checks that need no body: source address and acct's shared secret.
+func (a *Auth) CheckRequest(r *http.Request, acct *account.Account) *Failure {
 	if len(a.allowed) > 0 {
 		src := a.Source(r)
 		if !contains(a.allowed, src) {
@@ -143,17 +166,27 @@ func (a *Auth) CheckRequest(r *http.Request) *Failure {
 				"requests from %s are not accepted: add the sender's address range to WEBHOOK_ALLOWED_CIDRS (behind a proxy, add the proxy to TRUSTED_PROXY_CIDRS)", src)}
 		}
 	}
-	if a.secrets == nil {
+	header := a.SecretHeaderOf(acct)
+	if header == "" {
 		return nil
 	}
-	got := r.Header.Get(a.secretHeader)
+	// Where the operator finds the secret: the environment for the default account (as before
+	// accounts existed), ingestctl for the others. Neither names the account to a sender that
+	// has not proved it knows a secret.
+	where := "the secret printed when the ingest first started"
+	against := "WEBHOOK_SECRETS or the data directory's webhook-secret file"
+	if acct.ID != account.Default {
+		where = "this URL's account's secret (printed once by `ingestctl accounts add`, or a new one by `ingestctl accounts rotate-secret ID`)"
+		against = "the secret ingestctl printed for this URL's account (`ingestctl accounts rotate-secret ID` issues a new one)"
+	}
+	got := r.Header.Get(header)
 	if got == "" {
 		return &Failure{ReasonMissingSecret, http.StatusUnauthorized,
-			"missing header " + a.secretHeader + ": add it to the webhook's custom headers in SaleAssist with the secret printed when the ingest first started"}
+			"missing header " + header + ": add it to the webhook's custom headers in SaleAssist with " + where}
 	}
-	if !a.secrets.Match(got) {
+	if !acct.AcceptsSecret(got) {
 		return &Failure{ReasonMismatch, http.StatusUnauthorized,
-			"header " + a.secretHeader + " does not hold a configured secret: check the value in SaleAssist's custom headers against WEBHOOK_SECRETS or the data directory's webhook-secret file"}
+			"header " + header + " does not hold a configured secret: check the value in SaleAssist's custom headers against " + against}
 	}
 	return nil
 }
@@ -260,11 +293,12 @@ func checkHeaderName(setting, h string) error {
 	return nil
 }
 
-// sensitiveHeaders are never kept with a quarantined body, nor logged.
-func (a *Auth) sensitive(name string) bool {
-	switch http.CanonicalHeaderKey(name) {
-	case a.secretHeader, a.sigHeader, "Authorization", "Cookie", "Proxy-Authorization", "X-Api-Key":
+// sensitive reports the headers never kept with a quarantined body of acct, nor logged: its
+// secret's, the ingest's secret and signature headers, and the usual credentials.
+func (a *Auth) sensitive(name string, acct *account.Account) bool {
+	switch name = http.CanonicalHeaderKey(name); name {
+	case a.secretHeader, a.sigHeader, DefaultSecretHeader, "Authorization", "Cookie", "Proxy-Authorization", "X-Api-Key":
 		return true
 	}
-	return false
+	return name == a.SecretHeaderOf(acct)
 }

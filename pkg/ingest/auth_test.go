@@ -181,8 +181,8 @@ func TestSignatureOverRawBody(t *testing.T) {
 	info, err := b.quarantine.Info(t.Context())
 	require.NoError(t, err)
 	require.Zero(t, info.State.Msgs, "an unauthenticated body is not kept")
-	require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"reason": ingest.ReasonBadSignature}))
-	require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"reason": ingest.ReasonMissingSignature}))
+	require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"account": "default", "reason": ingest.ReasonBadSignature}))
+	require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"account": "default", "reason": ingest.ReasonMissingSignature}))
 
 	ab := requireAccepted(t, post("sha256="+testkit.HMACHex(testSigKey, zipped)))
 	require.Equal(t, testkit.FixtureID, ab.EventID)
@@ -280,7 +280,7 @@ func TestAllowedCIDRs(t *testing.T) {
 			req.Header.Set("X-Forwarded-For", tt.xff)
 		}
 		req.Header.Set(ingest.DefaultSecretHeader, testSecret)
-		f := a.CheckRequest(req)
+		f := a.CheckRequest(req, defaultAccount)
 		if tt.allowed {
 			require.Nil(t, f, "%s via %q", tt.remote, tt.xff)
 			continue
@@ -295,7 +295,7 @@ func TestAllowedCIDRs(t *testing.T) {
 	// The source is checked before the secret: a wrong address learns nothing about the secret.
 	req := httptest.NewRequest(http.MethodPost, ingest.WebhookPath, nil)
 	req.RemoteAddr = "192.0.2.1:1"
-	f := a.CheckRequest(req)
+	f := a.CheckRequest(req, defaultAccount)
 	require.NotNil(t, f)
 	require.Equal(t, ingest.ReasonSourceIP, f.Reason)
 }
@@ -325,7 +325,7 @@ func TestBehindProxy(t *testing.T) {
 		require.Contains(t, msg, "WEBHOOK_ALLOWED_CIDRS")
 		requireError(t, post("proxy-itself"), http.StatusForbidden, "forbidden")
 		require.Equal(t, uint64(2), b.msgs(t))
-		require.Equal(t, 2.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"reason": ingest.ReasonSourceIP}))
+		require.Equal(t, 2.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"account": "default", "reason": ingest.ReasonSourceIP}))
 	})
 	t.Run("Untrusted", func(t *testing.T) {
 		t.Parallel()
@@ -342,7 +342,7 @@ func TestBehindProxy(t *testing.T) {
 			require.Contains(t, msg, "127.0.0.1")
 		}
 		require.Zero(t, b.msgs(t))
-		require.Equal(t, 2.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"reason": ingest.ReasonSourceIP}))
+		require.Equal(t, 2.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"account": "default", "reason": ingest.ReasonSourceIP}))
 	})
 }
 

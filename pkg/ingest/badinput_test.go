@@ -131,7 +131,7 @@ func TestBadInputClasses(t *testing.T) {
 		TrustedProxies:   []string{"127.0.0.0/8", "::1"},
 	}))
 	counter := func(name, label, value string) float64 {
-		return testkit.RequireMetric(t, b.reg, name, map[string]string{label: value})
+		return testkit.RequireMetric(t, b.reg, name, map[string]string{"account": "default", label: value})
 	}
 	quarantined := func() map[string]float64 {
 		m := map[string]float64{}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 )
 
@@ -93,10 +94,12 @@ func FuzzSecretHeader(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	// The default account as the program builds it from the same secrets.
+	acct := account.EnvDefault([]string{" " + s1, s2}, "X-Webhook-Secret", "")
 	f.Fuzz(func(t *testing.T, got string) {
 		r := httptest.NewRequest(http.MethodPost, "/webhooks/saleassist", nil)
 		r.Header["X-Webhook-Secret"] = []string{got}
-		fail := a.CheckRequest(r)
+		fail := a.CheckRequest(r, &acct)
 		if want := got == s1 || got == s2; (fail == nil) != want {
 			t.Fatalf("secret %q: want accepted=%v, got %+v", got, want, fail)
 		}

@@ -28,7 +28,7 @@ func TestWebhookGzip(t *testing.T) {
 				ingest.DefaultSecretHeader, testSecret, "Content-Type", jsonUTF8, "Content-Encoding", enc)
 			require.Equal(t, testkit.FixtureID, requireAccepted(t, res).EventID)
 			require.Equal(t, uint64(1), b.msgs(t))
-			msg, err := b.stream.GetLastMsgForSubject(t.Context(), "saleassist.events.widget_new_conversation")
+			msg, err := b.stream.GetLastMsgForSubject(t.Context(), "saleassist.events.default.widget_new_conversation")
 			require.NoError(t, err)
 			require.True(t, bytes.Equal(fix, msg.Data), "the stored event must be the decompressed fixture")
 		})

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 )
 
 // NotReady serves the ingest's port while it cannot publish yet: NATS was not reachable when it
@@ -14,7 +16,7 @@ import (
 // /readyz answers 503 saying why; everything else (/healthz 200: the process is alive and must
 // not be restarted for waiting; /metrics) goes to next, the Server the program serves in
 // NotReady's place once why reports nil.
-func NotReady(next http.Handler, why func() error, m *Metrics) http.Handler {
+func NotReady(next http.Handler, why func() error, m *Metrics, accounts *account.Registry) http.Handler {
 	reason := func(context.Context) error {
 		if err := why(); err != nil {
 			return err
@@ -26,12 +28,13 @@ func NotReady(next http.Handler, why func() error, m *Metrics) http.Handler {
 		return fmt.Errorf("the ingest cannot store events yet (%w); nothing was accepted: retry later with the same body", reason(ctx))
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case WebhookPath:
+		switch path := r.URL.Path; {
+		case isWebhookPath(path):
 			w.Header().Set("Connection", "close")
 			webhook.ServeHTTP(w, r)
-			m.answered(http.StatusServiceUnavailable)
-		case ReadyPath:
+			acct, _ := accountOf(accounts, path)
+			m.forAccount(labelOf(acct)).answered(http.StatusServiceUnavailable)
+		case path == ReadyPath:
 			ready.ServeHTTP(w, r)
 		default:
 			next.ServeHTTP(w, r)

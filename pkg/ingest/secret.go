@@ -2,8 +2,6 @@ package ingest
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -20,38 +18,23 @@ const SecretFile = "webhook-secret"
 // MinSecretLen is the shortest secret accepted: shorter ones can be guessed.
 const MinSecretLen = 16
 
-// Secrets is the set of shared secrets a request may present; any one is accepted, so secrets
-// rotate without downtime (add the new one, switch SaleAssist over, remove the old one).
-type Secrets struct {
-	sums [][sha256.Size]byte
-}
-
-// NewSecrets checks and keeps the given secrets. It refuses an empty set and secrets shorter than
-// MinSecretLen: the ingest never runs unauthenticated.
-func NewSecrets(secrets []string) (*Secrets, error) {
-	s := &Secrets{}
+// CheckSecrets checks the default account's secrets (WEBHOOK_SECRETS, or signing keys): it refuses
+// an empty set and secrets shorter than MinSecretLen, so the ingest never runs unauthenticated.
+// Any one of them is accepted (account.Account.AcceptsSecret), so secrets rotate without downtime
+// (add the new one, switch SaleAssist over, remove the old one).
+func CheckSecrets(secrets []string) error {
+	n := 0
 	for i, v := range secrets {
 		v = strings.TrimSpace(v)
 		if err := secretcheck.Check(fmt.Sprintf("webhook secret #%d", i+1), v, MinSecretLen); err != nil {
-			return nil, err
+			return err
 		}
-		s.sums = append(s.sums, sha256.Sum256([]byte(v)))
+		n++
 	}
-	if len(s.sums) == 0 {
-		return nil, errors.New("no webhook secret configured: set WEBHOOK_SECRETS, or leave it empty to have one generated in the data directory")
+	if n == 0 {
+		return errors.New("no webhook secret configured: set WEBHOOK_SECRETS, or leave it empty to have one generated in the data directory")
 	}
-	return s, nil
-}
-
-// Match reports whether got is one of the secrets. It compares fixed-size hashes in constant time
-// and always checks every secret, so timing reveals neither length nor which one matched.
-func (s *Secrets) Match(got string) bool {
-	sum := sha256.Sum256([]byte(got))
-	ok := 0
-	for i := range s.sums {
-		ok |= subtle.ConstantTimeCompare(sum[:], s.sums[i][:])
-	}
-	return ok == 1
+	return nil
 }
 
 // SplitList splits a comma-separated setting (WEBHOOK_SECRETS, a CIDR list) into its non-empty,

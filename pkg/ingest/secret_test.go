@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 )
 
@@ -39,10 +40,10 @@ func TestWebhookAuth(t *testing.T) {
 			require.False(t, res.contains(testSecret), "the answer must not reveal the secret: %s", res.body)
 			require.NotContains(t, b.logs.String(), testSecret, "the log must not reveal the secret")
 			require.Equal(t, uint64(0), b.msgs(t))
-			require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"reason": tt.reason}))
+			require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"account": "default", "reason": tt.reason}))
 			other := map[string]string{"missing": "mismatch", "mismatch": "missing"}[tt.reason]
-			require.Equal(t, 0.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"reason": other}))
-			require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"code": "401"}))
+			require.Equal(t, 0.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_auth_failures_total", map[string]string{"account": "default", "reason": other}))
+			require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"account": "default", "code": "401"}))
 		})
 	}
 }
@@ -83,7 +84,7 @@ func TestWebhookSecretRotation(t *testing.T) {
 	require.Equal(t, uint64(2), b.msgs(t))
 }
 
-func TestNewSecrets(t *testing.T) {
+func TestCheckSecrets(t *testing.T) {
 	t.Parallel()
 	exact := strings.Repeat("a", ingest.MinSecretLen)
 
@@ -97,39 +98,37 @@ func TestNewSecrets(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			s, err := ingest.NewSecrets(secrets)
-			require.Error(t, err)
-			require.Nil(t, s)
+			require.Error(t, ingest.CheckSecrets(secrets))
 		})
 	}
 
 	t.Run("MinLength", func(t *testing.T) {
 		t.Parallel()
-		s, err := ingest.NewSecrets([]string{exact})
-		require.NoError(t, err)
-		require.True(t, s.Match(exact))
+		require.NoError(t, ingest.CheckSecrets([]string{exact}))
 	})
 	t.Run("ErrorDoesNotRevealSecret", func(t *testing.T) {
 		t.Parallel()
-		_, err := ingest.NewSecrets([]string{"tooshort-secret"})
+		err := ingest.CheckSecrets([]string{"tooshort-secret"})
 		require.Error(t, err)
 		require.NotContains(t, err.Error(), "tooshort-secret")
 	})
 }
 
-func TestSecretsMatch(t *testing.T) {
+// The default account built from WEBHOOK_SECRETS accepts exactly those secrets, as the ingest
+// did before accounts: each of them, byte for byte, and nothing else.
+func TestDefaultAccountMatchesSecrets(t *testing.T) {
 	t.Parallel()
 	const other = "another-secret-abcdefghijklmnop"
-	s, err := ingest.NewSecrets([]string{testSecret, other})
-	require.NoError(t, err)
+	s := account.EnvDefault([]string{testSecret, " " + other}, ingest.DefaultSecretHeader, "")
 
-	require.True(t, s.Match(testSecret))
-	require.True(t, s.Match(other))
-	require.False(t, s.Match(""))
-	require.False(t, s.Match(testSecret[:len(testSecret)-1]), "a prefix is not the secret")
-	require.False(t, s.Match(testSecret[:ingest.MinSecretLen]), "a prefix is not the secret")
-	require.False(t, s.Match(testSecret+"x"), "an extension is not the secret")
-	require.False(t, s.Match(testSecret+","+other))
+	require.True(t, s.AcceptsSecret(testSecret))
+	require.True(t, s.AcceptsSecret(other), "configured secrets are trimmed")
+	require.False(t, s.AcceptsSecret(""))
+	require.False(t, s.AcceptsSecret(" "+other), "a sent secret is not")
+	require.False(t, s.AcceptsSecret(testSecret[:len(testSecret)-1]), "a prefix is not the secret")
+	require.False(t, s.AcceptsSecret(testSecret[:ingest.MinSecretLen]), "a prefix is not the secret")
+	require.False(t, s.AcceptsSecret(testSecret+"x"), "an extension is not the secret")
+	require.False(t, s.AcceptsSecret(testSecret+","+other))
 }
 
 func TestSplitList(t *testing.T) {
@@ -156,8 +155,7 @@ func TestLoadOrCreateSecret(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, os.FileMode(0o600), info.Mode().Perm())
 
-		_, err = ingest.NewSecrets([]string{secret})
-		require.NoError(t, err, "a generated secret must be accepted as configuration")
+		require.NoError(t, ingest.CheckSecrets([]string{secret}), "a generated secret must be accepted as configuration")
 
 		again, created, err := ingest.LoadOrCreateSecret(dir)
 		require.NoError(t, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -47,6 +48,9 @@ type Publisher interface {
 type Config struct {
 	// Auth authenticates requests; required.
 	Auth *Auth
+	// Accounts are the accounts served, read afresh on every request; required. It must hold
+	// account.Default for WebhookPath to be served (account.Follow sees to that).
+	Accounts *account.Registry
 	// MaxBody is the largest body accepted, in bytes, after decompression.
 	MaxBody int64
 }
@@ -60,10 +64,16 @@ type Server struct {
 	router  *mux.Router
 	now     func() time.Time
 
+	limiters *limiters
+	watch    *registryWatch
+
 	// Failures that repeat once per request during an outage or an attack are logged as a few
 	// lines per state change (internal/ratelog); the metrics count every one.
 	publishFailing, quarantineFailing ratelog.Failing
 	refusals                          map[string]*ratelog.Failing // by Failure.Reason: a fixed set
+	// unknownURLs (a sender at a revoked or mistyped URL) and overRate (an account past its
+	// bucket) repeat once per request too.
+	unknownURLs, overRate ratelog.Failing
 }
 
 // NewServer returns the ingest's HTTP handler. ready reports whether events can be published
@@ -72,14 +82,20 @@ func NewServer(cfg Config, pub Publisher, ready func(context.Context) error, m *
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
-	s := &Server{cfg: cfg, pub: pub, metrics: m, log: log, now: time.Now}
+	s := &Server{cfg: cfg, pub: pub, metrics: m, log: log, now: time.Now,
+		limiters: newLimiters(), watch: newRegistryWatch(cfg.Accounts)}
 	s.publishFailing.Log, s.quarantineFailing.Log = log, log
+	for _, l := range []*ratelog.Failing{&s.unknownURLs, &s.overRate} {
+		l.Log, l.Every, l.Idle = log, time.Minute, time.Minute
+	}
+	s.syncAccounts(cfg.Accounts.IDs())
 	s.refusals = map[string]*ratelog.Failing{}
 	for _, reason := range []string{ReasonMissingSecret, ReasonMismatch, ReasonMissingSignature, ReasonBadSignature, ReasonSourceIP} {
 		s.refusals[reason] = &ratelog.Failing{Log: log, Every: time.Minute, Idle: time.Minute}
 	}
 	r := mux.NewRouter()
-	r.Handle(WebhookPath, s.recover(http.HandlerFunc(s.webhook)))
+	r.HandleFunc(WebhookPath, s.webhook)
+	r.PathPrefix(accountPrefix).HandlerFunc(s.webhook)
 	r.HandleFunc(HealthPath, Health).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(ReadyPath, Ready(publishReady(ready))).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(MetricsPath, metricsHandler).Methods(http.MethodGet, http.MethodHead)
@@ -135,20 +151,25 @@ func publishReady(ready func(context.Context) error) func(context.Context) error
 	}
 }
 
-// recover answers a panic with a logged, counted 500 instead of a dropped connection.
-func (s *Server) recover(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				s.metrics.panics.Inc()
-				s.metrics.answered(http.StatusInternalServerError)
-				s.log.Error("panic while handling webhook", "panic", v)
-				writeError(w, http.StatusInternalServerError, "internal", "the server failed unexpectedly; nothing was accepted, retry later")
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
+// syncAccounts keeps the per-account state (token buckets, metric series) to the accounts ids:
+// made for each, removed for any other.
+func (s *Server) syncAccounts(ids []string) {
+	set := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		set[id] = true
+	}
+	s.limiters.keep(set)
+	s.metrics.keep(set)
+}
+
+// panicked answers a panic (v, recovered while handling a webhook) with a logged, counted 500
+// instead of a dropped connection.
+func (s *Server) panicked(w http.ResponseWriter, am *accountMetrics, v any) {
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	s.metrics.panics.Inc()
+	am.answered(http.StatusInternalServerError)
+	s.log.Error("panic while handling webhook", "panic", v, "account", am.id)
+	writeError(w, http.StatusInternalServerError, "internal", "the server failed unexpectedly; nothing was accepted, retry later")
 }

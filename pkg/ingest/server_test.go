@@ -111,8 +111,8 @@ func TestUnavailable(t *testing.T) {
 		require.Contains(t, msg, "retry")
 		require.NotEmpty(t, res.header.Get("Retry-After"))
 	}
-	require.Equal(t, 4.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"code": "503"}))
-	require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"code": "202"}))
+	require.Equal(t, 4.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"account": "default", "code": "503"}))
+	require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"account": "default", "code": "202"}))
 
 	// Still alive, though not ready.
 	res = b.do(t, http.MethodGet, ingest.HealthPath, nil)
@@ -133,14 +133,14 @@ func TestMetricsEndpoint(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.status)
 	text := string(res.body)
 	for _, line := range []string{
-		`saleassist_ingest_requests_total{code="202"} 2`,
-		`saleassist_ingest_requests_total{code="400"} 1`,
-		`saleassist_ingest_requests_total{code="401"} 1`,
-		`saleassist_ingest_requests_total{code="503"} 0`,
-		`saleassist_ingest_duplicates_total 1`,
-		`saleassist_ingest_auth_failures_total{reason="missing"} 1`,
-		`saleassist_ingest_request_duration_seconds_count 4`,
-		`saleassist_ingest_publish_duration_seconds_count 2`,
+		`saleassist_ingest_requests_total{account="default",code="202"} 2`,
+		`saleassist_ingest_requests_total{account="default",code="400"} 1`,
+		`saleassist_ingest_requests_total{account="default",code="401"} 1`,
+		`saleassist_ingest_requests_total{account="default",code="503"} 0`,
+		`saleassist_ingest_duplicates_total{account="default"} 1`,
+		`saleassist_ingest_auth_failures_total{account="default",reason="missing"} 1`,
+		`saleassist_ingest_request_duration_seconds_count{account="default"} 4`,
+		`saleassist_ingest_publish_duration_seconds_count{account="default"} 2`,
 		`saleassist_ingest_panics_total 0`,
 	} {
 		require.Contains(t, strings.Split(text, "\n"), line, "metrics:\n%s", text)
@@ -178,7 +178,7 @@ func TestWebhookPanic(t *testing.T) {
 	msg := requireError(t, res, http.StatusInternalServerError, "internal")
 	require.Contains(t, msg, "retry")
 	require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_panics_total", nil))
-	require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"code": "500"}))
+	require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"account": "default", "code": "500"}))
 	require.Contains(t, b.logs.String(), "publisher exploded", "the panic must be logged")
 	require.Equal(t, uint64(0), b.msgs(t))
 

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -43,6 +44,9 @@ type testBundle struct {
 	quarantine jetstream.Stream
 	reg        *prometheus.Registry
 	logs       *testkit.SyncBuffer
+	// accounts is the registry the ingest serves: the default account from the setup's secrets,
+	// and those withAccounts added; a test may Set it while the ingest runs.
+	accounts *account.Registry
 	// disconnected is closed once the ingest's NATS connection has noticed a disconnect.
 	disconnected chan struct{}
 }
@@ -53,6 +57,7 @@ type setupOptions struct {
 	auth           ingest.AuthConfig
 	publishTimeout time.Duration
 	streamMaxBytes int64
+	accounts       []account.Account
 	// wrap, when set, replaces the real publisher the server uses (only to simulate a panic).
 	wrap func(ingest.Publisher) ingest.Publisher
 }
@@ -67,6 +72,11 @@ func withSecrets(s ...string) option { return func(o *setupOptions) { o.secrets 
 func withAuth(c ingest.AuthConfig) option { return func(o *setupOptions) { o.auth = c } }
 func withPublishTimeout(d time.Duration) option {
 	return func(o *setupOptions) { o.publishTimeout = d }
+}
+
+// withAccounts serves these accounts beside the default one.
+func withAccounts(a ...account.Account) option {
+	return func(o *setupOptions) { o.accounts = append(o.accounts, a...) }
 }
 func withStreamMaxBytes(n int64) option { return func(o *setupOptions) { o.streamMaxBytes = n } }
 func withPublisher(wrap func(ingest.Publisher) ingest.Publisher) option {
@@ -113,7 +123,9 @@ func setup(tb testing.TB, opts ...option) *testBundle {
 	}
 	auth, err := ingest.NewAuth(ac)
 	require.NoError(tb, err)
-	cfg := ingest.Config{Auth: auth, MaxBody: o.maxBody}
+	// The default account as the program builds it from WEBHOOK_SECRETS and -secret-header.
+	accounts := account.NewRegistry(append([]account.Account{account.EnvDefault(ac.Secrets, ac.SecretHeader, "")}, o.accounts...)...)
+	cfg := ingest.Config{Auth: auth, Accounts: accounts, MaxBody: o.maxBody}
 	var p ingest.Publisher = pub
 	if o.wrap != nil {
 		p = o.wrap(pub)
@@ -138,7 +150,7 @@ func setup(tb testing.TB, opts ...option) *testBundle {
 
 	return &testBundle{
 		srv: srv, http: hs, client: hs.Client(), embedded: e, stream: stream, quarantine: quarantine,
-		reg: reg, logs: logs, disconnected: disconnected,
+		reg: reg, logs: logs, disconnected: disconnected, accounts: accounts,
 	}
 }
 
@@ -234,3 +246,10 @@ func (r response) contains(s string) bool {
 	}
 	return false
 }
+
+// defaultAccount is the default account of the default setup (testSecret in X-Webhook-Secret),
+// for tests that call Auth directly.
+var defaultAccount = func() *account.Account {
+	a := account.EnvDefault([]string{testSecret}, ingest.DefaultSecretHeader, "")
+	return &a
+}()

@@ -33,7 +33,7 @@ func TestWebhookAcceptsFixture(t *testing.T) {
 	require.Equal(t, acceptedBody{Status: "accepted", EventID: testkit.FixtureID, Duplicate: false}, ab)
 	require.Equal(t, uint64(1), b.msgs(t))
 
-	subject := "saleassist.events.widget_new_conversation"
+	subject := "saleassist.events.default.widget_new_conversation"
 	msg, err := b.stream.GetLastMsgForSubject(t.Context(), subject)
 	require.NoError(t, err)
 	require.Equal(t, subject, msg.Subject)
@@ -44,7 +44,7 @@ func TestWebhookAcceptsFixture(t *testing.T) {
 	got, err := time.Parse(time.RFC3339Nano, msg.Header.Get(queue.HeaderReceivedAt))
 	require.NoError(t, err)
 	require.False(t, got.Before(before.Truncate(time.Microsecond)) || got.After(after), "received at %s, not within [%s, %s]", got, before, after)
-	require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"code": "202"}))
+	require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"account": "default", "code": "202"}))
 }
 
 func TestWebhookDuplicates(t *testing.T) {
@@ -58,8 +58,8 @@ func TestWebhookDuplicates(t *testing.T) {
 		require.Equal(t, i > 0, ab.Duplicate, "post #%d", i+1)
 	}
 	require.Equal(t, uint64(1), b.msgs(t))
-	require.Equal(t, 2.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_duplicates_total", nil))
-	require.Equal(t, 3.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"code": "202"}))
+	require.Equal(t, 2.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_duplicates_total", map[string]string{"account": "default"}))
+	require.Equal(t, 3.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"account": "default", "code": "202"}))
 }
 
 func TestWebhookBodyTooLarge(t *testing.T) {
@@ -145,7 +145,7 @@ func TestWebhookRejectsBadBodies(t *testing.T) {
 				require.Contains(t, msg, want)
 			}
 			require.Equal(t, uint64(0), b.msgs(t))
-			require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"code": strconv.Itoa(tt.status)}))
+			require.Equal(t, 1.0, testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"account": "default", "code": strconv.Itoa(tt.status)}))
 		})
 	}
 }
@@ -260,7 +260,7 @@ func TestWebhookConcurrent(t *testing.T) {
 	}
 
 	require.Equal(t, uint64(waves*n), b.msgs(t))
-	require.Equal(t, float64(waves*n), testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"code": "202"}))
+	require.Equal(t, float64(waves*n), testkit.RequireMetric(t, b.reg, "saleassist_ingest_requests_total", map[string]string{"account": "default", "code": "202"}))
 	for seq := uint64(1); seq <= waves*n; seq++ {
 		msg, err := b.stream.GetMsg(t.Context(), seq)
 		require.NoError(t, err)

@@ -56,6 +56,9 @@ type Rejected struct {
 	Header     http.Header
 	RemoteAddr string
 	ReceivedAt time.Time
+	// Account is the id of the account whose URL the request came to (HeaderAccount); empty is
+	// account.Default.
+	Account string
 }
 
 // QuarantineStreamConfig keeps rejected bodies until they are replayed or deleted.
@@ -94,6 +97,7 @@ func (p *Publisher) Quarantine(ctx context.Context, r *Rejected) (uint64, error)
 	h.Set(HeaderQuarantineReason, r.Reason)
 	h.Set(HeaderQuarantineError, oneLine(clip(r.Message, maxQuarantineError)))
 	h.Set(HeaderReceivedAt, r.ReceivedAt.UTC().Format(time.RFC3339Nano))
+	h.Set(HeaderAccount, accountOrDefault(r.Account))
 	if r.RemoteAddr != "" {
 		h.Set(HeaderRemoteAddr, r.RemoteAddr)
 	}
@@ -181,6 +185,9 @@ type Quarantined struct {
 	Error      string
 	ReceivedAt time.Time
 	RemoteAddr string
+	// Account is the account whose URL the request came to (account.Default for entries kept
+	// before accounts existed).
+	Account string
 	// Header holds the kept request headers, under their original names.
 	Header http.Header
 	Body   []byte
@@ -193,6 +200,7 @@ func QuarantineEntry(m *jetstream.RawStreamMsg) *Quarantined {
 		Reason:     m.Header.Get(HeaderQuarantineReason),
 		Error:      m.Header.Get(HeaderQuarantineError),
 		RemoteAddr: m.Header.Get(HeaderRemoteAddr),
+		Account:    AccountOf(m.Header),
 		Header:     http.Header{},
 		Body:       m.Data,
 	}

@@ -56,3 +56,21 @@ func TestQuarantine_FitsMaxPayload(t *testing.T) {
 	require.NotErrorIs(t, err, queue.ErrUnavailable)
 	require.ErrorContains(t, err, "max_payload")
 }
+
+// A quarantined request carries the account whose URL it came to; one without (kept by an ingest
+// from before accounts, or Rejected.Account left empty) belongs to the default account.
+func TestQuarantine_Account(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	p := b.publisher(t, b.cfg, 0)
+	s, err := b.js.Stream(t.Context(), b.cfg.QuarantineStream)
+	require.NoError(t, err)
+	for acct, want := range map[string]string{"acme": "acme", "": "default"} {
+		id, err := p.Quarantine(t.Context(), &queue.Rejected{Reason: "wrong_account", Message: "m", Body: []byte("{}"), Account: acct, ReceivedAt: time.Now()})
+		require.NoError(t, err)
+		m, err := s.GetMsg(t.Context(), id)
+		require.NoError(t, err)
+		require.Equal(t, want, m.Header.Get(queue.HeaderAccount))
+		require.Equal(t, want, queue.QuarantineEntry(m).Account)
+	}
+}
