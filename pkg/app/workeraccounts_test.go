@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -99,4 +100,29 @@ func TestWorkerUpgradesTheOldConsumerAndFollowsTheAccountsBucket(t *testing.T) {
 		si, err := s.Info(ctx)
 		return err == nil && si.State.Msgs == 0
 	}, 10*time.Second, 20*time.Millisecond, "every event acknowledged")
+}
+
+// Standalone: the in-process worker consumes the accounts the ingest serves. An event posted to
+// an account added to the bucket while both run is stored under that account, and only there.
+func TestStandaloneWorkerStoresAnAddedAccountsEvents(t *testing.T) {
+	t.Parallel()
+	tb := setup(t)
+	js := tb.js(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	kv, err := account.OpenKV(ctx, js)
+	require.NoError(t, err)
+	secret, token := account.NewSecret(), account.NewSecret()
+	_, err = kv.Create(ctx, account.Account{ID: "acme", WebhookToken: token, SecretHashes: []string{account.HashSecret(secret)}})
+	require.NoError(t, err)
+	url := tb.url + "/webhooks/saleassist/" + token
+	require.Eventually(t, func() bool {
+		code, _ := postTo(t, url, secret, testkit.Fixture(t))
+		return code == http.StatusAccepted
+	}, 10*time.Second, 20*time.Millisecond, "the account's URL is served")
+	st := tb.openStore(t)
+	awaitAccountEvents(t, st, "acme", 1)
+	c, err := st.Counts(ctx, account.Default)
+	require.NoError(t, err)
+	require.Zero(t, c.Events, "not stored under the default account")
 }
