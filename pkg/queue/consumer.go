@@ -37,6 +37,9 @@ type Consumer struct {
 	syncMu sync.Mutex
 	mu     sync.Mutex
 	accts  []*accountConsumer
+	// nudge is signalled when Sync adds an account (or Nudge is called), so that a Run waiting
+	// on the accounts' pulls takes a new round at once.
+	nudge chan struct{}
 }
 
 // NewConsumer makes sure the events stream and the durable consumers of the default account and
@@ -50,7 +53,8 @@ func NewConsumer(ctx context.Context, js jetstream.JetStream, cfg Config, log *s
 	if err != nil {
 		return nil, err
 	}
-	c := &Consumer{stream: s, cfg: cfg, conn: js.Conn(), log: log, pulling: ratelog.Failing{Log: log}, pause: RetryPause}
+	c := &Consumer{stream: s, cfg: cfg, conn: js.Conn(), log: log, pulling: ratelog.Failing{Log: log}, pause: RetryPause,
+		nudge: make(chan struct{}, 1)}
 	if err := c.Sync(ctx, accounts); err != nil {
 		return nil, err
 	}
@@ -94,6 +98,7 @@ func (c *Consumer) Sync(ctx context.Context, ids []string) error {
 			return fmt.Errorf("create or update consumer %s (account %s) on %s: %w", cc.Durable, id, c.cfg.Stream, err)
 		}
 		c.add(&accountConsumer{id: id, cons: cons})
+		c.Nudge()
 	}
 	c.mu.Lock()
 	for _, a := range c.accts {
@@ -103,6 +108,15 @@ func (c *Consumer) Sync(ctx context.Context, ids []string) error {
 	}
 	c.mu.Unlock()
 	return nil
+}
+
+// Nudge has a Run that waits on the accounts' pulls take a new round at once: an account whose
+// turns were passed (RunOptions.Skip) may be taken again.
+func (c *Consumer) Nudge() {
+	select {
+	case c.nudge <- struct{}{}:
+	default:
+	}
 }
 
 // adoptLeftovers adds, as retired, the consumers on the stream named for an account that is not

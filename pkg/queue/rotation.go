@@ -180,8 +180,8 @@ func (r *runner) gone(a *accountConsumer, err error) error {
 }
 
 // park leaves one pull waiting on the server for every account that has none (up to a batch,
-// for FetchWait), then sleeps until one delivers or ends, or ctx ends. With no pull possible
-// (every turn passed) it sleeps FetchWait.
+// for FetchWait), then sleeps until one delivers or ends, an account is added (Nudge), or ctx ends.
+// With no pull possible (every turn passed) it sleeps FetchWait at most.
 func (r *runner) park(ctx context.Context) {
 	for _, a := range r.c.rotation() {
 		if _, parked := r.parks[a]; parked || r.skip(a.id) {
@@ -200,6 +200,7 @@ func (r *runner) park(ctx context.Context) {
 	select {
 	case <-ctx.Done():
 	case <-r.wake:
+	case <-r.c.nudge:
 	case <-idle:
 	}
 }

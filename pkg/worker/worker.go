@@ -135,13 +135,16 @@ func (w *Worker) initAccounts() {
 // followAccounts keeps the consumers and the metrics in step with the accounts until ctx ends.
 func (w *Worker) followAccounts(ctx context.Context) {
 	go w.cons.Follow(ctx, w.opts.Accounts)
+	changed := w.opts.Accounts.Changed()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-w.opts.Accounts.Changed():
-			w.initAccounts()
+		case <-changed:
 		}
+		changed = w.opts.Accounts.Changed() // before reading: a change meanwhile is not missed
+		w.initAccounts()
+		w.cons.Nudge() // an account's mapping may compile again: take its turn at once
 	}
 }
 
