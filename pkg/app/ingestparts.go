@@ -149,7 +149,8 @@ func (m *Ingest) startWorker(ctx context.Context, reg prometheus.Registerer) err
 	if m.wnc, err = m.embedded.Connect(natsconn.Client{Name: "saleassist-worker (standalone)", Log: log}.Options()...); err != nil {
 		return err
 	}
-	wc := workerConfig{WorkerSettings: m.Config.Worker, DB: m.db(), Queue: m.qc}
+	// The worker consumes every account the ingest serves, from the registry the ingest keeps current.
+	wc := workerConfig{WorkerSettings: m.Config.Worker, DB: m.db(), Queue: m.qc, Accounts: m.accounts}
 	if m.worker, err = startWorker(ctx, m.wnc, wc, reg, log, m.group.fail); err != nil {
 		m.wnc.Close()
 		return err
