@@ -2,9 +2,12 @@ package app_test
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/console"
 )
 
 const consoleAdminToken = "a-console-token-of-enough-length-0123"
@@ -91,4 +95,67 @@ func TestConsoleProgramFollowsAccountsOnceNATSIsUp(t *testing.T) {
 	require.NoError(t, err)
 	acme := putAccount(t, kv, "acme")
 	awaitConsoleStatus(t, base, acme, "/api/leads", http.StatusOK)
+}
+
+// consoleBody GETs path from the console at base with token and returns status and body.
+func consoleBody(t *testing.T, base, token, path string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+path, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+// The whole pipeline with two accounts: the same person posted to the default URL and to an
+// account's URL is stored as two leads, and the standalone ingest's console shows the account's
+// console token its own lead, event and CSV only, and another account's lead and event as 404s;
+// the admin token reads either with ?account=.
+func TestStandaloneConsoleServesEachAccountItsOwn(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, "-console-addr", "127.0.0.1:0")
+	tok, err := os.ReadFile(filepath.Join(tb.dataDir, console.TokenFile))
+	require.NoError(t, err)
+	admin := strings.TrimSpace(string(tok))
+	base := strings.TrimSuffix(tb.ingest.ConsoleURL(), "/signin")
+	kv, err := account.OpenKV(context.Background(), tb.js(t))
+	require.NoError(t, err)
+	secret, hook, acme := account.NewSecret(), account.NewSecret(), account.NewSecret()
+	_, err = kv.Put(context.Background(), account.Account{ID: "acme", Name: "Acme", ClientIDs: []string{testkit.FixtureClientID},
+		WebhookToken: hook, SecretHashes: []string{account.HashSecret(secret)}, ConsoleTokenHashes: []string{account.HashSecret(acme)}})
+	require.NoError(t, err)
+
+	tb.post(t, testkit.WithID(testkit.Fixture(t), "ev-default"))
+	require.Eventually(t, func() bool {
+		code, _ := postTo(t, tb.url+"/webhooks/saleassist/"+hook, secret, testkit.Fixture(t))
+		return code == http.StatusAccepted
+	}, 10*time.Second, 20*time.Millisecond, "the account's URL is served")
+	type leadList struct {
+		Leads []struct {
+			ID int64 `json:"id"`
+		} `json:"leads"`
+	}
+	var mine, theirs leadList
+	require.Eventually(t, func() bool {
+		return consoleGet(t, base, acme, "/api/leads", &mine) == http.StatusOK && len(mine.Leads) == 1 &&
+			consoleGet(t, base, admin, "/api/leads", &theirs) == http.StatusOK && len(theirs.Leads) == 1
+	}, 20*time.Second, 20*time.Millisecond, "both events stored")
+	require.NotEqual(t, mine.Leads[0].ID, theirs.Leads[0].ID, "one person, two accounts: two leads")
+
+	code, body := consoleBody(t, base, acme, "/api/leads/"+strconv.FormatInt(theirs.Leads[0].ID, 10))
+	require.Equal(t, http.StatusNotFound, code, body)
+	code, body = consoleBody(t, base, acme, "/api/events/ev-default")
+	require.Equal(t, http.StatusNotFound, code, body)
+	code, body = consoleBody(t, base, acme, "/api/events/"+testkit.FixtureID)
+	require.Equal(t, http.StatusOK, code, body)
+	code, body = consoleBody(t, base, acme, "/api/leads.csv?bom=0")
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, 2, strings.Count(body, "\n"), "a header and its one lead:\n%s", body)
+	require.Contains(t, body, strconv.FormatInt(mine.Leads[0].ID, 10)+",")
+	require.Equal(t, http.StatusOK, consoleGet(t, base, admin, "/api/leads/"+strconv.FormatInt(mine.Leads[0].ID, 10)+"?account=acme", nil))
+	require.Equal(t, http.StatusForbidden, consoleGet(t, base, acme, "/api/leads?account=default", nil))
 }
