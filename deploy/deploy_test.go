@@ -122,7 +122,17 @@ type dashboard struct {
 	Title         string  `json:"title"`
 	SchemaVersion int     `json:"schemaVersion"`
 	Panels        []panel `json:"panels"`
-	file          string
+	Templating    struct {
+		List []struct {
+			Name       string      `json:"name"`
+			Type       string      `json:"type"`
+			Datasource *datasource `json:"datasource"`
+			Definition string      `json:"definition"`
+			IncludeAll bool        `json:"includeAll"`
+			AllValue   string      `json:"allValue"`
+		} `json:"list"`
+	} `json:"templating"`
+	file string
 }
 
 type panel struct {

@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -130,4 +131,49 @@ func TestDashboards(t *testing.T) {
 			}), "no p%s of %s", q, h)
 		}
 	}
+}
+
+// The pipeline dashboard has an account variable, listing the worker's account label values, and
+// every panel whose metric carries the label follows it; worker panels show accounts apart.
+func TestDashboardAccountVariable(t *testing.T) {
+	t.Parallel()
+	var found bool
+	for _, d := range loadDashboards(t) {
+		if d.UID != "saleassist-pipeline" {
+			continue
+		}
+		found = true
+		var ok bool
+		for _, v := range d.Templating.List {
+			if v.Name != "account" {
+				continue
+			}
+			ok = true
+			require.Equal(t, "query", v.Type)
+			require.Equal(t, "label_values(saleassist_worker_events_total, account)", v.Definition)
+			require.True(t, v.IncludeAll)
+			require.Equal(t, ".*", v.AllValue, "All must match every account, including ones added later")
+		}
+		require.True(t, ok, "no account variable")
+		perAccount := []string{"saleassist_worker_events_total", "saleassist_worker_consumer_lag", "saleassist_worker_consumer_pending",
+			"saleassist_worker_consumer_ack_pending", "saleassist_worker_dead_letters_total", "saleassist_worker_events_invalid_total"}
+		filtered := append([]string{"saleassist_ingest_requests_total", "saleassist_ingest_request_duration_seconds_bucket",
+			"saleassist_ingest_publish_duration_seconds_bucket", "saleassist_ingest_duplicates_total",
+			"saleassist_ingest_auth_failures_total", "saleassist_ingest_quarantined_total"}, perAccount...)
+		for _, p := range d.allPanels() {
+			for _, tg := range p.Targets {
+				for _, m := range filtered {
+					if strings.Contains(tg.Expr, m+"{") || strings.Contains(tg.Expr, m+"[") {
+						require.Regexp(t, regexp.QuoteMeta(m)+`\{account=~"\$account"[,}]`, tg.Expr, "panel %q follows the account variable", p.Title)
+					}
+				}
+				for _, m := range perAccount {
+					if strings.Contains(tg.Expr, m+"{") || strings.Contains(tg.Expr, m+"[") || strings.Contains(tg.Expr, m+")") {
+						require.Contains(t, tg.Expr, "by (account", "panel %q shows accounts apart", p.Title)
+					}
+				}
+			}
+		}
+	}
+	require.True(t, found, "no pipeline dashboard")
 }

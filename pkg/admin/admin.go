@@ -60,6 +60,8 @@ commands:
   dlq discard ID --reason TEXT         give up on it: recorded with the reason, then removed
   dlq discarded [--json]               the discarded dead letters, with their reasons
   dlq delete ID                        drop it for good, without a record
+  --account ID                         with quarantine list, dlq list, discarded, replay --all:
+                                       that account's entries only (every account's by default)
   events invalid [--limit N] [--json]  events stored with problems (schema violations, a time
                                        from the future), newest first: id, type, received, lead
   accounts add -id ID -client-id C [-client-id C2] [-name N] [-rate R -burst B]

@@ -24,9 +24,11 @@ import (
 // DeadLetter is an event the workers gave up on: one line of `dlq list`, one row of the
 // console's dead letters.
 type DeadLetter struct {
-	ID           uint64    `json:"id"`
-	EventID      string    `json:"event_id"`
-	EventType    string    `json:"event_type"`
+	ID        uint64 `json:"id"`
+	EventID   string `json:"event_id"`
+	EventType string `json:"event_type"`
+	// Account is the account the event was sent to (its Saleassist-Account header).
+	Account      string    `json:"account"`
 	Reason       string    `json:"reason"`
 	Error        string    `json:"error"`
 	Deliveries   int       `json:"deliveries"`
@@ -39,8 +41,8 @@ func deadLetterOf(m *jetstream.RawStreamMsg) DeadLetter {
 	h := m.Header
 	d := DeadLetter{ID: m.Sequence,
 		EventID:   queue.DecodeHeaderValue(h.Get(queue.HeaderEventID)),
-		EventType: queue.DecodeHeaderValue(h.Get(queue.HeaderEventType)),
-		Reason:    h.Get(queue.HeaderDLQReason), Error: h.Get(queue.HeaderDLQError), Subject: h.Get(queue.HeaderDLQSubject)}
+		EventType: queue.DecodeHeaderValue(h.Get(queue.HeaderEventType)), Account: queue.AccountOf(h),
+		Reason: h.Get(queue.HeaderDLQReason), Error: h.Get(queue.HeaderDLQError), Subject: h.Get(queue.HeaderDLQSubject)}
 	d.Deliveries, _ = strconv.Atoi(h.Get(queue.HeaderDLQDeliveries))
 	d.StreamSeq, _ = strconv.ParseUint(h.Get(queue.HeaderDLQStreamSeq), 10, 64)
 	d.FirstFailure, _ = time.Parse(time.RFC3339Nano, h.Get(queue.HeaderDLQFirstFailure))
@@ -51,7 +53,7 @@ func deadLetterOf(m *jetstream.RawStreamMsg) DeadLetter {
 func (c *CLI) dlq(ctx context.Context, verb string, args []string) error {
 	var (
 		jsonOut, all, unchanged bool
-		bodyFile, reason        string
+		bodyFile, reason, acct  string
 		hasReason               bool
 		id                      uint64
 	)
@@ -69,6 +71,12 @@ func (c *CLI) dlq(ctx context.Context, verb string, args []string) error {
 			jsonOut = true
 		case (a == "--all" || a == "-all") && verb == "replay":
 			all = true
+		case (a == "--account" || a == "-account") && (verb == "list" || verb == "discarded" || verb == "replay"):
+			v, ok := flagValue()
+			if !ok {
+				return usageError{"dlq " + verb + " --account needs an account id (see `ingestctl accounts list`)"}
+			}
+			acct = v
 		case (a == "--unchanged" || a == "-unchanged") && verb == "replay":
 			unchanged = true
 		case (a == "--body" || a == "-body") && verb == "replay":
@@ -100,6 +108,8 @@ func (c *CLI) dlq(ctx context.Context, verb string, args []string) error {
 		return usageError{fmt.Sprintf("dlq %s needs an ID (or --all for replay)", verb)}
 	case all && id != 0:
 		return usageError{"dlq replay takes an ID or --all, not both"}
+	case acct != "" && verb == "replay" && !all:
+		return usageError{"dlq replay --account goes with --all: one dead letter is named by its ID alone"}
 	case all && bodyFile != "":
 		return usageError{"dlq replay --body replaces one dead letter's body: give an ID, not --all"}
 	case verb == "discard" && !hasReason:
@@ -117,11 +127,12 @@ func (c *CLI) dlq(ctx context.Context, verb string, args []string) error {
 		return err
 	}
 	defer closeConn()
+	ops := c.ops.ForAccount(acct)
 	switch verb {
 	case "list":
-		return c.dlqList(ctx, jsonOut)
+		return c.dlqList(ctx, ops, jsonOut)
 	case "discarded":
-		return c.dlqDiscarded(ctx, jsonOut)
+		return c.dlqDiscarded(ctx, ops, jsonOut)
 	case "show":
 		m, err := c.ops.DeadLetterMsg(ctx, id)
 		if err != nil {
@@ -155,7 +166,7 @@ func (c *CLI) dlq(ctx context.Context, verb string, args []string) error {
 	if !all {
 		return c.dlqReplay(ctx, id, opts)
 	}
-	letters, err := c.ops.DeadLetters(ctx)
+	letters, err := ops.DeadLetters(ctx)
 	if err != nil {
 		return err
 	}
@@ -186,8 +197,8 @@ func plural(n int, noun string) string {
 	return strconv.Itoa(n) + " " + noun + "s"
 }
 
-func (c *CLI) dlqList(ctx context.Context, jsonOut bool) error {
-	letters, err := c.ops.DeadLetters(ctx)
+func (c *CLI) dlqList(ctx context.Context, ops *Ops, jsonOut bool) error {
+	letters, err := ops.DeadLetters(ctx)
 	if err != nil {
 		return err
 	}
@@ -195,9 +206,9 @@ func (c *CLI) dlqList(ctx context.Context, jsonOut bool) error {
 		return c.printJSON(letters)
 	}
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tEVENT\tTYPE\tREASON\tDELIVERIES\tFIRST FAILURE\tERROR")
+	fmt.Fprintln(tw, "ID\tACCOUNT\tEVENT\tTYPE\tREASON\tDELIVERIES\tFIRST FAILURE\tERROR")
 	for _, d := range letters {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.EventID, d.EventType, d.Reason, d.Deliveries,
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.Account, d.EventID, d.EventType, d.Reason, d.Deliveries,
 			d.FirstFailure.Format(time.RFC3339), clip(d.Error, 100))
 	}
 	if err := tw.Flush(); err != nil {
@@ -207,8 +218,8 @@ func (c *CLI) dlqList(ctx context.Context, jsonOut bool) error {
 	return nil
 }
 
-func (c *CLI) dlqDiscarded(ctx context.Context, jsonOut bool) error {
-	list, err := c.ops.DiscardedDeadLetters(ctx)
+func (c *CLI) dlqDiscarded(ctx context.Context, ops *Ops, jsonOut bool) error {
+	list, err := ops.DiscardedDeadLetters(ctx)
 	if err != nil {
 		return err
 	}
@@ -216,9 +227,9 @@ func (c *CLI) dlqDiscarded(ctx context.Context, jsonOut bool) error {
 		return c.printJSON(list)
 	}
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "WAS\tEVENT\tTYPE\tDLQ REASON\tDISCARDED\tWHY")
+	fmt.Fprintln(tw, "WAS\tACCOUNT\tEVENT\tTYPE\tDLQ REASON\tDISCARDED\tWHY")
 	for _, d := range list {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.EventID, d.EventType, d.Reason, d.DiscardedAt.Format(time.RFC3339), clip(d.DiscardReason, 100))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Account, d.EventID, d.EventType, d.Reason, d.DiscardedAt.Format(time.RFC3339), clip(d.DiscardReason, 100))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -256,7 +267,11 @@ func (o *Ops) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = eachMsg(ctx, stream, "dead letter", func(m *jetstream.RawStreamMsg) { out = append(out, deadLetterOf(m)) })
+	err = eachMsg(ctx, stream, "dead letter", func(m *jetstream.RawStreamMsg) {
+		if o.sees(m.Header) {
+			out = append(out, deadLetterOf(m))
+		}
+	})
 	return out, err
 }
 
@@ -266,7 +281,7 @@ func (o *Ops) DeadLetterMsg(ctx context.Context, id uint64) (*jetstream.RawStrea
 	if err != nil {
 		return nil, err
 	}
-	return getDeadLetter(ctx, stream, id)
+	return o.getDeadLetter(ctx, stream, id)
 }
 
 // DeadLetter returns dead letter id as listed, with its body as stored (for the console's edit
@@ -285,7 +300,7 @@ func (o *Ops) DeleteDeadLetter(ctx context.Context, id uint64) error {
 	if err != nil {
 		return err
 	}
-	if _, err := getDeadLetter(ctx, stream, id); err != nil {
+	if _, err := o.getDeadLetter(ctx, stream, id); err != nil {
 		return err
 	}
 	if err := stream.DeleteMsg(ctx, id); err != nil {
@@ -326,7 +341,7 @@ func (o *Ops) ReplayDeadLetter(ctx context.Context, id uint64, opts ReplayOption
 	if err != nil {
 		return DeadLetter{}, err
 	}
-	m, err := getDeadLetter(ctx, stream, id)
+	m, err := o.getDeadLetter(ctx, stream, id)
 	if err != nil {
 		return DeadLetter{}, err
 	}
@@ -424,7 +439,7 @@ func (o *Ops) DiscardDeadLetter(ctx context.Context, id uint64, reason string) (
 	if err != nil {
 		return Discarded{}, err
 	}
-	m, err := getDeadLetter(ctx, stream, id)
+	m, err := o.getDeadLetter(ctx, stream, id)
 	if err != nil {
 		return Discarded{}, err
 	}
@@ -470,6 +485,9 @@ func (o *Ops) DiscardedDeadLetters(ctx context.Context) ([]Discarded, error) {
 		return nil, err
 	}
 	err = eachMsg(ctx, stream, "discarded dead letter", func(m *jetstream.RawStreamMsg) {
+		if !o.sees(m.Header) {
+			return
+		}
 		d := Discarded{DeadLetter: deadLetterOf(m), DiscardReason: m.Header.Get(queue.HeaderDiscardReason), Seq: m.Sequence}
 		d.ID, _ = strconv.ParseUint(m.Header.Get(queue.HeaderDiscardedFrom), 10, 64)
 		d.DiscardedAt, _ = time.Parse(time.RFC3339Nano, m.Header.Get(queue.HeaderDiscardedAt))
@@ -478,8 +496,13 @@ func (o *Ops) DiscardedDeadLetters(ctx context.Context) ([]Discarded, error) {
 	return out, err
 }
 
-func getDeadLetter(ctx context.Context, stream jetstream.Stream, id uint64) (*jetstream.RawStreamMsg, error) {
+// getDeadLetter reads dead letter id; one of an account o does not see is missing, in the same
+// words as one that does not exist.
+func (o *Ops) getDeadLetter(ctx context.Context, stream jetstream.Stream, id uint64) (*jetstream.RawStreamMsg, error) {
 	m, err := stream.GetMsg(ctx, id)
+	if err == nil && !o.sees(m.Header) {
+		err = jetstream.ErrMsgNotFound
+	}
 	if queue.IsNotFound(err) {
 		return nil, missing{fmt.Sprintf("dead letter %d does not exist (replayed or deleted already? see `ingestctl dlq list`)", id)}
 	}

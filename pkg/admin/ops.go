@@ -23,6 +23,9 @@ type Ops struct {
 	cfg  queue.Config
 	// maxBody is the largest body a quarantine replay submits, as the ingest's MAX_BODY_BYTES.
 	maxBody int64
+	// account, when not empty, limits the dead-letter and quarantine operations to that account's
+	// entries (ForAccount); empty sees every account's.
+	account string
 }
 
 // NewOps returns the operations over nc, on the streams cfg names. maxBody bounds a replayed
@@ -89,15 +92,10 @@ func (o *Ops) Status(ctx context.Context) (Status, error) {
 	}
 	sort.Slice(workers, func(i, j int) bool { return workers[i].ID < workers[j].ID })
 	st.Workers = append([]queue.WorkerState{}, workers...)
-	cons, err := o.js.Consumer(ctx, o.cfg.Stream, o.cfg.Consumer)
-	switch {
-	case errors.Is(err, jetstream.ErrConsumerNotFound), errors.Is(err, jetstream.ErrStreamNotFound):
-	case err != nil:
-		return Status{}, fmt.Errorf("consumer %s: %w", o.cfg.Consumer, err)
-	default:
-		info := cons.CachedInfo()
-		st.Consumer = &ConsumerStatus{Name: info.Name, Pending: info.NumPending, AckPending: info.NumAckPending,
-			Redelivered: info.NumRedelivered, WaitingPulls: info.NumWaiting}
+	if st.Streams[0].Exists {
+		if st.Consumer, st.Accounts, err = o.consumers(ctx); err != nil {
+			return Status{}, err
+		}
 	}
 	return st, nil
 }

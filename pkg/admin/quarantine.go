@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/accept"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -18,14 +19,17 @@ import (
 // quarantine runs `ingestctl quarantine <verb> …`.
 func (c *CLI) quarantine(ctx context.Context, verb string, args []string) error {
 	var (
-		jsonOut  bool
-		bodyFile string
-		id       uint64
+		jsonOut        bool
+		bodyFile, acct string
+		id             uint64
 	)
 	for i := 0; i < len(args); i++ {
 		switch a := args[i]; {
 		case a == "--json" && verb == "list":
 			jsonOut = true
+		case (a == "--account" || a == "-account") && verb == "list" && i+1 < len(args):
+			i++
+			acct = args[i]
 		case (a == "--body" || a == "-body") && verb == "replay" && i+1 < len(args):
 			i++
 			bodyFile = args[i]
@@ -48,7 +52,7 @@ func (c *CLI) quarantine(ctx context.Context, verb string, args []string) error 
 	defer closeConn()
 	switch verb {
 	case "list":
-		return c.quarantineList(ctx, jsonOut)
+		return c.quarantineList(ctx, c.ops.ForAccount(acct), jsonOut)
 	case "show":
 		q, err := c.ops.QuarantinedEntry(ctx, id)
 		if err != nil {
@@ -82,7 +86,9 @@ func (c *CLI) quarantine(ctx context.Context, verb string, args []string) error 
 // QuarantineEntry is an authenticated request the ingest could not accept: one line of
 // `quarantine list`, one row of the console's quarantine.
 type QuarantineEntry struct {
-	ID         uint64    `json:"id"`
+	ID uint64 `json:"id"`
+	// Account is the account whose webhook URL the request came to.
+	Account    string    `json:"account"`
 	ReceivedAt time.Time `json:"received_at"`
 	Reason     string    `json:"reason"`
 	Error      string    `json:"error"`
@@ -90,8 +96,8 @@ type QuarantineEntry struct {
 	RemoteAddr string    `json:"remote_addr,omitempty"`
 }
 
-func (c *CLI) quarantineList(ctx context.Context, jsonOut bool) error {
-	entries, err := c.ops.Quarantine(ctx)
+func (c *CLI) quarantineList(ctx context.Context, ops *Ops, jsonOut bool) error {
+	entries, err := ops.Quarantine(ctx)
 	if err != nil {
 		return err
 	}
@@ -99,9 +105,9 @@ func (c *CLI) quarantineList(ctx context.Context, jsonOut bool) error {
 		return c.printJSON(entries)
 	}
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tRECEIVED\tREASON\tBYTES\tERROR")
+	fmt.Fprintln(tw, "ID\tACCOUNT\tRECEIVED\tREASON\tBYTES\tERROR")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", e.ID, e.ReceivedAt.Format(time.RFC3339), e.Reason, e.Bytes, clip(e.Error, 100))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\n", e.ID, e.Account, e.ReceivedAt.Format(time.RFC3339), e.Reason, e.Bytes, clip(e.Error, 100))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -127,8 +133,11 @@ func (o *Ops) Quarantine(ctx context.Context) ([]QuarantineEntry, error) {
 		return nil, err
 	}
 	err = eachMsg(ctx, stream, "quarantine entry", func(m *jetstream.RawStreamMsg) {
+		if !o.sees(m.Header) {
+			return
+		}
 		q := queue.QuarantineEntry(m)
-		entries = append(entries, QuarantineEntry{q.ID, q.ReceivedAt, q.Reason, q.Error, len(q.Body), q.RemoteAddr})
+		entries = append(entries, QuarantineEntry{q.ID, queue.AccountOf(m.Header), q.ReceivedAt, q.Reason, q.Error, len(q.Body), q.RemoteAddr})
 	})
 	return entries, err
 }
@@ -140,7 +149,8 @@ func (o *Ops) QuarantinedEntry(ctx context.Context, id uint64) (*queue.Quarantin
 	if err != nil {
 		return nil, err
 	}
-	return getQuarantined(ctx, stream, id)
+	q, _, err := o.getQuarantined(ctx, stream, id)
+	return q, err
 }
 
 // DeleteQuarantined drops quarantine entry id for good.
@@ -149,7 +159,7 @@ func (o *Ops) DeleteQuarantined(ctx context.Context, id uint64) error {
 	if err != nil {
 		return err
 	}
-	if _, err := getQuarantined(ctx, stream, id); err != nil {
+	if _, _, err := o.getQuarantined(ctx, stream, id); err != nil {
 		return err
 	}
 	if err := stream.DeleteMsg(ctx, id); err != nil {
@@ -174,7 +184,11 @@ func (o *Ops) ReplayQuarantined(ctx context.Context, id uint64, body []byte) (Re
 	if err != nil {
 		return Replayed{}, err
 	}
-	q, err := getQuarantined(ctx, stream, id)
+	q, acct, err := o.getQuarantined(ctx, stream, id)
+	if err != nil {
+		return Replayed{}, err
+	}
+	owner, err := o.replayAccount(ctx, acct, id)
 	if err != nil {
 		return Replayed{}, err
 	}
@@ -189,6 +203,13 @@ func (o *Ops) ReplayQuarantined(ctx context.Context, id uint64, body []byte) (Re
 		return Replayed{}, fmt.Errorf("%w: %s is still not an acceptable event (%s: %s); it stays in quarantine: save it with `ingestctl quarantine show %d > fixed.json`, "+
 			"fix it (as UTF-8 JSON), and replay with --body fixed.json", ErrNotReplayable, what, rej.Code, rej.Message, id)
 	}
+	// The account whose URL it came to must take it, as the webhook checks (accept.ForAccount): a
+	// wrong_account entry is replayed only once its client id is the account's.
+	if rej := accept.ForAccount(a, owner); rej != nil {
+		return Replayed{}, fmt.Errorf("%w: %s does not belong to account %q (%s: %s); it stays in quarantine: add the client id to the account "+
+			"(`ingestctl accounts`) if it is the account's, or have SaleAssist send it to the right account's URL and delete the entry (`ingestctl quarantine delete %d`)",
+			ErrNotReplayable, what, acct, rej.Code, rej.Message, id)
+	}
 	head := a.Head
 	body = a.Body
 	pub, err := queue.NewPublisher(o.conn, o.cfg, publishTimeout)
@@ -199,7 +220,7 @@ func (o *Ops) ReplayQuarantined(ctx context.Context, id uint64, body []byte) (Re
 	if received.IsZero() {
 		received = time.Now().UTC()
 	}
-	ack, err := pub.Publish(ctx, &event.Event{ID: head.ID, Type: head.Type, ReceivedAt: received, Body: body})
+	ack, err := pub.Publish(ctx, &event.Event{ID: head.ID, Type: head.Type, ReceivedAt: received, Body: body, Account: acct})
 	if err != nil {
 		return Replayed{}, fmt.Errorf("replay quarantine entry %d: %w; it stays in quarantine", id, err)
 	}
@@ -209,15 +230,41 @@ func (o *Ops) ReplayQuarantined(ctx context.Context, id uint64, body []byte) (Re
 	return Replayed{EventID: head.ID, EventType: head.Type, Duplicate: ack.Duplicate}, nil
 }
 
-func getQuarantined(ctx context.Context, stream jetstream.Stream, id uint64) (*queue.Quarantined, error) {
+// replayAccount is the account a quarantine entry of account id is replayed into, as the
+// accounts bucket has it now: the default account without an entry is the environment's, which
+// takes any client id; an account removed since cannot take it.
+func (o *Ops) replayAccount(ctx context.Context, id string, entry uint64) (*account.Account, error) {
+	kv, err := o.accounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := kv.Get(ctx, id)
+	switch {
+	case errors.Is(err, account.ErrNotFound) && id == account.Default:
+		a = account.EnvDefault(nil, "", "")
+	case errors.Is(err, account.ErrNotFound):
+		return nil, fmt.Errorf("%w: quarantine entry %d came to account %q, which no longer exists; nothing can be replayed into it: delete the entry (`ingestctl quarantine delete %d`)",
+			ErrNotReplayable, entry, id, entry)
+	case err != nil:
+		return nil, err
+	}
+	return &a, nil
+}
+
+// getQuarantined reads quarantine entry id and the account it came to; one of an account o does
+// not see is missing, in the same words as one that does not exist.
+func (o *Ops) getQuarantined(ctx context.Context, stream jetstream.Stream, id uint64) (*queue.Quarantined, string, error) {
 	m, err := stream.GetMsg(ctx, id)
+	if err == nil && !o.sees(m.Header) {
+		err = jetstream.ErrMsgNotFound
+	}
 	if queue.IsNotFound(err) {
-		return nil, missing{fmt.Sprintf("quarantine entry %d does not exist (replayed or deleted already? see `ingestctl quarantine list`)", id)}
+		return nil, "", missing{fmt.Sprintf("quarantine entry %d does not exist (replayed or deleted already? see `ingestctl quarantine list`)", id)}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read quarantine entry %d: %w", id, err)
+		return nil, "", fmt.Errorf("read quarantine entry %d: %w", id, err)
 	}
-	return queue.QuarantineEntry(m), nil
+	return queue.QuarantineEntry(m), queue.AccountOf(m.Header), nil
 }
 
 func clip(s string, n int) string {

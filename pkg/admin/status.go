@@ -2,18 +2,27 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"text/tabwriter"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
 // Status is what `ingestctl status` reports and the console's stats show (Ops.Status).
 type Status struct {
-	Streams  []StreamStatus  `json:"streams"`
+	Streams []StreamStatus `json:"streams"`
+	// Consumer is the workers' backlog over every account's consumer (their sums), named after
+	// the default account's; nil before any worker made one.
 	Consumer *ConsumerStatus `json:"consumer,omitempty"`
+	// Accounts is each account's consumer, the default account first.
+	Accounts []AccountConsumerStatus `json:"accounts,omitempty"`
 	// DeadLetters and Quarantined count the entries waiting for an operator.
 	DeadLetters uint64 `json:"dead_letters"`
 	Quarantined uint64 `json:"quarantined"`
@@ -38,6 +47,52 @@ type ConsumerStatus struct {
 	AckPending   int    `json:"ack_pending"`
 	Redelivered  int    `json:"redelivered"`
 	WaitingPulls int    `json:"waiting_pulls"`
+}
+
+// AccountConsumerStatus is one account's consumer: its events' backlog.
+type AccountConsumerStatus struct {
+	Account string `json:"account"`
+	ConsumerStatus
+}
+
+// consumers reads every account's consumer on the events stream (queue.Config.ConsumerAccount
+// names them) and their sum; nil and none when no worker has made one yet.
+func (o *Ops) consumers(ctx context.Context) (*ConsumerStatus, []AccountConsumerStatus, error) {
+	s, err := o.js.Stream(ctx, o.cfg.Stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("stream %s: %w", o.cfg.Stream, err)
+	}
+	var accts []AccountConsumerStatus
+	infos := s.ListConsumers(ctx)
+	for info := range infos.Info() {
+		id, ok := o.cfg.ConsumerAccount(info.Name)
+		if !ok {
+			continue // not a worker's (an operator's own consumer)
+		}
+		accts = append(accts, AccountConsumerStatus{Account: id, ConsumerStatus: ConsumerStatus{Name: info.Name,
+			Pending: info.NumPending, AckPending: info.NumAckPending, Redelivered: info.NumRedelivered, WaitingPulls: info.NumWaiting}})
+	}
+	if err := infos.Err(); err != nil {
+		return nil, nil, fmt.Errorf("consumers of %s: %w", o.cfg.Stream, err)
+	}
+	if len(accts) == 0 {
+		return nil, nil, nil
+	}
+	sort.Slice(accts, func(i, j int) bool {
+		a, b := accts[i].Account, accts[j].Account
+		return a == account.Default || b != account.Default && a < b
+	})
+	sum := &ConsumerStatus{Name: o.cfg.Consumer}
+	for _, a := range accts {
+		sum.Pending += a.Pending
+		sum.AckPending += a.AckPending
+		sum.Redelivered += a.Redelivered
+		sum.WaitingPulls += a.WaitingPulls
+	}
+	return sum, accts, nil
 }
 
 func (c *CLI) status(ctx context.Context, args []string) error {
@@ -78,8 +133,16 @@ func (c *CLI) status(ctx context.Context, args []string) error {
 		return err
 	}
 	if cs := st.Consumer; cs != nil {
-		fmt.Fprintf(c.Stdout, "consumer %s: pending %d, ack pending %d, redelivered %d, waiting pulls %d\n",
-			cs.Name, cs.Pending, cs.AckPending, cs.Redelivered, cs.WaitingPulls)
+		fmt.Fprintf(c.Stdout, "consumers (%s): pending %d, ack pending %d, redelivered %d, waiting pulls %d\n",
+			plural(len(st.Accounts), "account"), cs.Pending, cs.AckPending, cs.Redelivered, cs.WaitingPulls)
+		tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  ACCOUNT\tCONSUMER\tPENDING\tACK PENDING\tREDELIVERED")
+		for _, a := range st.Accounts {
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\n", a.Account, a.Name, a.Pending, a.AckPending, a.Redelivered)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	} else {
 		fmt.Fprintf(c.Stdout, "consumer %s: not created yet (no worker has started)\n", c.ops.ConsumerName())
 	}

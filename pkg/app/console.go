@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 	"github.com/saleassist-pipeline/pipeline/pkg/console"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
@@ -30,6 +31,9 @@ type consoleConfig struct {
 	Region  string
 	MaxBody int64
 	Queue   queue.Config
+	// Accounts is the registry of a program that follows the accounts already (the standalone
+	// ingest's); nil: the console follows the accounts bucket itself (consoleAccounts).
+	Accounts *account.Registry
 }
 
 // runningConsole is a console serving, with its own store handle.
@@ -40,6 +44,8 @@ type runningConsole struct {
 	token string
 	// explicit says the token came from ADMIN_TOKEN.
 	explicit bool
+	// stopFollowing ends the console's own watch of the accounts bucket.
+	stopFollowing context.CancelFunc
 }
 
 // errConsoleAddrInUse marks a console that could not listen because its address is taken.
@@ -62,27 +68,34 @@ func startConsole(ctx context.Context, c consoleConfig, nc *nats.Conn, log *slog
 		st.Close()
 		return nil, fmt.Errorf("the store at %s has no console reads", queue.RedactURL(c.DB))
 	}
-	cfg := console.Config{Token: token, Store: browser, DefaultRegion: c.Region, Log: log, Metrics: newRegistry()}
+	followCtx, stopFollowing := context.WithCancel(context.WithoutCancel(ctx))
+	if c.Accounts == nil {
+		c.Accounts = consoleAccounts(followCtx, nc, c.Queue, log)
+	}
+	cfg := console.Config{Token: token, Accounts: c.Accounts, Store: browser, DefaultRegion: c.Region, Log: log, Metrics: newRegistry()}
 	if nc != nil {
 		if cfg.Ops, err = admin.NewOps(nc, c.Queue, c.MaxBody); err != nil {
+			stopFollowing()
 			st.Close()
 			return nil, err
 		}
 	}
 	srv, err := console.New(cfg)
 	if err != nil {
+		stopFollowing()
 		st.Close()
 		return nil, err
 	}
 	h, err := listenHTTP(c.Addr, srv, fail)
 	if err != nil {
+		stopFollowing()
 		st.Close()
 		if errors.Is(err, syscall.EADDRINUSE) {
 			err = fmt.Errorf("console: %w: %w", errConsoleAddrInUse, err)
 		}
 		return nil, err
 	}
-	r := &runningConsole{http: h, store: st, explicit: c.Token != ""}
+	r := &runningConsole{http: h, store: st, explicit: c.Token != "", stopFollowing: stopFollowing}
 	if generated {
 		r.token = token
 	}
@@ -102,6 +115,7 @@ func (r *runningConsole) stop(ctx context.Context) error {
 	if r == nil {
 		return nil
 	}
+	defer r.stopFollowing()
 	return errors.Join(r.http.shutdown(ctx), r.store.Close())
 }
 

@@ -149,7 +149,8 @@ func (m *Ingest) startWorker(ctx context.Context, reg prometheus.Registerer) err
 	if m.wnc, err = m.embedded.Connect(natsconn.Client{Name: "saleassist-worker (standalone)", Log: log}.Options()...); err != nil {
 		return err
 	}
-	wc := workerConfig{WorkerSettings: m.Config.Worker, DB: m.db(), Queue: m.qc}
+	// The worker consumes every account the ingest serves, from the registry the ingest keeps current.
+	wc := workerConfig{WorkerSettings: m.Config.Worker, DB: m.db(), Queue: m.qc, Accounts: m.accounts}
 	if m.worker, err = startWorker(ctx, m.wnc, wc, reg, log, m.group.fail); err != nil {
 		m.wnc.Close()
 		return err
@@ -165,7 +166,7 @@ func (m *Ingest) startConsole(ctx context.Context) error {
 	c := m.Config
 	var err error
 	m.console, err = startConsole(ctx, consoleConfig{Addr: c.ConsoleAddr, DataDir: c.DataDir, Token: c.ConsoleToken,
-		DB: m.db(), Region: c.Worker.DefaultRegion, MaxBody: m.maxBody, Queue: m.qc},
+		DB: m.db(), Region: c.Worker.DefaultRegion, MaxBody: m.maxBody, Queue: m.qc, Accounts: m.accounts},
 		m.nc, m.log.With("component", "console"), m.group.fail)
 	if errors.Is(err, errConsoleAddrInUse) {
 		m.log.Warn("console not started: its address is taken", "addr", c.ConsoleAddr, "fix", "set CONSOLE_ADDR to a free address, or empty to turn the console off")

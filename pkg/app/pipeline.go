@@ -17,6 +17,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/envflag"
 	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
@@ -79,6 +80,13 @@ type workerConfig struct {
 	WorkerSettings
 	DB    string
 	Queue queue.Config
+	// Accounts are the configured accounts (one consumer each, taken in turn; an account's own
+	// mapping). Nil means the default account alone.
+	Accounts *account.Registry
+	// Follow, when set, keeps Accounts current from the accounts bucket (account.Follow); it is
+	// called once, on the first start that reaches JetStream. Nil: someone else keeps Accounts
+	// current (the standalone ingest, which follows the bucket for itself).
+	Follow func(js jetstream.JetStream) error
 }
 
 // runningWorker is a worker consuming in the background.
@@ -108,6 +116,8 @@ func (r *runningWorker) storeReady() error {
 // prepared is what a worker needs before it can connect: its checked settings, mapping and
 // schemas. Errors here are the configuration's, and end the start.
 type prepared struct {
+	// followed is set once c.Follow has succeeded.
+	followed  bool
 	c         workerConfig
 	sync      sqlite.Synchronous
 	mapper    *mapping.Mapper
@@ -156,7 +166,17 @@ func (p *prepared) start(ctx context.Context, nc *nats.Conn, reg prometheus.Regi
 	if err != nil {
 		return nil, fmt.Errorf("jetstream context: %w", err)
 	}
-	cons, err := queue.NewConsumer(ctx, js, c.Queue, log)
+	if c.Accounts == nil {
+		c.Accounts = account.NewRegistry(account.Account{ID: account.Default})
+	}
+	if c.Follow != nil && !p.followed {
+		// Every account's consumer from the first fetch on: the bucket is read before them.
+		if err := c.Follow(js); err != nil {
+			return nil, passing{fmt.Errorf("accounts bucket: %w", err)}
+		}
+		p.followed = true
+	}
+	cons, err := queue.NewConsumer(ctx, js, c.Queue, log, c.Accounts.IDs()...)
 	if err != nil {
 		return nil, passing{err}
 	}
@@ -177,7 +197,9 @@ func (p *prepared) start(ctx context.Context, nc *nats.Conn, reg prometheus.Regi
 		BatchLinger: lingerOption(c.BatchLinger),
 		MaxDeliver:  int(c.MaxDeliver),
 		// A batch must commit well before JetStream would redeliver its messages.
-		BatchTimeout: c.AckWait * 2 / 3,
+		BatchTimeout:  c.AckWait * 2 / 3,
+		Accounts:      c.Accounts,
+		AccountRouter: p.accountRouter,
 	})
 	runCtx, cancel := context.WithCancel(context.Background())
 	r := &runningWorker{store: st, worker: w, cancel: cancel, done: make(chan error, 1), reported: make(chan struct{})}
@@ -246,6 +268,16 @@ func (r *runningWorker) report(ctx context.Context, kv jetstream.KeyValue, log *
 			}
 		}
 	}
+}
+
+// accountRouter builds the router of an account with a mapping of its own: the process's
+// handlers, middleware, region and clock skew, with the account's mapping.
+func (p *prepared) accountRouter(mp *mapping.Mapping) (*route.Router, error) {
+	m, err := mapping.NewMapper(p.c.DefaultRegion, mapping.WithMapping(mp), mapping.WithMaxClockSkew(p.c.MaxClockSkew))
+	if err != nil {
+		return nil, err
+	}
+	return handlers.NewRouter(m, route.Recover, route.Validate(p.validator)), nil
 }
 
 // passing is an error that may pass on its own: JetStream not reachable or not ready yet (a

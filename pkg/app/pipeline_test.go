@@ -112,7 +112,7 @@ func TestUnknownEventTypesAreKept(t *testing.T) {
 
 	requireConsumerSettled(t, tb)
 	metrics := scrape(t, tb.url)
-	require.Contains(t, metrics, `saleassist_worker_events_total{event_type="other",outcome="unknown_type"} 2`)
+	require.Contains(t, metrics, `saleassist_worker_events_total{account="default",event_type="other",outcome="unknown_type"} 2`)
 }
 
 // An event that fails its schema is not stored: it goes to the dead-letter stream, with the
@@ -143,7 +143,7 @@ func TestSchemaInvalidEventIsDeadLettered(t *testing.T) {
 	c, err := tb.openStore(t).Counts(context.Background(), account.Default)
 	require.NoError(t, err)
 	require.Zero(t, c.Events)
-	require.Contains(t, scrape(t, tb.url), `saleassist_worker_events_total{event_type="widget_new_conversation",outcome="invalid"} 1`)
+	require.Contains(t, scrape(t, tb.url), `saleassist_worker_events_total{account="default",event_type="widget_new_conversation",outcome="invalid"} 1`)
 }
 
 // Wrong or missing secret → 401 and nothing published: a valid event sent afterwards is the only

@@ -117,11 +117,11 @@ func TestTwoWorkersStoreEveryEventExactlyOnce(t *testing.T) {
 		stored, dups, failed, split = 0, 0, 0, nil
 		for _, url := range []string{tb.url, "http://" + w2.Addr()} {
 			text := scrape(t, url)
-			s := metricValue(t, text, `saleassist_worker_events_total{event_type="widget_new_conversation",outcome="stored"}`)
+			s := metricValue(t, text, `saleassist_worker_events_total{account="default",event_type="widget_new_conversation",outcome="stored"}`)
 			stored += s
 			split = append(split, s)
-			dups += metricValue(t, text, `saleassist_worker_events_total{event_type="widget_new_conversation",outcome="duplicate"}`)
-			failed += metricValue(t, text, `saleassist_worker_events_total{event_type="widget_new_conversation",outcome="failed"}`)
+			dups += metricValue(t, text, `saleassist_worker_events_total{account="default",event_type="widget_new_conversation",outcome="duplicate"}`)
+			failed += metricValue(t, text, `saleassist_worker_events_total{account="default",event_type="widget_new_conversation",outcome="failed"}`)
 		}
 	}
 	deadline := time.Now().Add(15 * time.Second)

@@ -215,7 +215,7 @@ func TestThreeWorkerProcessesOneKilled(t *testing.T) {
 		require.Positive(t, s, "%s stored nothing", p.name)
 		perWorker = append(perWorker, s)
 		survivorsStored += s
-		dups += metricValue(t, text, `saleassist_worker_events_total{event_type="widget_new_conversation",outcome="duplicate"}`)
+		dups += metricValue(t, text, `saleassist_worker_events_total{account="default",event_type="widget_new_conversation",outcome="duplicate"}`)
 		redelivered += metricValue(t, text, "saleassist_worker_redeliveries_total")
 	}
 	require.LessOrEqual(t, victimStored, unique-survivorsStored,
@@ -233,7 +233,7 @@ func TestThreeWorkerProcessesOneKilled(t *testing.T) {
 		"survivors saw %.0f duplicates, %.0f redeliveries", drained.Round(time.Millisecond), perWorker, dups, redelivered)
 }
 
-const scaleoutStoredSample = `saleassist_worker_events_total{event_type="widget_new_conversation",outcome="stored"}`
+const scaleoutStoredSample = `saleassist_worker_events_total{account="default",event_type="widget_new_conversation",outcome="stored"}`
 
 // sharedConsumerInfo returns the shared durable consumer's state.
 func sharedConsumerInfo(ctx context.Context, js jetstream.JetStream) (*jetstream.ConsumerInfo, error) {

@@ -12,12 +12,14 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/saleassist-pipeline/pipeline/internal/envflag"
 	"github.com/saleassist-pipeline/pipeline/internal/natsconn"
 	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -55,6 +57,10 @@ type Worker struct {
 	http     *httpServer
 	pprof    *httpServer
 	group    *group
+	// accounts are the configured accounts, which the worker consumes in turn, kept current from
+	// the accounts bucket until stopFollow.
+	accounts   *account.Registry
+	stopFollow context.CancelFunc
 }
 
 // NewWorker returns a Worker reading the process's environment.
@@ -121,7 +127,16 @@ func (m *Worker) Run(ctx context.Context) error {
 	g.add("worker", func(ctx context.Context) error {
 		qc := queue.DefaultConfig()
 		qc.Replicas = int(c.StreamReplicas)
-		p, err := prepare(workerConfig{WorkerSettings: c.WorkerSettings, DB: c.DB, Queue: qc})
+		// The default account as this worker knows it: its mapping is the process's (MAPPING_FILE
+		// or built-in, which an empty Mapping means), unless the bucket's "default" entry has one.
+		env := account.EnvDefault(nil, "", "")
+		m.accounts = account.NewRegistry(env)
+		followCtx, stopFollow := context.WithCancel(context.Background())
+		m.stopFollow = stopFollow
+		follow := func(js jetstream.JetStream) error {
+			return account.Follow(followCtx, js, m.accounts, env, account.WithLogger(m.log), account.WithReplicas(int(c.StreamReplicas)))
+		}
+		p, err := prepare(workerConfig{WorkerSettings: c.WorkerSettings, DB: c.DB, Queue: qc, Accounts: m.accounts, Follow: follow})
 		if err != nil {
 			return err // the configuration's: no wait can fix it
 		}
@@ -143,7 +158,11 @@ func (m *Worker) Run(ctx context.Context) error {
 			m.waitStop()
 			<-m.waitDone
 		}
-		return m.running.Load().stop()
+		err := m.running.Load().stop()
+		if m.stopFollow != nil {
+			m.stopFollow()
+		}
+		return err
 	})
 	if err := g.run(ctx); err != nil {
 		return err

@@ -10,11 +10,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 )
 
 // How the console authenticates, and why it resists cross-site request forgery:
 //
-//   - Scripts send "Authorization: Bearer <ADMIN_TOKEN>". A browser never attaches that header
+//   - The token is the admin token, which sees every account, or an account's console token,
+//     which sees its account only (accounts.go).
+//   - Scripts send "Authorization: Bearer <token>". A browser never attaches that header
 //     by itself, so a request carrying it cannot be forged by another site.
 //   - People sign in once with the token; the answer sets a session cookie (HttpOnly, so scripts
 //     cannot read it; SameSite=Strict, so the browser does not send it on requests other sites
@@ -42,15 +46,17 @@ const (
 
 // auth checks tokens, sessions and CSRF tokens.
 type auth struct {
-	token                         tokenMatcher
+	token tokenMatcher
+	// accounts holds the accounts' console tokens (as hashes): each signs in to its account only.
+	accounts                      *account.Registry
 	sessionKey, csrfKey, flashKey []byte
 	origin                        *http.CrossOriginProtection
 	now                           func() time.Time
 	sessions                      sessions
 }
 
-func newAuth(token string) *auth {
-	return &auth{token: newTokenMatcher(token), sessionKey: derive(token, "session"),
+func newAuth(token string, accounts *account.Registry) *auth {
+	return &auth{token: newTokenMatcher(token), accounts: accounts, sessionKey: derive(token, "session"),
 		csrfKey: derive(token, "csrf"), flashKey: derive(token, "flash"), origin: http.NewCrossOriginProtection(), now: time.Now}
 }
 
@@ -68,34 +74,38 @@ func mac(key []byte, parts ...string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// newSession starts a session and returns its cookie value, signed: "expiry.nonce.mac".
-func (a *auth) newSession() string {
+// newSession starts a session for who and returns its cookie value, signed: "expiry.nonce.mac".
+func (a *auth) newSession(who identity) string {
 	raw := make([]byte, 18)
 	_, _ = rand.Read(raw) // never fails (crypto/rand panics rather than return an error)
 	nonce := base64.RawURLEncoding.EncodeToString(raw)
 	expires := a.now().Add(SessionTTL)
-	a.sessions.add(nonce, expires, a.now())
+	a.sessions.add(nonce, session{expires: expires, account: who.account, tokenHash: who.tokenHash}, a.now())
 	exp := strconv.FormatInt(expires.Unix(), 10)
 	return exp + "." + nonce + "." + mac(a.sessionKey, exp, nonce)
 }
 
-// checkSession returns the nonce of a valid, unexpired session.
-func (a *auth) checkSession(v string) (nonce string, ok bool) {
+// checkSession returns the nonce of a valid, unexpired session, and the session.
+func (a *auth) checkSession(v string) (nonce string, sess session, ok bool) {
 	parts := strings.Split(v, ".")
 	if len(parts) != 3 {
-		return "", false
+		return "", session{}, false
 	}
 	exp, err := strconv.ParseInt(parts[0], 10, 64)
 	if err != nil || a.now().Unix() >= exp {
-		return "", false
+		return "", session{}, false
 	}
 	if !hmac.Equal([]byte(parts[2]), []byte(mac(a.sessionKey, parts[0], parts[1]))) {
-		return "", false
+		return "", session{}, false
 	}
-	if !a.sessions.valid(parts[1], a.now()) {
-		return "", false // signed out, or issued by another process (or before a restart)
+	if sess, ok = a.sessions.get(parts[1], a.now()); !ok {
+		return "", session{}, false // signed out, or issued by another process (or before a restart)
 	}
-	return parts[1], true
+	if sess.account != "" && !a.stillAccepts(sess) {
+		a.sessions.end(parts[1]) // its token was replaced, or its account disabled or removed
+		return "", session{}, false
+	}
+	return parts[1], sess, true
 }
 
 // csrfFor is the CSRF token of the session with nonce.
@@ -105,6 +115,11 @@ func (a *auth) csrfFor(nonce string) string { return mac(a.csrfKey, nonce) }
 type principal struct {
 	bearer bool
 	nonce  string
+	// account is the one account an account's console token sees; empty for the admin token,
+	// which sees every account.
+	account string
+	// chosen is the account the admin's switcher last picked, for a session.
+	chosen string
 }
 
 type principalKey struct{}
@@ -123,14 +138,18 @@ func (s *Server) csrfToken(r *http.Request) string {
 func (a *auth) authenticate(r *http.Request) (principal, bool) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		tok, ok := strings.CutPrefix(h, "Bearer ")
-		return principal{bearer: true}, ok && a.token.match(strings.TrimSpace(tok))
+		if !ok {
+			return principal{bearer: true}, false
+		}
+		who, why := a.identify(strings.TrimSpace(tok))
+		return principal{bearer: true, account: who.account}, why == ""
 	}
 	c, err := r.Cookie(SessionCookie)
 	if err != nil {
 		return principal{}, false
 	}
-	nonce, ok := a.checkSession(c.Value)
-	return principal{nonce: nonce}, ok
+	nonce, sess, ok := a.checkSession(c.Value)
+	return principal{nonce: nonce, account: sess.account, chosen: sess.chosen}, ok
 }
 
 // require is the middleware every route but /healthz, /metrics and /signin goes through:
@@ -146,7 +165,8 @@ func (a *auth) require(next http.Handler) http.Handler {
 		}
 		if !ok {
 			writeError(w, http.StatusUnauthorized, "unauthorized",
-				"sign in at /signin, or send the header Authorization: Bearer <ADMIN_TOKEN> (the token is ADMIN_TOKEN, or the file admin-token in the data directory)")
+				"sign in at /signin, or send the header Authorization: Bearer <token>: the admin token (ADMIN_TOKEN, or the file admin-token in the data directory), "+
+					"or an account's console token (`ingestctl accounts token ID`)")
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -183,9 +203,9 @@ func isForm(r *http.Request) bool {
 	return strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/form-data")
 }
 
-// setSession signs the browser in.
-func (a *auth) setSession(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: a.newSession(), Path: "/",
+// setSession signs the browser in as who.
+func (a *auth) setSession(w http.ResponseWriter, r *http.Request, who identity) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: a.newSession(who), Path: "/",
 		MaxAge: int(SessionTTL / time.Second), HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"})
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
@@ -38,8 +39,11 @@ type Store interface {
 
 // Config is what the console needs.
 type Config struct {
-	// Token is the admin token (see LoadToken); required.
+	// Token is the admin token (see LoadToken); required. It sees every account.
 	Token string
+	// Accounts are the accounts, with their console tokens (each sees its own account only); nil
+	// holds the default account alone.
+	Accounts *account.Registry
 	// Store holds the leads; required.
 	Store Store
 	// Ops are the JetStream operations; nil leaves dead letters, quarantine and consumer lag out.
@@ -56,14 +60,15 @@ type Config struct {
 
 // Server is the console's HTTP handler.
 type Server struct {
-	store   Store
-	ops     *admin.Ops
-	region  string
-	mapper  *mapping.Mapper
-	auth    *auth
-	log     *slog.Logger
-	pages   *pages
-	metrics *metrics
+	store    Store
+	ops      *admin.Ops
+	accounts *account.Registry
+	region   string
+	mapper   *mapping.Mapper
+	auth     *auth
+	log      *slog.Logger
+	pages    *pages
+	metrics  *metrics
 	// signInLimit bounds sign-in attempts per client address; signInFailing logs refusals a few
 	// lines at a time.
 	signInLimit   *signInLimiter
@@ -94,8 +99,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{store: cfg.Store, ops: cfg.Ops, region: cfg.DefaultRegion, mapper: mapper,
-		auth: newAuth(cfg.Token), log: cfg.Log, pages: p, metrics: m,
+	if cfg.Accounts == nil {
+		cfg.Accounts = account.NewRegistry(account.Account{ID: account.Default})
+	}
+	s := &Server{store: cfg.Store, ops: cfg.Ops, accounts: cfg.Accounts, region: cfg.DefaultRegion, mapper: mapper,
+		auth: newAuth(cfg.Token, cfg.Accounts), log: cfg.Log, pages: p, metrics: m,
 		signInLimit: newSignInLimiter(SignInBurst, SignInEvery), signInFailing: &ratelog.Failing{Log: cfg.Log}}
 	s.handler = securityHeaders(s.routes())
 	return s, nil
@@ -116,7 +124,7 @@ func (s *Server) routes() http.Handler {
 	open.HandleFunc("POST /signin", s.signIn)
 
 	r := mux.NewRouter().UseEncodedPath() // event ids and types may hold '/' or spaces
-	r.Use(s.checkInput)
+	r.Use(s.checkInput, s.scope)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such page or API route; the API is under /api/ (see the README)")
 	})
@@ -142,6 +150,7 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("/mapping.yaml", s.apiStarterMapping).Methods(http.MethodGet) // ?event_type=
 	api.HandleFunc("/mapping/preview", s.apiPreview).Methods(http.MethodPost)
 	api.HandleFunc("/stats", s.apiStats).Methods(http.MethodGet)
+	api.HandleFunc("/accounts", s.apiAccounts).Methods(http.MethodGet)
 
 	r.HandleFunc("/", s.leadsPage).Methods(http.MethodGet)
 	r.HandleFunc("/leads/{id:[0-9]+}", s.leadPage).Methods(http.MethodGet)
@@ -160,6 +169,7 @@ func (s *Server) routes() http.Handler {
 	r.HandleFunc("/schema", s.previewForm).Methods(http.MethodPost) // ?type=
 	r.HandleFunc("/stats", s.statsPage).Methods(http.MethodGet)
 	r.HandleFunc("/signout", s.signOut).Methods(http.MethodPost)
+	r.HandleFunc("/account", s.switchAccount).Methods(http.MethodPost)
 	protected := s.auth.require(r)
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -10,7 +10,6 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -112,7 +111,7 @@ func (s *Server) apiLeadsCSV(w http.ResponseWriter, r *http.Request) {
 	_ = cw.Write(csvHeader)
 	row := make([]string, 0, len(csvHeader))
 	n := 0
-	err := store.EachLead(r.Context(), s.store, account.Default, f, func(l *store.LeadSummary) error {
+	err := store.EachLead(r.Context(), s.store, accountOf(r), f, func(l *store.LeadSummary) error {
 		if n%store.MaxPageSize == 0 {
 			_ = rc.SetWriteDeadline(time.Now().Add(csvWriteWindow))
 		}

@@ -14,7 +14,7 @@ import (
 // and the body as it was submitted.
 
 func (s *Server) deadLettersPage(w http.ResponseWriter, r *http.Request) {
-	v, err := s.deadLetters(r.Context())
+	v, err := s.deadLetters(r.Context(), accountOf(r))
 	d := pageData{Title: "Dead letters", Nav: "deadletters", Data: v, Flash: s.takeFlash(w, r)}
 	if err != nil {
 		d.Error = err.Message
@@ -38,12 +38,12 @@ func (s *Server) deadLetterEditPage(w http.ResponseWriter, r *http.Request) {
 // text in the textarea (nil: the stored body). A dead letter that is gone (or JetStream out of
 // reach) shows the list with the error instead.
 func (s *Server) renderEdit(w http.ResponseWriter, r *http.Request, status int, id string, failure *apiError, text *string) {
-	v, err := s.deadLetter(r.Context(), id)
+	v, err := s.deadLetter(r.Context(), accountOf(r), id)
 	if err != nil {
 		if failure == nil {
 			failure = err
 		}
-		list, _ := s.deadLetters(r.Context())
+		list, _ := s.deadLetters(r.Context(), accountOf(r))
 		s.render(w, r, failure.Status, "deadletters", pageData{Title: "Dead letters", Nav: "deadletters", Data: list, Error: failure.Message})
 		return
 	}
@@ -68,7 +68,7 @@ func (s *Server) replayDeadLetterForm(w http.ResponseWriter, r *http.Request) {
 		body := strings.Join(b, "")
 		opts.Body, text = []byte(body), &body
 	}
-	v, err := s.replayDeadLetter(r.Context(), id, opts)
+	v, err := s.replayDeadLetter(r.Context(), accountOf(r), id, opts)
 	if err != nil {
 		s.renderEdit(w, r, err.Status, id, err, text)
 		return
@@ -88,7 +88,7 @@ func (s *Server) replayDeadLetterForm(w http.ResponseWriter, r *http.Request) {
 // page, which has the discard form too.
 func (s *Server) discardDeadLetterForm(w http.ResponseWriter, r *http.Request) {
 	id := pathVar(r, "id")
-	v, err := s.discardDeadLetter(r.Context(), id, r.PostFormValue("reason"))
+	v, err := s.discardDeadLetter(r.Context(), accountOf(r), id, r.PostFormValue("reason"))
 	if err != nil {
 		s.renderEdit(w, r, err.Status, id, err, nil)
 		return
@@ -98,7 +98,7 @@ func (s *Server) discardDeadLetterForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) discardedPage(w http.ResponseWriter, r *http.Request) {
-	v, err := s.discarded(r.Context())
+	v, err := s.discarded(r.Context(), accountOf(r))
 	d := pageData{Title: "Discarded dead letters", Nav: "deadletters", Data: v}
 	if err != nil {
 		d.Error = err.Message

@@ -41,8 +41,8 @@ type deadLettersView struct {
 	DeadLetters []deadLetterItem `json:"dead_letters"`
 }
 
-func (s *Server) deadLetters(ctx context.Context) (deadLettersView, *apiError) {
-	l, err := listed(s, ctx, "listing dead letters", (*admin.Ops).DeadLetters)
+func (s *Server) deadLetters(ctx context.Context, acct string) (deadLettersView, *apiError) {
+	l, err := listed(s, ctx, acct, "listing dead letters", (*admin.Ops).DeadLetters)
 	if err != nil {
 		return deadLettersView{}, err
 	}
@@ -59,12 +59,13 @@ type deadLetterView struct {
 	Body       string         `json:"body"`
 }
 
-func (s *Server) deadLetter(ctx context.Context, idText string) (deadLetterView, *apiError) {
-	if s.ops == nil {
+func (s *Server) deadLetter(ctx context.Context, acct, idText string) (deadLetterView, *apiError) {
+	ops := s.opsFor(acct)
+	if ops == nil {
 		return deadLetterView{}, errNoOps
 	}
 	id, _ := strconv.ParseUint(idText, 10, 64)
-	d, body, err := s.ops.DeadLetter(ctx, id)
+	d, body, err := ops.DeadLetter(ctx, id)
 	if err != nil {
 		return deadLetterView{}, s.opsError("reading dead letter "+idText, err)
 	}
@@ -79,14 +80,15 @@ type replayedDeadLetter struct {
 }
 
 // replayDeadLetter replays dead letter idText with opts, and counts the outcome.
-func (s *Server) replayDeadLetter(ctx context.Context, idText string, opts admin.ReplayOptions) (replayedDeadLetter, *apiError) {
-	v, err := s.doReplayDeadLetter(ctx, idText, opts)
+func (s *Server) replayDeadLetter(ctx context.Context, acct, idText string, opts admin.ReplayOptions) (replayedDeadLetter, *apiError) {
+	v, err := s.doReplayDeadLetter(ctx, acct, idText, opts)
 	s.metrics.countReplay(kindDeadLetter, err)
 	return v, err
 }
 
-func (s *Server) doReplayDeadLetter(ctx context.Context, idText string, opts admin.ReplayOptions) (replayedDeadLetter, *apiError) {
-	if s.ops == nil {
+func (s *Server) doReplayDeadLetter(ctx context.Context, acct, idText string, opts admin.ReplayOptions) (replayedDeadLetter, *apiError) {
+	ops := s.opsFor(acct)
+	if ops == nil {
 		return replayedDeadLetter{}, errNoOps
 	}
 	if opts.Body != nil {
@@ -99,11 +101,11 @@ func (s *Server) doReplayDeadLetter(ctx context.Context, idText string, opts adm
 		}
 	}
 	id, _ := strconv.ParseUint(idText, 10, 64)
-	d, err := s.ops.ReplayDeadLetter(ctx, id, opts)
+	d, err := ops.ReplayDeadLetter(ctx, id, opts)
 	if err != nil {
 		return replayedDeadLetter{}, s.opsError("replaying dead letter "+idText, err)
 	}
-	s.log.Info("console: dead letter replayed", "id", id, "event_id", d.EventID, "reason", d.Reason,
+	s.log.Info("console: dead letter replayed", "account", acct, "id", id, "event_id", d.EventID, "reason", d.Reason,
 		"corrected", opts.Body != nil, "unchanged", opts.Unchanged)
 	return replayedDeadLetter{Replayed: d, Corrected: opts.Body != nil}, nil
 }
@@ -135,17 +137,17 @@ func (s *Server) apiReplayDeadLetter(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "send a corrected body or unchanged=true, not both")
 		return
 	}
-	v, err := s.replayDeadLetter(r.Context(), pathVar(r, "id"), opts)
+	v, err := s.replayDeadLetter(r.Context(), accountOf(r), pathVar(r, "id"), opts)
 	writeAPI(w, v, err)
 }
 
 func (s *Server) apiDeadLetters(w http.ResponseWriter, r *http.Request) {
-	v, err := s.deadLetters(r.Context())
+	v, err := s.deadLetters(r.Context(), accountOf(r))
 	writeAPI(w, v, err)
 }
 
 func (s *Server) apiDeadLetter(w http.ResponseWriter, r *http.Request) {
-	v, err := s.deadLetter(r.Context(), pathVar(r, "id"))
+	v, err := s.deadLetter(r.Context(), accountOf(r), pathVar(r, "id"))
 	writeAPI(w, v, err)
 }
 
@@ -154,8 +156,9 @@ type discardedView struct {
 }
 
 // discardDeadLetter moves dead letter idText, with reason, to the discarded ones.
-func (s *Server) discardDeadLetter(ctx context.Context, idText, reason string) (discardedView, *apiError) {
-	if s.ops == nil {
+func (s *Server) discardDeadLetter(ctx context.Context, acct, idText, reason string) (discardedView, *apiError) {
+	ops := s.opsFor(acct)
+	if ops == nil {
 		return discardedView{}, errNoOps
 	}
 	if strings.TrimSpace(reason) == "" {
@@ -163,7 +166,7 @@ func (s *Server) discardDeadLetter(ctx context.Context, idText, reason string) (
 			"a discard needs a reason: say why the event is given up on; it is recorded and shown in the Discarded list")
 	}
 	id, _ := strconv.ParseUint(idText, 10, 64)
-	d, err := s.ops.DiscardDeadLetter(ctx, id, reason)
+	d, err := ops.DiscardDeadLetter(ctx, id, reason)
 	switch {
 	case err == nil:
 	case errors.Is(err, admin.ErrNotReplayable): // the reason itself: too long, not UTF-8
@@ -171,7 +174,7 @@ func (s *Server) discardDeadLetter(ctx context.Context, idText, reason string) (
 	default:
 		return discardedView{}, s.opsError("discarding dead letter "+idText, err)
 	}
-	s.log.Info("console: dead letter discarded", "id", id, "event_id", d.EventID, "reason", d.Reason)
+	s.log.Info("console: dead letter discarded", "account", acct, "id", id, "event_id", d.EventID, "reason", d.Reason)
 	return discardedView{Discarded: d}, nil
 }
 
@@ -190,7 +193,7 @@ func (s *Server) apiDiscardDeadLetter(w http.ResponseWriter, r *http.Request) {
 	} else {
 		reason = r.PostFormValue("reason")
 	}
-	v, err := s.discardDeadLetter(r.Context(), pathVar(r, "id"), reason)
+	v, err := s.discardDeadLetter(r.Context(), accountOf(r), pathVar(r, "id"), reason)
 	writeAPI(w, v, err)
 }
 
@@ -198,12 +201,12 @@ type discardedListView struct {
 	Discarded []admin.Discarded `json:"discarded"`
 }
 
-func (s *Server) discarded(ctx context.Context) (discardedListView, *apiError) {
-	l, err := listed(s, ctx, "listing discarded dead letters", (*admin.Ops).DiscardedDeadLetters)
+func (s *Server) discarded(ctx context.Context, acct string) (discardedListView, *apiError) {
+	l, err := listed(s, ctx, acct, "listing discarded dead letters", (*admin.Ops).DiscardedDeadLetters)
 	return discardedListView{Discarded: l}, err
 }
 
 func (s *Server) apiDiscarded(w http.ResponseWriter, r *http.Request) {
-	v, err := s.discarded(r.Context())
+	v, err := s.discarded(r.Context(), accountOf(r))
 	writeAPI(w, v, err)
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
@@ -61,9 +60,9 @@ func looksLikePhone(s string) bool {
 	return ok && digits >= 5
 }
 
-func (s *Server) leads(ctx context.Context, q, limit, cursor string) (leadsView, *apiError) {
+func (s *Server) leads(ctx context.Context, acct, q, limit, cursor string) (leadsView, *apiError) {
 	f, by := s.filter(q)
-	lq := store.LeadQuery{Filter: f}
+	lq := store.LeadQuery{Account: acct, Filter: f}
 	if limit != "" {
 		n, err := strconv.Atoi(limit)
 		if err != nil || n < 1 || n > store.MaxPageSize {
@@ -94,7 +93,7 @@ func (s *Server) leads(ctx context.Context, q, limit, cursor string) (leadsView,
 
 func (s *Server) apiLeads(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	v, err := s.leads(r.Context(), q.Get("q"), q.Get("limit"), q.Get("cursor"))
+	v, err := s.leads(r.Context(), accountOf(r), q.Get("q"), q.Get("limit"), q.Get("cursor"))
 	writeAPI(w, v, err)
 }
 
@@ -124,20 +123,20 @@ type eventListItem struct {
 	StoredAt   time.Time `json:"stored_at"`
 }
 
-func (s *Server) leadDetail(ctx context.Context, idText string) (leadView, *apiError) {
+func (s *Server) leadDetail(ctx context.Context, acct, idText string) (leadView, *apiError) {
 	id, err := strconv.ParseInt(idText, 10, 64)
 	if err != nil {
 		return leadView{}, errorf(http.StatusNotFound, "not_found", "lead "+idText+" does not exist")
 	}
-	l, err := s.store.Lead(ctx, account.Default, id)
+	l, err := s.store.Lead(ctx, acct, id)
 	if err != nil {
 		return leadView{}, s.storeError("lead "+idText, err)
 	}
-	hist, err := s.store.LeadHistory(ctx, account.Default, id)
+	hist, err := s.store.LeadHistory(ctx, acct, id)
 	if err != nil {
 		return leadView{}, s.internal("reading a lead's history", err)
 	}
-	ms, err := s.store.LeadMeetings(ctx, account.Default, id)
+	ms, err := s.store.LeadMeetings(ctx, acct, id)
 	if err != nil {
 		return leadView{}, s.internal("reading a lead's meetings", err)
 	}
@@ -153,7 +152,7 @@ func (s *Server) leadDetail(ctx context.Context, idText string) (leadView, *apiE
 }
 
 func (s *Server) apiLead(w http.ResponseWriter, r *http.Request) {
-	v, err := s.leadDetail(r.Context(), pathVar(r, "id"))
+	v, err := s.leadDetail(r.Context(), accountOf(r), pathVar(r, "id"))
 	writeAPI(w, v, err)
 }
 
@@ -167,8 +166,8 @@ type eventView struct {
 	Payload    json.RawMessage `json:"payload"`
 }
 
-func (s *Server) event(ctx context.Context, id string) (eventView, *apiError) {
-	ev, err := s.store.Event(ctx, account.Default, id)
+func (s *Server) event(ctx context.Context, acct, id string) (eventView, *apiError) {
+	ev, err := s.store.Event(ctx, acct, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return eventView{}, errorf(http.StatusNotFound, "not_found", "no stored event has this id")
 	}
@@ -185,6 +184,6 @@ func (s *Server) event(ctx context.Context, id string) (eventView, *apiError) {
 }
 
 func (s *Server) apiEvent(w http.ResponseWriter, r *http.Request) {
-	v, err := s.event(r.Context(), target(r, "event_id", "id"))
+	v, err := s.event(r.Context(), accountOf(r), target(r, "event_id", "id"))
 	writeAPI(w, v, err)
 }

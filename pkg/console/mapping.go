@@ -150,7 +150,7 @@ func attributeKey(p string) string {
 }
 
 func (s *Server) apiStarterMapping(w http.ResponseWriter, r *http.Request) {
-	v, err := s.schema(r.Context(), target(r, "event_type", "event_type"))
+	v, err := s.schema(r.Context(), accountOf(r), target(r, "event_type", "event_type"))
 	if err != nil {
 		writeAPI(w, nil, err)
 		return

@@ -15,7 +15,7 @@ type metrics struct {
 	// changed body, the body is not an acceptable event, the entry is gone), failed (a 5xx:
 	// JetStream unreachable or refusing).
 	replays *prometheus.CounterVec
-	// signInFailures counts refused sign-ins: wrong_token, or rate_limited.
+	// signInFailures counts refused sign-ins: wrong_token, account_disabled, or rate_limited.
 	signInFailures *prometheus.CounterVec
 	handler        http.Handler
 }
@@ -38,7 +38,7 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 			Help: "Replays asked of the console, by kind (dead_letter, quarantine) and outcome (replayed, refused, failed)."},
 			[]string{"kind", "outcome"}),
 		signInFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "saleassist_console_signin_failures_total",
-			Help: "Refused sign-ins, by reason (wrong_token, rate_limited)."}, []string{"reason"}),
+			Help: "Refused sign-ins, by reason (wrong_token, account_disabled, rate_limited)."}, []string{"reason"}),
 		handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 	}
 	for _, c := range []prometheus.Collector{m.replays, m.signInFailures} {
@@ -52,7 +52,7 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 			m.replays.WithLabelValues(k, o)
 		}
 	}
-	for _, r := range []string{"wrong_token", "rate_limited"} {
+	for _, r := range []string{"wrong_token", "account_disabled", "rate_limited"} {
 		m.signInFailures.WithLabelValues(r)
 	}
 	return m, nil

@@ -21,18 +21,19 @@ type quarantineView struct {
 	Quarantine []admin.QuarantineEntry `json:"quarantine"`
 }
 
-func (s *Server) quarantine(ctx context.Context) (quarantineView, *apiError) {
-	l, err := listed(s, ctx, "listing quarantine", (*admin.Ops).Quarantine)
+func (s *Server) quarantine(ctx context.Context, acct string) (quarantineView, *apiError) {
+	l, err := listed(s, ctx, acct, "listing quarantine", (*admin.Ops).Quarantine)
 	return quarantineView{Quarantine: l}, err
 }
 
-// listed runs one of admin.Ops' listings for a page or the API: errNoOps without NATS, else the
-// listing, its error mapped by opsError (what names it there).
-func listed[T any](s *Server, ctx context.Context, what string, list func(*admin.Ops, context.Context) ([]T, error)) ([]T, *apiError) {
-	if s.ops == nil {
+// listed runs one of admin.Ops' listings of account acct's entries for a page or the API:
+// errNoOps without NATS, else the listing, its error mapped by opsError (what names it there).
+func listed[T any](s *Server, ctx context.Context, acct, what string, list func(*admin.Ops, context.Context) ([]T, error)) ([]T, *apiError) {
+	ops := s.opsFor(acct)
+	if ops == nil {
 		return nil, errNoOps
 	}
-	l, err := list(s.ops, ctx)
+	l, err := list(ops, ctx)
 	if err != nil {
 		return nil, s.opsError(what, err)
 	}
@@ -40,7 +41,7 @@ func listed[T any](s *Server, ctx context.Context, what string, list func(*admin
 }
 
 func (s *Server) apiQuarantine(w http.ResponseWriter, r *http.Request) {
-	v, err := s.quarantine(r.Context())
+	v, err := s.quarantine(r.Context(), accountOf(r))
 	writeAPI(w, v, err)
 }
 
@@ -49,13 +50,14 @@ type replayedQuarantined struct {
 }
 
 // replayQuarantined replays entry id as kept, or body instead when not nil (a corrected one).
-func (s *Server) replayQuarantined(ctx context.Context, idText string, body []byte) (replayedQuarantined, *apiError) {
-	if s.ops == nil {
+func (s *Server) replayQuarantined(ctx context.Context, acct, idText string, body []byte) (replayedQuarantined, *apiError) {
+	ops := s.opsFor(acct)
+	if ops == nil {
 		s.metrics.countReplay(kindQuarantine, errNoOps)
 		return replayedQuarantined{}, errNoOps
 	}
 	id, _ := strconv.ParseUint(idText, 10, 64)
-	rep, err := s.ops.ReplayQuarantined(ctx, id, body)
+	rep, err := ops.ReplayQuarantined(ctx, id, body)
 	switch {
 	case err == nil:
 	case errors.Is(err, admin.ErrNotReplayable):
@@ -69,7 +71,7 @@ func (s *Server) replayQuarantined(ctx context.Context, idText string, body []by
 		return replayedQuarantined{}, e
 	}
 	s.metrics.countReplay(kindQuarantine, nil)
-	s.log.Info("console: quarantine entry replayed", "id", id, "event_id", rep.EventID)
+	s.log.Info("console: quarantine entry replayed", "account", acct, "id", id, "event_id", rep.EventID)
 	return replayedQuarantined{Replayed: rep}, nil
 }
 
@@ -87,8 +89,19 @@ func (s *Server) apiReplayQuarantined(w http.ResponseWriter, r *http.Request) {
 			body = b
 		}
 	}
-	v, err := s.replayQuarantined(r.Context(), pathVar(r, "id"), body)
+	v, err := s.replayQuarantined(r.Context(), accountOf(r), pathVar(r, "id"), body)
 	writeAPI(w, v, err)
+}
+
+// opsFor is the JetStream operations limited to account acct's entries; nil without NATS.
+func (s *Server) opsFor(acct string) *admin.Ops {
+	if s.ops == nil {
+		return nil
+	}
+	if acct == "" {
+		acct = account.Default
+	}
+	return s.ops.ForAccount(acct)
 }
 
 // maxUpload bounds request bodies the console reads (a corrected event, a mapping file).
@@ -125,14 +138,17 @@ type consumerLag struct {
 
 // stats gathers the figures; the JetStream ones are left null, with the reason, when NATS cannot
 // be asked, so the store's figures still show during a NATS outage.
-func (s *Server) stats(ctx context.Context) (statsView, *apiError) {
-	c, err := s.store.Counts(ctx, account.Default)
+//
+// operator says the admin asks: the workers' states (hosts, store errors) are the operator's
+// business, not an account's.
+func (s *Server) stats(ctx context.Context, acct string, operator bool) (statsView, *apiError) {
+	c, err := s.store.Counts(ctx, acct)
 	if err != nil {
 		return statsView{}, s.internal("counting", err)
 	}
 	now := time.Now().UTC().Truncate(time.Minute)
 	since := now.Add(-59 * time.Minute)
-	per, err := s.store.StoredPerMinute(ctx, account.Default, since)
+	per, err := s.store.StoredPerMinute(ctx, acct, since)
 	if err != nil {
 		return statsView{}, s.internal("counting events per minute", err)
 	}
@@ -145,28 +161,11 @@ func (s *Server) stats(ctx context.Context) (statsView, *apiError) {
 			v.StoredPerMinute[i].Events += m.Events
 		}
 	}
-	if s.ops == nil {
-		v.QueueError = errNoOps.Message
-		return v, nil
-	}
-	st, err := s.ops.Status(ctx)
-	if err != nil {
-		v.QueueError = "JetStream status: " + err.Error()
-		return v, nil
-	}
-	v.DeadLetters, v.Quarantined, v.Workers = &st.DeadLetters, &st.Quarantined, st.Workers
-	for _, w := range st.Workers {
-		if w.Paused {
-			v.Paused = append(v.Paused, w)
-		}
-	}
-	if cs := st.Consumer; cs != nil {
-		v.Consumer = &consumerLag{Name: cs.Name, Pending: cs.Pending, AckPending: cs.AckPending, Lag: cs.Lag()}
-	}
+	s.queueStats(ctx, acct, operator, &v)
 	return v, nil
 }
 
 func (s *Server) apiStats(w http.ResponseWriter, r *http.Request) {
-	v, err := s.stats(r.Context())
+	v, err := s.stats(r.Context(), accountOf(r), principalOf(r).account == "")
 	writeAPI(w, v, err)
 }

@@ -27,6 +27,13 @@ func (b *testBundle) deadLetter(t *testing.T, eventID string, body []byte) uint6
 // deadLetterAs is deadLetter with the reason and error a worker gave.
 func (b *testBundle) deadLetterAs(t *testing.T, eventID, reason, why string, body []byte) uint64 {
 	t.Helper()
+	return b.deadLetterOf(t, "", eventID, reason, why, body)
+}
+
+// deadLetterOf is deadLetterAs for an event of account acct (empty: one from before accounts,
+// without the header).
+func (b *testBundle) deadLetterOf(t *testing.T, acct, eventID, reason, why string, body []byte) uint64 {
+	t.Helper()
 	ctx := context.Background()
 	_, err := queue.NewDeadLetterer(ctx, b.js.JS, b.js.Config)
 	require.NoError(t, err)
@@ -35,7 +42,10 @@ func (b *testBundle) deadLetterAs(t *testing.T, eventID, reason, why string, bod
 	h.Set(queue.HeaderEventType, "widget_new_conversation")
 	h.Set(queue.HeaderDLQReason, reason)
 	h.Set(queue.HeaderDLQError, why)
-	h.Set(queue.HeaderDLQSubject, b.js.Config.Subject("", "widget_new_conversation"))
+	h.Set(queue.HeaderDLQSubject, b.js.Config.Subject(acct, "widget_new_conversation"))
+	if acct != "" {
+		h.Set(queue.HeaderAccount, acct)
+	}
 	h.Set(queue.HeaderDLQFirstFailure, time.Now().UTC().Format(time.RFC3339Nano))
 	ack, err := b.js.JS.PublishMsg(ctx, &nats.Msg{Subject: b.js.Config.DeadLetterSubject, Header: h, Data: body})
 	require.NoError(t, err)

@@ -96,13 +96,18 @@ type pageData struct {
 	// which also hides the navigation).
 	Nav, CSRF    string
 	Flash, Error string
-	Data         any
+	// Account is the header's account switcher or name; nil when there is none to show.
+	Account *accountHeader
+	Data    any
 }
 
 // render writes page name, buffered so a template error is a clean 500 rather than half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
 	if d.CSRF == "" {
 		d.CSRF = s.csrfToken(r)
+	}
+	if d.CSRF != "" {
+		d.Account = s.header(r, d.Nav)
 	}
 	var b bytes.Buffer
 	if err := s.pages.byName[name].Execute(&b, d); err != nil {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
@@ -45,7 +44,7 @@ const previewSource = "(posted)"
 // preview compiles data as a MAPPING_FILE and maps the latest events of eventType (every type
 // when empty) with it, through mapping.Mapper.FromEvent and route.Document: what a worker would do
 // with that file, minus the writing.
-func (s *Server) preview(ctx context.Context, data []byte, eventType string) (previewView, *apiError) {
+func (s *Server) preview(ctx context.Context, acct string, data []byte, eventType string) (previewView, *apiError) {
 	mp, err := mapping.ParseMapping(previewSource, data)
 	if err != nil {
 		e := errorf(http.StatusUnprocessableEntity, "invalid_mapping", err.Error())
@@ -58,7 +57,7 @@ func (s *Server) preview(ctx context.Context, data []byte, eventType string) (pr
 	}
 	types := []string{eventType}
 	if eventType == "" {
-		tv, aerr := s.eventTypes(ctx)
+		tv, aerr := s.eventTypes(ctx, acct)
 		if aerr != nil {
 			return previewView{}, aerr
 		}
@@ -69,7 +68,7 @@ func (s *Server) preview(ctx context.Context, data []byte, eventType string) (pr
 	}
 	v := previewView{Previews: []previewItem{}}
 	for _, t := range types {
-		evs, err := s.store.LatestEvents(ctx, account.Default, t, PreviewPerType)
+		evs, err := s.store.LatestEvents(ctx, acct, t, PreviewPerType)
 		if err != nil {
 			return previewView{}, s.internal("reading events", err)
 		}
@@ -116,6 +115,6 @@ func (s *Server) apiPreview(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "the mapping is larger than the console accepts (4 MiB)")
 		return
 	}
-	v, aerr := s.preview(r.Context(), data, r.URL.Query().Get("event_type"))
+	v, aerr := s.preview(r.Context(), accountOf(r), data, r.URL.Query().Get("event_type"))
 	writeAPI(w, v, aerr)
 }

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 )
@@ -40,8 +39,8 @@ type fieldStats struct {
 
 // schema reads the latest events of a type and collects their field paths. It decodes each with
 // route.Document, the decoder the workers use, so it sees what the mapping will see.
-func (s *Server) schema(ctx context.Context, eventType string) (schemaView, *apiError) {
-	evs, err := s.store.LatestEvents(ctx, account.Default, eventType, SchemaSample)
+func (s *Server) schema(ctx context.Context, acct, eventType string) (schemaView, *apiError) {
+	evs, err := s.store.LatestEvents(ctx, acct, eventType, SchemaSample)
 	if err != nil {
 		return schemaView{}, s.internal("reading events", err)
 	}
@@ -126,7 +125,7 @@ func jsonType(v any) string {
 }
 
 func (s *Server) apiSchema(w http.ResponseWriter, r *http.Request) {
-	v, err := s.schema(r.Context(), pathVar(r, "event_type"))
+	v, err := s.schema(r.Context(), accountOf(r), pathVar(r, "event_type"))
 	writeAPI(w, v, err)
 }
 
@@ -140,8 +139,8 @@ type typeCount struct {
 	Events    int64  `json:"events"`
 }
 
-func (s *Server) eventTypes(ctx context.Context) (typesView, *apiError) {
-	ts, err := s.store.EventTypes(ctx, account.Default)
+func (s *Server) eventTypes(ctx context.Context, acct string) (typesView, *apiError) {
+	ts, err := s.store.EventTypes(ctx, acct)
 	if err != nil {
 		return typesView{}, s.internal("listing event types", err)
 	}
@@ -153,6 +152,6 @@ func (s *Server) eventTypes(ctx context.Context) (typesView, *apiError) {
 }
 
 func (s *Server) apiEventTypes(w http.ResponseWriter, r *http.Request) {
-	v, err := s.eventTypes(r.Context())
+	v, err := s.eventTypes(r.Context(), accountOf(r))
 	writeAPI(w, v, err)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 	"github.com/saleassist-pipeline/pipeline/pkg/console"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
@@ -31,10 +32,12 @@ const testToken = "console-test-token-0123456789abcdef"
 
 // testBundle is a console over a real SQLite store, optionally with a real embedded JetStream.
 type testBundle struct {
-	db  *sqlite.DB
-	js  *testkit.JetStream
-	srv *httptest.Server
-	log *testkit.SyncBuffer
+	// accounts is the console's registry; nil: the default account alone.
+	accounts *account.Registry
+	db       *sqlite.DB
+	js       *testkit.JetStream
+	srv      *httptest.Server
+	log      *testkit.SyncBuffer
 }
 
 type option func(*testBundle)
@@ -50,6 +53,11 @@ func withJetStream(t *testing.T) option {
 	}
 }
 
+// withAccounts gives the console these accounts (the registry account.Follow keeps in a program).
+func withAccounts(accts ...account.Account) option {
+	return func(b *testBundle) { b.accounts = account.NewRegistry(accts...) }
+}
+
 func setup(t *testing.T, opts ...option) *testBundle {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "leads.db"))
@@ -59,7 +67,7 @@ func setup(t *testing.T, opts ...option) *testBundle {
 	for _, o := range opts {
 		o(b)
 	}
-	cfg := console.Config{Token: testToken, Store: db, DefaultRegion: "IN",
+	cfg := console.Config{Token: testToken, Accounts: b.accounts, Store: db, DefaultRegion: "IN",
 		Log: slog.New(slog.NewJSONHandler(b.log, nil))}
 	if b.js != nil {
 		cfg.Ops, err = admin.NewOps(b.js.Conn, b.js.Config, 1<<20)
@@ -107,13 +115,24 @@ func person(id, name, email, phone string) []byte {
 	return fmt.Appendf(nil, `{"event_type":"widget_new_conversation","payload":{"id":%q,"people_detail":%s},"metadata":{}}`, id, pd)
 }
 
-// do sends a request with the Bearer token (when auth) and returns status and body.
+// do sends a request with the admin token (when auth) and returns status and body.
 func (b *testBundle) do(t *testing.T, method, path string, body io.Reader, auth bool, hdr ...string) (int, []byte) {
+	t.Helper()
+	token := ""
+	if auth {
+		token = testToken
+	}
+	return b.doAs(t, token, method, path, body, hdr...)
+}
+
+// doAs sends a request with token as the Bearer token (none when empty) and returns status and
+// body.
+func (b *testBundle) doAs(t *testing.T, token, method, path string, body io.Reader, hdr ...string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, b.srv.URL+path, body)
 	require.NoError(t, err)
-	if auth {
-		req.Header.Set("Authorization", "Bearer "+testToken)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])

@@ -197,14 +197,19 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 			secs, SignInBurst, int(SignInEvery/time.Second)))
 		return
 	}
-	if !s.auth.token.match(strings.TrimSpace(r.PostFormValue("token"))) {
-		s.metrics.signInFailures.WithLabelValues("wrong_token").Inc()
-		s.signInFailing.Fail("console: sign-in refused", nil, "why", "wrong token", "remote", clientKey(r))
-		s.renderSignIn(w, r, http.StatusUnauthorized, next,
-			"That is not the admin token. It is ADMIN_TOKEN, or the file admin-token in the pipeline's data directory.")
+	who, why := s.auth.identify(strings.TrimSpace(r.PostFormValue("token")))
+	if why != "" {
+		s.metrics.signInFailures.WithLabelValues(why).Inc()
+		s.signInFailing.Fail("console: sign-in refused", nil, "why", why, "remote", clientKey(r))
+		msg := "That is not the admin token, nor an account's console token. The admin token is ADMIN_TOKEN, or the file admin-token in the pipeline's data directory; " +
+			"an account's console token is issued by `ingestctl accounts token ID`."
+		if why == "account_disabled" {
+			msg = "This console token's account is disabled. Ask the pipeline's operator to enable it (`ingestctl accounts enable ID`)."
+		}
+		s.renderSignIn(w, r, http.StatusUnauthorized, next, msg)
 		return
 	}
 	s.signInFailing.OK("console: signed in after refused attempts")
-	s.auth.setSession(w, r)
+	s.auth.setSession(w, r, who)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }

@@ -10,7 +10,7 @@ import (
 
 func (s *Server) leadsPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	v, err := s.leads(r.Context(), q.Get("q"), "", q.Get("cursor"))
+	v, err := s.leads(r.Context(), accountOf(r), q.Get("q"), "", q.Get("cursor"))
 	if err != nil {
 		s.renderError(w, r, err)
 		return
@@ -33,7 +33,7 @@ type rawEvent struct {
 const rawEventsShown = 50
 
 func (s *Server) leadPage(w http.ResponseWriter, r *http.Request) {
-	v, err := s.leadDetail(r.Context(), pathVar(r, "id"))
+	v, err := s.leadDetail(r.Context(), accountOf(r), pathVar(r, "id"))
 	if err != nil {
 		s.renderError(w, r, err)
 		return
@@ -44,7 +44,7 @@ func (s *Server) leadPage(w http.ResponseWriter, r *http.Request) {
 		if i >= rawEventsShown {
 			continue
 		}
-		if ev, err := s.event(r.Context(), h.EventID); err == nil {
+		if ev, err := s.event(r.Context(), accountOf(r), h.EventID); err == nil {
 			d.Raw[i].Payload = indentJSON(ev.Payload)
 		}
 	}
@@ -52,7 +52,7 @@ func (s *Server) leadPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) eventPage(w http.ResponseWriter, r *http.Request) {
-	v, err := s.event(r.Context(), target(r, "event_id", "id"))
+	v, err := s.event(r.Context(), accountOf(r), target(r, "event_id", "id"))
 	if err != nil {
 		s.renderError(w, r, err)
 		return
@@ -61,7 +61,7 @@ func (s *Server) eventPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) quarantinePage(w http.ResponseWriter, r *http.Request) {
-	v, err := s.quarantine(r.Context())
+	v, err := s.quarantine(r.Context(), accountOf(r))
 	d := pageData{Title: "Quarantine", Nav: "quarantine", Data: v, Flash: s.takeFlash(w, r)}
 	if err != nil {
 		d.Error = err.Message
@@ -71,9 +71,9 @@ func (s *Server) quarantinePage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) replayQuarantinedForm(w http.ResponseWriter, r *http.Request) {
 	id := pathVar(r, "id")
-	v, err := s.replayQuarantined(r.Context(), id, nil)
+	v, err := s.replayQuarantined(r.Context(), accountOf(r), id, nil)
 	if err != nil {
-		q, _ := s.quarantine(r.Context())
+		q, _ := s.quarantine(r.Context(), accountOf(r))
 		s.render(w, r, err.Status, "quarantine", pageData{Title: "Quarantine", Nav: "quarantine", Data: q, Error: err.Message})
 		return
 	}
@@ -99,7 +99,7 @@ func (s *Server) schemaPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) previewForm(w http.ResponseWriter, r *http.Request) {
 	mapping := r.PostFormValue("mapping")
 	s.schemaPageWith(w, r, mapping, func(d *schemaPageData, eventType string) *apiError {
-		v, err := s.preview(r.Context(), []byte(mapping), eventType)
+		v, err := s.preview(r.Context(), accountOf(r), []byte(mapping), eventType)
 		if err != nil && err.Code != "invalid_mapping" {
 			return err
 		}
@@ -116,14 +116,14 @@ func (s *Server) previewForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) schemaPageWith(w http.ResponseWriter, r *http.Request, mapping string, then func(*schemaPageData, string) *apiError) {
-	types, err := s.eventTypes(r.Context())
+	types, err := s.eventTypes(r.Context(), accountOf(r))
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
 	d := schemaPageData{Types: types, Mapping: mapping, PerType: PreviewPerType}
 	if t := target(r, "event_type", "type"); t != "" {
-		v, err := s.schema(r.Context(), t)
+		v, err := s.schema(r.Context(), accountOf(r), t)
 		if err != nil {
 			s.renderError(w, r, err)
 			return
@@ -143,7 +143,7 @@ func (s *Server) schemaPageWith(w http.ResponseWriter, r *http.Request, mapping 
 }
 
 func (s *Server) statsPage(w http.ResponseWriter, r *http.Request) {
-	v, err := s.stats(r.Context())
+	v, err := s.stats(r.Context(), accountOf(r), principalOf(r).account == "")
 	if err != nil {
 		s.renderError(w, r, err)
 		return

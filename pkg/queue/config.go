@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -118,6 +119,19 @@ func (c Config) AccountConsumer(accountID string) string {
 		return c.Consumer + "-" + id
 	}
 	return c.Consumer
+}
+
+// ConsumerAccount is the account whose consumer is named name (AccountConsumer's form), and
+// false for a name of another form.
+func (c Config) ConsumerAccount(name string) (string, bool) {
+	if name == c.Consumer {
+		return account.Default, true
+	}
+	id, ok := strings.CutPrefix(name, c.Consumer+"-")
+	if !ok || account.ValidID(id) != nil || id == account.Default {
+		return "", false
+	}
+	return id, true
 }
 
 // AccountFilter is the subjects of one account's events. The default account's also holds the

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -169,4 +170,18 @@ func TestLookupStream_LeavesExistingConfig(t *testing.T) {
 	info, err = s.Info(ctx)
 	require.NoError(t, err)
 	require.Equal(t, int64(2<<20), info.Config.MaxBytes)
+}
+
+func TestConsumerAccount(t *testing.T) {
+	t.Parallel()
+	c := queue.DefaultConfig()
+	for _, id := range []string{account.Default, "acme", "brand-2"} {
+		got, ok := c.ConsumerAccount(c.AccountConsumer(id))
+		require.True(t, ok, id)
+		require.Equal(t, id, got)
+	}
+	for _, name := range []string{"other", "saleassist-worker-", "saleassist-worker-Bad", "saleassist-worker-default", "saleassist-workers"} {
+		_, ok := c.ConsumerAccount(name)
+		require.False(t, ok, name)
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -12,137 +14,275 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 )
 
-// Consumer is one worker's handle on the durable pull consumer all workers share. JetStream
-// spreads messages across every process consuming it; none sees a message another holds.
+// Consumer is one worker's handle on the durable pull consumers all workers share, one per
+// account (Config.AccountConsumer). JetStream spreads each consumer's messages across every
+// process consuming it; none sees a message another holds. Run takes the accounts in turn
+// (rotation.go), so one account's backlog cannot starve another's events.
 type Consumer struct {
-	cons jetstream.Consumer
-	conn *nats.Conn
-	name string
-	log  *slog.Logger
+	stream jetstream.Stream
+	cfg    Config
+	conn   *nats.Conn
+	log    *slog.Logger
 	// pulling turns failed pulls (NATS down, a leader election) into a line per state change and
 	// a summary per interval, not a warning per attempt: an outage of any length stays readable.
 	pulling ratelog.Failing
 	// pause is the wait between a failed pull and the next; failures counts them (tests).
 	pause    time.Duration
 	failures atomic.Int64
+
+	// syncMu serialises Sync; mu guards accts, the rotation in account order.
+	syncMu sync.Mutex
+	mu     sync.Mutex
+	accts  []*accountConsumer
+	// nudge is signalled when Sync adds an account (or Nudge is called), so that a Run waiting
+	// on the accounts' pulls takes a new round at once.
+	nudge chan struct{}
 }
 
-// NewConsumer makes sure the events stream and the shared durable consumer exist, and returns a
-// handle on the consumer.
-func NewConsumer(ctx context.Context, js jetstream.JetStream, cfg Config, log *slog.Logger) (*Consumer, error) {
+// NewConsumer makes sure the events stream and the durable consumers of the default account and
+// of accounts exist, and returns a handle on them. The consumer of before accounts (filter
+// saleassist.events.>) is narrowed to the default account's subjects first: a work-queue stream
+// refuses consumers whose filters overlap, so no other account's consumer can exist before.
+// Consumers of accounts no longer configured that the stream still has (an account removed
+// while no worker ran) are drained too (see Sync).
+func NewConsumer(ctx context.Context, js jetstream.JetStream, cfg Config, log *slog.Logger, accounts ...string) (*Consumer, error) {
 	s, err := LookupStream(ctx, js, cfg)
 	if err != nil {
 		return nil, err
 	}
-	cons, err := s.CreateOrUpdateConsumer(ctx, cfg.ConsumerConfig())
-	if err != nil {
-		return nil, fmt.Errorf("create or update consumer %s on %s: %w", cfg.Consumer, cfg.Stream, err)
+	c := &Consumer{stream: s, cfg: cfg, conn: js.Conn(), log: log, pulling: ratelog.Failing{Log: log}, pause: RetryPause,
+		nudge: make(chan struct{}, 1)}
+	if err := c.Sync(ctx, accounts); err != nil {
+		return nil, err
 	}
-	return &Consumer{cons: cons, conn: js.Conn(), name: cfg.Consumer, log: log, pulling: ratelog.Failing{Log: log}, pause: RetryPause}, nil
-}
-
-// Info returns the consumer's state as JetStream sees it (pending, ack pending, redelivered).
-func (c *Consumer) Info(ctx context.Context) (*jetstream.ConsumerInfo, error) {
-	return c.cons.Info(ctx)
-}
-
-// BatchFunc handles a batch of messages and settles each one (ack, nak or term). It is called
-// from one goroutine at a time.
-type BatchFunc func(msgs []jetstream.Msg)
-
-// FetchWait is how long one pull request stays open on the server. It bounds how long Run takes to
-// return after its context ends.
-const FetchWait = time.Second
-
-// RetryPause is how long Run waits after a failed pull before it pulls again.
-const RetryPause = 500 * time.Millisecond
-
-// Run delivers messages to handle in batches of up to size, as fast as they arrive: a batch is
-// whatever is waiting when the previous one is done, never a wait to fill one.
-//
-// Run pulls with explicit, expiring pull requests (Fetch) rather than a standing subscription:
-// when ctx ends it issues no new request and handles everything the open one delivers until it
-// expires, so every message handed to this process is settled. (A subscription's Drain drops
-// messages that are already on their way, leaving them to redeliver after AckWait.) Run returns
-// nil after ctx ends, or an error if the consumer or the connection is gone for good.
-func (c *Consumer) Run(ctx context.Context, size int, handle BatchFunc) error {
-	return c.RunGated(ctx, size, nil, handle)
-}
-
-// RunGated is Run with a gate: before each pull request it calls gate, which returns once
-// fetching may go on (the worker's store is available). While gate waits no message is
-// delivered to this process, so none spends a delivery (JetStream counts every one). A nil gate
-// never waits.
-func (c *Consumer) RunGated(ctx context.Context, size int, gate func(context.Context), handle BatchFunc) error {
-	if size < 1 {
-		size = 1
+	if err := c.adoptLeftovers(ctx); err != nil {
+		return nil, err
 	}
-	batch := make([]jetstream.Msg, 0, size)
-	for ctx.Err() == nil {
-		if gate != nil {
-			if gate(ctx); ctx.Err() != nil {
-				break
-			}
+	return c, nil
+}
+
+// accountConsumer is one account's durable consumer in the rotation.
+type accountConsumer struct {
+	id   string
+	cons jetstream.Consumer
+	// retired is set when the account is no longer configured: its consumer stays in the
+	// rotation until it is empty (Retire), so nothing published for it is left behind.
+	retired atomic.Bool
+}
+
+// Sync makes sure the default account and every account in ids has its durable consumer, created
+// or updated to Config.AccountConsumerConfig; the default account's first (it replaces the filter
+// of the consumer of before accounts). Consumers of accounts no longer in ids are marked
+// retired: still drained, and dropped from the rotation once empty (see Retire). Sync is safe to
+// call while Run runs; a new account is taken in turn from the next round.
+func (c *Consumer) Sync(ctx context.Context, ids []string) error {
+	c.syncMu.Lock()
+	defer c.syncMu.Unlock()
+	want := []string{account.Default}
+	for _, id := range ids {
+		if id = accountOrDefault(id); !slices.Contains(want, id) {
+			want = append(want, id)
 		}
-		reconnects := c.conn.Stats().Reconnects
-		fetch, err := c.cons.Fetch(2*size, jetstream.FetchMaxWait(FetchWait))
-		if err == nil {
-			batch = deliver(fetch.Messages(), batch, handle)
-			err = fetch.Error()
+	}
+	for _, id := range want { // default first: see NewConsumer
+		if a := c.find(id); a != nil {
+			a.retired.Store(false)
+			continue
 		}
-		if err == nil || errors.Is(err, nats.ErrTimeout) {
-			// While disconnected a pull request waits in the connection's buffer and expires
-			// without an error: only a pull made and ended on one live connection shows that
-			// JetStream answers.
-			st := c.conn.Status()
-			switch {
-			case st == nats.CLOSED:
-				err = nats.ErrConnectionClosed
-			case st != nats.CONNECTED:
-				err = fmt.Errorf("NATS connection is %s", st)
-			case c.conn.Stats().Reconnects != reconnects:
-				continue // reconnected meanwhile: the next pull tells
-			default:
-				c.pulling.OK("pulling events again", "consumer", c.name)
-				continue
-			}
+		cc := c.cfg.AccountConsumerConfig(id)
+		cons, err := c.stream.CreateOrUpdateConsumer(ctx, cc)
+		if err != nil {
+			return fmt.Errorf("create or update consumer %s (account %s) on %s: %w", cc.Durable, id, c.cfg.Stream, err)
 		}
-		if fatal(err) {
-			return fmt.Errorf("consume %s: %w", c.name, err)
+		c.add(&accountConsumer{id: id, cons: cons})
+		c.Nudge()
+	}
+	c.mu.Lock()
+	for _, a := range c.accts {
+		if !slices.Contains(want, a.id) && !a.retired.Swap(true) {
+			c.log.Info("account no longer configured: its consumer is drained, then left idle", "account", a.id, "consumer", c.cfg.AccountConsumer(a.id))
 		}
-		// Disconnected, a leader election, a server restart: wait a little and pull again, for
-		// as long as it takes. The connection reconnects on its own and logs when it does.
-		c.failures.Add(1)
-		c.pulling.Fail("pulling events failed; retrying until NATS answers", err, "consumer", c.name)
-		select {
-		case <-ctx.Done():
-		case <-time.After(c.pause):
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// Nudge has a Run that waits on the accounts' pulls take a new round at once: an account whose
+// turns were passed (RunOptions.Skip) may be taken again.
+func (c *Consumer) Nudge() {
+	select {
+	case c.nudge <- struct{}{}:
+	default:
+	}
+}
+
+// adoptLeftovers adds, as retired, the consumers on the stream named for an account that is not
+// configured (AccountConsumer's form): their events are still stored.
+func (c *Consumer) adoptLeftovers(ctx context.Context) error {
+	names := c.stream.ConsumerNames(ctx)
+	var left []string
+	for name := range names.Name() {
+		if id, ok := c.cfg.ConsumerAccount(name); ok && c.find(id) == nil {
+			left = append(left, id)
+		}
+	}
+	if err := names.Err(); err != nil {
+		return fmt.Errorf("list consumers of %s: %w", c.cfg.Stream, err)
+	}
+	for _, id := range left {
+		cons, err := c.stream.Consumer(ctx, c.cfg.AccountConsumer(id))
+		if err != nil {
+			return fmt.Errorf("consumer %s: %w", c.cfg.AccountConsumer(id), err)
+		}
+		a := &accountConsumer{id: id, cons: cons}
+		a.retired.Store(true)
+		c.add(a)
+	}
+	return nil
+}
+
+func (c *Consumer) find(id string) *accountConsumer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, a := range c.accts {
+		if a.id == id {
+			return a
 		}
 	}
 	return nil
 }
 
-// deliver hands the messages of one pull request to handle in batches until the request ends.
-func deliver(ch <-chan jetstream.Msg, batch []jetstream.Msg, handle BatchFunc) []jetstream.Msg {
-	for m := range ch {
-		batch = append(batch[:0], m)
-	fill:
-		for len(batch) < cap(batch) {
-			select {
-			case m, ok := <-ch:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, m)
-			default:
-				break fill
-			}
-		}
-		handle(batch)
+func (c *Consumer) add(a *accountConsumer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.accts = append(c.accts, a)
+	slices.SortFunc(c.accts, func(x, y *accountConsumer) int { return compareIDs(x.id, y.id) })
+}
+
+// compareIDs orders accounts: the default first, then by id.
+func compareIDs(x, y string) int {
+	switch {
+	case x == y:
+		return 0
+	case x == account.Default:
+		return -1
+	case y == account.Default:
+		return 1
+	case x < y:
+		return -1
 	}
-	return batch
+	return 1
+}
+
+// rotation is the accounts taken in turn, in order.
+func (c *Consumer) rotation() []*accountConsumer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.accts)
+}
+
+// Follow keeps the consumers in step with reg until ctx ends: an account added gets its consumer
+// within moments, without a restart; one removed is drained (Sync). A failed Sync (NATS down) is
+// retried with backoff.
+func (c *Consumer) Follow(ctx context.Context, reg *account.Registry) {
+	failing := ratelog.Failing{Log: c.log, Every: time.Minute}
+	for {
+		changed := reg.Changed()
+		delay := 250 * time.Millisecond
+		for {
+			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := c.Sync(sctx, reg.IDs())
+			cancel()
+			if err == nil || ctx.Err() != nil {
+				failing.OK("account consumers in step with the accounts again")
+				break
+			}
+			failing.Fail("cannot create the consumers of new accounts; retrying", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(delay):
+			}
+			delay = min(2*delay, 10*time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+	}
+}
+
+// Accounts returns the accounts whose consumers are in the rotation, in order.
+func (c *Consumer) Accounts() []string {
+	var ids []string
+	for _, a := range c.rotation() {
+		ids = append(ids, a.id)
+	}
+	return ids
+}
+
+// AccountInfo is one account consumer's state as JetStream sees it.
+type AccountInfo struct {
+	Account string
+	// Retired says the account is no longer configured: drained, then dropped (Retire).
+	Retired bool
+	*jetstream.ConsumerInfo
+}
+
+// Infos returns every account consumer's state, in rotation order. A consumer whose state
+// cannot be read is left out, and the first such error returned with the rest.
+func (c *Consumer) Infos(ctx context.Context) ([]AccountInfo, error) {
+	var out []AccountInfo
+	var first error
+	for _, a := range c.rotation() {
+		info, err := a.cons.Info(ctx)
+		if err != nil {
+			if first == nil {
+				first = fmt.Errorf("consumer %s: %w", c.cfg.AccountConsumer(a.id), err)
+			}
+			continue
+		}
+		out = append(out, AccountInfo{Account: a.id, Retired: a.retired.Load(), ConsumerInfo: info})
+	}
+	return out, first
+}
+
+// Retire drops from the rotation the retired accounts whose consumer info shows nothing
+// pending or unacknowledged. Their durable consumers stay on the server (a late event for the
+// account would otherwise sit in the stream with no consumer); NewConsumer adopts them again.
+func (c *Consumer) Retire(infos []AccountInfo) []string {
+	var gone []string
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, in := range infos {
+		if !in.Retired || in.NumPending > 0 || in.NumAckPending > 0 {
+			continue
+		}
+		c.accts = slices.DeleteFunc(c.accts, func(a *accountConsumer) bool {
+			return a.id == in.Account && a.retired.Load()
+		})
+		gone = append(gone, in.Account)
+	}
+	return gone
+}
+
+// drop removes a from the rotation.
+func (c *Consumer) drop(a *accountConsumer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.accts = slices.DeleteFunc(c.accts, func(x *accountConsumer) bool { return x == a })
+}
+
+// Info returns the default account's consumer state (the consumer of before accounts).
+func (c *Consumer) Info(ctx context.Context) (*jetstream.ConsumerInfo, error) {
+	if a := c.find(account.Default); a != nil {
+		return a.cons.Info(ctx)
+	}
+	return nil, fmt.Errorf("consumer %s: %w", c.cfg.Consumer, jetstream.ErrConsumerNotFound)
 }
 
 // fatal reports errors after which pulling again cannot succeed.

@@ -69,9 +69,9 @@ func TestSloppyFieldsAreStoredAndRecorded(t *testing.T) {
 	require.Equal(t, float64(4), b.events(t, wnc, worker.OutcomeStored))
 	require.Equal(t, float64(1), b.events(t, "other", worker.OutcomeUnknownType))
 	require.Zero(t, b.events(t, wnc, worker.OutcomeInvalid))
-	require.Equal(t, float64(4), testkit.RequireMetric(t, b.reg, "saleassist_worker_events_invalid_total", map[string]string{"event_type": wnc}))
-	require.Equal(t, float64(1), testkit.RequireMetric(t, b.reg, "saleassist_worker_events_invalid_total", map[string]string{"event_type": "other"}))
-	_, ok := testkit.Metric(t, b.reg, "saleassist_worker_events_invalid_total", map[string]string{"event_type": "widget_something_new"})
+	require.Equal(t, float64(4), testkit.RequireMetric(t, b.reg, "saleassist_worker_events_invalid_total", map[string]string{"account": "default", "event_type": wnc}))
+	require.Equal(t, float64(1), testkit.RequireMetric(t, b.reg, "saleassist_worker_events_invalid_total", map[string]string{"account": "default", "event_type": "other"}))
+	_, ok := testkit.Metric(t, b.reg, "saleassist_worker_events_invalid_total", map[string]string{"account": "default", "event_type": "widget_something_new"})
 	require.False(t, ok, "unknown event types must not become label values")
 
 	// A name sent as a number is kept as its text.

@@ -48,9 +48,11 @@ type Metrics struct {
 	age         prometheus.Histogram
 	redelivered prometheus.Counter
 	deadLetters *prometheus.CounterVec
-	pending     prometheus.Gauge
-	ackPending  prometheus.Gauge
-	lag         prometheus.Gauge
+	pending     *prometheus.GaugeVec
+	ackPending  *prometheus.GaugeVec
+	lag         *prometheus.GaugeVec
+	// mappingInvalid is 1 for an account whose own mapping does not compile (its events wait).
+	mappingInvalid *prometheus.GaugeVec
 	// paused is 1 for the reason the worker is paused on, 0 for every other (all 0 when it is not).
 	paused        *prometheus.GaugeVec
 	pausedSeconds prometheus.Counter
@@ -62,12 +64,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "saleassist_worker_events_total",
-			Help: "Events handled by the worker, by event_type (known types by name, others as \"other\") and outcome (stored, duplicate, unknown_type; invalid and dead_lettered: moved to the dead-letter stream; failed: an attempt that will be retried). Events stored with problems count as stored or unknown_type here, and in saleassist_worker_events_invalid_total.",
-		}, []string{"event_type", "outcome"}),
+			Help: "Events handled by the worker, by account (configured accounts by id, others as \"other\"), event_type (known types by name, others as \"other\") and outcome (stored, duplicate, unknown_type; invalid and dead_lettered: moved to the dead-letter stream; failed: an attempt that will be retried). Events stored with problems count as stored or unknown_type here, and in saleassist_worker_events_invalid_total.",
+		}, []string{"account", "event_type", "outcome"}),
 		invalid: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "saleassist_worker_events_invalid_total",
-			Help: "Events stored with problems recorded in events.invalid (schema violations outside the person's identity, a SaleAssist time too far in the future), by event_type (known types by name, others as \"other\"). `ingestctl events invalid` lists them.",
-		}, []string{"event_type"}),
+			Help: "Events stored with problems recorded in events.invalid (schema violations outside the person's identity, a SaleAssist time too far in the future), by account and event_type (known types by name, others as \"other\"). `ingestctl events invalid` lists them.",
+		}, []string{"account", "event_type"}),
 		handle: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "saleassist_worker_handle_duration_seconds",
 			Help:    "Time to decode, validate and map one event (its handler), before the store.",
@@ -99,20 +101,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "saleassist_worker_dead_letters_total",
-			Help: "Events moved to the dead-letter stream, by reason (invalid, permanent, undecodable, max_deliver, unstorable).",
-		}, []string{"reason"}),
-		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Help: "Events moved to the dead-letter stream, by account and reason (invalid, permanent, undecodable, max_deliver, unstorable).",
+		}, []string{"account", "reason"}),
+		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "saleassist_worker_consumer_pending",
-			Help: "Messages in the stream not yet delivered to any worker.",
-		}),
-		ackPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Help: "Messages in the stream not yet delivered to any worker, by account (its consumer's).",
+		}, []string{"account"}),
+		ackPending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "saleassist_worker_consumer_ack_pending",
-			Help: "Messages delivered to workers and not yet acknowledged.",
-		}),
-		lag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Help: "Messages delivered to workers and not yet acknowledged, by account.",
+		}, []string{"account"}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "saleassist_worker_consumer_lag",
-			Help: "Events accepted but not yet stored: pending plus ack pending. Every worker reports the shared consumer's value; use max().",
-		}),
+			Help: "Events accepted but not yet stored, by account: pending plus ack pending of its consumer. Every worker reports the shared consumers' values: use max by (account), and sum over accounts for the whole backlog.",
+		}, []string{"account"}),
 	}
 	m.paused = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "saleassist_worker_paused",
@@ -127,16 +129,35 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help:    "Deliveries an event took until it was stored (or found a duplicate): 1 when it was stored at its first.",
 		Buckets: []float64{1, 2, 3, 5, 10, 20},
 	})
-	reg.MustRegister(m.events, m.invalid, m.handle, m.batch, m.store, m.batchSize, m.age, m.redelivered, m.deadLetters, m.pending, m.ackPending, m.lag, m.paused, m.pausedSeconds, m.deliveries)
+	m.mappingInvalid = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "saleassist_worker_account_mapping_invalid",
+		Help: "1 while an account's own mapping does not compile: its events wait in its consumer, spending no delivery, until `ingestctl accounts set-mapping` fixes it; 0 otherwise.",
+	}, []string{"account"})
+	reg.MustRegister(m.events, m.invalid, m.handle, m.batch, m.store, m.batchSize, m.age, m.redelivered, m.deadLetters, m.pending, m.ackPending, m.lag, m.paused, m.pausedSeconds, m.deliveries, m.mappingInvalid)
 	for _, r := range store.UnavailableReasons {
 		m.paused.WithLabelValues(r)
 	}
-	for _, o := range []string{OutcomeStored, OutcomeDuplicate, OutcomeUnknownType, OutcomeInvalid, OutcomeFailed, OutcomeDeadLettered} {
-		m.events.WithLabelValues("other", o)
-	}
-	m.invalid.WithLabelValues("other")
-	for _, r := range []string{ReasonInvalid, ReasonPermanent, ReasonUndecodable, ReasonMaxDeliver, ReasonUnstorable} {
-		m.deadLetters.WithLabelValues(r)
-	}
 	return m
+}
+
+// OtherAccount is the account label of events whose account is not configured (any more): an
+// account removed while its events were drained, or a message published by something else.
+const OtherAccount = "other"
+
+// initAccount creates the series of an account with their zero values, so that dashboards and
+// alerts see the account before its first event. knownTypes are the event types with a handler.
+func (m *Metrics) initAccount(acct string, knownTypes []string) {
+	for _, t := range append(knownTypes, "other") {
+		for _, o := range []string{OutcomeStored, OutcomeDuplicate, OutcomeUnknownType, OutcomeInvalid, OutcomeFailed, OutcomeDeadLettered} {
+			if o == OutcomeUnknownType && t != "other" {
+				continue
+			}
+			m.events.WithLabelValues(acct, t, o)
+		}
+		m.invalid.WithLabelValues(acct, t)
+	}
+	for _, r := range []string{ReasonInvalid, ReasonPermanent, ReasonUndecodable, ReasonMaxDeliver, ReasonUnstorable} {
+		m.deadLetters.WithLabelValues(acct, r)
+	}
+	m.mappingInvalid.WithLabelValues(acct)
 }

@@ -57,6 +57,8 @@ type setupOptions struct {
 	store func(t *testing.T) store.Store
 	// log, when set, is the worker's logger instead of one that discards.
 	log *slog.Logger
+	// accounts, when set, are the worker's accounts (each gets its consumer at setup).
+	accounts *account.Registry
 }
 
 type option func(*setupOptions)
@@ -66,6 +68,9 @@ func withRouter(f func(*mapping.Mapper, *schema.Validator) *route.Router) option
 }
 
 func withOptions(wo worker.Options) option { return func(o *setupOptions) { o.opts = wo } }
+
+// withAccounts has the worker consume the accounts of reg.
+func withAccounts(reg *account.Registry) option { return func(o *setupOptions) { o.accounts = reg } }
 
 // withLog has the worker log to log.
 func withLog(log *slog.Logger) option { return func(o *setupOptions) { o.log = log } }
@@ -100,7 +105,12 @@ func setup(t *testing.T, opts ...option) *testBundle {
 	defer cancel()
 	stream, err := queue.EnsureStream(ctx, js, qc)
 	require.NoError(t, err)
-	cons, err := queue.NewConsumer(ctx, js, qc, log)
+	var accts []string
+	if o.accounts != nil {
+		accts = o.accounts.IDs()
+		o.opts.Accounts = o.accounts
+	}
+	cons, err := queue.NewConsumer(ctx, js, qc, log, accts...)
 	require.NoError(t, err)
 	dlq, err := queue.NewDeadLetterer(ctx, js, qc)
 	require.NoError(t, err)
@@ -195,9 +205,26 @@ func (b *testBundle) publish(t *testing.T, msg *nats.Msg) {
 // publishMany publishes n events with ids prefix-0 … prefix-(n-1), pipelined.
 func (b *testBundle) publishMany(t *testing.T, prefix string, n int) {
 	t.Helper()
-	futs := make([]jetstream.PubAckFuture, 0, n)
-	for i := range n {
+	b.publishFor(t, "", prefix, 0, n)
+}
+
+// publishFor publishes events prefix-from … prefix-(to-1) for account acct, pipelined.
+func (b *testBundle) publishFor(t *testing.T, acct, prefix string, from, to int) {
+	t.Helper()
+	evs := make([]*event.Event, 0, to-from)
+	for i := from; i < to; i++ {
 		ev := b.newEvent(t, prefix+"-"+strconv.Itoa(i))
+		ev.Account = acct
+		evs = append(evs, ev)
+	}
+	b.publishEvents(t, evs)
+}
+
+// publishEvents publishes evs, pipelined.
+func (b *testBundle) publishEvents(t *testing.T, evs []*event.Event) {
+	t.Helper()
+	futs := make([]jetstream.PubAckFuture, 0, len(evs))
+	for _, ev := range evs {
 		f, err := b.js.PublishMsgAsync(b.qc.NewMsg(ev))
 		require.NoError(t, err)
 		futs = append(futs, f)
@@ -219,7 +246,13 @@ func (b *testBundle) publishMany(t *testing.T, prefix string, n int) {
 // storedEvents is how many events the store holds.
 func (b *testBundle) storedEvents(t *testing.T) int64 {
 	t.Helper()
-	c, err := b.store.Counts(context.Background(), account.Default)
+	return b.storedEventsOf(t, account.Default)
+}
+
+// storedEventsOf is how many events the store holds for account acct.
+func (b *testBundle) storedEventsOf(t *testing.T, acct string) int64 {
+	t.Helper()
+	c, err := b.store.Counts(context.Background(), acct)
 	require.NoError(t, err)
 	return c.Events
 }
@@ -256,7 +289,13 @@ func (b *testBundle) requireSettled(t *testing.T) {
 // events is saleassist_worker_events_total{event_type, outcome}.
 func (b *testBundle) events(t *testing.T, eventType, outcome string) float64 {
 	t.Helper()
-	return testkit.RequireMetric(t, b.reg, "saleassist_worker_events_total", map[string]string{"event_type": eventType, "outcome": outcome})
+	return b.eventsOf(t, account.Default, eventType, outcome)
+}
+
+// eventsOf is saleassist_worker_events_total{account, event_type, outcome}.
+func (b *testBundle) eventsOf(t *testing.T, acct, eventType, outcome string) float64 {
+	t.Helper()
+	return testkit.RequireMetric(t, b.reg, "saleassist_worker_events_total", map[string]string{"account": acct, "event_type": eventType, "outcome": outcome})
 }
 
 func (b *testBundle) redeliveries(t *testing.T) float64 {

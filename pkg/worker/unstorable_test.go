@@ -64,7 +64,7 @@ func TestUnstorableEventDoesNotHoldUpItsBatch(t *testing.T) {
 	require.Zero(t, b.events(t, wnc, worker.OutcomeFailed))
 	require.Equal(t, float64(7), b.events(t, wnc, worker.OutcomeStored))
 	require.Equal(t, float64(1), b.events(t, wnc, worker.OutcomeDeadLettered))
-	require.Equal(t, float64(1), testkit.RequireMetric(t, b.reg, "saleassist_worker_dead_letters_total", map[string]string{"reason": worker.ReasonUnstorable}))
+	require.Equal(t, float64(1), testkit.RequireMetric(t, b.reg, "saleassist_worker_dead_letters_total", map[string]string{"account": "default", "reason": worker.ReasonUnstorable}))
 }
 
 // On PostgreSQL a meeting duration beyond the integer column (3,000,000,000 minutes, which

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
@@ -53,6 +54,13 @@ type Options struct {
 	// PauseLogEvery is the shortest gap between two summary lines while paused; 0 means
 	// DefaultPauseLogEvery.
 	PauseLogEvery time.Duration
+	// Accounts are the configured accounts: the worker consumes each one's events in turn,
+	// follows its changes (new accounts get consumers without a restart), and labels metrics
+	// with their ids. Nil means the default account alone.
+	Accounts *account.Registry
+	// AccountRouter builds the router of an account with a mapping of its own
+	// (account.Account.Mapping); nil routes every account with the router given to New.
+	AccountRouter RouterFunc
 }
 
 // Worker consumes events, routes them and stores the results.
@@ -60,6 +68,7 @@ type Worker struct {
 	cons    *queue.Consumer
 	dlq     *queue.DeadLetterer
 	router  *route.Router
+	routers *routers
 	store   store.Store
 	metrics *Metrics
 	log     *slog.Logger
@@ -71,6 +80,9 @@ type Worker struct {
 	// pause is the pause on an unavailable store (pause.go); done closes when Run returns.
 	pause pauseState
 	done  chan struct{}
+	// lagLabels are the account labels the lag gauges were last set for.
+	lagMu     sync.Mutex
+	lagLabels map[string]bool
 }
 
 // New returns a Worker. It does nothing until Run.
@@ -90,11 +102,8 @@ func New(cons *queue.Consumer, dlq *queue.DeadLetterer, router *route.Router, st
 	if o.BatchLinger == 0 {
 		o.BatchLinger = DefaultBatchLinger
 	}
-	for _, t := range []string{event.WidgetNewConversation} {
-		for _, o := range []string{OutcomeStored, OutcomeDuplicate, OutcomeInvalid, OutcomeFailed, OutcomeDeadLettered} {
-			m.events.WithLabelValues(t, o)
-		}
-		m.invalid.WithLabelValues(t)
+	if o.Accounts == nil {
+		o.Accounts = account.NewRegistry(account.Account{ID: account.Default})
 	}
 	if o.ProbeMax <= 0 {
 		o.ProbeMax = DefaultProbeMax
@@ -105,6 +114,14 @@ func New(cons *queue.Consumer, dlq *queue.DeadLetterer, router *route.Router, st
 	w := &Worker{cons: cons, dlq: dlq, router: router, store: st, metrics: m, log: log, opts: o,
 		firstFailure: map[uint64]time.Time{}, done: make(chan struct{})}
 	w.pause.log.Log, w.pause.log.Every = log, o.PauseLogEvery
+	w.routers = newRouters(o.Accounts, router, o.AccountRouter, log, func(acct string, bad bool) {
+		v := 0.0
+		if bad {
+			v = 1
+		}
+		m.mappingInvalid.WithLabelValues(w.accountLabel(acct)).Set(v)
+	})
+	w.initAccounts()
 	return w
 }
 
@@ -121,6 +138,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	lagCtx, stopLag := context.WithCancel(ctx)
 	defer stopLag()
 	go w.watchLag(lagCtx)
+	go w.followAccounts(lagCtx)
 
 	toStore := make(chan *routedBatch, 1)
 	stored := make(chan struct{})
@@ -141,12 +159,22 @@ func (w *Worker) Run(ctx context.Context) error {
 	}()
 	// Paused on an unavailable store, the worker fetches nothing (the gate), and hands back what
 	// a pull request still delivers without routing it.
-	err := w.cons.RunGated(ctx, w.opts.BatchSize, w.waitAvailable, func(msgs []jetstream.Msg) {
+	// An account whose own mapping does not compile is passed over (routers.go).
+	skip := func(acct string) bool { _, err := w.routers.forAccount(acct); return err != nil }
+	err := w.cons.RunAccounts(ctx, queue.RunOptions{Size: w.opts.BatchSize, Gate: w.waitAvailable, Skip: skip}, func(acct string, msgs []jetstream.Msg) {
 		if w.isPaused() {
 			w.handBack(msgs...)
 			return
 		}
-		if b := w.routeBatch(msgs); b != nil {
+		rt, err := w.routers.forAccount(acct)
+		if err != nil {
+			// Fetched before its mapping broke: back to the stream, to wait for the fix.
+			for _, m := range msgs {
+				_ = m.NakWithDelay(putBackDelay)
+			}
+			return
+		}
+		if b := w.routeBatch(rt, acct, msgs); b != nil {
 			toStore <- b
 		}
 	})
@@ -213,13 +241,13 @@ func (w *Worker) gather(b *routedBatch, in <-chan *routedBatch) (*routedBatch, *
 // routeBatch routes every message. Messages that will not reach the store (dead letters,
 // retries) are settled here; it returns the rest, or nil when none is left. msgs may be reused by
 // the caller once it returns.
-func (w *Worker) routeBatch(msgs []jetstream.Msg) *routedBatch {
+func (w *Worker) routeBatch(rt *route.Router, acct string, msgs []jetstream.Msg) *routedBatch {
 	start := time.Now()
 	w.metrics.batchSize.Observe(float64(len(msgs)))
 	// Routing is CPU work independent per event: spread it over the cores, then store the
 	// results in their original order.
 	routed := make([]routedMsg, len(msgs))
-	w.routeAll(context.Background(), msgs, routed)
+	w.routeAll(context.Background(), rt, acct, msgs, routed)
 	b := &routedBatch{start: start, msgs: make([]pending, 0, len(msgs)), records: make([]store.Record, 0, len(msgs))}
 	for _, r := range routed {
 		if r.ok {
@@ -281,7 +309,7 @@ func (w *Worker) storeBatch(b *routedBatch) {
 			if inv := b.records[i].Invalid; inv != "" {
 				// Stored, with what was wrong with it recorded (events.invalid). The text names
 				// fields and schema rules, never their values, so it may be logged.
-				w.metrics.invalid.WithLabelValues(w.typeLabel(p.ev)).Inc()
+				w.metrics.invalid.WithLabelValues(w.accountLabel(p.ev.Account), w.typeLabel(p.ev)).Inc()
 				w.log.Info("event stored with problems", "event_id", p.ev.ID, "event_type", p.ev.Type, "lead_id", res.LeadID, "invalid", inv)
 			}
 		}
@@ -356,7 +384,7 @@ type routedMsg struct {
 // the store goroutine, which is the pipeline's serial stage, keeps a processor for itself.
 // Routing on every processor made the store wait for one after its cgo calls and slowed the
 // whole drain down.
-func (w *Worker) routeAll(ctx context.Context, msgs []jetstream.Msg, out []routedMsg) {
+func (w *Worker) routeAll(ctx context.Context, rt *route.Router, acct string, msgs []jetstream.Msg, out []routedMsg) {
 	one := func(i int) {
 		m := msgs[i]
 		var delivered uint64 = 1
@@ -366,7 +394,7 @@ func (w *Worker) routeAll(ctx context.Context, msgs []jetstream.Msg, out []route
 		if delivered > 1 {
 			w.metrics.redelivered.Inc()
 		}
-		out[i].p, out[i].rec, out[i].ok = w.route(ctx, m, delivered)
+		out[i].p, out[i].rec, out[i].ok = w.route(ctx, rt, acct, m, delivered)
 	}
 	workers := min(max(runtime.GOMAXPROCS(0)-1, 1), len(msgs))
 	if workers <= 1 {
@@ -387,13 +415,22 @@ func (w *Worker) routeAll(ctx context.Context, msgs []jetstream.Msg, out []route
 	wg.Wait()
 }
 
-// route decodes and routes one message. It settles messages that will not reach the store (dead
-// letters, retries) and reports ok=false for them.
-func (w *Worker) route(ctx context.Context, m jetstream.Msg, delivered uint64) (pending, *store.Record, bool) {
+// route decodes and routes one message of account acct's consumer with rt. It settles messages
+// that will not reach the store (dead letters, retries) and reports ok=false for them.
+func (w *Worker) route(ctx context.Context, rt *route.Router, acct string, m jetstream.Msg, delivered uint64) (pending, *store.Record, bool) {
 	ev, err := queue.EventFromMsg(m)
 	if err != nil {
 		// Not an envelope at all: something other than the ingest published it.
-		w.deadLetter(m, nil, ReasonUndecodable, err)
+		w.deadLetter(m, &event.Event{Account: acct}, ReasonUndecodable, err)
+		return pending{}, nil, false
+	}
+	if named := m.Headers().Get(queue.HeaderAccount); named == "" {
+		ev.Account = acct // a message of before accounts, or not from the ingest: its subject's
+	} else if ev.Account != acct {
+		// The ingest puts both on every message alike: a message that disagrees was published by
+		// something else, and could file a lead under another account.
+		w.deadLetter(m, ev, ReasonPermanent, fmt.Errorf("message on %s (account %s's subjects) names account %q in %s; the ingest publishes each event on its own account's subjects, so it is refused rather than stored under either",
+			m.Subject(), acct, named, queue.HeaderAccount))
 		return pending{}, nil, false
 	}
 	if delivered > uint64(w.opts.MaxDeliver) {
@@ -402,7 +439,7 @@ func (w *Worker) route(ctx context.Context, m jetstream.Msg, delivered uint64) (
 		return pending{}, nil, false
 	}
 	t0 := time.Now()
-	rec, err := w.router.Dispatch(ctx, ev)
+	rec, err := rt.Dispatch(ctx, ev)
 	w.metrics.handle.Observe(time.Since(t0).Seconds())
 	switch {
 	case err != nil && route.IsInvalid(err):
@@ -421,6 +458,7 @@ func (w *Worker) route(ctx context.Context, m jetstream.Msg, delivered uint64) (
 	// Text every store can hold (U+0000 becomes U+FFFD, noted in rec.Invalid), once for all
 	// stores, here where routing spreads the work over the cores.
 	store.Storable(rec)
+	rec.Account = ev.Account
 	p := pending{msg: m, ev: ev, outcome: OutcomeStored, delivered: delivered}
 	if !w.router.Known(ev.Type) {
 		p.outcome = OutcomeUnknownType
@@ -465,9 +503,12 @@ func (w *Worker) deadLetter(m jetstream.Msg, ev *event.Event, reason string, cau
 		dl.FirstFailure = w.firstFailure[md.Sequence.Stream]
 		w.ffMu.Unlock()
 	}
-	id, typ := "", "other"
+	id, typ, acct := "", "other", ""
 	if ev != nil {
-		id, typ = ev.ID, ev.Type
+		id, acct = ev.ID, ev.Account
+		if ev.Type != "" {
+			typ = ev.Type
+		}
 	}
 	if err := w.dlq.Move(ctx, m, dl); err != nil {
 		w.log.Error("dead-lettering failed, will retry", "event_id", id, "reason", reason, "err", err)
@@ -475,17 +516,17 @@ func (w *Worker) deadLetter(m jetstream.Msg, ev *event.Event, reason string, cau
 		return
 	}
 	w.forget(m)
-	w.metrics.deadLetters.WithLabelValues(reason).Inc()
+	w.metrics.deadLetters.WithLabelValues(w.accountLabel(acct), reason).Inc()
 	outcome := OutcomeDeadLettered
 	if reason == ReasonInvalid {
 		outcome = OutcomeInvalid
 	}
-	if ev != nil {
+	if ev != nil && ev.Type != "" {
 		w.count(ev, outcome)
 	} else {
-		w.metrics.events.WithLabelValues("other", outcome).Inc()
+		w.metrics.events.WithLabelValues(w.accountLabel(acct), "other", outcome).Inc()
 	}
-	w.log.Warn("event dead-lettered", "event_id", id, "event_type", typ, "reason", reason, "err", cause)
+	w.log.Warn("event dead-lettered", "account", acct, "event_id", id, "event_type", typ, "reason", reason, "err", cause)
 }
 
 // forget drops m's first-failure record once it is settled.
@@ -511,7 +552,7 @@ func Backoff(delivered uint64) time.Duration {
 }
 
 func (w *Worker) count(ev *event.Event, outcome string) {
-	w.metrics.events.WithLabelValues(w.typeLabel(ev), outcome).Inc()
+	w.metrics.events.WithLabelValues(w.accountLabel(ev.Account), w.typeLabel(ev), outcome).Inc()
 }
 
 // typeLabel is ev's event_type label: its type when a handler knows it, else "other", so a
@@ -521,33 +562,4 @@ func (w *Worker) typeLabel(ev *event.Event) string {
 		return ev.Type
 	}
 	return "other"
-}
-
-// watchLag keeps the lag gauges current.
-func (w *Worker) watchLag(ctx context.Context) {
-	t := time.NewTicker(w.opts.LagInterval)
-	defer t.Stop()
-	for {
-		w.readLag(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func (w *Worker) readLag(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	info, err := w.cons.Info(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			w.log.Debug("read consumer lag", "err", err)
-		}
-		return
-	}
-	w.metrics.pending.Set(float64(info.NumPending))
-	w.metrics.ackPending.Set(float64(info.NumAckPending))
-	w.metrics.lag.Set(float64(info.NumPending) + float64(info.NumAckPending))
 }

@@ -77,7 +77,7 @@ func TestUnknownTypeIsStoredWithItsLead(t *testing.T) {
 	require.NotZero(t, got.LeadID, "the person of an unknown event type is kept")
 	require.Empty(t, got.Invalid)
 	require.Equal(t, float64(1), b.events(t, "other", worker.OutcomeUnknownType))
-	_, ok := testkit.Metric(t, b.reg, "saleassist_worker_events_total", map[string]string{"event_type": typ, "outcome": worker.OutcomeUnknownType})
+	_, ok := testkit.Metric(t, b.reg, "saleassist_worker_events_total", map[string]string{"account": "default", "event_type": typ, "outcome": worker.OutcomeUnknownType})
 	require.False(t, ok, "unknown event types must not become label values")
 }
 
@@ -157,7 +157,7 @@ func TestHandlerPanicIsDeadLettered(t *testing.T) {
 
 	require.Zero(t, b.storedEvents(t))
 	require.Equal(t, float64(1), b.events(t, wnc, worker.OutcomeDeadLettered))
-	require.Equal(t, float64(1), testkit.RequireMetric(t, b.reg, "saleassist_worker_dead_letters_total", map[string]string{"reason": worker.ReasonPermanent}))
+	require.Equal(t, float64(1), testkit.RequireMetric(t, b.reg, "saleassist_worker_dead_letters_total", map[string]string{"account": "default", "reason": worker.ReasonPermanent}))
 	require.Zero(t, b.events(t, wnc, worker.OutcomeStored))
 	require.Zero(t, b.redeliveries(t))
 	// Terminated: the message left the work queue after its one delivery.
@@ -360,7 +360,8 @@ func TestLagGauges(t *testing.T) {
 	b.publishMany(t, "lag", n)
 	// The consumer learns of stored messages asynchronously, shortly after the PubAcks.
 	require.Eventually(t, func() bool { return b.consumerInfo(t).NumPending == n }, waitFor, tick)
-	require.Zero(t, testkit.RequireMetric(t, b.reg, "saleassist_worker_consumer_lag", nil), "not read before Run")
+	_, read := testkit.Metric(t, b.reg, "saleassist_worker_consumer_lag", map[string]string{"account": "default"})
+	require.False(t, read, "not read before Run")
 
 	b.start(t)
 	var once sync.Once
@@ -368,7 +369,8 @@ func TestLagGauges(t *testing.T) {
 	t.Cleanup(open) // before the worker is stopped (cleanups run last-in first-out)
 
 	gauge := func(name string) float64 {
-		return testkit.RequireMetric(t, b.reg, "saleassist_worker_consumer_"+name, nil)
+		v, _ := testkit.Metric(t, b.reg, "saleassist_worker_consumer_"+name, map[string]string{"account": "default"})
+		return v
 	}
 	// The worker holds messages it cannot finish: they are ack pending, the rest pending, and the
 	// lag counts both.

@@ -51,7 +51,7 @@ func scrape(ctx context.Context, url string) (pipelineMetrics, error) {
 		}
 		switch name {
 		case "saleassist_worker_consumer_lag":
-			m.lag = v
+			m.lag += v // one series per account
 		case "saleassist_worker_events_total":
 			m.processed += v
 		case "go_memstats_next_gc_bytes":
