@@ -184,6 +184,8 @@ func TestConsumer_FollowsAccounts(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, infos, 2)
 	require.True(t, infos[1].Retired)
+	require.Empty(t, c.Retire(infos), "kept for RetireAfter: an ingest may not have seen the removal yet")
+	queue.SetRetireAfter(t, 0)
 	require.Equal(t, []string{"late"}, c.Retire(infos), "a retired, empty account leaves the rotation")
 	require.Equal(t, []string{account.Default}, c.Accounts())
 

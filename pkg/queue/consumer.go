@@ -69,9 +69,25 @@ type accountConsumer struct {
 	id   string
 	cons jetstream.Consumer
 	// retired is set when the account is no longer configured: its consumer stays in the
-	// rotation until it is empty (Retire), so nothing published for it is left behind.
-	retired atomic.Bool
+	// rotation until it is empty (Retire), so nothing published for it is left behind;
+	// retiredAt (unix nanoseconds) is since when.
+	retired   atomic.Bool
+	retiredAt atomic.Int64
 }
+
+// retire marks the account no longer configured, and reports whether it was not already.
+func (a *accountConsumer) retire() bool {
+	if a.retired.Swap(true) {
+		return false
+	}
+	a.retiredAt.Store(time.Now().UnixNano())
+	return true
+}
+
+// RetireAfter is how long an account no longer configured stays in the rotation at least, even
+// when its consumer is empty: an ingest that has not seen the change yet may still publish for
+// it (processes see account changes within seconds).
+var RetireAfter = time.Minute
 
 // Sync makes sure the default account and every account in ids has its durable consumer, created
 // or updated to Config.AccountConsumerConfig; the default account's first (it replaces the filter
@@ -87,7 +103,8 @@ func (c *Consumer) Sync(ctx context.Context, ids []string) error {
 			want = append(want, id)
 		}
 	}
-	for _, id := range want { // default first: see NewConsumer
+	var errs []error
+	for i, id := range want { // default first: see NewConsumer
 		if a := c.find(id); a != nil {
 			a.retired.Store(false)
 			continue
@@ -95,19 +112,23 @@ func (c *Consumer) Sync(ctx context.Context, ids []string) error {
 		cc := c.cfg.AccountConsumerConfig(id)
 		cons, err := c.stream.CreateOrUpdateConsumer(ctx, cc)
 		if err != nil {
-			return fmt.Errorf("create or update consumer %s (account %s) on %s: %w", cc.Durable, id, c.cfg.Stream, err)
+			errs = append(errs, fmt.Errorf("create or update consumer %s (account %s) on %s: %w", cc.Durable, id, c.cfg.Stream, err))
+			if i == 0 {
+				break // no other account's consumer before the default account's (see NewConsumer)
+			}
+			continue // one account's trouble does not hold up the others'
 		}
 		c.add(&accountConsumer{id: id, cons: cons})
 		c.Nudge()
 	}
 	c.mu.Lock()
 	for _, a := range c.accts {
-		if !slices.Contains(want, a.id) && !a.retired.Swap(true) {
+		if !slices.Contains(want, a.id) && a.retire() {
 			c.log.Info("account no longer configured: its consumer is drained, then left idle", "account", a.id, "consumer", c.cfg.AccountConsumer(a.id))
 		}
 	}
 	c.mu.Unlock()
-	return nil
+	return errors.Join(errs...)
 }
 
 // Nudge has a Run that waits on the accounts' pulls take a new round at once: an account whose
@@ -138,7 +159,7 @@ func (c *Consumer) adoptLeftovers(ctx context.Context) error {
 			return fmt.Errorf("consumer %s: %w", c.cfg.AccountConsumer(id), err)
 		}
 		a := &accountConsumer{id: id, cons: cons}
-		a.retired.Store(true)
+		a.retire()
 		c.add(a)
 	}
 	return nil
@@ -251,8 +272,8 @@ func (c *Consumer) Infos(ctx context.Context) ([]AccountInfo, error) {
 	return out, first
 }
 
-// Retire drops from the rotation the retired accounts whose consumer info shows nothing
-// pending or unacknowledged. Their durable consumers stay on the server (a late event for the
+// Retire drops from the rotation the accounts retired for RetireAfter at least whose consumer
+// info shows nothing pending or unacknowledged. Their durable consumers stay on the server (a late event for the
 // account would otherwise sit in the stream with no consumer); NewConsumer adopts them again.
 func (c *Consumer) Retire(infos []AccountInfo) []string {
 	var gone []string
@@ -262,10 +283,13 @@ func (c *Consumer) Retire(infos []AccountInfo) []string {
 		if !in.Retired || in.NumPending > 0 || in.NumAckPending > 0 {
 			continue
 		}
+		n := len(c.accts)
 		c.accts = slices.DeleteFunc(c.accts, func(a *accountConsumer) bool {
-			return a.id == in.Account && a.retired.Load()
+			return a.id == in.Account && a.retired.Load() && time.Since(time.Unix(0, a.retiredAt.Load())) >= RetireAfter
 		})
-		gone = append(gone, in.Account)
+		if len(c.accts) < n {
+			gone = append(gone, in.Account)
+		}
 	}
 	return gone
 }
