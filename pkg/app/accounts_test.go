@@ -18,6 +18,32 @@ func postTo(t *testing.T, url, secret string, body []byte) (int, answer) {
 	return signedPostTo(t, url, secret, "", "application/json; charset=UTF-8", body)
 }
 
+// addAccount puts a into the running pipeline's accounts bucket with a new webhook token and
+// secret (and the fixture's client id when it has none), then posts body to its URL until the
+// ingest serves it (202): the ingest follows the bucket, so this takes a moment. It returns the
+// account's URL and secret; body is stored as the account's first event.
+func addAccount(t *testing.T, tb *testBundle, a account.Account, body []byte) (url, secret string) {
+	t.Helper()
+	kv, err := account.OpenKV(context.Background(), tb.js(t))
+	require.NoError(t, err)
+	secret = account.NewSecret()
+	a.WebhookToken, a.SecretHashes = account.NewSecret(), []string{account.HashSecret(secret)}
+	if a.ClientIDs == nil {
+		a.ClientIDs = []string{testkit.FixtureClientID}
+	}
+	_, err = kv.Create(context.Background(), a)
+	require.NoError(t, err)
+	url = tb.url + a.WebhookPath()
+	var code int
+	var ans answer
+	require.Eventually(t, func() bool {
+		code, ans = postTo(t, url, secret, body)
+		return code == http.StatusAccepted
+	}, 10*time.Second, 20*time.Millisecond, "account %s's URL is served; last answer %d %+v\nlog: %s", a.ID, code, ans, tb.stderr)
+	require.False(t, ans.Duplicate)
+	return url, secret
+}
+
 // An account put in the accounts bucket while the ingest runs is served at its own URL without a
 // restart (the ingest follows the bucket), with its own secret, and its events carry it; the
 // default URL and secret go on working as before.

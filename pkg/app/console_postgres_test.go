@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -109,18 +108,11 @@ func requireConsoleReadsPostgres(t *testing.T, base, token string) {
 // consoleCSV GETs a CSV export with the token and parses it.
 func consoleCSV(t *testing.T, base, token, path string) [][]string {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, base+path, nil)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	code, b := consoleBody(t, base, token, path)
+	require.Equal(t, http.StatusOK, code, b)
 	// Read as a spreadsheet does: the UTF-8 byte order mark the export starts with is the
 	// encoding, not text.
-	text, ok := strings.CutPrefix(string(b), "\ufeff")
+	text, ok := strings.CutPrefix(b, "\ufeff")
 	require.True(t, ok, "leads.csv starts with a UTF-8 byte order mark")
 	rows, err := csv.NewReader(strings.NewReader(text)).ReadAll()
 	require.NoError(t, err)

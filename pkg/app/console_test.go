@@ -20,6 +20,16 @@ import (
 // consoleGet GETs path from the console at base with token, and decodes the JSON answer.
 func consoleGet(t *testing.T, base, token, path string, v any) int {
 	t.Helper()
+	code, body := consoleBody(t, base, token, path)
+	if v != nil && code == http.StatusOK {
+		require.NoError(t, json.Unmarshal([]byte(body), v), body)
+	}
+	return code
+}
+
+// consoleBody GETs path from the console at base with token and returns status and body.
+func consoleBody(t *testing.T, base, token, path string) (int, string) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, base+path, nil)
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -28,10 +38,7 @@ func consoleGet(t *testing.T, base, token, path string, v any) int {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	if v != nil && resp.StatusCode == http.StatusOK {
-		require.NoError(t, json.Unmarshal(b, v), string(b))
-	}
-	return resp.StatusCode
+	return resp.StatusCode, string(b)
 }
 
 // A standalone ingest serves the console on CONSOLE_ADDR, says where at start with the generated

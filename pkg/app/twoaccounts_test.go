@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -41,17 +40,9 @@ func TestTwoAccountsIsolationFairnessAnd404(t *testing.T) {
 	)
 	tb := setup(t, "-worker=false", "-console-addr", "127.0.0.1:0")
 	ctx := context.Background()
-	kv, err := account.OpenKV(ctx, tb.js(t))
-	require.NoError(t, err)
-	secret, hook, consoleToken := account.NewSecret(), account.NewSecret(), account.NewSecret()
-	_, err = kv.Create(ctx, account.Account{ID: "brand2", Name: "Brand Two", ClientIDs: []string{testkit.FixtureClientID},
-		WebhookToken: hook, SecretHashes: []string{account.HashSecret(secret)}, ConsoleTokenHashes: []string{account.HashSecret(consoleToken)}})
-	require.NoError(t, err)
-	brand2 := tb.url + "/webhooks/saleassist/" + hook
-	require.Eventually(t, func() bool {
-		code, _ := postTo(t, brand2, secret, testkit.WithID(testkit.Fixture(t), "b-probe"))
-		return code == http.StatusAccepted
-	}, 10*time.Second, 20*time.Millisecond, "brand2's URL is served without a restart")
+	consoleToken := account.NewSecret()
+	brand2, secret := addAccount(t, tb, account.Account{ID: "brand2", Name: "Brand Two", ConsoleTokenHashes: []string{account.HashSecret(consoleToken)}},
+		testkit.WithID(testkit.Fixture(t), "b-probe"))
 
 	code, a := postTo(t, tb.url+"/webhooks/saleassist/"+account.NewSecret(), secret, testkit.Fixture(t))
 	require.Equal(t, http.StatusNotFound, code, "a URL of no account: %+v", a)

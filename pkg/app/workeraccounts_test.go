@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -107,19 +106,8 @@ func TestWorkerUpgradesTheOldConsumerAndFollowsTheAccountsBucket(t *testing.T) {
 func TestStandaloneWorkerStoresAnAddedAccountsEvents(t *testing.T) {
 	t.Parallel()
 	tb := setup(t)
-	js := tb.js(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	kv, err := account.OpenKV(ctx, js)
-	require.NoError(t, err)
-	secret, token := account.NewSecret(), account.NewSecret()
-	_, err = kv.Create(ctx, account.Account{ID: "acme", WebhookToken: token, SecretHashes: []string{account.HashSecret(secret)}})
-	require.NoError(t, err)
-	url := tb.url + "/webhooks/saleassist/" + token
-	require.Eventually(t, func() bool {
-		code, _ := postTo(t, url, secret, testkit.Fixture(t))
-		return code == http.StatusAccepted
-	}, 10*time.Second, 20*time.Millisecond, "the account's URL is served")
+	ctx := context.Background()
+	addAccount(t, tb, account.Account{ID: "acme"}, testkit.Fixture(t))
 	st := tb.openStore(t)
 	awaitAccountEvents(t, st, "acme", 1)
 	c, err := st.Counts(ctx, account.Default)
