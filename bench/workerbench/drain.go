@@ -26,6 +26,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
 )
 
 // Kind names the worker a drain runs.
@@ -150,7 +151,7 @@ func Drain(ctx context.Context, spec DrainSpec) (res DrainResult, err error) {
 		return res, err
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
-	srv, err := queue.StartEmbedded(queue.EmbeddedOptions{
+	srv, err := embedded.Start(embedded.Options{
 		DataDir: dir, Listen: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

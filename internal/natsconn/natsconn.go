@@ -53,7 +53,7 @@ const (
 )
 
 // Options are the connection options c describes; pass them to nats.Connect or to
-// queue.Embedded.Connect.
+// embedded.Server.Connect.
 func (c Client) Options() []nats.Option {
 	opts := []nats.Option{nats.Name(c.Name)}
 	if c.Command {

@@ -9,12 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
 )
 
 // JetStream is one test's own embedded JetStream server, a connection to it made the way the
 // ingest makes it, and the configuration the test should use.
 type JetStream struct {
-	Server *queue.Embedded
+	Server *embedded.Server
 	Conn   *nats.Conn
 	JS     jetstream.JetStream
 	// Config is queue.DefaultConfig with a smaller MaxBytes; the stream is not created.
@@ -53,7 +54,7 @@ func StartJetStream(t testing.TB, opts ...JetStreamOption) *JetStream {
 		opt(&o)
 	}
 	log := slog.New(slog.DiscardHandler)
-	srv, err := queue.StartEmbedded(queue.EmbeddedOptions{DataDir: t.TempDir(), Listen: o.listen, Logger: log})
+	srv, err := embedded.Start(embedded.Options{DataDir: t.TempDir(), Listen: o.listen, Logger: log})
 	require.NoError(t, err)
 	t.Cleanup(srv.Shutdown)
 	nc, err := srv.Connect(append([]nats.Option{nats.ReconnectBufSize(-1)}, o.connOpts...)...)

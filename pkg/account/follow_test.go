@@ -14,7 +14,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
 )
 
 // within is how soon a change must reach a following registry: "within seconds".
@@ -121,8 +121,8 @@ func TestFollowSurvivesANATSRestart(t *testing.T) {
 	require.NoError(t, err)
 	addr := l.Addr().String()
 	require.NoError(t, l.Close())
-	start := func() *queue.Embedded {
-		srv, err := queue.StartEmbedded(queue.EmbeddedOptions{DataDir: dir, Listen: addr, Logger: slog.New(slog.DiscardHandler)})
+	start := func() *embedded.Server {
+		srv, err := embedded.Start(embedded.Options{DataDir: dir, Listen: addr, Logger: slog.New(slog.DiscardHandler)})
 		require.NoError(t, err)
 		return srv
 	}

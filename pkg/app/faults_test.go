@@ -22,6 +22,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
 
@@ -113,8 +114,8 @@ func (r *loadResult) counts() (accepted, unavailable int) {
 func TestNATSStoppedUnderLoadThenRecovers(t *testing.T) {
 	t.Parallel()
 	addr, natsDir := freeAddr(t), t.TempDir()
-	startNATS := func() *queue.Embedded {
-		srv, err := queue.StartEmbedded(queue.EmbeddedOptions{DataDir: natsDir, Listen: addr})
+	startNATS := func() *embedded.Server {
+		srv, err := embedded.Start(embedded.Options{DataDir: natsDir, Listen: addr})
 		require.NoError(t, err)
 		require.True(t, srv.Listening())
 		return srv
@@ -144,7 +145,7 @@ func TestNATSStoppedUnderLoadThenRecovers(t *testing.T) {
 	// Three 503s per client: a buffered publish sent once NATS is back (a ghost) would store
 	// many of them, far past the bound of one per client below.
 	require.Eventually(t, func() bool { _, u := res.counts(); return u >= 24 }, 20*time.Second, 5*time.Millisecond, "no 503s while NATS is down")
-	// The ingest and the worker give the one readiness answer (ingest.Ready): 503, Retry-After,
+	// The ingest and the worker give the one readiness answer (internal/health): 503, Retry-After,
 	// the contract's error shape. The worker may see the disconnect a moment later.
 	for _, base := range []string{tb.url, "http://" + w.Addr()} {
 		require.Eventually(t, func() bool {

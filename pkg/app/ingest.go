@@ -19,6 +19,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
 )
 
 // IngestConfig is cmd/ingest's configuration; see the README's contract for each setting.
@@ -65,7 +66,7 @@ type Ingest struct {
 
 	log      *slog.Logger
 	group    *group
-	embedded *queue.Embedded
+	embedded *embedded.Server
 	nc       *nats.Conn
 	wnc      *nats.Conn // the in-process worker's own connection
 	qc       queue.Config

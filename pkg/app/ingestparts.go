@@ -18,6 +18,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/console"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
 )
 
 // The ingest's parts, in the order Ingest.Run adds them; each start is here, each stop beside
@@ -37,7 +38,7 @@ func (m *Ingest) startEmbedded(context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.embedded, err = queue.StartEmbedded(queue.EmbeddedOptions{
+	m.embedded, err = embedded.Start(embedded.Options{
 		DataDir: c.DataDir, Listen: c.EmbeddedNATSAddr, SyncInterval: every, SyncAlways: always,
 		MaxPayload: embeddedMaxPayload(c.MaxBody),
 		Logger:     m.log.With("component", "nats-server"),

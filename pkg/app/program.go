@@ -5,7 +5,7 @@
 // pprof, HTTP server) to a group (group.go), each once with its start and its stop; Close stops
 // them in reverse order. Settings are flags with env fallback (internal/envflag), NATS
 // connections are described once (internal/natsconn), and /healthz and /readyz answer as the
-// ingest's do (ingest.Health, ingest.Ready).
+// ingest's do (internal/health).
 package app
 
 import (

@@ -25,7 +25,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
-	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
 
@@ -546,7 +546,7 @@ func TestNATSCredentialsStayOutOfLogs(t *testing.T) {
 func TestDatabaseCredentialsStayOutOfLogs(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
-	srv, err := queue.StartEmbedded(queue.EmbeddedOptions{DataDir: t.TempDir(), Listen: addr})
+	srv, err := embedded.Start(embedded.Options{DataDir: t.TempDir(), Listen: addr})
 	require.NoError(t, err)
 	t.Cleanup(srv.Shutdown)
 	secret := uniq(t, "db-secret-")

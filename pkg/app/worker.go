@@ -17,10 +17,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/saleassist-pipeline/pipeline/internal/envflag"
+	"github.com/saleassist-pipeline/pipeline/internal/health"
 	"github.com/saleassist-pipeline/pipeline/internal/natsconn"
 	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -109,8 +109,8 @@ func (m *Worker) Run(ctx context.Context) error {
 	g.add("HTTP server (metrics, health)", func(context.Context) error {
 		r := mux.NewRouter()
 		r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-		r.HandleFunc("/healthz", ingest.Health)
-		r.Handle("/readyz", ingest.Ready(func(context.Context) error {
+		r.HandleFunc("/healthz", health.Health)
+		r.Handle("/readyz", health.Ready(func(context.Context) error {
 			if err := natsconn.Connected(m.nc); err != nil {
 				return err
 			}

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/saleassist-pipeline/pipeline/internal/secretcheck"
-	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
+	"github.com/saleassist-pipeline/pipeline/internal/secretfile"
 )
 
 // TokenFile is where a generated admin token is kept, under the data directory.
@@ -52,7 +52,7 @@ func LoadToken(dataDir, explicit, addr string) (token string, generated bool, er
 	case explicit != "":
 		return explicit, false, nil
 	}
-	token, generated, err = ingest.LoadOrCreateSecretFile(dataDir, TokenFile, "admin token", MinTokenLen)
+	token, generated, err = secretfile.LoadOrCreate(dataDir, TokenFile, "admin token", MinTokenLen)
 	if err != nil {
 		return "", false, fmt.Errorf("%w (%s): %w; fix the file (or its directory's permissions), delete it to have a new one generated, or set ADMIN_TOKEN",
 			ErrTokenFile, filepath.Join(dataDir, TokenFile), err)

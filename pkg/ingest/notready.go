@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/saleassist-pipeline/pipeline/internal/health"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 )
 
@@ -23,8 +24,8 @@ func NotReady(next http.Handler, why func() error, m *Metrics, accounts *account
 		}
 		return errors.New("the events stream is being set up")
 	}
-	ready := Ready(publishReady(reason))
-	webhook := Ready(func(ctx context.Context) error {
+	ready := health.Ready(publishReady(reason))
+	webhook := health.Ready(func(ctx context.Context) error {
 		return fmt.Errorf("the ingest cannot store events yet (%w); nothing was accepted: retry later with the same body", reason(ctx))
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,7 +1,7 @@
 // Package ingest is the HTTP side of the pipeline: it authenticates a SaleAssist webhook, checks
 // and decodes just enough of it to identify and route it, publishes it to JetStream, and answers
-// 202 only once JetStream has stored it. Health and Ready are the /healthz and /readyz answers of
-// every program (cmd/worker serves them too).
+// 202 only once JetStream has stored it. Its /healthz and /readyz are internal/health's, the one
+// answer of every program.
 package ingest
 
 import (
@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/saleassist-pipeline/pipeline/internal/health"
 	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
@@ -34,7 +35,7 @@ const DefaultMaxBody = 1 << 20
 const DefaultSecretHeader = "X-Webhook-Secret"
 
 // RetryAfter is the Retry-After of 503 answers, in seconds.
-const RetryAfter = "5"
+const RetryAfter = health.RetryAfter
 
 // Publisher stores events and rejected requests durably; queue.Publisher is the implementation.
 // Both methods return only after JetStream stored what they were given (nil error), or when it is
@@ -96,8 +97,8 @@ func NewServer(cfg Config, pub Publisher, ready func(context.Context) error, m *
 	r := mux.NewRouter()
 	r.HandleFunc(WebhookPath, s.webhook)
 	r.PathPrefix(accountPrefix).HandlerFunc(s.webhook)
-	r.HandleFunc(HealthPath, Health).Methods(http.MethodGet, http.MethodHead)
-	r.Handle(ReadyPath, Ready(publishReady(ready))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(HealthPath, health.Health).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(ReadyPath, health.Ready(publishReady(ready))).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(MetricsPath, metricsHandler).Methods(http.MethodGet, http.MethodHead)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path+"; webhooks go to POST "+WebhookPath)
@@ -117,28 +118,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.router.ServeHTTP(w, r)
-}
-
-// Health answers liveness probes (/healthz) with 200 {"status":"ok"}: the process serves. The
-// ingest and cmd/worker answer alike.
-func Health(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-// Ready answers readiness probes (/readyz); it is the one readiness answer of every program (the
-// ingest: can publish; cmd/worker: NATS connected). check has two seconds: nil answers 200
-// {"status":"ready"}; an error answers 503 with Retry-After and the contract's error shape,
-// {"error":"unavailable","message":"<the error>"}.
-func Ready(check func(context.Context) error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := check(ctx); err != nil {
-			unavailable(w, err.Error())
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-	})
 }
 
 // publishReady is the ingest's readiness: ready reports whether events can be published now.

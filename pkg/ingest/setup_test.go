@@ -24,6 +24,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
 )
 
 // Shared by every test file of the package: the secret the default setup configures.
@@ -38,7 +39,7 @@ type testBundle struct {
 	srv      *ingest.Server
 	http     *httptest.Server
 	client   *http.Client
-	embedded *queue.Embedded
+	embedded *embedded.Server
 	stream   jetstream.Stream
 	// quarantine is the stream authenticated bodies the ingest could not accept are kept in.
 	quarantine jetstream.Stream

@@ -1,12 +1,12 @@
 package ingest
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/saleassist-pipeline/pipeline/internal/health"
 	"github.com/saleassist-pipeline/pipeline/pkg/accept"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
@@ -163,10 +163,7 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, raw []byte, star
 		Message: msg + " (the request is kept as quarantine_id " + qid + "; it can be replayed with ingestctl once fixed)"})
 }
 
-func unavailable(w http.ResponseWriter, msg string) int {
-	w.Header().Set("Retry-After", RetryAfter)
-	return writeError(w, http.StatusServiceUnavailable, "unavailable", msg)
-}
+func unavailable(w http.ResponseWriter, msg string) int { return health.Unavailable(w, msg) }
 
 // errorBody is the contract's error answer.
 type errorBody struct {
@@ -180,21 +177,10 @@ func writeError(w http.ResponseWriter, status int, code, msg string) int {
 	return writeJSON(w, status, errorBody{Error: code, Message: msg})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) int {
-	b, _ := json.Marshal(v)
-	return write(w, status, append(b, '\n'))
-}
+func writeJSON(w http.ResponseWriter, status int, v any) int { return health.WriteJSON(w, status, v) }
 
 // write sends b as the JSON answer with status.
-func write(w http.ResponseWriter, status int, b []byte) int {
-	h := w.Header()
-	// Set directly: the names are canonical already, and Header.Set canonicalizes on every call.
-	h["Content-Type"] = []string{"application/json"}
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-	return status
-}
+func write(w http.ResponseWriter, status int, b []byte) int { return health.Write(w, status, b) }
 
 // writeAccepted answers 202 with the accepted body, byte for byte what writeJSON makes of it.
 // It is written by hand for the ids most senders use (letters, digits, "-_.:"); anything else goes

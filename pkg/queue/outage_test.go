@@ -18,6 +18,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
 )
 
 // A consumer whose JetStream goes away keeps pulling, quietly: however many pulls fail while it is
@@ -34,8 +35,8 @@ func TestConsumer_RunIsQuietWhileNATSIsDown(t *testing.T) {
 	require.NoError(t, err)
 	addr := l.Addr().String()
 	require.NoError(t, l.Close())
-	start := func() *queue.Embedded {
-		srv, err := queue.StartEmbedded(queue.EmbeddedOptions{DataDir: dir, Listen: addr, Logger: slog.New(slog.DiscardHandler)})
+	start := func() *embedded.Server {
+		srv, err := embedded.Start(embedded.Options{DataDir: dir, Listen: addr, Logger: slog.New(slog.DiscardHandler)})
 		require.NoError(t, err)
 		require.True(t, srv.Listening(), "listening on %s", addr)
 		return srv

@@ -14,12 +14,13 @@ import (
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
 )
 
 // testBundle is one test's own embedded JetStream server (in-process, nothing listens), a
 // connection to it made the way the ingest makes it, and the configuration the test uses.
 type testBundle struct {
-	srv *queue.Embedded
+	srv *embedded.Server
 	nc  *nats.Conn
 	js  jetstream.JetStream
 	cfg queue.Config

@@ -1,4 +1,4 @@
-package queue_test
+package embedded_test
 
 import (
 	"log/slog"
@@ -9,17 +9,19 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
 )
 
-func startEmbedded(t *testing.T, o queue.EmbeddedOptions) *queue.Embedded {
+func startEmbedded(t *testing.T, o embedded.Options) *embedded.Server {
 	t.Helper()
 	if o.DataDir == "" {
 		o.DataDir = t.TempDir()
 	}
 	o.Logger = slog.New(slog.DiscardHandler)
-	e, err := queue.StartEmbedded(o)
+	e, err := embedded.Start(o)
 	require.NoError(t, err)
 	t.Cleanup(e.Shutdown)
 	return e
@@ -36,7 +38,7 @@ func requireJetStream(t *testing.T, nc *nats.Conn) {
 
 func TestStartEmbedded_InProcessOnly(t *testing.T) {
 	t.Parallel()
-	e := startEmbedded(t, queue.EmbeddedOptions{})
+	e := startEmbedded(t, embedded.Options{})
 	require.False(t, e.Listening())
 	require.Empty(t, e.ClientURL())
 
@@ -48,7 +50,7 @@ func TestStartEmbedded_InProcessOnly(t *testing.T) {
 
 func TestStartEmbedded_ListensOnFreePort(t *testing.T) {
 	t.Parallel()
-	e := startEmbedded(t, queue.EmbeddedOptions{Listen: "127.0.0.1:0"})
+	e := startEmbedded(t, embedded.Options{Listen: "127.0.0.1:0"})
 	require.True(t, e.Listening())
 	url := e.ClientURL()
 	require.NotEmpty(t, url)
@@ -73,7 +75,7 @@ func TestStartEmbedded_AddressTaken(t *testing.T) {
 	// Issue 23, item 1: with the address taken (another NATS server on 4222), the embedded server
 	// used to run in-process only, no URL was recorded, and ingestctl reported on the other server.
 	// It now listens on a free port of the same host, and says where.
-	e := startEmbedded(t, queue.EmbeddedOptions{Listen: l.Addr().String()})
+	e := startEmbedded(t, embedded.Options{Listen: l.Addr().String()})
 	require.True(t, e.Listening(), "the address is taken: another port of the same host")
 	url := e.ClientURL()
 	require.NotEmpty(t, url)
@@ -89,7 +91,7 @@ func TestStartEmbedded_AddressTaken(t *testing.T) {
 func TestStartEmbedded_BadListen(t *testing.T) {
 	t.Parallel()
 	for _, addr := range []string{"nonsense", "127.0.0.1:http-ish", "127.0.0.1:70000", "127.0.0.1:-1"} {
-		_, err := queue.StartEmbedded(queue.EmbeddedOptions{
+		_, err := embedded.Start(embedded.Options{
 			DataDir: t.TempDir(),
 			Listen:  addr,
 			Logger:  slog.New(slog.DiscardHandler),
@@ -106,7 +108,7 @@ func TestStartEmbedded_RestartKeepsMessages(t *testing.T) {
 	cfg := queue.DefaultConfig()
 	cfg.MaxBytes = 64 << 20
 
-	first, err := queue.StartEmbedded(queue.EmbeddedOptions{DataDir: dir, Logger: log})
+	first, err := embedded.Start(embedded.Options{DataDir: dir, Logger: log})
 	require.NoError(t, err)
 	nc, err := first.Connect(nats.ReconnectBufSize(-1))
 	require.NoError(t, err)
@@ -114,15 +116,15 @@ func TestStartEmbedded_RestartKeepsMessages(t *testing.T) {
 	require.NoError(t, err)
 	_, err = queue.EnsureStream(t.Context(), p.JetStream(), cfg)
 	require.NoError(t, err)
-	want := newEvent(t, "widget_new_conversation", "kept-0", 0)
-	for _, ev := range []*event.Event{want, newEvent(t, "x", "kept-1", 0), newEvent(t, "x", "kept-2", 0)} {
+	want := testkit.FixtureEvent(t, "kept-0")
+	for _, ev := range []*event.Event{want, testkit.FixtureEvent(t, "kept-1"), testkit.FixtureEvent(t, "kept-2")} {
 		_, err := p.Publish(t.Context(), ev)
 		require.NoError(t, err)
 	}
 	nc.Close()
 	first.Shutdown()
 
-	second := startEmbedded(t, queue.EmbeddedOptions{DataDir: dir})
+	second := startEmbedded(t, embedded.Options{DataDir: dir})
 	nc2, err := second.Connect()
 	require.NoError(t, err)
 	defer nc2.Close()

@@ -1,4 +1,7 @@
-package queue
+// Package embedded runs the NATS server with JetStream inside the standalone ingest's process.
+// It is its own package so that only the programs that embed a server link nats-server: the
+// worker, the console and ingestctl reach NATS as clients (pkg/queue) and never carry it.
+package embedded
 
 import (
 	"errors"
@@ -13,8 +16,8 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// EmbeddedOptions configures the NATS server standalone mode runs inside the ingest process.
-type EmbeddedOptions struct {
+// Options configures the NATS server standalone mode runs inside the ingest process.
+type Options struct {
 	// DataDir holds JetStream's files (under DataDir/jetstream).
 	DataDir string
 	// Listen is where extra worker processes attach (host:port; port 0 picks a free one). Empty
@@ -33,15 +36,15 @@ type EmbeddedOptions struct {
 	Logger *slog.Logger
 }
 
-// Embedded is a running embedded NATS server with JetStream.
-type Embedded struct {
+// Server is a running embedded NATS server with JetStream.
+type Server struct {
 	srv       *server.Server
 	listening bool
 }
 
-// StartEmbedded starts a JetStream-enabled NATS server in this process and waits until it accepts
+// Start starts a JetStream-enabled NATS server in this process and waits until it accepts
 // connections.
-func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
+func Start(o Options) (*Server, error) {
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
@@ -78,14 +81,14 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 		srv.Shutdown()
 		return nil, errors.New("embedded nats: not ready for connections within 30s (see the nats-server log lines above)")
 	}
-	return &Embedded{srv: srv, listening: !opts.DontListen}, nil
+	return &Server{srv: srv, listening: !opts.DontListen}, nil
 }
 
 // Listening reports whether the server accepts TCP connections from other processes.
-func (e *Embedded) Listening() bool { return e.listening }
+func (e *Server) Listening() bool { return e.listening }
 
 // ClientURL is the URL other processes connect to; empty when the server is in-process only.
-func (e *Embedded) ClientURL() string {
+func (e *Server) ClientURL() string {
 	if !e.listening {
 		return ""
 	}
@@ -93,7 +96,7 @@ func (e *Embedded) ClientURL() string {
 }
 
 // Connect opens an in-process connection (no TCP) to the server.
-func (e *Embedded) Connect(opts ...nats.Option) (*nats.Conn, error) {
+func (e *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
 	opts = append([]nats.Option{nats.InProcessServer(e.srv)}, opts...)
 	nc, err := nats.Connect("", opts...)
 	if err != nil {
@@ -103,7 +106,7 @@ func (e *Embedded) Connect(opts ...nats.Option) (*nats.Conn, error) {
 }
 
 // Shutdown stops the server, flushing JetStream's files, and waits until it is down.
-func (e *Embedded) Shutdown() {
+func (e *Server) Shutdown() {
 	e.srv.Shutdown()
 	e.srv.WaitForShutdown()
 }
