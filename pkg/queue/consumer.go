@@ -110,7 +110,7 @@ func (c *Consumer) Sync(ctx context.Context, ids []string) error {
 			continue
 		}
 		cc := c.cfg.AccountConsumerConfig(id)
-		cons, err := c.stream.CreateOrUpdateConsumer(ctx, cc)
+		cons, err := ensureConsumer(ctx, c.stream, cc)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("create or update consumer %s (account %s) on %s: %w", cc.Durable, id, c.cfg.Stream, err))
 			if i == 0 {
@@ -313,4 +313,24 @@ func (c *Consumer) Info(ctx context.Context) (*jetstream.ConsumerInfo, error) {
 func fatal(err error) bool {
 	return errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
 		errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrBadSubscription)
+}
+
+// ensureConsumer creates or updates the durable consumer cc. nats-server 2.15 answers the first
+// update of a consumer it loaded from disk (after a restart) with the configuration it had,
+// although it applies the new one; nats.go then reports the changed filter as "multiple consumer
+// filter subjects not supported". So after that error the consumer is read back, and taken when
+// it has cc's filters (TestReleaseDataDirectoryKeepsWorking in pkg/app upgrades such a one).
+func ensureConsumer(ctx context.Context, s jetstream.Stream, cc jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	cons, err := s.CreateOrUpdateConsumer(ctx, cc)
+	if !errors.Is(err, jetstream.ErrConsumerMultipleFilterSubjectsNotSupported) {
+		return cons, err
+	}
+	got, rerr := s.Consumer(ctx, cc.Durable)
+	if rerr != nil {
+		return nil, errors.Join(err, rerr)
+	}
+	if info := got.CachedInfo(); info != nil && slices.Equal(info.Config.FilterSubjects, cc.FilterSubjects) && info.Config.FilterSubject == cc.FilterSubject {
+		return got, nil
+	}
+	return nil, err
 }
