@@ -6,7 +6,7 @@
 # port 18931 on loopback.
 set -eu
 rel=e5745b1
-out=pkg/app/testdata/release-$rel
+out=${1:-pkg/app/testdata/release-$rel} # or where the first argument says
 tmp=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; git worktree remove --force "$tmp/src" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 git worktree add -q "$tmp/src" $rel
