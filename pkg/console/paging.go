@@ -23,7 +23,8 @@ type pageLinks struct {
 
 // leadsPageLinks computes the links of the page that was listed from cursor (empty: the first
 // page), reached over the stack prev, whose store answer continues at next (empty: last page).
-func leadsPageLinks(q, cursor, prev, next string) pageLinks {
+// base holds what every link keeps (the search q, the page size limit).
+func leadsPageLinks(base url.Values, cursor, prev, next string) pageLinks {
 	var stack []string
 	for _, c := range strings.Split(prev, ",") {
 		if c = strings.TrimSpace(c); c != "" {
@@ -39,24 +40,26 @@ func leadsPageLinks(q, cursor, prev, next string) pageLinks {
 		if len(ahead) > maxPrevCursors {
 			ahead = ahead[len(ahead)-maxPrevCursors:]
 		}
-		l.Next = leadsURL(q, next, ahead)
+		l.Next = leadsURL(base, next, ahead)
 	}
 	if cursor != "" {
-		l.First = leadsURL(q, "", nil)
+		l.First = leadsURL(base, "", nil)
 		if len(stack) == 0 {
 			l.Prev = l.First
 		} else {
-			l.Prev = leadsURL(q, stack[len(stack)-1], stack[:len(stack)-1])
+			l.Prev = leadsURL(base, stack[len(stack)-1], stack[:len(stack)-1])
 		}
 	}
 	return l
 }
 
-// leadsURL is the leads page for search q from cursor, with the stack prev.
-func leadsURL(q, cursor string, prev []string) string {
+// leadsURL is the leads page of base from cursor, with the stack prev.
+func leadsURL(base url.Values, cursor string, prev []string) string {
 	v := url.Values{}
-	if q != "" {
-		v.Set("q", q)
+	for k, vs := range base {
+		if len(vs) > 0 && vs[0] != "" {
+			v.Set(k, vs[0])
+		}
 	}
 	if cursor != "" {
 		v.Set("cursor", cursor)

@@ -3,6 +3,7 @@ package console
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -18,12 +19,13 @@ type leadsPageData struct {
 
 func (s *Server) leadsPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	v, err := s.leads(r.Context(), accountOf(r), q.Get("q"), "", q.Get("cursor"))
+	v, err := s.leads(r.Context(), accountOf(r), q.Get("q"), q.Get("limit"), q.Get("cursor"))
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	d := leadsPageData{leadsView: v, Total: -1, Links: leadsPageLinks(q.Get("q"), q.Get("cursor"), q.Get("prev"), v.NextCursor)}
+	base := url.Values{"q": {q.Get("q")}, "limit": {q.Get("limit")}}
+	d := leadsPageData{leadsView: v, Total: -1, Links: leadsPageLinks(base, q.Get("cursor"), q.Get("prev"), v.NextCursor)}
 	if c, err := s.store.Counts(r.Context(), accountOf(r)); err == nil {
 		d.Total = c.Leads
 	} else {
@@ -210,7 +212,7 @@ func newChart(per []minuteCount, clk clock) chart {
 	for i, m := range per {
 		h := float64(c.Base-14) * float64(m.Events) / float64(c.Max)
 		c.Bars = append(c.Bars, bar{X: float64(c.Left) + float64(i)*step + 1, Y: float64(c.Base) - h, W: step - 2, H: h,
-			Label: fmt.Sprintf("%s %s (%s UTC): %d events", m.Minute.In(clk.loc).Format("15:04"), c.Zone, m.Minute.UTC().Format("15:04"), m.Events)})
+			Label: clk.minute(m.Minute) + fmt.Sprintf(": %d events", m.Events)})
 	}
 	c.From, c.To = per[0].Minute.In(clk.loc).Format("15:04"), per[len(per)-1].Minute.Add(time.Minute).In(clk.loc).Format("15:04")
 	return c

@@ -57,3 +57,13 @@ func (c clock) html(t time.Time) template.HTML {
 	return template.HTML(`<time datetime="` + html.EscapeString(u.Format(time.RFC3339)) + `" title="` +
 		html.EscapeString(u.Format("2006-01-02 15:04:05")+" UTC") + `">` + html.EscapeString(c.local(t)) + `</time>`)
 }
+
+// minute is a minute for the chart's hover labels: in the operator's zone, and in UTC too
+// unless that is the zone.
+func (c clock) minute(t time.Time) string {
+	local := t.In(c.loc).Format("15:04 MST")
+	if c.loc == time.UTC {
+		return local
+	}
+	return local + " (" + t.UTC().Format("15:04") + " UTC)"
+}
