@@ -16,6 +16,11 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
+// styleCSS is the one stylesheet. It holds no /* comments */: html/template drops comments from
+// a <style> element, which would change its text and so its hash below. On a phone (max-width
+// 640px) tables marked "cards" become one card per row, each cell a line with its column's name
+// (data-label) before it, the row's actions on the card, so no page scrolls sideways.
+//
 //go:embed assets/style.css
 var styleCSS string
 
