@@ -17,7 +17,7 @@ const maxPrevCursors = 100
 // pageLinks are the leads page's Previous and Next links; "" when there is none.
 type pageLinks struct {
 	Prev, Next string
-	// First is a link to the first page, set when the page is not the first.
+	// First is a link to the first page, set when Previous does not go there already.
 	First string
 }
 
@@ -43,11 +43,10 @@ func leadsPageLinks(base url.Values, cursor, prev, next string) pageLinks {
 		l.Next = leadsURL(base, next, ahead)
 	}
 	if cursor != "" {
-		l.First = leadsURL(base, "", nil)
-		if len(stack) == 0 {
-			l.Prev = l.First
-		} else {
+		l.Prev = leadsURL(base, "", nil)
+		if len(stack) > 0 {
 			l.Prev = leadsURL(base, stack[len(stack)-1], stack[:len(stack)-1])
+			l.First = leadsURL(base, "", nil)
 		}
 	}
 	return l

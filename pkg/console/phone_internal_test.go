@@ -93,11 +93,12 @@ func TestLeadsPageLinks(t *testing.T) {
 	second := leadsPageLinks(base, "c1", "", "c2")
 	require.Equal(t, "/?cursor=c2&prev=c1&q=asha", second.Next)
 	require.Equal(t, "/?q=asha", second.Prev, "back to the first page")
-	require.Equal(t, "/?q=asha", second.First)
+	require.Empty(t, second.First, "Previous is the first page already")
 
 	third := leadsPageLinks(base, "c2", "c1", "")
 	require.Empty(t, third.Next, "the last page")
 	require.Equal(t, "/?cursor=c1&q=asha", third.Prev, "back to the second page, whose stack is empty")
+	require.Equal(t, "/?q=asha", third.First)
 
 	var stack []string
 	for i := range maxPrevCursors + 10 {
