@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -29,6 +30,8 @@ type consoleConfig struct {
 	Token   string // ADMIN_TOKEN, empty = generated
 	DB      string // DATABASE_URL of the leads store
 	Region  string
+	// Zone is CONSOLE_TZ, read (console.ParseZone); nil is UTC.
+	Zone    *time.Location
 	MaxBody int64
 	Queue   queue.Config
 	// Accounts is the registry of a program that follows the accounts already (the standalone
@@ -72,7 +75,7 @@ func startConsole(ctx context.Context, c consoleConfig, nc *nats.Conn, log *slog
 	if c.Accounts == nil {
 		c.Accounts = consoleAccounts(followCtx, nc, c.Queue, log)
 	}
-	cfg := console.Config{Token: token, Accounts: c.Accounts, Store: browser, DefaultRegion: c.Region, Log: log, Metrics: newRegistry()}
+	cfg := console.Config{Token: token, Accounts: c.Accounts, Store: browser, DefaultRegion: c.Region, Zone: c.Zone, Log: log, Metrics: newRegistry()}
 	if nc != nil {
 		if cfg.Ops, err = admin.NewOps(nc, c.Queue, c.MaxBody); err != nil {
 			stopFollowing()

@@ -5,11 +5,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/saleassist-pipeline/pipeline/internal/envflag"
 	"github.com/saleassist-pipeline/pipeline/internal/natsconn"
+	"github.com/saleassist-pipeline/pipeline/pkg/console"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -24,6 +26,9 @@ type ConsoleConfig struct {
 	Token         string
 	DefaultRegion string
 	MaxBody       int64
+	// TZ is CONSOLE_TZ, the zone the pages show times in; Zone is it read at ParseFlags.
+	TZ   string
+	Zone *time.Location
 }
 
 // Console is cmd/console: the operator's console as a process of its own, for deployments where
@@ -57,7 +62,12 @@ func (m *Console) ParseFlags(args []string) error {
 	fs.StringEnv(&c.DataDir, "data-dir", "DATA_DIR", "./data", "where a generated admin token is kept (admin-token)")
 	fs.StringEnv(&c.DefaultRegion, "default-region", "DEFAULT_PHONE_REGION", "IN", "region for searched phone numbers written without a country code")
 	fs.Int64Env(&c.MaxBody, "max-body", "MAX_BODY_BYTES", ingest.DefaultMaxBody, "largest body a quarantine replay submits, as the ingest's")
+	fs.StringEnv(&c.TZ, "tz", "CONSOLE_TZ", "UTC", "time zone the pages show times in (an IANA name such as Asia/Kolkata); UTC on hover and in the API")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var err error
+	if c.Zone, err = console.ParseZone(c.TZ); err != nil {
 		return err
 	}
 	c.Token, _ = m.Env("ADMIN_TOKEN")
@@ -86,7 +96,7 @@ func (m *Console) Run(ctx context.Context) error {
 	g.add("console", func(ctx context.Context) error {
 		var err error
 		m.console, err = startConsole(ctx, consoleConfig{Addr: c.Addr, DataDir: c.DataDir, Token: c.Token, DB: c.DB,
-			Region: c.DefaultRegion, MaxBody: c.MaxBody, Queue: queue.DefaultConfig()}, m.nc, m.log, g.fail)
+			Region: c.DefaultRegion, Zone: c.Zone, MaxBody: c.MaxBody, Queue: queue.DefaultConfig()}, m.nc, m.log, g.fail)
 		return err
 	}, func(ctx context.Context) error { return m.console.stop(ctx) })
 	if err := g.run(ctx); err != nil {

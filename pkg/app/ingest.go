@@ -17,6 +17,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/internal/natsconn"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
+	"github.com/saleassist-pipeline/pipeline/pkg/console"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
@@ -51,6 +52,9 @@ type IngestConfig struct {
 	// ConsoleToken is ADMIN_TOKEN (env only); empty = generated into the data directory.
 	ConsoleAddr  string
 	ConsoleToken string
+	// ConsoleTZ is CONSOLE_TZ, the zone the console shows times in; ConsoleZone is it read.
+	ConsoleTZ   string
+	ConsoleZone *time.Location
 	// Worker configures the standalone in-process worker.
 	Worker WorkerSettings
 }
@@ -119,8 +123,13 @@ func (m *Ingest) ParseFlags(args []string) error {
 	fs.Int64Env(&c.StreamReplicas, "stream-replicas", "STREAM_REPLICAS", 1, "copies of each stream in a JetStream cluster (3 in production clusters; 1 standalone)")
 	fs.StringEnv(&c.SyncInterval, "jetstream-sync", "JETSTREAM_SYNC_INTERVAL", "2m", "standalone: how often JetStream fsyncs (a duration, or \"always\")")
 	fs.StringEnvEmptyOK(&c.ConsoleAddr, "console-addr", "CONSOLE_ADDR", DefaultConsoleAddr, "standalone: address of the operator's console (leads, dead letters, schema); empty = off; beyond loopback it needs ADMIN_TOKEN")
+	fs.StringEnv(&c.ConsoleTZ, "console-tz", "CONSOLE_TZ", "UTC", "standalone: time zone the console shows times in (an IANA name such as Asia/Kolkata); UTC on hover and in the API")
 	c.Worker.register(fs, "standalone worker: ")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var err error
+	if c.ConsoleZone, err = console.ParseZone(c.ConsoleTZ); err != nil {
 		return err
 	}
 	if v, ok := m.Env("WEBHOOK_SECRETS"); ok {

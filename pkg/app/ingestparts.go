@@ -167,7 +167,7 @@ func (m *Ingest) startConsole(ctx context.Context) error {
 	c := m.Config
 	var err error
 	m.console, err = startConsole(ctx, consoleConfig{Addr: c.ConsoleAddr, DataDir: c.DataDir, Token: c.ConsoleToken,
-		DB: m.db(), Region: c.Worker.DefaultRegion, MaxBody: m.maxBody, Queue: m.qc, Accounts: m.accounts},
+		DB: m.db(), Region: c.Worker.DefaultRegion, Zone: c.ConsoleZone, MaxBody: m.maxBody, Queue: m.qc, Accounts: m.accounts},
 		m.nc, m.log.With("component", "console"), m.group.fail)
 	if errors.Is(err, errConsoleAddrInUse) {
 		m.log.Warn("console not started: its address is taken", "addr", c.ConsoleAddr, "fix", "set CONSOLE_ADDR to a free address, or empty to turn the console off")

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,6 +52,9 @@ type Config struct {
 	// DefaultRegion reads searched phone numbers without a country code, and previews mappings,
 	// as the workers' DEFAULT_PHONE_REGION does; empty means "IN".
 	DefaultRegion string
+	// Zone is the operator's time zone (CONSOLE_TZ, see ParseZone): the pages show times in it,
+	// with UTC on hover; the API is UTC whatever it is. nil is UTC.
+	Zone *time.Location
 	// Log receives errors, never tokens nor lead data; nil discards.
 	Log *slog.Logger
 	// Metrics is the registry the console's metrics join and its /metrics serves; nil: one of
@@ -65,6 +69,7 @@ type Server struct {
 	accounts *account.Registry
 	region   string
 	mapper   *mapping.Mapper
+	clock    clock
 	auth     *auth
 	log      *slog.Logger
 	pages    *pages
@@ -91,7 +96,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	p, err := loadPages()
+	if cfg.Zone == nil {
+		cfg.Zone = time.UTC
+	}
+	p, err := loadPages(clock{cfg.Zone})
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +110,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Accounts == nil {
 		cfg.Accounts = account.NewRegistry(account.Account{ID: account.Default})
 	}
-	s := &Server{store: cfg.Store, ops: cfg.Ops, accounts: cfg.Accounts, region: cfg.DefaultRegion, mapper: mapper,
+	s := &Server{store: cfg.Store, ops: cfg.Ops, accounts: cfg.Accounts, region: cfg.DefaultRegion, mapper: mapper, clock: clock{cfg.Zone},
 		auth: newAuth(cfg.Token, cfg.Accounts), log: cfg.Log, pages: p, metrics: m,
 		signInLimit: newSignInLimiter(SignInBurst, SignInEvery), signInFailing: &ratelog.Failing{Log: cfg.Log}}
 	s.handler = securityHeaders(s.routes())

@@ -182,7 +182,7 @@ func TestStats(t *testing.T) {
 	code, page = b.do(t, http.MethodGet, "/stats", nil, true)
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, string(page), `<b id="stat-workers">2 (1)</b>`)
-	require.Contains(t, string(page), "Worker w-paused is paused since 2026-12-06 10:14:02 UTC: the store is unavailable (unreachable)")
+	require.Contains(t, string(page), `Worker w-paused is paused since <time datetime="2026-12-06T10:14:02Z" title="2026-12-06 10:14:02 UTC">2026-12-06 10:14:02 UTC</time>: the store is unavailable (unreachable)`)
 	require.NotContains(t, string(page), "Worker w-ok is paused")
 }
 

@@ -10,13 +10,17 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
-	"time"
 	"unicode/utf8"
 )
 
 //go:embed templates/*.html
 var templateFS embed.FS
 
+// styleCSS is the one stylesheet. It holds no /* comments */: html/template drops comments from
+// a <style> element, which would change its text and so its hash below. On a phone (max-width
+// 640px) tables marked "cards" become one card per row, each cell a line with its column's name
+// (data-label) before it, the row's actions on the card, so no page scrolls sideways.
+//
 //go:embed assets/style.css
 var styleCSS string
 
@@ -32,25 +36,27 @@ type pages struct{ byName map[string]*template.Template }
 
 var pageNames = []string{"signin", "error", "leads", "lead", "event", "deadletters", "deadletter", "discarded", "quarantine", "schema", "stats"}
 
-var funcs = template.FuncMap{
-	"fmtTime": func(t time.Time) string {
-		if t.IsZero() {
-			return "–"
-		}
-		return t.UTC().Format("2006-01-02 15:04:05")
-	},
-	"clip": func(s string, n int) string {
-		if utf8.RuneCountInString(s) <= n {
-			return s
-		}
-		return string([]rune(s)[:n]) + "…"
-	},
-	"indent":     indentJSON,
-	"join":       strings.Join,
-	"eventURL":   eventURL,
-	"schemaURL":  schemaURL,
-	"previewURL": previewURL,
-	"starterURL": starterURL,
+// funcs are the templates' functions; times are shown in c's zone.
+func funcs(c clock) template.FuncMap {
+	return template.FuncMap{
+		"fmtTime":  c.html,
+		"zone":     c.zone,
+		"phone":    formatPhone,
+		"tel":      telURL,
+		"attrs":    attributes,
+		"clip":     clip,
+		"indent":   indentJSON,
+		"join":     strings.Join,
+		"eventURL": eventURL, "schemaURL": schemaURL, "previewURL": previewURL, "starterURL": starterURL,
+	}
+}
+
+// clip shortens s to n characters, marking the cut.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
 }
 
 // indentJSON pretty-prints a payload for reading; text that is not JSON stays as it is.
@@ -65,7 +71,7 @@ func indentJSON(raw json.RawMessage) string {
 // loadPages parses the embedded templates. The stylesheet is placed into the layout's text
 // before parsing, so it is the template's own (trusted) text rather than data passed through a
 // typed string.
-func loadPages() (*pages, error) {
+func loadPages(c clock) (*pages, error) {
 	layout, err := templateFS.ReadFile("templates/layout.html")
 	if err != nil {
 		return nil, err
@@ -77,7 +83,7 @@ func loadPages() (*pages, error) {
 		if err != nil {
 			return nil, err
 		}
-		t, err := template.New("layout").Funcs(funcs).Parse(base)
+		t, err := template.New("layout").Funcs(funcs(c)).Parse(base)
 		if err == nil {
 			t, err = t.Parse(string(body))
 		}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -32,6 +33,8 @@ const testToken = "console-test-token-0123456789abcdef"
 
 // testBundle is a console over a real SQLite store, optionally with a real embedded JetStream.
 type testBundle struct {
+	// zone is the console's CONSOLE_TZ; nil: UTC.
+	zone *time.Location
 	// accounts is the console's registry; nil: the default account alone.
 	accounts *account.Registry
 	db       *sqlite.DB
@@ -53,6 +56,15 @@ func withJetStream(t *testing.T) option {
 	}
 }
 
+// withZone shows the pages' times in the zone of CONSOLE_TZ=name.
+func withZone(t *testing.T, name string) option {
+	return func(b *testBundle) {
+		var err error
+		b.zone, err = console.ParseZone(name)
+		require.NoError(t, err)
+	}
+}
+
 // withAccounts gives the console these accounts (the registry account.Follow keeps in a program).
 func withAccounts(accts ...account.Account) option {
 	return func(b *testBundle) { b.accounts = account.NewRegistry(accts...) }
@@ -67,7 +79,7 @@ func setup(t *testing.T, opts ...option) *testBundle {
 	for _, o := range opts {
 		o(b)
 	}
-	cfg := console.Config{Token: testToken, Accounts: b.accounts, Store: db, DefaultRegion: "IN",
+	cfg := console.Config{Token: testToken, Accounts: b.accounts, Store: db, DefaultRegion: "IN", Zone: b.zone,
 		Log: slog.New(slog.NewJSONHandler(b.log, nil))}
 	if b.js != nil {
 		cfg.Ops, err = admin.NewOps(b.js.Conn, b.js.Config, 1<<20)

@@ -3,19 +3,35 @@ package console
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 )
 
 // The pages: each computes the same view as its API route and renders it.
 
+// leadsPageData is the leads page: the page of leads, the account's total (a filtered count
+// would scan what the search scans, so the page says the total only), and links both ways.
+type leadsPageData struct {
+	leadsView
+	Total int64
+	Links pageLinks
+}
+
 func (s *Server) leadsPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	v, err := s.leads(r.Context(), accountOf(r), q.Get("q"), "", q.Get("cursor"))
+	v, err := s.leads(r.Context(), accountOf(r), q.Get("q"), q.Get("limit"), q.Get("cursor"))
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "leads", pageData{Title: "Leads", Nav: "leads", Data: v})
+	base := url.Values{"q": {q.Get("q")}, "limit": {q.Get("limit")}}
+	d := leadsPageData{leadsView: v, Total: -1, Links: leadsPageLinks(base, q.Get("cursor"), q.Get("prev"), v.NextCursor)}
+	if c, err := s.store.Counts(r.Context(), accountOf(r)); err == nil {
+		d.Total = c.Leads
+	} else {
+		s.log.Warn("console: counting leads for the leads page", "err", err)
+	}
+	s.render(w, r, http.StatusOK, "leads", pageData{Title: "Leads", Nav: "leads", Data: d})
 }
 
 // leadPageData adds the raw events to the lead's view, for the timeline.
@@ -51,13 +67,28 @@ func (s *Server) leadPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "lead", pageData{Title: "Lead", Nav: "leads", Data: d})
 }
 
+// eventPageData is an event's page: the event, and the name of its lead for the link.
+type eventPageData struct {
+	eventView
+	LeadName string
+}
+
 func (s *Server) eventPage(w http.ResponseWriter, r *http.Request) {
 	v, err := s.event(r.Context(), accountOf(r), target(r, "event_id", "id"))
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "event", pageData{Title: "Event", Nav: "leads", Data: v})
+	d := eventPageData{eventView: v}
+	if v.LeadID != 0 {
+		if l, err := s.store.Lead(r.Context(), accountOf(r), v.LeadID); err == nil {
+			d.LeadName = l.Name
+			if d.LeadName == "" {
+				d.LeadName = l.Email
+			}
+		}
+	}
+	s.render(w, r, http.StatusOK, "event", pageData{Title: "Event", Nav: "leads", Data: d})
 }
 
 func (s *Server) quarantinePage(w http.ResponseWriter, r *http.Request) {
@@ -152,7 +183,7 @@ func (s *Server) statsPage(w http.ResponseWriter, r *http.Request) {
 		Data: struct {
 			Stats statsView
 			Chart chart
-		}{v, newChart(v.StoredPerMinute)}})
+		}{v, newChart(v.StoredPerMinute, s.clock)}})
 }
 
 // chart is the last hour's throughput as SVG bars, every coordinate computed here: the template
@@ -160,7 +191,7 @@ func (s *Server) statsPage(w http.ResponseWriter, r *http.Request) {
 type chart struct {
 	Width, Height, Left, Base int
 	Max                       int64
-	From, To                  string
+	From, To, Zone            string
 	Bars                      []bar
 }
 
@@ -169,8 +200,8 @@ type bar struct {
 	Label      string
 }
 
-func newChart(per []minuteCount) chart {
-	c := chart{Width: 640, Height: 150, Left: 40, Base: 130, Max: 1}
+func newChart(per []minuteCount, clk clock) chart {
+	c := chart{Width: 640, Height: 150, Left: 40, Base: 130, Max: 1, Zone: clk.zone()}
 	for _, m := range per {
 		c.Max = max(c.Max, m.Events)
 	}
@@ -181,8 +212,8 @@ func newChart(per []minuteCount) chart {
 	for i, m := range per {
 		h := float64(c.Base-14) * float64(m.Events) / float64(c.Max)
 		c.Bars = append(c.Bars, bar{X: float64(c.Left) + float64(i)*step + 1, Y: float64(c.Base) - h, W: step - 2, H: h,
-			Label: fmt.Sprintf("%s UTC: %d events", m.Minute.Format("15:04"), m.Events)})
+			Label: clk.minute(m.Minute) + fmt.Sprintf(": %d events", m.Events)})
 	}
-	c.From, c.To = per[0].Minute.Format("15:04"), per[len(per)-1].Minute.Add(time.Minute).Format("15:04")
+	c.From, c.To = per[0].Minute.In(clk.loc).Format("15:04"), per[len(per)-1].Minute.Add(time.Minute).In(clk.loc).Format("15:04")
 	return c
 }
