@@ -19,11 +19,17 @@ const (
 	maxFieldsPending = 20_000
 	// fieldsTimeout bounds one upsert of the kept schema.
 	fieldsTimeout = 10 * time.Second
+	// fieldsEvery is the shortest gap between two upserts: the batches stored in between are
+	// merged into the next one. On SQLite each upsert is a commit of its own on the one write
+	// connection, which the next batch waits for; at 8 batches a second, one commit in eight.
+	fieldsEvery = time.Second
 )
 
 // fieldKeeper keeps the schema of the stored events (store.FieldKeeper): the store stage hands it
 // each batch's stored events once they are committed and acked, and a goroutine of its own walks
-// them (fieldpaths: paths merged, counts summed) and upserts once per (account, type, path).
+// them at once (fieldpaths: paths merged, counts summed) and upserts once per (account, type,
+// path): after the batch, or, when the last upsert was less than fieldsEvery ago, once that much
+// has passed, for every batch stored meanwhile.
 //
 // Why a write of its own, just after the batch's commit, rather than inside its transaction:
 //   - an event is never lost or stored twice because of it: it starts after the commit and the
@@ -37,13 +43,14 @@ const (
 //     it falls behind, the batches waiting are merged into one upsert.
 //
 // The cost: a worker that dies between a commit and the upsert leaves those events' paths
-// uncounted (counts are at most a batch or two low; a path is missing only if every event that
-// carried it was in such a batch).
+// uncounted (counts are at most fieldsEvery of events low; a path is missing only if every event
+// that carried it was stored in that second).
 type fieldKeeper struct {
 	keep    store.FieldKeeper
 	mask    fieldpaths.Masker
-	failing ratelog.Failing // the upsert
-	behind  ratelog.Failing // events left out past maxFieldsPending
+	col     *fieldpaths.Collector // what is walked and not kept yet; run's own
+	failing ratelog.Failing       // the upsert
+	behind  ratelog.Failing       // events left out past maxFieldsPending
 	wake    chan struct{}
 	done    chan struct{}
 
@@ -60,7 +67,7 @@ type storedBody struct {
 }
 
 func newFieldKeeper(k store.FieldKeeper, m fieldpaths.Masker, log *slog.Logger) *fieldKeeper {
-	return &fieldKeeper{keep: k, mask: m, failing: ratelog.Failing{Log: log},
+	return &fieldKeeper{keep: k, mask: m, col: fieldpaths.NewCollector(m), failing: ratelog.Failing{Log: log},
 		behind: ratelog.Failing{Log: log, Idle: time.Minute},
 		wake:   make(chan struct{}, 1), done: make(chan struct{})}
 }
@@ -90,10 +97,44 @@ func (k *fieldKeeper) add(evs []storedBody) {
 // run keeps what is handed over until stop, then keeps what is left and closes done.
 func (k *fieldKeeper) run() {
 	defer close(k.done)
-	for range k.wake {
+	var (
+		last time.Time
+		due  <-chan time.Time
+	)
+	for {
+		select {
+		case _, open := <-k.wake:
+			k.collect()
+			if !open {
+				k.flush()
+				return
+			}
+		case <-due:
+			due = nil
+		}
+		if k.col.Len() == 0 {
+			continue
+		}
+		if wait := fieldsEvery - time.Since(last); wait > 0 {
+			if due == nil {
+				due = time.After(wait)
+			}
+			continue
+		}
 		k.flush()
+		last = time.Now()
 	}
-	k.flush()
+}
+
+// collect walks what was handed over into k.col, so the bodies are let go at once.
+func (k *fieldKeeper) collect() {
+	k.mu.Lock()
+	evs := k.pending
+	k.pending = nil
+	k.mu.Unlock()
+	for _, ev := range evs {
+		_ = k.col.Add(ev.acct, ev.typ, ev.at, ev.body) // the ingest let it through: valid JSON
+	}
 }
 
 // stop ends run once what was handed over is kept.
@@ -110,22 +151,17 @@ func (k *fieldKeeper) stop() {
 	<-k.done
 }
 
+// flush upserts k.col and starts a new one.
 func (k *fieldKeeper) flush() {
-	k.mu.Lock()
-	evs := k.pending
-	k.pending = nil
-	k.mu.Unlock()
-	if len(evs) == 0 {
+	c := k.col
+	if c.Len() == 0 {
 		return
 	}
-	c := fieldpaths.NewCollector(k.mask)
-	for _, ev := range evs {
-		_ = c.Add(ev.acct, ev.typ, ev.at, ev.body) // the ingest let it through: valid JSON
-	}
+	k.col = fieldpaths.NewCollector(k.mask)
 	ctx, cancel := context.WithTimeout(context.Background(), fieldsTimeout)
 	defer cancel()
 	if err := k.keep.KeepFields(ctx, c.Fields()); err != nil {
-		k.failing.Fail("keeping the schema of stored events failed; their paths are not counted (the events are stored)", err, "events", len(evs))
+		k.failing.Fail("keeping the schema of stored events failed; their paths are not counted (the events are stored)", err, "events", c.Len())
 		return
 	}
 	k.failing.OK("keeping the schema of stored events works again")
