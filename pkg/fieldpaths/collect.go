@@ -46,15 +46,24 @@ type Collector struct {
 
 type typeKey struct{ acct, typ string }
 
-type typeFields struct{ paths map[string]*entry }
+// typeFields are the paths of one account's event type, as a tree: the top level's keys under
+// root. A value is found by its key in its parent's children, so the walk hashes short keys,
+// never whole paths, and builds a path only the first time it sees it.
+type typeFields struct {
+	root  entry
+	paths int
+}
 
 type entry struct {
+	path        string
 	types       store.FieldTypes
 	count       int64
 	first, last time.Time
 	example     string
 	masked      bool
 	seenIn      int
+	children    map[string]*entry // an object's keys
+	elem        *entry            // an array's elements
 }
 
 // NewCollector returns an empty Collector whose examples m masks.
@@ -73,11 +82,11 @@ func (c *Collector) Add(acct, eventType string, at time.Time, body []byte) error
 	k := typeKey{store.Account(acct), eventType}
 	tf := c.types[k]
 	if tf == nil {
-		tf = &typeFields{paths: map[string]*entry{}}
+		tf = &typeFields{}
 		c.types[k] = tf
 	}
-	c.cur, c.at, c.buf = tf, at, c.buf[:0]
-	if _, err := c.value(body, jsonscan.Space(body, 0), 0); err != nil {
+	c.cur, c.at = tf, at
+	if _, err := c.value(body, jsonscan.Space(body, 0), &tf.root, 0); err != nil {
 		return fmt.Errorf("field paths of a %s event: %w", eventType, err)
 	}
 	return nil
@@ -87,11 +96,22 @@ func (c *Collector) Add(acct, eventType string, at time.Time, body []byte) error
 // (the order store.FieldKeeper.KeepFields asks for).
 func (c *Collector) Fields() []store.Field {
 	var out []store.Field
-	for k, tf := range c.types {
-		for p, e := range tf.paths {
-			out = append(out, store.Field{Account: k.acct, EventType: k.typ, Path: p, Types: e.types, Count: e.count,
+	var add func(k typeKey, e *entry)
+	add = func(k typeKey, e *entry) {
+		if e == nil {
+			return
+		}
+		if e.path != "" && e.count > 0 {
+			out = append(out, store.Field{Account: k.acct, EventType: k.typ, Path: e.path, Types: e.types, Count: e.count,
 				FirstSeen: e.first, LastSeen: e.last, Example: store.StorableText(e.example), Masked: e.masked})
 		}
+		for _, child := range e.children {
+			add(k, child)
+		}
+		add(k, e.elem)
+	}
+	for k, tf := range c.types {
+		add(k, &tf.root)
 	}
 	slices.SortFunc(out, func(a, b store.Field) int {
 		return cmp.Or(strings.Compare(a.Account, b.Account), strings.Compare(a.EventType, b.EventType), strings.Compare(a.Path, b.Path))
@@ -101,20 +121,48 @@ func (c *Collector) Fields() []store.Field {
 
 var errSyntax = errors.New("not valid JSON")
 
-// note counts the current path as holding a value of type t, and returns its entry when it
-// still wants an example; nil for the top level, too deep, or past MaxPaths.
-func (c *Collector) note(t store.FieldTypes, depth int) *entry {
-	if len(c.buf) == 0 || depth > MaxDepth {
+// child returns the entry of key under parent (a new one the first time), or nil past MaxPaths.
+// raw is the key as written (inside its quotes).
+func (c *Collector) child(parent *entry, raw []byte, escaped bool) *entry {
+	key := raw
+	if escaped || !utf8.Valid(raw) {
+		c.scratch = jsonscan.AppendUnquoted(c.scratch[:0], raw)
+		key = c.scratch
+	}
+	if e := parent.children[string(key)]; e != nil {
+		return e
+	}
+	if c.cur.paths >= MaxPaths {
+		c.Dropped++
 		return nil
 	}
-	e := c.cur.paths[string(c.buf)]
-	if e == nil {
-		if len(c.cur.paths) >= MaxPaths {
+	if parent.children == nil {
+		parent.children = map[string]*entry{}
+	}
+	e := &entry{path: joinKey(parent.path, key), first: c.at, last: c.at}
+	parent.children[string(key)] = e
+	c.cur.paths++
+	return e
+}
+
+// elem returns the entry of parent's array elements, or nil past MaxPaths.
+func (c *Collector) elem(parent *entry) *entry {
+	if parent.elem == nil {
+		if c.cur.paths >= MaxPaths {
 			c.Dropped++
 			return nil
 		}
-		e = &entry{first: c.at, last: c.at}
-		c.cur.paths[string(c.buf)] = e
+		parent.elem = &entry{path: parent.path + "[0]", first: c.at, last: c.at}
+		c.cur.paths++
+	}
+	return parent.elem
+}
+
+// note counts e as holding a value of type t in this event, and returns it when it still wants
+// an example; nil for the top level or nil e.
+func (c *Collector) note(e *entry, t store.FieldTypes) *entry {
+	if e == nil || e.path == "" {
+		return nil
 	}
 	if e.seenIn != c.n {
 		e.seenIn = c.n
@@ -135,28 +183,32 @@ func (c *Collector) note(t store.FieldTypes, depth int) *entry {
 
 func (c *Collector) example(e *entry, v any) {
 	if e != nil {
-		e.example, e.masked = c.mask.Example(string(c.buf), v)
+		e.example, e.masked = c.mask.Example(e.path, v)
 	}
 }
 
-// value walks the value at b[i] and returns the index past it.
-func (c *Collector) value(b []byte, i, depth int) (int, error) {
+// value walks the value at b[i], whose entry is e (nil: not kept, too deep or past MaxPaths),
+// and returns the index past it.
+func (c *Collector) value(b []byte, i int, e *entry, depth int) (int, error) {
 	if i >= len(b) {
 		return i, errSyntax
 	}
+	if depth > MaxDepth {
+		e = nil
+	}
 	switch ch := b[i]; ch {
 	case '{':
-		c.note(store.TypeObject, depth)
-		return c.object(b, i, depth)
+		c.note(e, store.TypeObject)
+		return c.object(b, i, e, depth)
 	case '[':
-		c.note(store.TypeArray, depth)
-		return c.array(b, i, depth)
+		c.note(e, store.TypeArray)
+		return c.array(b, i, e, depth)
 	case '"':
 		end, escaped, ok := jsonscan.String(b, i+1)
 		if !ok {
 			return end, errSyntax
 		}
-		if e := c.note(store.TypeString, depth); e != nil {
+		if e := c.note(e, store.TypeString); e != nil {
 			c.example(e, c.text(b[i+1:end-1], escaped))
 		}
 		return end, nil
@@ -172,7 +224,7 @@ func (c *Collector) value(b []byte, i, depth int) (int, error) {
 		if !ok {
 			return end, errSyntax
 		}
-		if e := c.note(t, depth); e != nil && t == store.TypeBoolean {
+		if e := c.note(e, t); e != nil && t == store.TypeBoolean {
 			c.example(e, ch == 't')
 		}
 		return end, nil
@@ -181,18 +233,17 @@ func (c *Collector) value(b []byte, i, depth int) (int, error) {
 	if !ok {
 		return end, errSyntax
 	}
-	if e := c.note(store.TypeNumber, depth); e != nil {
+	if e := c.note(e, store.TypeNumber); e != nil {
 		c.example(e, json.Number(b[i:end]))
 	}
 	return end, nil
 }
 
-func (c *Collector) object(b []byte, i, depth int) (int, error) {
+func (c *Collector) object(b []byte, i int, e *entry, depth int) (int, error) {
 	i = jsonscan.Space(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1, nil
 	}
-	base := len(c.buf)
 	for {
 		if i >= len(b) || b[i] != '"' {
 			return i, errSyntax
@@ -201,15 +252,16 @@ func (c *Collector) object(b []byte, i, depth int) (int, error) {
 		if !ok {
 			return end, errSyntax
 		}
-		c.appendKey(b[i+1:end-1], escaped)
+		var child *entry
+		if e != nil {
+			child = c.child(e, b[i+1:end-1], escaped)
+		}
 		i = jsonscan.Space(b, end)
 		if i >= len(b) || b[i] != ':' {
 			return i, errSyntax
 		}
 		var err error
-		i, err = c.value(b, jsonscan.Space(b, i+1), depth+1)
-		c.buf = c.buf[:base]
-		if err != nil {
+		if i, err = c.value(b, jsonscan.Space(b, i+1), child, depth+1); err != nil {
 			return i, err
 		}
 		i = jsonscan.Space(b, i)
@@ -227,17 +279,18 @@ func (c *Collector) object(b []byte, i, depth int) (int, error) {
 	}
 }
 
-func (c *Collector) array(b []byte, i, depth int) (int, error) {
+func (c *Collector) array(b []byte, i int, e *entry, depth int) (int, error) {
 	i = jsonscan.Space(b, i+1)
 	if i < len(b) && b[i] == ']' {
 		return i + 1, nil
 	}
-	base := len(c.buf)
-	c.buf = append(c.buf, "[0]"...)
-	defer func() { c.buf = c.buf[:base] }()
+	var el *entry
+	if e != nil {
+		el = c.elem(e)
+	}
 	for {
 		var err error
-		if i, err = c.value(b, i, depth+1); err != nil {
+		if i, err = c.value(b, i, el, depth+1); err != nil {
 			return i, err
 		}
 		i = jsonscan.Space(b, i)
@@ -264,25 +317,18 @@ func (c *Collector) text(raw []byte, escaped bool) string {
 	return string(c.scratch)
 }
 
-// appendKey appends an object key to the path: after a dot when it is a plain key, else as
-// ["key"] (a key holding a dot, a bracket, a quote or a control character, space at either end,
-// or empty), the way MAPPING_FILE paths write it. A plain key without escapes, the usual one, is
-// appended as it is.
-func (c *Collector) appendKey(raw []byte, escaped bool) {
-	key := raw
-	if escaped || !utf8.Valid(raw) {
-		c.scratch = jsonscan.AppendUnquoted(c.scratch[:0], raw)
-		key = c.scratch
-	}
+// joinKey appends an object key to path: after a dot when it is a plain key, else as ["key"] (a
+// key holding a dot, a bracket, a quote or a control character, space at either end, or empty),
+// the way MAPPING_FILE paths write it.
+func joinKey(path string, key []byte) string {
 	if plainKey(key) {
-		if len(c.buf) > 0 {
-			c.buf = append(c.buf, '.')
+		if path == "" {
+			return string(key)
 		}
-		c.buf = append(c.buf, key...)
-		return
+		return path + "." + string(key)
 	}
 	q, _ := json.Marshal(string(key))
-	c.buf = append(append(append(c.buf, '['), q...), ']')
+	return path + "[" + string(q) + "]"
 }
 
 func plainKey(k []byte) bool {
