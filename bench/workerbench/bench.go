@@ -97,8 +97,11 @@ type Report struct {
 	// Alt are the rounds' drains with Options.AlsoSynchronous, when asked for.
 	Alt     []DrainResult
 	AltSync string
-	Sizes   []DrainResult // SizeSmall, SizeFixture, SizeLarge
-	Scale   []DrainResult // 1, 2, 4 workers
+	// NoFields are the rounds' real drains without the kept schema's upkeep (issue 23 item 8),
+	// next to Real, to show what keeping it costs per event.
+	NoFields []DrainResult
+	Sizes    []DrainResult // SizeSmall, SizeFixture, SizeLarge
+	Scale    []DrainResult // 1, 2, 4 workers
 
 	// PostgreSQL section: PGSkipped says why it did not run; PG are the rounds' unlimited worker
 	// process drains (next to Real and Naive); PGScale the one-core worker process drains by
@@ -211,11 +214,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return res, nil
 	}
 	for round := range o.Rounds {
-		const alt Kind = "alt" // the real worker with AlsoSynchronous
-		const pg Kind = "pg"   // one unlimited cmd/worker process on PostgreSQL
-		kinds := []Kind{Real, Naive}
+		const alt Kind = "alt"            // the real worker with AlsoSynchronous
+		const pg Kind = "pg"              // one unlimited cmd/worker process on PostgreSQL
+		const noFields Kind = "no-fields" // the real worker without the kept schema's upkeep
+		kinds := []Kind{Real, noFields, Naive}
 		if o.AlsoSynchronous != "" {
-			kinds = []Kind{Real, alt, Naive}
+			kinds = []Kind{Real, noFields, alt, Naive}
 		}
 		if workerBin != "" {
 			kinds = append(kinds, pg)
@@ -229,6 +233,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			if k == alt {
 				spec.Kind, spec.Synchronous = Real, o.AlsoSynchronous
 				label = "real " + o.AlsoSynchronous
+			}
+			if k == noFields {
+				spec.Kind, spec.SkipFields = Real, true
+				label = "real, no kept schema"
 			}
 			if k == pg {
 				spec = DrainSpec{Kind: Real, Events: o.Events, Template: tpls[SizeFixture], Postgres: o.PostgresURL, Postmaster: postmaster, WorkerBin: workerBin, MeetingPerPerson: true}
@@ -246,6 +254,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				rep.Real = append(rep.Real, res)
 			case alt:
 				rep.Alt = append(rep.Alt, res)
+			case noFields:
+				rep.NoFields = append(rep.NoFields, res)
 			case pg:
 				rep.PG = append(rep.PG, res)
 			default:
@@ -386,6 +396,7 @@ func (r *Report) Write(out io.Writer) {
 			}
 			fmt.Fprintf(out, "ratio SQLITE_SYNCHRONOUS=%s/real: %.2f×, %s/naive: %.2f× (medians of per-round ratios)\n", r.AltSync, median(alt), r.AltSync, median(altNaive))
 		}
+		r.writeFields(out)
 	}
 	if len(r.Sizes) > 0 {
 		fmt.Fprintf(out, "\nPayload size (real worker, 1 instance, one run each)\n")
@@ -495,4 +506,22 @@ func (r *Report) writePostgres(out io.Writer, tw *tabwriter.Writer) {
 		}
 		_ = tw.Flush()
 	}
+}
+
+// writeFields reports what the kept schema's upkeep costs: the real drains against the same
+// worker without it, in the same rounds (CPU of the whole process per event, and rate).
+func (r *Report) writeFields(out io.Writer) {
+	n := min(len(r.NoFields), len(r.Real))
+	if n == 0 {
+		return
+	}
+	var with, without, dCPU, rate []float64
+	for i := range n {
+		with = append(with, r.Real[i].CPUMicrosPerEvent())
+		without = append(without, r.NoFields[i].CPUMicrosPerEvent())
+		dCPU = append(dCPU, r.Real[i].CPUMicrosPerEvent()-r.NoFields[i].CPUMicrosPerEvent())
+		rate = append(rate, r.Real[i].PerSec()/r.NoFields[i].PerSec())
+	}
+	fmt.Fprintf(out, "kept schema upkeep (issue 23 item 8): CPU %.1f µs/event with, %.1f without (medians); difference %+.1f µs/event (median of per-round differences, %+.1f%%); rate with/without %.3f×\n",
+		median(with), median(without), median(dCPU), 100*median(dCPU)/median(without), median(rate))
 }

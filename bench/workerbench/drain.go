@@ -55,6 +55,9 @@ type DrainSpec struct {
 	Profile string
 	// Synchronous, when set, is the real workers' SQLITE_SYNCHRONOUS.
 	Synchronous string
+	// SkipFields turns the in-process real workers' kept schema off (worker.Options.SkipFields),
+	// to measure what keeping it costs.
+	SkipFields bool
 	// Postgres, when set, is a PostgreSQL server URL: the real workers store into a fresh
 	// database created on it for this drain (and dropped after) instead of a SQLite file.
 	// Postmaster is its postmaster's pid when it runs on this machine (Postmaster), for its CPU.
@@ -415,6 +418,7 @@ func startWorkers(ctx context.Context, spec DrainSpec, n int, url, db string, cf
 		if err := w.ParseFlags(args); err != nil {
 			return stop, failed, metrics, nil, err
 		}
+		w.Config.SkipFields = spec.SkipFields
 		if err := w.Run(ctx); err != nil {
 			return stop, failed, metrics, nil, fmt.Errorf("start real worker: %w", err)
 		}

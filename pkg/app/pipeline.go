@@ -46,6 +46,9 @@ type WorkerSettings struct {
 	// MaxClockSkew is how far after an event's arrival a SaleAssist time (payload.updated_on)
 	// is still believed for ordering (mapping.WithMaxClockSkew).
 	MaxClockSkew time.Duration
+	// SkipFields turns the kept schema's upkeep off (worker.Options.SkipFields). No flag or env
+	// sets it: the worker bench sets it to measure what the upkeep costs.
+	SkipFields bool
 }
 
 func (c *WorkerSettings) register(fs *envflag.FlagSet, prefix string) {
@@ -200,6 +203,8 @@ func (p *prepared) start(ctx context.Context, nc *nats.Conn, reg prometheus.Regi
 		BatchTimeout:  c.AckWait * 2 / 3,
 		Accounts:      c.Accounts,
 		AccountRouter: p.accountRouter,
+		PhoneRegion:   c.DefaultRegion,
+		SkipFields:    c.SkipFields,
 	})
 	runCtx, cancel := context.WithCancel(context.Background())
 	r := &runningWorker{store: st, worker: w, cancel: cancel, done: make(chan error, 1), reported: make(chan struct{})}

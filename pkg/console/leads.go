@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/saleassist-pipeline/pipeline/pkg/fieldpaths"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
@@ -56,7 +57,7 @@ func (s *Server) filter(q string) (store.LeadFilter, string) {
 
 // looksLikePhone reports whether s holds at least 5 digits and nothing but phone punctuation.
 func looksLikePhone(s string) bool {
-	digits, ok := phoneDigits(s)
+	digits, ok := fieldpaths.PhoneDigits(s)
 	return ok && digits >= 5
 }
 

@@ -14,7 +14,11 @@ import (
 // result compiles (a test holds it to mapping.ParseMapping).
 func starterMapping(v schemaView) []byte {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# A starter MAPPING_FILE for the event type %s, from the fields of the latest %d stored.\n", quote(v.EventType), v.EventsSampled)
+	from := "every one stored since the workers kept its schema"
+	if v.Source == SchemaSampled {
+		from = fmt.Sprintf("the latest %d stored", v.EventsSampled)
+	}
+	fmt.Fprintf(&b, "# A starter MAPPING_FILE for the event type %s, from the fields of %s.\n", quote(v.EventType), from)
 	b.WriteString("# The format: pkg/lead/mapping/MAPPING.md. Preview it on the console's schema page, or POST it\n")
 	b.WriteString("# to /api/mapping/preview; then set MAPPING_FILE=mapping.yaml for the workers.\n")
 	b.WriteString("version: 1\n")

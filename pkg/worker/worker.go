@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
+	"github.com/saleassist-pipeline/pipeline/pkg/fieldpaths"
+	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
@@ -58,6 +61,12 @@ type Options struct {
 	// follows its changes (new accounts get consumers without a restart), and labels metrics
 	// with their ids. Nil means the default account alone.
 	Accounts *account.Registry
+	// PhoneRegion is the region the kept schema's examples read phone numbers written without a
+	// country code in, to mask them; "" means "IN".
+	PhoneRegion string
+	// SkipFields turns the kept schema's upkeep (fields.go) off. For the bench only, to measure
+	// what the upkeep costs; the console's schema explorer then samples the latest events.
+	SkipFields bool
 	// AccountRouter builds the router of an account with a mapping of its own
 	// (account.Account.Mapping); nil routes every account with the router given to New.
 	AccountRouter RouterFunc
@@ -80,6 +89,8 @@ type Worker struct {
 	// pause is the pause on an unavailable store (pause.go); done closes when Run returns.
 	pause pauseState
 	done  chan struct{}
+	// fields keeps the schema of the stored events; nil when the store keeps none, or SkipFields.
+	fields *fieldKeeper
 	// lagLabels are the account labels the lag gauges were last set for.
 	lagMu     sync.Mutex
 	lagLabels map[string]bool
@@ -122,6 +133,15 @@ func New(cons *queue.Consumer, dlq *queue.DeadLetterer, router *route.Router, st
 		m.mappingInvalid.WithLabelValues(w.accountLabel(acct)).Set(v)
 	})
 	w.initAccounts()
+	if k, ok := st.(store.FieldKeeper); ok && !o.SkipFields {
+		region := cmp.Or(o.PhoneRegion, "IN")
+		m, err := mapping.NewMapper(region)
+		if err != nil {
+			log.Warn("kept schema off: no phone region to mask its examples", "region", region, "err", err)
+		} else {
+			w.fields = newFieldKeeper(k, fieldpaths.NewMasker(m), log)
+		}
+	}
 	return w
 }
 
@@ -140,6 +160,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	go w.watchLag(lagCtx)
 	go w.followAccounts(lagCtx)
 
+	if w.fields != nil {
+		go w.fields.run()
+		defer w.fields.stop()
+	}
 	toStore := make(chan *routedBatch, 1)
 	stored := make(chan struct{})
 	go func() {
@@ -286,6 +310,10 @@ func (w *Worker) storeBatch(b *routedBatch) {
 		results = w.applyEach(b, err)
 	}
 	now := time.Now()
+	var kept []storedBody
+	if w.fields != nil {
+		kept = make([]storedBody, 0, len(b.msgs))
+	}
 	for i, p := range b.msgs {
 		res := results[i]
 		reason, down := store.UnavailableReason(res.Err)
@@ -306,6 +334,10 @@ func (w *Worker) storeBatch(b *routedBatch) {
 		default:
 			w.count(p.ev, p.outcome)
 			w.metrics.age.Observe(now.Sub(p.ev.ReceivedAt).Seconds())
+			if kept != nil {
+				r := &b.records[i]
+				kept = append(kept, storedBody{acct: r.Account, typ: r.EventType, at: r.ReceivedAt, body: r.Payload})
+			}
 			if inv := b.records[i].Invalid; inv != "" {
 				// Stored, with what was wrong with it recorded (events.invalid). The text names
 				// fields and schema rules, never their values, so it may be logged.
@@ -321,6 +353,7 @@ func (w *Worker) storeBatch(b *routedBatch) {
 		}
 	}
 	w.observeBatches(b)
+	w.fields.add(kept)
 }
 
 // applyEach is what storeBatch does when the batch as a whole failed with err, and not because

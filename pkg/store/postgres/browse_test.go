@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
+	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/storetest"
 )
 
@@ -23,6 +24,15 @@ func TestAccounts(t *testing.T) {
 	t.Parallel()
 	testkit.PostgresURL(t) // skip (or fail) once, not in every subtest
 	storetest.RunAccounts(t, func(t *testing.T) storetest.BrowsingStore {
+		db, _ := setup(t)
+		return db
+	})
+}
+
+// TestFields holds the store to the kept schema's cases (storetest.RunFields).
+func TestFields(t *testing.T) {
+	t.Parallel()
+	storetest.RunFields(t, func(t *testing.T) store.Store {
 		db, _ := setup(t)
 		return db
 	})

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"testing"
 
+	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/storetest"
 )
 
@@ -19,6 +20,15 @@ func TestBrowser(t *testing.T) {
 func TestAccounts(t *testing.T) {
 	t.Parallel()
 	storetest.RunAccounts(t, func(t *testing.T) storetest.BrowsingStore {
+		db, _ := setup(t)
+		return db
+	})
+}
+
+// TestFields holds the store to the kept schema's cases (storetest.RunFields).
+func TestFields(t *testing.T) {
+	t.Parallel()
+	storetest.RunFields(t, func(t *testing.T) store.Store {
 		db, _ := setup(t)
 		return db
 	})

@@ -1,4 +1,4 @@
-package console
+package fieldpaths
 
 import (
 	"encoding/json"
@@ -13,7 +13,7 @@ import (
 // exampleMax bounds an example value's length: a schema is for seeing shapes, not reading data.
 const exampleMax = 80
 
-// masker hides personal contact data in the examples "Get Schema" shows, so a schema can be
+// Masker hides personal contact data in the examples the kept schema holds and "Get Schema" shows, so a schema can be
 // shared, pasted in a ticket or shown on a screen. It looks at the value, not only at the key:
 //
 //   - under a key that says email/mail or phone/mobile, the whole value is masked;
@@ -25,16 +25,20 @@ const exampleMax = 80
 //
 // Dates ("2024-07-11") are digit runs too; they are neither valid numbers nor 10 digits long, so
 // they stay readable.
-type masker struct{ phones *mapping.Mapper }
+type Masker struct{ phones *mapping.Mapper }
+
+// NewMasker returns a Masker that reads phone numbers written without a country code as the
+// mapper's default region does.
+func NewMasker(phones *mapping.Mapper) Masker { return Masker{phones: phones} }
 
 var (
 	emailPattern = regexp.MustCompile(`[^\s@<>()\[\]{}"',;:]+@[^\s@<>()\[\]{}"',;:]+\.[^\s@<>()\[\]{}"',;:.]+`)
 	phonePattern = regexp.MustCompile(`\+?\(?\d[\d\-(). /]*\d`)
 )
 
-// example renders v as a short example for the schema, masked as the masker says; masked
+// Example renders v as a short example for the schema, masked as the masker says; masked
 // reports that something was hidden. Objects and arrays have no example.
-func (m masker) example(path string, v any) (ex string, masked bool) {
+func (m Masker) Example(path string, v any) (ex string, masked bool) {
 	var s string
 	switch x := v.(type) {
 	case map[string]any, []any, nil:
@@ -69,7 +73,7 @@ func (m masker) example(path string, v any) (ex string, masked bool) {
 }
 
 // text masks every email address and phone number in s.
-func (m masker) text(s string) (string, bool) {
+func (m Masker) text(s string) (string, bool) {
 	masked := false
 	s = emailPattern.ReplaceAllStringFunc(s, func(e string) string {
 		masked = true
@@ -86,8 +90,8 @@ func (m masker) text(s string) (string, bool) {
 }
 
 // isPhone reports whether a run of digits and phone punctuation is to be read as a phone number.
-func (m masker) isPhone(run string) bool {
-	digits, _ := phoneDigits(run)
+func (m Masker) isPhone(run string) bool {
+	digits, _ := PhoneDigits(run)
 	if digits < 7 {
 		return false
 	}
@@ -98,9 +102,9 @@ func (m masker) isPhone(run string) bool {
 	return ok
 }
 
-// phoneDigits counts the digits of s, and reports whether everything else in it is phone
+// PhoneDigits counts the digits of s, and reports whether everything else in it is phone
 // punctuation (+ - ( ) . and spaces): what the search box calls a phone.
-func phoneDigits(s string) (digits int, ok bool) {
+func PhoneDigits(s string) (digits int, ok bool) {
 	ok = true
 	for _, r := range s {
 		switch {
