@@ -17,43 +17,62 @@ var _ store.Browser = (*DB)(nil)
 // holds a snapshot between calls. The SQL sticks to what PostgreSQL also runs: row values,
 // keyset pagination, LIKE with an explicit ESCAPE (ILIKE there).
 
-// Leads returns a page of leads; see store.Browser. The filters are ORed; each alone is an index
-// seek (the email's unique index, the phone indexes of 0002) or, for a name, a walk of
-// leads_updated in page order that stops once the page is full.
+// Leads returns a page of leads; see store.Browser. The filters are ORed. For an email or a phone
+// the leads they can match are found first, by index (the email's unique index, the phone
+// indexes), and only those are read and sorted; a name is a walk of leads_updated in page order
+// that stops once the page is full.
 func (db *DB) Leads(ctx context.Context, q store.LeadQuery) (store.LeadPage, error) {
 	var (
-		where []string
-		args  []any
-		ors   []string
+		where, ors, cands []string
+		args, candArgs    []any
 	)
-	where = append(where, `account = ?`)
-	args = append(args, store.Account(q.Account))
+	acct := store.Account(q.Account)
 	f := q.Filter
 	if f.Email != "" {
 		ors = append(ors, `(email = ? AND email <> '')`)
 		args = append(args, f.Email)
+		cands = append(cands, `SELECT id AS lead_id FROM leads WHERE account = ? AND email = ? AND email <> ''`)
+		candArgs = append(candArgs, acct, f.Email)
 	}
 	if f.Phone != "" {
 		ors = append(ors, `mobile_number = ?`, `alt_phone = ?`)
 		args = append(args, f.Phone, f.Phone)
+		cands = append(cands, `SELECT id AS lead_id FROM leads WHERE account = ? AND mobile_number = ?`,
+			`SELECT id AS lead_id FROM leads WHERE account = ? AND alt_phone = ?`)
+		candArgs = append(candArgs, acct, f.Phone, acct, f.Phone)
 	}
 	if f.Name != "" {
 		ors = append(ors, `name LIKE '%' || ? || '%' ESCAPE '\'`)
 		args = append(args, escapeLike(f.Name))
 	}
+	// A name fragment has no index: then the page order is walked (stopping once the page is
+	// full), since candidates of the other filters alone would miss the names.
+	useCands := len(cands) > 0 && f.Name == ""
+	from := `leads`
+	if useCands {
+		// The candidates drive the join (CROSS JOIN keeps them outer): one rowid seek each, then
+		// the filters' own test. Without it SQLite prefers walking leads_updated for the ORDER BY,
+		// every lead of the account for a phone nobody has.
+		from = `(` + strings.Join(cands, " UNION ") + `) AS c CROSS JOIN leads ON leads.id = c.lead_id`
+	} else {
+		candArgs = nil
+	}
+	fromArgs := candArgs
+	where = append(where, `leads.account = ?`)
+	args = append([]any{acct}, args...)
 	if len(ors) > 0 {
 		where = append(where, "("+strings.Join(ors, " OR ")+")")
 	}
 	if q.After != nil {
-		where = append(where, `(updated_at, id) < (?, ?)`)
+		where = append(where, `(updated_at, leads.id) < (?, ?)`)
 		args = append(args, formatTime(q.After.UpdatedAt), q.After.ID)
 	}
 	size := q.PageSize()
 	query := `SELECT ` + leadColumns + `, (SELECT count(*) FROM events e WHERE e.lead_id = leads.id)
-		FROM leads WHERE ` + strings.Join(where, " AND ")
+		FROM ` + from + ` WHERE ` + strings.Join(where, " AND ")
 	// One more row than asked tells whether there is a next page without a count.
-	query += ` ORDER BY updated_at DESC, id DESC LIMIT ?`
-	args = append(args, size+1)
+	query += ` ORDER BY updated_at DESC, leads.id DESC LIMIT ?`
+	args = append(append(fromArgs, args...), size+1)
 	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return store.LeadPage{}, fmt.Errorf("list leads: %w", err)
