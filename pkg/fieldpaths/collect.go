@@ -264,17 +264,9 @@ func (c *Collector) object(b []byte, i int, e *entry, depth int) (int, error) {
 		if i, err = c.value(b, jsonscan.Space(b, i+1), child, depth+1); err != nil {
 			return i, err
 		}
-		i = jsonscan.Space(b, i)
-		if i >= len(b) {
-			return i, errSyntax
-		}
-		switch b[i] {
-		case ',':
-			i = jsonscan.Space(b, i+1)
-		case '}':
-			return i + 1, nil
-		default:
-			return i, errSyntax
+		var done bool
+		if i, done, err = next(b, i, '}'); done || err != nil {
+			return i, err
 		}
 	}
 }
@@ -293,19 +285,27 @@ func (c *Collector) array(b []byte, i int, e *entry, depth int) (int, error) {
 		if i, err = c.value(b, i, el, depth+1); err != nil {
 			return i, err
 		}
-		i = jsonscan.Space(b, i)
-		if i >= len(b) {
-			return i, errSyntax
-		}
-		switch b[i] {
-		case ',':
-			i = jsonscan.Space(b, i+1)
-		case ']':
-			return i + 1, nil
-		default:
-			return i, errSyntax
+		var done bool
+		if i, done, err = next(b, i, ']'); done || err != nil {
+			return i, err
 		}
 	}
+}
+
+// next reads what follows a member or an element: ',' and the space after it (more to come), or
+// the container's closing byte (done, i past it).
+func next(b []byte, i int, closing byte) (int, bool, error) {
+	i = jsonscan.Space(b, i)
+	if i >= len(b) {
+		return i, false, errSyntax
+	}
+	switch b[i] {
+	case ',':
+		return jsonscan.Space(b, i+1), false, nil
+	case closing:
+		return i + 1, true, nil
+	}
+	return i, false, errSyntax
 }
 
 // text is the string whose inside (between its quotes) is raw.
