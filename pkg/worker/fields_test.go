@@ -32,54 +32,43 @@ func (b *testBundle) keptFields(t *testing.T) map[string]store.Field {
 // holding U+0000 is kept on both stores. With SkipFields (the bench's switch) nothing is kept.
 func TestKeptSchemaCountsEveryStoredEvent(t *testing.T) {
 	t.Parallel()
-	for name, opts := range map[string][]option{
-		"sqlite":   nil,
-		"postgres": {withStore(postgresStore)},
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			if name == "postgres" {
-				testkit.PostgresURL(t)
+	onEveryStore(t, func(t *testing.T, b *testBundle) {
+		const n = 600
+		evs := make([]*event.Event, 0, n)
+		var rareAt time.Time
+		for i := range n {
+			id := "ks-" + strconv.Itoa(i)
+			ev := b.newEvent(t, id)
+			if i == n/2 {
+				ev.Body = testkit.EditFixture(t, id, func(_, payload, _ map[string]any) {
+					payload["sent_once"] = map[string]any{"contact": "call priya@example.com", "no\x00te": 1}
+				})
+				rareAt = ev.ReceivedAt
 			}
-			b := setup(t, opts...)
-			b.start(t)
-			const n = 600
-			evs := make([]*event.Event, 0, n)
-			var rareAt time.Time
-			for i := range n {
-				id := "ks-" + strconv.Itoa(i)
-				ev := b.newEvent(t, id)
-				if i == n/2 {
-					ev.Body = testkit.EditFixture(t, id, func(_, payload, _ map[string]any) {
-						payload["sent_once"] = map[string]any{"contact": "call priya@example.com", "no\x00te": 1}
-					})
-					rareAt = ev.ReceivedAt
-				}
-				evs = append(evs, ev)
-			}
-			b.publishEvents(t, evs)
-			// ks-0 again under another message id: past JetStream's dedupe, the store's.
-			dup := b.qc.NewMsg(b.newEvent(t, "ks-0"))
-			dup.Header.Set("Nats-Msg-Id", "ks-0-again")
-			b.publish(t, dup)
+			evs = append(evs, ev)
+		}
+		b.publishEvents(t, evs)
+		// ks-0 again under another message id: past JetStream's dedupe, the store's.
+		dup := b.qc.NewMsg(b.newEvent(t, "ks-0"))
+		dup.Header.Set("Nats-Msg-Id", "ks-0-again")
+		b.publish(t, dup)
 
-			require.Eventually(t, func() bool { return b.storedEvents(t) == n }, waitFor, tick)
-			b.requireSettled(t)
-			require.Eventually(t, func() bool { return b.keptFields(t)["payload.id"].Count >= n }, waitFor, tick,
-				"every stored event's paths are kept")
-			f := b.keptFields(t)
-			require.Equal(t, int64(n), f["payload.id"].Count, "a duplicate is not counted")
-			once := f["payload.sent_once.contact"]
-			require.Equal(t, int64(1), once.Count, "a field sent once among %d events", n)
-			require.Equal(t, []string{"string"}, once.Types.Names())
-			require.True(t, once.FirstSeen.Equal(rareAt.Truncate(time.Microsecond)) || once.FirstSeen.Equal(rareAt),
-				"first seen %s, sent %s", once.FirstSeen, rareAt)
-			require.Equal(t, once.FirstSeen, once.LastSeen)
-			require.True(t, once.Masked)
-			require.Equal(t, "call p•••@example.com", once.Example)
-			require.Equal(t, int64(1), f[`payload.sent_once["no\u0000te"]`].Count, "a key holding U+0000, quoted")
-		})
-	}
+		require.Eventually(t, func() bool { return b.storedEvents(t) == n }, waitFor, tick)
+		b.requireSettled(t)
+		require.Eventually(t, func() bool { return b.keptFields(t)["payload.id"].Count >= n }, waitFor, tick,
+			"every stored event's paths are kept")
+		f := b.keptFields(t)
+		require.Equal(t, int64(n), f["payload.id"].Count, "a duplicate is not counted")
+		once := f["payload.sent_once.contact"]
+		require.Equal(t, int64(1), once.Count, "a field sent once among %d events", n)
+		require.Equal(t, []string{"string"}, once.Types.Names())
+		require.True(t, once.FirstSeen.Equal(rareAt.Truncate(time.Microsecond)) || once.FirstSeen.Equal(rareAt),
+			"first seen %s, sent %s", once.FirstSeen, rareAt)
+		require.Equal(t, once.FirstSeen, once.LastSeen)
+		require.True(t, once.Masked)
+		require.Equal(t, "call p•••@example.com", once.Example)
+		require.Equal(t, int64(1), f[`payload.sent_once["no\u0000te"]`].Count, "a key holding U+0000, quoted")
+	})
 	t.Run("skip", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, withOptions(worker.Options{SkipFields: true}))

@@ -329,3 +329,22 @@ func (b *testBundle) awaitDeadLetters(t *testing.T, n int) []*jetstream.RawStrea
 	require.Len(t, got, n)
 	return got
 }
+
+// onEveryStore runs fn in a parallel subtest per store, SQLite and PostgreSQL (which skips, or
+// fails under CI=true, without TEST_DATABASE_URL), each with a started worker of its own.
+func onEveryStore(t *testing.T, fn func(t *testing.T, b *testBundle)) {
+	for name, opts := range map[string][]option{
+		"sqlite":   nil,
+		"postgres": {withStore(postgresStore)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if name == "postgres" {
+				testkit.PostgresURL(t)
+			}
+			b := setup(t, opts...)
+			b.start(t)
+			fn(t, b)
+		})
+	}
+}
