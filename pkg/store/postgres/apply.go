@@ -50,18 +50,18 @@ func (db *DB) Apply(ctx context.Context, records []store.Record) ([]store.Result
 	for i := range records {
 		keys.addRecord(&records[i])
 	}
-	isolate := false
+	write := writeAllAtOnce
 	for attempt := 1; ; attempt++ {
-		results, err := db.attempt(ctx, records, keys, isolate)
+		results, err := db.attempt(ctx, records, keys, write)
 		var busy *busyKeysError
 		switch {
 		case errors.As(err, &busy) && attempt < maxAttempts:
 			for _, k := range busy.keys {
-				keys[k] = false // held by no mode yet (missing); shared, as lockChanged asked
+				keys[k] = lockShared // as lockChanged asked, now up front
 			}
 			continue
-		case errors.Is(err, errRecordFailed) && !isolate:
-			isolate = true
+		case errors.Is(err, errRecordFailed):
+			write = writeEachInSavepoint
 			continue
 		case err != nil:
 			err = fmt.Errorf("apply %d records: %w", len(records), err)
@@ -78,16 +78,9 @@ func (db *DB) Apply(ctx context.Context, records []store.Record) ([]store.Result
 // batch must be written again with savepoints.
 var errRecordFailed = errors.New("a record failed")
 
-// busyKeysError is an attempt that found keys of leads it must change held by another
-// transaction: it rolled back, and the next attempt takes them up front.
-type busyKeysError struct{ keys []int64 }
-
-func (e *busyKeysError) Error() string {
-	return fmt.Sprintf("%d lead keys held by another writer", len(e.keys))
-}
-
-// attempt is one transaction of Apply; with isolate, the slow path.
-func (db *DB) attempt(ctx context.Context, records []store.Record, keys keySet, isolate bool) (_ []store.Result, err error) {
+// attempt is one transaction of Apply: round trip 1 (begin), then the records planned and
+// written the way write does it (paths.go).
+func (db *DB) attempt(ctx context.Context, records []store.Record, keys keySet, write writePath) (_ []store.Result, err error) {
 	pc, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connection: %w", err)
@@ -109,16 +102,10 @@ func (db *DB) attempt(ctx context.Context, records []store.Record, keys keySet, 
 	}()
 
 	p := newPlanner(ctx, conn, time.Now().UTC().Truncate(time.Microsecond))
-	locks, exclusive := keys.sorted()
-	if err := begin(ctx, conn, records, locks, exclusive, p); err != nil {
+	if err := begin(ctx, conn, records, keys.sorted(), p); err != nil {
 		return nil, err
 	}
-	var results []store.Result
-	if isolate {
-		results, err = applyIsolated(ctx, conn, records, keys, p)
-	} else {
-		results, err = applyFast(ctx, conn, records, keys, p)
-	}
+	results, err := write(ctx, conn, records, keys, p)
 	if err != nil {
 		return nil, err
 	}
@@ -131,14 +118,8 @@ func (db *DB) attempt(ctx context.Context, records []store.Record, keys keySet, 
 const storedEvents = `SELECT u.account, u.id, e.lead_id FROM unnest($1::text[], $2::text[]) AS u(account, id) CROSS JOIN LATERAL (
 	SELECT coalesce(lead_id, 0) AS lead_id FROM events WHERE account = u.account AND event_id = u.id) e`
 
-// lockKeys takes the advisory locks $1 (sorted ascending), each exclusive or shared as $2 says,
-// row by row in the arrays' order: the one statement in which a transaction waits for locks
-// (locks.go).
-const lockKeys = `SELECT CASE WHEN x THEN pg_advisory_xact_lock(k) ELSE pg_advisory_xact_lock_shared(k) END
-	FROM unnest($1::bigint[], $2::bool[]) AS u(k, x)`
-
 // begin is round trip 1: BEGIN, the locks, and the reads the plan needs.
-func begin(ctx context.Context, conn *pgx.Conn, records []store.Record, locks []int64, exclusive []bool, p *planner) error {
+func begin(ctx context.Context, conn *pgx.Conn, records []store.Record, locks lockList, p *planner) error {
 	var (
 		// Each lookup is by (account, key): parallel arrays of accounts and keys.
 		idAccts, ids, emailAccts, emails []string
@@ -176,7 +157,7 @@ func begin(ctx context.Context, conn *pgx.Conn, records []store.Record, locks []
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
 	// Row by row in the arrays' (sorted) order, each in its mode (locks.go).
-	b.Queue(lockKeys, locks, exclusive)
+	b.Queue(lockKeysSQL, locks.keys, locks.exclusive)
 	b.Queue(storedEvents, idAccts, ids).Query(func(rows pgx.Rows) error {
 		var (
 			acct, id string
@@ -210,7 +191,7 @@ func begin(ctx context.Context, conn *pgx.Conn, records []store.Record, locks []
 		}
 	}
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("begin, lock %d keys, look up: %w", len(locks), err)
+		return fmt.Errorf("begin, lock %d keys, look up: %w", len(locks.keys), err)
 	}
 	return nil
 }

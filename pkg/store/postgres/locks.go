@@ -1,8 +1,12 @@
 package postgres
 
 import (
+	"context"
+	"fmt"
 	"hash/fnv"
 	"slices"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
@@ -90,31 +94,45 @@ func lockKey(kind, acct, value string) int64 {
 	return int64(h.Sum64())
 }
 
-// keySet is a set of lock keys, each with its mode: true for exclusive (looked up), false for
-// shared (only written).
-type keySet map[int64]bool
+// lockMode is the mode a transaction holds (or will take) an advisory lock key in.
+type lockMode uint8
 
-// add adds one key; exclusive wins over shared.
-func (ks keySet) add(kind, acct, value string, exclusive bool) {
+const (
+	// lockShared is for a key the transaction only writes: pg_advisory_xact_lock_shared, or
+	// pg_try_advisory_xact_lock_shared when taken after the plan (lockChanged).
+	lockShared lockMode = iota + 1
+	// lockExclusive is for a key the transaction looks up: pg_advisory_xact_lock.
+	lockExclusive
+)
+
+// keySet is a set of lock keys, each with the mode it is (to be) held in.
+type keySet map[int64]lockMode
+
+// add adds one key in mode; exclusive wins over shared.
+func (ks keySet) add(kind, acct, value string, mode lockMode) {
 	if value != "" {
 		k := lockKey(kind, acct, value)
-		ks[k] = ks[k] || exclusive
+		ks[k] = max(ks[k], mode)
 	}
 }
 
 // addRecord adds every key of rec, in the mode its lookups need.
 func (ks keySet) addRecord(rec *store.Record) {
 	acct := store.Account(rec.Account)
-	ks.add(kindEvent, acct, rec.EventID, true)
+	ks.add(kindEvent, acct, rec.EventID, lockExclusive)
 	if rec.Meeting != nil {
-		ks.add(kindMeeting, acct, rec.Meeting.ID, true)
+		ks.add(kindMeeting, acct, rec.Meeting.ID, lockExclusive)
 	}
 	if l := rec.Lead; l != nil {
-		ks.add(kindEmail, acct, l.Email, true)
+		ks.add(kindEmail, acct, l.Email, lockExclusive)
 		// Match looks up only the phone key (the mobile number, else the alternative phone);
 		// begin fetches by nothing else. The other number is only written.
-		ks.add(kindPhone, acct, l.MobileNumber, true)
-		ks.add(kindPhone, acct, l.AltPhone, l.PhoneKey() == l.AltPhone)
+		ks.add(kindPhone, acct, l.MobileNumber, lockExclusive)
+		alt := lockShared
+		if l.PhoneKey() == l.AltPhone {
+			alt = lockExclusive
+		}
+		ks.add(kindPhone, acct, l.AltPhone, alt)
 	}
 }
 
@@ -122,24 +140,31 @@ func (ks keySet) addRecord(rec *store.Record) {
 // written (the key the lead was found by is already held exclusive).
 func (ks keySet) addLead(l *store.StoredLead) {
 	acct := store.Account(l.Account)
-	ks.add(kindEmail, acct, l.Email, false)
-	ks.add(kindPhone, acct, l.MobileNumber, false)
-	ks.add(kindPhone, acct, l.AltPhone, false)
+	ks.add(kindEmail, acct, l.Email, lockShared)
+	ks.add(kindPhone, acct, l.MobileNumber, lockShared)
+	ks.add(kindPhone, acct, l.AltPhone, lockShared)
 }
 
-// sorted returns the keys in ascending order, the one order every transaction waits in, and
+// lockList is a keySet in the order every transaction waits in (ascending key), as the
+// parallel arrays lockKeysSQL takes.
+type lockList struct {
+	keys      []int64
+	exclusive []bool
+}
+
+// sorted returns the keys in ascending order, the one order every transaction waits in, with
 // their modes.
-func (ks keySet) sorted() (keys []int64, exclusive []bool) {
-	keys = make([]int64, 0, len(ks))
+func (ks keySet) sorted() lockList {
+	l := lockList{keys: make([]int64, 0, len(ks))}
 	for k := range ks {
-		keys = append(keys, k)
+		l.keys = append(l.keys, k)
 	}
-	slices.Sort(keys)
-	exclusive = make([]bool, len(keys))
-	for i, k := range keys {
-		exclusive[i] = ks[k]
+	slices.Sort(l.keys)
+	l.exclusive = make([]bool, len(l.keys))
+	for i, k := range l.keys {
+		l.exclusive[i] = ks[k] == lockExclusive
 	}
-	return keys, exclusive
+	return l
 }
 
 // missing returns the keys of other that ks lacks in either mode, sorted.
@@ -152,4 +177,45 @@ func (ks keySet) missing(other keySet) []int64 {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// lockKeysSQL takes the advisory locks $1 (sorted ascending), each exclusive or shared as $2
+// says, row by row in the arrays' order: the one statement in which a transaction waits for
+// locks. Apply sends it in round trip 1 (begin), prune before it deletes.
+const lockKeysSQL = `SELECT CASE WHEN x THEN pg_advisory_xact_lock(k) ELSE pg_advisory_xact_lock_shared(k) END
+	FROM unnest($1::bigint[], $2::bool[]) AS u(k, x)`
+
+// tryLockSharedSQL tries the keys $1 shared without waiting: true when every one was taken.
+// pg_try_advisory_xact_lock_shared never waits, so taking these out of the sorted order cannot
+// deadlock; bool_and still tries every key.
+const tryLockSharedSQL = `SELECT bool_and(pg_try_advisory_xact_lock_shared(k)) FROM unnest($1::bigint[]) AS k`
+
+// lockChanged is round trip 2, only when needed: shared try-locks on the keys of the stored
+// leads the plan changes that the transaction does not hold yet in either mode. A busy one
+// (looked up by another transaction) is a busyKeysError: the attempt rolls back and the next
+// takes those keys up front, sorted with the rest.
+func lockChanged(ctx context.Context, conn *pgx.Conn, p *planner, held keySet) error {
+	missing := held.missing(p.lockKeys())
+	if len(missing) == 0 {
+		return nil
+	}
+	var got bool
+	if err := conn.QueryRow(ctx, tryLockSharedSQL, missing).Scan(&got); err != nil {
+		return fmt.Errorf("lock lead keys: %w", err)
+	}
+	if !got {
+		return &busyKeysError{keys: missing}
+	}
+	for _, k := range missing {
+		held[k] = lockShared
+	}
+	return nil
+}
+
+// busyKeysError is an attempt that found keys of leads it must change held by another
+// transaction: it rolled back, and the next attempt takes them up front.
+type busyKeysError struct{ keys []int64 }
+
+func (e *busyKeysError) Error() string {
+	return fmt.Sprintf("%d lead keys held by another writer", len(e.keys))
 }

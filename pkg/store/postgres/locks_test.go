@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -81,20 +82,24 @@ func TestKeyModes(t *testing.T) {
 	a.Lead.AltPhone = sharedNumber
 	ks := keySet{}
 	ks.addRecord(&a)
-	require.True(t, ks[lockKey(kindEvent, account.Default, "ev-1")])
-	require.True(t, ks[lockKey(kindEmail, account.Default, "asha@example.com")])
-	require.True(t, ks[lockKey(kindPhone, account.Default, "+919876543210")])
-	shared, ok := ks[lockKey(kindPhone, account.Default, sharedNumber)]
-	require.True(t, ok)
-	require.False(t, shared)
+	require.Equal(t, lockExclusive, ks[lockKey(kindEvent, account.Default, "ev-1")])
+	require.Equal(t, lockExclusive, ks[lockKey(kindEmail, account.Default, "asha@example.com")])
+	require.Equal(t, lockExclusive, ks[lockKey(kindPhone, account.Default, "+919876543210")])
+	require.Equal(t, lockShared, ks[lockKey(kindPhone, account.Default, sharedNumber)])
 
 	b := rec("ev-2", "")
 	b.Lead.Email = ""
 	b.Lead.AltPhone = sharedNumber // its only number: looked up
 	ks.addRecord(&b)
-	require.True(t, ks[lockKey(kindPhone, account.Default, sharedNumber)])
+	require.Equal(t, lockExclusive, ks[lockKey(kindPhone, account.Default, sharedNumber)])
 	ks.addLead(&store.StoredLead{Lead: *a.Lead})
-	require.True(t, ks[lockKey(kindPhone, account.Default, sharedNumber)], "a changed lead's key never weakens a held one")
+	require.Equal(t, lockExclusive, ks[lockKey(kindPhone, account.Default, sharedNumber)], "a changed lead's key never weakens a held one")
+
+	l := ks.sorted()
+	require.True(t, slices.IsSorted(l.keys), "every transaction waits in one order")
+	for i, k := range l.keys {
+		require.Equal(t, ks[k] == lockExclusive, l.exclusive[i], "key %d's mode", k)
+	}
 }
 
 // requireWaiting waits until some transaction of this database waits for an advisory lock (the

@@ -11,10 +11,19 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
-// applyFast plans every record, then writes the batch and commits in one pipeline (round trip
-// 3). A failed write is errRecordFailed, or the error itself when the transaction as a whole is
+// The two ways Apply writes a batch once round trip 1 (begin: the locks and the lookups) is done.
+// Apply tries writeAllAtOnce first; when a record's data makes a write fail there, it rolls the
+// transaction back and writes the batch again with writeEachInSavepoint, so the failing record
+// is rolled back alone and the rest commit.
+
+// writePath is one of the two: it plans and writes records inside the transaction begin opened,
+// holding keys, and commits.
+type writePath func(ctx context.Context, conn *pgx.Conn, records []store.Record, held keySet, p *planner) ([]store.Result, error)
+
+// writeAllAtOnce, the fast path, plans every record, then writes the batch and commits in one
+// pipeline (round trip 3). A failed write is errRecordFailed, or the error itself when the transaction as a whole is
 // at fault (the context ended, the connection broke), which fails the batch.
-func applyFast(ctx context.Context, conn *pgx.Conn, records []store.Record, held keySet, p *planner) ([]store.Result, error) {
+func writeAllAtOnce(ctx context.Context, conn *pgx.Conn, records []store.Record, held keySet, p *planner) ([]store.Result, error) {
 	results := make([]store.Result, len(records))
 	for i := range records {
 		res, _, err := p.plan(&records[i])
@@ -51,10 +60,10 @@ func applyFast(ctx context.Context, conn *pgx.Conn, records []store.Record, held
 	return results, nil
 }
 
-// applyIsolated is the slow path: each record planned and written on its own, inside a
+// writeEachInSavepoint is the slow path: each record planned and written on its own, inside a
 // savepoint, so one that fails is rolled back alone (in the database and in the plan) while its
 // batch-mates commit.
-func applyIsolated(ctx context.Context, conn *pgx.Conn, records []store.Record, held keySet, p *planner) ([]store.Result, error) {
+func writeEachInSavepoint(ctx context.Context, conn *pgx.Conn, records []store.Record, held keySet, p *planner) ([]store.Result, error) {
 	results := make([]store.Result, len(records))
 	for i := range records {
 		rec := &records[i]

@@ -74,18 +74,18 @@ func (db *DB) Prune(ctx context.Context, q store.PruneQuery) (store.PruneResult,
 			keys := keySet{}
 			_, err = pgx.ForEachRow(rows, []any{&l.ID, &after, &em, &l.MobileNumber, &l.AltPhone}, func() error {
 				ids, afterID = append(ids, l.ID), l.ID
-				keys.add(kindEmail, q.Account, em.String, true)
-				keys.add(kindPhone, q.Account, l.MobileNumber, true)
-				keys.add(kindPhone, q.Account, l.AltPhone, true)
+				keys.add(kindEmail, q.Account, em.String, lockExclusive)
+				keys.add(kindPhone, q.Account, l.MobileNumber, lockExclusive)
+				keys.add(kindPhone, q.Account, l.AltPhone, lockExclusive)
 				return nil
 			})
 			if err != nil || len(ids) == 0 {
 				return err
 			}
 			n = len(ids)
-			locks, exclusive := keys.sorted()
-			if _, err := tx.Exec(ctx, lockKeys, locks, exclusive); err != nil {
-				return fmt.Errorf("lock %d lead keys: %w", len(locks), err)
+			locks := keys.sorted()
+			if _, err := tx.Exec(ctx, lockKeysSQL, locks.keys, locks.exclusive); err != nil {
+				return fmt.Errorf("lock %d lead keys: %w", len(locks.keys), err)
 			}
 			var leads, events, meetings int64
 			if err := tx.QueryRow(ctx, deleteLeads, ids, q.LeadsBefore).Scan(&leads, &events, &meetings); err != nil {

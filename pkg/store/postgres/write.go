@@ -254,29 +254,6 @@ func (w *writes) realID(id int64) int64 {
 	return id
 }
 
-// lockChanged is round trip 2, only when needed: shared try-locks on the keys of the stored
-// leads the plan changes that the transaction does not hold yet in either mode (locks.go).
-func lockChanged(ctx context.Context, conn *pgx.Conn, p *planner, held keySet) error {
-	missing := held.missing(p.lockKeys())
-	if len(missing) == 0 {
-		return nil
-	}
-	// pg_try_advisory_xact_lock_shared never waits, so taking these out of the sorted order
-	// cannot deadlock; bool_and still tries every key.
-	var got bool
-	if err := conn.QueryRow(ctx, `SELECT bool_and(pg_try_advisory_xact_lock_shared(k)) FROM unnest($1::bigint[]) AS k`,
-		missing).Scan(&got); err != nil {
-		return fmt.Errorf("lock lead keys: %w", err)
-	}
-	if !got {
-		return &busyKeysError{keys: missing}
-	}
-	for _, k := range missing {
-		held[k] = false
-	}
-	return nil
-}
-
 // genericPlans makes the writes that follow run on their prepared (generic) plans. Left to
 // itself PostgreSQL plans each execution anew with the batch's arrays folded in as constants (a
 // "custom" plan), which copies every array, the payloads too, several times over. The writes'
