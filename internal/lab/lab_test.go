@@ -145,6 +145,40 @@ func TestHostIsHeldToItsQuota(t *testing.T) {
 	require.Positive(t, periods, "a busy loop under a quota is throttled")
 }
 
+// A host gets its quota first when the machine is busy with other work (Shares): a busy loop on
+// a 0.5-core host beside eight busy loops outside the lab, on this machine's cores, still runs
+// about half a core. At the default weight it would get a ninth of the cores (0.22 on two).
+func TestHostGetsItsQuotaOnABusyMachine(t *testing.T) {
+	l := newLab(t, "labt6", 248)
+	h, err := l.AddHost("busy", 0.5)
+	require.NoError(t, err)
+	var loops []*exec.Cmd
+	for range 4 * runtime.NumCPU() {
+		c := exec.Command("sh", "-c", "while :; do :; done")
+		require.NoError(t, c.Start())
+		loops = append(loops, c)
+	}
+	defer func() {
+		for _, c := range loops {
+			_ = c.Process.Kill()
+			_ = c.Wait()
+		}
+	}()
+	cmd := h.Command("sh", "-c", "while :; do :; done")
+	require.NoError(t, cmd.Start())
+	require.NoError(t, h.Adopt(cmd.Process.Pid))
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	before, err := h.CPU()
+	require.NoError(t, err)
+	t0 := time.Now()
+	<-time.After(time.Second) // a measured interval: the CPU used over it is the result
+	used, err := h.CPU()
+	require.NoError(t, err)
+	share := (used - before).Seconds() / time.Since(t0).Seconds()
+	t.Logf("a busy loop on a 0.5-core host beside %d busy loops used %.3f of a core", len(loops), share)
+	require.Greater(t, share, 0.4, "the host did not get its quota on a busy machine")
+}
+
 // A lab left behind by a crashed run (never closed) is removed by the next New with its prefix,
 // processes and all, and Close leaves no namespace, link or cgroup.
 func TestLeftoversAreRemoved(t *testing.T) {
