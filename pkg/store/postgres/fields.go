@@ -22,18 +22,6 @@ func (db *DB) KeepFields(ctx context.Context, fields []store.Field) error {
 	if len(fields) == 0 {
 		return nil
 	}
-	n := len(fields)
-	var (
-		accts, types, paths, examples = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		bits                          = make([]int16, n)
-		counts                        = make([]int64, n)
-		firsts, lasts                 = make([]time.Time, n), make([]time.Time, n)
-		masked                        = make([]bool, n)
-	)
-	for i, f := range fields {
-		accts[i], types[i], paths[i], examples[i] = store.Account(f.Account), f.EventType, f.Path, f.Example
-		bits[i], counts[i], firsts[i], lasts[i], masked[i] = int16(f.Types), f.Count, f.FirstSeen, f.LastSeen, f.Masked
-	}
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
 			return err
@@ -49,13 +37,31 @@ func (db *DB) KeepFields(ctx context.Context, fields []store.Field) error {
 				last_seen = greatest(f.last_seen, excluded.last_seen),
 				example = CASE WHEN excluded.example <> '' THEN excluded.example ELSE f.example END,
 				masked = CASE WHEN excluded.example <> '' THEN excluded.masked ELSE f.masked END`,
-			accts, types, paths, bits, counts, firsts, lasts, examples, masked)
+			fieldArrays(fields)...)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("keep %d fields: %w", n, err)
+		return fmt.Errorf("keep %d fields: %w", len(fields), err)
 	}
 	return nil
+}
+
+// fieldArrays are fields as the parallel arrays KeepFields and ImportFields unnest: account,
+// event type, path, types, count, first seen, last seen, example, masked.
+func fieldArrays(fields []store.Field) []any {
+	n := len(fields)
+	var (
+		accts, types, paths, examples = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		bits                          = make([]int16, n)
+		counts                        = make([]int64, n)
+		firsts, lasts                 = make([]time.Time, n), make([]time.Time, n)
+		masked                        = make([]bool, n)
+	)
+	for i, f := range fields {
+		accts[i], types[i], paths[i], examples[i] = store.Account(f.Account), f.EventType, f.Path, f.Example
+		bits[i], counts[i], firsts[i], lasts[i], masked[i] = int16(f.Types), f.Count, f.FirstSeen, f.LastSeen, f.Masked
+	}
+	return []any{accts, types, paths, bits, counts, firsts, lasts, examples, masked}
 }
 
 // Fields returns the kept fields of an event type; see store.FieldKeeper. COLLATE "C" orders

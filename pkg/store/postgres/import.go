@@ -228,3 +228,40 @@ func (db *DB) OtherSessions(ctx context.Context, self string) ([]string, error) 
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
+
+// importFields writes kept fields, each replacing the target's row with its key: the source's
+// count is the whole count, so adding it (as KeepFields does) would count a resumed copy twice.
+// A row already equal is not rewritten, so a re-run writes nothing.
+const importFields = `INSERT INTO event_fields AS f
+	(account, event_type, path, types, count, first_seen, last_seen, example, masked)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::bigint[],
+		$6::timestamptz[], $7::timestamptz[], $8::text[], $9::boolean[])
+	ON CONFLICT (account, event_type, path) DO UPDATE SET
+		types = excluded.types, count = excluded.count, first_seen = excluded.first_seen,
+		last_seen = excluded.last_seen, example = excluded.example, masked = excluded.masked
+	WHERE (f.types, f.count, f.first_seen, f.last_seen, f.example, f.masked) IS DISTINCT FROM
+		(excluded.types, excluded.count, excluded.first_seen, excluded.last_seen, excluded.example, excluded.masked)`
+
+// ImportFields writes the kept schema's fields copied from another store (the schema explorer's
+// event_fields), each replacing the row with its key; it returns how many rows it wrote (0 when
+// all were there already, unchanged).
+func (db *DB) ImportFields(ctx context.Context, fields []store.Field) (int64, error) {
+	if len(fields) == 0 {
+		return 0, nil
+	}
+	tag, err := db.pool.Exec(ctx, importFields, fieldArrays(fields)...)
+	if err != nil {
+		return 0, fmt.Errorf("import %d fields: %w", len(fields), err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// FieldCount returns how many kept fields (rows of event_fields) the database holds in all
+// accounts: what a copy of a whole store (storecopy) compares.
+func (db *DB) FieldCount(ctx context.Context) (int64, error) {
+	var n int64
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM event_fields`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count fields: %w", err)
+	}
+	return n, nil
+}

@@ -127,6 +127,40 @@ func (s *Snapshot) Meetings(ctx context.Context, after MeetingKey, limit int) ([
 	return out, rows.Err()
 }
 
+// FieldKey is a kept field's primary key (event_fields), the order Fields pages in.
+type FieldKey struct{ Account, EventType, Path string }
+
+// FieldCount returns how many kept fields (rows of event_fields, the schema explorer's) the
+// snapshot holds.
+func (s *Snapshot) FieldCount(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.tx.QueryRowContext(ctx, `SELECT count(*) FROM event_fields`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count fields: %w", err)
+	}
+	return n, nil
+}
+
+// Fields returns up to limit kept fields with a key above after (as strings compare by bytes,
+// account first), in that order.
+func (s *Snapshot) Fields(ctx context.Context, after FieldKey, limit int) ([]store.Field, error) {
+	rows, err := s.tx.QueryContext(ctx, `SELECT `+fieldColumns+` FROM event_fields
+		WHERE (account, event_type, path) > (?, ?, ?) ORDER BY account, event_type, path LIMIT ?`,
+		after.Account, after.EventType, after.Path, limit)
+	if err != nil {
+		return nil, fmt.Errorf("fields after %q: %w", after, err)
+	}
+	defer rows.Close()
+	var out []store.Field
+	for rows.Next() {
+		f, err := scanField(rows)
+		if err != nil {
+			return nil, fmt.Errorf("fields after %q: %w", after, err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
 // Changed reports whether any other connection (another process's worker) committed to the file
 // since the snapshot began: the snapshot is then no longer the whole store.
 func (s *Snapshot) Changed(ctx context.Context) (bool, error) {

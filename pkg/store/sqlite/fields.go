@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
@@ -51,10 +52,34 @@ func (db *DB) KeepFields(ctx context.Context, fields []store.Field) error {
 	return nil
 }
 
+// fieldColumns are the columns scanField reads, in its order.
+const fieldColumns = `account, event_type, path, types, count, first_seen, last_seen, example, masked`
+
+// scanField reads one event_fields row of fieldColumns.
+func scanField(rows *sql.Rows) (store.Field, error) {
+	var (
+		f           store.Field
+		first, last string
+		types       int64
+		err         error
+	)
+	if err = rows.Scan(&f.Account, &f.EventType, &f.Path, &types, &f.Count, &first, &last, &f.Example, &f.Masked); err != nil {
+		return f, err
+	}
+	f.Types = store.FieldTypes(types)
+	if f.FirstSeen, err = parseTime(first); err != nil {
+		return f, fmt.Errorf("first_seen: %w", err)
+	}
+	if f.LastSeen, err = parseTime(last); err != nil {
+		return f, fmt.Errorf("last_seen: %w", err)
+	}
+	return f, nil
+}
+
 // Fields returns the kept fields of an event type; see store.FieldKeeper. The primary key holds
 // them in path order.
 func (db *DB) Fields(ctx context.Context, acct, eventType string) ([]store.Field, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT path, types, count, first_seen, last_seen, example, masked
+	rows, err := db.read.QueryContext(ctx, `SELECT `+fieldColumns+`
 		FROM event_fields WHERE account = ? AND event_type = ? ORDER BY path`, store.Account(acct), eventType)
 	if err != nil {
 		return nil, fmt.Errorf("fields of %s: %w", eventType, err)
@@ -62,18 +87,9 @@ func (db *DB) Fields(ctx context.Context, acct, eventType string) ([]store.Field
 	defer rows.Close()
 	out := []store.Field{}
 	for rows.Next() {
-		f := store.Field{Account: store.Account(acct), EventType: eventType}
-		var first, last string
-		var types int64
-		if err := rows.Scan(&f.Path, &types, &f.Count, &first, &last, &f.Example, &f.Masked); err != nil {
+		f, err := scanField(rows)
+		if err != nil {
 			return nil, fmt.Errorf("fields of %s: %w", eventType, err)
-		}
-		f.Types = store.FieldTypes(types)
-		if f.FirstSeen, err = parseTime(first); err != nil {
-			return nil, fmt.Errorf("fields of %s: first_seen: %w", eventType, err)
-		}
-		if f.LastSeen, err = parseTime(last); err != nil {
-			return nil, fmt.Errorf("fields of %s: last_seen: %w", eventType, err)
 		}
 		out = append(out, f)
 	}

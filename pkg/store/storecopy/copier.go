@@ -17,8 +17,8 @@ type copier struct {
 	r    *Report
 }
 
-// run copies the tables in the order of their foreign keys: events name leads, meetings name
-// both.
+// run copies the tables in the order of their foreign keys (events name leads, meetings name
+// both), then the kept schema.
 func (c *copier) run() error {
 	if err := copyTable(c, "leads", c.r.Source.Leads, &c.r.Copied.Leads, c.snap.Leads, c.dst.ImportLeads,
 		func(l store.StoredLead) int64 { return l.ID }); err != nil {
@@ -28,8 +28,14 @@ func (c *copier) run() error {
 		func(e store.EventRow) int64 { return e.ID }); err != nil {
 		return err
 	}
-	return copyTable(c, "meetings", c.r.Source.Meetings, &c.r.Copied.Meetings, c.snap.Meetings, c.dst.ImportMeetings,
-		func(m store.StoredMeeting) sqlite.MeetingKey { return sqlite.MeetingKey{Account: m.Account, ID: m.ID} })
+	if err := copyTable(c, "meetings", c.r.Source.Meetings, &c.r.Copied.Meetings, c.snap.Meetings, c.dst.ImportMeetings,
+		func(m store.StoredMeeting) sqlite.MeetingKey { return sqlite.MeetingKey{Account: m.Account, ID: m.ID} }); err != nil {
+		return err
+	}
+	return copyTable(c, "event_fields", c.r.Fields.Source, &c.r.Fields.Copied, c.snap.Fields, c.dst.ImportFields,
+		func(f store.Field) sqlite.FieldKey {
+			return sqlite.FieldKey{Account: f.Account, EventType: f.EventType, Path: f.Path}
+		})
 }
 
 // copyTable copies one table: read the chunk after the last key, write it, repeat until read

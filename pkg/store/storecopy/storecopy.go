@@ -3,7 +3,8 @@
 // not named migrate, which in the store packages means schema migrations.)
 //
 // The method: with the workers stopped, read one snapshot of the SQLite file and copy its rows
-// in id order, leads, then events, then meetings (the order of their foreign keys), in chunks of
+// in id order, leads, then events, then meetings (the order of their foreign keys), then the kept
+// schema (event_fields, the schema explorer's: replaced row by row, not added to), in chunks of
 // Options.ChunkSize rows, each chunk one PostgreSQL transaction that inserts the rows with their
 // ids (ON CONFLICT DO NOTHING), checks that every row of the chunk is now there exactly as in
 // the source, and moves the id sequences past the ids copied (postgres.DB.ImportLeads …). Why
@@ -63,7 +64,7 @@ type Options struct {
 
 // Progress is where a copy stands after a chunk.
 type Progress struct {
-	// Table is "leads", "events" or "meetings".
+	// Table is "leads", "events", "meetings" or "event_fields".
 	Table string
 	// Done is how many of the table's source rows have been copied or found present; Total is
 	// how many the source holds.
@@ -80,13 +81,23 @@ type Report struct {
 	Target store.Counts `json:"target"`
 	// Copied is how many rows this run wrote; zero when the target held them all already.
 	Copied store.Counts `json:"copied"`
+	// Fields counts the kept schema's rows (event_fields) the same way.
+	Fields FieldCounts `json:"fields"`
 	// Chunks is how many transactions this run committed.
 	Chunks  int           `json:"chunks"`
 	Elapsed time.Duration `json:"elapsed_ns"`
 }
 
+// FieldCounts are the kept schema's rows (event_fields) on each side at the end, and how many
+// this run wrote.
+type FieldCounts struct {
+	Source int64 `json:"source"`
+	Target int64 `json:"target"`
+	Copied int64 `json:"copied"`
+}
+
 // Verified reports whether the target holds as many rows of each kind as the source.
-func (r *Report) Verified() bool { return r.Source == r.Target }
+func (r *Report) Verified() bool { return r.Source == r.Target && r.Fields.Source == r.Fields.Target }
 
 // appName is the application_name of the copy's own PostgreSQL sessions, unique to the process,
 // so it can tell them from the sessions of anything else connected (a worker).
@@ -144,15 +155,19 @@ func Copy(ctx context.Context, from, to string, o Options) (*Report, error) {
 	if r.Target, err = dst.TotalCounts(ctx); err != nil {
 		return nil, err
 	}
-	if r.Target.Leads > r.Source.Leads || r.Target.Events > r.Source.Events || r.Target.Meetings > r.Source.Meetings {
-		return r, fmt.Errorf("%s holds more rows than %s (%s): %w. Copy into an empty database (createdb), or drop its tables leads, events, meetings and schema_migrations",
+	if err := countFields(ctx, snap, dst, r); err != nil {
+		return nil, err
+	}
+	if r.Target.Leads > r.Source.Leads || r.Target.Events > r.Source.Events || r.Target.Meetings > r.Source.Meetings ||
+		r.Fields.Target > r.Fields.Source {
+		return r, fmt.Errorf("%s holds more rows than %s (%s): %w. Copy into an empty database (createdb), or drop its tables leads, events, meetings, event_fields and schema_migrations",
 			r.To, path, countsText(r.Target), store.ErrDifferentData)
 	}
 
 	c := &copier{ctx: ctx, snap: snap, dst: dst, o: o, r: r}
 	if err := c.run(); err != nil {
 		if errors.Is(err, store.ErrDifferentData) {
-			err = fmt.Errorf("%w. %s is not an earlier copy of %s: copy into an empty database (createdb), or drop its tables leads, events, meetings and schema_migrations", err, r.To, path)
+			err = fmt.Errorf("%w. %s is not an earlier copy of %s: copy into an empty database (createdb), or drop its tables leads, events, meetings, event_fields and schema_migrations", err, r.To, path)
 		}
 		return r, fmt.Errorf("copy %s into %s: %w (committed chunks stay; run it again to resume)", path, r.To, err)
 	}
@@ -163,6 +178,9 @@ func Copy(ctx context.Context, from, to string, o Options) (*Report, error) {
 	if r.Target, err = dst.TotalCounts(ctx); err != nil {
 		return r, err
 	}
+	if err := countFields(ctx, snap, dst, r); err != nil {
+		return r, err
+	}
 	if changed {
 		return r, fmt.Errorf("%s changed while it was copied: a worker is still writing to it. Stop every worker, then run migrate-store again (it resumes)", path)
 	}
@@ -171,6 +189,15 @@ func Copy(ctx context.Context, from, to string, o Options) (*Report, error) {
 			path, countsText(r.Source), r.To, countsText(r.Target))
 	}
 	return r, nil
+}
+
+// countFields reads both sides' kept-schema row counts into r.
+func countFields(ctx context.Context, snap *sqlite.Snapshot, dst *postgres.DB, r *Report) (err error) {
+	if r.Fields.Source, err = snap.FieldCount(ctx); err != nil {
+		return err
+	}
+	r.Fields.Target, err = dst.FieldCount(ctx)
+	return err
 }
 
 func countsText(c store.Counts) string {

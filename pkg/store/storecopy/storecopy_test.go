@@ -118,6 +118,15 @@ func buildSource(t *testing.T) source {
 			Lead: &lead.Lead{Name: "Other Zoë", Email: "person0@example.com", SeenAt: t0}, Meeting: &lead.Meeting{ID: "meeting-0", Status: "other"}},
 	})
 	require.NoError(t, err)
+	// The kept schema: what the worker kept for the fixture's type, and fields of the other
+	// account's, with counts a copy must not add to (a resumed copy writes some rows twice).
+	require.NoError(t, st.KeepFields(context.Background(), []store.Field{
+		{Account: otherAccount, EventType: "widget_new_conversation", Path: "payload.id", Types: store.TypeString, Count: 41,
+			FirstSeen: t0, LastSeen: t0.Add(time.Hour), Example: "ev-0"},
+		{Account: otherAccount, EventType: "widget_new_conversation", Path: "payload.people_detail.email", Types: store.TypeString, Count: 7,
+			FirstSeen: t0, LastSeen: t0, Example: "p•••@example.com", Masked: true},
+		{Account: otherAccount, EventType: "odd_bytes", Path: "payload", Types: store.TypeObject | store.TypeNull, Count: 3, FirstSeen: t0, LastSeen: t0},
+	}))
 	src.eventIDs = append(src.eventIDs, "raw-bytes", "empty-payload")
 	src.emails = append(src.emails, "bytes@example.com")
 	return src
@@ -195,6 +204,23 @@ func requireSameReads(t *testing.T, src source, url string) {
 		require.Equal(t, µsEvent(want), got, "event %s", id)
 		require.True(t, bytes.Equal(want.Payload, got.Payload), "event %s: payload byte for byte", id)
 	}
+	fields := 0
+	for _, acct := range []string{"", otherAccount} {
+		types, err := from.EventTypes(ctx, acct)
+		require.NoError(t, err)
+		for _, ty := range append(types, store.TypeCount{EventType: "odd_bytes"}) {
+			want, err := from.Fields(ctx, acct, ty.EventType)
+			require.NoError(t, err)
+			got, err := to.Fields(ctx, acct, ty.EventType)
+			require.NoError(t, err)
+			for i := range want {
+				want[i].FirstSeen, want[i].LastSeen = want[i].FirstSeen.Truncate(time.Microsecond), want[i].LastSeen.Truncate(time.Microsecond)
+			}
+			require.Equal(t, want, got, "the kept fields of %q's %s", acct, ty.EventType)
+			fields += len(want)
+		}
+	}
+	require.GreaterOrEqual(t, fields, 3, "the kept schema was compared")
 	wantInvalid, err := from.InvalidEvents(ctx, "", 100)
 	require.NoError(t, err)
 	gotInvalid, err := to.InvalidEvents(ctx, "", 100)
@@ -218,6 +244,8 @@ func TestCopyPipelineStoreAndRerun(t *testing.T) {
 	require.True(t, r.Verified())
 	require.Equal(t, r.Source, r.Target)
 	require.Equal(t, r.Source, r.Copied, "everything was new")
+	require.GreaterOrEqual(t, r.Fields.Source, int64(3))
+	require.Equal(t, r.Fields.Source, r.Fields.Copied, "every kept field was new")
 	require.Equal(t, int64(len(src.eventIDs)+1), r.Source.Events, "the default account's events and the other account's one")
 	require.Positive(t, r.Source.Meetings)
 	require.Equal(t, storecopy.Progress{Table: "leads", Done: 3, Total: r.Source.Leads}, progress[0])
@@ -228,6 +256,20 @@ func TestCopyPipelineStoreAndRerun(t *testing.T) {
 	again, err := storecopy.Copy(ctx, src.path, url, storecopy.Options{ChunkSize: 3})
 	require.NoError(t, err)
 	require.Equal(t, store.Counts{}, again.Copied)
+	require.Zero(t, again.Fields.Copied, "an equal kept field is not rewritten")
+
+	// The source's kept schema grew (a worker ran on before the move): a re-run brings the
+	// target's rows to the source's, not the sum of both.
+	st, err := sqlite.Open(ctx, src.path)
+	require.NoError(t, err)
+	later := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, st.KeepFields(ctx, []store.Field{{Account: otherAccount, EventType: "widget_new_conversation",
+		Path: "payload.id", Types: store.TypeString, Count: 5, FirstSeen: later, LastSeen: later}}))
+	require.NoError(t, st.Close())
+	grown, err := storecopy.Copy(ctx, src.path, url, storecopy.Options{ChunkSize: 3})
+	require.NoError(t, err)
+	require.Equal(t, int64(1), grown.Fields.Copied, "the one kept field that changed")
+	requireSameReads(t, src, url)
 	require.Equal(t, r.Source, again.Target)
 	requireSameReads(t, src, url)
 
@@ -265,6 +307,26 @@ func TestCopyResumesAfterInterruption(t *testing.T) {
 	require.True(t, r.Verified())
 	require.Equal(t, r.Source.Leads-2, r.Copied.Leads, "the rerun copies what the first did not")
 	require.Equal(t, r.Source.Events, r.Copied.Events)
+	requireSameReads(t, src, url)
+}
+
+// A copy interrupted inside the kept schema resumes with the same counts, not added ones.
+func TestCopyResumesInsideTheKeptSchema(t *testing.T) {
+	t.Parallel()
+	src := buildSource(t)
+	url := testkit.FreshPostgres(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := storecopy.Copy(ctx, src.path, url, storecopy.Options{ChunkSize: 2, Progress: func(p storecopy.Progress) {
+		if p.Table == "event_fields" {
+			cancel()
+		}
+	}})
+	require.ErrorIs(t, err, context.Canceled)
+	r, err := storecopy.Copy(context.Background(), src.path, url, storecopy.Options{ChunkSize: 2})
+	require.NoError(t, err)
+	require.True(t, r.Verified())
+	require.Equal(t, r.Fields.Source-2, r.Fields.Copied, "the rerun writes the kept fields the first did not")
 	requireSameReads(t, src, url)
 }
 
