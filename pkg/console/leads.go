@@ -32,27 +32,30 @@ func leadOf(l *store.StoredLead, events int64) leadJSON {
 type leadsView struct {
 	Leads      []leadJSON `json:"leads"`
 	NextCursor string     `json:"next_cursor"`
-	// Query is q as given, SearchedBy how it was read (email, phone, name); for the page.
+	// Query is q as given, SearchedBy how it was read (filter's by); for the page.
 	Query      string `json:"-"`
 	SearchedBy string `json:"-"`
 }
 
-// filter reads a search the way the pipeline normalizes what it stores: text with an @ is an
-// email (trimmed, lower-cased); text made of digits and phone punctuation is a phone number in
-// E.164 when it is a valid one ("098765 43210" is +919876543210), else as typed, trimmed, which is
-// how the pipeline keeps an invalid number; anything else is part of a name.
-func (s *Server) filter(q string) (store.LeadFilter, string) {
+// filter reads a search: the text is looked for in every lead's name, email and city (ignoring
+// case), and, read the way the pipeline normalizes what it stores, it is also an exact email
+// when it has an @ (trimmed, lower-cased), or an exact phone number when it is made of digits
+// and phone punctuation (E.164 when it is a valid one: "098765 43210" is +919876543210, else as
+// typed, trimmed, which is how the pipeline keeps an invalid number). by says so, for the page.
+func (s *Server) filter(q string) (f store.LeadFilter, by string) {
 	q = strings.TrimSpace(q)
-	switch {
-	case q == "":
+	if q == "" {
 		return store.LeadFilter{}, ""
-	case strings.Contains(q, "@"):
-		return store.LeadFilter{Email: mapping.NormalizeEmail(q)}, "email"
-	case looksLikePhone(q):
-		p, _ := s.mapper.NormalizePhone(q)
-		return store.LeadFilter{Phone: p}, "phone"
 	}
-	return store.LeadFilter{Name: q}, "name"
+	f.Text, by = q, "whose name, email or city contains"
+	switch {
+	case strings.Contains(q, "@"):
+		f.Email, by = mapping.NormalizeEmail(q), "with this email, or whose name, email or city contains"
+	case looksLikePhone(q):
+		f.Phone, _ = s.mapper.NormalizePhone(q)
+		by = "with this phone number, or whose name, email or city contains"
+	}
+	return f, by
 }
 
 // looksLikePhone reports whether s holds at least 5 digits and nothing but phone punctuation.
