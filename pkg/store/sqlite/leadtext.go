@@ -120,3 +120,27 @@ func backfillLeadText(ctx context.Context, tx *sql.Tx) error {
 		after = rows[len(rows)-1].id
 	}
 }
+
+// IndexLeadText fills lead_text, the fragment search's index, for the leads of the SQLite store
+// at path that it does not hold yet: leads written straight into the leads table, as
+// consolebench's generator loads them, rather than through Apply. Migration 0007 does the same
+// for the leads stored before it.
+func IndexLeadText(ctx context.Context, path string) error {
+	db, err := Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM lead_text`); err != nil {
+		return err
+	}
+	if err := backfillLeadText(ctx, tx); err != nil {
+		return fmt.Errorf("index lead text: %w", err)
+	}
+	return tx.Commit()
+}
