@@ -113,4 +113,3 @@ func TestLeadTextWriteCost(t *testing.T) {
 	t.Logf("the index costs %+.1f µs of backend CPU and %+.0f B of WAL per new lead",
 		median(sides[0].cpu)-median(sides[1].cpu), median(sides[0].wal)-median(sides[1].wal))
 }
-
