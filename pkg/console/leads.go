@@ -37,25 +37,35 @@ type leadsView struct {
 	SearchedBy string `json:"-"`
 }
 
-// filter reads a search: the text is looked for in every lead's name, email and city (ignoring
-// case), and, read the way the pipeline normalizes what it stores, it is also an exact email
-// when it has an @ (trimmed, lower-cased), or an exact phone number when it is made of digits
-// and phone punctuation (E.164 when it is a valid one: "098765 43210" is +919876543210, else as
-// typed, trimmed, which is how the pipeline keeps an invalid number). by says so, for the page.
+// filter reads a search the way the pipeline normalizes what it stores: a whole email address
+// (text with an @ and a dot after it, no spaces) is an email, trimmed and lower-cased, matched
+// exactly; text made of digits and phone punctuation is a phone number, matched exactly, in E.164
+// when it is a valid one ("098765 43210" is +919876543210), else as typed, trimmed, which is how
+// the pipeline keeps an invalid number; anything else ("rao", "@gmail", "asha.rao@gm") is a
+// fragment looked for in every lead's name, email and city, ignoring case. A whole address or
+// number is not also searched as a fragment: it would find the same lead, at the cost of a
+// trigram search whose every trigram ("com", "exa") is in most leads. by says how q was read,
+// for the page.
 func (s *Server) filter(q string) (f store.LeadFilter, by string) {
 	q = strings.TrimSpace(q)
-	if q == "" {
-		return store.LeadFilter{}, ""
-	}
-	f.Text, by = q, "whose name, email or city contains"
 	switch {
-	case strings.Contains(q, "@"):
-		f.Email, by = mapping.NormalizeEmail(q), "with this email, or whose name, email or city contains"
+	case q == "":
+		return store.LeadFilter{}, ""
+	case wholeEmail(q):
+		return store.LeadFilter{Email: mapping.NormalizeEmail(q)}, "with this email"
 	case looksLikePhone(q):
-		f.Phone, _ = s.mapper.NormalizePhone(q)
-		by = "with this phone number, or whose name, email or city contains"
+		p, _ := s.mapper.NormalizePhone(q)
+		return store.LeadFilter{Phone: p}, "with this phone number"
 	}
-	return f, by
+	return store.LeadFilter{Text: q}, "whose name, email or city contains"
+}
+
+// wholeEmail reports whether s reads as a whole email address: something, an @, then a domain
+// with a dot inside it, and no spaces.
+func wholeEmail(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	dot := strings.LastIndexByte(domain, '.')
+	return ok && local != "" && dot > 0 && dot < len(domain)-1 && !strings.ContainsAny(s, " \t")
 }
 
 // looksLikePhone reports whether s holds at least 5 digits and nothing but phone punctuation.

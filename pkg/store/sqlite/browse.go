@@ -90,32 +90,29 @@ func (db *DB) leadPage(ctx context.Context, size int, query string, args ...any)
 	return page, nil
 }
 
-// textWalkBound is how many leads, in page order, a search for an indexed fragment reads before
+// textWalkBound is the most leads, in page order, a search for an indexed fragment reads before
 // it asks the index: a common fragment ("kumar", "gmail") fills its page within them, at the
 // cost of a short walk, where the index would hand over every lead that has it, to be sorted.
-// textWalkChunk is how many leads one query of a walk reads.
+// The walk reads textWalkChunk leads a query, and gives up early when the matches found so far
+// say the page would not fill within the bound (none in the first chunk: a rare fragment).
 const (
 	textWalkBound = 1000
-	textWalkChunk = 500
+	textWalkChunk = 250
 )
 
 // leadsText is Leads for a filter with Text: the ids of the page's leads are found first, then
 // read. The leads are walked in page order (leads_updated), each tested in Go (the exact email
 // and phone, and the fragment in the lower-cased name, email and city, as lead_text holds them),
-// until the page is full; for a fragment of three characters or more, the walk stops after
-// textWalkBound leads and the page is then taken from the index: the leads whose trigrams match
-// the fragment's phrase (exactly the leads containing it) and the exact filters' candidates,
-// sorted in page order.
+// until the page is full; for a fragment of three characters or more, the walk stops when it
+// would take more than textWalkBound leads and the page is then taken from the index: the leads
+// whose trigrams match the fragment's phrase (exactly the leads containing it) and the exact
+// filters' candidates, sorted in page order.
 func (db *DB) leadsText(ctx context.Context, q store.LeadQuery) (store.LeadPage, error) {
 	f, size := q.Filter, q.PageSize()
 	acct := store.Account(q.Account)
 	frag := strings.ToLower(f.Text)
 	match, indexed := fragmentMatch(frag)
-	bound := -1
-	if indexed {
-		bound = textWalkBound
-	}
-	ids, done, err := db.walkText(ctx, acct, f, frag, q.After, size+1, bound)
+	ids, done, err := db.walkText(ctx, acct, f, frag, q.After, size+1, indexed)
 	if err != nil {
 		return store.LeadPage{}, fmt.Errorf("list leads: %w", err)
 	}
@@ -148,9 +145,10 @@ func (db *DB) leadsText(ctx context.Context, q store.LeadQuery) (store.LeadPage,
 }
 
 // walkText walks the account's leads in page order after the cursor, testing each against f
-// (frag is f.Text lower-cased), and returns the ids of up to want matches. done is false when
-// it stopped after bound leads (bound < 0: no bound) with fewer than want.
-func (db *DB) walkText(ctx context.Context, acct string, f store.LeadFilter, frag string, after *store.Cursor, want, bound int) (ids []int64, done bool, err error) {
+// (frag is f.Text lower-cased), and returns the ids of up to want matches; done says whether
+// they are all the page has. With bounded, it gives up (done false) once the matches so far
+// say want of them would take more than textWalkBound leads.
+func (db *DB) walkText(ctx context.Context, acct string, f store.LeadFilter, frag string, after *store.Cursor, want int, bounded bool) (ids []int64, done bool, err error) {
 	var (
 		lastAt string
 		lastID int64
@@ -158,18 +156,14 @@ func (db *DB) walkText(ctx context.Context, acct string, f store.LeadFilter, fra
 	if after != nil {
 		lastAt, lastID = formatTime(after.UpdatedAt), after.ID
 	}
-	for read := 0; bound < 0 || read < bound; {
-		chunk := textWalkChunk
-		if bound >= 0 {
-			chunk = min(chunk, bound-read)
-		}
+	for read := 0; ; {
 		query, args := `SELECT id, updated_at, name, coalesce(email, ''), mobile_number, alt_phone, city FROM leads
 			WHERE account = ?`, []any{acct}
 		if after != nil || read > 0 {
 			query += ` AND (updated_at, id) < (?, ?)`
 			args = append(args, lastAt, lastID)
 		}
-		rows, err := db.read.QueryContext(ctx, query+` ORDER BY updated_at DESC, id DESC LIMIT ?`, append(args, chunk)...)
+		rows, err := db.read.QueryContext(ctx, query+` ORDER BY updated_at DESC, id DESC LIMIT ?`, append(args, textWalkChunk)...)
 		if err != nil {
 			return nil, false, err
 		}
@@ -194,11 +188,13 @@ func (db *DB) walkText(ctx context.Context, acct string, f store.LeadFilter, fra
 			return nil, false, err
 		}
 		read += n
-		if n < chunk {
+		if n < textWalkChunk {
 			return ids, true, nil // every lead after the cursor was read
 		}
+		if bounded && (len(ids) == 0 || read*want/len(ids) > textWalkBound) {
+			return ids, false, nil
+		}
 	}
-	return ids, false, nil
 }
 
 // ids runs a query of lead ids.
