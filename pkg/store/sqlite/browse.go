@@ -147,7 +147,8 @@ func (db *DB) leadsText(ctx context.Context, q store.LeadQuery) (store.LeadPage,
 // walkText walks the account's leads in page order after the cursor, testing each against f
 // (frag is f.Text lower-cased), and returns the ids of up to want matches; done says whether
 // they are all the page has. With bounded, it gives up (done false) once the matches so far
-// say want of them would take more than textWalkBound leads.
+// say want of them would take more than textWalkBound leads (20 per lead wanted for larger
+// pages, such as the CSV export's 500: a common fragment then still fills them by walking).
 func (db *DB) walkText(ctx context.Context, acct string, f store.LeadFilter, frag string, after *store.Cursor, want int, bounded bool) (ids []int64, done bool, err error) {
 	var (
 		lastAt string
@@ -191,7 +192,7 @@ func (db *DB) walkText(ctx context.Context, acct string, f store.LeadFilter, fra
 		if n < textWalkChunk {
 			return ids, true, nil // every lead after the cursor was read
 		}
-		if bounded && (len(ids) == 0 || read*want/len(ids) > textWalkBound) {
+		if bounded && (len(ids) == 0 || read*want/len(ids) > max(textWalkBound, 20*want)) {
 			return ids, false, nil
 		}
 	}

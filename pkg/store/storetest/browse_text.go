@@ -99,6 +99,18 @@ func testLeadsTextIndexed(t *testing.T, s BrowsingStore) {
 		require.Equal(t, rare, all(store.LeadFilter{Text: text}, 2), text)
 	}
 	require.Equal(t, rare[1:2], all(store.LeadFilter{Text: "Quintana 3"}, 2))
+	var walked []int64 // EachLead, the CSV export's pages of MaxPageSize
+	require.NoError(t, store.EachLead(t.Context(), s, "", store.LeadFilter{Text: "quintana"}, func(l *store.LeadSummary) error {
+		walked = append(walked, l.ID)
+		return nil
+	}))
+	require.Equal(t, rare, walked)
+	n := 0
+	require.NoError(t, store.EachLead(t.Context(), s, "", store.LeadFilter{Text: "lead 10"}, func(*store.LeadSummary) error {
+		n++
+		return nil
+	}))
+	require.Equal(t, 1+10+100, n, "Lead 10, Lead 100–109, Lead 1000–1099")
 	require.Equal(t, []int64{}, append([]int64{}, all(store.LeadFilter{Text: "quintanas"}, 2)...))
 	// ORed with an exact email of a lead early in page order.
 	require.Equal(t, append([]int64{res[textLeads-1].LeadID}, rare...),
