@@ -26,7 +26,8 @@ var _ store.Browser = (*DB)(nil)
 // leads_account_updated (0006) in page order, stopping once the page is full, for a common one:
 // the planner chooses, from the pattern's trigrams. For that it must see the pattern: a query
 // with a fragment runs as QueryExecModeExec (an unnamed statement, planned with its values),
-// not as the cached prepared statement, whose generic plan after five runs ignores the index.
+// not as the cached prepared statement, whose generic plan after five runs ignored the index
+// (an earlier attempt's finding at 1M leads).
 func (db *DB) Leads(ctx context.Context, q store.LeadQuery) (store.LeadPage, error) {
 	var (
 		where, ors []string
