@@ -32,27 +32,40 @@ func leadOf(l *store.StoredLead, events int64) leadJSON {
 type leadsView struct {
 	Leads      []leadJSON `json:"leads"`
 	NextCursor string     `json:"next_cursor"`
-	// Query is q as given, SearchedBy how it was read (email, phone, name); for the page.
+	// Query is q as given, SearchedBy how it was read (filter's by); for the page.
 	Query      string `json:"-"`
 	SearchedBy string `json:"-"`
 }
 
-// filter reads a search the way the pipeline normalizes what it stores: text with an @ is an
-// email (trimmed, lower-cased); text made of digits and phone punctuation is a phone number in
-// E.164 when it is a valid one ("098765 43210" is +919876543210), else as typed, trimmed, which is
-// how the pipeline keeps an invalid number; anything else is part of a name.
-func (s *Server) filter(q string) (store.LeadFilter, string) {
+// filter reads a search the way the pipeline normalizes what it stores: a whole email address
+// (text with an @ and a dot after it, no spaces) is an email, trimmed and lower-cased, matched
+// exactly; text made of digits and phone punctuation is a phone number, matched exactly, in E.164
+// when it is a valid one ("098765 43210" is +919876543210), else as typed, trimmed, which is how
+// the pipeline keeps an invalid number; anything else ("rao", "@gmail", "asha.rao@gm") is a
+// fragment looked for in every lead's name, email and city, ignoring case. A whole address or
+// number is not also searched as a fragment: it would find the same lead, at the cost of a
+// trigram search whose every trigram ("com", "exa") is in most leads. by says how q was read,
+// for the page.
+func (s *Server) filter(q string) (f store.LeadFilter, by string) {
 	q = strings.TrimSpace(q)
 	switch {
 	case q == "":
 		return store.LeadFilter{}, ""
-	case strings.Contains(q, "@"):
-		return store.LeadFilter{Email: mapping.NormalizeEmail(q)}, "email"
+	case wholeEmail(q):
+		return store.LeadFilter{Email: mapping.NormalizeEmail(q)}, "with this email"
 	case looksLikePhone(q):
 		p, _ := s.mapper.NormalizePhone(q)
-		return store.LeadFilter{Phone: p}, "phone"
+		return store.LeadFilter{Phone: p}, "with this phone number"
 	}
-	return store.LeadFilter{Name: q}, "name"
+	return store.LeadFilter{Text: q}, "whose name, email or city contains"
+}
+
+// wholeEmail reports whether s reads as a whole email address: something, an @, then a domain
+// with a dot inside it, and no spaces.
+func wholeEmail(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	dot := strings.LastIndexByte(domain, '.')
+	return ok && local != "" && dot > 0 && dot < len(domain)-1 && !strings.ContainsAny(s, " \t")
 }
 
 // looksLikePhone reports whether s holds at least 5 digits and nothing but phone punctuation.

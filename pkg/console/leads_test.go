@@ -66,6 +66,41 @@ func TestLeadsSearch(t *testing.T) {
 	require.Len(t, b.search(t, "").Leads, 3)
 }
 
+// Issue 23 item 9: q is also a fragment of a name, an email or a city, in any case, and the
+// leads page says how it read the search.
+func TestLeadsSearchFragments(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ids := b.store(t,
+		person("f-1", "Asha Rao", "asha.rao@gmail.com", "+91 98765 43210"),
+		person("f-2", "Ravi Kumar", "ravi@example.com", "9000000001"),
+		testkit.Fixture(t))
+	for q, want := range map[string][]int64{
+		"GMAIL":        {ids[0]},
+		"rao@gm":       {ids[0]}, // an @ but no whole address: a fragment
+		"@GMAIL.COM":   {ids[0]},
+		"xample":       {ids[1]},
+		"kumar":        {ids[1]},
+		"pun":          {ids[1], ids[0]}, // person's widget_city is Pune
+		"nobody-there": {},
+	} {
+		var got []int64
+		for _, l := range b.search(t, q).Leads {
+			got = append(got, l.ID)
+		}
+		require.ElementsMatch(t, want, got, q)
+	}
+	for q, says := range map[string]string{
+		"rao":            "Leads whose name, email or city contains “rao”",
+		"asha@x.example": "Leads with this email “asha@x.example”",
+		"asha@x":         "Leads whose name, email or city contains “asha@x”",
+		"098765 43210":   "Leads with this phone number “098765 43210”",
+	} {
+		require.Contains(t, b.page(t, "/?q="+url.QueryEscape(q)), says, q)
+	}
+	require.NotContains(t, b.page(t, "/"), `id="searched"`)
+}
+
 // Newest updated first, in keyset pages; the cursor of the last page is empty.
 func TestLeadsPaging(t *testing.T) {
 	t.Parallel()

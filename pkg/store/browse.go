@@ -64,13 +64,15 @@ type LeadFilter struct {
 	Email string
 	// Phone matches mobile_number or alt_phone (E.164 when the pipeline could normalize it).
 	Phone string
-	// Name matches a name containing it, ignoring ASCII case (at least: PostgreSQL's ILIKE
-	// ignores the case of other letters too, SQLite's LIKE only ASCII's).
-	Name string
+	// Text matches a lead whose name, email or city contains it, ignoring case (Unicode's, not
+	// only ASCII's), each field on its own (a fragment never spans two). LIKE's wildcards in it
+	// match themselves. A fragment of three characters or more is found through an index
+	// (SQLite: lead_text, PostgreSQL: pg_trgm), a shorter one by walking the leads in page order.
+	Text string
 }
 
 // Empty reports whether f matches every lead.
-func (f LeadFilter) Empty() bool { return f.Email == "" && f.Phone == "" && f.Name == "" }
+func (f LeadFilter) Empty() bool { return f.Email == "" && f.Phone == "" && f.Text == "" }
 
 // PageSize returns q.Limit clamped to 1..MaxPageSize, DefaultPageSize when 0.
 func (q LeadQuery) PageSize() int {

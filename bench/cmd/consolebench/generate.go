@@ -33,7 +33,43 @@ func leadEmail(i int) string {
 func leadPhone(i int) string { return fmt.Sprintf("+91%d", 9000000000+i) }
 
 func first(i int) string { return firstNames[i%len(firstNames)] }
-func last(i int) string  { return lastNames[(i/len(firstNames))%len(lastNames)] }
+
+// last is lead i's surname: one of a dozen common ones, except for one lead in a thousand
+// (i%1000 == 500), whose surname is rare (made of syllables from i/1000), so that a search for
+// a fragment of it matches a handful of leads in a million.
+func last(i int) string {
+	if i%1000 == 500 {
+		return rareWord(i/1000, "")
+	}
+	return lastNames[(i/len(firstNames))%len(lastNames)]
+}
+
+// city is lead i's city: one of eight, except for one lead in a thousand (i%1000 == 250), who
+// lives in a rare town.
+func city(i int) string {
+	if i%1000 == 250 {
+		return rareWord(i/1000+5000, "pur")
+	}
+	return cities[i%len(cities)]
+}
+
+// syllables make the rare words: four of them picked by the digits of n, so every n < 10,000
+// has its own word.
+var syllables = []string{"ka", "ri", "mo", "lu", "ven", "ta", "shi", "pra", "dhu", "ne"}
+
+// rareWord is the rare surname or town (with suffix) of n, capitalised.
+func rareWord(n int, suffix string) string {
+	var b strings.Builder
+	for k := 0; k < 4; k++ {
+		b.WriteString(syllables[n%10])
+		n /= 10
+	}
+	w := b.String() + suffix
+	return strings.ToUpper(w[:1]) + w[1:]
+}
+
+// leadName is lead i's name.
+func leadName(i int) string { return first(i) + " " + last(i) }
 
 // dataset is the generated store, one definition for both stores' generators, so SQLite and
 // PostgreSQL are measured on the same leads and events (the same seed).
@@ -61,8 +97,8 @@ type genLead struct {
 func (d *dataset) lead(id int) genLead {
 	u := d.now.Add(-time.Duration(d.rng.Int64N(int64(30 * 24 * time.Hour))))
 	d.updated[id] = u
-	return genLead{id: id, name: first(id) + " " + last(id), email: leadEmail(id), phone: leadPhone(id),
-		city: cities[id%len(cities)], updated: u}
+	return genLead{id: id, name: leadName(id), email: leadEmail(id), phone: leadPhone(id),
+		city: city(id), updated: u}
 }
 
 // genEvent is one generated event's columns.
@@ -84,7 +120,7 @@ func (d *dataset) event(i int) genEvent {
 	at := d.updated[id].Add(-time.Duration(i/d.leads) * time.Hour)
 	evID := fmt.Sprintf("ev-%07d-%d", id, i/d.leads)
 	payload := fmt.Sprintf(`{"event_type":%q,"payload":{"id":%q,"people_detail":{"name":%q,"email":%q,"mobile_number":%q,"widget_city":%q},"updated_on":%d},"metadata":{}}`,
-		typ, evID, first(id)+" "+last(id), leadEmail(id), leadPhone(id)[3:], cities[id%len(cities)], at.UnixMilli())
+		typ, evID, leadName(id), leadEmail(id), leadPhone(id)[3:], city(id), at.UnixMilli())
 	return genEvent{eventID: evID, typ: typ, leadID: id, at: at, payload: payload}
 }
 
@@ -119,6 +155,13 @@ func generateSQLite(ctx context.Context, path string, leads, events int) error {
 	if err != nil {
 		return fmt.Errorf("leads: %w", err)
 	}
+	// The leads went straight into the table: the fragment search's index (migration 0007,
+	// kept by the store's write path) is filled for them as the migration fills it.
+	start := time.Now()
+	if err := sqlite.IndexLeadText(ctx, path); err != nil {
+		return err
+	}
+	fmt.Printf("indexed the leads' text in %s\n", time.Since(start).Round(time.Second))
 	return batches(ctx, db, events, `INSERT INTO events (event_id, event_type, lead_id, received_at, stored_at, payload)
 		VALUES (?, ?, ?, ?, ?, ?)`, func(st *sql.Stmt, i int) error {
 		e := d.event(i)

@@ -3,8 +3,9 @@
 // into the tables, the schema made by the store's own migrations), then, in a fresh process so
 // its memory is the console's alone,
 // serves the console and measures server time (the handler, not the network) of 100 requests
-// each: the first page of /api/leads, the next pages, a search by email, a search by phone, and
-// then leads.csv of every lead with the process's resident memory sampled throughout.
+// each: the first page of /api/leads, the next pages, a search by email, a search by phone,
+// fragment searches (a rare name, an email, a rare city, a common surname), and then leads.csv
+// of every lead with the process's resident memory sampled throughout.
 //
 //	go run ./bench/cmd/consolebench                      # 1,000,000 leads, 3,000,000 events
 //	go run ./bench/cmd/consolebench -keep -db /tmp/c.db  # keep the store; -reuse measures it again

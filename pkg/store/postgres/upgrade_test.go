@@ -53,7 +53,7 @@ func TestOpensReleaseDatabase(t *testing.T) {
 	db := open(t, url)
 	var version int
 	require.NoError(t, db.pool.QueryRow(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&version))
-	require.Equal(t, 7, version)
+	require.Equal(t, 8, version)
 	storetest.CheckUpgraded(t, db)
 	kept, err := db.Fields(ctx, "", "widget_new_conversation")
 	require.NoError(t, err)

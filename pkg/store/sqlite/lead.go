@@ -33,6 +33,11 @@ func (w *writer) mergeLead(acct string, l *lead.Lead) (int64, error) {
 	if _, err := w.exec(w.s.updateLead, args...); err != nil {
 		return 0, fmt.Errorf("update lead %d: %w", found.ID, err)
 	}
+	if merged.Name != found.Name || merged.Email != found.Email || merged.City != found.City {
+		if err := w.reindexLeadText(found.ID, merged.Name, merged.Email, merged.City); err != nil {
+			return 0, err
+		}
+	}
 	return found.ID, nil
 }
 
@@ -117,6 +122,9 @@ func (w *writer) insertLead(acct string, l *lead.Lead) (int64, error) {
 	id, err := res.LastInsertId()
 	if err != nil {
 		return 0, fmt.Errorf("insert lead: %w", err)
+	}
+	if err := w.indexLeadText(id, l.Name, l.Email, l.City); err != nil {
+		return 0, err
 	}
 	return id, nil
 }

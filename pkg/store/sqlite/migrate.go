@@ -17,6 +17,12 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// goSteps are the parts of migrations that SQL cannot do, run in the same transaction right
+// after the version's file.
+var goSteps = map[int]func(context.Context, *sql.Tx) error{
+	7: backfillLeadText, // 0007_lead_text: the trigrams of the leads already stored
+}
+
 // migrate brings the schema up to date in one BEGIN IMMEDIATE transaction (write is opened with
 // _txlock=immediate). Holding the write lock while reading schema_migrations makes it safe when
 // several processes open the file at once: the second waits, then finds nothing left to do.
@@ -47,6 +53,11 @@ func migrate(ctx context.Context, write *sql.DB) error {
 		}
 		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 			return fmt.Errorf("migrate %s: %w", m.Name, err)
+		}
+		if step := goSteps[m.Version]; step != nil {
+			if err := step(ctx, tx); err != nil {
+				return fmt.Errorf("migrate %s: %w", m.Name, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 			m.Version, m.Name, formatTime(time.Now())); err != nil {

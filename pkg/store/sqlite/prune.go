@@ -50,13 +50,16 @@ func (db *DB) Prune(ctx context.Context, q store.PruneQuery) (store.PruneResult,
 				{`DELETE FROM meetings WHERE lead_id IN ` + in, &r.Meetings},
 				{`DELETE FROM events WHERE lead_id IN ` + in, &r.LeadEvents},
 				{`DELETE FROM leads WHERE id IN ` + in, &r.Leads},
+				{`DELETE FROM lead_text WHERE docid IN ` + in, nil}, // the search's index (0007)
 			} {
 				res, err := tx.ExecContext(ctx, d.sql, ids...)
 				if err != nil {
 					return 0, err
 				}
-				n, _ := res.RowsAffected()
-				*d.n += n
+				if d.n != nil {
+					n, _ := res.RowsAffected()
+					*d.n += n
+				}
 			}
 			return len(ids), nil
 		})

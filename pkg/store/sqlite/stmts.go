@@ -79,7 +79,9 @@ type stmts struct {
 	// leadByPhone[col] and leadByPhoneNoMail[col], indexed by leadrules.PhoneColumn.
 	leadByPhone, leadByPhoneNoMail [2]*sqlite3.SQLiteStmt
 	insertLead, updateLead         *sqlite3.SQLiteStmt
-	upsertMeeting                  *sqlite3.SQLiteStmt
+	// insertText and deleteText keep lead_text, the fragment search's index (leadtext.go).
+	insertText, deleteText *sqlite3.SQLiteStmt
+	upsertMeeting          *sqlite3.SQLiteStmt
 }
 
 func prepare(ctx context.Context, c *sqlite3.SQLiteConn) (*stmts, error) {
@@ -112,6 +114,8 @@ func prepare(ctx context.Context, c *sqlite3.SQLiteConn) (*stmts, error) {
 			alt_phone = ?, address = ?, pincode = ?, city = ?, state = ?, country = ?, utm_source = ?,
 			utm_medium = ?, utm_campaign = ?, utm_term = ?, utm_content = ?, product_category = ?,
 			product_sku = ?, attributes = ?, seen_at = ?, updated_at = ? WHERE id = ?`},
+		{&s.insertText, `INSERT INTO lead_text (docid, name, email, city) VALUES (?, ?, ?, ?)`},
+		{&s.deleteText, `DELETE FROM lead_text WHERE docid = ?`},
 		// A later event about the same meeting overwrites what it sends and keeps the rest.
 		{&s.upsertMeeting, `INSERT INTO meetings (account, id, lead_id, event_id, name, scheduled_at, status,
 			meeting_url, participants, timezone, duration_min, updated_at)
@@ -141,7 +145,8 @@ func prepare(ctx context.Context, c *sqlite3.SQLiteConn) (*stmts, error) {
 func (s *stmts) close() error {
 	var errs []error
 	for _, st := range []*sqlite3.SQLiteStmt{s.savepoint, s.release, s.rollbackTo, s.storedEvents, s.insertEvent,
-		s.leadByEmail, s.leadByPhone[0], s.leadByPhone[1], s.leadByPhoneNoMail[0], s.leadByPhoneNoMail[1], s.insertLead, s.updateLead, s.upsertMeeting} {
+		s.leadByEmail, s.leadByPhone[0], s.leadByPhone[1], s.leadByPhoneNoMail[0], s.leadByPhoneNoMail[1], s.insertLead, s.updateLead,
+		s.insertText, s.deleteText, s.upsertMeeting} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

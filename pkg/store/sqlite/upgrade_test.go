@@ -27,8 +27,11 @@ func TestOpensReleaseStore(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, db.Close()) })
 	var version int
 	require.NoError(t, db.read.QueryRow(`SELECT max(version) FROM schema_migrations`).Scan(&version))
-	require.Equal(t, 6, version)
+	require.Equal(t, 7, version)
+	require.Equal(t, []int64{1}, indexed(t, db, "asha k"), "0007 indexed the stored leads")
+	require.Equal(t, []int64{2}, indexed(t, db, "avi"))
 	storetest.CheckUpgraded(t, db)
+	require.Equal(t, []int64{1}, indexed(t, db, "pune"), "the city the upgraded store wrote")
 	kept, err := db.Fields(t.Context(), "", "widget_new_conversation")
 	require.NoError(t, err)
 	require.Empty(t, kept, "the kept schema starts empty (the console samples until it fills)")

@@ -42,7 +42,7 @@ func testReadsNeverCross(t *testing.T, s BrowsingStore) {
 		require.Equal(t, self, ev.Account)
 		require.Equal(t, mine, ev.LeadID)
 
-		for _, f := range []store.LeadFilter{{}, {Email: "asha@example.com"}, {Phone: "+919876543210"}, {Name: "Asha"}} {
+		for _, f := range []store.LeadFilter{{}, {Email: "asha@example.com"}, {Phone: "+919876543210"}, {Text: "Asha"}} {
 			page := leads(t, s, store.LeadQuery{Account: self, Filter: f})
 			require.Equal(t, []int64{mine}, leadIDs(page), "%s lists leads with %+v", self, f)
 			require.Equal(t, self, page.Leads[0].Account)

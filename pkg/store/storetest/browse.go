@@ -27,6 +27,8 @@ func RunBrowser(t *testing.T, open func(t *testing.T) BrowsingStore) {
 		{"LeadsNewestUpdatedFirstInPages", testLeadsPages},
 		{"LeadsFilter", testLeadsFilter},
 		{"LeadsFilterPages", testLeadsFilterPages},
+		{"LeadsText", testLeadsText},
+		{"LeadsTextIndexed", testLeadsTextIndexed},
 		{"EachLeadWalksEveryPage", testEachLead},
 		{"LeadHistoryOldestFirst", testLeadHistory},
 		{"LeadMeetings", testLeadMeetings},
@@ -106,10 +108,10 @@ func testLeadsFilter(t *testing.T, s BrowsingStore) {
 		{store.LeadFilter{Email: "nobody@example.com"}, []int64{}},
 		{store.LeadFilter{Phone: "+919876543210"}, []int64{ravi, asha}},
 		{store.LeadFilter{Phone: "+919000000001"}, []int64{ravi}},
-		{store.LeadFilter{Name: "rao"}, []int64{asha}},
-		{store.LeadFilter{Name: "A"}, []int64{other, ravi, asha}},
-		{store.LeadFilter{Name: "%"}, []int64{ravi}},
-		{store.LeadFilter{Name: "r_"}, []int64{other}},
+		{store.LeadFilter{Text: "rao"}, []int64{asha}},
+		{store.LeadFilter{Text: "A"}, []int64{other, ravi, asha}},
+		{store.LeadFilter{Text: "%"}, []int64{ravi}},
+		{store.LeadFilter{Text: "r_"}, []int64{other}},
 		{store.LeadFilter{Email: "x@example.com", Phone: "+919000000001"}, []int64{other, ravi}},
 	} {
 		got := leads(t, s, store.LeadQuery{Filter: tc.f})

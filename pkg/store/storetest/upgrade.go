@@ -66,6 +66,10 @@ func CheckUpgraded(t *testing.T, s BrowsingStore) {
 	require.Equal(t, store.Result{Outcome: store.Stored, LeadID: 1}, res[2])
 	require.Equal(t, store.Result{Outcome: store.Stored, LeadID: 2}, res[3])
 	require.Equal(t, "Pune", getLeadIn(t, s, def, 1).City)
+	// The fragment search finds the old leads (indexed by the upgrade) and the new city.
+	for text, want := range map[string][]int64{"asha k": {1}, "RAVI": {2}, "pune": {1}, "example.com": {1}} {
+		require.Equal(t, want, leadIDs(leads(t, s, store.LeadQuery{Filter: store.LeadFilter{Text: text}})), text)
+	}
 
 	m := record("ev-7", nil)
 	m.Meeting = &lead.Meeting{ID: "m-1", Status: "completed"}
