@@ -1,0 +1,126 @@
+package ctl
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/saleassist-pipeline/pipeline/pkg/queue"
+)
+
+// usageError is a command line that does not make sense (exit 2); usage, when set, is the
+// command's own, printed after it instead of ingestctl's.
+type usageError struct{ msg, usage string }
+
+func (u usageError) Error() string { return u.msg }
+
+func (u usageError) usageOr(all string) string {
+	if u.usage != "" {
+		return u.usage
+	}
+	return all
+}
+
+// flags is one command's flag.FlagSet, with what its usage says: the command's name, the
+// synopsis of its arguments and what it does.
+type flags struct {
+	*flag.FlagSet
+	name, synopsis, about string
+}
+
+func newFlags(name, synopsis, about string) *flags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // a parse error comes back as a usageError, which prints it
+	return &flags{fs, name, synopsis, about}
+}
+
+// usage is the command's own usage: what it takes, what it does, and its flags.
+func (f *flags) usage() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "usage: ingestctl %s %s\n\n%s\n", f.name, f.synopsis, f.about)
+	n := 0
+	f.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		b.WriteString("\nflags (-flag or --flag, before or after the arguments):\n")
+		f.SetOutput(&b)
+		f.PrintDefaults()
+		f.SetOutput(io.Discard)
+	}
+	return b.String()
+}
+
+// fail is a usage error of the command, printed with its usage.
+func (f *flags) fail(format string, a ...any) error {
+	return usageError{fmt.Sprintf(format, a...), f.usage()}
+}
+
+// parse parses args, its flags wherever they stand among the other arguments, and returns the
+// others: at most most of them.
+func (f *flags) parse(args []string, most int) ([]string, error) {
+	var pos []string
+	for {
+		if err := f.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, f.fail("%s: see the usage below", f.name)
+			}
+			return nil, f.fail("%s: %v", f.name, err)
+		}
+		if f.NArg() == 0 {
+			break
+		}
+		pos = append(pos, f.Arg(0))
+		args = f.Args()[1:]
+	}
+	if len(pos) > most {
+		return nil, f.fail("%s: unexpected argument %q", f.name, pos[most])
+	}
+	return pos, nil
+}
+
+// visited reports whether the command line set flag name.
+func (f *flags) visited(name string) bool {
+	set := false
+	f.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
+	return set
+}
+
+// parked says how the commands on one kind of parked message (dead letters, quarantine) read
+// the ID of an entry.
+type parked struct {
+	group string // "dlq"
+	parse func(string) (uint64, error)
+}
+
+var (
+	deadLetters = parked{"dlq", func(s string) (uint64, error) {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil || n == 0 {
+			return 0, fmt.Errorf("%q is not an id from `ingestctl dlq list`", s)
+		}
+		return n, nil
+	}}
+	quarantine = parked{"quarantine", queue.ParseQuarantineID}
+)
+
+// id parses a command taking one entry's ID (and flags) and returns the ID.
+func (p parked) id(f *flags, args []string) (uint64, error) {
+	pos, err := f.parse(args, 1)
+	if err != nil {
+		return 0, err
+	}
+	if len(pos) == 0 {
+		return 0, f.fail("%s needs an ID (see `ingestctl %s list`)", f.name, p.group)
+	}
+	return p.parseID(f, pos[0])
+}
+
+func (p parked) parseID(f *flags, s string) (uint64, error) {
+	id, err := p.parse(s)
+	if err != nil {
+		return 0, f.fail("%s: %v", f.name, err)
+	}
+	return id, nil
+}
