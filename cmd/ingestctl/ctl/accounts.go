@@ -26,13 +26,22 @@ func accountID(fs *flags, args []string) (string, error) {
 	return pos[0], nil
 }
 
+// withAccount parses the command line of an accounts command taking one account ID (and
+// flags), and runs fn with the ID on the operations.
+func (c *CLI) withAccount(fs *flags, args []string, fn func(ops *admin.Ops, id string) error) error {
+	id, err := accountID(fs, args)
+	if err != nil {
+		return err
+	}
+	return c.withOps(func(ops *admin.Ops) error { return fn(ops, id) })
+}
+
 // changed says the account's settings changed, or prints the account as JSON.
 func (c *CLI) changed(v admin.AccountView, jsonOut bool, what string) error {
-	if jsonOut {
-		return c.printJSON(v)
-	}
-	fmt.Fprintf(c.Stdout, "account %s: %s; running ingests and workers follow within seconds\n", v.ID, what)
-	return nil
+	return c.output(jsonOut, v, func() error {
+		_, err := fmt.Fprintf(c.Stdout, "account %s: %s; running ingests and workers follow within seconds\n", v.ID, what)
+		return err
+	})
 }
 
 // listFlag is a repeatable flag whose values may also be comma-separated.

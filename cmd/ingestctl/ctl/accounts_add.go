@@ -54,21 +54,17 @@ func (c *AccountsAddCommand) Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if *jsonOut {
-			return c.printJSON(a)
-		}
-		c.printAdded(a)
-		return nil
+		return c.output(*jsonOut, a, func() error { return c.printAdded(a) })
 	})
 }
 
 // printAdded says where to point SaleAssist, with the secret, once.
-func (c *AccountsAddCommand) printAdded(a admin.AddedAccount) {
+func (c *AccountsAddCommand) printAdded(a admin.AddedAccount) error {
 	header := a.SecretHeader
 	if header == "" {
 		header = defaultSecretHeader + " (or the ingest's -secret-header)"
 	}
-	fmt.Fprintf(c.Stdout, `added account %s (client ids: %s)
+	_, err := fmt.Fprintf(c.Stdout, `added account %s (client ids: %s)
 
   webhook path:  %s   (after the ingest's public address: https://HOST%s)
   secret header: %s
@@ -78,4 +74,5 @@ The secret is shown this once and kept nowhere (only its hash): store it now. In
 the webhook URL and add the header with the secret as a custom header. Running ingests and
 workers pick the account up within seconds.
 `, a.ID, strings.Join(a.ClientIDs, ", "), a.WebhookPath, a.WebhookPath, header, a.Secret)
+	return err
 }

@@ -22,11 +22,7 @@ func (c *AccountsDisableCommand) Run(ctx context.Context, args []string) error {
 	}
 	fs := newFlags(name, "ID [-json]", about)
 	jsonOut := fs.Bool("json", false, "print JSON")
-	id, err := accountID(fs, args)
-	if err != nil {
-		return err
-	}
-	return c.withOps(func(ops *admin.Ops) error {
+	return c.withAccount(fs, args, func(ops *admin.Ops, id string) error {
 		v, err := ops.SetDisabled(ctx, id, c.disable)
 		if err != nil {
 			return err

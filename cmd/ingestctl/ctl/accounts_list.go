@@ -2,6 +2,8 @@ package ctl
 
 import (
 	"context"
+	"fmt"
+	"io"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 )
@@ -22,9 +24,8 @@ func (c *AccountsListCommand) Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if *jsonOut {
-			return c.printJSON(views)
-		}
-		return c.printAccounts(views)
+		return listing(c.CLI, *jsonOut, views, "ID\tNAME\tCLIENT IDS\tWEBHOOK PATH\tSECRETS\tRATE\tSTATE", func(w io.Writer, v admin.AccountView) {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%g/s\t%s\n", v.ID, v.Name, orAny(v.ClientIDs), v.WebhookPath, secrets(v), v.RatePerSecond, state(v))
+		}, plural(len(views), "account"))
 	})
 }

@@ -13,19 +13,6 @@ import (
 // defaultSecretHeader is the ingest's -secret-header default, named in what add prints.
 const defaultSecretHeader = "X-Webhook-Secret"
 
-// printAccounts is `accounts list`'s table.
-func (c *CLI) printAccounts(views []admin.AccountView) error {
-	if err := c.table("ID\tNAME\tCLIENT IDS\tWEBHOOK PATH\tSECRETS\tRATE\tSTATE", func(w io.Writer) {
-		for _, v := range views {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%g/s\t%s\n", v.ID, v.Name, orAny(v.ClientIDs), v.WebhookPath, secrets(v), v.RatePerSecond, state(v))
-		}
-	}); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.Stdout, "%s\n", plural(len(views), "account"))
-	return nil
-}
-
 // printAccount is `accounts show`'s: one account, a setting a line.
 func (c *CLI) printAccount(v admin.AccountView) error {
 	mapping := "the ingest's (MAPPING_FILE or built-in)"

@@ -18,11 +18,7 @@ func (c *AccountsRotateSecretCommand) Run(ctx context.Context, args []string) er
 		"Adds a new webhook secret (shown once); the old one still works, so SaleAssist can be switched\nover. With -drop-old, only the newest is accepted from then on.")
 	dropOld := fs.Bool("drop-old", false, "accept only the newest secret")
 	jsonOut := fs.Bool("json", false, "print JSON")
-	id, err := accountID(fs, args)
-	if err != nil {
-		return err
-	}
-	return c.withOps(func(ops *admin.Ops) error {
+	return c.withAccount(fs, args, func(ops *admin.Ops, id string) error {
 		r, err := ops.RotateSecret(ctx, id, *dropOld)
 		switch {
 		case err != nil:

@@ -15,19 +15,14 @@ type AccountsRotateURLCommand struct{ *CLI }
 func (c *AccountsRotateURLCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlags("accounts rotate-url", "ID [-json]", "Gives the account a new webhook path; the old one stops working within seconds.")
 	jsonOut := fs.Bool("json", false, "print JSON")
-	id, err := accountID(fs, args)
-	if err != nil {
-		return err
-	}
-	return c.withOps(func(ops *admin.Ops) error {
+	return c.withAccount(fs, args, func(ops *admin.Ops, id string) error {
 		v, err := ops.RotateURL(ctx, id)
 		if err != nil {
 			return err
 		}
-		if *jsonOut {
-			return c.printJSON(v)
-		}
-		fmt.Fprintf(c.Stdout, "account %s: new webhook path %s\nthe old one stops working within seconds: set the new one in SaleAssist\n", id, v.WebhookPath)
-		return nil
+		return c.output(*jsonOut, v, func() error {
+			_, err := fmt.Fprintf(c.Stdout, "account %s: new webhook path %s\nthe old one stops working within seconds: set the new one in SaleAssist\n", id, v.WebhookPath)
+			return err
+		})
 	})
 }

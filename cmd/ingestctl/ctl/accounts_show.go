@@ -14,18 +14,11 @@ type AccountsShowCommand struct{ *CLI }
 func (c *AccountsShowCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlags("accounts show", "ID [-json]", "One account's settings; never its secrets or token hashes.")
 	jsonOut := fs.Bool("json", false, "print JSON")
-	id, err := accountID(fs, args)
-	if err != nil {
-		return err
-	}
-	return c.withOps(func(ops *admin.Ops) error {
+	return c.withAccount(fs, args, func(ops *admin.Ops, id string) error {
 		v, err := ops.Account(ctx, id)
 		if err != nil {
 			return err
 		}
-		if *jsonOut {
-			return c.printJSON(v)
-		}
-		return c.printAccount(v)
+		return c.output(*jsonOut, v, func() error { return c.printAccount(v) })
 	})
 }

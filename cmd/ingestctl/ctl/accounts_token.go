@@ -15,19 +15,14 @@ type AccountsTokenCommand struct{ *CLI }
 func (c *AccountsTokenCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlags("accounts token", "ID [-json]", "A new console token that signs in to this account only ({\"token\": …} with -json),\nreplacing the previous one; shown this once.")
 	jsonOut := fs.Bool("json", false, "print JSON")
-	id, err := accountID(fs, args)
-	if err != nil {
-		return err
-	}
-	return c.withOps(func(ops *admin.Ops) error {
+	return c.withAccount(fs, args, func(ops *admin.Ops, id string) error {
 		token, err := ops.ConsoleToken(ctx, id)
 		if err != nil {
 			return err
 		}
-		if *jsonOut {
-			return c.printJSON(map[string]string{"token": token})
-		}
-		fmt.Fprintf(c.Stdout, "account %s: console token (shown this once; it replaces the previous one and signs in to this account only):\n%s\n", id, token)
-		return nil
+		return c.output(*jsonOut, map[string]string{"token": token}, func() error {
+			_, err := fmt.Fprintf(c.Stdout, "account %s: console token (shown this once; it replaces the previous one and signs in to this account only):\n%s\n", id, token)
+			return err
+		})
 	})
 }

@@ -15,14 +15,8 @@ type DLQDiscardCommand struct{ *CLI }
 func (c *DLQDiscardCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlags("dlq discard", "ID --reason TEXT", "Gives up on dead letter ID: it is recorded with the reason (see dlq discarded), then removed.")
 	reason := fs.String("reason", "", "why the event is given up on, in quotes (required)")
-	id, err := deadLetters.id(fs, args)
-	if err != nil {
-		return err
-	}
-	if !fs.visited("reason") {
-		return fs.fail("dlq discard needs --reason TEXT: why the event is given up on is recorded with it")
-	}
-	return c.withOps(func(ops *admin.Ops) error {
+	fs.require("reason", "TEXT: why the event is given up on is recorded with it")
+	return deadLetters.withEntry(c.CLI, fs, args, func(ops *admin.Ops, id uint64) error {
 		d, err := ops.DiscardDeadLetter(ctx, id, *reason)
 		if err != nil {
 			return err

@@ -26,17 +26,8 @@ func (c *DLQDiscardedCommand) Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if *jsonOut {
-			return c.printJSON(list)
-		}
-		if err := c.table("WAS\tACCOUNT\tEVENT\tTYPE\tDLQ REASON\tDISCARDED\tWHY", func(w io.Writer) {
-			for _, d := range list {
-				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Account, d.EventID, d.EventType, d.Reason, d.DiscardedAt.Format(time.RFC3339), clip(d.DiscardReason, 100))
-			}
-		}); err != nil {
-			return err
-		}
-		fmt.Fprintln(c.Stdout, plural(len(list), "discarded dead letter"))
-		return nil
+		return listing(c.CLI, *jsonOut, list, "WAS\tACCOUNT\tEVENT\tTYPE\tDLQ REASON\tDISCARDED\tWHY", func(w io.Writer, d admin.Discarded) {
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Account, d.EventID, d.EventType, d.Reason, d.DiscardedAt.Format(time.RFC3339), clip(d.DiscardReason, 100))
+		}, plural(len(list), "discarded dead letter"))
 	})
 }

@@ -26,18 +26,9 @@ func (c *DLQListCommand) Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if *jsonOut {
-			return c.printJSON(letters)
-		}
-		if err := c.table("ID\tACCOUNT\tEVENT\tTYPE\tREASON\tDELIVERIES\tFIRST FAILURE\tERROR", func(w io.Writer) {
-			for _, d := range letters {
-				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.Account, d.EventID, d.EventType, d.Reason, d.Deliveries,
-					d.FirstFailure.Format(time.RFC3339), clip(d.Error, 100))
-			}
-		}); err != nil {
-			return err
-		}
-		fmt.Fprintln(c.Stdout, plural(len(letters), "dead letter"))
-		return nil
+		return listing(c.CLI, *jsonOut, letters, "ID\tACCOUNT\tEVENT\tTYPE\tREASON\tDELIVERIES\tFIRST FAILURE\tERROR", func(w io.Writer, d admin.DeadLetter) {
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.Account, d.EventID, d.EventType, d.Reason, d.Deliveries,
+				d.FirstFailure.Format(time.RFC3339), clip(d.Error, 100))
+		}, plural(len(letters), "dead letter"))
 	})
 }

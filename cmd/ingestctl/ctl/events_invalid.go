@@ -34,20 +34,11 @@ func (c *EventsInvalidCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *jsonOut {
-		return c.printJSON(list)
-	}
-	if err := c.table("EVENT\tTYPE\tRECEIVED\tLEAD\tINVALID", func(w io.Writer) {
-		for _, e := range list {
-			lead := "-"
-			if e.LeadID != 0 {
-				lead = strconv.FormatInt(e.LeadID, 10)
-			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.EventID, e.EventType, e.ReceivedAt.Format(time.RFC3339), lead, clip(e.Invalid, 160))
+	return listing(c.CLI, *jsonOut, list, "EVENT\tTYPE\tRECEIVED\tLEAD\tINVALID", func(w io.Writer, e admin.InvalidEvent) {
+		lead := "-"
+		if e.LeadID != 0 {
+			lead = strconv.FormatInt(e.LeadID, 10)
 		}
-	}); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.Stdout, "%s with problems (newest first, at most %d; --json for the whole text)\n", plural(len(list), "event"), *limit)
-	return nil
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.EventID, e.EventType, e.ReceivedAt.Format(time.RFC3339), lead, clip(e.Invalid, 160))
+	}, fmt.Sprintf("%s with problems (newest first, at most %d; --json for the whole text)", plural(len(list), "event"), *limit))
 }

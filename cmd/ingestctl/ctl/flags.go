@@ -5,10 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
-
-	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
 // usageError is a command line that does not make sense (exit 2); usage, when set, is the
@@ -29,13 +26,17 @@ func (u usageError) usageOr(all string) string {
 type flags struct {
 	*flag.FlagSet
 	name, synopsis, about string
+	required              [][2]string // flags parse refuses to go without: name, and why
 }
 
 func newFlags(name, synopsis, about string) *flags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // a parse error comes back as a usageError, which prints it
-	return &flags{fs, name, synopsis, about}
+	return &flags{FlagSet: fs, name: name, synopsis: synopsis, about: about}
 }
+
+// require makes flag name one the command cannot go without; why completes the error.
+func (f *flags) require(name, why string) { f.required = append(f.required, [2]string{name, why}) }
 
 // usage is the command's own usage: what it takes, what it does, and its flags.
 func (f *flags) usage() string {
@@ -77,6 +78,11 @@ func (f *flags) parse(args []string, most int) ([]string, error) {
 	if len(pos) > most {
 		return nil, f.fail("%s: unexpected argument %q", f.name, pos[most])
 	}
+	for _, r := range f.required {
+		if !f.visited(r[0]) {
+			return nil, f.fail("%s needs --%s %s", f.name, r[0], r[1])
+		}
+	}
 	return pos, nil
 }
 
@@ -85,42 +91,4 @@ func (f *flags) visited(name string) bool {
 	set := false
 	f.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
 	return set
-}
-
-// parked says how the commands on one kind of parked message (dead letters, quarantine) read
-// the ID of an entry.
-type parked struct {
-	group string // "dlq"
-	parse func(string) (uint64, error)
-}
-
-var (
-	deadLetters = parked{"dlq", func(s string) (uint64, error) {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil || n == 0 {
-			return 0, fmt.Errorf("%q is not an id from `ingestctl dlq list`", s)
-		}
-		return n, nil
-	}}
-	quarantine = parked{"quarantine", queue.ParseQuarantineID}
-)
-
-// id parses a command taking one entry's ID (and flags) and returns the ID.
-func (p parked) id(f *flags, args []string) (uint64, error) {
-	pos, err := f.parse(args, 1)
-	if err != nil {
-		return 0, err
-	}
-	if len(pos) == 0 {
-		return 0, f.fail("%s needs an ID (see `ingestctl %s list`)", f.name, p.group)
-	}
-	return p.parseID(f, pos[0])
-}
-
-func (p parked) parseID(f *flags, s string) (uint64, error) {
-	id, err := p.parse(s)
-	if err != nil {
-		return 0, f.fail("%s: %v", f.name, err)
-	}
-	return id, nil
 }

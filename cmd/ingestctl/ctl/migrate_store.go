@@ -39,11 +39,7 @@ func (c *MigrateStoreCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("interrupted: the chunks committed so far stay; run the same command again to resume (%w)", err)
 	}
 	if r != nil {
-		print := func() error { return c.printCopy(r) }
-		if *jsonOut {
-			print = func() error { return c.printJSON(migrateReport{r, r.Verified()}) }
-		}
-		if perr := print(); perr != nil {
+		if perr := c.output(*jsonOut, migrateReport{r, r.Verified()}, func() error { return c.printCopy(r) }); perr != nil {
 			return perr
 		}
 	}

@@ -59,3 +59,27 @@ func clip(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// output prints v as JSON with --json, else as text prints it.
+func (c *CLI) output(jsonOut bool, v any, text func() error) error {
+	if jsonOut {
+		return c.printJSON(v)
+	}
+	return text()
+}
+
+// listing prints items as JSON with --json, else as a table (header, and a row an item) and a
+// line that counts them.
+func listing[T any](c *CLI, jsonOut bool, items []T, header string, row func(w io.Writer, item T), count string) error {
+	return c.output(jsonOut, items, func() error {
+		if err := c.table(header, func(w io.Writer) {
+			for _, item := range items {
+				row(w, item)
+			}
+		}); err != nil {
+			return err
+		}
+		fmt.Fprintln(c.Stdout, count)
+		return nil
+	})
+}

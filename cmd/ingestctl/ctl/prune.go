@@ -55,11 +55,7 @@ func (c *PruneCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	r.From = from
-	if *jsonOut {
-		return c.printJSON(r)
-	}
-	printPrune(c.Stdout, r)
-	return nil
+	return c.output(*jsonOut, r, func() error { return printPrune(c.Stdout, r) })
 }
 
 func (c *PruneCommand) prune(ctx context.Context, acct string, eventsDays, leadsDays int, dryRun bool) (admin.PruneReport, error) {
@@ -89,7 +85,7 @@ func (c *PruneCommand) retention(ctx context.Context, acct string) (events, lead
 }
 
 // printPrune says what prune removed and what it kept.
-func printPrune(w io.Writer, r admin.PruneReport) {
+func printPrune(w io.Writer, r admin.PruneReport) error {
 	day := func(t time.Time) string { return t.Format("2006-01-02 15:04 MST") }
 	verb := "removed"
 	if r.DryRun {
@@ -113,5 +109,6 @@ func printPrune(w io.Writer, r admin.PruneReport) {
 	if (r.EventsDays > 0 && r.EventsDays < r.HorizonDays) || (r.LeadsDays > 0 && r.LeadsDays < r.HorizonDays) {
 		fmt.Fprintf(w, "; days under %d were applied as %d", r.HorizonDays, r.HorizonDays)
 	}
-	fmt.Fprintln(w)
+	_, err := fmt.Fprintln(w)
+	return err
 }

@@ -26,17 +26,8 @@ func (c *QuarantineListCommand) Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if *jsonOut {
-			return c.printJSON(entries)
-		}
-		if err := c.table("ID\tACCOUNT\tRECEIVED\tREASON\tBYTES\tERROR", func(w io.Writer) {
-			for _, e := range entries {
-				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\n", e.ID, e.Account, e.ReceivedAt.Format(time.RFC3339), e.Reason, e.Bytes, clip(e.Error, 100))
-			}
-		}); err != nil {
-			return err
-		}
-		fmt.Fprintf(c.Stdout, "%d in quarantine\n", len(entries))
-		return nil
+		return listing(c.CLI, *jsonOut, entries, "ID\tACCOUNT\tRECEIVED\tREASON\tBYTES\tERROR", func(w io.Writer, e admin.QuarantineEntry) {
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\n", e.ID, e.Account, e.ReceivedAt.Format(time.RFC3339), e.Reason, e.Bytes, clip(e.Error, 100))
+		}, fmt.Sprintf("%d in quarantine", len(entries)))
 	})
 }

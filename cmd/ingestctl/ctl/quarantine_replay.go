@@ -16,17 +16,14 @@ type QuarantineReplayCommand struct{ *CLI }
 func (c *QuarantineReplayCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlags("quarantine replay", "ID [--body FILE]", "Submits quarantine entry ID again as the webhook would, as kept or with a corrected body,\ninto the account whose URL it came to; it is removed from quarantine once accepted.")
 	bodyFile := fs.String("body", "", "`FILE` holding the corrected request body (UTF-8 JSON)")
-	id, err := quarantine.id(fs, args)
-	if err != nil {
-		return err
-	}
-	var body []byte
-	if *bodyFile != "" {
-		if body, err = os.ReadFile(*bodyFile); err != nil {
-			return fmt.Errorf("read corrected body: %w", err)
+	return quarantine.withEntry(c.CLI, fs, args, func(ops *admin.Ops, id uint64) error {
+		var body []byte
+		if *bodyFile != "" {
+			var err error
+			if body, err = os.ReadFile(*bodyFile); err != nil {
+				return fmt.Errorf("read corrected body: %w", err)
+			}
 		}
-	}
-	return c.withOps(func(ops *admin.Ops) error {
 		r, err := ops.ReplayQuarantined(ctx, id, body)
 		if err != nil {
 			return err

@@ -31,10 +31,7 @@ func (c *StatusCommand) Run(ctx context.Context, args []string) error {
 			// a plain one on the default port), not a pipeline that has not started.
 			return fmt.Errorf("no pipeline here (%s): its events stream %s does not exist on that server; point ingestctl at the ingest's NATS with -nats-url / NATS_URL or -data-dir", c.server, st.Streams[0].Name)
 		}
-		if *jsonOut {
-			return c.printJSON(st)
-		}
-		return c.printStatus(st, ops.ConsumerName())
+		return c.output(*jsonOut, st, func() error { return c.printStatus(st, ops.ConsumerName()) })
 	})
 }
 
