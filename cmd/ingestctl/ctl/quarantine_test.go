@@ -3,7 +3,6 @@ package ctl_test
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/cmd/ingestctl/ctl"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
@@ -112,14 +110,12 @@ func TestIngestctlUsageAndConnectionErrors(t *testing.T) {
 		require.Equal(t, 2, code, "%v", args)
 		require.Contains(t, errOut, "usage: ingestctl", "%v", args)
 	}
-	var out, errOut bytes.Buffer
-	c := &ctl.CLI{Env: func(string) (string, bool) { return "", false }, Stdout: &out, Stderr: &errOut}
-	code := c.Run(context.Background(), []string{"-nats-url", "nats://ctl:pw-d6c1e0a7f3@127.0.0.1:1", "quarantine", "list"})
+	code, _, errOut := runCtl("-nats-url", "nats://ctl:pw-d6c1e0a7f3@127.0.0.1:1", "quarantine", "list")
 	require.Equal(t, 1, code)
-	require.True(t, strings.Contains(errOut.String(), "connect to NATS"), errOut.String())
+	require.True(t, strings.Contains(errOut, "connect to NATS"), errOut)
 	// The error names the server, not the password in its URL.
-	require.Contains(t, errOut.String(), "nats://ctl:xxxxx@127.0.0.1:1")
-	require.NotContains(t, errOut.String(), "pw-d6c1e0a7f3")
+	require.Contains(t, errOut, "nats://ctl:xxxxx@127.0.0.1:1")
+	require.NotContains(t, errOut, "pw-d6c1e0a7f3")
 }
 
 // Without -nats-url, ingestctl finds a standalone ingest's embedded server through the URL file
@@ -129,10 +125,9 @@ func TestIngestctlFindsStandaloneThroughDataDir(t *testing.T) {
 	b := setup(t)
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, admin.NATSURLFile), []byte(b.URL+"\n"), 0o600))
-	var out, errOut bytes.Buffer
-	c := &ctl.CLI{Env: func(string) (string, bool) { return "", false }, Stdout: &out, Stderr: &errOut}
-	require.Equal(t, 0, c.Run(context.Background(), []string{"-data-dir", dir, "quarantine", "list"}), errOut.String())
-	require.Contains(t, out.String(), "0 in quarantine")
+	code, out, errOut := runCtl("-data-dir", dir, "quarantine", "list")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "0 in quarantine")
 }
 
 // A kept body declared in another charset is replayed transcoded to UTF-8, as the ingest now
@@ -193,35 +188,30 @@ func TestQuarantineReplayDecodesAsTheWebhook(t *testing.T) {
 func TestIngestctlNeverGuessesTheServer(t *testing.T) {
 	t.Parallel()
 	empty := t.TempDir()
-	var out, errOut bytes.Buffer
-	c := &ctl.CLI{Env: func(string) (string, bool) { return "", false }, Stdout: &out, Stderr: &errOut}
-	require.Equal(t, 1, c.Run(context.Background(), []string{"-data-dir", empty, "status"}))
-	require.Contains(t, errOut.String(), "no NATS server to ask")
-	require.Contains(t, errOut.String(), filepath.Join(empty, admin.NATSURLFile))
-	require.Contains(t, errOut.String(), "NATS_URL")
-	require.Empty(t, out.String())
+	code, out, errOut := runCtl("-data-dir", empty, "status")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "no NATS server to ask")
+	require.Contains(t, errOut, filepath.Join(empty, admin.NATSURLFile))
+	require.Contains(t, errOut, "NATS_URL")
+	require.Empty(t, out)
 
 	// Another NATS server, with JetStream but no pipeline on it.
 	other := testkit.StartJetStream(t, testkit.WithListen("127.0.0.1:0"))
-	out.Reset()
-	errOut.Reset()
-	code := c.Run(context.Background(), []string{"-nats-url", other.Server.ClientURL(), "status"})
+	code, out, errOut = runCtl("-nats-url", other.Server.ClientURL(), "status")
 	require.Equal(t, 1, code)
-	lines := strings.Split(errOut.String(), "\n")
+	lines := strings.Split(errOut, "\n")
 	require.Equal(t, "ingestctl: NATS "+other.Server.ClientURL()+" (from -nats-url / NATS_URL)", lines[0])
-	require.Contains(t, errOut.String(), "no pipeline here ("+other.Server.ClientURL()+")")
-	require.NotContains(t, out.String(), "dead letters")
+	require.Contains(t, errOut, "no pipeline here ("+other.Server.ClientURL()+")")
+	require.NotContains(t, out, "dead letters")
 
 	b := setup(t)
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, admin.NATSURLFile), []byte(b.URL+"\n"), 0o600))
-	out.Reset()
-	errOut.Reset()
-	require.Equal(t, 0, c.Run(context.Background(), []string{"-data-dir", dir, "status"}), errOut.String())
-	require.True(t, strings.HasPrefix(errOut.String(), "ingestctl: NATS "+b.URL+" (from "+filepath.Join(dir, admin.NATSURLFile)+")"), errOut.String())
+	code, _, errOut = runCtl("-data-dir", dir, "status")
+	require.Equal(t, 0, code, errOut)
+	require.True(t, strings.HasPrefix(errOut, "ingestctl: NATS "+b.URL+" (from "+filepath.Join(dir, admin.NATSURLFile)+")"), errOut)
 
-	out.Reset()
-	errOut.Reset()
-	require.Equal(t, 2, c.Run(context.Background(), []string{"frobnicate", "now"}))
-	require.Contains(t, errOut.String(), `unknown command "frobnicate now"`)
+	code, _, errOut = runCtl("frobnicate", "now")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, `unknown command "frobnicate now"`)
 }
