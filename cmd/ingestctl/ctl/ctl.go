@@ -46,15 +46,15 @@ type command interface {
 // commands are ingestctl's commands by name: a group's ("dlq list") by its two words.
 var commands = map[string]func(*CLI) command{
 	"status":                 func(c *CLI) command { return &StatusCommand{c} },
-	"quarantine list":        func(c *CLI) command { return &QuarantineListCommand{c} },
+	"quarantine list":        quarantineList,
 	"quarantine show":        func(c *CLI) command { return &ParkedShowCommand{c, quarantine} },
 	"quarantine replay":      func(c *CLI) command { return &QuarantineReplayCommand{c} },
 	"quarantine delete":      func(c *CLI) command { return &ParkedDeleteCommand{c, quarantine} },
-	"dlq list":               func(c *CLI) command { return &DLQListCommand{c} },
+	"dlq list":               dlqList,
 	"dlq show":               func(c *CLI) command { return &ParkedShowCommand{c, deadLetters} },
 	"dlq replay":             func(c *CLI) command { return &DLQReplayCommand{c} },
 	"dlq discard":            func(c *CLI) command { return &DLQDiscardCommand{c} },
-	"dlq discarded":          func(c *CLI) command { return &DLQDiscardedCommand{c} },
+	"dlq discarded":          dlqDiscarded,
 	"dlq delete":             func(c *CLI) command { return &ParkedDeleteCommand{c, deadLetters} },
 	"events invalid":         func(c *CLI) command { return &EventsInvalidCommand{c} },
 	"accounts add":           func(c *CLI) command { return &AccountsAddCommand{c} },
