@@ -25,27 +25,35 @@ type parked struct {
 }
 
 var (
-	deadLetters = parked{"dlq", "dead letter", func(s string) (uint64, error) {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil || n == 0 {
-			return 0, fmt.Errorf("%q is not an id from `ingestctl dlq list`", s)
-		}
-		return n, nil
-	}, func(ops *admin.Ops, ctx context.Context, id uint64) ([]byte, nats.Header, error) {
-		m, err := ops.DeadLetterMsg(ctx, id)
-		if err != nil {
-			return nil, nil, err
-		}
-		return m.Data, m.Header, nil
-	}, (*admin.Ops).DeleteDeadLetter}
-	quarantine = parked{"quarantine", "quarantine entry", queue.ParseQuarantineID, func(ops *admin.Ops, ctx context.Context, id uint64) ([]byte, nats.Header, error) {
-		q, err := ops.QuarantinedEntry(ctx, id)
-		if err != nil {
-			return nil, nil, err
-		}
-		return q.Body, nil, nil
-	}, (*admin.Ops).DeleteQuarantined}
+	deadLetters = parked{group: "dlq", noun: "dead letter", parse: parseDeadLetterID,
+		read: readDeadLetter, delete: (*admin.Ops).DeleteDeadLetter}
+	quarantine = parked{group: "quarantine", noun: "quarantine entry", parse: queue.ParseQuarantineID,
+		read: readQuarantined, delete: (*admin.Ops).DeleteQuarantined}
 )
+
+func parseDeadLetterID(s string) (uint64, error) {
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("%q is not an id from `ingestctl dlq list`", s)
+	}
+	return n, nil
+}
+
+func readDeadLetter(ops *admin.Ops, ctx context.Context, id uint64) ([]byte, nats.Header, error) {
+	m, err := ops.DeadLetterMsg(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m.Data, m.Header, nil
+}
+
+func readQuarantined(ops *admin.Ops, ctx context.Context, id uint64) ([]byte, nats.Header, error) {
+	q, err := ops.QuarantinedEntry(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return q.Body, nil, nil
+}
 
 // withEntry parses the command line of a command taking one entry's ID (and flags), and runs fn
 // with the ID on the operations.
