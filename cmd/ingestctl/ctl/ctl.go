@@ -71,7 +71,8 @@ var commands = map[string]func(*CLI) command{
 	"migrate-store":          func(c *CLI) command { return &MigrateStoreCommand{c} },
 }
 
-// Run executes args and returns the exit code: 0 done, 1 failed, 2 bad usage.
+// Run executes args and returns the exit code: 0 done (or a command's -h answered), 1 failed,
+// 2 bad usage.
 func (c *CLI) Run(ctx context.Context, args []string) int {
 	fs := envflag.New("ingestctl", c.Env)
 	fs.SetOutput(c.Stderr)
@@ -93,9 +94,15 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 	if err == nil {
 		err = cmd.Run(ctx, args)
 	}
-	var ue usageError
+	var (
+		ue   usageError
+		help helpAsked
+	)
 	switch {
 	case err == nil:
+		return 0
+	case errors.As(err, &help):
+		fmt.Fprint(c.Stdout, help.usage)
 		return 0
 	case errors.As(err, &ue):
 		fmt.Fprintf(c.Stderr, "ingestctl: %v\n\n%s", err, ue.usageOr(usage))

@@ -52,3 +52,15 @@ func TestIngestctlFlagsEitherWay(t *testing.T) {
 	require.Contains(t, out, "1 in quarantine")
 	require.EqualValues(t, 1, id)
 }
+
+// A command's -h (or --help) prints its own usage on stdout, and is no error.
+func TestIngestctlCommandHelp(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"dlq", "replay", "-h"}, {"dlq", "replay", "--help"}} {
+		code, out, errOut := runCtl(args...)
+		require.Equal(t, 0, code, errOut)
+		require.Empty(t, errOut)
+		require.True(t, strings.HasPrefix(out, "usage: ingestctl dlq replay ID [--body FILE]"), out)
+		require.Contains(t, out, "  -unchanged\n")
+	}
+}

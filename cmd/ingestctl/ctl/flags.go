@@ -21,6 +21,11 @@ func (u usageError) usageOr(all string) string {
 	return all
 }
 
+// helpAsked is -h or -help: the command's usage is the answer (on stdout, exit 0).
+type helpAsked struct{ usage string }
+
+func (h helpAsked) Error() string { return "help asked" }
+
 // flags is one command's flag.FlagSet, with what its usage says: the command's name, the
 // synopsis of its arguments and what it does.
 type flags struct {
@@ -65,7 +70,7 @@ func (f *flags) parse(args []string, most int) ([]string, error) {
 	for {
 		if err := f.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, f.fail("%s: see the usage below", f.name)
+				return nil, helpAsked{f.usage()}
 			}
 			return nil, f.fail("%s: %v", f.name, err)
 		}
