@@ -8,6 +8,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
+	"github.com/saleassist-pipeline/pipeline/pkg/admin/admintest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -28,10 +29,10 @@ func TestOpsReturnData(t *testing.T) {
 	_, err = ops.ReplayDeadLetter(ctx, 1, admin.ReplayOptions{})
 	require.ErrorIs(t, err, admin.ErrNoStream)
 
-	b := setup(t)
-	ops, err = admin.NewOps(b.js.Conn, queue.DefaultConfig(), 1<<20)
+	b := admintest.Setup(t)
+	ops, err = admin.NewOps(b.JS.Conn, queue.DefaultConfig(), 1<<20)
 	require.NoError(t, err)
-	id := b.deadLetter(t, b.consumer(t), "dl-ops", "max_deliver")
+	id := b.DeadLetter(t, b.Consumer(t), "dl-ops", "max_deliver")
 	letters, err = ops.DeadLetters(ctx)
 	require.NoError(t, err)
 	require.Len(t, letters, 1)
@@ -44,7 +45,7 @@ func TestOpsReturnData(t *testing.T) {
 	require.ErrorIs(t, err, admin.ErrNotFound)
 	require.Contains(t, err.Error(), "does not exist")
 
-	qid := b.quarantine(t, "invalid_json", []byte(`{"event_type":"x","payload":{"id":"q-ops"}}`), nil)
+	qid := b.Quarantine(t, "invalid_json", []byte(`{"event_type":"x","payload":{"id":"q-ops"}}`), nil)
 	st, err := ops.Status(ctx)
 	require.NoError(t, err)
 	require.EqualValues(t, 1, st.Quarantined)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"text/tabwriter"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -15,73 +13,6 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
-
-// quarantine runs `ingestctl quarantine <verb> …`.
-func (c *CLI) quarantine(ctx context.Context, verb string, args []string) error {
-	var (
-		jsonOut        bool
-		bodyFile, acct string
-		id             uint64
-	)
-	for i := 0; i < len(args); i++ {
-		switch a := args[i]; {
-		case a == "--json" && verb == "list":
-			jsonOut = true
-		case (a == "--account" || a == "-account") && verb == "list" && i+1 < len(args):
-			i++
-			acct = args[i]
-		case (a == "--body" || a == "-body") && verb == "replay" && i+1 < len(args):
-			i++
-			bodyFile = args[i]
-		case id == 0 && verb != "list":
-			var err error
-			if id, err = queue.ParseQuarantineID(a); err != nil {
-				return usageError{err.Error()}
-			}
-		default:
-			return usageError{fmt.Sprintf("quarantine %s: unexpected argument %q", verb, a)}
-		}
-	}
-	if verb != "list" && id == 0 {
-		return usageError{fmt.Sprintf("quarantine %s needs an ID (see `ingestctl quarantine list`)", verb)}
-	}
-	closeConn, err := c.connect()
-	if err != nil {
-		return err
-	}
-	defer closeConn()
-	switch verb {
-	case "list":
-		return c.quarantineList(ctx, c.ops.ForAccount(acct), jsonOut)
-	case "show":
-		q, err := c.ops.QuarantinedEntry(ctx, id)
-		if err != nil {
-			return err
-		}
-		_, err = c.Stdout.Write(q.Body)
-		return err
-	case "replay":
-		var body []byte
-		if bodyFile != "" {
-			if body, err = os.ReadFile(bodyFile); err != nil {
-				return fmt.Errorf("read corrected body: %w", err)
-			}
-		}
-		r, err := c.ops.ReplayQuarantined(ctx, id, body)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(c.Stdout, "replayed quarantine entry %d as event %s (%s, duplicate: %t); removed from quarantine\n", id, r.EventID, r.EventType, r.Duplicate)
-		return nil
-	case "delete":
-		if err := c.ops.DeleteQuarantined(ctx, id); err != nil {
-			return err
-		}
-		fmt.Fprintf(c.Stdout, "deleted quarantine entry %d\n", id)
-		return nil
-	}
-	return usageError{fmt.Sprintf("unknown quarantine command %q", verb)}
-}
 
 // QuarantineEntry is an authenticated request the ingest could not accept: one line of
 // `quarantine list`, one row of the console's quarantine.
@@ -96,76 +27,30 @@ type QuarantineEntry struct {
 	RemoteAddr string    `json:"remote_addr,omitempty"`
 }
 
-func (c *CLI) quarantineList(ctx context.Context, ops *Ops, jsonOut bool) error {
-	entries, err := ops.Quarantine(ctx)
-	if err != nil {
-		return err
-	}
-	if jsonOut {
-		return c.printJSON(entries)
-	}
-	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tACCOUNT\tRECEIVED\tREASON\tBYTES\tERROR")
-	for _, e := range entries {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\n", e.ID, e.Account, e.ReceivedAt.Format(time.RFC3339), e.Reason, e.Bytes, clip(e.Error, 100))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.Stdout, "%d in quarantine\n", len(entries))
-	return nil
-}
-
-// quarantineStream opens the quarantine stream.
-func (o *Ops) quarantineStream(ctx context.Context) (jetstream.Stream, error) {
-	return o.stream(ctx, o.cfg.QuarantineStream, "has an ingest run against this NATS?")
+func quarantineEntryOf(m *jetstream.RawStreamMsg) QuarantineEntry {
+	q := queue.QuarantineEntry(m)
+	return QuarantineEntry{q.ID, queue.AccountOf(m.Header), q.ReceivedAt, q.Reason, q.Error, len(q.Body), q.RemoteAddr}
 }
 
 // Quarantine lists what the ingest quarantined, oldest first; none (and no error) when the
 // stream does not exist yet.
 func (o *Ops) Quarantine(ctx context.Context) ([]QuarantineEntry, error) {
-	entries := []QuarantineEntry{}
-	stream, err := o.quarantineStream(ctx)
-	if errors.Is(err, ErrNoStream) {
-		return entries, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	err = eachMsg(ctx, stream, "quarantine entry", func(m *jetstream.RawStreamMsg) {
-		if !o.sees(m.Header) {
-			return
-		}
-		q := queue.QuarantineEntry(m)
-		entries = append(entries, QuarantineEntry{q.ID, queue.AccountOf(m.Header), q.ReceivedAt, q.Reason, q.Error, len(q.Body), q.RemoteAddr})
-	})
-	return entries, err
+	return o.quarantine().list(ctx)
 }
 
 // QuarantinedEntry returns quarantine entry id: the request's body exactly as received, and its
 // kept headers.
 func (o *Ops) QuarantinedEntry(ctx context.Context, id uint64) (*queue.Quarantined, error) {
-	stream, err := o.quarantineStream(ctx)
+	m, err := o.quarantine().msg(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	q, _, err := o.getQuarantined(ctx, stream, id)
-	return q, err
+	return queue.QuarantineEntry(m), nil
 }
 
 // DeleteQuarantined drops quarantine entry id for good.
 func (o *Ops) DeleteQuarantined(ctx context.Context, id uint64) error {
-	stream, err := o.quarantineStream(ctx)
-	if err != nil {
-		return err
-	}
-	if _, _, err := o.getQuarantined(ctx, stream, id); err != nil {
-		return err
-	}
-	if err := stream.DeleteMsg(ctx, id); err != nil {
-		return fmt.Errorf("delete quarantine entry %d: %w", id, err)
-	}
-	return nil
+	return o.quarantine().delete(ctx, id)
 }
 
 // Replayed is what a quarantine replay submitted.
@@ -180,17 +65,36 @@ type Replayed struct {
 // the way the ingest would, and removes the entry from quarantine only once JetStream has
 // acknowledged the event.
 func (o *Ops) ReplayQuarantined(ctx context.Context, id uint64, body []byte) (Replayed, error) {
-	stream, err := o.quarantineStream(ctx)
+	var r Replayed
+	err := o.quarantine().move(ctx, id, func(m *jetstream.RawStreamMsg) (string, error) {
+		ev, err := o.reaccept(ctx, m, body)
+		if err != nil {
+			return "", err
+		}
+		pub, err := queue.NewPublisher(o.conn, o.cfg, publishTimeout)
+		if err != nil {
+			return "", err
+		}
+		ack, err := pub.Publish(ctx, ev)
+		if err != nil {
+			return "", fmt.Errorf("replay quarantine entry %d: %w; it stays in quarantine", id, err)
+		}
+		r = Replayed{EventID: ev.ID, EventType: ev.Type, Duplicate: ack.Duplicate}
+		return "event " + ev.ID + " was accepted", nil
+	})
 	if err != nil {
 		return Replayed{}, err
 	}
-	q, acct, err := o.getQuarantined(ctx, stream, id)
-	if err != nil {
-		return Replayed{}, err
-	}
+	return r, nil
+}
+
+// reaccept reads quarantined request m, or body instead when it is not nil, as the webhook
+// would, for the account whose URL it came to.
+func (o *Ops) reaccept(ctx context.Context, m *jetstream.RawStreamMsg, body []byte) (*event.Event, error) {
+	q, acct, id := queue.QuarantineEntry(m), queue.AccountOf(m.Header), m.Sequence
 	owner, err := o.replayAccount(ctx, acct, id)
 	if err != nil {
-		return Replayed{}, err
+		return nil, err
 	}
 	// The kept request is read exactly as the webhook read it (accept.Body is the webhook's own
 	// code), headers and all; a corrected body is UTF-8 JSON, as ingestctl and the console say.
@@ -200,34 +104,21 @@ func (o *Ops) ReplayQuarantined(ctx context.Context, id uint64, body []byte) (Re
 	}
 	a, rej := accept.Body(req, o.maxBody)
 	if rej != nil {
-		return Replayed{}, fmt.Errorf("%w: %s is still not an acceptable event (%s: %s); it stays in quarantine: save it with `ingestctl quarantine show %d > fixed.json`, "+
+		return nil, fmt.Errorf("%w: %s is still not an acceptable event (%s: %s); it stays in quarantine: save it with `ingestctl quarantine show %d > fixed.json`, "+
 			"fix it (as UTF-8 JSON), and replay with --body fixed.json", ErrNotReplayable, what, rej.Code, rej.Message, id)
 	}
 	// The account whose URL it came to must take it, as the webhook checks (accept.ForAccount): a
 	// wrong_account entry is replayed only once its client id is the account's.
 	if rej := accept.ForAccount(a, owner); rej != nil {
-		return Replayed{}, fmt.Errorf("%w: %s does not belong to account %q (%s: %s); it stays in quarantine: add the client id to the account "+
+		return nil, fmt.Errorf("%w: %s does not belong to account %q (%s: %s); it stays in quarantine: add the client id to the account "+
 			"(`ingestctl accounts`) if it is the account's, or have SaleAssist send it to the right account's URL and delete the entry (`ingestctl quarantine delete %d`)",
 			ErrNotReplayable, what, acct, rej.Code, rej.Message, id)
-	}
-	head := a.Head
-	body = a.Body
-	pub, err := queue.NewPublisher(o.conn, o.cfg, publishTimeout)
-	if err != nil {
-		return Replayed{}, err
 	}
 	received := q.ReceivedAt
 	if received.IsZero() {
 		received = time.Now().UTC()
 	}
-	ack, err := pub.Publish(ctx, &event.Event{ID: head.ID, Type: head.Type, ReceivedAt: received, Body: body, Account: acct})
-	if err != nil {
-		return Replayed{}, fmt.Errorf("replay quarantine entry %d: %w; it stays in quarantine", id, err)
-	}
-	if err := stream.DeleteMsg(ctx, id); err != nil && !queue.IsNotFound(err) {
-		return Replayed{}, fmt.Errorf("event %s was accepted, but removing quarantine entry %d failed: %w; delete it with `ingestctl quarantine delete %d`", head.ID, id, err, id)
-	}
-	return Replayed{EventID: head.ID, EventType: head.Type, Duplicate: ack.Duplicate}, nil
+	return &event.Event{ID: a.Head.ID, Type: a.Head.Type, ReceivedAt: received, Body: a.Body, Account: acct}, nil
 }
 
 // replayAccount is the account a quarantine entry of account id is replayed into, as the
@@ -249,27 +140,4 @@ func (o *Ops) replayAccount(ctx context.Context, id string, entry uint64) (*acco
 		return nil, err
 	}
 	return &a, nil
-}
-
-// getQuarantined reads quarantine entry id and the account it came to; one of an account o does
-// not see is missing, in the same words as one that does not exist.
-func (o *Ops) getQuarantined(ctx context.Context, stream jetstream.Stream, id uint64) (*queue.Quarantined, string, error) {
-	m, err := stream.GetMsg(ctx, id)
-	if err == nil && !o.sees(m.Header) {
-		err = jetstream.ErrMsgNotFound
-	}
-	if queue.IsNotFound(err) {
-		return nil, "", missing{fmt.Sprintf("quarantine entry %d does not exist (replayed or deleted already? see `ingestctl quarantine list`)", id)}
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("read quarantine entry %d: %w", id, err)
-	}
-	return queue.QuarantineEntry(m), queue.AccountOf(m.Header), nil
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

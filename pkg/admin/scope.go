@@ -41,26 +41,10 @@ func (o *Ops) sees(h nats.Header) bool {
 // Waiting counts the dead letters and quarantined requests waiting for an operator among o's
 // account's (Status counts every account's, from the streams' sizes, without reading them).
 func (o *Ops) Waiting(ctx context.Context) (deadLetters, quarantined uint64, err error) {
-	count := func(name, hint, what string) (uint64, error) {
-		stream, err := o.stream(ctx, name, hint)
-		if errors.Is(err, ErrNoStream) {
-			return 0, nil
-		}
-		if err != nil {
-			return 0, err
-		}
-		var n uint64
-		err = eachMsg(ctx, stream, what, func(m *jetstream.RawStreamMsg) {
-			if o.sees(m.Header) {
-				n++
-			}
-		})
-		return n, err
-	}
-	if deadLetters, err = count(o.cfg.DeadLetterStream, "no dead letters yet", "dead letter"); err != nil {
+	if deadLetters, err = o.deadLetters().count(ctx); err != nil {
 		return 0, 0, err
 	}
-	quarantined, err = count(o.cfg.QuarantineStream, "nothing quarantined yet", "quarantine entry")
+	quarantined, err = o.quarantine().count(ctx)
 	return deadLetters, quarantined, err
 }
 

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
-	"text/tabwriter"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -93,99 +90,4 @@ func (o *Ops) consumers(ctx context.Context) (*ConsumerStatus, []AccountConsumer
 		sum.WaitingPulls += a.WaitingPulls
 	}
 	return sum, accts, nil
-}
-
-func (c *CLI) status(ctx context.Context, args []string) error {
-	jsonOut := false
-	for _, a := range args {
-		if a != "--json" {
-			return usageError{fmt.Sprintf("status: unexpected argument %q", a)}
-		}
-		jsonOut = true
-	}
-	closeConn, err := c.connect()
-	if err != nil {
-		return err
-	}
-	defer closeConn()
-	st, err := c.ops.Status(ctx)
-	if err != nil {
-		return err
-	}
-	if !st.Streams[0].Exists {
-		// Not "not created yet": most often this is the wrong server (another pipeline's NATS, or
-		// a plain one on the default port), not a pipeline that has not started.
-		return fmt.Errorf("no pipeline here (%s): its events stream %s does not exist on that server; point ingestctl at the ingest's NATS with -nats-url / NATS_URL or -data-dir", c.server, st.Streams[0].Name)
-	}
-	if jsonOut {
-		return c.printJSON(st)
-	}
-	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STREAM\tMESSAGES\tBYTES\tLIMIT")
-	for _, s := range st.Streams {
-		if !s.Exists {
-			fmt.Fprintf(tw, "%s\t-\t-\tnone yet (made with its first entry)\n", s.Name)
-			continue
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", s.Name, s.Messages, HumanBytes(s.Bytes), limit(s))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if cs := st.Consumer; cs != nil {
-		fmt.Fprintf(c.Stdout, "consumers (%s): pending %d, ack pending %d, redelivered %d, waiting pulls %d\n",
-			plural(len(st.Accounts), "account"), cs.Pending, cs.AckPending, cs.Redelivered, cs.WaitingPulls)
-		tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  ACCOUNT\tCONSUMER\tPENDING\tACK PENDING\tREDELIVERED")
-		for _, a := range st.Accounts {
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\n", a.Account, a.Name, a.Pending, a.AckPending, a.Redelivered)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprintf(c.Stdout, "consumer %s: not created yet (no worker has started)\n", c.ops.ConsumerName())
-	}
-	fmt.Fprintf(c.Stdout, "%s (ingestctl dlq list)\n%s in quarantine (ingestctl quarantine list)\n",
-		plural(int(st.DeadLetters), "dead letter"), plural(int(st.Quarantined), "request"))
-	printWorkers(c.Stdout, st.Workers, time.Now())
-	return nil
-}
-
-func limit(s StreamStatus) string {
-	if s.MaxBytes <= 0 {
-		return "none"
-	}
-	return fmt.Sprintf("%s (%.1f%% used)", HumanBytes(uint64(s.MaxBytes)), 100*float64(s.Bytes)/float64(s.MaxBytes))
-}
-
-// HumanBytes is n in binary units: "512 B", "5.8 KiB", "1.0 GiB".
-func HumanBytes(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
-// printWorkers says how many workers report, and for each paused one since when and why.
-func printWorkers(w io.Writer, workers []queue.WorkerState, now time.Time) {
-	paused := 0
-	for _, s := range workers {
-		if s.Paused {
-			paused++
-		}
-	}
-	fmt.Fprintf(w, "%s reporting: %d consuming, %d paused\n", plural(len(workers), "worker"), len(workers)-paused, paused)
-	for _, s := range workers {
-		if s.Paused {
-			fmt.Fprintf(w, "  %s: paused since %s (%s ago), the store is unavailable (%s): %s\n",
-				s.ID, s.PausedSince.Format(time.RFC3339), now.Sub(s.PausedSince).Round(time.Second), s.Reason, clip(s.Error, 160))
-		}
-	}
 }

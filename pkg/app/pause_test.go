@@ -15,8 +15,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	ingestctl "github.com/saleassist-pipeline/pipeline/cmd/ingestctl/ctl"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
@@ -75,7 +75,7 @@ func TestWorkerReadyzWhilePaused(t *testing.T) {
 	// ingestctl status says so too (issue 21, item 3): it reaches NATS, where the worker reports.
 	ctl := func() string {
 		var out, errOut bytes.Buffer
-		c := &admin.CLI{Env: func(string) (string, bool) { return "", false }, Stdout: &out, Stderr: &errOut}
+		c := &ingestctl.CLI{Env: func(string) (string, bool) { return "", false }, Stdout: &out, Stderr: &errOut}
 		require.Equal(t, 0, c.Run(context.Background(), []string{"-nats-url", url, "status"}), errOut.String())
 		return out.String()
 	}

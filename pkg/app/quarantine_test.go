@@ -10,9 +10,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	ingestctl "github.com/saleassist-pipeline/pipeline/cmd/ingestctl/ctl"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 )
 
 // The quarantine workflow end to end, as the README tells it: the seed page's broken sample is
@@ -31,7 +31,7 @@ func TestQuarantineWorkflowEndToEnd(t *testing.T) {
 
 	ctl := func(args ...string) (int, string, string) {
 		var out, errOut bytes.Buffer
-		c := &admin.CLI{Env: envOf(nil), Stdout: &out, Stderr: &errOut}
+		c := &ingestctl.CLI{Env: envOf(nil), Stdout: &out, Stderr: &errOut}
 		code := c.Run(context.Background(), append([]string{"-data-dir", tb.dataDir}, args...))
 		return code, out.String(), errOut.String()
 	}

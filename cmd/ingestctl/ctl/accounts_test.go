@@ -1,4 +1,4 @@
-package admin_test
+package ctl_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // stored reads the account as the bucket holds it, as an ingest would.
 func (b *testBundle) stored(t *testing.T, id string) account.Account {
 	t.Helper()
-	kv, err := account.OpenKV(t.Context(), b.js.JS)
+	kv, err := account.OpenKV(t.Context(), b.JS.JS)
 	require.NoError(t, err)
 	a, err := kv.Get(t.Context(), id)
 	require.NoError(t, err)
@@ -156,12 +156,12 @@ func TestAccountsSetMappingChecksTheFile(t *testing.T) {
 	require.Contains(t, errOut, "bad.yaml", "the loader's message names the file")
 	require.Empty(t, b.stored(t, "brand2").Mapping)
 
-	good, err := os.ReadFile("../lead/mapping/testdata/mapping.example.yaml")
+	good, err := os.ReadFile("../../../pkg/lead/mapping/testdata/mapping.example.yaml")
 	require.NoError(t, err)
-	b.ok(t, "accounts", "set-mapping", "brand2", "../lead/mapping/testdata/mapping.example.yaml")
+	b.ok(t, "accounts", "set-mapping", "brand2", "../../../pkg/lead/mapping/testdata/mapping.example.yaml")
 	require.Equal(t, string(good), b.stored(t, "brand2").Mapping)
 	require.Contains(t, b.ok(t, "accounts", "show", "brand2"), "its own (")
-	b.ok(t, "accounts", "set-mapping", "brand2", "../lead/mapping/testdata/mapping.example.json")
+	b.ok(t, "accounts", "set-mapping", "brand2", "../../../pkg/lead/mapping/testdata/mapping.example.json")
 
 	// Stored without its name, a mapping is read as JSON when it starts with '{': flow-style
 	// YAML, valid as a .yaml file, would not load in a worker, so it is refused here.
@@ -204,7 +204,7 @@ func TestAccountsAddedReachAFollowingProcess(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	reg := account.NewRegistry()
-	require.NoError(t, account.Follow(ctx, b.js.JS, reg, account.EnvDefault([]string{"env"}, "", ""), account.WithLogger(b.js.Logger)))
+	require.NoError(t, account.Follow(ctx, b.JS.JS, reg, account.EnvDefault([]string{"env"}, "", ""), account.WithLogger(b.JS.Logger)))
 
 	added := b.add(t, "brand2", "-client-id", "c2")
 	token := strings.TrimPrefix(added["webhook_path"].(string), account.WebhookPathPrefix+"/")

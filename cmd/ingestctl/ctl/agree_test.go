@@ -1,4 +1,4 @@
-package admin_test
+package ctl_test
 
 import (
 	"bytes"
@@ -81,12 +81,12 @@ func TestWebhookAndReplayAgree(t *testing.T) {
 	require.NoError(t, err)
 	reg := prometheus.NewRegistry()
 	accounts := account.NewRegistry(account.EnvDefault(secrets, ingest.DefaultSecretHeader, ""))
-	srv := ingest.NewServer(ingest.Config{Auth: auth, Accounts: accounts, MaxBody: 1 << 20}, hooked.pub, func(context.Context) error { return nil },
+	srv := ingest.NewServer(ingest.Config{Auth: auth, Accounts: accounts, MaxBody: 1 << 20}, hooked.Pub, func(context.Context) error { return nil },
 		ingest.NewMetrics(reg), http.NotFoundHandler(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	last := func(b *testBundle) []byte {
-		events, err := b.js.JS.Stream(t.Context(), queue.DefaultStream)
+		events, err := b.JS.JS.Stream(t.Context(), queue.DefaultStream)
 		require.NoError(t, err)
 		info, err := events.Info(t.Context())
 		require.NoError(t, err)
@@ -121,7 +121,7 @@ func TestWebhookAndReplayAgree(t *testing.T) {
 		}
 
 		// The same request as the quarantine keeps it, replayed.
-		id := b.quarantine(t, "agree", c.body, h)
+		id := b.Quarantine(t, "agree", c.body, h)
 		code, out, errOut := b.run(t, "quarantine", "replay", strconv.FormatUint(id, 10))
 		if res.StatusCode == http.StatusAccepted {
 			accepted++

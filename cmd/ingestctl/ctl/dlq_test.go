@@ -1,4 +1,4 @@
-package admin_test
+package ctl_test
 
 import (
 	"bytes"
@@ -15,53 +15,18 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
+	"github.com/saleassist-pipeline/pipeline/pkg/admin/admintest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
-
-// deadLetter publishes an event as the ingest would, takes it as a worker would, and moves it to
-// the dead-letter stream the way the worker does; it returns the dead letter's id.
-func (b *testBundle) deadLetter(t *testing.T, cons jetstream.Consumer, id, reason string) uint64 {
-	t.Helper()
-	ctx := context.Background()
-	_, err := b.pub.Publish(ctx, testkit.FixtureEvent(t, id))
-	require.NoError(t, err)
-	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
-	require.NoError(t, err)
-	m := <-batch.Messages()
-	require.NotNil(t, m)
-	dlq, err := queue.NewDeadLetterer(ctx, b.js.JS, b.js.Config)
-	require.NoError(t, err)
-	require.NoError(t, dlq.Move(ctx, m, queue.DeadLetter{Reason: reason, Err: errTest}))
-	s, err := b.js.JS.Stream(ctx, queue.DefaultDeadLetterStream)
-	require.NoError(t, err)
-	info, err := s.Info(ctx)
-	require.NoError(t, err)
-	return info.State.LastSeq
-}
-
-type testError string
-
-func (e testError) Error() string { return string(e) }
-
-const errTest = testError("schema validation failed: /payload/people_detail: got string, want object")
-
-func (b *testBundle) consumer(t *testing.T) jetstream.Consumer {
-	t.Helper()
-	s, err := b.js.JS.Stream(context.Background(), queue.DefaultStream)
-	require.NoError(t, err)
-	cons, err := s.CreateOrUpdateConsumer(context.Background(), b.js.Config.ConsumerConfig())
-	require.NoError(t, err)
-	return cons
-}
 
 // dlq list, show and replay: the replayed event is back in the events stream even inside the
 // broker's duplicate window (fresh Nats-Msg-Id, same event id), and the dead letter is gone.
 func TestDeadLetterListShowReplay(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	cons := b.consumer(t)
-	id := b.deadLetter(t, cons, "dl-1", "invalid")
-	require.Zero(t, b.eventsInStream(t), "terminated: gone from the events stream")
+	cons := b.Consumer(t)
+	id := b.DeadLetter(t, cons, "dl-1", "invalid")
+	require.Zero(t, b.EventsInStream(t), "terminated: gone from the events stream")
 
 	code, out, errOut := b.run(t, "dlq", "list")
 	require.Equal(t, 0, code, errOut)
@@ -77,7 +42,7 @@ func TestDeadLetterListShowReplay(t *testing.T) {
 	require.Equal(t, "dl-1", listed[0]["event_id"])
 	require.EqualValues(t, 1, listed[0]["deliveries"])
 	require.EqualValues(t, 1, listed[0]["stream_seq"])
-	require.Equal(t, string(errTest), listed[0]["error"])
+	require.Equal(t, string(admintest.ErrTest), listed[0]["error"])
 
 	code, out, errOut = b.run(t, "dlq", "show", strconv.FormatUint(id, 10))
 	require.Equal(t, 0, code)
@@ -90,13 +55,13 @@ func TestDeadLetterListShowReplay(t *testing.T) {
 	require.Contains(t, errOut, "would fail the same way")
 	require.Contains(t, errOut, "--body")
 	require.Contains(t, errOut, "dlq discard")
-	require.Zero(t, b.eventsInStream(t))
+	require.Zero(t, b.EventsInStream(t))
 
 	// --unchanged (after a fix to the pipeline) replays it as it is.
 	code, out, errOut = b.run(t, "dlq", "replay", strconv.FormatUint(id, 10), "--unchanged")
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "replayed dead letter")
-	require.EqualValues(t, 1, b.eventsInStream(t), "republished despite the duplicate window")
+	require.EqualValues(t, 1, b.EventsInStream(t), "republished despite the duplicate window")
 	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
 	require.NoError(t, err)
 	m := <-batch.Messages()
@@ -116,10 +81,10 @@ func TestDeadLetterListShowReplay(t *testing.T) {
 func TestDeadLetterReplayAllAndStatus(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	cons := b.consumer(t)
-	b.deadLetter(t, cons, "dl-a", "max_deliver")
-	b.deadLetter(t, cons, "dl-b", "permanent")
-	b.quarantine(t, "invalid_json", []byte("{"), nil)
+	cons := b.Consumer(t)
+	b.DeadLetter(t, cons, "dl-a", "max_deliver")
+	b.DeadLetter(t, cons, "dl-b", "permanent")
+	b.Quarantine(t, "invalid_json", []byte("{"), nil)
 
 	code, out, errOut := b.run(t, "status", "--json")
 	require.Equal(t, 0, code, errOut)
@@ -136,11 +101,11 @@ func TestDeadLetterReplayAllAndStatus(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "replayed 1 dead letter;")
 	require.Contains(t, out, "left 1 dead letter whose reason says the event itself is bad")
-	require.EqualValues(t, 1, b.eventsInStream(t))
+	require.EqualValues(t, 1, b.EventsInStream(t))
 	code, out, errOut = b.run(t, "dlq", "replay", "--all", "--unchanged")
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "replayed 1 dead letter\n")
-	require.EqualValues(t, 2, b.eventsInStream(t))
+	require.EqualValues(t, 2, b.EventsInStream(t))
 
 	// The consumer's pending count trails the PubAcks by a moment.
 	require.Eventually(t, func() bool {
@@ -157,18 +122,18 @@ func TestDeadLetterReplayAllAndStatus(t *testing.T) {
 func TestDeadLetterExactIDAndType(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	cons := b.consumer(t)
+	cons := b.Consumer(t)
 	ctx := context.Background()
 	const id, typ = " dl-2 ", " other "
-	_, err := b.pub.Publish(ctx, testkit.NewEvent(id, typ, testkit.WithID(testkit.Fixture(t), id)))
+	_, err := b.Pub.Publish(ctx, testkit.NewEvent(id, typ, testkit.WithID(testkit.Fixture(t), id)))
 	require.NoError(t, err)
 	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
 	require.NoError(t, err)
 	m := <-batch.Messages()
 	require.NotNil(t, m)
-	dlq, err := queue.NewDeadLetterer(ctx, b.js.JS, b.js.Config)
+	dlq, err := queue.NewDeadLetterer(ctx, b.JS.JS, b.JS.Config)
 	require.NoError(t, err)
-	require.NoError(t, dlq.Move(ctx, m, queue.DeadLetter{Reason: "permanent", Err: errTest}))
+	require.NoError(t, dlq.Move(ctx, m, queue.DeadLetter{Reason: "permanent", Err: admintest.ErrTest}))
 
 	code, out, errOut := b.run(t, "dlq", "list", "--json")
 	require.Equal(t, 0, code, errOut)
@@ -198,8 +163,8 @@ func TestDeadLetterExactIDAndType(t *testing.T) {
 func TestDeadLetterReplayWithCorrectedBody(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	cons := b.consumer(t)
-	id := b.deadLetter(t, cons, "dl-fix", "invalid")
+	cons := b.Consumer(t)
+	id := b.DeadLetter(t, cons, "dl-fix", "invalid")
 	idText := strconv.FormatUint(id, 10)
 	dir := t.TempDir()
 	write := func(name string, body []byte) string {
@@ -221,7 +186,7 @@ func TestDeadLetterReplayWithCorrectedBody(t *testing.T) {
 	code, _, errOut = b.run(t, "dlq", "replay", idText, "--body", write("broken.json", []byte(`{"event_type":`)))
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "invalid_json")
-	require.Zero(t, b.eventsInStream(t))
+	require.Zero(t, b.EventsInStream(t))
 
 	fixed := bytes.Replace(testkit.WithID(testkit.Fixture(t), "dl-fix"), []byte(`"widget_new_conversation"`), []byte(`"lead_updated"`), 1)
 	code, out, errOut := b.run(t, "dlq", "replay", idText, "--body", write("fixed.json", fixed))
@@ -236,7 +201,7 @@ func TestDeadLetterReplayWithCorrectedBody(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "dl-fix", ev.ID)
 	require.Equal(t, "lead_updated", ev.Type)
-	require.Equal(t, b.js.Config.Subject("", "lead_updated"), m.Subject())
+	require.Equal(t, b.JS.Config.Subject("", "lead_updated"), m.Subject())
 	require.NoError(t, m.Ack())
 	code, out, _ = b.run(t, "dlq", "list")
 	require.Equal(t, 0, code)
@@ -247,8 +212,8 @@ func TestDeadLetterReplayWithCorrectedBody(t *testing.T) {
 func TestDeadLetterDiscard(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	cons := b.consumer(t)
-	id := b.deadLetter(t, cons, "dl-gone", "invalid")
+	cons := b.Consumer(t)
+	id := b.DeadLetter(t, cons, "dl-gone", "invalid")
 	idText := strconv.FormatUint(id, 10)
 
 	code, _, errOut := b.run(t, "dlq", "discard", idText)

@@ -1,4 +1,4 @@
-package admin_test
+package ctl_test
 
 import (
 	"context"
@@ -79,7 +79,7 @@ func TestIngestctlPrune(t *testing.T) {
 	code, out, errOut := runCtl("-db", path, "prune", "-account", "brand-a", "-events-days", "10", "-leads-days", "30", "-dry-run")
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "account brand-a (retention from flags: events 10 days, leads 30 days)")
-	require.Contains(t, out, "would remove (dry run: nothing removed): 1 leads (with their 1 events and 0 meetings), 1 events by age")
+	require.Contains(t, out, "would remove (dry run: nothing removed): 1 lead (with their 1 event and 0 meetings), 1 event by age")
 	require.Contains(t, out, "kept: every lead updated since ")
 	require.Contains(t, out, "kept: every event stored since ")
 	require.Contains(t, out, "kept: always the events of the last 7 days (the retry horizon)")
@@ -136,7 +136,7 @@ func TestIngestctlPruneUsesTheAccountsRetention(t *testing.T) {
 	b := setup(t)
 	path := pruneStore(t)
 	b.add(t, "brand-a", "-client-id", "c-1")
-	kv, err := account.OpenKV(t.Context(), b.js.JS)
+	kv, err := account.OpenKV(t.Context(), b.JS.JS)
 	require.NoError(t, err)
 	_, err = kv.Update(t.Context(), "brand-a", func(a *account.Account) error {
 		a.RetainEventsDays, a.RetainLeadsDays = 10, 30

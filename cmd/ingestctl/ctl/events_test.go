@@ -1,7 +1,6 @@
-package admin_test
+package ctl_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"path/filepath"
@@ -16,14 +15,6 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
-
-// runCtl runs ingestctl with args and no environment.
-func runCtl(args ...string) (int, string, string) {
-	var out, errOut bytes.Buffer
-	c := &admin.CLI{Env: func(string) (string, bool) { return "", false }, Stdout: &out, Stderr: &errOut}
-	code := c.Run(context.Background(), args)
-	return code, out.String(), errOut.String()
-}
 
 // `ingestctl events invalid` lists the events stored with problems, newest first, as a table
 // or as JSON, from the database of a standalone ingest's data directory or of -db.

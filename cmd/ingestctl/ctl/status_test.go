@@ -1,4 +1,4 @@
-package admin_test
+package ctl_test
 
 import (
 	"context"
@@ -19,12 +19,12 @@ import (
 func TestStatusLagPerAccount(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	_, err := queue.NewConsumer(context.Background(), b.js.JS, b.js.Config, b.js.Logger, "acme", "brand-2")
+	_, err := queue.NewConsumer(context.Background(), b.JS.JS, b.JS.Config, b.JS.Logger, "acme", "brand-2")
 	require.NoError(t, err)
 	publish := func(acct, id string) {
 		ev := testkit.FixtureEvent(t, id)
 		ev.Account = acct
-		_, err := b.pub.Publish(context.Background(), ev)
+		_, err := b.Pub.Publish(context.Background(), ev)
 		require.NoError(t, err)
 	}
 	publish(account.Default, "d-1")

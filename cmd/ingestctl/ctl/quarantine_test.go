@@ -1,9 +1,8 @@
-package admin_test
+package ctl_test
 
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -20,60 +18,13 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
-type testBundle struct {
-	js  *testkit.JetStream
-	pub *queue.Publisher
-	url string
-}
-
-func setup(t *testing.T) *testBundle {
-	t.Helper()
-	js := testkit.StartJetStream(t, testkit.WithListen("127.0.0.1:0"))
-	js.Config = queue.DefaultConfig() // ingestctl works on the default stream names
-	js.Config.MaxBytes = 64 << 20
-	_, err := queue.EnsureStream(context.Background(), js.JS, js.Config)
-	require.NoError(t, err)
-	pub, err := queue.NewPublisher(js.Conn, js.Config, 2*time.Second)
-	require.NoError(t, err)
-	return &testBundle{js: js, pub: pub, url: js.Server.ClientURL()}
-}
-
-// quarantine keeps body as the ingest would and returns its id.
-func (b *testBundle) quarantine(t *testing.T, reason string, body []byte, h http.Header) uint64 {
-	t.Helper()
-	id, err := b.pub.Quarantine(context.Background(), &queue.Rejected{
-		Reason: reason, Message: "body is not valid JSON: at line 3, column 7", Body: body, Header: h,
-		RemoteAddr: "203.0.113.9", ReceivedAt: time.Now(),
-	})
-	require.NoError(t, err)
-	return id
-}
-
-// run runs ingestctl against the bundle's server and returns its exit code and output.
-func (b *testBundle) run(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	c := &admin.CLI{Env: func(string) (string, bool) { return "", false }, Stdout: &out, Stderr: &errOut}
-	code := c.Run(context.Background(), append([]string{"-nats-url", b.url}, args...))
-	return code, out.String(), errOut.String()
-}
-
-func (b *testBundle) eventsInStream(t *testing.T) uint64 {
-	t.Helper()
-	s, err := b.js.JS.Stream(context.Background(), queue.DefaultStream)
-	require.NoError(t, err)
-	info, err := s.Info(context.Background())
-	require.NoError(t, err)
-	return info.State.Msgs
-}
-
 // The round trip: a malformed body is listed, shown byte for byte, refused on a plain replay (it
 // is still malformed), and accepted with a corrected body — and only then leaves quarantine.
 func TestQuarantineListShowReplayRoundTrip(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	seed := testkit.SeedSample(t)
-	id := b.quarantine(t, "invalid_json", seed, http.Header{"Content-Type": {"application/json; charset=UTF-8"}})
+	id := b.Quarantine(t, "invalid_json", seed, http.Header{"Content-Type": {"application/json; charset=UTF-8"}})
 
 	code, out, _ := b.run(t, "quarantine", "list")
 	require.Equal(t, 0, code)
@@ -98,14 +49,14 @@ func TestQuarantineListShowReplayRoundTrip(t *testing.T) {
 	require.Contains(t, errOut, "still not an acceptable event")
 	require.Contains(t, errOut, "line 143")
 	require.Contains(t, errOut, "--body")
-	require.Zero(t, b.eventsInStream(t))
+	require.Zero(t, b.EventsInStream(t))
 
 	fixed := filepath.Join(t.TempDir(), "fixed.json")
 	require.NoError(t, os.WriteFile(fixed, testkit.Fixture(t), 0o600))
 	code, out, errOut = b.run(t, "quarantine", "replay", strconv.FormatUint(id, 10), "--body", fixed)
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, testkit.FixtureID)
-	require.EqualValues(t, 1, b.eventsInStream(t))
+	require.EqualValues(t, 1, b.EventsInStream(t))
 
 	code, out, _ = b.run(t, "quarantine", "list")
 	require.Equal(t, 0, code)
@@ -124,22 +75,22 @@ func TestQuarantineReplayGzipAndDelete(t *testing.T) {
 	_, err := zw.Write(testkit.Fixture(t))
 	require.NoError(t, err)
 	require.NoError(t, zw.Close())
-	id := b.quarantine(t, "invalid_gzip", gz.Bytes(), http.Header{"Content-Type": {"application/json"}, "Content-Encoding": {"gzip"}})
-	other := b.quarantine(t, "invalid_envelope", []byte(`[1,2,3]`), nil)
+	id := b.Quarantine(t, "invalid_gzip", gz.Bytes(), http.Header{"Content-Type": {"application/json"}, "Content-Encoding": {"gzip"}})
+	other := b.Quarantine(t, "invalid_envelope", []byte(`[1,2,3]`), nil)
 	// Labelled as not JSON, it is refused on replay as the webhook refuses it, and kept.
-	plain := b.quarantine(t, "unsupported_media_type", gz.Bytes(), http.Header{"Content-Type": {"text/plain"}, "Content-Encoding": {"gzip"}})
+	plain := b.Quarantine(t, "unsupported_media_type", gz.Bytes(), http.Header{"Content-Type": {"text/plain"}, "Content-Encoding": {"gzip"}})
 	code, _, errOut := b.run(t, "quarantine", "replay", strconv.FormatUint(plain, 10))
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, `"text/plain" is not JSON`)
 	require.Contains(t, errOut, "--body")
-	require.Zero(t, b.eventsInStream(t))
+	require.Zero(t, b.EventsInStream(t))
 	code, _, _ = b.run(t, "quarantine", "delete", strconv.FormatUint(plain, 10))
 	require.Equal(t, 0, code)
 
 	code, out, errOut := b.run(t, "quarantine", "replay", strconv.FormatUint(id, 10))
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "duplicate: false")
-	require.EqualValues(t, 1, b.eventsInStream(t))
+	require.EqualValues(t, 1, b.EventsInStream(t))
 
 	code, out, _ = b.run(t, "quarantine", "delete", strconv.FormatUint(other, 10))
 	require.Equal(t, 0, code)
@@ -159,14 +110,12 @@ func TestIngestctlUsageAndConnectionErrors(t *testing.T) {
 		require.Equal(t, 2, code, "%v", args)
 		require.Contains(t, errOut, "usage: ingestctl", "%v", args)
 	}
-	var out, errOut bytes.Buffer
-	c := &admin.CLI{Env: func(string) (string, bool) { return "", false }, Stdout: &out, Stderr: &errOut}
-	code := c.Run(context.Background(), []string{"-nats-url", "nats://ctl:pw-d6c1e0a7f3@127.0.0.1:1", "quarantine", "list"})
+	code, _, errOut := runCtl("-nats-url", "nats://ctl:pw-d6c1e0a7f3@127.0.0.1:1", "quarantine", "list")
 	require.Equal(t, 1, code)
-	require.True(t, strings.Contains(errOut.String(), "connect to NATS"), errOut.String())
+	require.True(t, strings.Contains(errOut, "connect to NATS"), errOut)
 	// The error names the server, not the password in its URL.
-	require.Contains(t, errOut.String(), "nats://ctl:xxxxx@127.0.0.1:1")
-	require.NotContains(t, errOut.String(), "pw-d6c1e0a7f3")
+	require.Contains(t, errOut, "nats://ctl:xxxxx@127.0.0.1:1")
+	require.NotContains(t, errOut, "pw-d6c1e0a7f3")
 }
 
 // Without -nats-url, ingestctl finds a standalone ingest's embedded server through the URL file
@@ -175,11 +124,10 @@ func TestIngestctlFindsStandaloneThroughDataDir(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, admin.NATSURLFile), []byte(b.url+"\n"), 0o600))
-	var out, errOut bytes.Buffer
-	c := &admin.CLI{Env: func(string) (string, bool) { return "", false }, Stdout: &out, Stderr: &errOut}
-	require.Equal(t, 0, c.Run(context.Background(), []string{"-data-dir", dir, "quarantine", "list"}), errOut.String())
-	require.Contains(t, out.String(), "0 in quarantine")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, admin.NATSURLFile), []byte(b.URL+"\n"), 0o600))
+	code, out, errOut := runCtl("-data-dir", dir, "quarantine", "list")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "0 in quarantine")
 }
 
 // A kept body declared in another charset is replayed transcoded to UTF-8, as the ingest now
@@ -188,14 +136,14 @@ func TestQuarantineReplayTranscodes(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	body := []byte("{\"event_type\":\"x\",\"payload\":{\"id\":\"q-l1\",\"people_detail\":{\"name\":\"Jos\xe9\"}}}")
-	id := b.quarantine(t, "invalid_envelope", body, http.Header{"Content-Type": {"application/json; charset=iso-8859-1"}})
-	bad := b.quarantine(t, "unsupported_media_type", body, http.Header{"Content-Type": {"application/json; charset=x-klingon"}})
+	id := b.Quarantine(t, "invalid_envelope", body, http.Header{"Content-Type": {"application/json; charset=iso-8859-1"}})
+	bad := b.Quarantine(t, "unsupported_media_type", body, http.Header{"Content-Type": {"application/json; charset=x-klingon"}})
 
 	code, _, errOut := b.run(t, "quarantine", "replay", strconv.FormatUint(id, 10))
 	require.Equal(t, 0, code, errOut)
-	s, err := b.js.JS.Stream(t.Context(), queue.DefaultStream)
+	s, err := b.JS.JS.Stream(t.Context(), queue.DefaultStream)
 	require.NoError(t, err)
-	m, err := s.GetLastMsgForSubject(t.Context(), b.js.Config.Subject("", "x"))
+	m, err := s.GetLastMsgForSubject(t.Context(), b.JS.Config.Subject("", "x"))
 	require.NoError(t, err)
 	require.Contains(t, string(m.Data), `"name":"José"`)
 
@@ -212,24 +160,24 @@ func TestQuarantineReplayDecodesAsTheWebhook(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	body := []byte("{\"event_type\":\"x\",\"payload\":{\"id\":\"q-rene\",\"people_detail\":{\"name\":\"Ren\xe9e\"}}}")
-	id := b.quarantine(t, "unsupported_media_type", body, http.Header{"Content-Type": {"application/json; charset=iso-8859-1; foo"}})
+	id := b.Quarantine(t, "unsupported_media_type", body, http.Header{"Content-Type": {"application/json; charset=iso-8859-1; foo"}})
 	code, _, errOut := b.run(t, "quarantine", "replay", strconv.FormatUint(id, 10))
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "cannot be parsed")
 	require.Contains(t, errOut, "charset is unknown")
 	require.Contains(t, errOut, "it stays in quarantine")
-	require.Zero(t, b.eventsInStream(t))
+	require.Zero(t, b.EventsInStream(t))
 	code, out, _ := b.run(t, "quarantine", "list")
 	require.Equal(t, 0, code)
 	require.Contains(t, out, "1 in quarantine")
 
 	// An id that its charset cannot decode exactly is refused on replay as by the webhook.
-	sj := b.quarantine(t, "unsupported_media_type", []byte(`{"event_type":"x","payload":{"id":"a`+"\x81\x20"+`"}}`),
+	sj := b.Quarantine(t, "unsupported_media_type", []byte(`{"event_type":"x","payload":{"id":"a`+"\x81\x20"+`"}}`),
 		http.Header{"Content-Type": {"application/json; charset=shift_jis"}})
 	code, _, errOut = b.run(t, "quarantine", "replay", strconv.FormatUint(sj, 10))
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "not valid shift_jis text")
-	require.Zero(t, b.eventsInStream(t))
+	require.Zero(t, b.EventsInStream(t))
 }
 
 // Issue 23, item 1: ingestctl never reports on the wrong system. With neither -nats-url / NATS_URL
@@ -240,42 +188,30 @@ func TestQuarantineReplayDecodesAsTheWebhook(t *testing.T) {
 func TestIngestctlNeverGuessesTheServer(t *testing.T) {
 	t.Parallel()
 	empty := t.TempDir()
-	var out, errOut bytes.Buffer
-	c := &admin.CLI{Env: func(string) (string, bool) { return "", false }, Stdout: &out, Stderr: &errOut}
-	require.Equal(t, 1, c.Run(context.Background(), []string{"-data-dir", empty, "status"}))
-	require.Contains(t, errOut.String(), "no NATS server to ask")
-	require.Contains(t, errOut.String(), filepath.Join(empty, admin.NATSURLFile))
-	require.Contains(t, errOut.String(), "NATS_URL")
-	require.Empty(t, out.String())
+	code, out, errOut := runCtl("-data-dir", empty, "status")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "no NATS server to ask")
+	require.Contains(t, errOut, filepath.Join(empty, admin.NATSURLFile))
+	require.Contains(t, errOut, "NATS_URL")
+	require.Empty(t, out)
 
 	// Another NATS server, with JetStream but no pipeline on it.
 	other := testkit.StartJetStream(t, testkit.WithListen("127.0.0.1:0"))
-	out.Reset()
-	errOut.Reset()
-	code := c.Run(context.Background(), []string{"-nats-url", other.Server.ClientURL(), "status"})
+	code, out, errOut = runCtl("-nats-url", other.Server.ClientURL(), "status")
 	require.Equal(t, 1, code)
-	lines := strings.Split(errOut.String(), "\n")
+	lines := strings.Split(errOut, "\n")
 	require.Equal(t, "ingestctl: NATS "+other.Server.ClientURL()+" (from -nats-url / NATS_URL)", lines[0])
-	require.Contains(t, errOut.String(), "no pipeline here ("+other.Server.ClientURL()+")")
-	require.NotContains(t, out.String(), "dead letters")
+	require.Contains(t, errOut, "no pipeline here ("+other.Server.ClientURL()+")")
+	require.NotContains(t, out, "dead letters")
 
 	b := setup(t)
 	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, admin.NATSURLFile), []byte(b.url+"\n"), 0o600))
-	out.Reset()
-	errOut.Reset()
-	require.Equal(t, 0, c.Run(context.Background(), []string{"-data-dir", dir, "status"}), errOut.String())
-	require.True(t, strings.HasPrefix(errOut.String(), "ingestctl: NATS "+b.url+" (from "+filepath.Join(dir, admin.NATSURLFile)+")"), errOut.String())
+	require.NoError(t, os.WriteFile(filepath.Join(dir, admin.NATSURLFile), []byte(b.URL+"\n"), 0o600))
+	code, _, errOut = runCtl("-data-dir", dir, "status")
+	require.Equal(t, 0, code, errOut)
+	require.True(t, strings.HasPrefix(errOut, "ingestctl: NATS "+b.URL+" (from "+filepath.Join(dir, admin.NATSURLFile)+")"), errOut)
 
-	out.Reset()
-	errOut.Reset()
-	require.Equal(t, 2, c.Run(context.Background(), []string{"frobnicate", "now"}))
-	require.Contains(t, errOut.String(), `unknown command "frobnicate now"`)
-}
-
-func TestHumanBytes(t *testing.T) {
-	t.Parallel()
-	for n, want := range map[uint64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 5927: "5.8 KiB", 64 << 20: "64.0 MiB", 1 << 30: "1.0 GiB", 3 << 40: "3.0 TiB"} {
-		require.Equal(t, want, admin.HumanBytes(n), n)
-	}
+	code, _, errOut = runCtl("frobnicate", "now")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, `unknown command "frobnicate now"`)
 }

@@ -1,4 +1,4 @@
-package admin_test
+package ctl_test
 
 import (
 	"context"

@@ -1,53 +1,23 @@
-package admin
+package ctl
 
 import (
 	"fmt"
+	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
+	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 )
 
 // defaultSecretHeader is the ingest's -secret-header default, named in what add prints.
 const defaultSecretHeader = "X-Webhook-Secret"
 
-// printAdded says where to point SaleAssist, with the secret, once.
-func (c *CLI) printAdded(a AddedAccount) {
-	header := a.SecretHeader
-	if header == "" {
-		header = defaultSecretHeader + " (or the ingest's -secret-header)"
-	}
-	fmt.Fprintf(c.Stdout, `added account %s (client ids: %s)
-
-  webhook path:  %s   (after the ingest's public address: https://HOST%s)
-  secret header: %s
-  secret:        %s
-
-The secret is shown this once and kept nowhere (only its hash): store it now. In SaleAssist set
-the webhook URL and add the header with the secret as a custom header. Running ingests and
-workers pick the account up within seconds.
-`, a.ID, strings.Join(a.ClientIDs, ", "), a.WebhookPath, a.WebhookPath, header, a.Secret)
-}
-
-func (c *CLI) printAccounts(views []AccountView) error {
-	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tCLIENT IDS\tWEBHOOK PATH\tSECRETS\tRATE\tSTATE")
-	for _, v := range views {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%g/s\t%s\n", v.ID, v.Name, orAny(v.ClientIDs), v.WebhookPath, secrets(v), v.RatePerSecond, state(v))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.Stdout, "%s\n", plural(len(views), "account"))
-	return nil
-}
-
-func (c *CLI) printAccount(v AccountView) {
-	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
+// printAccount is `accounts show`'s: one account, a setting a line.
+func (c *CLI) printAccount(v admin.AccountView) error {
 	mapping := "the ingest's (MAPPING_FILE or built-in)"
 	if v.MappingBytes > 0 {
-		mapping = fmt.Sprintf("its own (%d bytes)", v.MappingBytes)
+		mapping = fmt.Sprintf("its own (%s)", plural(v.MappingBytes, "byte"))
 	}
 	header := v.SecretHeader
 	if header == "" {
@@ -62,14 +32,15 @@ func (c *CLI) printAccount(v AccountView) {
 	if !v.CreatedAt.IsZero() {
 		rows = append(rows, [2]string{"created", v.CreatedAt.Format(time.RFC3339)}, [2]string{"updated", v.UpdatedAt.Format(time.RFC3339)})
 	}
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s:\t%s\n", r[0], r[1])
-	}
-	_ = tw.Flush()
+	return table(c.Stdout, "", func(w io.Writer) {
+		for _, r := range rows {
+			fmt.Fprintf(w, "%s:\t%s\n", r[0], r[1])
+		}
+	})
 }
 
 // secrets counts the account's secrets; the Default account also accepts each ingest's own.
-func secrets(v AccountView) string {
+func secrets(v admin.AccountView) string {
 	if v.ID == account.Default {
 		return fmt.Sprintf("%d + WEBHOOK_SECRETS", v.Secrets)
 	}
@@ -83,7 +54,7 @@ func orAny(ids []string) string {
 	return strings.Join(ids, ",")
 }
 
-func state(v AccountView) string {
+func state(v admin.AccountView) string {
 	switch {
 	case v.Disabled:
 		return "disabled"
@@ -93,7 +64,7 @@ func state(v AccountView) string {
 	return "enabled"
 }
 
-func retention(v AccountView) string {
+func retention(v admin.AccountView) string {
 	days := func(n int) string {
 		if n == 0 {
 			return "forever"
