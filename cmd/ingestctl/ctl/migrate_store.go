@@ -62,6 +62,7 @@ func (c *MigrateStoreCommand) printCopy(r *storecopy.Report) error {
 			{"leads", r.Source.Leads, r.Target.Leads, r.Copied.Leads},
 			{"events", r.Source.Events, r.Target.Events, r.Copied.Events},
 			{"meetings", r.Source.Meetings, r.Target.Meetings, r.Copied.Meetings},
+			{"kept fields", r.Fields.Source, r.Fields.Target, r.Fields.Copied},
 		} {
 			fmt.Fprintf(w, "%s\t%d\t%d\t%d\n", row.name, row.src, row.dst, row.written)
 		}

@@ -33,6 +33,8 @@ func TestIngestctlMigrateStore(t *testing.T) {
 		{EventID: "e-2", EventType: "other", ReceivedAt: t0, Payload: []byte(`{}`)},
 	})
 	require.NoError(t, err)
+	require.NoError(t, st.KeepFields(context.Background(), []store.Field{{EventType: "other", Path: "payload.id",
+		Types: store.TypeString, Count: 2, FirstSeen: t0, LastSeen: t0}}))
 	require.NoError(t, st.Close())
 
 	// A URL with a password, as an operator may give it: never echoed.
@@ -44,14 +46,15 @@ func TestIngestctlMigrateStore(t *testing.T) {
 	code, out, errOut := runCtl("-db", pgURL, "migrate-store", "--from", path)
 	require.Equal(t, 0, code, errOut)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	require.Len(t, lines, 6, out)
+	require.Len(t, lines, 7, out)
 	require.Regexp(t, `^TABLE\s+SQLITE\s+POSTGRESQL\s+COPIED NOW$`, lines[1])
 	require.Regexp(t, `^leads\s+1\s+1\s+1$`, lines[2])
 	require.Regexp(t, `^events\s+2\s+2\s+2$`, lines[3])
 	require.Regexp(t, `^meetings\s+1\s+1\s+1$`, lines[4])
-	require.Contains(t, lines[5], "verified")
+	require.Regexp(t, `^kept fields\s+1\s+1\s+1$`, lines[5])
+	require.Contains(t, lines[6], "verified")
 	require.Contains(t, errOut, "events: 2 of 2 rows (100%)")
-	require.Equal(t, 3, strings.Count(errOut, "\n"), "one line per table to a log, not one per chunk: %q", errOut)
+	require.Equal(t, 4, strings.Count(errOut, "\n"), "one line per table to a log, not one per chunk: %q", errOut)
 	require.Contains(t, out, "postgres://postgres@", "a URL without a password is shown as it is")
 
 	code, out, errOut = runCtl("migrate-store", "--from", path, "--to", pgURL, "--json", "--chunk", "1")
