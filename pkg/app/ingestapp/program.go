@@ -1,4 +1,8 @@
-package app
+// Package ingestapp is cmd/ingest: the webhook server (Program). Without NATS_URL it is the whole
+// pipeline standalone: it embeds the NATS server (pkg/queue/embedded, linked by this program
+// alone) and runs, in-process, the worker (workerapp.Start) and the console (consoleapp.Start),
+// which is why it imports workerapp and consoleapp, and they never import it.
+package ingestapp
 
 import (
 	"context"
@@ -13,63 +17,29 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/saleassist-pipeline/pipeline/internal/envflag"
 	"github.com/saleassist-pipeline/pipeline/internal/natsconn"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
-	"github.com/saleassist-pipeline/pipeline/pkg/console"
+	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/consoleapp"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
 )
 
-// IngestConfig is cmd/ingest's configuration; see the README's contract for each setting.
-type IngestConfig struct {
-	Addr    string
-	NatsURL string
-	DataDir string
-	// DB is the standalone worker's database (storeurl); empty means DataDir/leads.db.
-	DB               string
-	MaxBody          int64
-	SecretHeader     string
-	Secrets          []string
-	SignatureHeader  string
-	SignatureSecrets []string
-	AllowedCIDRs     string
-	TrustedProxies   string
-	QuarantineMax    int64
-	EmbeddedNATSAddr string
-	// EmbeddedNATSRemote allows EmbeddedNATSAddr beyond loopback (the server has no auth).
-	EmbeddedNATSRemote bool
-	RunWorker          bool
-	PublishTimeout     time.Duration
-	StreamMaxBytes     int64
-	StreamReplicas     int64
-	DuplicateWindow    time.Duration
-	PprofAddr          string
-	SyncInterval       string
-	// ConsoleAddr is where a standalone ingest serves the operator's console; empty = off.
-	// ConsoleToken is ADMIN_TOKEN (env only); empty = generated into the data directory.
-	ConsoleAddr  string
-	ConsoleToken string
-	// ConsoleTZ is CONSOLE_TZ, the zone the console shows times in; ConsoleZone is it read.
-	ConsoleTZ   string
-	ConsoleZone *time.Location
-	// Worker configures the standalone in-process worker.
-	Worker WorkerSettings
-}
-
-// Ingest is cmd/ingest: the webhook server, and in standalone mode (no NATS_URL) also the
-// embedded NATS server and an in-process worker.
-type Ingest struct {
-	Config IngestConfig
+// Program is cmd/ingest: the webhook server, and in standalone mode (no NATS_URL) also the
+// embedded NATS server, an in-process worker and the console. Its Group's Close stops it (see
+// Run).
+type Program struct {
+	app.Group
+	Config Config
 	// Env, Stdout and Stderr default to the process's; tests replace them.
-	Env    LookupEnv
+	Env    app.LookupEnv
 	Stdout io.Writer
 	Stderr io.Writer
 
 	log      *slog.Logger
-	group    *group
 	embedded *embedded.Server
 	nc       *nats.Conn
 	wnc      *nats.Conn // the in-process worker's own connection
@@ -85,77 +55,30 @@ type Ingest struct {
 	accounts   *account.Registry
 	envDefault account.Account
 	stopFollow context.CancelFunc
-	http       *httpServer
-	pprof      *httpServer
-	worker     *runningWorker
-	console    *runningConsole
+	http       *app.HTTPServer
+	worker     *workerapp.Running
+	console    *consoleapp.Running
 	// consoleDown is why the console did not start while the webhook did (its token file).
 	consoleDown error
 	secret      string // set when generated on this start, for the banner
 }
 
-// NewIngest returns an Ingest reading the process's environment.
-func NewIngest() *Ingest {
-	return &Ingest{Env: os.LookupEnv, Stdout: os.Stdout, Stderr: os.Stderr, group: newGroup()}
-}
-
-// ParseFlags reads flags, with environment variables as their defaults.
-func (m *Ingest) ParseFlags(args []string) error {
-	c := &m.Config
-	fs := envflag.New("ingest", m.Env)
-	fs.StringEnv(&c.Addr, "addr", "INGEST_ADDR", ":8080", "HTTP address for webhooks, /healthz, /readyz and /metrics")
-	fs.StringEnv(&c.NatsURL, "nats-url", "NATS_URL", "", "NATS server URL(s), comma-separated; empty runs standalone with an embedded server")
-	fs.StringEnv(&c.DataDir, "data-dir", "DATA_DIR", "./data", "directory for the generated secret and, standalone, JetStream files and leads.db")
-	fs.StringEnvEmptyOK(&c.DB, "db", "DATABASE_URL", "", "standalone worker: the leads database, a SQLite file path or postgres://user:password@host:5432/dbname; empty = DATA_DIR/leads.db")
-	fs.Int64Env(&c.MaxBody, "max-body", "MAX_BODY_BYTES", ingest.DefaultMaxBody, "largest request body accepted, in bytes")
-	fs.StringEnvEmptyOK(&c.SecretHeader, "secret-header", "WEBHOOK_SECRET_HEADER", ingest.DefaultSecretHeader, "request header carrying the shared secret; empty turns the check off (a signature is then required)")
-	fs.StringEnv(&c.SignatureHeader, "signature-header", "WEBHOOK_SIGNATURE_HEADER", "", "request header carrying an HMAC-SHA256 of the body (hex or base64, optional sha256= prefix); empty = not checked")
-	fs.StringEnv(&c.AllowedCIDRs, "allowed-cidrs", "WEBHOOK_ALLOWED_CIDRS", "", "comma-separated source address ranges accepted; empty = any")
-	fs.StringEnv(&c.TrustedProxies, "trusted-proxies", "TRUSTED_PROXY_CIDRS", "", "comma-separated proxy ranges whose CF-Connecting-IP / X-Forwarded-For name the client")
-	fs.Int64Env(&c.QuarantineMax, "quarantine-max-bytes", "QUARANTINE_MAX_BYTES", queue.DefaultQuarantineMaxBytes, "size limit of the quarantine stream")
-	fs.StringEnvEmptyOK(&c.EmbeddedNATSAddr, "embedded-nats-addr", "EMBEDDED_NATS_ADDR", "127.0.0.1:4222", "standalone: address where extra workers attach to the embedded NATS; empty = in-process only")
-	fs.BoolEnv(&c.EmbeddedNATSRemote, "embedded-nats-allow-remote", "EMBEDDED_NATS_ALLOW_REMOTE", false, "standalone: allow -embedded-nats-addr beyond loopback (the embedded NATS has no authentication; only behind a firewall)")
-	fs.BoolEnv(&c.RunWorker, "worker", "INGEST_WORKER", true, "standalone: run the worker in this process")
-	fs.DurationEnv(&c.PublishTimeout, "publish-timeout", "PUBLISH_TIMEOUT", queue.DefaultPublishTimeout, "how long a request waits for JetStream to store its event before answering 503")
-	fs.Int64Env(&c.StreamMaxBytes, "stream-max-bytes", "STREAM_MAX_BYTES", queue.DefaultMaxBytes, "backlog limit of the events stream; when full, webhooks get 503")
-	fs.StringEnvEmptyOK(&c.PprofAddr, "pprof-addr", "PPROF_ADDR", "", "serve Go's /debug/pprof/ here (e.g. 127.0.0.1:6060); empty = off")
-	fs.DurationEnv(&c.DuplicateWindow, "duplicate-window", "STREAM_DUPLICATE_WINDOW", queue.DefaultDuplicates, "how long JetStream drops a re-sent event id by itself; its memory grows with rate × window (the store's unique event id dedupes for ever)")
-	fs.Int64Env(&c.StreamReplicas, "stream-replicas", "STREAM_REPLICAS", 1, "copies of each stream in a JetStream cluster (3 in production clusters; 1 standalone)")
-	fs.StringEnv(&c.SyncInterval, "jetstream-sync", "JETSTREAM_SYNC_INTERVAL", "2m", "standalone: how often JetStream fsyncs (a duration, or \"always\")")
-	fs.StringEnvEmptyOK(&c.ConsoleAddr, "console-addr", "CONSOLE_ADDR", DefaultConsoleAddr, "standalone: address of the operator's console (leads, dead letters, schema); empty = off; beyond loopback it needs ADMIN_TOKEN")
-	fs.StringEnv(&c.ConsoleTZ, "console-tz", "CONSOLE_TZ", "UTC", "standalone: time zone the console shows times in (an IANA name such as Asia/Kolkata); UTC on hover and in the API")
-	c.Worker.register(fs, "standalone worker: ")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	var err error
-	if c.ConsoleZone, err = console.ParseZone(c.ConsoleTZ); err != nil {
-		return err
-	}
-	if v, ok := m.Env("WEBHOOK_SECRETS"); ok {
-		c.Secrets = ingest.SplitList(v)
-	}
-	if v, ok := m.Env("WEBHOOK_SIGNATURE_SECRETS"); ok {
-		c.SignatureSecrets = ingest.SplitList(v)
-	}
-	c.ConsoleToken, _ = m.Env("ADMIN_TOKEN")
-	return nil
+// New returns a Program reading the process's environment.
+func New() *Program {
+	return &Program{Env: os.LookupEnv, Stdout: os.Stdout, Stderr: os.Stderr}
 }
 
 // Standalone reports whether Run embeds NATS (no NATS_URL given).
-func (m *Ingest) Standalone() bool { return m.Config.NatsURL == "" }
-
-// Failed delivers the error of a part that stopped on its own.
-func (m *Ingest) Failed() <-chan error { return m.group.Failed() }
+func (m *Program) Standalone() bool { return m.Config.NatsURL == "" }
 
 // Addr is the HTTP address listened on, once Run has returned.
-func (m *Ingest) Addr() string { return m.http.Addr() }
+func (m *Program) Addr() string { return m.http.Addr() }
 
 // ConsoleURL is the console's sign-in page once Run has returned; empty when it is not served.
-func (m *Ingest) ConsoleURL() string { return m.console.URL() }
+func (m *Program) ConsoleURL() string { return m.console.URL() }
 
 // EmbeddedNATSURL is where extra workers attach in standalone mode; empty when not listening.
-func (m *Ingest) EmbeddedNATSURL() string {
+func (m *Program) EmbeddedNATSURL() string {
 	if m.embedded == nil {
 		return ""
 	}
@@ -181,15 +104,15 @@ func (m *Ingest) EmbeddedNATSURL() string {
 //
 // Metrics are not a part: their registry lives as long as the program, served on the webhook
 // port (and the worker's counters with it, standalone).
-func (m *Ingest) Run(ctx context.Context) error {
+func (m *Program) Run(ctx context.Context) error {
 	c := m.Config
-	m.log = newLogger(m.Stderr, "ingest")
-	m.group.log = m.log
+	m.log = app.NewLogger(m.Stderr, "ingest")
+	m.SetLogger(m.log)
 	if c.DuplicateWindow < time.Second {
 		return fmt.Errorf("STREAM_DUPLICATE_WINDOW=%s: want at least 1s (the default is %s)", c.DuplicateWindow, queue.DefaultDuplicates)
 	}
 	if p := portOf(c.ConsoleAddr); c.ConsoleAddr != "" && p != "0" && p == portOf(c.Addr) {
-		return fmt.Errorf("CONSOLE_ADDR=%q is on the webhook port: give the console an address of its own (default %s), never where SaleAssist posts", c.ConsoleAddr, DefaultConsoleAddr)
+		return fmt.Errorf("CONSOLE_ADDR=%q is on the webhook port: give the console an address of its own (default %s), never where SaleAssist posts", c.ConsoleAddr, consoleapp.DefaultAddr)
 	}
 	auth, secrets, err := m.auth()
 	if err != nil {
@@ -205,15 +128,15 @@ func (m *Ingest) Run(ctx context.Context) error {
 	m.qc.Replicas = int(c.StreamReplicas)
 	m.qc.Duplicates = c.DuplicateWindow
 	m.qc.QuarantineMaxBytes = c.QuarantineMax
-	reg := newRegistry()
+	reg := app.NewRegistry()
 
-	g := m.group
+	g := &m.Group
 	if m.Standalone() {
-		g.add("embedded NATS", m.startEmbedded, func(context.Context) error { m.embedded.Shutdown(); return nil })
+		g.Add("embedded NATS", m.startEmbedded, func(context.Context) error { m.embedded.Shutdown(); return nil })
 	}
-	g.add("NATS connection", m.connect, func(context.Context) error { natsconn.Close(m.nc); return nil })
+	g.Add("NATS connection", m.connect, func(context.Context) error { natsconn.Close(m.nc); return nil })
 	m.server = m.webhookServer(auth, reg)
-	g.add("events stream", m.ensureStream, func(context.Context) error {
+	g.Add("events stream", m.ensureStream, func(context.Context) error {
 		m.stream.stop()
 		if m.stopFollow != nil {
 			m.stopFollow()
@@ -221,18 +144,18 @@ func (m *Ingest) Run(ctx context.Context) error {
 		return nil
 	})
 	if m.Standalone() && c.RunWorker {
-		g.add("worker", func(ctx context.Context) error { return m.startWorker(ctx, reg) }, func(context.Context) error {
-			err := m.worker.stop()
+		g.Add("worker", func(ctx context.Context) error { return m.startWorker(ctx, reg) }, func(context.Context) error {
+			err := m.worker.Stop()
 			natsconn.Close(m.wnc)
 			return err
 		})
 	}
 	if m.Standalone() && c.ConsoleAddr != "" {
-		g.add("console", m.startConsole, func(ctx context.Context) error { return m.console.stop(ctx) })
+		g.Add("console", m.startConsole, func(ctx context.Context) error { return m.console.Stop(ctx) })
 	}
-	addPprof(g, c.PprofAddr, m.log, &m.pprof)
-	g.add("webhook server", m.serve, func(ctx context.Context) error { return m.http.shutdown(ctx) })
-	if err := g.run(ctx); err != nil {
+	app.AddPprof(g, c.PprofAddr, m.log)
+	g.Add("webhook server", m.serve, func(ctx context.Context) error { return m.http.Shutdown(ctx) })
+	if err := g.Start(ctx); err != nil {
 		return err
 	}
 	if err := m.writeNATSURL(); err != nil {
@@ -244,7 +167,7 @@ func (m *Ingest) Run(ctx context.Context) error {
 
 // writeNATSURL tells ingestctl (run with the same DATA_DIR) where the embedded server listens, and
 // removes a stale file when it does not.
-func (m *Ingest) writeNATSURL() error {
+func (m *Program) writeNATSURL() error {
 	if !m.Standalone() {
 		return nil
 	}
@@ -265,7 +188,7 @@ func (m *Ingest) writeNATSURL() error {
 // auth builds the authentication from the configuration, and returns the default account's
 // secrets. Without WEBHOOK_SECRETS, the data directory's generated secret is the shared secret
 // (and the default signing key).
-func (m *Ingest) auth() (*ingest.Auth, []string, error) {
+func (m *Program) auth() (*ingest.Auth, []string, error) {
 	c := m.Config
 	secrets := c.Secrets
 	if len(secrets) == 0 && (c.SecretHeader != "" || len(c.SignatureSecrets) == 0) {
@@ -286,21 +209,9 @@ func (m *Ingest) auth() (*ingest.Auth, []string, error) {
 	return a, secrets, err
 }
 
-// Close stops the parts in reverse order of their start (see Run): no acknowledged event is
-// lost, and the embedded server goes last.
-func (m *Ingest) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
-	defer cancel()
-	err := m.group.stop(ctx)
-	if m.log != nil {
-		m.log.Info("stopped")
-	}
-	return err
-}
-
 // banner tells the operator what to enter in SaleAssist. It goes to stdout, not the log: the
 // secret is shown once, when it is generated, and never logged.
-func (m *Ingest) banner() {
+func (m *Program) banner() {
 	c := m.Config
 	var b []byte
 	b = fmt.Appendf(b, "\nSaleAssist webhook pipeline is listening on %s", m.Addr())
@@ -330,7 +241,7 @@ func (m *Ingest) banner() {
 	if c.AllowedCIDRs != "" {
 		b = fmt.Appendf(b, "  Accepted from: %s\n", c.AllowedCIDRs)
 	}
-	b = append(b, m.console.banner(c.DataDir)...)
+	b = append(b, m.console.Banner(c.DataDir)...)
 	if m.consoleDown != nil {
 		b = fmt.Appendf(b, "\nConsole NOT started (the webhook serves without it): %v\n", m.consoleDown)
 	}
@@ -344,7 +255,7 @@ func (m *Ingest) banner() {
 }
 
 // db is the standalone worker's database: DATABASE_URL, else leads.db in the data directory.
-func (m *Ingest) db() string {
+func (m *Program) db() string {
 	if m.Config.DB != "" {
 		return m.Config.DB
 	}
