@@ -22,8 +22,9 @@ import (
 )
 
 // NATSURLFile is where a standalone ingest writes the URL of its embedded NATS server, under its
-// data directory, so that ingestctl finds it without being told.
-const NATSURLFile = "nats-url"
+// data directory, so that ingestctl finds it without being told (natsconn.URLFile: the ingest
+// writes it without linking this package).
+const NATSURLFile = natsconn.URLFile
 
 // CLI is one ingestctl invocation.
 type CLI struct {

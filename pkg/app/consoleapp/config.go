@@ -38,9 +38,13 @@ func (m *Program) ParseFlags(args []string) error {
 		return err
 	}
 	var err error
-	if c.Zone, err = console.ParseZone(c.TZ); err != nil {
+	if c.Zone, err = ParseZone(c.TZ); err != nil {
 		return err
 	}
 	c.Token, _ = m.Env("ADMIN_TOKEN")
 	return nil
 }
+
+// ParseZone reads CONSOLE_TZ, the zone the pages show times in (console.ParseZone), for both
+// programs that serve the console: this one and a standalone ingest.
+func ParseZone(tz string) (*time.Location, error) { return console.ParseZone(tz) }

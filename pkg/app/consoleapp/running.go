@@ -31,7 +31,7 @@ type Options struct {
 	Token   string // ADMIN_TOKEN, empty = generated
 	DB      string // DATABASE_URL of the leads store
 	Region  string
-	// Zone is CONSOLE_TZ, read (console.ParseZone); nil is UTC.
+	// Zone is CONSOLE_TZ, read (ParseZone); nil is UTC.
 	Zone    *time.Location
 	MaxBody int64
 	Queue   queue.Config
@@ -54,6 +54,14 @@ type Running struct {
 
 // ErrAddrInUse marks a console that could not listen because its address is taken.
 var ErrAddrInUse = errors.New("address in use")
+
+// ErrTokenFile marks a console that could not start because of the data directory's admin token
+// file (console.ErrTokenFile): a fault of this host, not of the configuration given, so a
+// standalone ingest keeps its webhook serving without the console.
+var ErrTokenFile = console.ErrTokenFile
+
+// TokenPath is where a generated admin token is kept under dataDir.
+func TokenPath(dataDir string) string { return filepath.Join(dataDir, console.TokenFile) }
 
 // Start opens the store and serves the console on c.Addr, its JetStream operations over
 // nc (nil: none). The token checks (LoadToken) run first, so a console beyond loopback without a
@@ -128,7 +136,7 @@ func (r *Running) Banner(dataDir string) string {
 	if r == nil {
 		return ""
 	}
-	file := filepath.Join(dataDir, console.TokenFile)
+	file := TokenPath(dataDir)
 	where := "the token in " + file
 	switch {
 	case r.explicit:

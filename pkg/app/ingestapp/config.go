@@ -6,7 +6,6 @@ import (
 	"github.com/saleassist-pipeline/pipeline/internal/envflag"
 	"github.com/saleassist-pipeline/pipeline/pkg/app/consoleapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
-	"github.com/saleassist-pipeline/pipeline/pkg/console"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -77,7 +76,7 @@ func (m *Program) ParseFlags(args []string) error {
 		return err
 	}
 	var err error
-	if c.ConsoleZone, err = console.ParseZone(c.ConsoleTZ); err != nil {
+	if c.ConsoleZone, err = consoleapp.ParseZone(c.ConsoleTZ); err != nil {
 		return err
 	}
 	if v, ok := m.Env("WEBHOOK_SECRETS"); ok {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,7 +18,6 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
 	"github.com/saleassist-pipeline/pipeline/pkg/app/consoleapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
-	"github.com/saleassist-pipeline/pipeline/pkg/console"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
@@ -194,13 +192,13 @@ func (m *Program) startConsole(ctx context.Context) error {
 		m.log.Warn("console not started: its address is taken", "addr", c.ConsoleAddr, "fix", "set CONSOLE_ADDR to a free address, or empty to turn the console off")
 		return nil
 	}
-	if errors.Is(err, console.ErrTokenFile) {
+	if errors.Is(err, consoleapp.ErrTokenFile) {
 		// A broken token file is this host's fault, not the configuration's: the console refuses
 		// to start, the webhooks keep being taken. (A weak ADMIN_TOKEN beyond loopback is the
 		// configuration's, and still stops the start.)
 		m.consoleDown = err
 		m.log.Error("console not started: its admin token file cannot be used; the webhook serves without it",
-			"err", err, "fix", "repair or delete "+filepath.Join(c.DataDir, console.TokenFile)+", or set ADMIN_TOKEN, then restart")
+			"err", err, "fix", "repair or delete "+consoleapp.TokenPath(c.DataDir)+", or set ADMIN_TOKEN, then restart")
 		return nil
 	}
 	return err

@@ -19,7 +19,6 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/natsconn"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
 	"github.com/saleassist-pipeline/pipeline/pkg/app/consoleapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
@@ -171,7 +170,7 @@ func (m *Program) writeNATSURL() error {
 	if !m.Standalone() {
 		return nil
 	}
-	path := filepath.Join(m.Config.DataDir, admin.NATSURLFile)
+	path := filepath.Join(m.Config.DataDir, natsconn.URLFile)
 	u := m.EmbeddedNATSURL()
 	if u == "" {
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
