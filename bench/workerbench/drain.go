@@ -34,7 +34,7 @@ type Kind string
 
 // The workers compared.
 const (
-	Real  Kind = "real"  // pkg/workerapp.Program, exactly what cmd/worker runs
+	Real  Kind = "real"  // workerapp.Program, exactly what cmd/worker runs
 	Naive Kind = "naive" // bench/naive/worker: one transaction per event
 )
 

@@ -1,8 +1,9 @@
 // Package natsconn is how every program connects to NATS: cmd/ingest, cmd/worker and cmd/console
-// (pkg/app's ingestapp, workerapp, consoleapp) and ingestctl (package admin) describe their connection as a Client and get the
-// same names, reconnect settings, disconnect logging and password-free error messages. It also
-// holds the readiness check they share (Connected) and the flush-then-close every program does
-// last (Close).
+// (pkg/app's ingestapp, workerapp and consoleapp) and ingestctl (package admin) describe their
+// connection as a Client and get the same names, reconnect settings, disconnect logging and
+// password-free error messages. It also holds the readiness check they share (Connected), the
+// flush-then-close every program does last (Close), and the name of the file in which a
+// standalone ingest tells ingestctl where its embedded server listens (URLFile).
 package natsconn
 
 import (
