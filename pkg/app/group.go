@@ -8,8 +8,9 @@ import (
 	"sync"
 )
 
-// Group is a program's running parts, each registered once with its start and its stop. Each
-// program embeds one, so that Failed and Close, which every Program has, are written here once.
+// Group is a program's running parts, each registered once with its start and its stop. Every
+// program embeds one (in its Process), so that Failed and Close, which every Program has, are
+// written here once.
 // Start starts the parts in the order they were added; Close stops the started ones in the reverse
 // order, as defer would: a part added later depends on those added before it (the webhook server
 // publishes over the NATS connection, which needs the embedded server), so it must stop first.

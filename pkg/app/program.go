@@ -1,9 +1,10 @@
 // Package app is what the pipeline's programs share: Main, which runs a Program as a process
-// (flags, signals, exit codes); the Group of parts each program starts in order and stops in
-// reverse, with the Failed and Close every program has; the HTTP server with its timeouts; pprof;
-// the JSON logger and the metrics registry. The programs live one a package below it, each with
-// the same files (program.go: New, Program, Run and the order of its parts; config.go: Config and
-// its flags with env fallback) and the same type names:
+// (flags, signals, exit codes); the Process every program embeds, with its environment, its
+// output and its JSON log, and its Group of parts, started in order and stopped in reverse, which
+// gives every program its Failed and Close; the HTTP server with its timeouts; pprof; the metrics
+// registry. The programs live one a package below it, each with the same files (program.go: New,
+// Program, Run and the order of its parts; config.go: Config and its flags with env fallback) and
+// the same type names:
 //
 //	ingestapp   cmd/ingest: the webhook server; standalone also the embedded NATS server, and
 //	            in-process the worker and the console (it imports workerapp and consoleapp)
@@ -47,6 +48,23 @@ type Program interface {
 	Close() error
 }
 
+// Process is what every program embeds: its run Group (the parts; Failed and Close), where it
+// reads its settings (Env) and where it writes (Stdout: the start-up banner, for the operator;
+// Stderr: the JSON log). A program's New fills them with the process's own; tests replace them.
+type Process struct {
+	Group
+	Env    LookupEnv
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// NewLogger returns the program's JSON logger on Stderr, and gives it to the group.
+func (p *Process) NewLogger(program string) *slog.Logger {
+	log := slog.New(slog.NewJSONHandler(p.Stderr, nil)).With("program", program)
+	p.SetLogger(log)
+	return log
+}
+
 // ShutdownTimeout bounds an orderly shutdown: in-flight requests answered, the worker's batch
 // committed and acknowledged.
 const ShutdownTimeout = 25 * time.Second
@@ -87,11 +105,6 @@ func Main(p Program, args []string) int {
 		code = 1
 	}
 	return code
-}
-
-// NewLogger returns the JSON logger every program writes to stderr.
-func NewLogger(w io.Writer, program string) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, nil)).With("program", program)
 }
 
 // NewRegistry returns a metrics registry with the Go runtime and process collectors.

@@ -17,14 +17,10 @@ import (
 
 // Program is cmd/console: the operator's console as a process of its own, for deployments where
 // the ingest runs against an external NATS (and so has no store). It is the same code a
-// standalone ingest serves on CONSOLE_ADDR. Its Group's Close stops it (see Run).
+// standalone ingest serves on CONSOLE_ADDR. Its Close stops it (see Run).
 type Program struct {
-	app.Group
+	app.Process
 	Config Config
-	// Env, Stdout and Stderr default to the process's; tests replace them.
-	Env    app.LookupEnv
-	Stdout io.Writer
-	Stderr io.Writer
 
 	log     *slog.Logger
 	nc      *nats.Conn
@@ -33,7 +29,7 @@ type Program struct {
 
 // New returns a Program reading the process's environment.
 func New() *Program {
-	return &Program{Env: os.LookupEnv, Stdout: os.Stdout, Stderr: os.Stderr}
+	return &Program{Process: app.Process{Env: os.LookupEnv, Stdout: os.Stdout, Stderr: os.Stderr}}
 }
 
 // URL is the console's sign-in page, once Run has returned.
@@ -44,8 +40,7 @@ func (m *Program) URL() string { return m.console.URL() }
 // answered, its store closed), then the NATS connection its operations use.
 func (m *Program) Run(ctx context.Context) error {
 	c := m.Config
-	m.log = app.NewLogger(m.Stderr, "console")
-	m.SetLogger(m.log)
+	m.log = m.NewLogger("console")
 	g := &m.Group
 	g.Add("NATS connection", func(context.Context) error {
 		var err error

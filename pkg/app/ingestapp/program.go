@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -28,15 +27,11 @@ import (
 )
 
 // Program is cmd/ingest: the webhook server, and in standalone mode (no NATS_URL) also the
-// embedded NATS server, an in-process worker and the console. Its Group's Close stops it (see
+// embedded NATS server, an in-process worker and the console. Its Close stops it (see
 // Run).
 type Program struct {
-	app.Group
+	app.Process
 	Config Config
-	// Env, Stdout and Stderr default to the process's; tests replace them.
-	Env    app.LookupEnv
-	Stdout io.Writer
-	Stderr io.Writer
 
 	log      *slog.Logger
 	embedded *embedded.Server
@@ -64,7 +59,7 @@ type Program struct {
 
 // New returns a Program reading the process's environment.
 func New() *Program {
-	return &Program{Env: os.LookupEnv, Stdout: os.Stdout, Stderr: os.Stderr}
+	return &Program{Process: app.Process{Env: os.LookupEnv, Stdout: os.Stdout, Stderr: os.Stderr}}
 }
 
 // Standalone reports whether Run embeds NATS (no NATS_URL given).
@@ -105,8 +100,7 @@ func (m *Program) EmbeddedNATSURL() string {
 // port (and the worker's counters with it, standalone).
 func (m *Program) Run(ctx context.Context) error {
 	c := m.Config
-	m.log = app.NewLogger(m.Stderr, "ingest")
-	m.SetLogger(m.log)
+	m.log = m.NewLogger("ingest")
 	if c.DuplicateWindow < time.Second {
 		return fmt.Errorf("STREAM_DUPLICATE_WINDOW=%s: want at least 1s (the default is %s)", c.DuplicateWindow, queue.DefaultDuplicates)
 	}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"sync/atomic"
@@ -28,13 +27,10 @@ import (
 )
 
 // Program is cmd/worker: one more consumer on the shared durable consumer, storing leads, with
-// /metrics, /healthz and /readyz on its own address. Its Group's Close stops it (see Run).
+// /metrics, /healthz and /readyz on its own address. Its Close stops it (see Run).
 type Program struct {
-	app.Group
+	app.Process
 	Config Config
-	// Env and Stderr default to the process's; tests replace them.
-	Env    app.LookupEnv
-	Stderr io.Writer
 
 	log *slog.Logger
 	nc  *nats.Conn
@@ -55,7 +51,7 @@ type Program struct {
 
 // New returns a Program reading the process's environment.
 func New() *Program {
-	return &Program{Env: os.LookupEnv, Stderr: os.Stderr}
+	return &Program{Process: app.Process{Env: os.LookupEnv, Stdout: os.Stdout, Stderr: os.Stderr}}
 }
 
 // Addr is the HTTP address listened on, once Run has returned.
@@ -69,8 +65,7 @@ func (m *Program) Addr() string { return m.http.Addr() }
 //  3. the NATS connection flushes the last acks, then closes.
 func (m *Program) Run(ctx context.Context) error {
 	c := m.Config
-	m.log = app.NewLogger(m.Stderr, "worker")
-	m.SetLogger(m.log)
+	m.log = m.NewLogger("worker")
 	reg := app.NewRegistry()
 	g := &m.Group
 	g.Add("NATS connection", func(context.Context) error {
