@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 )
 
 // Group is a program's running parts, each registered once with its start and its stop. Every
@@ -82,6 +83,10 @@ func (g *Group) failedChan() chan error {
 	g.once.Do(func() { g.failed = make(chan error, 1) })
 	return g.failed
 }
+
+// ShutdownTimeout bounds an orderly shutdown: in-flight requests answered, the worker's batch
+// committed and acknowledged.
+const ShutdownTimeout = 25 * time.Second
 
 // Close stops the started parts in reverse order within ShutdownTimeout (no acknowledged event
 // lost: see each program's Run for why its order is the right one), and says so in the log.

@@ -27,7 +27,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -64,10 +63,6 @@ func (p *Process) NewLogger(program string) *slog.Logger {
 	p.SetLogger(log)
 	return log
 }
-
-// ShutdownTimeout bounds an orderly shutdown: in-flight requests answered, the worker's batch
-// committed and acknowledged.
-const ShutdownTimeout = 25 * time.Second
 
 // Main runs p as a process: it returns the exit code. The first SIGINT or SIGTERM starts an
 // orderly shutdown; a second one exits at once.
