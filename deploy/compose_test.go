@@ -17,6 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/ingestapp"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -221,7 +223,7 @@ func TestComposeIngestAndWorkers(t *testing.T) {
 	in := service(t, p, "ingest")
 	require.Equal(t, []string{"ingest"}, []string(in.Command))
 	require.Equal(t, "pipeline", in.Build.Target)
-	m := app.NewIngest()
+	m := ingestapp.New()
 	m.Env = lookup(envOf(in))
 	require.NoError(t, m.ParseFlags(nil))
 	c := m.Config
@@ -254,7 +256,7 @@ func TestComposeIngestAndWorkers(t *testing.T) {
 	require.NotNil(t, w.Deploy)
 	require.NotNil(t, w.Deploy.Replicas)
 	require.GreaterOrEqual(t, *w.Deploy.Replicas, 2, "two workers by default")
-	wm := app.NewWorker()
+	wm := workerapp.New()
 	wm.Env = lookup(envOf(w))
 	require.NoError(t, wm.ParseFlags(nil))
 	wc := wm.Config

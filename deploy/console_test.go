@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/consoleapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/console"
 )
 
@@ -23,7 +23,7 @@ func TestComposeConsole(t *testing.T) {
 	require.Equal(t, "pipeline", s.Build.Target)
 	require.Equal(t, service(t, p, "worker").Image, s.Image, "one image for every program")
 
-	m := app.NewConsole()
+	m := consoleapp.New()
 	m.Env = lookup(envOf(s))
 	require.NoError(t, m.ParseFlags(nil))
 	c := m.Config

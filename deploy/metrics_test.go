@@ -20,6 +20,8 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/ingestapp"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -293,7 +295,7 @@ func startPipeline(t *testing.T) (ingestURL, workerURL string) {
 	}
 	ctx := context.Background()
 
-	in := app.NewIngest()
+	in := ingestapp.New()
 	in.Env = env(map[string]string{"WEBHOOK_SECRETS": secret})
 	in.Stdout, in.Stderr = io.Discard, &testkit.SyncBuffer{}
 	require.NoError(t, in.ParseFlags([]string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(),
@@ -302,7 +304,7 @@ func startPipeline(t *testing.T) (ingestURL, workerURL string) {
 	t.Cleanup(func() { require.NoError(t, in.Close()) })
 	ingestURL = "http://" + in.Addr()
 
-	w := app.NewWorker()
+	w := workerapp.New()
 	w.Env = env(map[string]string{})
 	w.Stderr = &testkit.SyncBuffer{}
 	require.NoError(t, w.ParseFlags([]string{"-nats-url", in.EmbeddedNATSURL(),

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/ingestapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -72,7 +72,7 @@ func TestStreamNearFullUsesTheConfiguredLimits(t *testing.T) {
 		}
 	}
 	p := loadCompose(t, true)
-	m := app.NewIngest()
+	m := ingestapp.New()
 	m.Env = lookup(envOf(service(t, p, "ingest")))
 	require.NoError(t, m.ParseFlags(nil))
 	want := map[string]int64{

@@ -1,4 +1,4 @@
-// Package workerbench measures how fast the real worker (pkg/app.Worker, what cmd/worker runs)
+// Package workerbench measures how fast the real worker (workerapp.Program, what cmd/worker runs)
 // drains a pre-filled JetStream backlog into SQLite, against a naive baseline
 // (bench/naive/worker: one transaction per event) in the same run, and how the worker scales with
 // payload size and with the number of worker instances sharing one SQLite file. It reports; it
@@ -363,7 +363,7 @@ func (r *Report) Write(out io.Writer) {
 		rows := []struct {
 			name string
 			rs   []DrainResult
-		}{{"real (pkg/app.Worker)", r.Real}, {"naive (tx per event)", r.Naive}}
+		}{{"real (workerapp.Program)", r.Real}, {"naive (tx per event)", r.Naive}}
 		if len(r.Alt) > 0 {
 			rows = append(rows, struct {
 				name string

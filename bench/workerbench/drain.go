@@ -23,7 +23,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	naive "github.com/saleassist-pipeline/pipeline/bench/naive/worker"
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
@@ -34,7 +34,7 @@ type Kind string
 
 // The workers compared.
 const (
-	Real  Kind = "real"  // pkg/app.Worker, exactly what cmd/worker runs
+	Real  Kind = "real"  // workerapp.Program, exactly what cmd/worker runs
 	Naive Kind = "naive" // bench/naive/worker: one transaction per event
 )
 
@@ -389,7 +389,7 @@ func startWorkers(ctx context.Context, spec DrainSpec, n int, url, db string, cf
 		failed = func() error { return procsFailed(procs) }
 		return stop, failed, metrics, func() time.Duration { return procsCPU(procs) }, err
 	}
-	var workers []*app.Worker
+	var workers []*workerapp.Program
 	stop = func() error {
 		var errs []error
 		for _, w := range workers {
@@ -408,7 +408,7 @@ func startWorkers(ctx context.Context, spec DrainSpec, n int, url, db string, cf
 		return nil
 	}
 	for range n {
-		w := app.NewWorker()
+		w := workerapp.New()
 		w.Env = func(string) (string, bool) { return "", false }
 		w.Stderr = logs
 		args := []string{"-nats-url", url, "-db", db, "-addr", "127.0.0.1:0"}

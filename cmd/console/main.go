@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/consoleapp"
 )
 
-func main() { os.Exit(app.Main(app.NewConsole(), os.Args[1:])) }
+func main() { os.Exit(app.Main(consoleapp.New(), os.Args[1:])) }

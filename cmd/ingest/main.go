@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/ingestapp"
 )
 
-func main() { os.Exit(app.Main(app.NewIngest(), os.Args[1:])) }
+func main() { os.Exit(app.Main(ingestapp.New(), os.Args[1:])) }

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
 )
 
-func main() { os.Exit(app.Main(app.NewWorker(), os.Args[1:])) }
+func main() { os.Exit(app.Main(workerapp.New(), os.Args[1:])) }

@@ -1,8 +1,9 @@
 // Package natsconn is how every program connects to NATS: cmd/ingest, cmd/worker and cmd/console
-// (package app) and ingestctl (package admin) describe their connection as a Client and get the
-// same names, reconnect settings, disconnect logging and password-free error messages. It also
-// holds the readiness check they share (Connected) and the flush-then-close every program does
-// last (Close).
+// (pkg/app's ingestapp, workerapp and consoleapp) and ingestctl (package admin) describe their
+// connection as a Client and get the same names, reconnect settings, disconnect logging and
+// password-free error messages. It also holds the readiness check they share (Connected), the
+// flush-then-close every program does last (Close), and the name of the file in which a
+// standalone ingest tells ingestctl where its embedded server listens (URLFile).
 package natsconn
 
 import (
@@ -14,6 +15,10 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/redact"
 )
+
+// URLFile is where a standalone ingest writes the URL of its embedded NATS server, under its
+// data directory, so that ingestctl finds it without being told.
+const URLFile = "nats-url"
 
 // ReconnectWait is how long a long-running program waits between reconnect attempts; it
 // reconnects for ever (a NATS restart or a cluster's leader change is routine, not fatal).

@@ -13,6 +13,11 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 )
 
+// DefaultMaxBody is the largest body taken unless MAX_BODY_BYTES says otherwise (1 MiB): the
+// webhook's limit, and so a quarantine replay's. It lives here, not in pkg/ingest, so that the
+// console, which replays, does not link the ingest's request path.
+const DefaultMaxBody = 1 << 20
+
 // Request is what Body needs of a request: its raw bytes as received and the two headers that say
 // how to read them.
 type Request struct {

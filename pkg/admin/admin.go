@@ -5,7 +5,3 @@
 // Each returns data and prints nothing: ingestctl (cmd/ingestctl) prints it, the console
 // (pkg/console) renders it. It never talks to the ingest.
 package admin
-
-// NATSURLFile is where a standalone ingest writes the URL of its embedded NATS server, under its
-// data directory, so that ingestctl finds it without being told.
-const NATSURLFile = "nats-url"

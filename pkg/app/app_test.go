@@ -15,6 +15,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/ingestapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
@@ -25,7 +26,7 @@ const testSecret = "test-secret-0123456789abcdef"
 // testBundle is one running ingest (standalone unless told otherwise) and what a test needs to
 // drive it and look at its results.
 type testBundle struct {
-	ingest  *app.Ingest
+	ingest  *ingestapp.Program
 	dataDir string
 	url     string
 	stdout  *testkit.SyncBuffer
@@ -46,7 +47,7 @@ func startIngest(t *testing.T, dataDir string, env map[string]string, args ...st
 		env = map[string]string{"WEBHOOK_SECRETS": testSecret}
 	}
 	tb := &testBundle{dataDir: dataDir, stdout: &testkit.SyncBuffer{}, stderr: &testkit.SyncBuffer{}}
-	m := app.NewIngest()
+	m := ingestapp.New()
 	m.Env, m.Stdout, m.Stderr = envOf(env), tb.stdout, tb.stderr
 	base := []string{"-addr", "127.0.0.1:0", "-data-dir", dataDir, "-embedded-nats-addr", "127.0.0.1:0", "-console-addr", ""}
 	require.NoError(t, m.ParseFlags(append(base, args...)))

@@ -22,7 +22,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
@@ -47,7 +47,7 @@ type clusterBundle struct {
 
 // clusterWorker is one running cmd/worker program.
 type clusterWorker struct {
-	w      *app.Worker
+	w      *workerapp.Program
 	stderr *testkit.SyncBuffer
 	closed bool
 }
@@ -79,7 +79,7 @@ func setupCluster(t *testing.T) *clusterBundle {
 // startWorker runs the real cmd/worker program against every server of the cluster.
 func (b *clusterBundle) startWorker(t *testing.T) *clusterWorker {
 	t.Helper()
-	cw := &clusterWorker{w: app.NewWorker(), stderr: &testkit.SyncBuffer{}}
+	cw := &clusterWorker{w: workerapp.New(), stderr: &testkit.SyncBuffer{}}
 	cw.w.Env, cw.w.Stderr = envOf(map[string]string{"NATS_URL": b.cluster.URLs()}), cw.stderr
 	require.NoError(t, cw.w.ParseFlags([]string{"-stream-replicas", "3", "-db", b.db, "-addr", "127.0.0.1:0", "-ack-wait", "3s"}))
 	require.NoError(t, cw.w.Run(context.Background()))

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/consoleapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/postgres"
 )
 
@@ -32,7 +32,7 @@ func TestConsoleOnPostgres(t *testing.T) {
 	t.Cleanup(func() { _ = st.Close() })
 	awaitEvents(t, st, 3)
 
-	c := app.NewConsole()
+	c := consoleapp.New()
 	c.Env = envOf(map[string]string{"ADMIN_TOKEN": token, "DATABASE_URL": dbURL})
 	c.Stdout, c.Stderr = &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
 	require.NoError(t, c.ParseFlags([]string{"-addr", "127.0.0.1:0", "-nats-url", tb.ingest.EmbeddedNATSURL(), "-data-dir", t.TempDir()}))

@@ -13,7 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/consoleapp"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/ingestapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/console"
 )
 
@@ -95,7 +96,7 @@ func TestConsoleAddressRules(t *testing.T) {
 		{map[string]string{"WEBHOOK_SECRETS": testSecret, "ADMIN_TOKEN": "too-short-for-remote-x"}, []string{"-console-addr", "0.0.0.0:0"}, "needs at least 24"},
 		{map[string]string{"WEBHOOK_SECRETS": testSecret}, []string{"-addr", "127.0.0.1:18089", "-console-addr", "127.0.0.1:18089"}, "is on the webhook port"},
 	} {
-		m := app.NewIngest()
+		m := ingestapp.New()
 		m.Env, m.Stdout, m.Stderr = envOf(tc.env), io.Discard, io.Discard
 		args := append([]string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-embedded-nats-addr", ""}, tc.args...)
 		require.NoError(t, m.ParseFlags(args))
@@ -112,7 +113,7 @@ func TestConsoleProgram(t *testing.T) {
 	tb.post(t, testkit.Fixture(t))
 	awaitEvents(t, tb.openStore(t), 1)
 	const token = "a-console-token-of-enough-length-0123"
-	c := app.NewConsole()
+	c := consoleapp.New()
 	c.Env = envOf(map[string]string{"ADMIN_TOKEN": token})
 	out := &testkit.SyncBuffer{}
 	c.Stdout, c.Stderr = out, &testkit.SyncBuffer{}
@@ -159,7 +160,7 @@ func TestUnreadableTokenFileLeavesTheWebhookServing(t *testing.T) {
 	require.True(t, logged, "the log says the console did not start:\n%s", tb.stderr.String())
 	require.Contains(t, tb.stdout.String(), "Console NOT started")
 
-	c := app.NewConsole()
+	c := consoleapp.New()
 	c.Env, c.Stdout, c.Stderr = envOf(nil), io.Discard, io.Discard
 	require.NoError(t, c.ParseFlags([]string{"-addr", "127.0.0.1:0", "-nats-url", tb.ingest.EmbeddedNATSURL(),
 		"-db", filepath.Join(dir, "leads.db"), "-data-dir", dir}))

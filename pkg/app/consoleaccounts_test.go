@@ -15,7 +15,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/consoleapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/console"
 )
 
@@ -24,7 +24,7 @@ const consoleAdminToken = "a-console-token-of-enough-length-0123"
 // startConsoleProgram runs cmd/console against natsURL and a fresh SQLite store.
 func startConsoleProgram(t *testing.T, natsURL string) string {
 	t.Helper()
-	c := app.NewConsole()
+	c := consoleapp.New()
 	c.Env = envOf(map[string]string{"ADMIN_TOKEN": consoleAdminToken})
 	c.Stdout, c.Stderr = &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
 	dir := t.TempDir()

@@ -6,7 +6,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/consoleapp"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/ingestapp"
 )
 
 // CONSOLE_TZ is read at start by both programs that serve the console: a zone name is taken, a
@@ -22,9 +23,9 @@ func TestConsoleTZIsCheckedAtStart(t *testing.T) {
 		if tc.tz != "" {
 			env["CONSOLE_TZ"] = tc.tz
 		}
-		m := app.NewIngest()
+		m := ingestapp.New()
 		m.Env, m.Stdout, m.Stderr = envOf(env), io.Discard, io.Discard
-		c := app.NewConsole()
+		c := consoleapp.New()
 		c.Env, c.Stdout, c.Stderr = envOf(env), io.Discard, io.Discard
 		errIngest, errConsole := m.ParseFlags(nil), c.ParseFlags(nil)
 		if tc.wantErr != "" {

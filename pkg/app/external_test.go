@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
 
@@ -27,7 +27,7 @@ func TestIngestAndWorkerAgainstExternalNATS(t *testing.T) {
 	require.Empty(t, tb.ingest.EmbeddedNATSURL())
 
 	db := filepath.Join(t.TempDir(), "leads.db")
-	w := app.NewWorker()
+	w := workerapp.New()
 	w.Env, w.Stderr = envOf(map[string]string{"NATS_URL": url, "DATABASE_URL": "sqlite:" + db}), &testkit.SyncBuffer{}
 	require.NoError(t, w.ParseFlags([]string{"-addr", "127.0.0.1:0"}))
 	require.NoError(t, w.Run(context.Background()))

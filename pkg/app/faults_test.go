@@ -20,7 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
@@ -127,7 +127,7 @@ func TestNATSStoppedUnderLoadThenRecovers(t *testing.T) {
 	// events answered 503 than were in flight at the stop (allowed, but it broke the bound below).
 	tb := startIngest(t, t.TempDir(), nil, "-nats-url", url, "-publish-timeout", "1500ms", "-worker=false")
 	db := filepath.Join(t.TempDir(), "leads.db")
-	w := app.NewWorker()
+	w := workerapp.New()
 	w.Env, w.Stderr = envOf(map[string]string{"NATS_URL": url, "DATABASE_URL": db}), io.Discard
 	// Messages the worker held when NATS went down are redelivered after AckWait: keep it short.
 	require.NoError(t, w.ParseFlags([]string{"-addr", "127.0.0.1:0", "-ack-wait", "3s"}))

@@ -14,27 +14,27 @@ import (
 func TestGroupStartsInOrderStopsInReverse(t *testing.T) {
 	t.Parallel()
 	var log []string
-	g := newGroup()
+	g := new(Group)
 	add := func(name string, startErr, stopErr error) {
-		g.add(name, func(context.Context) error { log = append(log, "start "+name); return startErr },
+		g.Add(name, func(context.Context) error { log = append(log, "start "+name); return startErr },
 			func(context.Context) error { log = append(log, "stop "+name); return stopErr })
 	}
 	add("nats", nil, nil)
 	add("worker", nil, errors.New("commit failed"))
-	g.add("stream", func(context.Context) error { log = append(log, "start stream"); return nil }, nil)
+	g.Add("stream", func(context.Context) error { log = append(log, "start stream"); return nil }, nil)
 	add("http", nil, nil)
-	require.NoError(t, g.run(context.Background()))
+	require.NoError(t, g.Start(context.Background()))
 	err := g.stop(context.Background())
 	require.EqualError(t, err, "stop worker: commit failed")
 	require.Equal(t, []string{"start nats", "start worker", "start stream", "start http", "stop http", "stop worker", "stop nats"}, log)
 	require.NoError(t, g.stop(context.Background()))
 
 	log = nil
-	g = newGroup()
+	g = new(Group)
 	add("nats", nil, nil)
 	add("worker", errors.New("bad mapping"), nil)
 	add("http", nil, nil)
-	require.EqualError(t, g.run(context.Background()), "bad mapping")
+	require.EqualError(t, g.Start(context.Background()), "bad mapping")
 	require.NoError(t, g.stop(context.Background()))
 	require.Equal(t, []string{"start nats", "start worker", "stop nats"}, log)
 }
@@ -42,9 +42,9 @@ func TestGroupStartsInOrderStopsInReverse(t *testing.T) {
 // The first failure is delivered on Failed; later ones never block their part.
 func TestGroupDeliversTheFirstFailure(t *testing.T) {
 	t.Parallel()
-	g := newGroup()
-	g.fail(errors.New("first"))
-	g.fail(errors.New("second"))
+	g := new(Group)
+	g.Fail(errors.New("first"))
+	g.Fail(errors.New("second"))
 	require.EqualError(t, <-g.Failed(), "first")
 	select {
 	case err := <-g.Failed():

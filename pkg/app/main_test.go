@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/ingestapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -112,7 +112,7 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			m := app.NewIngest()
+			m := ingestapp.New()
 			env := map[string]string{"WEBHOOK_SECRETS": testSecret}
 			for k, v := range tc.env {
 				env[k] = v
@@ -196,7 +196,7 @@ func TestDuplicateWindowIsConfigurable(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 30*time.Second, s.CachedInfo().Config.Duplicates)
 
-	m := app.NewIngest()
+	m := ingestapp.New()
 	m.Env, m.Stdout, m.Stderr = envOf(map[string]string{"WEBHOOK_SECRETS": testSecret, "STREAM_DUPLICATE_WINDOW": "10ms"}), &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
 	require.NoError(t, m.ParseFlags([]string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-embedded-nats-addr", "", "-console-addr", ""}))
 	err = m.Run(context.Background())

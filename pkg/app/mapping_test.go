@@ -10,7 +10,8 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/ingestapp"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
 )
 
 // MAPPING_FILE changes what the worker stores: the example mapping decodes registration_form into
@@ -46,14 +47,14 @@ func TestBadMappingFileRefusesToStart(t *testing.T) {
 			var err error
 			switch prog {
 			case "ingest":
-				m := app.NewIngest()
+				m := ingestapp.New()
 				m.Env, m.Stdout, m.Stderr = envOf(map[string]string{"WEBHOOK_SECRETS": testSecret, "MAPPING_FILE": bad}), &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
 				require.NoError(t, m.ParseFlags([]string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-embedded-nats-addr", "", "-console-addr", ""}))
 				err = m.Run(context.Background())
 				require.NoError(t, m.Close())
 			case "worker":
 				js := testkit.StartJetStream(t, testkit.WithListen("127.0.0.1:0"))
-				w := app.NewWorker()
+				w := workerapp.New()
 				w.Env, w.Stderr = envOf(map[string]string{"MAPPING_FILE": bad}), &testkit.SyncBuffer{}
 				require.NoError(t, w.ParseFlags([]string{"-nats-url", js.Server.ClientURL(), "-db", filepath.Join(t.TempDir(), "l.db"), "-addr", "127.0.0.1:0"}))
 				err = w.Run(context.Background())

@@ -17,7 +17,7 @@ import (
 
 	ingestctl "github.com/saleassist-pipeline/pipeline/cmd/ingestctl/ctl"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
 
@@ -30,7 +30,7 @@ func TestWorkerReadyzWhilePaused(t *testing.T) {
 	tb := startIngest(t, t.TempDir(), nil, "-nats-url", url)
 
 	db := filepath.Join(t.TempDir(), "leads.db")
-	w := app.NewWorker()
+	w := workerapp.New()
 	w.Env, w.Stderr = envOf(map[string]string{"NATS_URL": url, "DATABASE_URL": "sqlite:" + db}), &testkit.SyncBuffer{}
 	require.NoError(t, w.ParseFlags([]string{"-addr", "127.0.0.1:0"}))
 	require.NoError(t, w.Run(context.Background()))

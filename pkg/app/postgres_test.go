@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/postgres"
 )
 
@@ -20,7 +20,7 @@ func TestPostgresSelectedByDatabaseURL(t *testing.T) {
 	tb := startIngest(t, t.TempDir(), map[string]string{"WEBHOOK_SECRETS": testSecret, "DATABASE_URL": dbURL})
 	require.Contains(t, tb.stdout.String(), "leads in postgres://")
 
-	w := app.NewWorker()
+	w := workerapp.New()
 	w.Env, w.Stderr = envOf(map[string]string{"NATS_URL": tb.ingest.EmbeddedNATSURL(), "DATABASE_URL": dbURL}), &testkit.SyncBuffer{}
 	require.NoError(t, w.ParseFlags([]string{"-addr", "127.0.0.1:0"}))
 	require.NoError(t, w.Run(context.Background()))

@@ -1,11 +1,20 @@
-// Package app wires the pipeline's programs: Ingest (cmd/ingest, with standalone mode), Worker
-// (cmd/worker) and Console (cmd/console). Each is a Program with ParseFlags, Run and Close, so
-// tests run the real program on :0 exactly as the binaries do, and the cmd/ mains stay a few
-// lines long. Each program's Run adds its parts (embedded NATS, NATS connection, worker, console,
-// pprof, HTTP server) to a group (group.go), each once with its start and its stop; Close stops
-// them in reverse order. Settings are flags with env fallback (internal/envflag), NATS
-// connections are described once (internal/natsconn), and /healthz and /readyz answer as the
-// ingest's do (internal/health).
+// Package app is what the pipeline's programs share: Main, which runs a Program as a process
+// (flags, signals, exit codes); the Process every program embeds, with its environment, its
+// output and its JSON log, and its Group of parts, started in order and stopped in reverse, which
+// gives every program its Failed and Close; the HTTP server with its timeouts; pprof; the metrics
+// registry. The programs live one a package below it, each with the same files (program.go: New,
+// Program, Run and the order of its parts; config.go: Config and its flags with env fallback) and
+// the same type names:
+//
+//	ingestapp   cmd/ingest: the webhook server; standalone also the embedded NATS server, and
+//	            in-process the worker and the console (it imports workerapp and consoleapp)
+//	workerapp   cmd/worker: one more consumer storing leads; Start runs one in any program
+//	consoleapp  cmd/console: the operator's console; Start serves one in any program
+//
+// so each cmd/ main is one line and links only its own program's packages: the worker and the
+// console never link the ingest's request path nor the NATS server (internal/layering pins it).
+// Tests run the real programs on :0 exactly as the binaries do; the whole-pipeline tests are
+// this package's (package app_test).
 package app
 
 import (
@@ -15,12 +24,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -41,9 +47,22 @@ type Program interface {
 	Close() error
 }
 
-// ShutdownTimeout bounds an orderly shutdown: in-flight requests answered, the worker's batch
-// committed and acknowledged.
-const ShutdownTimeout = 25 * time.Second
+// Process is what every program embeds: its run Group (the parts; Failed and Close), where it
+// reads its settings (Env) and where it writes (Stdout: the start-up banner, for the operator;
+// Stderr: the JSON log). A program's New fills them with the process's own; tests replace them.
+type Process struct {
+	Group
+	Env    LookupEnv
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// NewLogger returns the program's JSON logger on Stderr, and gives it to the group.
+func (p *Process) NewLogger(program string) *slog.Logger {
+	log := slog.New(slog.NewJSONHandler(p.Stderr, nil)).With("program", program)
+	p.SetLogger(log)
+	return log
+}
 
 // Main runs p as a process: it returns the exit code. The first SIGINT or SIGTERM starts an
 // orderly shutdown; a second one exits at once.
@@ -83,65 +102,9 @@ func Main(p Program, args []string) int {
 	return code
 }
 
-// newLogger returns the JSON logger every program writes to stderr.
-func newLogger(w io.Writer, program string) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, nil)).With("program", program)
-}
-
-// newRegistry returns a metrics registry with the Go runtime and process collectors.
-func newRegistry() *prometheus.Registry {
+// NewRegistry returns a metrics registry with the Go runtime and process collectors.
+func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
-}
-
-// httpServer is an HTTP server listening, served by listenHTTP.
-type httpServer struct {
-	srv *http.Server
-	ln  net.Listener
-}
-
-// serverOption adjusts the server before it serves, and may wrap its listener.
-type serverOption func(srv *http.Server, ln net.Listener) net.Listener
-
-// listenHTTP serves h on addr with timeouts that keep slow or idle clients from holding
-// connections, and reports a failure of Serve to fail.
-func listenHTTP(addr string, h http.Handler, fail func(error), opts ...serverOption) (*httpServer, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-	}
-	served := ln
-	for _, o := range opts {
-		served = o(srv, served)
-	}
-	go func() {
-		if err := srv.Serve(served); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			fail(fmt.Errorf("http server on %s: %w", ln.Addr(), err))
-		}
-	}()
-	return &httpServer{srv: srv, ln: ln}, nil
-}
-
-// Addr is the address actually listened on (the real port when :0 was asked for).
-func (s *httpServer) Addr() string { return s.ln.Addr().String() }
-
-// shutdown stops accepting and waits for in-flight requests to be answered.
-func (s *httpServer) shutdown(ctx context.Context) error {
-	if s == nil {
-		return nil
-	}
-	if err := s.srv.Shutdown(ctx); err != nil {
-		_ = s.srv.Close()
-		return fmt.Errorf("http shutdown: %w", err)
-	}
-	return nil
 }

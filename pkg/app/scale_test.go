@@ -16,14 +16,14 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
 // startWorker runs the real cmd/worker program against the ingest's embedded NATS and database.
-func startWorker(t *testing.T, tb *testBundle) *app.Worker {
+func startWorker(t *testing.T, tb *testBundle) *workerapp.Program {
 	t.Helper()
-	w := app.NewWorker()
+	w := workerapp.New()
 	w.Env, w.Stderr = envOf(nil), &testkit.SyncBuffer{}
 	require.NoError(t, w.ParseFlags([]string{
 		"-nats-url", tb.ingest.EmbeddedNATSURL(),

@@ -24,7 +24,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/ingestapp"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
@@ -260,7 +261,7 @@ func TestDataDirIsPrivate(t *testing.T) {
 // net/http/pprof registers it on http.DefaultServeMux, which neither program may serve.
 func TestAdminEndpointsAreLoopbackByDefault(t *testing.T) {
 	t.Parallel()
-	in := app.NewIngest()
+	in := ingestapp.New()
 	in.Env = envOf(map[string]string{})
 	require.NoError(t, in.ParseFlags(nil))
 	require.Empty(t, in.Config.PprofAddr, "PPROF_ADDR default")
@@ -268,14 +269,14 @@ func TestAdminEndpointsAreLoopbackByDefault(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, net.ParseIP(host).IsLoopback(), "EMBEDDED_NATS_ADDR default %q", in.Config.EmbeddedNATSAddr)
 
-	w := app.NewWorker()
+	w := workerapp.New()
 	w.Env = envOf(map[string]string{})
 	require.NoError(t, w.ParseFlags(nil))
 	require.Empty(t, w.Config.PprofAddr, "the worker's PPROF_ADDR default")
 
 	// The embedded NATS has no authentication: beyond loopback only when explicitly allowed.
 	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0"} {
-		m := app.NewIngest()
+		m := ingestapp.New()
 		m.Env, m.Stdout, m.Stderr = envOf(map[string]string{"WEBHOOK_SECRETS": testSecret}), &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
 		require.NoError(t, m.ParseFlags([]string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-embedded-nats-addr", addr, "-console-addr", ""}))
 		err := m.Run(context.Background())
@@ -453,7 +454,7 @@ func TestNATSCredentialsStayOutOfLogs(t *testing.T) {
 			tb := startIngest(t, t.TempDir(), nil, "-nats-url", url)
 			db := filepath.Join(t.TempDir(), "leads.db")
 			wlog := &testkit.SyncBuffer{}
-			w := app.NewWorker()
+			w := workerapp.New()
 			w.Env, w.Stderr = envOf(map[string]string{"NATS_URL": url, "DATABASE_URL": db}), wlog
 			require.NoError(t, w.ParseFlags([]string{"-addr", "127.0.0.1:0"}))
 			require.NoError(t, w.Run(context.Background()))
@@ -487,7 +488,7 @@ func TestNATSCredentialsStayOutOfLogs(t *testing.T) {
 				down := i == 1
 				host := u[strings.LastIndex(u, "@")+1:]
 				var stdout, stderr testkit.SyncBuffer
-				in := app.NewIngest()
+				in := ingestapp.New()
 				in.Env, in.Stdout, in.Stderr = envOf(map[string]string{"WEBHOOK_SECRETS": testSecret}), &stdout, &stderr
 				require.NoError(t, in.ParseFlags([]string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-nats-url", u}))
 				err := in.Run(context.Background())
@@ -507,7 +508,7 @@ func TestNATSCredentialsStayOutOfLogs(t *testing.T) {
 				// The worker, like the ingest, waits for a server that is down (its /readyz says
 				// why), and fails (at once or a moment later, when nats.go gives up) on refused
 				// credentials, naming the server.
-				wk := app.NewWorker()
+				wk := workerapp.New()
 				wk.Env, wk.Stderr = envOf(map[string]string{"NATS_URL": u, "DATABASE_URL": filepath.Join(t.TempDir(), "leads.db")}), &stderr
 				require.NoError(t, wk.ParseFlags([]string{"-addr", "127.0.0.1:0"}))
 				err = wk.Run(context.Background())
@@ -552,7 +553,7 @@ func TestDatabaseCredentialsStayOutOfLogs(t *testing.T) {
 	secret := uniq(t, "db-secret-")
 	closed := freeAddr(t)
 	var wlog testkit.SyncBuffer
-	w := app.NewWorker()
+	w := workerapp.New()
 	w.Env, w.Stderr = envOf(map[string]string{"NATS_URL": "nats://" + addr,
 		"DATABASE_URL": "postgres://pipeline:" + secret + "@" + closed + "/leads?connect_timeout=5"}), &wlog
 	require.NoError(t, w.ParseFlags([]string{"-addr", "127.0.0.1:0"}))
@@ -573,7 +574,7 @@ func TestDatabaseCredentialsStayOutOfLogs(t *testing.T) {
 	// A password given as a parameter is masked too, and a URL of another scheme is refused.
 	for _, u := range []string{"postgresql://" + closed + "/leads?user=pipeline&password=" + secret + "&connect_timeout=5",
 		"mysql://pipeline:" + secret + "@" + closed + "/leads"} {
-		w := app.NewWorker()
+		w := workerapp.New()
 		w.Env, w.Stderr = envOf(map[string]string{"NATS_URL": "nats://" + addr, "DATABASE_URL": u}), &wlog
 		require.NoError(t, w.ParseFlags([]string{"-addr", "127.0.0.1:0"}))
 		err = w.Run(context.Background())

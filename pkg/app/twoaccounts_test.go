@@ -16,7 +16,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/console"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
@@ -74,7 +74,7 @@ func TestTwoAccountsIsolationFairnessAnd404(t *testing.T) {
 	}
 
 	db := filepath.Join(tb.dataDir, "leads.db")
-	w := app.NewWorker()
+	w := workerapp.New()
 	w.Env, w.Stderr = envOf(map[string]string{"NATS_URL": tb.ingest.EmbeddedNATSURL(), "DATABASE_URL": "sqlite:" + db,
 		"WORKER_BATCH_SIZE": strconv.Itoa(batch)}), &testkit.SyncBuffer{}
 	require.NoError(t, w.ParseFlags([]string{"-addr", "127.0.0.1:0"}))

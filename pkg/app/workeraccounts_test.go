@@ -13,7 +13,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
@@ -70,7 +70,7 @@ func TestWorkerUpgradesTheOldConsumerAndFollowsTheAccountsBucket(t *testing.T) {
 	publish("acme", "acme", 3) // before the worker made acme's consumer: kept by the work queue
 
 	db := filepath.Join(t.TempDir(), "leads.db")
-	w := app.NewWorker()
+	w := workerapp.New()
 	w.Env, w.Stderr = envOf(map[string]string{"NATS_URL": "nats://" + addr, "DATABASE_URL": "sqlite:" + db}), &testkit.SyncBuffer{}
 	require.NoError(t, w.ParseFlags([]string{"-addr", "127.0.0.1:0"}))
 	require.NoError(t, w.Run(ctx))

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
 
@@ -25,7 +25,7 @@ func TestWorkerStartedBeforeNATSWaitsForIt(t *testing.T) {
 	addr := freeAddr(t) // nothing listens there yet
 	db := filepath.Join(t.TempDir(), "leads.db")
 	logs := &testkit.SyncBuffer{}
-	w := app.NewWorker()
+	w := workerapp.New()
 	w.Env, w.Stderr = envOf(map[string]string{"NATS_URL": "nats://" + addr, "DATABASE_URL": "sqlite:" + db}), logs
 	require.NoError(t, w.ParseFlags([]string{"-addr", "127.0.0.1:0"}))
 	require.NoError(t, w.Run(context.Background()), "a NATS that is down is waited for, not an error")

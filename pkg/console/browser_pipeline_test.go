@@ -18,7 +18,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/ingestapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/storeurl"
@@ -34,7 +34,7 @@ const (
 // the PostgreSQL database of DATABASE_URL) serving the console, as `go run ./cmd/ingest` does,
 // on random ports.
 type pipeline struct {
-	ingest  *app.Ingest
+	ingest  *ingestapp.Program
 	console string // base URL
 	dataDir string
 	store   store.Store
@@ -46,7 +46,7 @@ type pipeline struct {
 func startPipeline(t *testing.T, dbURL string) *pipeline {
 	t.Helper()
 	p := &pipeline{dataDir: t.TempDir()}
-	m := app.NewIngest()
+	m := ingestapp.New()
 	env := map[string]string{"WEBHOOK_SECRETS": webhookSecret, "ADMIN_TOKEN": adminToken}
 	if dbURL != "" {
 		env["DATABASE_URL"] = dbURL

@@ -5,10 +5,10 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"net"
 	"path/filepath"
 	"strings"
 
+	"github.com/saleassist-pipeline/pipeline/internal/loopback"
 	"github.com/saleassist-pipeline/pipeline/internal/secretcheck"
 	"github.com/saleassist-pipeline/pipeline/internal/secretfile"
 )
@@ -19,7 +19,7 @@ const TokenFile = "admin-token"
 // ErrTokenFile marks a LoadToken failure on the data directory's admin-token file (unreadable,
 // too short, not writable): a fault of this host, not of the configuration given, so a
 // standalone ingest keeps its webhook serving and leaves only the console off (see
-// app.Ingest).
+// ingestapp.Program).
 var ErrTokenFile = errors.New("console: the admin token file cannot be used")
 
 // MinTokenLen is the shortest ADMIN_TOKEN accepted; MinRemoteTokenLen the shortest for a console
@@ -39,7 +39,8 @@ const (
 // operators would have to copy, and a short one can be guessed from the network.
 func LoadToken(dataDir, explicit, addr string) (token string, generated bool, err error) {
 	explicit = strings.TrimSpace(explicit)
-	remote := !isLoopback(addr)
+	local, _ := loopback.Is(addr) // not host:port: the listen reports it; refuse no less meanwhile
+	remote := !local
 	switch {
 	case remote && explicit == "":
 		return "", false, fmt.Errorf("CONSOLE_ADDR=%q listens beyond loopback: set ADMIN_TOKEN explicitly (at least %d characters, e.g. `openssl rand -base64 32`), or listen on 127.0.0.1", addr, MinRemoteTokenLen)
@@ -58,20 +59,6 @@ func LoadToken(dataDir, explicit, addr string) (token string, generated bool, er
 			ErrTokenFile, filepath.Join(dataDir, TokenFile), err)
 	}
 	return token, generated, nil
-}
-
-// isLoopback reports whether addr (host:port) listens on loopback only. An empty host (":8081")
-// listens everywhere.
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // tokenMatcher compares presented tokens with the admin token in constant time: both are hashed

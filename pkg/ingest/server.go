@@ -15,6 +15,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/health"
 	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
+	"github.com/saleassist-pipeline/pipeline/pkg/accept"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
@@ -28,8 +29,9 @@ const (
 	MetricsPath = "/metrics"
 )
 
-// DefaultMaxBody is the largest request body accepted (1 MiB).
-const DefaultMaxBody = 1 << 20
+// DefaultMaxBody is the largest request body accepted (1 MiB): accept.DefaultMaxBody, the
+// limit a quarantine replay shares.
+const DefaultMaxBody = accept.DefaultMaxBody
 
 // DefaultSecretHeader is the custom header SaleAssist is told to send the secret in.
 const DefaultSecretHeader = "X-Webhook-Secret"

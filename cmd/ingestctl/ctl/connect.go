@@ -34,7 +34,7 @@ func (c *CLI) withOps(fn func(*admin.Ops) error) error {
 func (c *CLI) connect() (func(), error) {
 	url, from := c.natsURL, "-nats-url / NATS_URL"
 	if url == "" {
-		path := filepath.Join(c.dataDir, admin.NATSURLFile)
+		path := filepath.Join(c.dataDir, natsconn.URLFile)
 		b, err := os.ReadFile(path)
 		if err != nil {
 			abs, _ := filepath.Abs(c.dataDir)

@@ -13,8 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/natsconn"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -124,7 +124,7 @@ func TestIngestctlFindsStandaloneThroughDataDir(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, admin.NATSURLFile), []byte(b.URL+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, natsconn.URLFile), []byte(b.URL+"\n"), 0o600))
 	code, out, errOut := runCtl("-data-dir", dir, "quarantine", "list")
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "0 in quarantine")
@@ -191,7 +191,7 @@ func TestIngestctlNeverGuessesTheServer(t *testing.T) {
 	code, out, errOut := runCtl("-data-dir", empty, "status")
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "no NATS server to ask")
-	require.Contains(t, errOut, filepath.Join(empty, admin.NATSURLFile))
+	require.Contains(t, errOut, filepath.Join(empty, natsconn.URLFile))
 	require.Contains(t, errOut, "NATS_URL")
 	require.Empty(t, out)
 
@@ -206,10 +206,10 @@ func TestIngestctlNeverGuessesTheServer(t *testing.T) {
 
 	b := setup(t)
 	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, admin.NATSURLFile), []byte(b.URL+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, natsconn.URLFile), []byte(b.URL+"\n"), 0o600))
 	code, _, errOut = runCtl("-data-dir", dir, "status")
 	require.Equal(t, 0, code, errOut)
-	require.True(t, strings.HasPrefix(errOut, "ingestctl: NATS "+b.URL+" (from "+filepath.Join(dir, admin.NATSURLFile)+")"), errOut)
+	require.True(t, strings.HasPrefix(errOut, "ingestctl: NATS "+b.URL+" (from "+filepath.Join(dir, natsconn.URLFile)+")"), errOut)
 
 	code, _, errOut = runCtl("frobnicate", "now")
 	require.Equal(t, 2, code)

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/ingestapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/postgres"
@@ -43,7 +43,7 @@ type source struct {
 func buildSource(t *testing.T) source {
 	t.Helper()
 	dir := t.TempDir()
-	m := app.NewIngest()
+	m := ingestapp.New()
 	env := map[string]string{"WEBHOOK_SECRETS": secret}
 	m.Env = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	m.Stdout, m.Stderr = io.Discard, io.Discard

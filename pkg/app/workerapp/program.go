@@ -1,10 +1,12 @@
-package app
+// Package workerapp is cmd/worker: one more consumer on the shared durable consumer, storing
+// leads (Program); and the consuming worker itself (Start, Running), which a standalone ingest
+// runs in-process too, with the same settings (Settings).
+package workerapp
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"sync/atomic"
@@ -16,76 +18,44 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/saleassist-pipeline/pipeline/internal/envflag"
 	"github.com/saleassist-pipeline/pipeline/internal/health"
 	"github.com/saleassist-pipeline/pipeline/internal/natsconn"
 	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
+	"github.com/saleassist-pipeline/pipeline/pkg/app"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
-// WorkerConfig is cmd/worker's configuration; see the README's contract for each setting.
-type WorkerConfig struct {
-	NatsURL string
-	DB      string
-	Addr    string
-	// StreamReplicas is used for the streams the worker creates when they do not exist yet (the
-	// dead-letter stream; the events stream if no ingest ran first).
-	StreamReplicas int64
-	PprofAddr      string
-	WorkerSettings
-}
-
-// Worker is cmd/worker: one more consumer on the shared durable consumer, storing leads, with
-// /metrics, /healthz and /readyz on its own address.
-type Worker struct {
-	Config WorkerConfig
-	// Env and Stderr default to the process's; tests replace them.
-	Env    LookupEnv
-	Stderr io.Writer
+// Program is cmd/worker: one more consumer on the shared durable consumer, storing leads, with
+// /metrics, /healthz and /readyz on its own address. Its Close stops it (see Run).
+type Program struct {
+	app.Process
+	Config Config
 
 	log *slog.Logger
 	nc  *nats.Conn
 	// running is the consuming worker, once it runs (at start, or later once NATS and the store
 	// answer); /readyz may ask before it is set.
-	running atomic.Pointer[runningWorker]
+	running atomic.Pointer[Running]
 	// waiting is the error that keeps the worker from consuming yet (NATS or its cluster not up,
 	// the store unavailable); waitStop ends the wait, waitDone closes when it has ended.
 	waiting  atomic.Pointer[error]
 	waitStop context.CancelFunc
 	waitDone chan struct{}
-	http     *httpServer
-	pprof    *httpServer
-	group    *group
+	http     *app.HTTPServer
 	// accounts are the configured accounts, which the worker consumes in turn, kept current from
 	// the accounts bucket until stopFollow.
 	accounts   *account.Registry
 	stopFollow context.CancelFunc
 }
 
-// NewWorker returns a Worker reading the process's environment.
-func NewWorker() *Worker {
-	return &Worker{Env: os.LookupEnv, Stderr: os.Stderr, group: newGroup()}
+// New returns a Program reading the process's environment.
+func New() *Program {
+	return &Program{Process: app.Process{Env: os.LookupEnv, Stdout: os.Stdout, Stderr: os.Stderr}}
 }
-
-// ParseFlags reads flags, with environment variables as their defaults.
-func (m *Worker) ParseFlags(args []string) error {
-	c := &m.Config
-	fs := envflag.New("worker", m.Env)
-	fs.StringEnv(&c.NatsURL, "nats-url", "NATS_URL", "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated")
-	fs.StringEnv(&c.DB, "db", "DATABASE_URL", "./data/leads.db", "the leads database: a SQLite file path, or postgres://user:password@host:5432/dbname (PostgreSQL; pool size: ?pool_max_conns=N, default 4)")
-	fs.StringEnv(&c.Addr, "addr", "WORKER_ADDR", ":9091", "HTTP address for /metrics, /healthz and /readyz")
-	fs.StringEnvEmptyOK(&c.PprofAddr, "pprof-addr", "PPROF_ADDR", "", "serve Go's /debug/pprof/ here (e.g. 127.0.0.1:6061); empty = off")
-	fs.Int64Env(&c.StreamReplicas, "stream-replicas", "STREAM_REPLICAS", 1, "copies of the streams this worker creates, in a JetStream cluster")
-	c.WorkerSettings.register(fs, "")
-	return fs.Parse(args)
-}
-
-// Failed delivers the error of a part that stopped on its own.
-func (m *Worker) Failed() <-chan error { return m.group.Failed() }
 
 // Addr is the HTTP address listened on, once Run has returned.
-func (m *Worker) Addr() string { return m.http.Addr() }
+func (m *Program) Addr() string { return m.http.Addr() }
 
 // Run starts the worker's parts and returns once they run. They stop in reverse order (Close):
 //
@@ -93,20 +63,19 @@ func (m *Worker) Addr() string { return m.http.Addr() }
 //     /metrics and /readyz still answer meanwhile (the HTTP server was added before it);
 //  2. pprof, then the HTTP server (metrics, health), answer their requests in flight;
 //  3. the NATS connection flushes the last acks, then closes.
-func (m *Worker) Run(ctx context.Context) error {
+func (m *Program) Run(ctx context.Context) error {
 	c := m.Config
-	m.log = newLogger(m.Stderr, "worker")
-	m.group.log = m.log
-	reg := newRegistry()
-	g := m.group
-	g.add("NATS connection", func(context.Context) error {
+	m.log = m.NewLogger("worker")
+	reg := app.NewRegistry()
+	g := &m.Group
+	g.Add("NATS connection", func(context.Context) error {
 		var err error
 		// A NATS that is down, or a cluster still forming, is waited for (RetryConnect): the
 		// worker serves /healthz meanwhile and consumes once it can.
 		m.nc, err = natsconn.Client{Name: "saleassist-worker", Log: m.log, RetryConnect: true, Hint: "is the ingest or NATS running there?"}.Connect(c.NatsURL)
 		return err
 	}, func(context.Context) error { natsconn.Close(m.nc); return nil })
-	g.add("HTTP server (metrics, health)", func(context.Context) error {
+	g.Add("HTTP server (metrics, health)", func(context.Context) error {
 		r := mux.NewRouter()
 		r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 		r.HandleFunc("/healthz", health.Health)
@@ -120,11 +89,11 @@ func (m *Worker) Run(ctx context.Context) error {
 			return m.running.Load().storeReady() // 503 while paused on an unavailable store
 		}))
 		var err error
-		m.http, err = listenHTTP(c.Addr, r, g.fail)
+		m.http, err = app.ListenHTTP(c.Addr, r, g.Fail)
 		return err
-	}, func(ctx context.Context) error { return m.http.shutdown(ctx) })
-	addPprof(g, c.PprofAddr, m.log, &m.pprof)
-	g.add("worker", func(ctx context.Context) error {
+	}, func(ctx context.Context) error { return m.http.Shutdown(ctx) })
+	app.AddPprof(g, c.PprofAddr, m.log)
+	g.Add("worker", func(ctx context.Context) error {
 		qc := queue.DefaultConfig()
 		qc.Replicas = int(c.StreamReplicas)
 		// The default account as this worker knows it: its mapping is the process's (MAPPING_FILE
@@ -136,11 +105,11 @@ func (m *Worker) Run(ctx context.Context) error {
 		follow := func(js jetstream.JetStream) error {
 			return account.Follow(followCtx, js, m.accounts, env, account.WithLogger(m.log), account.WithReplicas(int(c.StreamReplicas)))
 		}
-		p, err := prepare(workerConfig{WorkerSettings: c.WorkerSettings, DB: c.DB, Queue: qc, Accounts: m.accounts, Follow: follow})
+		p, err := prepare(Options{Settings: c.Settings, DB: c.DB, Queue: qc, Accounts: m.accounts, Follow: follow})
 		if err != nil {
 			return err // the configuration's: no wait can fix it
 		}
-		r, err := p.start(ctx, m.nc, reg, m.log, g.fail)
+		r, err := p.start(ctx, m.nc, reg, m.log, g.Fail)
 		if err == nil {
 			m.running.Store(r)
 			return nil
@@ -151,20 +120,20 @@ func (m *Worker) Run(ctx context.Context) error {
 			}
 			return err
 		}
-		m.waitToStart(p, reg, g.fail, err)
+		m.waitToStart(p, reg, g.Fail, err)
 		return nil
 	}, func(context.Context) error {
 		if m.waitStop != nil {
 			m.waitStop()
 			<-m.waitDone
 		}
-		err := m.running.Load().stop()
+		err := m.running.Load().Stop()
 		if m.stopFollow != nil {
 			m.stopFollow()
 		}
 		return err
 	})
-	if err := g.run(ctx); err != nil {
+	if err := g.Start(ctx); err != nil {
 		return err
 	}
 	m.log.Info("started", "addr", m.Addr(), "nats", queue.RedactURL(m.nc.ConnectedUrl()), "db", queue.RedactURL(c.DB))
@@ -173,7 +142,7 @@ func (m *Worker) Run(ctx context.Context) error {
 
 // mayPass says whether err, from starting to consume, may pass on its own: NATS not connected
 // (down, or a cluster forming), JetStream not answering yet, or the store unavailable.
-func (m *Worker) mayPass(err error) bool {
+func (m *Program) mayPass(err error) bool {
 	if m.nc.IsClosed() {
 		return false // nats.go gave up: the server refused the credentials
 	}
@@ -183,7 +152,7 @@ func (m *Worker) mayPass(err error) bool {
 
 // closedError is the error of a NATS connection nats.go closed for good: the server refused its
 // credentials twice. It names the server, with the password masked.
-func (m *Worker) closedError() error {
+func (m *Program) closedError() error {
 	cause := m.nc.LastError()
 	if cause == nil {
 		cause = nats.ErrConnectionClosed
@@ -195,7 +164,7 @@ func (m *Worker) closedError() error {
 // waitToStart keeps trying to start consuming in the background, with backoff (250 ms, doubling
 // to 5 s), until it does, the program stops, or an error that cannot pass (reported to fail).
 // It logs one line when the wait begins, a summary a minute at most, and one when it ends.
-func (m *Worker) waitToStart(p *prepared, reg prometheus.Registerer, fail func(error), first error) {
+func (m *Program) waitToStart(p *prepared, reg prometheus.Registerer, fail func(error), first error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.waitStop, m.waitDone = cancel, make(chan struct{})
 	m.waiting.Store(&first)
@@ -231,15 +200,4 @@ func (m *Worker) waitToStart(p *prepared, reg prometheus.Registerer, fail func(e
 			log.Fail("cannot consume yet (NATS or the store not answering); retrying with backoff, /readyz answers 503 meanwhile", err)
 		}
 	}()
-}
-
-// Close stops the parts in reverse order (see Run): the consumer drained first.
-func (m *Worker) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
-	defer cancel()
-	err := m.group.stop(ctx)
-	if m.log != nil {
-		m.log.Info("stopped")
-	}
-	return err
 }

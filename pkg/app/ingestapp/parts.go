@@ -1,4 +1,4 @@
-package app
+package ingestapp
 
 import (
 	"context"
@@ -6,16 +6,18 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/saleassist-pipeline/pipeline/internal/loopback"
 	"github.com/saleassist-pipeline/pipeline/internal/natsconn"
 	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/console"
+	"github.com/saleassist-pipeline/pipeline/pkg/app"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/consoleapp"
+	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
@@ -24,9 +26,26 @@ import (
 // The ingest's parts, in the order Ingest.Run adds them; each start is here, each stop beside
 // its add in Run.
 
+// checkEmbeddedListen refuses an embedded NATS address beyond loopback unless allowed: the
+// embedded server has no authentication, so whoever reaches it can read every event (lead data),
+// publish events past the webhook secret, and delete dead letters and quarantined requests.
+// Extra workers on the same host need only loopback. An address that is not host:port passes
+// here: the embedded server's own parsing reports it.
+func checkEmbeddedListen(addr string, allowRemote bool) error {
+	if addr == "" || allowRemote {
+		return nil
+	}
+	if local, err := loopback.Is(addr); err != nil || local {
+		return nil
+	}
+	return fmt.Errorf("EMBEDDED_NATS_ADDR=%q listens beyond loopback, and the embedded NATS server has no authentication: "+
+		"anyone who reaches it can read every event and publish past the webhook secret. Use 127.0.0.1:<port> "+
+		"(workers on this host attach there), leave it empty, or, only behind a firewall, set EMBEDDED_NATS_ALLOW_REMOTE=true", addr)
+}
+
 // startEmbedded starts the embedded NATS server (standalone), its JetStream files in the data
 // directory.
-func (m *Ingest) startEmbedded(context.Context) error {
+func (m *Program) startEmbedded(context.Context) error {
 	c := m.Config
 	if err := checkEmbeddedListen(c.EmbeddedNATSAddr, c.EmbeddedNATSRemote); err != nil {
 		return err
@@ -73,7 +92,7 @@ func parseSync(s string) (time.Duration, bool, error) {
 // publishing connection: it never buffers while disconnected (natsconn.Client.Publisher). An
 // external NATS that is not up yet is waited for: the connection keeps trying in the background
 // (only a malformed NATS_URL is an error here), and the webhooks get 503 meanwhile (ensureStream).
-func (m *Ingest) connect(context.Context) error {
+func (m *Program) connect(context.Context) error {
 	var err error
 	if m.Standalone() {
 		m.nc, err = m.embedded.Connect(m.natsClient().Options()...)
@@ -84,7 +103,7 @@ func (m *Ingest) connect(context.Context) error {
 }
 
 // natsClient describes the ingest's NATS connection.
-func (m *Ingest) natsClient() natsconn.Client {
+func (m *Program) natsClient() natsconn.Client {
 	return natsconn.Client{Name: "saleassist-ingest", Log: m.log, Publisher: true, RetryConnect: !m.Standalone(),
 		Hint: "is it running? or leave NATS_URL empty to run standalone"}
 }
@@ -94,7 +113,7 @@ func (m *Ingest) natsClient() natsconn.Client {
 // until NATS is reachable and the streams are made (a cluster still forming cannot place them
 // yet); it waits for that up to streamFirstWait, and the webhook port answers 503 until then. Once
 // they are made, the body limit is fitted to the server's max_payload and webhooks are accepted.
-func (m *Ingest) ensureStream(ctx context.Context) error {
+func (m *Program) ensureStream(ctx context.Context) error {
 	var err error
 	if m.pub, err = queue.NewPublisher(m.nc, m.qc, m.Config.PublishTimeout); err != nil {
 		return err
@@ -119,7 +138,7 @@ func (m *Ingest) ensureStream(ctx context.Context) error {
 	m.stream = &streamWait{nc: m.nc, url: m.Config.NatsURL, client: m.natsClient(), ensure: ensure, ready: ready,
 		failing: ratelog.Failing{Log: m.log}}
 	m.web.set(ingest.NotReady(m.server(m.Config.MaxBody), m.stream.err, m.metrics, m.accounts))
-	return m.stream.start(m.group.fail)
+	return m.stream.start(m.Fail)
 }
 
 // followAccounts loads the accounts bucket into m.accounts and keeps it current (account.Follow)
@@ -127,7 +146,7 @@ func (m *Ingest) ensureStream(ctx context.Context) error {
 // once every account is known (before, they are answered 503 like any request that comes too
 // early). The follower outlives the set-up's attempt: it has a context of its own, ended by
 // Close.
-func (m *Ingest) followAccounts() error {
+func (m *Program) followAccounts() error {
 	if m.stopFollow != nil {
 		return nil
 	}
@@ -144,15 +163,15 @@ func (m *Ingest) followAccounts() error {
 
 // startWorker runs the standalone worker on its own in-process connection, so its acks and the
 // ingest's publishes do not share one connection's buffers.
-func (m *Ingest) startWorker(ctx context.Context, reg prometheus.Registerer) error {
+func (m *Program) startWorker(ctx context.Context, reg prometheus.Registerer) error {
 	var err error
 	log := m.log.With("component", "worker")
 	if m.wnc, err = m.embedded.Connect(natsconn.Client{Name: "saleassist-worker (standalone)", Log: log}.Options()...); err != nil {
 		return err
 	}
 	// The worker consumes every account the ingest serves, from the registry the ingest keeps current.
-	wc := workerConfig{WorkerSettings: m.Config.Worker, DB: m.db(), Queue: m.qc, Accounts: m.accounts}
-	if m.worker, err = startWorker(ctx, m.wnc, wc, reg, log, m.group.fail); err != nil {
+	wc := workerapp.Options{Settings: m.Config.Worker, DB: m.db(), Queue: m.qc, Accounts: m.accounts}
+	if m.worker, err = workerapp.Start(ctx, m.wnc, wc, reg, log, m.Fail); err != nil {
 		m.wnc.Close()
 		return err
 	}
@@ -163,23 +182,23 @@ func (m *Ingest) startWorker(ctx context.Context, reg prometheus.Registerer) err
 // writes (DATABASE_URL, else the data directory's leads.db) and the ingest's own NATS connection. A taken CONSOLE_ADDR is a warning, as a taken
 // EMBEDDED_NATS_ADDR is: webhooks matter more than the console. Against an external NATS the
 // ingest has no store: run cmd/console there.
-func (m *Ingest) startConsole(ctx context.Context) error {
+func (m *Program) startConsole(ctx context.Context) error {
 	c := m.Config
 	var err error
-	m.console, err = startConsole(ctx, consoleConfig{Addr: c.ConsoleAddr, DataDir: c.DataDir, Token: c.ConsoleToken,
+	m.console, err = consoleapp.Start(ctx, m.nc, consoleapp.Options{Addr: c.ConsoleAddr, DataDir: c.DataDir, Token: c.ConsoleToken,
 		DB: m.db(), Region: c.Worker.DefaultRegion, Zone: c.ConsoleZone, MaxBody: m.maxBody, Queue: m.qc, Accounts: m.accounts},
-		m.nc, m.log.With("component", "console"), m.group.fail)
-	if errors.Is(err, errConsoleAddrInUse) {
+		m.log.With("component", "console"), m.Fail)
+	if errors.Is(err, consoleapp.ErrAddrInUse) {
 		m.log.Warn("console not started: its address is taken", "addr", c.ConsoleAddr, "fix", "set CONSOLE_ADDR to a free address, or empty to turn the console off")
 		return nil
 	}
-	if errors.Is(err, console.ErrTokenFile) {
+	if errors.Is(err, consoleapp.ErrTokenFile) {
 		// A broken token file is this host's fault, not the configuration's: the console refuses
 		// to start, the webhooks keep being taken. (A weak ADMIN_TOKEN beyond loopback is the
 		// configuration's, and still stops the start.)
 		m.consoleDown = err
 		m.log.Error("console not started: its admin token file cannot be used; the webhook serves without it",
-			"err", err, "fix", "repair or delete "+filepath.Join(c.DataDir, console.TokenFile)+", or set ADMIN_TOKEN, then restart")
+			"err", err, "fix", "repair or delete "+consoleapp.TokenPath(c.DataDir)+", or set ADMIN_TOKEN, then restart")
 		return nil
 	}
 	return err
@@ -187,7 +206,7 @@ func (m *Ingest) startConsole(ctx context.Context) error {
 
 // webhookServer returns what builds the webhook server (with /healthz, /readyz and /metrics) for
 // a body limit.
-func (m *Ingest) webhookServer(auth *ingest.Auth, reg *prometheus.Registry) func(maxBody int64) http.Handler {
+func (m *Program) webhookServer(auth *ingest.Auth, reg *prometheus.Registry) func(maxBody int64) http.Handler {
 	m.metrics = ingest.NewMetrics(reg)
 	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 	ready := func(ctx context.Context) error {
@@ -205,8 +224,8 @@ func (m *Ingest) webhookServer(auth *ingest.Auth, reg *prometheus.Registry) func
 // serve starts the webhook server on whatever the events stream's state has it serve (m.web).
 // Requests framed by both Content-Length and Transfer-Encoding are refused and their connection
 // closed: the listener lets the handler see them (ingest.GuardFraming).
-func (m *Ingest) serve(context.Context) error {
+func (m *Program) serve(context.Context) error {
 	var err error
-	m.http, err = listenHTTP(m.Config.Addr, &m.web, m.group.fail, ingest.GuardFraming)
+	m.http, err = app.ListenHTTP(m.Config.Addr, &m.web, m.Fail, ingest.GuardFraming)
 	return err
 }

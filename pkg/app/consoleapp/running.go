@@ -1,4 +1,4 @@
-package app
+package consoleapp
 
 import (
 	"context"
@@ -13,24 +13,25 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
+	"github.com/saleassist-pipeline/pipeline/pkg/app"
 	"github.com/saleassist-pipeline/pipeline/pkg/console"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/storeurl"
 )
 
-// DefaultConsoleAddr is where the console listens unless CONSOLE_ADDR says otherwise: loopback,
+// DefaultAddr is where the console listens unless CONSOLE_ADDR says otherwise: loopback,
 // and never the webhook port, so the console is not exposed where SaleAssist posts.
-const DefaultConsoleAddr = "127.0.0.1:8081"
+const DefaultAddr = "127.0.0.1:8081"
 
-// consoleConfig is what startConsole needs; the standalone ingest and cmd/console fill it.
-type consoleConfig struct {
+// Options is what Start needs; the standalone ingest and cmd/console fill it.
+type Options struct {
 	Addr    string
 	DataDir string // where a generated admin token is kept
 	Token   string // ADMIN_TOKEN, empty = generated
 	DB      string // DATABASE_URL of the leads store
 	Region  string
-	// Zone is CONSOLE_TZ, read (console.ParseZone); nil is UTC.
+	// Zone is CONSOLE_TZ, read (ParseZone); nil is UTC.
 	Zone    *time.Location
 	MaxBody int64
 	Queue   queue.Config
@@ -39,9 +40,9 @@ type consoleConfig struct {
 	Accounts *account.Registry
 }
 
-// runningConsole is a console serving, with its own store handle.
-type runningConsole struct {
-	http  *httpServer
+// Running is a console serving, with its own store handle.
+type Running struct {
+	http  *app.HTTPServer
 	store store.Store
 	// token is set when it was generated on this start, for the banner (shown once, never logged).
 	token string
@@ -51,13 +52,21 @@ type runningConsole struct {
 	stopFollowing context.CancelFunc
 }
 
-// errConsoleAddrInUse marks a console that could not listen because its address is taken.
-var errConsoleAddrInUse = errors.New("address in use")
+// ErrAddrInUse marks a console that could not listen because its address is taken.
+var ErrAddrInUse = errors.New("address in use")
 
-// startConsole opens the store and serves the console on c.Addr, its JetStream operations over
+// ErrTokenFile marks a console that could not start because of the data directory's admin token
+// file (console.ErrTokenFile): a fault of this host, not of the configuration given, so a
+// standalone ingest keeps its webhook serving without the console.
+var ErrTokenFile = console.ErrTokenFile
+
+// TokenPath is where a generated admin token is kept under dataDir.
+func TokenPath(dataDir string) string { return filepath.Join(dataDir, console.TokenFile) }
+
+// Start opens the store and serves the console on c.Addr, its JetStream operations over
 // nc (nil: none). The token checks (LoadToken) run first, so a console beyond loopback without a
 // strong ADMIN_TOKEN never starts.
-func startConsole(ctx context.Context, c consoleConfig, nc *nats.Conn, log *slog.Logger, fail func(error)) (*runningConsole, error) {
+func Start(ctx context.Context, nc *nats.Conn, c Options, log *slog.Logger, fail func(error)) (*Running, error) {
 	token, generated, err := console.LoadToken(c.DataDir, c.Token, c.Addr)
 	if err != nil {
 		return nil, err
@@ -75,7 +84,7 @@ func startConsole(ctx context.Context, c consoleConfig, nc *nats.Conn, log *slog
 	if c.Accounts == nil {
 		c.Accounts = consoleAccounts(followCtx, nc, c.Queue, log)
 	}
-	cfg := console.Config{Token: token, Accounts: c.Accounts, Store: browser, DefaultRegion: c.Region, Zone: c.Zone, Log: log, Metrics: newRegistry()}
+	cfg := console.Config{Token: token, Accounts: c.Accounts, Store: browser, DefaultRegion: c.Region, Zone: c.Zone, Log: log, Metrics: app.NewRegistry()}
 	if nc != nil {
 		if cfg.Ops, err = admin.NewOps(nc, c.Queue, c.MaxBody); err != nil {
 			stopFollowing()
@@ -89,16 +98,16 @@ func startConsole(ctx context.Context, c consoleConfig, nc *nats.Conn, log *slog
 		st.Close()
 		return nil, err
 	}
-	h, err := listenHTTP(c.Addr, srv, fail)
+	h, err := app.ListenHTTP(c.Addr, srv, fail)
 	if err != nil {
 		stopFollowing()
 		st.Close()
 		if errors.Is(err, syscall.EADDRINUSE) {
-			err = fmt.Errorf("console: %w: %w", errConsoleAddrInUse, err)
+			err = fmt.Errorf("console: %w: %w", ErrAddrInUse, err)
 		}
 		return nil, err
 	}
-	r := &runningConsole{http: h, store: st, explicit: c.Token != "", stopFollowing: stopFollowing}
+	r := &Running{http: h, store: st, explicit: c.Token != "", stopFollowing: stopFollowing}
 	if generated {
 		r.token = token
 	}
@@ -106,28 +115,28 @@ func startConsole(ctx context.Context, c consoleConfig, nc *nats.Conn, log *slog
 }
 
 // URL is where the console is, with the sign-in page.
-func (r *runningConsole) URL() string {
+func (r *Running) URL() string {
 	if r == nil {
 		return ""
 	}
 	return "http://" + r.http.Addr() + "/signin"
 }
 
-// stop answers requests in flight, then closes the store handle.
-func (r *runningConsole) stop(ctx context.Context) error {
+// Stop answers requests in flight, then closes the store handle.
+func (r *Running) Stop(ctx context.Context) error {
 	if r == nil {
 		return nil
 	}
 	defer r.stopFollowing()
-	return errors.Join(r.http.shutdown(ctx), r.store.Close())
+	return errors.Join(r.http.Shutdown(ctx), r.store.Close())
 }
 
-// consoleBanner is the console's lines of a start-up banner.
-func (r *runningConsole) banner(dataDir string) string {
+// Banner is the console's lines of a start-up banner.
+func (r *Running) Banner(dataDir string) string {
 	if r == nil {
 		return ""
 	}
-	file := filepath.Join(dataDir, console.TokenFile)
+	file := TokenPath(dataDir)
 	where := "the token in " + file
 	switch {
 	case r.explicit:

@@ -1,4 +1,4 @@
-package app
+package workerapp
 
 import (
 	"context"
@@ -15,7 +15,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/saleassist-pipeline/pipeline/internal/envflag"
 	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
@@ -30,57 +29,9 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/worker"
 )
 
-// WorkerSettings are the worker's settings, the same flags and env in cmd/worker and in a
-// standalone ingest.
-type WorkerSettings struct {
-	DefaultRegion string
-	BatchSize     int64
-	// BatchLinger is how long a batch that is not full waits for more events (worker.Options).
-	BatchLinger time.Duration
-	AckWait     time.Duration
-	MaxDeliver  int64
-	MappingFile string
-	// SQLiteSynchronous is the store's synchronous setting, NORMAL or FULL (see
-	// sqlite.Synchronous).
-	SQLiteSynchronous string
-	// MaxClockSkew is how far after an event's arrival a SaleAssist time (payload.updated_on)
-	// is still believed for ordering (mapping.WithMaxClockSkew).
-	MaxClockSkew time.Duration
-	// SkipFields turns the kept schema's upkeep off (worker.Options.SkipFields). No flag or env
-	// sets it: the worker bench sets it to measure what the upkeep costs.
-	SkipFields bool
-}
-
-func (c *WorkerSettings) register(fs *envflag.FlagSet, prefix string) {
-	fs.StringEnv(&c.DefaultRegion, "default-region", "DEFAULT_PHONE_REGION", "IN", prefix+"region for phone numbers written without a country code")
-	fs.Int64Env(&c.BatchSize, "batch-size", "WORKER_BATCH_SIZE", worker.DefaultBatchSize, prefix+"most events stored per transaction")
-	fs.DurationEnv(&c.BatchLinger, "batch-linger", "WORKER_BATCH_LINGER", worker.DefaultBatchLinger, prefix+"how long a batch that is not full waits for more events before it is committed: fewer, larger commits cost less CPU per event; events reach the store up to this much later (the sender's 202 does not wait for the worker); 0 = commit whatever is ready")
-	fs.StringEnv(&c.MappingFile, "mapping-file", "MAPPING_FILE", "", prefix+"YAML or JSON file mapping event fields to lead fields (pkg/lead/mapping/MAPPING.md); empty = the built-in mapping")
-	fs.Int64Env(&c.MaxDeliver, "max-deliver", "WORKER_MAX_DELIVER", queue.DefaultMaxDeliver, prefix+"deliveries before a failing event is moved to the dead-letter stream")
-	fs.StringEnv(&c.SQLiteSynchronous, "sqlite-synchronous", "SQLITE_SYNCHRONOUS", string(sqlite.DefaultSynchronous), prefix+"SQLite synchronous setting: FULL fsyncs every batch commit, so an acknowledged event survives a power loss; NORMAL syncs only at checkpoints")
-	fs.DurationEnv(&c.MaxClockSkew, "max-clock-skew", "MAX_CLOCK_SKEW", mapping.DefaultMaxClockSkew, prefix+"how far after an event's arrival a SaleAssist time (payload.updated_on) is still believed for ordering a lead's updates; a later one is replaced by the arrival time and noted on the event")
-	fs.DurationEnv(&c.AckWait, "ack-wait", "WORKER_ACK_WAIT", queue.DefaultAckWait, prefix+"how long a worker may hold an event before JetStream redelivers it (also how soon events held by a crashed worker are retried)")
-}
-
-// mapper builds the lead mapper: the built-in mapping, or MAPPING_FILE's. A bad file is an error
-// naming the file, line and field, so the worker refuses to start.
-func (c *WorkerSettings) mapper() (*mapping.Mapper, error) {
-	var mp *mapping.Mapping
-	if c.MappingFile != "" {
-		var err error
-		if mp, err = mapping.LoadMapping(c.MappingFile); err != nil {
-			return nil, err
-		}
-	}
-	if c.MaxClockSkew < 0 {
-		return nil, fmt.Errorf("MAX_CLOCK_SKEW=%s: want 0 or more (the default is %s)", c.MaxClockSkew, mapping.DefaultMaxClockSkew)
-	}
-	return mapping.NewMapper(c.DefaultRegion, mapping.WithMapping(mp), mapping.WithMaxClockSkew(c.MaxClockSkew))
-}
-
-// workerConfig is what startWorker needs.
-type workerConfig struct {
-	WorkerSettings
+// Options is what Start needs: the settings, the store (DATABASE_URL), the streams, the accounts.
+type Options struct {
+	Settings
 	DB    string
 	Queue queue.Config
 	// Accounts are the configured accounts (one consumer each, taken in turn; an account's own
@@ -92,8 +43,8 @@ type workerConfig struct {
 	Follow func(js jetstream.JetStream) error
 }
 
-// runningWorker is a worker consuming in the background.
-type runningWorker struct {
+// Running is a worker consuming in the background, as a part of a program: Stop drains it.
+type Running struct {
 	store  store.Store
 	worker *worker.Worker
 	cancel context.CancelFunc
@@ -104,7 +55,7 @@ type runningWorker struct {
 
 // storeReady is the worker's part of /readyz: an error naming the reason and since when while
 // the worker is paused on an unavailable store.
-func (r *runningWorker) storeReady() error {
+func (r *Running) storeReady() error {
 	if r == nil {
 		return nil
 	}
@@ -121,14 +72,14 @@ func (r *runningWorker) storeReady() error {
 type prepared struct {
 	// followed is set once c.Follow has succeeded.
 	followed  bool
-	c         workerConfig
+	c         Options
 	sync      sqlite.Synchronous
 	mapper    *mapping.Mapper
 	validator *schema.Validator
 }
 
 // prepare checks c and builds the mapping and the schema validator.
-func prepare(c workerConfig) (*prepared, error) {
+func prepare(c Options) (*prepared, error) {
 	if c.MaxDeliver < 1 {
 		return nil, fmt.Errorf("WORKER_MAX_DELIVER=%d: want at least 1", c.MaxDeliver)
 	}
@@ -151,9 +102,9 @@ func prepare(c workerConfig) (*prepared, error) {
 	return &prepared{c: c, sync: sync, mapper: mapper, validator: validator}, nil
 }
 
-// startWorker opens the store and the shared consumer and starts consuming on nc. A worker that
-// stops on its own reports to fail.
-func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometheus.Registerer, log *slog.Logger, fail func(error)) (*runningWorker, error) {
+// Start opens the store and the shared consumer and starts consuming on nc. A worker that stops
+// on its own reports to fail. The standalone ingest runs its in-process worker with it.
+func Start(ctx context.Context, nc *nats.Conn, c Options, reg prometheus.Registerer, log *slog.Logger, fail func(error)) (*Running, error) {
 	p, err := prepare(c)
 	if err != nil {
 		return nil, err
@@ -162,8 +113,8 @@ func startWorker(ctx context.Context, nc *nats.Conn, c workerConfig, reg prometh
 }
 
 // start connects a prepared worker: the consumer, the dead-letter stream, the store; then it
-// consumes. Its errors are JetStream's or the store's, which may pass (see Worker.Run).
-func (p *prepared) start(ctx context.Context, nc *nats.Conn, reg prometheus.Registerer, log *slog.Logger, fail func(error)) (*runningWorker, error) {
+// consumes. Its errors are JetStream's or the store's, which may pass (see Program.Run).
+func (p *prepared) start(ctx context.Context, nc *nats.Conn, reg prometheus.Registerer, log *slog.Logger, fail func(error)) (*Running, error) {
 	c, sync, mapper, validator := p.c, p.sync, p.mapper, p.validator
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -207,7 +158,7 @@ func (p *prepared) start(ctx context.Context, nc *nats.Conn, reg prometheus.Regi
 		SkipFields:    c.SkipFields,
 	})
 	runCtx, cancel := context.WithCancel(context.Background())
-	r := &runningWorker{store: st, worker: w, cancel: cancel, done: make(chan error, 1), reported: make(chan struct{})}
+	r := &Running{store: st, worker: w, cancel: cancel, done: make(chan error, 1), reported: make(chan struct{})}
 	go func() {
 		err := w.Run(runCtx)
 		if err != nil && runCtx.Err() == nil {
@@ -236,7 +187,7 @@ func workerID() string {
 
 // report writes the worker's state into kv every queue.ReportEvery, and at once when it pauses
 // or resumes, until ctx ends; then it removes the entry.
-func (r *runningWorker) report(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) {
+func (r *Running) report(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) {
 	defer close(r.reported)
 	id, started := workerID(), time.Now().UTC()
 	failing := ratelog.Failing{Log: log, Every: time.Minute}
@@ -300,8 +251,8 @@ func lingerOption(d time.Duration) time.Duration {
 	return d
 }
 
-// stop drains the worker (the batch in flight commits and is acknowledged) and closes the store.
-func (r *runningWorker) stop() error {
+// Stop drains the worker (the batch in flight commits and is acknowledged) and closes the store.
+func (r *Running) Stop() error {
 	if r == nil {
 		return nil
 	}

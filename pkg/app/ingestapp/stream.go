@@ -1,4 +1,4 @@
-package app
+package ingestapp
 
 import (
 	"context"
@@ -183,7 +183,7 @@ func (s *webHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*s.h.L
 
 // fitBody is MAX_BODY_BYTES, lowered to what the connected NATS server carries: a larger body
 // could never be published; it would get 503s and be retried for ever.
-func (m *Ingest) fitBody() int64 {
+func (m *Program) fitBody() int64 {
 	c := m.Config
 	maxBody := c.MaxBody
 	if fit := m.nc.MaxPayload() - queue.HeaderRoom; maxBody > fit {
