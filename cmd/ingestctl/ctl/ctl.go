@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/saleassist-pipeline/pipeline/internal/envflag"
+	"github.com/saleassist-pipeline/pipeline/pkg/accept"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 )
 
@@ -81,7 +82,7 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 	fs.StringEnv(&c.dataDir, "data-dir", "DATA_DIR", "./data", "a standalone ingest's data directory")
 	fs.StringEnv(&c.db, "db", "DATABASE_URL", "", "the leads database for the events commands (default DATA_DIR/leads.db)")
 	// Flag only, as before: MAX_BODY_BYTES is the ingest's setting, not ingestctl's.
-	fs.Int64Env(&c.maxBody, "max-body", "", 1<<20, "largest body replay accepts, as the ingest's MAX_BODY_BYTES")
+	fs.Int64Env(&c.maxBody, "max-body", "", accept.DefaultMaxBody, "largest body replay accepts, as the ingest's MAX_BODY_BYTES")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
