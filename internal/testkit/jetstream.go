@@ -2,7 +2,9 @@ package testkit
 
 import (
 	"log/slog"
+	"net"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -67,4 +69,62 @@ func StartJetStream(t testing.TB, opts ...JetStreamOption) *JetStream {
 	// MaxBytes exceeds the space it can reserve.
 	cfg.MaxBytes = 64 << 20
 	return &JetStream{Server: srv, Conn: nc, JS: js, Config: cfg, Logger: log}
+}
+
+// NATSHost is an embedded JetStream server that a test stops and starts again on the same
+// address and data directory: NATS restarting under clients that stay connected by URL.
+type NATSHost struct {
+	t    testing.TB
+	addr string
+	dir  string
+	srv  *embedded.Server
+}
+
+// StartNATSHost starts one on a free loopback port; it is shut down when the test ends.
+func StartNATSHost(t testing.TB) *NATSHost {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	h := &NATSHost{t: t, addr: l.Addr().String(), dir: t.TempDir()}
+	require.NoError(t, l.Close())
+	h.Start()
+	t.Cleanup(func() {
+		if h.srv != nil {
+			h.srv.Shutdown()
+		}
+	})
+	return h
+}
+
+// Addr is the host:port the server listens on, the same across restarts.
+func (h *NATSHost) Addr() string { return h.addr }
+
+// URL is what clients connect to; it stays the same across restarts.
+func (h *NATSHost) URL() string { return "nats://" + h.addr }
+
+// Stop shuts the server down: its clients see a disconnect.
+func (h *NATSHost) Stop() {
+	h.srv.Shutdown()
+	h.srv = nil
+}
+
+// Start starts the server (again) on its address, with what it had stored.
+func (h *NATSHost) Start() {
+	h.t.Helper()
+	srv, err := embedded.Start(embedded.Options{DataDir: h.dir, Listen: h.addr, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(h.t, err)
+	require.True(h.t, srv.Listening(), "listening on %s", h.addr)
+	h.srv = srv
+}
+
+// Connect returns a client that reconnects for ever, every 20 ms, and its JetStream; it is closed
+// when the test ends.
+func (h *NATSHost) Connect() (*nats.Conn, jetstream.JetStream) {
+	h.t.Helper()
+	nc, err := nats.Connect(h.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
+	require.NoError(h.t, err)
+	h.t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(h.t, err)
+	return nc, js
 }

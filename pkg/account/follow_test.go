@@ -3,18 +3,15 @@ package account_test
 import (
 	"context"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
 )
 
 // within is how soon a change must reach a following registry: "within seconds".
@@ -116,26 +113,8 @@ func TestFollowOverlaysTheDefaultEntry(t *testing.T) {
 // made after the restart still reaches it.
 func TestFollowSurvivesANATSRestart(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	start := func() *embedded.Server {
-		srv, err := embedded.Start(embedded.Options{DataDir: dir, Listen: addr, Logger: slog.New(slog.DiscardHandler)})
-		require.NoError(t, err)
-		return srv
-	}
-	srv := start()
-	t.Cleanup(func() { srv.Shutdown() })
-	connect := func() jetstream.JetStream {
-		nc, err := nats.Connect("nats://"+addr, nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
-		require.NoError(t, err)
-		t.Cleanup(nc.Close)
-		js, err := jetstream.New(nc)
-		require.NoError(t, err)
-		return js
-	}
+	nh := testkit.StartNATSHost(t)
+	connect := func() jetstream.JetStream { _, js := nh.Connect(); return js }
 	js := connect()
 	kv, err := account.OpenKV(t.Context(), js)
 	require.NoError(t, err)
@@ -149,10 +128,10 @@ func TestFollowSurvivesANATSRestart(t *testing.T) {
 	require.NoError(t, account.Follow(ctx, connect(), reg, account.EnvDefault(nil, "", ""),
 		account.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil)))))
 
-	srv.Shutdown()
+	nh.Stop()
 	_, ok := reg.ByID("before")
 	require.True(t, ok, "kept while NATS is down")
-	srv = start()
+	nh.Start()
 
 	require.Eventually(t, func() bool {
 		_, err := kv.Create(t.Context(), account.Account{ID: "after"})

@@ -20,9 +20,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
-	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
 
@@ -113,15 +113,8 @@ func (r *loadResult) counts() (accepted, unavailable int) {
 // were answered 503 (not confirmed) — never 202 for an event that is not stored.
 func TestNATSStoppedUnderLoadThenRecovers(t *testing.T) {
 	t.Parallel()
-	addr, natsDir := freeAddr(t), t.TempDir()
-	startNATS := func() *embedded.Server {
-		srv, err := embedded.Start(embedded.Options{DataDir: natsDir, Listen: addr})
-		require.NoError(t, err)
-		require.True(t, srv.Listening())
-		return srv
-	}
-	srv := startNATS()
-	url := "nats://" + addr
+	nh := testkit.StartNATSHost(t)
+	url := nh.URL()
 	// The publish timeout is what a request waits while NATS is down. 500 ms was short enough for
 	// publishes to time out while NATS was up on a CI machine under heavy load, storing more
 	// events answered 503 than were in flight at the stop (allowed, but it broke the bound below).
@@ -140,7 +133,7 @@ func TestNATSStoppedUnderLoadThenRecovers(t *testing.T) {
 	require.Eventually(t, func() bool { a, _ := res.counts(); return a >= 200 }, 20*time.Second, 5*time.Millisecond)
 
 	t.Logf("%s: 200 accepted", time.Since(t0))
-	srv.Shutdown()
+	nh.Stop()
 	acceptedAtStop, _ := res.counts()
 	// Three 503s per client: a buffered publish sent once NATS is back (a ghost) would store
 	// many of them, far past the bound of one per client below.
@@ -161,8 +154,7 @@ func TestNATSStoppedUnderLoadThenRecovers(t *testing.T) {
 	duringOutage, _ := res.counts()
 	t.Logf("%s: NATS down, 24 answered 503", time.Since(t0))
 
-	srv = startNATS()
-	t.Cleanup(srv.Shutdown)
+	nh.Start()
 	restarted := time.Now()
 	require.Eventually(t, func() bool { a, _ := res.counts(); return a >= duringOutage+200 }, 30*time.Second, 10*time.Millisecond,
 		"the ingest did not recover after NATS came back")

@@ -13,12 +13,10 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
-	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
 )
 
 // A consumer whose JetStream goes away keeps pulling, quietly: however many pulls fail while it is
@@ -30,28 +28,11 @@ import (
 // connection's own disconnect and reconnect.)
 func TestConsumer_RunIsQuietWhileNATSIsDown(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	start := func() *embedded.Server {
-		srv, err := embedded.Start(embedded.Options{DataDir: dir, Listen: addr, Logger: slog.New(slog.DiscardHandler)})
-		require.NoError(t, err)
-		require.True(t, srv.Listening(), "listening on %s", addr)
-		return srv
-	}
-	srv := start()
-	t.Cleanup(func() { srv.Shutdown() })
-
-	nc, err := nats.Connect("nats://"+addr, nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
+	nh := testkit.StartNATSHost(t)
+	nc, js := nh.Connect()
 	cfg := queue.DefaultConfig()
 	cfg.MaxBytes = 64 << 20
-	_, err = queue.EnsureStream(t.Context(), js, cfg)
+	_, err := queue.EnsureStream(t.Context(), js, cfg)
 	require.NoError(t, err)
 
 	var logs testkit.SyncBuffer
@@ -63,8 +44,8 @@ func TestConsumer_RunIsQuietWhileNATSIsDown(t *testing.T) {
 	done := runConsumer(ctx, c, 10, r)
 	defer func() { cancel(); require.NoError(t, waitRun(t, done)) }()
 
-	srv.Shutdown()
-	host, port, err := net.SplitHostPort(addr)
+	nh.Stop()
+	host, port, err := net.SplitHostPort(nh.Addr())
 	require.NoError(t, err)
 	portN, err := strconv.Atoi(port)
 	require.NoError(t, err)
@@ -82,7 +63,7 @@ func TestConsumer_RunIsQuietWhileNATSIsDown(t *testing.T) {
 
 	plain.Shutdown()
 	plain.WaitForShutdown()
-	srv = start()
+	nh.Start()
 	p, err := queue.NewPublisher(nc, cfg, 10*time.Second)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return nc.Status() == nats.CONNECTED }, 30*time.Second, 5*time.Millisecond)
