@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -22,10 +21,10 @@ type InvalidEvent struct {
 	Invalid string `json:"invalid"`
 }
 
-// InvalidEvents returns up to limit events st stored with problems, newest first. It is the
-// operation behind `ingestctl events invalid`; it prints nothing.
-func InvalidEvents(ctx context.Context, st store.Store, limit int) ([]InvalidEvent, error) {
-	evs, err := st.InvalidEvents(ctx, account.Default, limit)
+// InvalidEvents returns up to limit of the account's events st stored with problems, newest
+// first. It is the operation behind `ingestctl events invalid`; it prints nothing.
+func InvalidEvents(ctx context.Context, st store.Store, acct string, limit int) ([]InvalidEvent, error) {
+	evs, err := st.InvalidEvents(ctx, acct, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -7,16 +7,18 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 )
 
-// EventsInvalidCommand is `ingestctl events invalid [--limit N] [--json]`: the events stored
-// with problems, from the leads database.
+// EventsInvalidCommand is `ingestctl events invalid [--account ID] [--limit N] [--json]`: one
+// account's events stored with problems, from the leads database.
 type EventsInvalidCommand struct{ *CLI }
 
 // Run runs the command.
 func (c *EventsInvalidCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlags("events invalid", "[--limit N] [--json]", "The events stored with problems (schema violations, a time from the future), newest first:\nid, type, received, lead. Reads the leads database (-db / DATABASE_URL, else DATA_DIR/leads.db).")
+	fs := newFlags("events invalid", "[--account ID] [--limit N] [--json]", "An account's events stored with problems (schema violations, a time from the future), newest\nfirst: id, type, received, lead. Reads the leads database (-db / DATABASE_URL, else DATA_DIR/leads.db).")
+	acct := fs.String("account", account.Default, "the account whose events to list")
 	limit := fs.Int("limit", admin.DefaultInvalidLimit, "list at most `N`")
 	jsonOut := fs.Bool("json", false, "print JSON (with the whole text of each problem)")
 	if _, err := fs.parse(args, 0); err != nil {
@@ -30,7 +32,10 @@ func (c *EventsInvalidCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	list, err := admin.InvalidEvents(ctx, st, *limit)
+	if err := account.ValidID(*acct); err != nil {
+		return fs.fail("events invalid: --account: %v", err)
+	}
+	list, err := admin.InvalidEvents(ctx, st, *acct, *limit)
 	if err != nil {
 		return err
 	}

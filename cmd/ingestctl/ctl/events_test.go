@@ -32,6 +32,8 @@ func TestIngestctlListsInvalidEvents(t *testing.T) {
 			Lead: &lead.Lead{Email: "asha@x.in", SeenAt: t0}, Invalid: "schema: document does not match widget_new_conversation.schema.json: /payload/people_detail/widget_latitude: must be <= 90"},
 		{EventID: "bad-2", EventType: "other_type", ReceivedAt: t0.Add(2 * time.Minute), Payload: []byte(`{}`),
 			Invalid: "schema: document does not match envelope.schema.json: /metadata: got string, want object"},
+		{Account: "brand2", EventID: "bad-3", EventType: "other_type", ReceivedAt: t0, Payload: []byte(`{}`),
+			Invalid: "schema: another account's"},
 	}
 	_, err = st.Apply(context.Background(), recs)
 	require.NoError(t, err)
@@ -53,6 +55,12 @@ func TestIngestctlListsInvalidEvents(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &got))
 	require.Equal(t, []admin.InvalidEvent{{EventID: "bad-2", EventType: "other_type", ReceivedAt: t0.Add(2 * time.Minute), Invalid: recs[2].Invalid}}, got)
 
+	// Another account's, by --account; the default account's list above did not show them.
+	code, out, errOut = runCtl("-db", path, "events", "invalid", "--account", "brand2", "--json")
+	require.Equal(t, 0, code, errOut)
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	require.Equal(t, []admin.InvalidEvent{{EventID: "bad-3", EventType: "other_type", ReceivedAt: t0, Invalid: "schema: another account's"}}, got)
+
 	// No database there: an error that says what to give, and no file is created.
 	empty := t.TempDir()
 	code, _, errOut = runCtl("-data-dir", empty, "events", "invalid")
@@ -60,7 +68,8 @@ func TestIngestctlListsInvalidEvents(t *testing.T) {
 	require.Contains(t, errOut, "no leads database at "+filepath.Join(empty, "leads.db"))
 	require.NoFileExists(t, filepath.Join(empty, "leads.db"))
 
-	for _, args := range [][]string{{"events", "valid"}, {"events", "invalid", "--limit", "x"}, {"events", "invalid", "extra"}} {
+	for _, args := range [][]string{{"events", "valid"}, {"events", "invalid", "--limit", "x"}, {"events", "invalid", "extra"},
+		{"events", "invalid", "--account", "Not An Id"}} {
 		code, _, _ = runCtl(append([]string{"-db", path}, args...)...)
 		require.Equal(t, 2, code, args)
 	}
