@@ -1,5 +1,5 @@
-// Package schema validates documents against the pipeline's JSON Schemas (package schemas, the
-// proto-free-schemas directory): webhook envelopes, the event types that have a schema of their
+// Package schema validates documents against the pipeline's JSON Schemas (package schemas, in
+// proto-free-schemas/schemas): webhook envelopes, the event types that have a schema of their
 // own, and stored leads. The schemas are compiled once, from the copies embedded in the binary.
 package schema
 
@@ -12,7 +12,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	schemas "github.com/saleassist-pipeline/pipeline/proto-free-schemas"
+	"github.com/saleassist-pipeline/pipeline/proto-free-schemas/schemas"
 )
 
 const (

@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	schemas "github.com/saleassist-pipeline/pipeline/proto-free-schemas"
+	"github.com/saleassist-pipeline/pipeline/proto-free-schemas/schemas"
 )
 
 // withFile returns the embedded schemas plus (or with a replaced) name.

@@ -15,7 +15,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/schema"
-	schemas "github.com/saleassist-pipeline/pipeline/proto-free-schemas"
+	"github.com/saleassist-pipeline/pipeline/proto-free-schemas/schemas"
 )
 
 const widgetType = "widget_new_conversation"

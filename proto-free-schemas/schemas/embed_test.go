@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	schemas "github.com/saleassist-pipeline/pipeline/proto-free-schemas"
+	"github.com/saleassist-pipeline/pipeline/proto-free-schemas/schemas"
 )
 
 const draft202012 = "https://json-schema.org/draft/2020-12/schema"
