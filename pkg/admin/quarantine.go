@@ -10,9 +10,9 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/accept"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -220,7 +220,7 @@ func (o *Ops) ReplayQuarantined(ctx context.Context, id uint64, body []byte) (Re
 	if received.IsZero() {
 		received = time.Now().UTC()
 	}
-	ack, err := pub.Publish(ctx, &event.Event{ID: head.ID, Type: head.Type, ReceivedAt: received, Body: body, Account: acct})
+	ack, err := pub.Publish(ctx, &pipeline.Event{ID: head.ID, Type: head.Type, ReceivedAt: received, Body: body, Account: acct})
 	if err != nil {
 		return Replayed{}, fmt.Errorf("replay quarantine entry %d: %w; it stays in quarantine", id, err)
 	}

@@ -6,7 +6,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
@@ -74,7 +74,7 @@ func (s *Server) preview(ctx context.Context, acct string, data []byte, eventTyp
 		}
 		for _, ev := range evs {
 			item := previewItem{EventType: ev.EventType, EventID: ev.EventID}
-			doc, err := route.Document(ctx, &event.Event{ID: ev.EventID, Type: ev.EventType, Body: ev.Payload})
+			doc, err := route.Document(ctx, &pipeline.Event{ID: ev.EventID, Type: ev.EventType, Body: ev.Payload})
 			if err == nil {
 				item.Lead, err = m.FromEvent(ev.EventType, doc, ev.ReceivedAt)
 			}

@@ -17,11 +17,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 	"github.com/saleassist-pipeline/pipeline/pkg/console"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
@@ -204,7 +204,7 @@ func dispatch(t *testing.T, body []byte) *store.Record {
 	t.Helper()
 	m, err := mapping.NewMapper("IN")
 	require.NoError(t, err)
-	head, err := event.ParseHead(body)
+	head, err := pipeline.ParseHead(body)
 	require.NoError(t, err)
 	rec, err := handlers.NewRouter(m).Dispatch(context.Background(), testkit.NewEvent(head.ID, head.Type, body))
 	require.NoError(t, err)

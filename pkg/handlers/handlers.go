@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
@@ -15,7 +15,7 @@ import (
 
 // Register adds every known event type's handler to r.
 func Register(r *route.Router, m *mapping.Mapper) {
-	r.Handle(event.WidgetNewConversation, WidgetNewConversation(m))
+	r.Handle(pipeline.WidgetNewConversation, WidgetNewConversation(m))
 }
 
 // NewRouter returns a router with every known handler, Unknown as the fallback, and the given
@@ -31,7 +31,7 @@ func NewRouter(m *mapping.Mapper, mw ...route.Middleware) *route.Router {
 // carries payload.people_detail, in which case the person is still recorded. Nothing is dropped,
 // and the event is not retried forever.
 func Unknown(m *mapping.Mapper) route.HandlerFunc {
-	return func(ctx context.Context, ev *event.Event) (*store.Record, error) {
+	return func(ctx context.Context, ev *pipeline.Event) (*store.Record, error) {
 		rec, _, err := withLead(ctx, m, ev)
 		return rec, err
 	}
@@ -39,7 +39,7 @@ func Unknown(m *mapping.Mapper) route.HandlerFunc {
 
 // withLead returns the record for ev with the lead the mapping finds in it (by default from
 // payload.people_detail), if any, and the decoded payload for handlers that need more of it.
-func withLead(ctx context.Context, m *mapping.Mapper, ev *event.Event) (*store.Record, map[string]any, error) {
+func withLead(ctx context.Context, m *mapping.Mapper, ev *pipeline.Event) (*store.Record, map[string]any, error) {
 	doc, err := route.Document(ctx, ev)
 	if err != nil {
 		return nil, nil, route.Permanent(err)

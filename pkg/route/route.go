@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -15,7 +15,7 @@ import (
 // the worker stores the record in the same transaction as the event's dedupe key, and acks the
 // message only after that commit. An error marked Permanent means retrying cannot help; any other
 // error is retried later with a growing delay.
-type HandlerFunc func(ctx context.Context, ev *event.Event) (*store.Record, error)
+type HandlerFunc func(ctx context.Context, ev *pipeline.Event) (*store.Record, error)
 
 // Middleware wraps a handler, for every event type.
 type Middleware func(HandlerFunc) HandlerFunc
@@ -47,7 +47,7 @@ func (r *Router) Known(eventType string) bool {
 
 // Dispatch runs the handler for ev.Type (or the fallback) inside the middleware. Within it,
 // Document decodes ev's body only once.
-func (r *Router) Dispatch(ctx context.Context, ev *event.Event) (*store.Record, error) {
+func (r *Router) Dispatch(ctx context.Context, ev *pipeline.Event) (*store.Record, error) {
 	ctx = context.WithValue(ctx, docKey{}, &docCache{ev: ev})
 	h, ok := r.handlers[ev.Type]
 	if !ok {
@@ -81,7 +81,7 @@ func IsPermanent(err error) bool {
 
 // Recover turns a handler's panic into a permanent error, so one bad event cannot stop a worker.
 func Recover(next HandlerFunc) HandlerFunc {
-	return func(ctx context.Context, ev *event.Event) (rec *store.Record, err error) {
+	return func(ctx context.Context, ev *pipeline.Event) (rec *store.Record, err error) {
 		defer func() {
 			if v := recover(); v != nil {
 				rec, err = nil, Permanent(fmt.Errorf("handler for %q panicked on event %s: %v", ev.Type, ev.ID, v))

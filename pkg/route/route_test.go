@@ -11,8 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/schema"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
@@ -32,13 +32,13 @@ func setup(t *testing.T) *testBundle {
 
 // newEvent is testkit's event, received at a fixed time so that outcomes that fall back to the
 // arrival time do not depend on when the test runs.
-func newEvent(id, typ string, body []byte) *event.Event {
+func newEvent(id, typ string, body []byte) *pipeline.Event {
 	return testkit.EventAt(id, typ, body, time.Date(2024, 7, 11, 10, 0, 0, 0, time.UTC))
 }
 
 // named returns a handler that answers with a record whose EventType says which handler ran.
 func named(name string) route.HandlerFunc {
-	return func(_ context.Context, ev *event.Event) (*store.Record, error) {
+	return func(_ context.Context, ev *pipeline.Event) (*store.Record, error) {
 		return &store.Record{EventID: ev.ID, EventType: name}, nil
 	}
 }
@@ -82,7 +82,7 @@ func TestMiddlewareOrderFirstUseOutermost(t *testing.T) {
 	}
 	mw := func(name string) route.Middleware {
 		return func(next route.HandlerFunc) route.HandlerFunc {
-			return func(ctx context.Context, ev *event.Event) (*store.Record, error) {
+			return func(ctx context.Context, ev *pipeline.Event) (*store.Record, error) {
 				record(name + " before")
 				rec, err := next(ctx, ev)
 				record(name + " after")
@@ -90,11 +90,11 @@ func TestMiddlewareOrderFirstUseOutermost(t *testing.T) {
 			}
 		}
 	}
-	r := route.New(func(_ context.Context, ev *event.Event) (*store.Record, error) {
+	r := route.New(func(_ context.Context, ev *pipeline.Event) (*store.Record, error) {
 		record("fallback")
 		return route.NewRecord(ev), nil
 	})
-	r.Handle("a", func(_ context.Context, ev *event.Event) (*store.Record, error) {
+	r.Handle("a", func(_ context.Context, ev *pipeline.Event) (*store.Record, error) {
 		record("handler")
 		return route.NewRecord(ev), nil
 	})
@@ -124,7 +124,7 @@ func TestRecoverTurnsPanicIntoPermanentError(t *testing.T) {
 	t.Parallel()
 
 	r := route.New(named("fallback"))
-	r.Handle("boom", func(context.Context, *event.Event) (*store.Record, error) {
+	r.Handle("boom", func(context.Context, *pipeline.Event) (*store.Record, error) {
 		panic("kaboom")
 	})
 	r.Use(route.Recover)
@@ -169,12 +169,12 @@ func TestPermanent(t *testing.T) {
 // validateRouter returns a router whose handlers count their calls, behind Validate.
 func validateRouter(b *testBundle) (*route.Router, *int) {
 	var called int
-	h := func(_ context.Context, ev *event.Event) (*store.Record, error) {
+	h := func(_ context.Context, ev *pipeline.Event) (*store.Record, error) {
 		called++
 		return route.NewRecord(ev), nil
 	}
 	r := route.New(h)
-	r.Handle(event.WidgetNewConversation, h)
+	r.Handle(pipeline.WidgetNewConversation, h)
 	r.Use(route.Validate(b.validator))
 	return r, &called
 }
@@ -184,7 +184,7 @@ func TestValidateValidEventReachesHandler(t *testing.T) {
 	b := setup(t)
 	r, called := validateRouter(b)
 
-	ev := newEvent(testkit.FixtureID, event.WidgetNewConversation, b.fixture)
+	ev := newEvent(testkit.FixtureID, pipeline.WidgetNewConversation, b.fixture)
 	rec, err := r.Dispatch(context.Background(), ev)
 	require.NoError(t, err)
 	require.Equal(t, 1, *called)
@@ -199,17 +199,17 @@ func TestValidateViolationsAreRecordedNotDeadLettered(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	var seen error
-	h := func(ctx context.Context, ev *event.Event) (*store.Record, error) {
+	h := func(ctx context.Context, ev *pipeline.Event) (*store.Record, error) {
 		seen = route.Violation(ctx)
 		rec := route.NewRecord(ev)
 		route.AddInvalid(rec, "seen_at: from the handler")
 		return rec, nil
 	}
 	r := route.New(h)
-	r.Handle(event.WidgetNewConversation, h)
+	r.Handle(pipeline.WidgetNewConversation, h)
 	r.Use(route.Validate(b.validator))
 
-	wnc := event.WidgetNewConversation
+	wnc := pipeline.WidgetNewConversation
 	for _, tc := range []struct {
 		name, typ, body, pointer string
 	}{
@@ -241,8 +241,8 @@ func TestValidateEnvelopeWithoutPayloadIsInvalid(t *testing.T) {
 	r, called := validateRouter(b)
 
 	for _, tc := range []struct{ typ, body string }{
-		{event.WidgetNewConversation, `{"event_type":"widget_new_conversation"}`},
-		{event.WidgetNewConversation, `{"event_type":"widget_new_conversation","payload":"x"}`},
+		{pipeline.WidgetNewConversation, `{"event_type":"widget_new_conversation"}`},
+		{pipeline.WidgetNewConversation, `{"event_type":"widget_new_conversation","payload":"x"}`},
 		{"some_other_type", `{"event_type":"some_other_type"}`},
 		{"some_other_type", `{"event_type":"some_other_type","payload":[1]}`},
 	} {
@@ -267,7 +267,7 @@ func TestValidateUndecodableBodyIsPermanent(t *testing.T) {
 	b := setup(t)
 	r, called := validateRouter(b)
 
-	ev := newEvent("e3", event.WidgetNewConversation, []byte(`not json`))
+	ev := newEvent("e3", pipeline.WidgetNewConversation, []byte(`not json`))
 	rec, err := r.Dispatch(context.Background(), ev)
 	require.Error(t, err)
 	require.Nil(t, rec)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -54,7 +54,7 @@ func Violation(ctx context.Context) error {
 //     refuse the event when the violations leave it no person to store.
 func Validate(v Validator) Middleware {
 	return func(next HandlerFunc) HandlerFunc {
-		return func(ctx context.Context, ev *event.Event) (*store.Record, error) {
+		return func(ctx context.Context, ev *pipeline.Event) (*store.Record, error) {
 			doc, err := Document(ctx, ev)
 			if err != nil {
 				return nil, Permanent(err)
@@ -80,7 +80,7 @@ func Validate(v Validator) Middleware {
 }
 
 // NewRecord returns the record that stores ev itself, with no lead or meeting yet.
-func NewRecord(ev *event.Event) *store.Record {
+func NewRecord(ev *pipeline.Event) *store.Record {
 	return &store.Record{
 		EventID:    ev.ID,
 		EventType:  ev.Type,

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
+	"github.com/saleassist-pipeline/pipeline"
 )
 
 // The worker's view of the accounts: their consumers follow the registry (queue.Consumer.Follow),
@@ -13,7 +13,7 @@ import (
 // initAccounts creates every configured account's series (see Metrics.initAccount).
 func (w *Worker) initAccounts() {
 	for _, id := range append(w.opts.Accounts.IDs(), OtherAccount) {
-		w.metrics.initAccount(id, []string{event.WidgetNewConversation})
+		w.metrics.initAccount(id, []string{pipeline.WidgetNewConversation})
 	}
 }
 

@@ -8,9 +8,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
@@ -87,7 +87,7 @@ func TestAccounts_RecordAccountAndOwnMapping(t *testing.T) {
 	def := b.newEvent(t, "d-1")
 	own := b.newEvent(t, "o-1")
 	own.Account = "own"
-	b.publishEvents(t, []*event.Event{def, own})
+	b.publishEvents(t, []*pipeline.Event{def, own})
 	require.Eventually(t, func() bool { return b.storedEvents(t) == 1 && b.storedEventsOf(t, "own") == 1 }, waitFor, tick)
 
 	r, ok := rs.record("d-1")
@@ -100,7 +100,7 @@ func TestAccounts_RecordAccountAndOwnMapping(t *testing.T) {
 	require.Equal(t, "own", r.Account)
 	require.NotEmpty(t, r.Lead.Email)
 	require.Equal(t, r.Lead.Email, r.Lead.Name, "the account's own mapping maps the name from the email")
-	require.Equal(t, float64(1), b.eventsOf(t, "own", event.WidgetNewConversation, worker.OutcomeStored))
+	require.Equal(t, float64(1), b.eventsOf(t, "own", pipeline.WidgetNewConversation, worker.OutcomeStored))
 
 	// Stored under its account, and only there.
 	got, err := b.store.Event(context.Background(), "own", "o-1")

@@ -12,8 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/fieldpaths"
 	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
@@ -211,7 +211,7 @@ func (w *Worker) Run(ctx context.Context) error {
 // pending is one message of a batch on its way to the store.
 type pending struct {
 	msg       jetstream.Msg
-	ev        *event.Event
+	ev        *pipeline.Event
 	outcome   string // what to count when the store says Stored
 	delivered uint64 // this delivery's number (1 for the first)
 }
@@ -454,7 +454,7 @@ func (w *Worker) route(ctx context.Context, rt *route.Router, acct string, m jet
 	ev, err := queue.EventFromMsg(m)
 	if err != nil {
 		// Not an envelope at all: something other than the ingest published it.
-		w.deadLetter(m, &event.Event{Account: acct}, ReasonUndecodable, err)
+		w.deadLetter(m, &pipeline.Event{Account: acct}, ReasonUndecodable, err)
 		return pending{}, nil, false
 	}
 	if named := m.Headers().Get(queue.HeaderAccount); named == "" {
@@ -501,7 +501,7 @@ func (w *Worker) route(ctx context.Context, rt *route.Router, acct string, m jet
 
 // retry asks JetStream to redeliver m later, the delay growing with each delivery; after
 // MaxDeliver deliveries the event is dead-lettered instead.
-func (w *Worker) retry(m jetstream.Msg, ev *event.Event, cause error) {
+func (w *Worker) retry(m jetstream.Msg, ev *pipeline.Event, cause error) {
 	delay := time.Second
 	if md, err := m.Metadata(); err == nil {
 		w.ffMu.Lock()
@@ -527,7 +527,7 @@ func (w *Worker) retry(m jetstream.Msg, ev *event.Event, cause error) {
 
 // deadLetter moves m to the dead-letter stream. If that fails, m is retried later instead:
 // nothing is dropped.
-func (w *Worker) deadLetter(m jetstream.Msg, ev *event.Event, reason string, cause error) {
+func (w *Worker) deadLetter(m jetstream.Msg, ev *pipeline.Event, reason string, cause error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	dl := queue.DeadLetter{Reason: reason, Err: cause}
@@ -584,13 +584,13 @@ func Backoff(delivered uint64) time.Duration {
 	return min(d, time.Minute)
 }
 
-func (w *Worker) count(ev *event.Event, outcome string) {
+func (w *Worker) count(ev *pipeline.Event, outcome string) {
 	w.metrics.events.WithLabelValues(w.accountLabel(ev.Account), w.typeLabel(ev), outcome).Inc()
 }
 
 // typeLabel is ev's event_type label: its type when a handler knows it, else "other", so a
 // sender cannot create label values (the types are the sender's choice).
-func (w *Worker) typeLabel(ev *event.Event) string {
+func (w *Worker) typeLabel(ev *pipeline.Event) string {
 	if w.router.Known(ev.Type) {
 		return ev.Type
 	}

@@ -1,4 +1,4 @@
-package event_test
+package pipeline_test
 
 import (
 	"bytes"
@@ -9,8 +9,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/jsonscan"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 )
 
 // FuzzHeadMatchesDocument checks that the head the ingest reads on the request path names the
@@ -57,18 +57,18 @@ func FuzzHeadMatchesDocument(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		h, err := event.ParseHead(body)
-		h2, err2 := event.ParseHead(body)
+		h, err := pipeline.ParseHead(body)
+		h2, err2 := pipeline.ParseHead(body)
 		if h != h2 || (err == nil) != (err2 == nil) {
 			t.Fatalf("not deterministic: %+v %v / %+v %v", h, err, h2, err2)
 		}
-		var se *event.SyntaxError
+		var se *pipeline.SyntaxError
 		if errors.As(err, &se) == json.Valid(body) {
 			t.Fatalf("json.Valid=%v but error %v (%T)", json.Valid(body), err, err)
 		}
-		var ee *event.EnvelopeError
-		if d := depth(body); json.Valid(body) && d > event.MaxDepth && !errors.As(err, &ee) {
-			t.Fatalf("a body %d levels deep got %+v, %v; want an EnvelopeError (MaxDepth %d)", d, h, err, event.MaxDepth)
+		var ee *pipeline.EnvelopeError
+		if d := depth(body); json.Valid(body) && d > pipeline.MaxDepth && !errors.As(err, &ee) {
+			t.Fatalf("a body %d levels deep got %+v, %v; want an EnvelopeError (MaxDepth %d)", d, h, err, pipeline.MaxDepth)
 		}
 		if err != nil {
 			return

@@ -1,4 +1,4 @@
-package event_test
+package pipeline_test
 
 import (
 	"bytes"
@@ -9,8 +9,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 )
 
 // BenchmarkParseHead measures the request-path cost of reading a real envelope's head.
@@ -19,7 +19,7 @@ func BenchmarkParseHead(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := event.ParseHead(body); err != nil {
+		if _, err := pipeline.ParseHead(body); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -43,12 +43,12 @@ func BenchmarkEventID(b *testing.B) {
 		{"absent", withID("null")},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			if _, err := event.ParseHead(c.body); err != nil {
+			if _, err := pipeline.ParseHead(c.body); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := event.ParseHead(c.body); err != nil {
+				if _, err := pipeline.ParseHead(c.body); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -81,10 +81,10 @@ func FuzzParseHead(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		h, err := event.ParseHead(body)
+		h, err := pipeline.ParseHead(body)
 		if err != nil {
-			var se *event.SyntaxError
-			var ee *event.EnvelopeError
+			var se *pipeline.SyntaxError
+			var ee *pipeline.EnvelopeError
 			switch {
 			case errors.As(err, &se):
 				if se.Line < 1 || se.Column < 1 {
@@ -94,7 +94,7 @@ func FuzzParseHead(f *testing.F) {
 			default:
 				t.Fatalf("error of type %T: %v", err, err)
 			}
-			if h != (event.Head{}) {
+			if h != (pipeline.Head{}) {
 				t.Fatalf("head %+v returned with error %v", h, err)
 			}
 			return
@@ -102,7 +102,7 @@ func FuzzParseHead(f *testing.F) {
 		if h.Type == "" || h.ID == "" {
 			t.Fatalf("empty type or id: %+v", h)
 		}
-		if len(h.Type) > event.MaxEventTypeLen {
+		if len(h.Type) > pipeline.MaxEventTypeLen {
 			t.Fatalf("type of %d bytes accepted", len(h.Type))
 		}
 		for _, s := range []string{h.Type, h.ID} {
@@ -120,7 +120,7 @@ func FuzzParseHead(f *testing.F) {
 			if h.ID != hex.EncodeToString(sum[:]) {
 				t.Fatalf("id from body %q is not the body's SHA-256", h.ID)
 			}
-		} else if len(h.ID) > event.MaxIDLen {
+		} else if len(h.ID) > pipeline.MaxIDLen {
 			t.Fatalf("id of %d bytes accepted", len(h.ID))
 		}
 	})
@@ -136,8 +136,8 @@ func FuzzEventID(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		body := []byte(`{"event_type":"x","payload":{"id":` + raw + `}}`)
-		h1, err1 := event.ParseHead(body)
-		h2, err2 := event.ParseHead(body)
+		h1, err1 := pipeline.ParseHead(body)
+		h2, err2 := pipeline.ParseHead(body)
 		if (err1 == nil) != (err2 == nil) || h1 != h2 {
 			t.Fatalf("not deterministic: %+v %v / %+v %v", h1, err1, h2, err2)
 		}
@@ -157,7 +157,7 @@ func FuzzEventID(f *testing.F) {
 		if isInteger(raw) && h1.ID != raw {
 			t.Fatalf("integer id %s became %q", raw, h1.ID)
 		}
-		if len(h1.ID) > event.MaxIDLen {
+		if len(h1.ID) > pipeline.MaxIDLen {
 			t.Fatalf("id of %d bytes accepted", len(h1.ID))
 		}
 	})

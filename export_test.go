@@ -1,4 +1,4 @@
-package event
+package pipeline
 
 // Unexported functions the external tests (package event_test, which may import testkit) check.
 var (

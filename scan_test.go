@@ -1,4 +1,4 @@
-package event_test
+package pipeline_test
 
 import (
 	"bytes"
@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 )
 
 // scanSeeds are bodies at the edges of what scanHead must decide exactly as encoding/json does.
@@ -57,34 +57,34 @@ func FuzzScanHead(f *testing.F) {
 		// although it is valid: the wrapping says nothing then.
 		wrapped := append(append([]byte(`{"x":`), body...), '}')
 		if json.Valid(body) || !json.Valid(wrapped) {
-			if _, _, _, _, _, ok := event.ScanHead(wrapped); ok != json.Valid(wrapped) {
+			if _, _, _, _, _, ok := pipeline.ScanHead(wrapped); ok != json.Valid(wrapped) {
 				t.Fatalf("scanHead ok=%v, json.Valid=%v for %q", ok, !ok, wrapped)
 			}
 		}
-		rawType, payload, rawID, rawClient, levels, ok := event.ScanHead(body)
+		rawType, payload, rawID, rawClient, levels, ok := pipeline.ScanHead(body)
 		if !ok {
 			return
 		}
 		if !json.Valid(body) {
 			t.Fatalf("scanHead took a body json.Valid refuses: %q", body)
 		}
-		if want := depth(body); levels != want || event.Nesting(body) != want {
-			t.Fatalf("scanHead says %d levels, nesting %d, encoding/json's tokens %d", levels, event.Nesting(body), want)
+		if want := depth(body); levels != want || pipeline.Nesting(body) != want {
+			t.Fatalf("scanHead says %d levels, nesting %d, encoding/json's tokens %d", levels, pipeline.Nesting(body), want)
 		}
-		if want, _ := event.LastMember(body, "event_type"); string(rawType) != string(want) {
+		if want, _ := pipeline.LastMember(body, "event_type"); string(rawType) != string(want) {
 			t.Fatalf("event_type %q, lastMember says %q", rawType, want)
 		}
-		if want, _ := event.LastMember(body, "payload"); string(payload) != string(want) {
+		if want, _ := pipeline.LastMember(body, "payload"); string(payload) != string(want) {
 			t.Fatalf("payload %q, lastMember says %q", payload, want)
 		}
-		if want, _ := event.LastMember(payload, "id"); string(rawID) != string(want) {
+		if want, _ := pipeline.LastMember(payload, "id"); string(rawID) != string(want) {
 			t.Fatalf("payload.id %q, lastMember says %q", rawID, want)
 		}
-		if want, _ := event.LastMember(payload, "client_id"); string(rawClient) != string(want) {
+		if want, _ := pipeline.LastMember(payload, "client_id"); string(rawClient) != string(want) {
 			t.Fatalf("payload.client_id %q, lastMember says %q", rawClient, want)
 		}
-		h, err := event.ParseHead(body)
-		h2, err2 := event.ParseHeadSlow(body)
+		h, err := pipeline.ParseHead(body)
+		h2, err2 := pipeline.ParseHeadSlow(body)
 		if h != h2 || fmt.Sprint(err) != fmt.Sprint(err2) {
 			t.Fatalf("fast path %+v, %v; slow path %+v, %v", h, err, h2, err2)
 		}
@@ -115,7 +115,7 @@ func depth(body []byte) int {
 func TestScanHead_Depth(t *testing.T) {
 	for _, n := range []int{9998, 9999, 10000} {
 		body := []byte(`{"a":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}`)
-		if _, _, _, _, _, ok := event.ScanHead(body); ok != json.Valid(body) {
+		if _, _, _, _, _, ok := pipeline.ScanHead(body); ok != json.Valid(body) {
 			t.Errorf("depth %d: scanHead ok=%v, json.Valid=%v", n+1, ok, json.Valid(body))
 		}
 	}
@@ -128,7 +128,7 @@ func BenchmarkParseHeadSlow(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := event.ParseHeadSlow(body); err != nil {
+		if _, err := pipeline.ParseHeadSlow(body); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package event
+package pipeline
 
 import (
 	"bytes"

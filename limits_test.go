@@ -1,4 +1,4 @@
-package event_test
+package pipeline_test
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
+	"github.com/saleassist-pipeline/pipeline"
 )
 
 // TestParseHead_LoneSurrogate checks that an id or event type holding a lone UTF-16 surrogate
@@ -30,15 +30,15 @@ func TestParseHead_LoneSurrogate(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := event.ParseHead([]byte(tt.body))
-			var ee *event.EnvelopeError
+			_, err := pipeline.ParseHead([]byte(tt.body))
+			var ee *pipeline.EnvelopeError
 			require.True(t, errors.As(err, &ee), "want an EnvelopeError, got %v", err)
 			require.Equal(t, tt.field, ee.Field)
 			require.Contains(t, ee.Msg, "surrogate")
 		})
 	}
 	// A valid pair, and an escaped backslash before "ud800" (not an escape at all), are text.
-	h, err := event.ParseHead([]byte(`{"event_type":"x","payload":{"id":"\ud83d\ude00\\ud800"}}`))
+	h, err := pipeline.ParseHead([]byte(`{"event_type":"x","payload":{"id":"\ud83d\ude00\\ud800"}}`))
 	require.NoError(t, err)
 	require.Equal(t, "😀\\ud800", h.ID)
 }
@@ -54,17 +54,17 @@ func TestParseHead_Depth(t *testing.T) {
 		return []byte(`{"event_type":"x","` + key + `":{"id":"1","a":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}}`)
 	}
 	for _, key := range []string{"payload", `p\u0061yload`} {
-		_, err := event.ParseHead(body(event.MaxDepth, key))
+		_, err := pipeline.ParseHead(body(pipeline.MaxDepth, key))
 		require.NoError(t, err, key)
-		for _, levels := range []int{event.MaxDepth + 1, 1000, 10000} {
-			_, err = event.ParseHead(body(levels, key))
-			var ee *event.EnvelopeError
+		for _, levels := range []int{pipeline.MaxDepth + 1, 1000, 10000} {
+			_, err = pipeline.ParseHead(body(levels, key))
+			var ee *pipeline.EnvelopeError
 			require.True(t, errors.As(err, &ee), "%s, %d levels: want an EnvelopeError, got %v", key, levels, err)
 			require.Contains(t, ee.Error(), "512")
 		}
 	}
 	// Objects count as arrays do, and so does depth outside the payload.
 	deepObj := `{"event_type":"x","payload":{"id":"1"},"metadata":` + strings.Repeat(`{"a":`, 600) + `1` + strings.Repeat("}", 600) + `}`
-	_, err := event.ParseHead([]byte(deepObj))
+	_, err := pipeline.ParseHead([]byte(deepObj))
 	require.Error(t, err)
 }

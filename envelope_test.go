@@ -1,4 +1,4 @@
-package event_test
+package pipeline_test
 
 import (
 	"bytes"
@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 )
 
 type testBundle struct {
@@ -56,7 +56,7 @@ func TestParseHead(t *testing.T) {
 		wantType string
 		wantID   string
 	}{
-		{"fixture", b.fixture, event.WidgetNewConversation, testkit.FixtureID},
+		{"fixture", b.fixture, pipeline.WidgetNewConversation, testkit.FixtureID},
 		{"string id", envelope(`"x"`, `"abc-1"`), "x", "abc-1"},
 		{"integer id", envelope(`"x"`, `12345`), "x", "12345"},
 		{"exponent id", envelope(`"x"`, `1.5e3`), "x", "1500"},
@@ -66,14 +66,14 @@ func TestParseHead(t *testing.T) {
 		{"fractional id", envelope(`"x"`, `2.50`), "x", "2.5"},
 		{"unknown event type kept as is", envelope(`"Some.Other type/v2"`, `"7"`), "Some.Other type/v2", "7"},
 		{"escaped event type", envelope(`"caf\u00e9"`, `"7"`), "café", "7"},
-		{"event type of 128 bytes", envelope(`"`+strings.Repeat("t", event.MaxEventTypeLen)+`"`, `"7"`), strings.Repeat("t", event.MaxEventTypeLen), "7"},
-		{"id of 256 bytes", envelope(`"x"`, `"`+strings.Repeat("i", event.MaxIDLen)+`"`), "x", strings.Repeat("i", event.MaxIDLen)},
+		{"event type of 128 bytes", envelope(`"`+strings.Repeat("t", pipeline.MaxEventTypeLen)+`"`, `"7"`), strings.Repeat("t", pipeline.MaxEventTypeLen), "7"},
+		{"id of 256 bytes", envelope(`"x"`, `"`+strings.Repeat("i", pipeline.MaxIDLen)+`"`), "x", strings.Repeat("i", pipeline.MaxIDLen)},
 		{"members in any order, extra members ignored", []byte(`{"metadata":{},"payload":{"x":[1,2],"id":"p"},"event_type":"x","headers":{}}`), "x", "p"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h, err := event.ParseHead(tt.body)
+			h, err := pipeline.ParseHead(tt.body)
 			require.NoError(t, err)
 			require.Equal(t, tt.wantType, h.Type)
 			require.Equal(t, tt.wantID, h.ID)
@@ -106,10 +106,10 @@ func TestParseHead_ClientID(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h, err := event.ParseHead([]byte(tt.body))
+			h, err := pipeline.ParseHead([]byte(tt.body))
 			require.NoError(t, err)
 			require.Equal(t, tt.want, h.ClientID)
-			slow, err := event.ParseHeadSlow([]byte(tt.body))
+			slow, err := pipeline.ParseHeadSlow([]byte(tt.body))
 			require.NoError(t, err)
 			require.Equal(t, h, slow, "fast and slow paths agree")
 		})
@@ -131,7 +131,7 @@ func TestParseHead_IDFromBody(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h, err := event.ParseHead(tt.body)
+			h, err := pipeline.ParseHead(tt.body)
 			require.NoError(t, err)
 			require.Equal(t, "x", h.Type)
 			require.True(t, h.IDFromBody)
@@ -139,12 +139,12 @@ func TestParseHead_IDFromBody(t *testing.T) {
 			require.Len(t, h.ID, 64)
 
 			// An exact re-send gets the same id, so the queue and the store dedupe it.
-			again, err := event.ParseHead(bytes.Clone(tt.body))
+			again, err := pipeline.ParseHead(bytes.Clone(tt.body))
 			require.NoError(t, err)
 			require.Equal(t, h, again)
 
 			// Any other body gets another id, even one differing only in white space.
-			other, err := event.ParseHead(append(bytes.Clone(tt.body), ' '))
+			other, err := pipeline.ParseHead(append(bytes.Clone(tt.body), ' '))
 			require.NoError(t, err)
 			require.True(t, other.IDFromBody)
 			require.NotEqual(t, h.ID, other.ID)
@@ -180,8 +180,8 @@ func TestParseHead_SyntaxError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := event.ParseHead([]byte(tt.body))
-			var se *event.SyntaxError
+			_, err := pipeline.ParseHead([]byte(tt.body))
+			var se *pipeline.SyntaxError
 			require.ErrorAs(t, err, &se)
 			require.Equal(t, tt.line, se.Line, "line")
 			require.Equal(t, tt.col, se.Column, "column")
@@ -210,8 +210,8 @@ func TestParseHead_SeedSample(t *testing.T) {
 	require.Equal(t, `"id": "9d438aaa-1eaa-496a-a8b3-b4f98367bb0d"`, strings.TrimSpace(idLine))
 	require.Equal(t, 143, wantLine, "testdata/fixtures/seed_sample.json changed")
 
-	_, err := event.ParseHead(b.seed)
-	var se *event.SyntaxError
+	_, err := pipeline.ParseHead(b.seed)
+	var se *pipeline.SyntaxError
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, wantLine, se.Line)
 	// The offending byte is the opening quote of "id", after the line's indentation.
@@ -239,7 +239,7 @@ func TestParseHead_EnvelopeError(t *testing.T) {
 		{"event_type number", envelope(`7`, `"1"`), "event_type", "must be a string, got a number"},
 		{"event_type object", envelope(`{}`, `"1"`), "event_type", "must be a string, got an object"},
 		{"event_type empty", envelope(`""`, `"1"`), "event_type", "must not be empty"},
-		{"event_type 129 bytes", envelope(`"`+strings.Repeat("t", event.MaxEventTypeLen+1)+`"`, `"1"`), "event_type", "is 129 bytes long"},
+		{"event_type 129 bytes", envelope(`"`+strings.Repeat("t", pipeline.MaxEventTypeLen+1)+`"`, `"1"`), "event_type", "is 129 bytes long"},
 		{"event_type with newline", envelope(`"a\nb"`, `"1"`), "event_type", "must not contain control characters"},
 		{"event_type with NUL", envelope(`"a\u0000b"`, `"1"`), "event_type", "must not contain control characters"},
 		{"event_type with DEL", envelope("\"a\x7fb\"", `"1"`), "event_type", "must not contain control characters"},
@@ -261,8 +261,8 @@ func TestParseHead_EnvelopeError(t *testing.T) {
 		{"id with line separator", envelope(`"x"`, "\"a\u2028b\""), "payload.id", "must not contain control characters"},
 		{"event_type with paragraph separator", envelope(`"a\u2029b"`, `"1"`), "event_type", "must not contain control characters"},
 		{"event_type with C1", envelope("\"a\u0080b\"", `"1"`), "event_type", "must not contain control characters"},
-		{"id 257 bytes", envelope(`"x"`, `"`+strings.Repeat("i", event.MaxIDLen+1)+`"`), "payload.id", "is 257 bytes long"},
-		{"integer id 257 digits", envelope(`"x"`, strings.Repeat("9", event.MaxIDLen+1)), "payload.id", "is 257 bytes long"},
+		{"id 257 bytes", envelope(`"x"`, `"`+strings.Repeat("i", pipeline.MaxIDLen+1)+`"`), "payload.id", "is 257 bytes long"},
+		{"integer id 257 digits", envelope(`"x"`, strings.Repeat("9", pipeline.MaxIDLen+1)), "payload.id", "is 257 bytes long"},
 		{"id invalid UTF-8", envelope(`"x"`, "\"a\xffb\""), "payload.id", "is not valid UTF-8"},
 		{"id number with a huge exponent", envelope(`"x"`, `1e100000000`), "payload.id", "is a number too large or too small"},
 		{"id number with a tiny exponent", envelope(`"x"`, `1e-100000000`), "payload.id", "is a number too large or too small"},
@@ -272,15 +272,15 @@ func TestParseHead_EnvelopeError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h, err := event.ParseHead(tt.body)
-			var ee *event.EnvelopeError
+			h, err := pipeline.ParseHead(tt.body)
+			var ee *pipeline.EnvelopeError
 			require.ErrorAs(t, err, &ee, "got head %+v", h)
 			require.Equal(t, tt.field, ee.Field)
 			require.True(t, strings.HasPrefix(ee.Msg, tt.msgPrefix), "message %q does not start with %q", ee.Msg, tt.msgPrefix)
 			if tt.field != "" {
 				require.True(t, strings.HasPrefix(err.Error(), tt.field+": "), "error %q does not name %s", err, tt.field)
 			}
-			require.Equal(t, event.Head{}, h)
+			require.Equal(t, pipeline.Head{}, h)
 		})
 	}
 }

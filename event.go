@@ -1,8 +1,4 @@
-// Package event holds the domain of the pipeline: the SaleAssist webhook envelope, how an event is
-// identified, and the event as it travels from ingest through the queue to the handlers. Of
-// this module it imports only internal/jsonscan, the one JSON scanner (standard library only),
-// so every other package may depend on it.
-package event
+package pipeline
 
 import (
 	"time"

@@ -1,0 +1,17 @@
+// Package pipeline is the domain of the SaleAssist webhook pipeline: the pipeline's own types,
+// which every other package speaks, in one place (as WTF Dial's root package wtf):
+//
+//   - Event (event.go): one webhook as it travels from the ingest through the queue to the
+//     handlers; the SaleAssist envelope, how an event is identified and the limits on both
+//     (envelope.go, ParseHead, with its one-pass scan in scan.go and members.go); the event
+//     types the pipeline knows by name (WidgetNewConversation).
+//
+// It imports the standard library and internal/jsonscan (the one JSON scanner, itself standard
+// library only), nothing else of ours and no third-party module, so every package may depend on
+// it and none drags a driver, a YAML parser or a phone database in through it.
+// TestImportsOnlyStandardLibraryAndJSONScan keeps it so.
+//
+// The implementations live below it, one package per dependency or concern: pkg/ingest (HTTP),
+// pkg/queue (JetStream), pkg/route and pkg/handlers (event type → Record), pkg/mapping (event →
+// Lead), pkg/store and its drivers, pkg/worker, pkg/console, pkg/admin.
+package pipeline
