@@ -5,10 +5,15 @@
 //     handlers; the SaleAssist envelope, how an event is identified and the limits on both
 //     (envelope.go, ParseHead, with its one-pass scan in scan.go and members.go); the event
 //     types the pipeline knows by name (WidgetNewConversation).
+//   - Lead and Meeting (lead.go): one person as built from one event, and the meeting a
+//     conversation booked: what the store persists and matches on. Turning an event into them
+//     (the field mapping, email and E.164 normalization, payload.meta) needs a YAML parser, a
+//     phone-number database and x/text, and lives in pkg/mapping, which imports this.
 //
 // It imports the standard library and internal/jsonscan (the one JSON scanner, itself standard
 // library only), nothing else of ours and no third-party module, so every package may depend on
-// it and none drags a driver, a YAML parser or a phone database in through it.
+// it and none drags a driver, a YAML parser or a phone database in through it: a store should
+// not compile those to hold a name and an email.
 // TestImportsOnlyStandardLibraryAndJSONScan keeps it so.
 //
 // The implementations live below it, one package per dependency or concern: pkg/ingest (HTTP),

@@ -10,9 +10,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
@@ -31,7 +31,7 @@ func pruneStore(t *testing.T) string {
 		for _, id := range []string{"old-lead", "old", "recent"} {
 			r := store.Record{Account: acct, EventID: id, EventType: "widget_new_conversation", ReceivedAt: now, Payload: []byte(`{}`)}
 			if id == "old-lead" {
-				r.Lead = &lead.Lead{Email: "asha@example.com", SeenAt: now}
+				r.Lead = &pipeline.Lead{Email: "asha@example.com", SeenAt: now}
 			}
 			recs = append(recs, r)
 		}

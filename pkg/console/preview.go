@@ -7,8 +7,7 @@ import (
 	"net/http"
 
 	"github.com/saleassist-pipeline/pipeline"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
+	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 )
 
@@ -25,7 +24,7 @@ type previewItem struct {
 	EventType string `json:"event_type"`
 	EventID   string `json:"event_id"`
 	// Lead is what the mapping makes of the event; null when the event names nobody.
-	Lead *lead.Lead `json:"lead"`
+	Lead *pipeline.Lead `json:"lead"`
 	// Error is why the event could not be mapped (it is not JSON the workers can decode).
 	Error string `json:"error,omitempty"`
 }

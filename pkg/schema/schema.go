@@ -144,7 +144,7 @@ func (v *Validator) ValidateEvent(eventType string, doc any) error {
 	return cs.validate(doc)
 }
 
-// ValidateLead validates a lead document (e.g. decoded from json.Marshal of lead.Lead).
+// ValidateLead validates a lead document (e.g. decoded from json.Marshal of pipeline.Lead).
 // A failure is an *Error.
 func (v *Validator) ValidateLead(doc any) error {
 	return v.lead.validate(doc)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 )
 
 // InvalidSep separates the problems recorded in Record.Invalid.
@@ -96,7 +96,7 @@ var leadTextNames = []string{"source_id", "name", "email", "mobile_number", "alt
 var meetingTextNames = []string{"meeting.id", "meeting.name", "meeting.status", "meeting.meeting_url", "meeting.timezone"}
 
 // leadTextFields lists l's text fields (as leadrules.TextFields, which imports this package).
-func leadTextFields(l *lead.Lead) []*string {
+func leadTextFields(l *pipeline.Lead) []*string {
 	return []*string{&l.SourceID, &l.Name, &l.Email, &l.MobileNumber, &l.AltPhone, &l.Address,
 		&l.Pincode, &l.City, &l.State, &l.Country, &l.UTMSource, &l.UTMMedium, &l.UTMCampaign,
 		&l.UTMTerm, &l.UTMContent, &l.ProductCategory, &l.ProductSKU}

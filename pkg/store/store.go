@@ -9,8 +9,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 )
 
 // ErrNotFound is returned by the read methods when nothing matches.
@@ -41,9 +41,9 @@ type Record struct {
 	Payload []byte
 	// Lead, when not nil, is merged into the lead for the same person (or creates one) and the
 	// event is linked to it.
-	Lead *lead.Lead
+	Lead *pipeline.Lead
 	// Meeting, when not nil, is upserted by its ID and linked to the lead.
-	Meeting *lead.Meeting
+	Meeting *pipeline.Meeting
 	// Invalid, when not empty, says what was wrong with the event as sent although it could be
 	// stored: its schema violations, a SaleAssist time too far in the future (see
 	// route.AddInvalid). It is stored with the event (events.invalid).
@@ -111,7 +111,7 @@ type StoredLead struct {
 	ID int64
 	// Account is the account the lead belongs to (never empty once stored).
 	Account string
-	lead.Lead
+	pipeline.Lead
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

@@ -12,9 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -24,7 +24,7 @@ func TestFailedRecordIsNotADuplicate(t *testing.T) {
 	t.Parallel()
 	db, _ := setup(t)
 	bad := rec("ev-1", "bad@example.com")
-	bad.Meeting = &lead.Meeting{ID: ""} // refused by the meetings table's CHECK
+	bad.Meeting = &pipeline.Meeting{ID: ""} // refused by the meetings table's CHECK
 	good := rec("ev-1", "good@example.com")
 	res, err := db.Apply(t.Context(), []store.Record{bad, good})
 	require.NoError(t, err)
@@ -67,7 +67,7 @@ func TestPhoneLookupPastTheFetchedLeads(t *testing.T) {
 	var ids []int64
 	for i := range 3 {
 		r := rec(fmt.Sprintf("seed-%d", i), "")
-		r.Lead = &lead.Lead{MobileNumber: shared, Name: fmt.Sprintf("anon-%d", i), SeenAt: t0()}
+		r.Lead = &pipeline.Lead{MobileNumber: shared, Name: fmt.Sprintf("anon-%d", i), SeenAt: t0()}
 		r.Lead.Email = fmt.Sprintf("s%d@example.com", i)
 		res, err := db.Apply(t.Context(), []store.Record{r})
 		require.NoError(t, err)
@@ -77,11 +77,11 @@ func TestPhoneLookupPastTheFetchedLeads(t *testing.T) {
 	// a phone-only event with the number must join the oldest, which was not fetched up front.
 	move := func(i int, phone string) store.Record {
 		r := rec(fmt.Sprintf("move-%d", i), "")
-		r.Lead = &lead.Lead{Email: fmt.Sprintf("s%d@example.com", i), MobileNumber: phone, SeenAt: t0().Add(time.Hour)}
+		r.Lead = &pipeline.Lead{Email: fmt.Sprintf("s%d@example.com", i), MobileNumber: phone, SeenAt: t0().Add(time.Hour)}
 		return r
 	}
 	join := rec("join", "")
-	join.Lead = &lead.Lead{MobileNumber: shared, SeenAt: t0()}
+	join.Lead = &pipeline.Lead{MobileNumber: shared, SeenAt: t0()}
 	res, err := db.Apply(t.Context(), []store.Record{move(2, "+911111111111"), move(1, "+912222222222"), join})
 	require.NoError(t, err)
 	require.Equal(t, ids[0], res[2].LeadID)

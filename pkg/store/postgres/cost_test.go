@@ -10,8 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/migration"
 )
@@ -141,7 +141,7 @@ func TestWritesUseGenericPlans(t *testing.T) {
 		for i := range 3 {
 			id := fmt.Sprintf("ev-%d-%d", b, i)
 			r := rec(id, id+"@example.com")
-			r.Meeting = &lead.Meeting{ID: "m-" + id, Name: "Demo"}
+			r.Meeting = &pipeline.Meeting{ID: "m-" + id, Name: "Demo"}
 			recs = append(recs, r)
 		}
 		res, err := db.Apply(t.Context(), recs)
@@ -194,7 +194,7 @@ func TestNoDanglingReferences(t *testing.T) {
 	record := func(i, b int) store.Record {
 		person := i % 13 // people return across batches and writers
 		r := rec(fmt.Sprintf("ev-%d", i), "")
-		r.Lead = &lead.Lead{Name: fmt.Sprint("P", person), SeenAt: time.Unix(int64(1e9+i), 0).UTC()}
+		r.Lead = &pipeline.Lead{Name: fmt.Sprint("P", person), SeenAt: time.Unix(int64(1e9+i), 0).UTC()}
 		switch i % 3 {
 		case 0:
 			r.Lead.Email = fmt.Sprintf("p%d@example.com", person)
@@ -205,10 +205,10 @@ func TestNoDanglingReferences(t *testing.T) {
 			r.Lead.AltPhone = "+919700000000" // a shared number
 		}
 		if i%4 != 3 {
-			r.Meeting = &lead.Meeting{ID: fmt.Sprint("m-", i%7), Name: fmt.Sprint("batch ", b)}
+			r.Meeting = &pipeline.Meeting{ID: fmt.Sprint("m-", i%7), Name: fmt.Sprint("batch ", b)}
 		}
 		if i%17 == 5 {
-			r.Meeting = &lead.Meeting{} // no id: fails, and its batch goes record by record
+			r.Meeting = &pipeline.Meeting{} // no id: fails, and its batch goes record by record
 		}
 		if i%11 == 0 {
 			r.Lead = nil // an event without a person

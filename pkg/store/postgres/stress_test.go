@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -43,7 +43,7 @@ func TestManyWritersManyKeys(t *testing.T) {
 				recs := make([]store.Record, batch)
 				for i := range recs {
 					p := rng.IntN(people)
-					l := &lead.Lead{Name: fmt.Sprintf("w%d-b%d-%d", w, b, i), SeenAt: time.Unix(int64(rng.IntN(1000)), 0)}
+					l := &pipeline.Lead{Name: fmt.Sprintf("w%d-b%d-%d", w, b, i), SeenAt: time.Unix(int64(rng.IntN(1000)), 0)}
 					switch rng.IntN(3) {
 					case 0:
 						l.Email = fmt.Sprintf("p%d@example.com", p)
@@ -91,7 +91,7 @@ func TestManyWritersManyKeys(t *testing.T) {
 	require.Zero(t, unlinked)
 }
 
-func record(id string, l *lead.Lead) store.Record {
+func record(id string, l *pipeline.Lead) store.Record {
 	return store.Record{EventID: id, EventType: "widget_new_conversation", ReceivedAt: time.Now(),
 		Payload: []byte(`{"payload":{"id":"` + id + `"}}`), Lead: l}
 }

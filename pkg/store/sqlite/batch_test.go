@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -55,7 +55,7 @@ func TestFailedRecordIsNotADuplicate(t *testing.T) {
 	t.Parallel()
 	db, _ := setup(t)
 	bad := rec("ev-1", "bad@example.com")
-	bad.Meeting = &lead.Meeting{ID: ""} // refused by the meetings table's CHECK
+	bad.Meeting = &pipeline.Meeting{ID: ""} // refused by the meetings table's CHECK
 	good := rec("ev-1", "good@example.com")
 	res, err := db.Apply(t.Context(), []store.Record{bad, good})
 	require.NoError(t, err)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -53,7 +53,7 @@ func TestSharedPhoneLookupsAreIndexSeeks(t *testing.T) {
 	var recs []store.Record
 	for i := range 300 {
 		recs = append(recs, store.Record{EventID: fmt.Sprintf("s-%d", i), EventType: "t", ReceivedAt: time.Now(),
-			Payload: []byte(`{}`), Lead: &lead.Lead{Email: fmt.Sprintf("p%d@example.com", i), MobileNumber: shared, SeenAt: time.Now()}})
+			Payload: []byte(`{}`), Lead: &pipeline.Lead{Email: fmt.Sprintf("p%d@example.com", i), MobileNumber: shared, SeenAt: time.Now()}})
 	}
 	res, err := db.Apply(ctx, recs)
 	require.NoError(t, err)
@@ -63,12 +63,12 @@ func TestSharedPhoneLookupsAreIndexSeeks(t *testing.T) {
 	latest := res[len(res)-1].LeadID
 	// An event with the phone and no email joins the most recently updated lead with it.
 	res, err = db.Apply(ctx, []store.Record{{EventID: "anon", EventType: "t", ReceivedAt: time.Now(), Payload: []byte(`{}`),
-		Lead: &lead.Lead{Name: "Someone", MobileNumber: shared, SeenAt: time.Now()}}})
+		Lead: &pipeline.Lead{Name: "Someone", MobileNumber: shared, SeenAt: time.Now()}}})
 	require.NoError(t, err)
 	require.Equal(t, latest, res[0].LeadID)
 	// A new email with the phone: every lead with it has another email, so a new person.
 	res, err = db.Apply(ctx, []store.Record{{EventID: "newperson", EventType: "t", ReceivedAt: time.Now(), Payload: []byte(`{}`),
-		Lead: &lead.Lead{Email: "other@example.com", MobileNumber: shared, SeenAt: time.Now()}}})
+		Lead: &pipeline.Lead{Email: "other@example.com", MobileNumber: shared, SeenAt: time.Now()}}})
 	require.NoError(t, err)
 	c, err = db.Counts(ctx, "")
 	require.NoError(t, err)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/migration"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/storetest"
@@ -294,11 +294,11 @@ func TestMeetingColumns(t *testing.T) {
 	t.Parallel()
 	db, _ := setup(t)
 	first := rec("ev-1", "a@example.com")
-	first.Meeting = &lead.Meeting{ID: "m-1", Name: "Demo", Status: "scheduled",
+	first.Meeting = &pipeline.Meeting{ID: "m-1", Name: "Demo", Status: "scheduled",
 		ScheduledAt: time.Date(2024, 5, 2, 9, 30, 0, 0, time.UTC), Participants: []string{"+911", "+912"},
 		Timezone: "Asia/Kolkata", DurationMin: 30}
 	second := rec("ev-2", "a@example.com")
-	second.Meeting = &lead.Meeting{ID: "m-1", Status: "completed"}
+	second.Meeting = &pipeline.Meeting{ID: "m-1", Status: "completed"}
 	res, err := db.Apply(t.Context(), []store.Record{first, second})
 	require.NoError(t, err)
 

@@ -13,9 +13,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/app"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/postgres"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
@@ -111,11 +111,11 @@ func buildSource(t *testing.T) source {
 	t0 := time.Date(2026, 5, 1, 10, 0, 0, 123456789, time.UTC)
 	_, err = st.Apply(context.Background(), []store.Record{
 		{EventID: "raw-bytes", EventType: "odd_bytes", ReceivedAt: t0, Payload: []byte{'{', 0xff, 0xfe, 0x00, 'x', 0xc3, '}'},
-			Lead: &lead.Lead{Name: "Bytes Person", Email: "bytes@example.com", SeenAt: t0}, Invalid: "schema: not JSON"},
+			Lead: &pipeline.Lead{Name: "Bytes Person", Email: "bytes@example.com", SeenAt: t0}, Invalid: "schema: not JSON"},
 		{EventID: "empty-payload", EventType: "odd_bytes", ReceivedAt: t0.Add(time.Second)},
 		// Another account with the default's event id, email and meeting id: its own rows.
 		{Account: otherAccount, EventID: "ev-0", EventType: "widget_new_conversation", ReceivedAt: t0, Payload: []byte(`{}`),
-			Lead: &lead.Lead{Name: "Other Zoë", Email: "person0@example.com", SeenAt: t0}, Meeting: &lead.Meeting{ID: "meeting-0", Status: "other"}},
+			Lead: &pipeline.Lead{Name: "Other Zoë", Email: "person0@example.com", SeenAt: t0}, Meeting: &pipeline.Meeting{ID: "meeting-0", Status: "other"}},
 	})
 	require.NoError(t, err)
 	src.eventIDs = append(src.eventIDs, "raw-bytes", "empty-payload")
@@ -236,7 +236,7 @@ func TestCopyPipelineStoreAndRerun(t *testing.T) {
 	require.NoError(t, err)
 	defer pg.Close()
 	res, err := pg.Apply(ctx, []store.Record{{EventID: "after-copy", EventType: "t", ReceivedAt: time.Now(),
-		Payload: []byte(`{}`), Lead: &lead.Lead{Email: "new@example.com"}}})
+		Payload: []byte(`{}`), Lead: &pipeline.Lead{Email: "new@example.com"}}})
 	require.NoError(t, err)
 	require.NoError(t, res[0].Err)
 	require.Equal(t, r.Source.Leads+1, res[0].LeadID)
@@ -277,7 +277,7 @@ func TestCopyRefusesDifferentData(t *testing.T) {
 	pg, err := postgres.Open(ctx, url)
 	require.NoError(t, err)
 	_, err = pg.Apply(ctx, []store.Record{{EventID: "elsewhere", EventType: "t", ReceivedAt: time.Now(),
-		Payload: []byte(`{}`), Lead: &lead.Lead{Email: "someone.else@example.com"}}})
+		Payload: []byte(`{}`), Lead: &pipeline.Lead{Email: "someone.else@example.com"}}})
 	require.NoError(t, err)
 	require.NoError(t, pg.Close())
 

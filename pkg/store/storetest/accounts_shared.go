@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -24,7 +24,7 @@ func testSamePersonTwoAccountsManyWriters(t *testing.T, open func() store.Store)
 			n := (i*writers + w*5) % (writers * perWriter)
 			var batch []store.Record
 			for _, acct := range []string{acctA, acctB} {
-				l := &lead.Lead{Email: "asha@example.com", MobileNumber: "+919876543210", SeenAt: t0}
+				l := &pipeline.Lead{Email: "asha@example.com", MobileNumber: "+919876543210", SeenAt: t0}
 				batch = append(batch, in(acct, record(fmt.Sprintf("ev-%d", n), l)))
 			}
 			if w%2 == 1 {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -15,7 +15,7 @@ import (
 func SimpleRecord(id, email string) store.Record {
 	return store.Record{EventID: id, EventType: "widget_new_conversation", ReceivedAt: time.Now(),
 		Payload: []byte(`{"payload":{"id":"` + id + `"}}`),
-		Lead:    &lead.Lead{Email: email, Name: "N " + id, SeenAt: time.Now()}}
+		Lead:    &pipeline.Lead{Email: email, Name: "N " + id, SeenAt: time.Now()}}
 }
 
 // BenchApply measures s.Apply of batches of size records, each a new person, and reports the

@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -56,7 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 var t0 = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 
 // record builds a widget_new_conversation record whose payload names its event id.
-func record(id string, l *lead.Lead) store.Record {
+func record(id string, l *pipeline.Lead) store.Record {
 	return store.Record{
 		EventID:    id,
 		EventType:  "widget_new_conversation",
@@ -95,7 +95,7 @@ func getLead(t *testing.T, s store.Store, id int64) *store.StoredLead {
 }
 
 // requireLead checks that got holds exactly want's information.
-func requireLead(t *testing.T, want lead.Lead, got *store.StoredLead) {
+func requireLead(t *testing.T, want pipeline.Lead, got *store.StoredLead) {
 	t.Helper()
 	require.True(t, want.SeenAt.Equal(got.SeenAt), "seen_at: want %v, got %v", want.SeenAt, got.SeenAt)
 	g := got.Lead

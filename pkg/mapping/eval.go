@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 )
 
 // plan is a mapping compiled for one event type (or for every type): what a Mapper runs per
@@ -85,7 +85,7 @@ func (p *plan) cand(pa path) cand {
 // build runs p over the envelope doc, or over an envelope holding only payload when doc is
 // nil (FromPayload: no envelope is built, which would cost two allocations per event). See
 // FromEvent for the rules.
-func (m *Mapper) build(p *plan, doc, payload map[string]any, receivedAt time.Time) (*lead.Lead, error) {
+func (m *Mapper) build(p *plan, doc, payload map[string]any, receivedAt time.Time) (*pipeline.Lead, error) {
 	e := evaluator{m: m, doc: doc, payload: payload}
 	if p.person != nil {
 		v, _ := e.root(p.person.segs)
@@ -98,7 +98,7 @@ func (m *Mapper) build(p *plan, doc, payload map[string]any, receivedAt time.Tim
 		e.big = make([]uint64, (n+63)/64)
 	}
 
-	l := new(lead.Lead)
+	l := new(pipeline.Lead)
 	set := false
 	for i := range p.fields {
 		if s, ok := e.text(&p.fields[i]); ok {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 )
 
 func TestMeetingFromPayloadFixture(t *testing.T) {
@@ -15,7 +15,7 @@ func TestMeetingFromPayloadFixture(t *testing.T) {
 
 	mt := MeetingFromPayload(loadFixture(t))
 	require.NotNil(t, mt)
-	require.Equal(t, lead.Meeting{
+	require.Equal(t, pipeline.Meeting{
 		ID:           "6380dc9b-3af9-4362-b7b1-32d47c13df4f",
 		Name:         "Meeting with +918765875687",
 		ScheduledAt:  time.UnixMilli(1720695600000).UTC(),
@@ -62,13 +62,13 @@ func TestMeetingFromPayloadFields(t *testing.T) {
 	tests := []struct {
 		name    string
 		payload map[string]any
-		want    lead.Meeting
+		want    pipeline.Meeting
 	}{
-		{"id only", meeting(nil), lead.Meeting{ID: "m1"}},
+		{"id only", meeting(nil), pipeline.Meeting{ID: "m1"}},
 		{
 			"meeting_url from meta[0] when not at top level",
 			meeting(map[string]any{"meeting_url": "https://meet.example/x"}),
-			lead.Meeting{ID: "m1", MeetingURL: "https://meet.example/x"},
+			pipeline.Meeting{ID: "m1", MeetingURL: "https://meet.example/x"},
 		},
 		{
 			"top-level meeting_url wins",
@@ -77,42 +77,42 @@ func TestMeetingFromPayloadFields(t *testing.T) {
 				p["meeting_url"] = "https://meet.example/top"
 				return p
 			}(),
-			lead.Meeting{ID: "m1", MeetingURL: "https://meet.example/top"},
+			pipeline.Meeting{ID: "m1", MeetingURL: "https://meet.example/top"},
 		},
 		{
 			"duration without mode is minutes",
 			meeting(map[string]any{"duration": json.Number("45")}),
-			lead.Meeting{ID: "m1", DurationMin: 45},
+			pipeline.Meeting{ID: "m1", DurationMin: 45},
 		},
 		{
 			"duration in an unknown mode is left out",
 			meeting(map[string]any{"duration": json.Number("2"), "duration_mode": "hour"}),
-			lead.Meeting{ID: "m1"},
+			pipeline.Meeting{ID: "m1"},
 		},
 		{
 			"fractional and string durations",
 			meeting(map[string]any{"duration": "29.6", "duration_mode": "MIN"}),
-			lead.Meeting{ID: "m1", DurationMin: 30},
+			pipeline.Meeting{ID: "m1", DurationMin: 30},
 		},
 		{
 			"negative duration",
 			meeting(map[string]any{"duration": json.Number("-5")}),
-			lead.Meeting{ID: "m1"},
+			pipeline.Meeting{ID: "m1"},
 		},
 		{
 			"scheduled_time 0 stays zero",
 			meeting(map[string]any{"scheduled_time": json.Number("0")}),
-			lead.Meeting{ID: "m1"},
+			pipeline.Meeting{ID: "m1"},
 		},
 		{
 			"participants skip blanks and keep numbers as text",
 			meeting(map[string]any{"participants": []any{" a@b.in ", "", nil, json.Number("8373916383"), map[string]any{}}}),
-			lead.Meeting{ID: "m1", Participants: []string{"a@b.in", "8373916383"}},
+			pipeline.Meeting{ID: "m1", Participants: []string{"a@b.in", "8373916383"}},
 		},
 		{
 			"numeric id",
 			map[string]any{"meta": []any{map[string]any{"id": json.Number("17")}}},
-			lead.Meeting{ID: "17"},
+			pipeline.Meeting{ID: "17"},
 		},
 	}
 	for _, tt := range tests {

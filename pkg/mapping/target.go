@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 )
 
 // fieldID names a text field of Lead a mapping can fill. The order is Lead's, which is also the
@@ -68,7 +68,7 @@ func validTargets() string {
 }
 
 // fieldPtr returns the field of l that id names.
-func fieldPtr(l *lead.Lead, id fieldID) *string {
+func fieldPtr(l *pipeline.Lead, id fieldID) *string {
 	switch id {
 	case fSourceID:
 		return &l.SourceID

@@ -1,15 +1,4 @@
-// Package lead is the pipeline's domain: Lead, one person as built from one event, and
-// Meeting, the meeting a conversation booked. It is what the store persists and matches on, so
-// every store driver, the store's conformance suite and the console import it.
-//
-// It imports the standard library only, nothing of ours and no third-party module (a test
-// keeps it so): a store should not compile a YAML parser and a phone-number database to hold
-// a name and an email. Turning a SaleAssist event into a Lead (the field mapping, email and
-// E.164 phone normalization, the meeting in payload.meta) needs exactly those, and lives in
-// package mapping below this one (pkg/lead/mapping), which imports this. The keys a Lead
-// carries (Email, MobileNumber, AltPhone) arrive here already normalized by that package; the
-// store compares them as they are.
-package lead
+package pipeline
 
 import (
 	"encoding/json"
@@ -17,7 +6,9 @@ import (
 )
 
 // Lead is one person as the pipeline knows them, built from one event. The store merges the
-// Leads of successive events for the same person.
+// Leads of successive events for the same person, and its drivers match on the keys here
+// (Email, then PhoneKey), which arrive already normalized by package mapping (pkg/mapping, which
+// builds a Lead from an event); the store compares them as they are.
 type Lead struct {
 	// SourceID is SaleAssist's id for the person (people_detail.id), when sent.
 	SourceID string `json:"source_id,omitempty"`

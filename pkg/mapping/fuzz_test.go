@@ -14,8 +14,8 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 )
 
 // The fuzz targets of this package: every decoder and normalizer a webhook or a mapping file
@@ -309,7 +309,7 @@ func FuzzFromEvent(f *testing.F) {
 		if err != nil {
 			t.Fatalf("FromPayload: %v", err)
 		}
-		var le *lead.Lead
+		var le *pipeline.Lead
 		if payload != nil {
 			le, _ = m.FromEvent("", map[string]any{"payload": payload}, received)
 		}
@@ -320,7 +320,7 @@ func FuzzFromEvent(f *testing.F) {
 }
 
 // checkLead checks what every mapped lead must satisfy, whatever the mapping and the event.
-func checkLead(t *testing.T, m *Mapper, l *lead.Lead) {
+func checkLead(t *testing.T, m *Mapper, l *pipeline.Lead) {
 	t.Helper()
 	if l == nil {
 		return

@@ -5,18 +5,18 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 )
 
 // legacyFromPayload is the hard-coded mapping the pipeline ran before mappings were
 // configurable, kept verbatim as the reference DefaultMapping must reproduce
 // (TestDefaultMappingMatchesLegacy).
-func legacyFromPayload(m *Mapper, payload map[string]any, receivedAt time.Time) (*lead.Lead, error) {
+func legacyFromPayload(m *Mapper, payload map[string]any, receivedAt time.Time) (*pipeline.Lead, error) {
 	pd, ok := payload["people_detail"].(map[string]any)
 	if !ok || len(pd) == 0 {
 		return nil, nil
 	}
-	l := new(lead.Lead)
+	l := new(pipeline.Lead)
 	usable := false
 	for k, v := range pd {
 		if dst := legacyField(l, k); dst != nil {
@@ -66,7 +66,7 @@ func legacyFromPayload(m *Mapper, payload map[string]any, receivedAt time.Time) 
 	return l, nil
 }
 
-func legacyField(l *lead.Lead, key string) *string {
+func legacyField(l *pipeline.Lead, key string) *string {
 	switch key {
 	case "id":
 		return &l.SourceID

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 )
 
 // MeetingFromPayload extracts the meeting a conversation booked from payload.meta[0], where
@@ -19,7 +19,7 @@ import (
 // when duration_mode is "min" or absent (any other mode leaves it 0 rather than guess a unit).
 // MeetingURL is payload.meeting_url, which SaleAssist sends at the top level of the payload,
 // else meta[0].meeting_url.
-func MeetingFromPayload(payload map[string]any) *lead.Meeting {
+func MeetingFromPayload(payload map[string]any) *pipeline.Meeting {
 	meta, _ := payload["meta"].([]any)
 	if len(meta) == 0 {
 		return nil
@@ -32,7 +32,7 @@ func MeetingFromPayload(payload map[string]any) *lead.Meeting {
 	if id == "" {
 		return nil
 	}
-	mt := &lead.Meeting{
+	mt := &pipeline.Meeting{
 		ID:           id,
 		Name:         str(m0["meeting_name"]),
 		Status:       str(m0["meeting_status"]),

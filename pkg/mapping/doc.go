@@ -1,11 +1,11 @@
-// Package mapping turns what SaleAssist sends about a person into a lead.Lead: it maps event
+// Package mapping turns what SaleAssist sends about a person into a pipeline.Lead: it maps event
 // fields to lead fields by a declarative Mapping (by default those of payload.people_detail, in
 // default.yaml; operators load their own with LoadMapping, see MAPPING.md), normalizes email
 // addresses (NormalizeEmail: Unicode NFC, lower case) and phone numbers (E.164) so that one
 // person is one lead, tells placeholder values ("n/a", "0000000000") from identities, and
 // extracts the meeting a conversation booked (MeetingFromPayload).
 //
-// It is apart from package lead, the domain, because it needs a YAML parser
+// It is apart from the domain (package pipeline, the module root, which holds Lead), because it needs a YAML parser
 // (go.yaml.in/yaml/v3), libphonenumber (github.com/nyaruka/phonenumbers) and Unicode
 // normalization (golang.org/x/text), and the store, which only persists and matches leads, must
 // not. Only the worker's handlers, the console (its mapping preview and its search by the

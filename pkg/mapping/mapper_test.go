@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 )
 
 type testBundle struct {
@@ -54,7 +54,7 @@ func TestFromPayloadFixture(t *testing.T) {
 
 	attrs := l.Attributes
 	l.Attributes = nil
-	require.Equal(t, lead.Lead{
+	require.Equal(t, pipeline.Lead{
 		SourceID:        "9d438aaa-1eaa-496a-a8b3-b4f98367bb0d",
 		Name:            "Prakash Mudhaliyar",
 		Email:           "prakashm@athenabpo.in",

@@ -12,8 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 )
 
 // exampleFiles are the same mapping in both formats; every happy-path test runs on each.
@@ -36,7 +36,7 @@ func exampleMapper(t testing.TB, file string) *Mapper {
 var testArrival = time.Date(2024, 7, 11, 16, 0, 0, 0, time.UTC)
 
 // fromEvent maps the envelope body (JSON) as the worker would.
-func fromEvent(t testing.TB, m *Mapper, eventType, body string) *lead.Lead {
+func fromEvent(t testing.TB, m *Mapper, eventType, body string) *pipeline.Lead {
 	t.Helper()
 	l, err := m.FromEvent(eventType, decodeEnvelope(t, body, true), testArrival)
 	require.NoError(t, err)
@@ -56,7 +56,7 @@ func TestExampleMappingFixture(t *testing.T) {
 
 			attrs := l.Attributes
 			l.Attributes = nil
-			require.Equal(t, lead.Lead{
+			require.Equal(t, pipeline.Lead{
 				SourceID:        "9d438aaa-1eaa-496a-a8b3-b4f98367bb0d",
 				Name:            "Prakash Mudhaliyar",
 				Email:           "prakashm@athenabpo.in",
@@ -104,82 +104,82 @@ func TestExampleMappingTransforms(t *testing.T) {
 	tests := []struct {
 		name    string
 		payload string // the envelope's payload
-		check   func(t *testing.T, l *lead.Lead)
+		check   func(t *testing.T, l *pipeline.Lead)
 	}{
 		{"trim and lowercase", `{"people_detail": {"email": " Asha@Example.IN "}, "source_type": "  LIVE_Call "}`,
-			func(t *testing.T, l *lead.Lead) {
+			func(t *testing.T, l *pipeline.Lead) {
 				require.Equal(t, "asha@example.in", l.Email)
 				require.Equal(t, `"live_call"`, string(l.Attributes["source_type"]))
 			}},
-		{"e164", `{"people_detail": {"mobile_number": "098765 43210"}}`, func(t *testing.T, l *lead.Lead) {
+		{"e164", `{"people_detail": {"mobile_number": "098765 43210"}}`, func(t *testing.T, l *pipeline.Lead) {
 			require.Equal(t, "+919876543210", l.MobileNumber)
 		}},
-		{"e164 keeps what is not a number", `{"people_detail": {"mobile_number": " call 98765 43210 "}}`, func(t *testing.T, l *lead.Lead) {
+		{"e164 keeps what is not a number", `{"people_detail": {"mobile_number": " call 98765 43210 "}}`, func(t *testing.T, l *pipeline.Lead) {
 			require.Equal(t, "call 98765 43210", l.MobileNumber)
 		}},
-		{"a phone without digits is no identity", `{"people_detail": {"mobile_number": " call me "}}`, func(t *testing.T, l *lead.Lead) {
+		{"a phone without digits is no identity", `{"people_detail": {"mobile_number": " call me "}}`, func(t *testing.T, l *pipeline.Lead) {
 			require.Empty(t, l.MobileNumber)
 			require.Equal(t, `" call me "`, string(l.Attributes["mobile_number"]))
 		}},
 		{"e164-strict drops what is not a number", `{"people_detail": {"name": "A"}, "unique_field_value": "call me"}`,
-			func(t *testing.T, l *lead.Lead) {
+			func(t *testing.T, l *pipeline.Lead) {
 				require.Empty(t, l.AltPhone)
 				require.NotContains(t, l.Attributes, "unique_field_value")
 			}},
 		{"alt_phone equal to mobile_number", `{"people_detail": {"mobile_number": "+91 98765 43210"}, "unique_field_value": 9876543210}`,
-			func(t *testing.T, l *lead.Lead) {
+			func(t *testing.T, l *pipeline.Lead) {
 				require.Equal(t, "+919876543210", l.MobileNumber)
 				require.Empty(t, l.AltPhone)
 			}},
 		{"number from text", `{"people_detail": {"pincode": " 0400615 "}, "meta": [{"duration": "45"}]}`,
-			func(t *testing.T, l *lead.Lead) {
+			func(t *testing.T, l *pipeline.Lead) {
 				require.Equal(t, "400615", l.Pincode)
 				require.Equal(t, `45`, string(l.Attributes["duration_min"]))
 			}},
 		{"number from a number", `{"people_detail": {"pincode": 400615}, "meta": [{"duration": 7.5}]}`,
-			func(t *testing.T, l *lead.Lead) {
+			func(t *testing.T, l *pipeline.Lead) {
 				require.Equal(t, "400615", l.Pincode)
 				require.Equal(t, `7.5`, string(l.Attributes["duration_min"]))
 			}},
 		{"not a number stays in attributes", `{"people_detail": {"pincode": "PIN 400615"}, "meta": [{"duration": "thirty"}]}`,
-			func(t *testing.T, l *lead.Lead) {
+			func(t *testing.T, l *pipeline.Lead) {
 				require.Empty(t, l.Pincode)
 				require.Equal(t, `"PIN 400615"`, string(l.Attributes["pincode"]))
 				require.NotContains(t, l.Attributes, "duration_min")
 			}},
 		{"json-decode", `{"people_detail": {"name": "A"}, "meta": [{"registration_form": " {\"a\": [1, \"x\"]} "}]}`,
-			func(t *testing.T, l *lead.Lead) {
+			func(t *testing.T, l *pipeline.Lead) {
 				require.Equal(t, `{"a":[1,"x"]}`, string(l.Attributes["registration_form"]))
 			}},
 		{"json-decode keeps JSON already decoded", `{"people_detail": {"name": "A"}, "meta": [{"registration_form": [{"b": true}]}]}`,
-			func(t *testing.T, l *lead.Lead) {
+			func(t *testing.T, l *pipeline.Lead) {
 				require.Equal(t, `[{"b":true}]`, string(l.Attributes["registration_form"]))
 			}},
 		{"json-decode skips what is not JSON", `{"people_detail": {"name": "A"}, "meta": [{"registration_form": "{oops"}]}`,
-			func(t *testing.T, l *lead.Lead) {
+			func(t *testing.T, l *pipeline.Lead) {
 				require.NotContains(t, l.Attributes, "registration_form")
 			}},
 		{"first_of takes the first with a value", `{"people_detail": {"widget_city": " ", "city": "Pune"}}`,
-			func(t *testing.T, l *lead.Lead) {
+			func(t *testing.T, l *pipeline.Lead) {
 				require.Equal(t, "Pune", l.City)
 				require.NotContains(t, l.Attributes, "widget_city")
 				require.NotContains(t, l.Attributes, "city")
 			}},
 		{"first_of keeps the candidates it did not need", `{"people_detail": {"widget_city": "Thane", "city": "Pune"}}`,
-			func(t *testing.T, l *lead.Lead) {
+			func(t *testing.T, l *pipeline.Lead) {
 				require.Equal(t, "Thane", l.City)
 				require.Equal(t, `"Pune"`, string(l.Attributes["city"]))
 			}},
 		{"first_of skips a value that is not text", `{"people_detail": {"widget_city": {"n": 1}, "city": "Pune"}}`,
-			func(t *testing.T, l *lead.Lead) {
+			func(t *testing.T, l *pipeline.Lead) {
 				require.Equal(t, "Pune", l.City)
 				require.Equal(t, `{"n":1}`, string(l.Attributes["widget_city"]))
 			}},
-		{"index beyond the array", `{"people_detail": {"name": "A"}, "meta": []}`, func(t *testing.T, l *lead.Lead) {
+		{"index beyond the array", `{"people_detail": {"name": "A"}, "meta": []}`, func(t *testing.T, l *pipeline.Lead) {
 			require.NotContains(t, l.Attributes, "meeting_name")
 		}},
 		{"mapped attribute wins over the person's own key", `{"people_detail": {"name": "A", "source_type": "form"}, "source_type": "Chat"}`,
-			func(t *testing.T, l *lead.Lead) {
+			func(t *testing.T, l *pipeline.Lead) {
 				require.Equal(t, `"chat"`, string(l.Attributes["source_type"]))
 			}},
 	}
@@ -210,7 +210,7 @@ func TestExampleMappingEventType(t *testing.T) {
 		t.Run(filepath.Ext(file), func(t *testing.T) {
 			t.Parallel()
 			m := exampleMapper(t, file)
-			require.Equal(t, &lead.Lead{
+			require.Equal(t, &pipeline.Lead{
 				Name:         "Ravi",
 				Email:        "ravi@x.in", // the short form still normalizes email
 				MobileNumber: "+919876543210",
@@ -219,7 +219,7 @@ func TestExampleMappingEventType(t *testing.T) {
 				SeenAt:     time.UnixMilli(1720694558068).UTC(),
 			}, fromEvent(t, m, "form_submission", body))
 
-			require.Equal(t, &lead.Lead{
+			require.Equal(t, &pipeline.Lead{
 				Name:     "Someone Else",
 				AltPhone: "+918765875687",
 				SeenAt:   testArrival, // no updated_on or created_on: arrival

@@ -7,7 +7,7 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 )
 
 // Mapper builds Leads from events by a Mapping (DefaultMapping unless WithMapping says
@@ -96,7 +96,7 @@ func (m *Mapper) Mapping() *Mapping { return m.mapping }
 // believed: SeenAt is then receivedAt, and IgnoredSeenAt the time that was sent.
 //
 // The only error is a value that cannot be encoded as JSON, which a decoded event never holds.
-func (m *Mapper) FromEvent(eventType string, doc map[string]any, receivedAt time.Time) (*lead.Lead, error) {
+func (m *Mapper) FromEvent(eventType string, doc map[string]any, receivedAt time.Time) (*pipeline.Lead, error) {
 	if doc == nil {
 		return nil, nil
 	}
@@ -111,7 +111,7 @@ func (m *Mapper) FromEvent(eventType string, doc map[string]any, receivedAt time
 // field whose value is neither text nor a number, goes to Attributes; AltPhone is
 // payload.unique_field_value when that is a valid phone number other than MobileNumber; SeenAt
 // is payload.updated_on, else payload.created_on (epoch milliseconds), else receivedAt.
-func (m *Mapper) FromPayload(payload map[string]any, receivedAt time.Time) (*lead.Lead, error) {
+func (m *Mapper) FromPayload(payload map[string]any, receivedAt time.Time) (*pipeline.Lead, error) {
 	if payload == nil {
 		return nil, nil
 	}
