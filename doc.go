@@ -9,6 +9,9 @@
 //     conversation booked: what the store persists and matches on. Turning an event into them
 //     (the field mapping, email and E.164 normalization, payload.meta) needs a YAML parser, a
 //     phone-number database and x/text, and lives in pkg/mapping, which imports this.
+//   - Record, Result and Outcome (record.go): everything one event changes in the store, and
+//     what the store did with it; AddInvalid records what was wrong with the event as sent.
+//     pkg/store holds the Store contract that writes them, and its drivers.
 //
 // It imports the standard library and internal/jsonscan (the one JSON scanner, itself standard
 // library only), nothing else of ours and no third-party module, so every package may depend on

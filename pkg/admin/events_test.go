@@ -13,7 +13,6 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
 
@@ -34,7 +33,7 @@ func TestIngestctlListsInvalidEvents(t *testing.T) {
 	st, err := sqlite.Open(context.Background(), path)
 	require.NoError(t, err)
 	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-	recs := []store.Record{
+	recs := []pipeline.Record{
 		{EventID: "ok-1", EventType: "widget_new_conversation", ReceivedAt: t0, Payload: []byte(`{}`),
 			Lead: &pipeline.Lead{Email: "asha@x.in", SeenAt: t0}},
 		{EventID: "bad-1", EventType: "widget_new_conversation", ReceivedAt: t0.Add(time.Minute), Payload: []byte(`{}`),

@@ -26,10 +26,10 @@ func pruneStore(t *testing.T) string {
 	st, err := sqlite.Open(context.Background(), path)
 	require.NoError(t, err)
 	now := time.Now()
-	var recs []store.Record
+	var recs []pipeline.Record
 	for _, acct := range []string{"brand-a", "brand-b"} {
 		for _, id := range []string{"old-lead", "old", "recent"} {
-			r := store.Record{Account: acct, EventID: id, EventType: "widget_new_conversation", ReceivedAt: now, Payload: []byte(`{}`)}
+			r := pipeline.Record{Account: acct, EventID: id, EventType: "widget_new_conversation", ReceivedAt: now, Payload: []byte(`{}`)}
 			if id == "old-lead" {
 				r.Lead = &pipeline.Lead{Email: "asha@example.com", SeenAt: now}
 			}

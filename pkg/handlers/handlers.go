@@ -1,5 +1,5 @@
 // Package handlers holds one handler per SaleAssist event type, plus the fallback for types we do
-// not know yet. Each turns an event into the store.Record the worker writes.
+// not know yet. Each turns an event into the pipeline.Record the worker writes.
 package handlers
 
 import (
@@ -10,7 +10,6 @@ import (
 	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
 // Register adds every known event type's handler to r.
@@ -31,7 +30,7 @@ func NewRouter(m *mapping.Mapper, mw ...route.Middleware) *route.Router {
 // carries payload.people_detail, in which case the person is still recorded. Nothing is dropped,
 // and the event is not retried forever.
 func Unknown(m *mapping.Mapper) route.HandlerFunc {
-	return func(ctx context.Context, ev *pipeline.Event) (*store.Record, error) {
+	return func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 		rec, _, err := withLead(ctx, m, ev)
 		return rec, err
 	}
@@ -39,7 +38,7 @@ func Unknown(m *mapping.Mapper) route.HandlerFunc {
 
 // withLead returns the record for ev with the lead the mapping finds in it (by default from
 // payload.people_detail), if any, and the decoded payload for handlers that need more of it.
-func withLead(ctx context.Context, m *mapping.Mapper, ev *pipeline.Event) (*store.Record, map[string]any, error) {
+func withLead(ctx context.Context, m *mapping.Mapper, ev *pipeline.Event) (*pipeline.Record, map[string]any, error) {
 	doc, err := route.Document(ctx, ev)
 	if err != nil {
 		return nil, nil, route.Permanent(err)

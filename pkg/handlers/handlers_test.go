@@ -12,7 +12,6 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
 	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
 const meetingID = "6380dc9b-3af9-4362-b7b1-32d47c13df4f"
@@ -39,7 +38,7 @@ func (b *testBundle) event(id, typ string, body []byte) *pipeline.Event {
 }
 
 // requireEventFields checks the part of a record that always comes from the event itself.
-func requireEventFields(t *testing.T, ev *pipeline.Event, rec *store.Record) {
+func requireEventFields(t *testing.T, ev *pipeline.Event, rec *pipeline.Record) {
 	t.Helper()
 	require.NotNil(t, rec)
 	require.Equal(t, ev.ID, rec.EventID)
@@ -152,7 +151,7 @@ func TestNewRouter(t *testing.T) {
 
 	var seen []string
 	mw := func(next route.HandlerFunc) route.HandlerFunc {
-		return func(ctx context.Context, ev *pipeline.Event) (*store.Record, error) {
+		return func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 			seen = append(seen, ev.Type)
 			return next(ctx, ev)
 		}

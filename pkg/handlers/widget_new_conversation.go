@@ -7,7 +7,6 @@ import (
 	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
 // WidgetNewConversation handles widget_new_conversation: a visitor left their details through a
@@ -18,7 +17,7 @@ import (
 // refused as invalid and dead-lettered, to be fixed and replayed, rather than stored as an
 // event about nobody. Any other violation is recorded on the stored event (see route.Validate).
 func WidgetNewConversation(m *mapping.Mapper) route.HandlerFunc {
-	return func(ctx context.Context, ev *pipeline.Event) (*store.Record, error) {
+	return func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 		rec, payload, err := withLead(ctx, m, ev)
 		if err != nil {
 			return rec, err

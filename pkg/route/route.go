@@ -1,5 +1,5 @@
 // Package route sends each event to the handler for its event_type. Handlers turn an event into
-// the store.Record the worker writes; middleware (recover, schema validation) wraps them all.
+// the pipeline.Record the worker writes; middleware (recover, schema validation) wraps them all.
 package route
 
 import (
@@ -8,14 +8,13 @@ import (
 	"fmt"
 
 	"github.com/saleassist-pipeline/pipeline"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
 // HandlerFunc turns one event into what must be stored for it. It must not write anything itself:
 // the worker stores the record in the same transaction as the event's dedupe key, and acks the
 // message only after that commit. An error marked Permanent means retrying cannot help; any other
 // error is retried later with a growing delay.
-type HandlerFunc func(ctx context.Context, ev *pipeline.Event) (*store.Record, error)
+type HandlerFunc func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error)
 
 // Middleware wraps a handler, for every event type.
 type Middleware func(HandlerFunc) HandlerFunc
@@ -47,7 +46,7 @@ func (r *Router) Known(eventType string) bool {
 
 // Dispatch runs the handler for ev.Type (or the fallback) inside the middleware. Within it,
 // Document decodes ev's body only once.
-func (r *Router) Dispatch(ctx context.Context, ev *pipeline.Event) (*store.Record, error) {
+func (r *Router) Dispatch(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 	ctx = context.WithValue(ctx, docKey{}, &docCache{ev: ev})
 	h, ok := r.handlers[ev.Type]
 	if !ok {
@@ -81,7 +80,7 @@ func IsPermanent(err error) bool {
 
 // Recover turns a handler's panic into a permanent error, so one bad event cannot stop a worker.
 func Recover(next HandlerFunc) HandlerFunc {
-	return func(ctx context.Context, ev *pipeline.Event) (rec *store.Record, err error) {
+	return func(ctx context.Context, ev *pipeline.Event) (rec *pipeline.Record, err error) {
 		defer func() {
 			if v := recover(); v != nil {
 				rec, err = nil, Permanent(fmt.Errorf("handler for %q panicked on event %s: %v", ev.Type, ev.ID, v))

@@ -15,7 +15,6 @@ import (
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/schema"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
 type testBundle struct {
@@ -38,8 +37,8 @@ func newEvent(id, typ string, body []byte) *pipeline.Event {
 
 // named returns a handler that answers with a record whose EventType says which handler ran.
 func named(name string) route.HandlerFunc {
-	return func(_ context.Context, ev *pipeline.Event) (*store.Record, error) {
-		return &store.Record{EventID: ev.ID, EventType: name}, nil
+	return func(_ context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
+		return &pipeline.Record{EventID: ev.ID, EventType: name}, nil
 	}
 }
 
@@ -82,7 +81,7 @@ func TestMiddlewareOrderFirstUseOutermost(t *testing.T) {
 	}
 	mw := func(name string) route.Middleware {
 		return func(next route.HandlerFunc) route.HandlerFunc {
-			return func(ctx context.Context, ev *pipeline.Event) (*store.Record, error) {
+			return func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 				record(name + " before")
 				rec, err := next(ctx, ev)
 				record(name + " after")
@@ -90,11 +89,11 @@ func TestMiddlewareOrderFirstUseOutermost(t *testing.T) {
 			}
 		}
 	}
-	r := route.New(func(_ context.Context, ev *pipeline.Event) (*store.Record, error) {
+	r := route.New(func(_ context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 		record("fallback")
 		return route.NewRecord(ev), nil
 	})
-	r.Handle("a", func(_ context.Context, ev *pipeline.Event) (*store.Record, error) {
+	r.Handle("a", func(_ context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 		record("handler")
 		return route.NewRecord(ev), nil
 	})
@@ -124,7 +123,7 @@ func TestRecoverTurnsPanicIntoPermanentError(t *testing.T) {
 	t.Parallel()
 
 	r := route.New(named("fallback"))
-	r.Handle("boom", func(context.Context, *pipeline.Event) (*store.Record, error) {
+	r.Handle("boom", func(context.Context, *pipeline.Event) (*pipeline.Record, error) {
 		panic("kaboom")
 	})
 	r.Use(route.Recover)
@@ -169,7 +168,7 @@ func TestPermanent(t *testing.T) {
 // validateRouter returns a router whose handlers count their calls, behind Validate.
 func validateRouter(b *testBundle) (*route.Router, *int) {
 	var called int
-	h := func(_ context.Context, ev *pipeline.Event) (*store.Record, error) {
+	h := func(_ context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 		called++
 		return route.NewRecord(ev), nil
 	}
@@ -199,7 +198,7 @@ func TestValidateViolationsAreRecordedNotDeadLettered(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	var seen error
-	h := func(ctx context.Context, ev *pipeline.Event) (*store.Record, error) {
+	h := func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 		seen = route.Violation(ctx)
 		rec := route.NewRecord(ev)
 		route.AddInvalid(rec, "seen_at: from the handler")
@@ -281,5 +280,5 @@ func TestNewRecord(t *testing.T) {
 
 	ev := newEvent("e4", "t", []byte(`{"x":1}`))
 	rec := route.NewRecord(ev)
-	require.Equal(t, &store.Record{EventID: "e4", EventType: "t", ReceivedAt: ev.ReceivedAt, Payload: ev.Body}, rec)
+	require.Equal(t, &pipeline.Record{EventID: "e4", EventType: "t", ReceivedAt: ev.ReceivedAt, Payload: ev.Body}, rec)
 }

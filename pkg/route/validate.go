@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/saleassist-pipeline/pipeline"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
 // Validator checks a decoded event against the JSON Schema for its type, or against the
@@ -54,7 +53,7 @@ func Violation(ctx context.Context) error {
 //     refuse the event when the violations leave it no person to store.
 func Validate(v Validator) Middleware {
 	return func(next HandlerFunc) HandlerFunc {
-		return func(ctx context.Context, ev *pipeline.Event) (*store.Record, error) {
+		return func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 			doc, err := Document(ctx, ev)
 			if err != nil {
 				return nil, Permanent(err)
@@ -80,8 +79,8 @@ func Validate(v Validator) Middleware {
 }
 
 // NewRecord returns the record that stores ev itself, with no lead or meeting yet.
-func NewRecord(ev *pipeline.Event) *store.Record {
-	return &store.Record{
+func NewRecord(ev *pipeline.Event) *pipeline.Record {
+	return &pipeline.Record{
 		EventID:    ev.ID,
 		EventType:  ev.Type,
 		ReceivedAt: ev.ReceivedAt,

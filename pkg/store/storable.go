@@ -9,21 +9,6 @@ import (
 	"github.com/saleassist-pipeline/pipeline"
 )
 
-// InvalidSep separates the problems recorded in Record.Invalid.
-const InvalidSep = "; "
-
-// AddInvalid records problem in r.Invalid (see Record.Invalid), after any problem already there.
-// problem must not quote lead data (names, emails, phones, addresses).
-func (r *Record) AddInvalid(problem string) {
-	switch {
-	case problem == "":
-	case r.Invalid == "":
-		r.Invalid = problem
-	default:
-		r.Invalid += InvalidSep + problem
-	}
-}
-
 // Replacement is what Storable puts in place of text no store can hold: U+FFFD, Unicode's
 // replacement character.
 const Replacement = "\uFFFD"
@@ -45,7 +30,7 @@ const Replacement = "\uFFFD"
 // The payload (the envelope as received) is kept unchanged by every store, so the original
 // text is never lost. The event id and type need nothing: the ingest refuses control characters
 // and bytes that are not UTF-8 there. It reports whether it changed anything.
-func Storable(rec *Record) bool {
+func Storable(rec *pipeline.Record) bool {
 	var changed []string
 	if l := rec.Lead; l != nil {
 		for i, f := range leadTextFields(l) {

@@ -14,7 +14,7 @@ import (
 
 func TestStorableReplacesNULEverywhere(t *testing.T) {
 	t.Parallel()
-	rec := store.Record{
+	rec := pipeline.Record{
 		EventID: "ev-1",
 		Invalid: "schema: at '/payload/people_detail/a\x00b': bad",
 		Lead: &pipeline.Lead{
@@ -58,7 +58,7 @@ func TestStorableReplacesNULEverywhere(t *testing.T) {
 func TestStorableLeavesCleanRecordsAlone(t *testing.T) {
 	t.Parallel()
 	attrs := map[string]json.RawMessage{"a": json.RawMessage(`"caf\u00e9 \ud83d\ude00 \\u0000"`)}
-	rec := store.Record{EventID: "ev-1", Lead: &pipeline.Lead{Name: "Zoë", Attributes: attrs}}
+	rec := pipeline.Record{EventID: "ev-1", Lead: &pipeline.Lead{Name: "Zoë", Attributes: attrs}}
 	require.False(t, store.Storable(&rec))
 	require.Empty(t, rec.Invalid)
 	require.Equal(t, attrs, rec.Lead.Attributes)
@@ -67,7 +67,7 @@ func TestStorableLeavesCleanRecordsAlone(t *testing.T) {
 // A key sent with U+FFFD keeps its own value when another key becomes the same.
 func TestStorableKeyCollision(t *testing.T) {
 	t.Parallel()
-	rec := store.Record{EventID: "ev-1", Lead: &pipeline.Lead{Attributes: map[string]json.RawMessage{
+	rec := pipeline.Record{EventID: "ev-1", Lead: &pipeline.Lead{Attributes: map[string]json.RawMessage{
 		"a\uFFFD": json.RawMessage(`1`),
 		"a\x00":   json.RawMessage(`2`),
 	}}}
@@ -82,7 +82,7 @@ func TestStorableCoversEveryLeadTextField(t *testing.T) {
 	for _, f := range leadrules.TextFields(&l) {
 		*f = "x\x00"
 	}
-	rec := store.Record{EventID: "ev-1", Lead: &l}
+	rec := pipeline.Record{EventID: "ev-1", Lead: &l}
 	require.True(t, store.Storable(&rec))
 	for i, f := range leadrules.TextFields(&l) {
 		require.Equal(t, "x\uFFFD", *f, "field %d", i)

@@ -25,10 +25,10 @@ import (
 type recordingStore struct {
 	store.Store
 	mu   sync.Mutex
-	seen map[string]store.Record
+	seen map[string]pipeline.Record
 }
 
-func (s *recordingStore) Apply(ctx context.Context, recs []store.Record) ([]store.Result, error) {
+func (s *recordingStore) Apply(ctx context.Context, recs []pipeline.Record) ([]pipeline.Result, error) {
 	s.mu.Lock()
 	for _, r := range recs {
 		s.seen[r.EventID] = r
@@ -37,7 +37,7 @@ func (s *recordingStore) Apply(ctx context.Context, recs []store.Record) ([]stor
 	return s.Store.Apply(ctx, recs)
 }
 
-func (s *recordingStore) record(id string) (store.Record, bool) {
+func (s *recordingStore) record(id string) (pipeline.Record, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.seen[id]
@@ -49,7 +49,7 @@ func recording(rs **recordingStore) option {
 		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "leads.db"))
 		require.NoError(t, err)
 		t.Cleanup(func() { require.NoError(t, db.Close()) })
-		*rs = &recordingStore{Store: db, seen: map[string]store.Record{}}
+		*rs = &recordingStore{Store: db, seen: map[string]pipeline.Record{}}
 		return *rs
 	})
 }

@@ -221,7 +221,7 @@ type pending struct {
 type routedBatch struct {
 	start   time.Time
 	msgs    []pending
-	records []store.Record
+	records []pipeline.Record
 	// joined holds the starts of the routed batches gather joined to this one: each is still
 	// observed as a batch of its own once stored, so that saleassist_worker_batch_size and
 	// saleassist_worker_batch_duration_seconds keep counting the same batches (the worker-kill
@@ -272,7 +272,7 @@ func (w *Worker) routeBatch(rt *route.Router, acct string, msgs []jetstream.Msg)
 	// results in their original order.
 	routed := make([]routedMsg, len(msgs))
 	w.routeAll(context.Background(), rt, acct, msgs, routed)
-	b := &routedBatch{start: start, msgs: make([]pending, 0, len(msgs)), records: make([]store.Record, 0, len(msgs))}
+	b := &routedBatch{start: start, msgs: make([]pending, 0, len(msgs)), records: make([]pipeline.Record, 0, len(msgs))}
 	for _, r := range routed {
 		if r.ok {
 			b.msgs = append(b.msgs, r.p)
@@ -329,7 +329,7 @@ func (w *Worker) storeBatch(b *routedBatch) {
 		case res.Err != nil:
 			w.retry(p.msg, p.ev, res.Err)
 			continue
-		case res.Outcome == store.Duplicate:
+		case res.Outcome == pipeline.Duplicate:
 			w.count(p.ev, OutcomeDuplicate)
 		default:
 			w.count(p.ev, p.outcome)
@@ -360,9 +360,9 @@ func (w *Worker) storeBatch(b *routedBatch) {
 // the store is unavailable (store.UnavailableReason): it stores the records one by one, each in
 // a transaction of its own, so that one record the store refuses (a data error in a statement
 // the whole batch shares) holds none of the others up. A batch of one needs no second try.
-func (w *Worker) applyEach(b *routedBatch, err error) []store.Result {
+func (w *Worker) applyEach(b *routedBatch, err error) []pipeline.Result {
 	w.log.Warn("store batch failed, storing its events one by one", "events", len(b.records), "err", err)
-	results := make([]store.Result, len(b.records))
+	results := make([]pipeline.Result, len(b.records))
 	if len(b.records) == 1 {
 		results[0].Err = err
 		return results
@@ -409,7 +409,7 @@ func (w *Worker) observeBatches(b *routedBatch) {
 // routedMsg is one message after routing.
 type routedMsg struct {
 	p   pending
-	rec *store.Record
+	rec *pipeline.Record
 	ok  bool
 }
 
@@ -450,7 +450,7 @@ func (w *Worker) routeAll(ctx context.Context, rt *route.Router, acct string, ms
 
 // route decodes and routes one message of account acct's consumer with rt. It settles messages
 // that will not reach the store (dead letters, retries) and reports ok=false for them.
-func (w *Worker) route(ctx context.Context, rt *route.Router, acct string, m jetstream.Msg, delivered uint64) (pending, *store.Record, bool) {
+func (w *Worker) route(ctx context.Context, rt *route.Router, acct string, m jetstream.Msg, delivered uint64) (pending, *pipeline.Record, bool) {
 	ev, err := queue.EventFromMsg(m)
 	if err != nil {
 		// Not an envelope at all: something other than the ingest published it.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/leadrules"
 )
@@ -42,9 +43,9 @@ const maxAttempts = 8
 // An error that makes the whole transaction unusable (the context ended, the connection broke)
 // fails the batch, so the caller retries every record rather than giving up on one. Errors are
 // marked by what they say (classify: store.DataError, store.Unavailable).
-func (db *DB) Apply(ctx context.Context, records []store.Record) ([]store.Result, error) {
+func (db *DB) Apply(ctx context.Context, records []pipeline.Record) ([]pipeline.Result, error) {
 	if len(records) == 0 {
-		return []store.Result{}, nil
+		return []pipeline.Result{}, nil
 	}
 	keys := keySet{}
 	for i := range records {
@@ -87,7 +88,7 @@ func (e *busyKeysError) Error() string {
 }
 
 // attempt is one transaction of Apply; with isolate, the slow path.
-func (db *DB) attempt(ctx context.Context, records []store.Record, keys keySet, isolate bool) (_ []store.Result, err error) {
+func (db *DB) attempt(ctx context.Context, records []pipeline.Record, keys keySet, isolate bool) (_ []pipeline.Result, err error) {
 	pc, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connection: %w", err)
@@ -113,7 +114,7 @@ func (db *DB) attempt(ctx context.Context, records []store.Record, keys keySet, 
 	if err := begin(ctx, conn, records, locks, exclusive, p); err != nil {
 		return nil, err
 	}
-	var results []store.Result
+	var results []pipeline.Result
 	if isolate {
 		results, err = applyIsolated(ctx, conn, records, keys, p)
 	} else {
@@ -138,7 +139,7 @@ const lockKeys = `SELECT CASE WHEN x THEN pg_advisory_xact_lock(k) ELSE pg_advis
 	FROM unnest($1::bigint[], $2::bool[]) AS u(k, x)`
 
 // begin is round trip 1: BEGIN, the locks, and the reads the plan needs.
-func begin(ctx context.Context, conn *pgx.Conn, records []store.Record, locks []int64, exclusive []bool, p *planner) error {
+func begin(ctx context.Context, conn *pgx.Conn, records []pipeline.Record, locks []int64, exclusive []bool, p *planner) error {
 	var (
 		// Each lookup is by (account, key): parallel arrays of accounts and keys.
 		idAccts, ids, emailAccts, emails []string

@@ -4,6 +4,7 @@ import (
 	"hash/fnv"
 	"slices"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -103,7 +104,7 @@ func (ks keySet) add(kind, acct, value string, exclusive bool) {
 }
 
 // addRecord adds every key of rec, in the mode its lookups need.
-func (ks keySet) addRecord(rec *store.Record) {
+func (ks keySet) addRecord(rec *pipeline.Record) {
 	acct := store.Account(rec.Account)
 	ks.add(kindEvent, acct, rec.EventID, true)
 	if rec.Meeting != nil {

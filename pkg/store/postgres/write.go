@@ -145,7 +145,7 @@ func (w *writes) lead(e *entry) {
 
 // event adds rec's event row (and meeting), linked to leadID (0 for none; temporary for a new
 // lead, which must have been added first).
-func (w *writes) event(rec *store.Record, leadID int64) {
+func (w *writes) event(rec *pipeline.Record, leadID int64) {
 	e := &w.events
 	acct := store.Account(rec.Account)
 	e.accounts = append(e.accounts, acct)

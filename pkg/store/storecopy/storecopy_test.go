@@ -109,7 +109,7 @@ func buildSource(t *testing.T) source {
 	require.NoError(t, err)
 	defer st.Close()
 	t0 := time.Date(2026, 5, 1, 10, 0, 0, 123456789, time.UTC)
-	_, err = st.Apply(context.Background(), []store.Record{
+	_, err = st.Apply(context.Background(), []pipeline.Record{
 		{EventID: "raw-bytes", EventType: "odd_bytes", ReceivedAt: t0, Payload: []byte{'{', 0xff, 0xfe, 0x00, 'x', 0xc3, '}'},
 			Lead: &pipeline.Lead{Name: "Bytes Person", Email: "bytes@example.com", SeenAt: t0}, Invalid: "schema: not JSON"},
 		{EventID: "empty-payload", EventType: "odd_bytes", ReceivedAt: t0.Add(time.Second)},
@@ -235,7 +235,7 @@ func TestCopyPipelineStoreAndRerun(t *testing.T) {
 	pg, err := postgres.Open(ctx, url)
 	require.NoError(t, err)
 	defer pg.Close()
-	res, err := pg.Apply(ctx, []store.Record{{EventID: "after-copy", EventType: "t", ReceivedAt: time.Now(),
+	res, err := pg.Apply(ctx, []pipeline.Record{{EventID: "after-copy", EventType: "t", ReceivedAt: time.Now(),
 		Payload: []byte(`{}`), Lead: &pipeline.Lead{Email: "new@example.com"}}})
 	require.NoError(t, err)
 	require.NoError(t, res[0].Err)
@@ -276,7 +276,7 @@ func TestCopyRefusesDifferentData(t *testing.T) {
 	ctx := context.Background()
 	pg, err := postgres.Open(ctx, url)
 	require.NoError(t, err)
-	_, err = pg.Apply(ctx, []store.Record{{EventID: "elsewhere", EventType: "t", ReceivedAt: time.Now(),
+	_, err = pg.Apply(ctx, []pipeline.Record{{EventID: "elsewhere", EventType: "t", ReceivedAt: time.Now(),
 		Payload: []byte(`{}`), Lead: &pipeline.Lead{Email: "someone.else@example.com"}}})
 	require.NoError(t, err)
 	require.NoError(t, pg.Close())
@@ -309,7 +309,7 @@ func TestCopyRefusesWhileWorkersRun(t *testing.T) {
 	r, err := storecopy.Copy(ctx, src.path, url, storecopy.Options{ChunkSize: 100, Progress: func(storecopy.Progress) {
 		if !wrote {
 			wrote = true
-			_, err := w.Apply(ctx, []store.Record{{EventID: "late", EventType: "t", ReceivedAt: time.Now(), Payload: []byte(`{}`)}})
+			_, err := w.Apply(ctx, []pipeline.Record{{EventID: "late", EventType: "t", ReceivedAt: time.Now(), Payload: []byte(`{}`)}})
 			require.NoError(t, err)
 		}
 	}})

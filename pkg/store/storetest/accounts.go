@@ -41,7 +41,7 @@ const (
 )
 
 // in returns rec sent to account acct.
-func in(acct string, rec store.Record) store.Record {
+func in(acct string, rec pipeline.Record) pipeline.Record {
 	rec.Account = acct
 	return rec
 }
@@ -82,17 +82,17 @@ func testSamePersonTwoAccounts(t *testing.T, s BrowsingStore) {
 // The same event id in two accounts is two events, both stored; a resend in either account is
 // that account's duplicate.
 func testSameEventTwoAccounts(t *testing.T, s BrowsingStore) {
-	require.Equal(t, store.Stored, apply(t, s, in(acctA, record("ev-1", nil)))[0].Outcome)
-	require.Equal(t, store.Stored, apply(t, s, in(acctB, record("ev-1", nil)))[0].Outcome, "another account's event id is no duplicate")
+	require.Equal(t, pipeline.Stored, apply(t, s, in(acctA, record("ev-1", nil)))[0].Outcome)
+	require.Equal(t, pipeline.Stored, apply(t, s, in(acctB, record("ev-1", nil)))[0].Outcome, "another account's event id is no duplicate")
 
 	// In one batch: both new, then both duplicates.
 	res := apply(t, s, in(acctA, record("ev-2", nil)), in(acctB, record("ev-2", nil)), in(account.Default, record("ev-2", nil)))
 	for i, r := range res {
-		require.Equal(t, store.Stored, r.Outcome, "record %d", i)
+		require.Equal(t, pipeline.Stored, r.Outcome, "record %d", i)
 	}
 	res = apply(t, s, in(acctA, record("ev-1", nil)), in(acctB, record("ev-2", nil)), in(acctB, record("ev-3", nil)))
-	require.Equal(t, []store.Outcome{store.Duplicate, store.Duplicate, store.Stored},
-		[]store.Outcome{res[0].Outcome, res[1].Outcome, res[2].Outcome})
+	require.Equal(t, []pipeline.Outcome{pipeline.Duplicate, pipeline.Duplicate, pipeline.Stored},
+		[]pipeline.Outcome{res[0].Outcome, res[1].Outcome, res[2].Outcome})
 
 	for acct, n := range map[string]int64{acctA: 2, acctB: 3, account.Default: 1} {
 		require.EqualValues(t, n, accountCounts(t, s, acct).Events, acct)
@@ -132,7 +132,7 @@ func testNoMatchAcrossAccounts(t *testing.T, s BrowsingStore) {
 // A meeting id is unique per account: the same id in two accounts is two meetings, each linked
 // to its account's lead.
 func testSameMeetingTwoAccounts(t *testing.T, s BrowsingStore) {
-	withMeeting := func(acct, id, status string) store.Record {
+	withMeeting := func(acct, id, status string) pipeline.Record {
 		r := in(acct, record(id, asha()))
 		r.Meeting = &pipeline.Meeting{ID: "m-1", Status: status}
 		return r
@@ -162,7 +162,7 @@ func testEmptyAccountIsDefault(t *testing.T, s BrowsingStore) {
 	ev, err := s.Event(t.Context(), "", "ev-1")
 	require.NoError(t, err)
 	require.Equal(t, account.Default, ev.Account)
-	require.Equal(t, store.Duplicate, apply(t, s, in(account.Default, record("ev-1", asha())))[0].Outcome)
+	require.Equal(t, pipeline.Duplicate, apply(t, s, in(account.Default, record("ev-1", asha())))[0].Outcome)
 	require.Equal(t, accountCounts(t, s, ""), accountCounts(t, s, account.Default))
 }
 

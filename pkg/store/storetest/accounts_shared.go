@@ -22,7 +22,7 @@ func testSamePersonTwoAccountsManyWriters(t *testing.T, open func() store.Store)
 	err := together(writers, func(w int) error {
 		for i := range perWriter {
 			n := (i*writers + w*5) % (writers * perWriter)
-			var batch []store.Record
+			var batch []pipeline.Record
 			for _, acct := range []string{acctA, acctB} {
 				l := &pipeline.Lead{Email: "asha@example.com", MobileNumber: "+919876543210", SeenAt: t0}
 				batch = append(batch, in(acct, record(fmt.Sprintf("ev-%d", n), l)))

@@ -12,8 +12,8 @@ import (
 
 // SimpleRecord is an event of one new person known only by email: the smallest record that
 // writes a lead and an event, for tests and benchmarks of either store.
-func SimpleRecord(id, email string) store.Record {
-	return store.Record{EventID: id, EventType: "widget_new_conversation", ReceivedAt: time.Now(),
+func SimpleRecord(id, email string) pipeline.Record {
+	return pipeline.Record{EventID: id, EventType: "widget_new_conversation", ReceivedAt: time.Now(),
 		Payload: []byte(`{"payload":{"id":"` + id + `"}}`),
 		Lead:    &pipeline.Lead{Email: email, Name: "N " + id, SeenAt: time.Now()}}
 }
@@ -24,7 +24,7 @@ func BenchApply(b *testing.B, s store.Store, size int) {
 	ctx := context.Background()
 	n := 0
 	for b.Loop() {
-		batch := make([]store.Record, size)
+		batch := make([]pipeline.Record, size)
 		for i := range batch {
 			n++
 			batch[i] = SimpleRecord(fmt.Sprintf("ev-%d", n), fmt.Sprintf("l%d@example.com", n))

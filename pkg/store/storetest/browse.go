@@ -119,7 +119,7 @@ func testLeadsFilter(t *testing.T, s BrowsingStore) {
 
 // A filtered list pages like the full one.
 func testLeadsFilterPages(t *testing.T, s BrowsingStore) {
-	var recs []store.Record
+	var recs []pipeline.Record
 	for i := range 7 {
 		recs = append(recs, record(fmt.Sprintf("ev-%d", i), &pipeline.Lead{Name: fmt.Sprintf("Lead %d", i), MobileNumber: "+919876543210", SeenAt: t0.Add(time.Duration(i) * time.Second)}))
 		recs[i].Lead.Email = fmt.Sprintf("l%d@example.com", i) // one lead each, sharing a phone
@@ -144,7 +144,7 @@ func testLeadsFilterPages(t *testing.T, s BrowsingStore) {
 
 func testEachLead(t *testing.T, s BrowsingStore) {
 	n := store.MaxPageSize + 10
-	recs := make([]store.Record, n)
+	recs := make([]pipeline.Record, n)
 	for i := range recs {
 		recs[i] = record(fmt.Sprintf("ev-%d", i), &pipeline.Lead{Email: fmt.Sprintf("l%d@example.com", i), SeenAt: t0})
 	}

@@ -81,7 +81,7 @@ func testMeetingTwiceInOneBatch(t *testing.T, s BrowsingStore) {
 	res := apply(t, s, first, second, other, third, anonymous)
 	for i, r := range res {
 		require.NoError(t, r.Err, "record %d", i)
-		require.Equal(t, store.Stored, r.Outcome, "record %d", i)
+		require.Equal(t, pipeline.Stored, r.Outcome, "record %d", i)
 	}
 	require.Equal(t, store.Counts{Leads: 1, Events: 5, Meetings: 2}, counts(t, s))
 

@@ -23,7 +23,7 @@ func testDuplicateSeparateBatches(t *testing.T, s store.Store) {
 	dup := record("ev-1", &pipeline.Lead{Email: "asha@example.com", Name: "Changed", SeenAt: t0.Add(time.Hour)})
 	dup.Meeting = &pipeline.Meeting{ID: "m-1"}
 	r := apply(t, s, dup)[0]
-	require.Equal(t, store.Duplicate, r.Outcome)
+	require.Equal(t, pipeline.Duplicate, r.Outcome)
 	require.Equal(t, id, r.LeadID)
 	require.Equal(t, store.Counts{Leads: 1, Events: 1}, counts(t, s))
 	require.Equal(t, before, getLead(t, s, id))
@@ -33,8 +33,8 @@ func testDuplicateOneBatch(t *testing.T, s store.Store) {
 	first := record("ev-1", &pipeline.Lead{Email: "asha@example.com", Name: "Asha", SeenAt: t0})
 	second := record("ev-1", &pipeline.Lead{Email: "other@example.com", Name: "Other", SeenAt: t0.Add(time.Hour)})
 	res := apply(t, s, first, second)
-	require.Equal(t, store.Stored, res[0].Outcome)
-	require.Equal(t, store.Duplicate, res[1].Outcome)
+	require.Equal(t, pipeline.Stored, res[0].Outcome)
+	require.Equal(t, pipeline.Duplicate, res[1].Outcome)
 	require.Equal(t, res[0].LeadID, res[1].LeadID)
 	require.Equal(t, store.Counts{Leads: 1, Events: 1}, counts(t, s))
 	require.Equal(t, "Asha", getLead(t, s, res[0].LeadID).Name)
@@ -46,7 +46,7 @@ func testNoLead(t *testing.T, s store.Store) {
 	rec := record("ev-1", nil)
 	rec.EventType = "some_undocumented_event"
 	r := apply(t, s, rec)[0]
-	require.Equal(t, store.Stored, r.Outcome)
+	require.Equal(t, pipeline.Stored, r.Outcome)
 	require.Zero(t, r.LeadID)
 	ev, err := s.Event(t.Context(), "", "ev-1")
 	require.NoError(t, err)
@@ -73,7 +73,7 @@ func testInvalidEvents(t *testing.T, s store.Store) {
 	require.NotNil(t, none)
 	require.Empty(t, none)
 
-	var recs []store.Record
+	var recs []pipeline.Record
 	for i, id := range []string{"ev-a", "ev-b", "ev-c", "ev-d", "ev-e"} {
 		rec := record(id, &pipeline.Lead{Email: "asha@example.com", SeenAt: t0})
 		rec.ReceivedAt = t0.Add(time.Duration(i) * time.Minute)
@@ -134,12 +134,12 @@ func testBadRecordIsolated(t *testing.T, s store.Store) {
 	good1 := record("ev-1", &pipeline.Lead{Email: "one@example.com", SeenAt: t0})
 	good2 := record("ev-2", &pipeline.Lead{Email: "two@example.com", SeenAt: t0})
 
-	res, err := s.Apply(t.Context(), []store.Record{good1, noID, badMeeting, good2})
+	res, err := s.Apply(t.Context(), []pipeline.Record{good1, noID, badMeeting, good2})
 	require.NoError(t, err)
 	require.Len(t, res, 4)
 	for _, i := range []int{0, 3} {
 		require.NoError(t, res[i].Err)
-		require.Equal(t, store.Stored, res[i].Outcome)
+		require.Equal(t, pipeline.Stored, res[i].Outcome)
 	}
 	for _, i := range []int{1, 2} {
 		require.Error(t, res[i].Err, "record %d", i)
@@ -175,7 +175,7 @@ func testConcurrent(t *testing.T, s store.Store) {
 	for w := range workers {
 		wg.Go(func() {
 			// Each worker sends every event, starting at a different offset, in batches.
-			var recs []store.Record
+			var recs []pipeline.Record
 			for i := range events {
 				n := (i + w*events/workers) % events
 				recs = append(recs, record(fmt.Sprintf("ev-%d", n),
@@ -191,7 +191,7 @@ func testConcurrent(t *testing.T, s store.Store) {
 				for i, r := range res {
 					if r.Err != nil {
 						errs = append(errs, r.Err)
-					} else if r.Outcome == store.Stored {
+					} else if r.Outcome == pipeline.Stored {
 						storedN[recs[i].EventID]++
 					}
 				}

@@ -114,7 +114,7 @@ func testPruneHorizon(t *testing.T, s PruningStore, age Ager) {
 		require.WithinDuration(t, now.Add(-store.RetryHorizon), c, time.Minute)
 	}
 	require.Equal(t, store.PruneResult{Query: got.Query}, got, "nothing inside the horizon is removed")
-	require.Equal(t, store.Duplicate, apply(t, s, in(acctA, record("recent", nil)))[0].Outcome)
+	require.Equal(t, pipeline.Duplicate, apply(t, s, in(acctA, record("recent", nil)))[0].Outcome)
 	require.Equal(t, store.Counts{Leads: 1, Events: 1}, accountCounts(t, s, acctA))
 
 	// A zero cutoff removes nothing of its kind, however old.

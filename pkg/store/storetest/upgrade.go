@@ -60,11 +60,11 @@ func CheckUpgraded(t *testing.T, s BrowsingStore) {
 		record("ev-5", &pipeline.Lead{Email: "asha@example.com", City: "Pune", SeenAt: t1}),
 		record("ev-6", &pipeline.Lead{MobileNumber: "+911111111111", SeenAt: t1}),
 	)
-	require.Equal(t, store.Result{Outcome: store.Duplicate, LeadID: 1}, res[0])
-	require.Equal(t, store.Stored, res[1].Outcome)
+	require.Equal(t, pipeline.Result{Outcome: pipeline.Duplicate, LeadID: 1}, res[0])
+	require.Equal(t, pipeline.Stored, res[1].Outcome)
 	require.NotEqual(t, int64(1), res[1].LeadID, "account A's Asha is a lead of A's own")
-	require.Equal(t, store.Result{Outcome: store.Stored, LeadID: 1}, res[2])
-	require.Equal(t, store.Result{Outcome: store.Stored, LeadID: 2}, res[3])
+	require.Equal(t, pipeline.Result{Outcome: pipeline.Stored, LeadID: 1}, res[2])
+	require.Equal(t, pipeline.Result{Outcome: pipeline.Stored, LeadID: 2}, res[3])
 	require.Equal(t, "Pune", getLeadIn(t, s, def, 1).City)
 
 	m := record("ev-7", nil)

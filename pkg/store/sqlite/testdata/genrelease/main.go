@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/saleassist-pipeline/pipeline"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
 
@@ -22,8 +21,8 @@ func main() {
 		log.Fatal(err)
 	}
 	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	rec := func(id string, l *pipeline.Lead) store.Record {
-		return store.Record{EventID: id, EventType: "widget_new_conversation", ReceivedAt: t0,
+	rec := func(id string, l *pipeline.Lead) pipeline.Record {
+		return pipeline.Record{EventID: id, EventType: "widget_new_conversation", ReceivedAt: t0,
 			Payload: []byte(`{"event_type":"widget_new_conversation","payload":{"id":"` + id + `"},"metadata":{}}`), Lead: l}
 	}
 	a := rec("ev-1", &pipeline.Lead{Name: "Asha", Email: "asha@example.com", MobileNumber: "+919876543210", SeenAt: t0})
@@ -33,7 +32,7 @@ func main() {
 	d := rec("ev-4", nil)
 	d.EventType = "video_tile_click"
 	d.Invalid = "payload.id: missing"
-	res, err := db.Apply(ctx, []store.Record{a, b, c, d})
+	res, err := db.Apply(ctx, []pipeline.Record{a, b, c, d})
 	if err != nil {
 		log.Fatal(err)
 	}
