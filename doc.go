@@ -11,7 +11,12 @@
 //     phone-number database and x/text, and lives in pkg/mapping, which imports this.
 //   - Record, Result and Outcome (record.go): everything one event changes in the store, and
 //     what the store did with it; AddInvalid records what was wrong with the event as sent.
-//     pkg/store holds the Store contract that writes them, and its drivers.
+//     pkg/store holds the Store contract that writes them, and its drivers. NewRecord is where
+//     every handler starts building one.
+//   - HandlerFunc and Middleware (handler.go): what turns an event into its Record, and what
+//     wraps every handler; Permanent and InvalidError mark the errors a retry cannot fix.
+//     pkg/route routes by event type and holds the middleware, pkg/handlers one handler per
+//     type (its doc.go says how to add an event type).
 //
 // It imports the standard library and internal/jsonscan (the one JSON scanner, itself standard
 // library only), nothing else of ours and no third-party module, so every package may depend on

@@ -74,3 +74,14 @@ func (r *Record) AddInvalid(problem string) {
 		r.Invalid += InvalidSep + problem
 	}
 }
+
+// NewRecord returns the record that stores ev itself, with no lead or meeting yet: where every
+// handler starts.
+func NewRecord(ev *Event) *Record {
+	return &Record{
+		EventID:    ev.ID,
+		EventType:  ev.Type,
+		ReceivedAt: ev.ReceivedAt,
+		Payload:    ev.Body,
+	}
+}

@@ -19,7 +19,7 @@ func Register(r *route.Router, m *mapping.Mapper) {
 
 // NewRouter returns a router with every known handler, Unknown as the fallback, and the given
 // middleware.
-func NewRouter(m *mapping.Mapper, mw ...route.Middleware) *route.Router {
+func NewRouter(m *mapping.Mapper, mw ...pipeline.Middleware) *route.Router {
 	r := route.New(Unknown(m))
 	Register(r, m)
 	r.Use(mw...)
@@ -29,7 +29,7 @@ func NewRouter(m *mapping.Mapper, mw ...route.Middleware) *route.Router {
 // Unknown keeps an event of a type no handler knows: stored as received, with no lead unless it
 // carries payload.people_detail, in which case the person is still recorded. Nothing is dropped,
 // and the event is not retried forever.
-func Unknown(m *mapping.Mapper) route.HandlerFunc {
+func Unknown(m *mapping.Mapper) pipeline.HandlerFunc {
 	return func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 		rec, _, err := withLead(ctx, m, ev)
 		return rec, err
@@ -41,19 +41,19 @@ func Unknown(m *mapping.Mapper) route.HandlerFunc {
 func withLead(ctx context.Context, m *mapping.Mapper, ev *pipeline.Event) (*pipeline.Record, map[string]any, error) {
 	doc, err := route.Document(ctx, ev)
 	if err != nil {
-		return nil, nil, route.Permanent(err)
+		return nil, nil, pipeline.Permanent(err)
 	}
-	rec := route.NewRecord(ev)
+	rec := pipeline.NewRecord(ev)
 	payload, _ := doc["payload"].(map[string]any)
 	if payload == nil {
 		return rec, nil, nil
 	}
 	l, err := m.FromEvent(ev.Type, doc, ev.ReceivedAt)
 	if err != nil {
-		return nil, nil, route.Permanent(err)
+		return nil, nil, pipeline.Permanent(err)
 	}
 	if l != nil && !l.IgnoredSeenAt.IsZero() {
-		route.AddInvalid(rec, futureTime(l.IgnoredSeenAt, ev.ReceivedAt, m.MaxClockSkew()))
+		rec.AddInvalid(futureTime(l.IgnoredSeenAt, ev.ReceivedAt, m.MaxClockSkew()))
 	}
 	rec.Lead = l
 	return rec, payload, nil

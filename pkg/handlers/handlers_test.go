@@ -11,7 +11,6 @@ import (
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
 	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
-	"github.com/saleassist-pipeline/pipeline/pkg/route"
 )
 
 const meetingID = "6380dc9b-3af9-4362-b7b1-32d47c13df4f"
@@ -134,14 +133,14 @@ func TestUndecodableBodyIsPermanent(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 
-	for name, h := range map[string]route.HandlerFunc{
+	for name, h := range map[string]pipeline.HandlerFunc{
 		"widget_new_conversation": handlers.WidgetNewConversation(b.mapper),
 		"unknown":                 handlers.Unknown(b.mapper),
 	} {
 		rec, err := h(context.Background(), b.event("e3", "x", []byte(`{"payload": `)))
 		require.Error(t, err, name)
 		require.Nil(t, rec, name)
-		require.True(t, route.IsPermanent(err), name)
+		require.True(t, pipeline.IsPermanent(err), name)
 	}
 }
 
@@ -150,7 +149,7 @@ func TestNewRouter(t *testing.T) {
 	b := setup(t)
 
 	var seen []string
-	mw := func(next route.HandlerFunc) route.HandlerFunc {
+	mw := func(next pipeline.HandlerFunc) pipeline.HandlerFunc {
 		return func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 			seen = append(seen, ev.Type)
 			return next(ctx, ev)

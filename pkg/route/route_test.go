@@ -2,8 +2,6 @@ package route_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -36,7 +34,7 @@ func newEvent(id, typ string, body []byte) *pipeline.Event {
 }
 
 // named returns a handler that answers with a record whose EventType says which handler ran.
-func named(name string) route.HandlerFunc {
+func named(name string) pipeline.HandlerFunc {
 	return func(_ context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 		return &pipeline.Record{EventID: ev.ID, EventType: name}, nil
 	}
@@ -79,8 +77,8 @@ func TestMiddlewareOrderFirstUseOutermost(t *testing.T) {
 		defer mu.Unlock()
 		calls = append(calls, s)
 	}
-	mw := func(name string) route.Middleware {
-		return func(next route.HandlerFunc) route.HandlerFunc {
+	mw := func(name string) pipeline.Middleware {
+		return func(next pipeline.HandlerFunc) pipeline.HandlerFunc {
 			return func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 				record(name + " before")
 				rec, err := next(ctx, ev)
@@ -91,11 +89,11 @@ func TestMiddlewareOrderFirstUseOutermost(t *testing.T) {
 	}
 	r := route.New(func(_ context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 		record("fallback")
-		return route.NewRecord(ev), nil
+		return pipeline.NewRecord(ev), nil
 	})
 	r.Handle("a", func(_ context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 		record("handler")
-		return route.NewRecord(ev), nil
+		return pipeline.NewRecord(ev), nil
 	})
 	r.Use(mw("first"))
 	r.Use(mw("second"), mw("third"))
@@ -131,7 +129,7 @@ func TestRecoverTurnsPanicIntoPermanentError(t *testing.T) {
 	rec, err := r.Dispatch(context.Background(), newEvent("evt-42", "boom", nil))
 	require.Error(t, err)
 	require.Nil(t, rec)
-	require.True(t, route.IsPermanent(err))
+	require.True(t, pipeline.IsPermanent(err))
 	require.Contains(t, err.Error(), "evt-42")
 	require.Contains(t, err.Error(), "panicked")
 	require.Contains(t, err.Error(), "kaboom")
@@ -142,35 +140,12 @@ func TestRecoverTurnsPanicIntoPermanentError(t *testing.T) {
 	require.Equal(t, "fallback", rec.EventType)
 }
 
-func TestPermanent(t *testing.T) {
-	t.Parallel()
-
-	require.NoError(t, route.Permanent(nil))
-	require.False(t, route.IsPermanent(nil))
-
-	base := errors.New("bad event")
-	p := route.Permanent(base)
-	require.True(t, route.IsPermanent(p))
-	require.ErrorIs(t, p, base, "Permanent keeps the cause reachable")
-	require.Equal(t, "bad event", p.Error())
-
-	wrapped := fmt.Errorf("handle event 7: %w", p)
-	require.True(t, route.IsPermanent(wrapped))
-	require.True(t, route.IsPermanent(fmt.Errorf("outer: %w", wrapped)))
-	require.True(t, route.IsPermanent(errors.Join(errors.New("other"), p)))
-
-	require.False(t, route.IsPermanent(base))
-	require.False(t, route.IsPermanent(fmt.Errorf("transient: %w", base)))
-	// %v flattens the error: the mark is lost, as it should be.
-	require.False(t, route.IsPermanent(fmt.Errorf("flattened: %v", p)))
-}
-
 // validateRouter returns a router whose handlers count their calls, behind Validate.
 func validateRouter(b *testBundle) (*route.Router, *int) {
 	var called int
 	h := func(_ context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 		called++
-		return route.NewRecord(ev), nil
+		return pipeline.NewRecord(ev), nil
 	}
 	r := route.New(h)
 	r.Handle(pipeline.WidgetNewConversation, h)
@@ -200,8 +175,8 @@ func TestValidateViolationsAreRecordedNotDeadLettered(t *testing.T) {
 	var seen error
 	h := func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 		seen = route.Violation(ctx)
-		rec := route.NewRecord(ev)
-		route.AddInvalid(rec, "seen_at: from the handler")
+		rec := pipeline.NewRecord(ev)
+		rec.AddInvalid("seen_at: from the handler")
 		return rec, nil
 	}
 	r := route.New(h)
@@ -248,8 +223,8 @@ func TestValidateEnvelopeWithoutPayloadIsInvalid(t *testing.T) {
 		rec, err := r.Dispatch(context.Background(), newEvent("e2", tc.typ, []byte(tc.body)))
 		require.Error(t, err, tc.body)
 		require.Nil(t, rec, tc.body)
-		require.True(t, route.IsInvalid(err), tc.body)
-		require.True(t, route.IsPermanent(err), tc.body)
+		require.True(t, pipeline.IsInvalid(err), tc.body)
+		require.True(t, pipeline.IsPermanent(err), tc.body)
 		require.Contains(t, err.Error(), "/payload", tc.body)
 	}
 	require.Zero(t, *called, "an envelope without a payload must not reach its handler")
@@ -270,15 +245,7 @@ func TestValidateUndecodableBodyIsPermanent(t *testing.T) {
 	rec, err := r.Dispatch(context.Background(), ev)
 	require.Error(t, err)
 	require.Nil(t, rec)
-	require.True(t, route.IsPermanent(err))
+	require.True(t, pipeline.IsPermanent(err))
 	require.Contains(t, err.Error(), "e3")
 	require.Zero(t, *called)
-}
-
-func TestNewRecord(t *testing.T) {
-	t.Parallel()
-
-	ev := newEvent("e4", "t", []byte(`{"x":1}`))
-	rec := route.NewRecord(ev)
-	require.Equal(t, &pipeline.Record{EventID: "e4", EventType: "t", ReceivedAt: ev.ReceivedAt, Payload: ev.Body}, rec)
 }

@@ -475,10 +475,10 @@ func (w *Worker) route(ctx context.Context, rt *route.Router, acct string, m jet
 	rec, err := rt.Dispatch(ctx, ev)
 	w.metrics.handle.Observe(time.Since(t0).Seconds())
 	switch {
-	case err != nil && route.IsInvalid(err):
+	case err != nil && pipeline.IsInvalid(err):
 		w.deadLetter(m, ev, ReasonInvalid, err)
 		return pending{}, nil, false
-	case err != nil && route.IsPermanent(err):
+	case err != nil && pipeline.IsPermanent(err):
 		w.deadLetter(m, ev, ReasonPermanent, err)
 		return pending{}, nil, false
 	case err != nil:

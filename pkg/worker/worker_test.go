@@ -280,7 +280,7 @@ func TestRunSettlesEverythingOnCancel(t *testing.T) {
 	var handed atomic.Int64
 	b := setup(t, withRouter(func(m *mapping.Mapper, v *schema.Validator) *route.Router {
 		r := handlers.NewRouter(m, route.Recover, route.Validate(v))
-		r.Use(func(next route.HandlerFunc) route.HandlerFunc {
+		r.Use(func(next pipeline.HandlerFunc) pipeline.HandlerFunc {
 			return func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 				handed.Add(1)
 				return next(ctx, ev)
