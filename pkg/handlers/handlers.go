@@ -1,5 +1,3 @@
-// Package handlers holds one handler per SaleAssist event type, plus the fallback for types we do
-// not know yet. Each turns an event into the pipeline.Record the worker writes.
 package handlers
 
 import (
@@ -12,7 +10,8 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 )
 
-// Register adds every known event type's handler to r.
+// Register adds every known event type's handler to r: the router's list of event types, which
+// TestEventTypesAgree compares with the schemas' and the default mapping's (see doc.go).
 func Register(r *route.Router, m *mapping.Mapper) {
 	r.Handle(pipeline.WidgetNewConversation, WidgetNewConversation(m))
 }

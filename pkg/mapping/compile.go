@@ -33,6 +33,10 @@ type section struct {
 	lead                 map[string]*entry // nil value: this type does not map the target
 }
 
+// empty reports whether s changes nothing of the common mapping (an event type listed with
+// {} or nothing, as default.yaml lists the types the pipeline knows).
+func (s *section) empty() bool { return !s.personSet && !s.seenAtSet && len(s.lead) == 0 }
+
 // entry is one target and where its value comes from.
 type entry struct {
 	field      fieldID
@@ -97,6 +101,10 @@ func compile(file string, root *yaml.Node) (*Mapping, error) {
 	}
 	mp := &Mapping{source: file, base: newPlan(&base, nil), types: make(map[string]*plan, len(types))}
 	for t, s := range types {
+		if s.empty() {
+			mp.types[t] = mp.base // the common mapping as it is: the very same plan
+			continue
+		}
 		mp.types[t] = newPlan(&base, s)
 	}
 	return mp, nil

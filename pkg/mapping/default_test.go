@@ -138,7 +138,10 @@ func TestDefaultMapping(t *testing.T) {
 	mp := DefaultMapping()
 	require.Same(t, mp, DefaultMapping())
 	require.Equal(t, defaultSource, mp.Source())
-	require.Empty(t, mp.EventTypes())
+	// Every event type the pipeline knows is listed, using the common mapping as it is
+	// (pkg/handlers' TestEventTypesAgree checks the list against the schemas and the router).
+	require.Equal(t, []string{"widget_new_conversation"}, mp.EventTypes())
+	require.Same(t, mp.base, mp.planFor("widget_new_conversation"))
 	require.Same(t, mp, setup(t).mapper.Mapping())
 	m, err := NewMapper("IN", WithMapping(nil))
 	require.NoError(t, err)

@@ -32,8 +32,8 @@ type Mapping struct {
 // Source is where the mapping came from: the name it was loaded or parsed under.
 func (mp *Mapping) Source() string { return mp.source }
 
-// EventTypes returns, sorted, the event types that have a mapping of their own; every other
-// type uses the common one.
+// EventTypes returns, sorted, the event types listed under event_types (with a mapping of their
+// own, or with {} to use the common one as it is); every other type uses the common one.
 func (mp *Mapping) EventTypes() []string {
 	types := make([]string, 0, len(mp.types))
 	for t := range mp.types {

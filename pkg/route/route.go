@@ -8,6 +8,7 @@ package route
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/saleassist-pipeline/pipeline"
 )
@@ -35,6 +36,16 @@ func (r *Router) Use(mw ...pipeline.Middleware) { r.mw = append(r.mw, mw...) }
 func (r *Router) Known(eventType string) bool {
 	_, ok := r.handlers[eventType]
 	return ok
+}
+
+// Types returns, sorted, the event types that have a handler of their own.
+func (r *Router) Types() []string {
+	types := make([]string, 0, len(r.handlers))
+	for t := range r.handlers {
+		types = append(types, t)
+	}
+	slices.Sort(types)
+	return types
 }
 
 // Dispatch runs the handler for ev.Type (or the fallback) inside the middleware. Within it,

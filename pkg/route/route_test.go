@@ -63,6 +63,10 @@ func TestKnown(t *testing.T) {
 	require.True(t, r.Known("a"))
 	require.False(t, r.Known("b"))
 	require.False(t, r.Known(""))
+	require.Equal(t, []string{"a"}, r.Types())
+	r.Handle("0", named("handler-0"))
+	require.Equal(t, []string{"0", "a"}, r.Types(), "sorted")
+	require.Empty(t, route.New(named("fallback")).Types(), "the fallback is no type of its own")
 }
 
 func TestMiddlewareOrderFirstUseOutermost(t *testing.T) {

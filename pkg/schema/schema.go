@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -128,6 +129,16 @@ func eventTypeConst(doc any) string {
 func (v *Validator) HasSchema(eventType string) bool {
 	_, ok := v.events[eventType]
 	return ok
+}
+
+// EventTypes returns, sorted, the event types that have a schema of their own.
+func (v *Validator) EventTypes() []string {
+	types := make([]string, 0, len(v.events))
+	for t := range v.events {
+		types = append(types, t)
+	}
+	slices.Sort(types)
+	return types
 }
 
 // ValidateEvent validates an already-decoded envelope document (map from a json.Decoder with
