@@ -258,9 +258,9 @@ func TestDockerignore(t *testing.T) {
 	for _, p := range []string{".git/config", ".env", "data/leads.db"} {
 		require.True(t, excluded(p), ".dockerignore should exclude %s", p)
 	}
-	for _, p := range []string{"go.mod", "go.sum", "cmd/ingest/main.go", "pkg/app/ingestapp/program.go", "pkg/lead/mapping/default.yaml",
-		"pkg/store/sqlite/migrate.go", "internal/testkit/doc.go", "proto-free-schemas/embed.go",
-		"proto-free-schemas/envelope.schema.json", "deploy/healthcheck/main.go", "deploy/doc.go"} {
+	for _, p := range []string{"go.mod", "go.sum", "cmd/ingest/main.go", "pkg/app/ingestapp/program.go", "pkg/mapping/default.yaml",
+		"pkg/store/sqlite/migrate.go", "internal/testkit/doc.go", "proto-free-schemas/schemas/embed.go",
+		"proto-free-schemas/schemas/envelope.schema.json", "deploy/healthcheck/main.go", "deploy/doc.go"} {
 		require.False(t, excluded(p), ".dockerignore excludes %s, which the build needs", p)
 		_, err := os.Stat(repoPath(p))
 		require.NoError(t, err)

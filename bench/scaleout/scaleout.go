@@ -24,10 +24,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/bench/workerbench"
 	"github.com/saleassist-pipeline/pipeline/drills"
 	"github.com/saleassist-pipeline/pipeline/internal/lab"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -466,7 +466,7 @@ func connectNATS(ctx context.Context, url string, p *proc) (*nats.Conn, error) {
 func prefill(ctx context.Context, nc *nats.Conn, tpl *workerbench.Template, events int, hot bool) error {
 	run := strconv.FormatInt(runSeq.Add(1), 10)
 	now := time.Now().UTC()
-	_, err := workerbench.Publish(ctx, nc, queue.DefaultConfig(), events, func(i int) *event.Event {
+	_, err := workerbench.Publish(ctx, nc, queue.DefaultConfig(), events, func(i int) *pipeline.Event {
 		person := i
 		if hot {
 			person = 0
@@ -475,7 +475,7 @@ func prefill(ctx context.Context, nc *nats.Conn, tpl *workerbench.Template, even
 		p := strconv.Itoa(person)
 		body := tpl.Body(id, "person-"+run+"-"+p+"@example.com", fmt.Sprintf("+9198%08d", person),
 			"scaleout-meeting-"+run+"-"+p, fmt.Sprintf("+9197%08d", person))
-		return &event.Event{ID: id, Type: event.WidgetNewConversation, ReceivedAt: now, Body: body}
+		return &pipeline.Event{ID: id, Type: pipeline.WidgetNewConversation, ReceivedAt: now, Body: body}
 	})
 	return err
 }

@@ -22,9 +22,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/saleassist-pipeline/pipeline"
 	naive "github.com/saleassist-pipeline/pipeline/bench/naive/worker"
 	"github.com/saleassist-pipeline/pipeline/pkg/app/workerapp"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
 )
@@ -287,7 +287,7 @@ func processCPU() time.Duration {
 func prefill(ctx context.Context, nc *nats.Conn, cfg queue.Config, spec DrainSpec) error {
 	run := strconv.FormatInt(runSeq.Add(1), 10)
 	now := time.Now().UTC()
-	stream, err := Publish(ctx, nc, cfg, spec.Events, func(i int) *event.Event {
+	stream, err := Publish(ctx, nc, cfg, spec.Events, func(i int) *pipeline.Event {
 		id := eventID(run, i)
 		person := i
 		if spec.PerPerson > 1 {
@@ -301,7 +301,7 @@ func prefill(ctx context.Context, nc *nats.Conn, cfg queue.Config, spec DrainSpe
 		if spec.MeetingPerPerson {
 			meeting, alt = meetingID(run, person), altPhone(person)
 		}
-		return &event.Event{ID: id, Type: event.WidgetNewConversation, ReceivedAt: now, Body: spec.Template.Body(id, email(run, person), ph, meeting, alt)}
+		return &pipeline.Event{ID: id, Type: pipeline.WidgetNewConversation, ReceivedAt: now, Body: spec.Template.Body(id, email(run, person), ph, meeting, alt)}
 	})
 	if err != nil {
 		return err
@@ -319,7 +319,7 @@ func prefill(ctx context.Context, nc *nats.Conn, cfg queue.Config, spec DrainSpe
 // Publish publishes n events, eventAt(i) for each i, into cfg's events stream (made if missing)
 // with async publishing (up to 4096 in flight), and returns once JetStream has acknowledged every
 // one: the pre-filled backlog of a drain (here and in bench/scaleout).
-func Publish(ctx context.Context, nc *nats.Conn, cfg queue.Config, n int, eventAt func(i int) *event.Event) (jetstream.Stream, error) {
+func Publish(ctx context.Context, nc *nats.Conn, cfg queue.Config, n int, eventAt func(i int) *pipeline.Event) (jetstream.Stream, error) {
 	var pubErrs atomic.Int64
 	js, err := jetstream.New(nc,
 		jetstream.WithPublishAsyncMaxPending(4096),

@@ -20,7 +20,7 @@ func stdDocument(body []byte) (map[string]any, error) {
 }
 
 // fixture reads the sample itself: testkit.Fixture is not reachable from here (testkit imports
-// pkg/event, which imports this package).
+// the root package pipeline, which imports this package).
 func fixture(t testing.TB) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "fixtures", "widget_new_conversation.json"))

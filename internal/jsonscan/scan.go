@@ -2,16 +2,17 @@
 // strings with their escapes, numbers, literals, the nesting limit) written once, as functions
 // over a []byte and an index, for the two places that read JSON on the hot path:
 //
-//   - the ingest's head scan (pkg/event, scan.go): checks a body is valid JSON exactly as
+//   - the ingest's head scan (the root package pipeline, scan.go): checks a body is valid JSON exactly as
 //     encoding/json.Valid decides, and picks out event_type, payload and payload.id without
 //     allocating;
 //   - the worker's document decoder (Decode, decode.go here): the body as generic values,
 //     exactly as encoding/json with UseNumber decodes it into a map[string]any, in one pass.
 //
-// Both agree with encoding/json by construction and by fuzzing (FuzzScanHead in pkg/event,
-// FuzzDecodeDocument here). It imports only the standard library, so the domain packages may use
-// it. encoding/json itself still serves where speed does not matter and its exact error texts
-// are the answer (the ingest's slow path explaining a bad body, with line and column).
+// Both agree with encoding/json by construction and by fuzzing (FuzzScanHead in the root
+// package, FuzzDecodeDocument here). It imports only the standard library, so the domain package
+// (the module root) may use it. encoding/json itself still serves where speed does not matter
+// and its exact error texts are the answer (the ingest's slow path explaining a bad body, with
+// line and column).
 package jsonscan
 
 import (

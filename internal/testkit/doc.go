@@ -6,7 +6,7 @@
 // them on (NewEvent, EventAt, FixtureEvent), and HMAC signatures of webhook bodies (HMAC,
 // HMACHex). Everything here drives real components; there are no mocks.
 //
-// testkit imports pkg/queue and pkg/event, so those packages' tests may use it only from their
-// external test packages (queue_test, event_test). It imports nothing else of ours: any other
+// testkit imports pkg/queue and the root package pipeline, so those packages' tests may use it
+// only from their external test packages (queue_test, pipeline_test). It imports nothing else of ours: any other
 // package's in-package tests may use it.
 package testkit

@@ -11,9 +11,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/jsonscan"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 )
 
 func TestDecodeNumbersDecodesAsTheWorker(t *testing.T) {
@@ -49,15 +49,15 @@ func TestEvents(t *testing.T) {
 	before := time.Now()
 	ev := testkit.FixtureEvent(t, "ev-1")
 	require.Equal(t, "ev-1", ev.ID)
-	require.Equal(t, event.WidgetNewConversation, ev.Type)
+	require.Equal(t, pipeline.WidgetNewConversation, ev.Type)
 	require.Equal(t, time.UTC, ev.ReceivedAt.Location())
 	require.False(t, ev.ReceivedAt.Before(before.Truncate(time.Second)))
-	head, err := event.ParseHead(ev.Body)
+	head, err := pipeline.ParseHead(ev.Body)
 	require.NoError(t, err)
 	require.Equal(t, "ev-1", head.ID, "payload.id follows the event id")
 
 	at := time.Date(2024, 7, 11, 10, 0, 0, 0, time.UTC)
-	require.Equal(t, &event.Event{ID: "a", Type: "t", ReceivedAt: at, Body: []byte("{}")},
+	require.Equal(t, &pipeline.Event{ID: "a", Type: "t", ReceivedAt: at, Body: []byte("{}")},
 		testkit.EventAt("a", "t", []byte("{}"), at))
 }
 

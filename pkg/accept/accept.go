@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
+	"github.com/saleassist-pipeline/pipeline"
 )
 
 // DefaultMaxBody is the largest body taken unless MAX_BODY_BYTES says otherwise (1 MiB): the
@@ -36,7 +36,7 @@ func FromHeader(h http.Header, raw []byte) Request {
 
 // Accepted is a body the pipeline takes: its head and the body as UTF-8, the form that is stored.
 type Accepted struct {
-	Head event.Head
+	Head pipeline.Head
 	// Body is the decoded body; it may share memory with Request.Raw.
 	Body []byte
 }
@@ -50,7 +50,7 @@ type Rejection struct {
 	Message string
 	// Keep is false only where keeping cannot help: an empty body, or one over the size limit.
 	Keep bool
-	// Err is the underlying error (ErrTooLarge, ErrNotInCharset, an *event.SyntaxError, …).
+	// Err is the underlying error (ErrTooLarge, ErrNotInCharset, an *pipeline.SyntaxError, …).
 	Err error
 }
 
@@ -91,9 +91,9 @@ func Body(req Request, limit int64) (Accepted, *Rejection) {
 			return Accepted{}, unsupported(err)
 		}
 	}
-	head, err := event.ParseHead(body)
+	head, err := pipeline.ParseHead(body)
 	if err != nil {
-		var se *event.SyntaxError
+		var se *pipeline.SyntaxError
 		if errors.As(err, &se) {
 			return Accepted{}, &Rejection{Status: http.StatusBadRequest, Code: "invalid_json", Keep: true, Err: err,
 				Message: err.Error() + "; send the event as a JSON object"}

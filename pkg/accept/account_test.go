@@ -7,9 +7,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/accept"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 )
 
 func TestForAccount(t *testing.T) {
@@ -17,7 +17,7 @@ func TestForAccount(t *testing.T) {
 	acme := &account.Account{ID: "acme", ClientIDs: []string{"c-1", "c-2"}}
 	anyClient := &account.Account{ID: account.Default}
 	head := func(clientID string) accept.Accepted {
-		return accept.Accepted{Head: event.Head{Type: "x", ID: "1", ClientID: clientID}}
+		return accept.Accepted{Head: pipeline.Head{Type: "x", ID: "1", ClientID: clientID}}
 	}
 
 	require.Nil(t, accept.ForAccount(head("c-2"), acme), "one of the account's client ids")

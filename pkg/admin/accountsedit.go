@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
+	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 )
 
 // RotatedSecret is the result of a secret rotation: the new secret (shown once; empty when old

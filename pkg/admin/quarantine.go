@@ -8,9 +8,9 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/accept"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -90,7 +90,7 @@ func (o *Ops) ReplayQuarantined(ctx context.Context, id uint64, body []byte) (Re
 
 // reaccept reads quarantined request m, or body instead when it is not nil, as the webhook
 // would, for the account whose URL it came to.
-func (o *Ops) reaccept(ctx context.Context, m *jetstream.RawStreamMsg, body []byte) (*event.Event, error) {
+func (o *Ops) reaccept(ctx context.Context, m *jetstream.RawStreamMsg, body []byte) (*pipeline.Event, error) {
 	q, acct, id := queue.QuarantineEntry(m), queue.AccountOf(m.Header), m.Sequence
 	owner, err := o.replayAccount(ctx, acct, id)
 	if err != nil {
@@ -118,7 +118,7 @@ func (o *Ops) reaccept(ctx context.Context, m *jetstream.RawStreamMsg, body []by
 	if received.IsZero() {
 		received = time.Now().UTC()
 	}
-	return &event.Event{ID: a.Head.ID, Type: a.Head.Type, ReceivedAt: received, Body: a.Body, Account: acct}, nil
+	return &pipeline.Event{ID: a.Head.ID, Type: a.Head.Type, ReceivedAt: received, Body: a.Body, Account: acct}, nil
 }
 
 // replayAccount is the account a quarantine entry of account id is replayed into, as the

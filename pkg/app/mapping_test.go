@@ -18,7 +18,7 @@ import (
 // an attribute and adds the meeting status for widget_new_conversation only.
 func TestMappingFileShapesTheLead(t *testing.T) {
 	t.Parallel()
-	example, err := filepath.Abs("../lead/mapping/testdata/mapping.example.yaml")
+	example, err := filepath.Abs("../mapping/testdata/mapping.example.yaml")
 	require.NoError(t, err)
 	tb := startIngest(t, t.TempDir(), map[string]string{"WEBHOOK_SECRETS": testSecret, "MAPPING_FILE": example})
 	tb.post(t, testkit.Fixture(t))

@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
+	"github.com/saleassist-pipeline/pipeline"
 )
 
 // storeFor stores bodies as events sent to account acct, one batch each, and returns the lead ids.
@@ -19,7 +19,7 @@ func (b *testBundle) storeFor(t *testing.T, acct string, bodies ...[]byte) []int
 	for _, body := range bodies {
 		rec := dispatch(t, body)
 		rec.Account = acct
-		res, err := b.db.Apply(context.Background(), []store.Record{*rec})
+		res, err := b.db.Apply(context.Background(), []pipeline.Record{*rec})
 		require.NoError(t, err)
 		require.NoError(t, res[0].Err)
 		ids = append(ids, res[0].LeadID)

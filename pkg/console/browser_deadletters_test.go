@@ -17,7 +17,7 @@ import (
 )
 
 // api calls the console's JSON API with the admin token.
-func (p *pipeline) api(t *testing.T, method, path string, body io.Reader) (int, []byte) {
+func (p *standalone) api(t *testing.T, method, path string, body io.Reader) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, p.console+path, body)
 	require.NoError(t, err)
@@ -53,7 +53,7 @@ func (b *browser) awaitText(t *testing.T, sel, want string) {
 }
 
 // deadLetters lists the dead letters by event id → dead-letter id and reason.
-func (p *pipeline) deadLetters(t *testing.T) map[string]dlEntry {
+func (p *standalone) deadLetters(t *testing.T) map[string]dlEntry {
 	t.Helper()
 	code, body := p.api(t, http.MethodGet, "/api/deadletters", nil)
 	require.Equal(t, http.StatusOK, code, string(body))
@@ -75,7 +75,7 @@ type dlEntry struct {
 }
 
 // awaitDeadLetter waits until the worker has dead-lettered event id, and returns it.
-func (p *pipeline) awaitDeadLetter(t *testing.T, id string) dlEntry {
+func (p *standalone) awaitDeadLetter(t *testing.T, id string) dlEntry {
 	t.Helper()
 	var d dlEntry
 	require.Eventually(t, func() bool {
@@ -87,7 +87,7 @@ func (p *pipeline) awaitDeadLetter(t *testing.T, id string) dlEntry {
 }
 
 // eventsPublished is the events stream's last sequence: how many events were ever published.
-func (p *pipeline) eventsPublished(t *testing.T) uint64 {
+func (p *standalone) eventsPublished(t *testing.T) uint64 {
 	t.Helper()
 	s, err := p.js.Stream(context.Background(), queue.DefaultStream)
 	require.NoError(t, err)

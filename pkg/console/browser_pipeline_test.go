@@ -30,10 +30,10 @@ const (
 	evilName      = `<img src=x onerror=alert(1)>`
 )
 
-// pipeline is the real standalone cmd/ingest (embedded JetStream, in-process worker, SQLite or
+// standalone is the real standalone cmd/ingest (embedded JetStream, in-process worker, SQLite or
 // the PostgreSQL database of DATABASE_URL) serving the console, as `go run ./cmd/ingest` does,
 // on random ports.
-type pipeline struct {
+type standalone struct {
 	ingest  *ingestapp.Program
 	console string // base URL
 	dataDir string
@@ -43,9 +43,9 @@ type pipeline struct {
 
 // startPipeline starts the pipeline on dbURL, its DATABASE_URL; empty is the data directory's
 // SQLite file.
-func startPipeline(t *testing.T, dbURL string) *pipeline {
+func startPipeline(t *testing.T, dbURL string) *standalone {
 	t.Helper()
-	p := &pipeline{dataDir: t.TempDir()}
+	p := &standalone{dataDir: t.TempDir()}
 	m := ingestapp.New()
 	env := map[string]string{"WEBHOOK_SECRETS": webhookSecret, "ADMIN_TOKEN": adminToken}
 	if dbURL != "" {
@@ -74,7 +74,7 @@ func startPipeline(t *testing.T, dbURL string) *pipeline {
 }
 
 // post sends a webhook as SaleAssist does.
-func (p *pipeline) post(t *testing.T, body []byte) {
+func (p *standalone) post(t *testing.T, body []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, "http://"+p.ingest.Addr()+"/webhooks/saleassist", bytes.NewReader(body))
 	require.NoError(t, err)
@@ -87,7 +87,7 @@ func (p *pipeline) post(t *testing.T, body []byte) {
 }
 
 // awaitEvent waits until the worker has stored the event.
-func (p *pipeline) awaitEvent(t *testing.T, id string) *store.StoredEvent {
+func (p *standalone) awaitEvent(t *testing.T, id string) *store.StoredEvent {
 	t.Helper()
 	var ev *store.StoredEvent
 	require.Eventually(t, func() bool {
@@ -101,7 +101,7 @@ func (p *pipeline) awaitEvent(t *testing.T, id string) *store.StoredEvent {
 // deadLetter puts an event on the dead-letter stream as a worker does when it gave up on it
 // (max_deliver: say the database was locked for longer than its retries), so that replaying
 // it stores it.
-func (p *pipeline) deadLetter(t *testing.T, eventID string, body []byte) uint64 {
+func (p *standalone) deadLetter(t *testing.T, eventID string, body []byte) uint64 {
 	t.Helper()
 	cfg := queue.DefaultConfig()
 	h := nats.Header{}

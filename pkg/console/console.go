@@ -26,7 +26,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
+	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 

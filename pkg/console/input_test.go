@@ -11,9 +11,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/console"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/postgres"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
@@ -21,7 +21,7 @@ import (
 // applier is a store the console reads and a test can write.
 type applier interface {
 	console.Store
-	Apply(ctx context.Context, recs []store.Record) ([]store.Result, error)
+	Apply(ctx context.Context, recs []pipeline.Record) ([]pipeline.Result, error)
 }
 
 func TestQueryWithNULOrInvalidUTF8OnSQLite(t *testing.T) {
@@ -51,13 +51,13 @@ func badInput(t *testing.T, st applier) {
 	require.NoError(t, err)
 	b.srv = httptest.NewServer(c)
 	t.Cleanup(b.srv.Close)
-	recs := []*store.Record{}
+	recs := []*pipeline.Record{}
 	for _, body := range [][]byte{person("in-1", "Asha Rao", "asha@example.com", "9876543210"),
 		person("in-2", "Ravi Kumar", "ravi@example.com", "9876500000")} {
 		recs = append(recs, b.record(t, body))
 	}
 	for _, rec := range recs {
-		res, err := st.Apply(context.Background(), []store.Record{*rec})
+		res, err := st.Apply(context.Background(), []pipeline.Record{*rec})
 		require.NoError(t, err)
 		require.NoError(t, res[0].Err)
 	}
@@ -100,7 +100,7 @@ func badInput(t *testing.T, st applier) {
 }
 
 // record runs body through the workers' handlers into a record to apply.
-func (b *testBundle) record(t *testing.T, body []byte) *store.Record {
+func (b *testBundle) record(t *testing.T, body []byte) *pipeline.Record {
 	t.Helper()
 	return dispatch(t, body)
 }

@@ -9,16 +9,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/fieldpaths"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
+	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
 // leadJSON is a lead as the API shows it.
 type leadJSON struct {
 	ID int64 `json:"id"`
-	lead.Lead
+	pipeline.Lead
 	Events    int64     `json:"events"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`

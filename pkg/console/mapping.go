@@ -19,7 +19,7 @@ func starterMapping(v schemaView) []byte {
 		from = fmt.Sprintf("the latest %d stored", v.EventsSampled)
 	}
 	fmt.Fprintf(&b, "# A starter MAPPING_FILE for the event type %s, from the fields of %s.\n", quote(v.EventType), from)
-	b.WriteString("# The format: pkg/lead/mapping/MAPPING.md. Preview it on the console's schema page, or POST it\n")
+	b.WriteString("# The format: pkg/mapping/MAPPING.md. Preview it on the console's schema page, or POST it\n")
 	b.WriteString("# to /api/mapping/preview; then set MAPPING_FILE=mapping.yaml for the workers.\n")
 	b.WriteString("version: 1\n")
 	byPath := map[string]fieldStats{}

@@ -6,9 +6,8 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
+	"github.com/saleassist-pipeline/pipeline"
+	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 )
 
@@ -25,7 +24,7 @@ type previewItem struct {
 	EventType string `json:"event_type"`
 	EventID   string `json:"event_id"`
 	// Lead is what the mapping makes of the event; null when the event names nobody.
-	Lead *lead.Lead `json:"lead"`
+	Lead *pipeline.Lead `json:"lead"`
 	// Error is why the event could not be mapped (it is not JSON the workers can decode).
 	Error string `json:"error,omitempty"`
 }
@@ -74,7 +73,7 @@ func (s *Server) preview(ctx context.Context, acct string, data []byte, eventTyp
 		}
 		for _, ev := range evs {
 			item := previewItem{EventType: ev.EventType, EventID: ev.EventID}
-			doc, err := route.Document(ctx, &event.Event{ID: ev.EventID, Type: ev.EventType, Body: ev.Payload})
+			doc, err := route.Document(ctx, &pipeline.Event{ID: ev.EventID, Type: ev.EventType, Body: ev.Payload})
 			if err == nil {
 				item.Lead, err = m.FromEvent(ev.EventType, doc, ev.ReceivedAt)
 			}

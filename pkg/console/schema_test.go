@@ -11,10 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
+	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 )
 
 type schemaAnswer struct {
@@ -82,9 +82,9 @@ func TestSchema(t *testing.T) {
 
 type previewAnswer struct {
 	Previews []struct {
-		EventType string     `json:"event_type"`
-		EventID   string     `json:"event_id"`
-		Lead      *lead.Lead `json:"lead"`
+		EventType string         `json:"event_type"`
+		EventID   string         `json:"event_id"`
+		Lead      *pipeline.Lead `json:"lead"`
 	} `json:"previews"`
 }
 
@@ -107,7 +107,7 @@ func TestStarterMappingAndPreview(t *testing.T) {
 	var p previewAnswer
 	require.NoError(t, json.Unmarshal(body, &p))
 	require.Len(t, p.Previews, 2)
-	byID := map[string]*lead.Lead{}
+	byID := map[string]*pipeline.Lead{}
 	for _, pv := range p.Previews {
 		byID[pv.EventID] = pv.Lead
 	}
@@ -145,7 +145,7 @@ func TestStarterMappingAndPreview(t *testing.T) {
 	require.Equal(t, "lead.nickname", e.Errors[0].Field)
 }
 
-func byEvent(p previewAnswer, id string) *lead.Lead {
+func byEvent(p previewAnswer, id string) *pipeline.Lead {
 	for _, pv := range p.Previews {
 		if pv.EventID == id {
 			return pv.Lead

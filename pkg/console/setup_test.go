@@ -17,15 +17,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
 	"github.com/saleassist-pipeline/pipeline/pkg/console"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
+	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
 
@@ -100,7 +99,7 @@ func (b *testBundle) store(t *testing.T, bodies ...[]byte) []int64 {
 	var ids []int64
 	for _, body := range bodies {
 		rec := dispatch(t, body)
-		res, err := b.db.Apply(context.Background(), []store.Record{*rec})
+		res, err := b.db.Apply(context.Background(), []pipeline.Record{*rec})
 		require.NoError(t, err)
 		require.NoError(t, res[0].Err)
 		ids = append(ids, res[0].LeadID)
@@ -116,7 +115,7 @@ func (b *testBundle) storeAs(t *testing.T, id, typ string, body []byte) {
 	require.NoError(t, err)
 	rec, err := handlers.NewRouter(m).Dispatch(context.Background(), testkit.NewEvent(id, typ, body))
 	require.NoError(t, err)
-	res, err := b.db.Apply(context.Background(), []store.Record{*rec})
+	res, err := b.db.Apply(context.Background(), []pipeline.Record{*rec})
 	require.NoError(t, err)
 	require.NoError(t, res[0].Err)
 }
@@ -200,11 +199,11 @@ func (b *testBundle) signedIn(t *testing.T) (*http.Client, string) {
 }
 
 // dispatch runs body through the workers' own handlers (the built-in mapping) into a record.
-func dispatch(t *testing.T, body []byte) *store.Record {
+func dispatch(t *testing.T, body []byte) *pipeline.Record {
 	t.Helper()
 	m, err := mapping.NewMapper("IN")
 	require.NoError(t, err)
-	head, err := event.ParseHead(body)
+	head, err := pipeline.ParseHead(body)
 	require.NoError(t, err)
 	rec, err := handlers.NewRouter(m).Dispatch(context.Background(), testkit.NewEvent(head.ID, head.Type, body))
 	require.NoError(t, err)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/fieldpaths"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
+	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 )
 
 // BenchmarkCollectorBatch is the worker's upkeep of the kept schema without the store: a batch

@@ -10,7 +10,7 @@ import (
 
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/fieldpaths"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
+	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 

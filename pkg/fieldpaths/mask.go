@@ -7,7 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
+	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 )
 
 // exampleMax bounds an example value's length: a schema is for seeing shapes, not reading data.

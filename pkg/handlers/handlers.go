@@ -1,5 +1,3 @@
-// Package handlers holds one handler per SaleAssist event type, plus the fallback for types we do
-// not know yet. Each turns an event into the store.Record the worker writes.
 package handlers
 
 import (
@@ -7,20 +5,20 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
+	"github.com/saleassist-pipeline/pipeline"
+	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
-// Register adds every known event type's handler to r.
+// Register adds every known event type's handler to r: the router's list of event types, which
+// TestEventTypesAgree compares with the schemas' and the default mapping's (see doc.go).
 func Register(r *route.Router, m *mapping.Mapper) {
-	r.Handle(event.WidgetNewConversation, WidgetNewConversation(m))
+	r.Handle(pipeline.WidgetNewConversation, WidgetNewConversation(m))
 }
 
 // NewRouter returns a router with every known handler, Unknown as the fallback, and the given
 // middleware.
-func NewRouter(m *mapping.Mapper, mw ...route.Middleware) *route.Router {
+func NewRouter(m *mapping.Mapper, mw ...pipeline.Middleware) *route.Router {
 	r := route.New(Unknown(m))
 	Register(r, m)
 	r.Use(mw...)
@@ -30,8 +28,8 @@ func NewRouter(m *mapping.Mapper, mw ...route.Middleware) *route.Router {
 // Unknown keeps an event of a type no handler knows: stored as received, with no lead unless it
 // carries payload.people_detail, in which case the person is still recorded. Nothing is dropped,
 // and the event is not retried forever.
-func Unknown(m *mapping.Mapper) route.HandlerFunc {
-	return func(ctx context.Context, ev *event.Event) (*store.Record, error) {
+func Unknown(m *mapping.Mapper) pipeline.HandlerFunc {
+	return func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 		rec, _, err := withLead(ctx, m, ev)
 		return rec, err
 	}
@@ -39,22 +37,22 @@ func Unknown(m *mapping.Mapper) route.HandlerFunc {
 
 // withLead returns the record for ev with the lead the mapping finds in it (by default from
 // payload.people_detail), if any, and the decoded payload for handlers that need more of it.
-func withLead(ctx context.Context, m *mapping.Mapper, ev *event.Event) (*store.Record, map[string]any, error) {
+func withLead(ctx context.Context, m *mapping.Mapper, ev *pipeline.Event) (*pipeline.Record, map[string]any, error) {
 	doc, err := route.Document(ctx, ev)
 	if err != nil {
-		return nil, nil, route.Permanent(err)
+		return nil, nil, pipeline.Permanent(err)
 	}
-	rec := route.NewRecord(ev)
+	rec := pipeline.NewRecord(ev)
 	payload, _ := doc["payload"].(map[string]any)
 	if payload == nil {
 		return rec, nil, nil
 	}
 	l, err := m.FromEvent(ev.Type, doc, ev.ReceivedAt)
 	if err != nil {
-		return nil, nil, route.Permanent(err)
+		return nil, nil, pipeline.Permanent(err)
 	}
 	if l != nil && !l.IgnoredSeenAt.IsZero() {
-		route.AddInvalid(rec, futureTime(l.IgnoredSeenAt, ev.ReceivedAt, m.MaxClockSkew()))
+		rec.AddInvalid(futureTime(l.IgnoredSeenAt, ev.ReceivedAt, m.MaxClockSkew()))
 	}
 	rec.Lead = l
 	return rec, payload, nil

@@ -7,12 +7,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
-	"github.com/saleassist-pipeline/pipeline/pkg/route"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
+	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 )
 
 const meetingID = "6380dc9b-3af9-4362-b7b1-32d47c13df4f"
@@ -34,12 +32,12 @@ func setup(t *testing.T) *testBundle {
 	}
 }
 
-func (b *testBundle) event(id, typ string, body []byte) *event.Event {
+func (b *testBundle) event(id, typ string, body []byte) *pipeline.Event {
 	return testkit.EventAt(id, typ, body, b.received)
 }
 
 // requireEventFields checks the part of a record that always comes from the event itself.
-func requireEventFields(t *testing.T, ev *event.Event, rec *store.Record) {
+func requireEventFields(t *testing.T, ev *pipeline.Event, rec *pipeline.Record) {
 	t.Helper()
 	require.NotNil(t, rec)
 	require.Equal(t, ev.ID, rec.EventID)
@@ -53,7 +51,7 @@ func TestWidgetNewConversationFixture(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 
-	ev := b.event(testkit.FixtureID, event.WidgetNewConversation, b.fixture)
+	ev := b.event(testkit.FixtureID, pipeline.WidgetNewConversation, b.fixture)
 	rec, err := handlers.WidgetNewConversation(b.mapper)(context.Background(), ev)
 	require.NoError(t, err)
 	requireEventFields(t, ev, rec)
@@ -86,7 +84,7 @@ func TestWidgetNewConversationWithoutPeopleDetail(t *testing.T) {
 			`"people_detail":{"name":"","email":null}}}`,
 		"no payload": `{"event_type":"widget_new_conversation"}`,
 	} {
-		ev := b.event("e1", event.WidgetNewConversation, []byte(body))
+		ev := b.event("e1", pipeline.WidgetNewConversation, []byte(body))
 		rec, err := h(context.Background(), ev)
 		require.NoError(t, err, name)
 		requireEventFields(t, ev, rec)
@@ -135,14 +133,14 @@ func TestUndecodableBodyIsPermanent(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 
-	for name, h := range map[string]route.HandlerFunc{
+	for name, h := range map[string]pipeline.HandlerFunc{
 		"widget_new_conversation": handlers.WidgetNewConversation(b.mapper),
 		"unknown":                 handlers.Unknown(b.mapper),
 	} {
 		rec, err := h(context.Background(), b.event("e3", "x", []byte(`{"payload": `)))
 		require.Error(t, err, name)
 		require.Nil(t, rec, name)
-		require.True(t, route.IsPermanent(err), name)
+		require.True(t, pipeline.IsPermanent(err), name)
 	}
 }
 
@@ -151,19 +149,19 @@ func TestNewRouter(t *testing.T) {
 	b := setup(t)
 
 	var seen []string
-	mw := func(next route.HandlerFunc) route.HandlerFunc {
-		return func(ctx context.Context, ev *event.Event) (*store.Record, error) {
+	mw := func(next pipeline.HandlerFunc) pipeline.HandlerFunc {
+		return func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 			seen = append(seen, ev.Type)
 			return next(ctx, ev)
 		}
 	}
 	r := handlers.NewRouter(b.mapper, mw)
-	require.True(t, r.Known(event.WidgetNewConversation))
+	require.True(t, r.Known(pipeline.WidgetNewConversation))
 	require.False(t, r.Known("other"))
 
 	// The known type gets its handler (with the meeting), any other type the fallback (without),
 	// both through the middleware.
-	rec, err := r.Dispatch(context.Background(), b.event(testkit.FixtureID, event.WidgetNewConversation, b.fixture))
+	rec, err := r.Dispatch(context.Background(), b.event(testkit.FixtureID, pipeline.WidgetNewConversation, b.fixture))
 	require.NoError(t, err)
 	require.NotNil(t, rec.Meeting)
 	require.NotNil(t, rec.Lead)
@@ -173,5 +171,5 @@ func TestNewRouter(t *testing.T) {
 	require.Nil(t, rec.Meeting)
 	require.NotNil(t, rec.Lead)
 
-	require.Equal(t, []string{event.WidgetNewConversation, "other"}, seen)
+	require.Equal(t, []string{pipeline.WidgetNewConversation, "other"}, seen)
 }

@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
+	"github.com/saleassist-pipeline/pipeline"
+	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
 // WidgetNewConversation handles widget_new_conversation: a visitor left their details through a
@@ -17,14 +16,14 @@ import (
 // from it at all (people_detail missing, not an object, or without a usable value), it is
 // refused as invalid and dead-lettered, to be fixed and replayed, rather than stored as an
 // event about nobody. Any other violation is recorded on the stored event (see route.Validate).
-func WidgetNewConversation(m *mapping.Mapper) route.HandlerFunc {
-	return func(ctx context.Context, ev *event.Event) (*store.Record, error) {
+func WidgetNewConversation(m *mapping.Mapper) pipeline.HandlerFunc {
+	return func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 		rec, payload, err := withLead(ctx, m, ev)
 		if err != nil {
 			return rec, err
 		}
 		if v := route.Violation(ctx); v != nil && rec.Lead == nil {
-			return nil, route.Permanent(&route.InvalidError{Err: fmt.Errorf("no person could be read from payload.people_detail: %w", v)})
+			return nil, pipeline.Permanent(&pipeline.InvalidError{Err: fmt.Errorf("no person could be read from payload.people_detail: %w", v)})
 		}
 		if payload == nil {
 			return rec, nil

@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 )
 
@@ -76,7 +76,7 @@ func TestDeclaredCharsetIsTranscoded(t *testing.T) {
 	require.True(t, res.contains("quarantine_id"))
 }
 
-// A body nested deeper than event.MaxDepth is refused with 422 and kept; the message names the
+// A body nested deeper than pipeline.MaxDepth is refused with 422 and kept; the message names the
 // limit and what to do.
 func TestDeepBodyIsRefusedAndKept(t *testing.T) {
 	t.Parallel()
@@ -90,7 +90,7 @@ func TestDeepBodyIsRefusedAndKept(t *testing.T) {
 	require.True(t, res.contains("quarantine_id"))
 	require.Zero(t, b.msgs(t))
 
-	ok := event.MaxDepth - 2
+	ok := pipeline.MaxDepth - 2
 	body = []byte(`{"event_type":"x","payload":{"id":"deep-ok","a":` + strings.Repeat("[", ok) + strings.Repeat("]", ok) + `}}`)
 	requireAccepted(t, b.post(t, body))
 }

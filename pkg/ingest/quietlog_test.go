@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -22,7 +22,7 @@ type down struct {
 	up *atomic.Bool
 }
 
-func (d down) Publish(ctx context.Context, ev *event.Event) (queue.Ack, error) {
+func (d down) Publish(ctx context.Context, ev *pipeline.Event) (queue.Ack, error) {
 	if !d.up.Load() {
 		return queue.Ack{}, errors.Join(queue.ErrUnavailable, errors.New("nats: no responders available for request"))
 	}

@@ -13,11 +13,11 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/health"
 	"github.com/saleassist-pipeline/pipeline/internal/ratelog"
 	"github.com/saleassist-pipeline/pipeline/pkg/accept"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -43,7 +43,7 @@ const RetryAfter = health.RetryAfter
 // Both methods return only after JetStream stored what they were given (nil error), or when it is
 // certainly not acknowledged (error).
 type Publisher interface {
-	Publish(ctx context.Context, ev *event.Event) (queue.Ack, error)
+	Publish(ctx context.Context, ev *pipeline.Event) (queue.Ack, error)
 	Quarantine(ctx context.Context, r *queue.Rejected) (uint64, error)
 }
 

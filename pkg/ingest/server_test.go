@@ -12,8 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/ingest"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
@@ -154,7 +154,7 @@ type panicOnce struct {
 	calls atomic.Int32
 }
 
-func (p *panicOnce) Publish(ctx context.Context, ev *event.Event) (queue.Ack, error) {
+func (p *panicOnce) Publish(ctx context.Context, ev *pipeline.Event) (queue.Ack, error) {
 	if p.calls.Add(1) == 1 {
 		panic("publisher exploded")
 	}

@@ -6,10 +6,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/health"
 	"github.com/saleassist-pipeline/pipeline/pkg/accept"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -96,7 +96,7 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request, start time
 		}
 		return s.reject(w, r, raw, start, acct, am, rej)
 	}
-	ev := &event.Event{ID: a.Head.ID, Type: a.Head.Type, ReceivedAt: start.UTC(), Body: a.Body, Account: acct.ID}
+	ev := &pipeline.Event{ID: a.Head.ID, Type: a.Head.Type, ReceivedAt: start.UTC(), Body: a.Body, Account: acct.ID}
 	t0 := time.Now()
 	ack, err := s.pub.Publish(r.Context(), ev)
 	am.publish.Observe(time.Since(t0).Seconds())

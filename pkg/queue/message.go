@@ -8,8 +8,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 )
 
 // Headers every event message carries. The body is the envelope exactly as received.
@@ -90,7 +90,7 @@ func MsgID(accountID, eventID string) string {
 // Nats-Msg-Id set to the event id so JetStream drops re-sends inside its duplicate window. Id and
 // type are escaped with EncodeHeaderValue, so that NATS carries them byte for byte and two ids
 // that differ only in white space are two events to JetStream's dedupe too.
-func (c Config) NewMsg(ev *event.Event) *nats.Msg {
+func (c Config) NewMsg(ev *pipeline.Event) *nats.Msg {
 	id := EncodeHeaderValue(ev.ID)
 	acct := accountOrDefault(ev.Account)
 	h := make(nats.Header, 5)
@@ -111,16 +111,16 @@ func AccountOf(h nats.Header) string {
 // EventFromMsg rebuilds the event a message carries, id and type decoded (DecodeHeaderValue) to
 // exactly what the sender sent. Messages published by something other than the ingest (no
 // headers) are read from their body, the way the ingest would have.
-func EventFromMsg(m jetstream.Msg) (*event.Event, error) {
+func EventFromMsg(m jetstream.Msg) (*pipeline.Event, error) {
 	h := m.Headers()
-	ev := &event.Event{
+	ev := &pipeline.Event{
 		ID:      DecodeHeaderValue(h.Get(HeaderEventID)),
 		Type:    DecodeHeaderValue(h.Get(HeaderEventType)),
 		Body:    m.Data(),
 		Account: AccountOf(h),
 	}
 	if ev.ID == "" || ev.Type == "" {
-		head, err := event.ParseHead(ev.Body)
+		head, err := pipeline.ParseHead(ev.Body)
 		if err != nil {
 			return nil, fmt.Errorf("message on %s: %w", m.Subject(), err)
 		}

@@ -7,7 +7,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
@@ -108,9 +108,9 @@ func TestEventFromMsg_BadBody(t *testing.T) {
 		body string
 		as   any
 	}{
-		{"not JSON", `this is not json`, new(*event.SyntaxError)},
-		{"not an envelope", `[1,2,3]`, new(*event.EnvelopeError)},
-		{"no event_type", `{"payload":{"id":1}}`, new(*event.EnvelopeError)},
+		{"not JSON", `this is not json`, new(*pipeline.SyntaxError)},
+		{"not an envelope", `[1,2,3]`, new(*pipeline.EnvelopeError)},
+		{"no event_type", `{"payload":{"id":1}}`, new(*pipeline.EnvelopeError)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

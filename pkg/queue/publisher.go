@@ -9,7 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
+	"github.com/saleassist-pipeline/pipeline"
 )
 
 // DefaultPublishTimeout bounds how long a request waits for JetStream to store its event before
@@ -65,7 +65,7 @@ func (p *Publisher) JetStream() jetstream.JetStream { return p.js }
 
 // Publish stores ev and returns once JetStream has acknowledged it. Any error wraps
 // ErrUnavailable; it returns within the publish timeout (or ctx, if sooner).
-func (p *Publisher) Publish(ctx context.Context, ev *event.Event) (Ack, error) {
+func (p *Publisher) Publish(ctx context.Context, ev *pipeline.Event) (Ack, error) {
 	ack, err := p.await(ctx, p.cfg.NewMsg(ev), "store event "+ev.ID)
 	if err != nil {
 		return Ack{}, err

@@ -11,8 +11,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
 )
@@ -45,7 +45,7 @@ func (b *testBundle) publisher(t *testing.T, cfg queue.Config, timeout time.Dura
 
 // newEvent returns an event whose body is a well-formed envelope carrying id, padded with filler
 // bytes when pad > 0.
-func newEvent(t testing.TB, typ, id string, pad int) *event.Event {
+func newEvent(t testing.TB, typ, id string, pad int) *pipeline.Event {
 	t.Helper()
 	payload := map[string]any{"id": id, "people_detail": map[string]any{"name": "Test " + id}}
 	if pad > 0 {

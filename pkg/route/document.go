@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/jsonscan"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 )
 
 // docKey is the context key of the decoded body of the event a Dispatch is handling.
@@ -13,7 +13,7 @@ type docKey struct{}
 
 // docCache holds one event's decoded body for the middleware and handler of one Dispatch.
 type docCache struct {
-	ev   *event.Event
+	ev   *pipeline.Event
 	done bool
 	doc  map[string]any
 	err  error
@@ -24,7 +24,7 @@ type docCache struct {
 // handlers ask. Callers must not modify it. Outside a Dispatch it decodes on every call. The
 // cache lives in the Dispatch's context, not on the Event, so a decoded document is garbage as
 // soon as its event is handled, while the event itself waits in its batch for the commit.
-func Document(ctx context.Context, ev *event.Event) (map[string]any, error) {
+func Document(ctx context.Context, ev *pipeline.Event) (map[string]any, error) {
 	c, ok := ctx.Value(docKey{}).(*docCache)
 	if !ok || c.ev != ev {
 		return decodeEvent(ev)
@@ -36,7 +36,7 @@ func Document(ctx context.Context, ev *event.Event) (map[string]any, error) {
 	return c.doc, c.err
 }
 
-func decodeEvent(ev *event.Event) (map[string]any, error) {
+func decodeEvent(ev *pipeline.Event) (map[string]any, error) {
 	doc, err := jsonscan.Decode(ev.Body)
 	if err != nil {
 		return nil, fmt.Errorf("decode event %s: %w", ev.ID, err)

@@ -7,8 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 )
 
@@ -20,7 +20,7 @@ func TestDocument(t *testing.T) {
 	ev := testkit.FixtureEvent(t, "ev-doc")
 	doc, err := route.Document(context.Background(), ev)
 	require.NoError(t, err)
-	require.Equal(t, event.WidgetNewConversation, doc["event_type"])
+	require.Equal(t, pipeline.WidgetNewConversation, doc["event_type"])
 	p := doc["payload"].(map[string]any)
 	require.Equal(t, json.Number("1720694558068"), p["created_on"])
 	require.Equal(t, json.Number("30"), p["meta"].([]any)[0].(map[string]any)["duration"])

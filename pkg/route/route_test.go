@@ -2,8 +2,6 @@ package route_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -11,11 +9,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/schema"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
 type testBundle struct {
@@ -32,14 +29,14 @@ func setup(t *testing.T) *testBundle {
 
 // newEvent is testkit's event, received at a fixed time so that outcomes that fall back to the
 // arrival time do not depend on when the test runs.
-func newEvent(id, typ string, body []byte) *event.Event {
+func newEvent(id, typ string, body []byte) *pipeline.Event {
 	return testkit.EventAt(id, typ, body, time.Date(2024, 7, 11, 10, 0, 0, 0, time.UTC))
 }
 
 // named returns a handler that answers with a record whose EventType says which handler ran.
-func named(name string) route.HandlerFunc {
-	return func(_ context.Context, ev *event.Event) (*store.Record, error) {
-		return &store.Record{EventID: ev.ID, EventType: name}, nil
+func named(name string) pipeline.HandlerFunc {
+	return func(_ context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
+		return &pipeline.Record{EventID: ev.ID, EventType: name}, nil
 	}
 }
 
@@ -66,6 +63,10 @@ func TestKnown(t *testing.T) {
 	require.True(t, r.Known("a"))
 	require.False(t, r.Known("b"))
 	require.False(t, r.Known(""))
+	require.Equal(t, []string{"a"}, r.Types())
+	r.Handle("0", named("handler-0"))
+	require.Equal(t, []string{"0", "a"}, r.Types(), "sorted")
+	require.Empty(t, route.New(named("fallback")).Types(), "the fallback is no type of its own")
 }
 
 func TestMiddlewareOrderFirstUseOutermost(t *testing.T) {
@@ -80,9 +81,9 @@ func TestMiddlewareOrderFirstUseOutermost(t *testing.T) {
 		defer mu.Unlock()
 		calls = append(calls, s)
 	}
-	mw := func(name string) route.Middleware {
-		return func(next route.HandlerFunc) route.HandlerFunc {
-			return func(ctx context.Context, ev *event.Event) (*store.Record, error) {
+	mw := func(name string) pipeline.Middleware {
+		return func(next pipeline.HandlerFunc) pipeline.HandlerFunc {
+			return func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 				record(name + " before")
 				rec, err := next(ctx, ev)
 				record(name + " after")
@@ -90,13 +91,13 @@ func TestMiddlewareOrderFirstUseOutermost(t *testing.T) {
 			}
 		}
 	}
-	r := route.New(func(_ context.Context, ev *event.Event) (*store.Record, error) {
+	r := route.New(func(_ context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 		record("fallback")
-		return route.NewRecord(ev), nil
+		return pipeline.NewRecord(ev), nil
 	})
-	r.Handle("a", func(_ context.Context, ev *event.Event) (*store.Record, error) {
+	r.Handle("a", func(_ context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 		record("handler")
-		return route.NewRecord(ev), nil
+		return pipeline.NewRecord(ev), nil
 	})
 	r.Use(mw("first"))
 	r.Use(mw("second"), mw("third"))
@@ -124,7 +125,7 @@ func TestRecoverTurnsPanicIntoPermanentError(t *testing.T) {
 	t.Parallel()
 
 	r := route.New(named("fallback"))
-	r.Handle("boom", func(context.Context, *event.Event) (*store.Record, error) {
+	r.Handle("boom", func(context.Context, *pipeline.Event) (*pipeline.Record, error) {
 		panic("kaboom")
 	})
 	r.Use(route.Recover)
@@ -132,7 +133,7 @@ func TestRecoverTurnsPanicIntoPermanentError(t *testing.T) {
 	rec, err := r.Dispatch(context.Background(), newEvent("evt-42", "boom", nil))
 	require.Error(t, err)
 	require.Nil(t, rec)
-	require.True(t, route.IsPermanent(err))
+	require.True(t, pipeline.IsPermanent(err))
 	require.Contains(t, err.Error(), "evt-42")
 	require.Contains(t, err.Error(), "panicked")
 	require.Contains(t, err.Error(), "kaboom")
@@ -143,38 +144,15 @@ func TestRecoverTurnsPanicIntoPermanentError(t *testing.T) {
 	require.Equal(t, "fallback", rec.EventType)
 }
 
-func TestPermanent(t *testing.T) {
-	t.Parallel()
-
-	require.NoError(t, route.Permanent(nil))
-	require.False(t, route.IsPermanent(nil))
-
-	base := errors.New("bad event")
-	p := route.Permanent(base)
-	require.True(t, route.IsPermanent(p))
-	require.ErrorIs(t, p, base, "Permanent keeps the cause reachable")
-	require.Equal(t, "bad event", p.Error())
-
-	wrapped := fmt.Errorf("handle event 7: %w", p)
-	require.True(t, route.IsPermanent(wrapped))
-	require.True(t, route.IsPermanent(fmt.Errorf("outer: %w", wrapped)))
-	require.True(t, route.IsPermanent(errors.Join(errors.New("other"), p)))
-
-	require.False(t, route.IsPermanent(base))
-	require.False(t, route.IsPermanent(fmt.Errorf("transient: %w", base)))
-	// %v flattens the error: the mark is lost, as it should be.
-	require.False(t, route.IsPermanent(fmt.Errorf("flattened: %v", p)))
-}
-
 // validateRouter returns a router whose handlers count their calls, behind Validate.
 func validateRouter(b *testBundle) (*route.Router, *int) {
 	var called int
-	h := func(_ context.Context, ev *event.Event) (*store.Record, error) {
+	h := func(_ context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 		called++
-		return route.NewRecord(ev), nil
+		return pipeline.NewRecord(ev), nil
 	}
 	r := route.New(h)
-	r.Handle(event.WidgetNewConversation, h)
+	r.Handle(pipeline.WidgetNewConversation, h)
 	r.Use(route.Validate(b.validator))
 	return r, &called
 }
@@ -184,7 +162,7 @@ func TestValidateValidEventReachesHandler(t *testing.T) {
 	b := setup(t)
 	r, called := validateRouter(b)
 
-	ev := newEvent(testkit.FixtureID, event.WidgetNewConversation, b.fixture)
+	ev := newEvent(testkit.FixtureID, pipeline.WidgetNewConversation, b.fixture)
 	rec, err := r.Dispatch(context.Background(), ev)
 	require.NoError(t, err)
 	require.Equal(t, 1, *called)
@@ -199,17 +177,17 @@ func TestValidateViolationsAreRecordedNotDeadLettered(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	var seen error
-	h := func(ctx context.Context, ev *event.Event) (*store.Record, error) {
+	h := func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 		seen = route.Violation(ctx)
-		rec := route.NewRecord(ev)
-		route.AddInvalid(rec, "seen_at: from the handler")
+		rec := pipeline.NewRecord(ev)
+		rec.AddInvalid("seen_at: from the handler")
 		return rec, nil
 	}
 	r := route.New(h)
-	r.Handle(event.WidgetNewConversation, h)
+	r.Handle(pipeline.WidgetNewConversation, h)
 	r.Use(route.Validate(b.validator))
 
-	wnc := event.WidgetNewConversation
+	wnc := pipeline.WidgetNewConversation
 	for _, tc := range []struct {
 		name, typ, body, pointer string
 	}{
@@ -241,16 +219,16 @@ func TestValidateEnvelopeWithoutPayloadIsInvalid(t *testing.T) {
 	r, called := validateRouter(b)
 
 	for _, tc := range []struct{ typ, body string }{
-		{event.WidgetNewConversation, `{"event_type":"widget_new_conversation"}`},
-		{event.WidgetNewConversation, `{"event_type":"widget_new_conversation","payload":"x"}`},
+		{pipeline.WidgetNewConversation, `{"event_type":"widget_new_conversation"}`},
+		{pipeline.WidgetNewConversation, `{"event_type":"widget_new_conversation","payload":"x"}`},
 		{"some_other_type", `{"event_type":"some_other_type"}`},
 		{"some_other_type", `{"event_type":"some_other_type","payload":[1]}`},
 	} {
 		rec, err := r.Dispatch(context.Background(), newEvent("e2", tc.typ, []byte(tc.body)))
 		require.Error(t, err, tc.body)
 		require.Nil(t, rec, tc.body)
-		require.True(t, route.IsInvalid(err), tc.body)
-		require.True(t, route.IsPermanent(err), tc.body)
+		require.True(t, pipeline.IsInvalid(err), tc.body)
+		require.True(t, pipeline.IsPermanent(err), tc.body)
 		require.Contains(t, err.Error(), "/payload", tc.body)
 	}
 	require.Zero(t, *called, "an envelope without a payload must not reach its handler")
@@ -267,19 +245,11 @@ func TestValidateUndecodableBodyIsPermanent(t *testing.T) {
 	b := setup(t)
 	r, called := validateRouter(b)
 
-	ev := newEvent("e3", event.WidgetNewConversation, []byte(`not json`))
+	ev := newEvent("e3", pipeline.WidgetNewConversation, []byte(`not json`))
 	rec, err := r.Dispatch(context.Background(), ev)
 	require.Error(t, err)
 	require.Nil(t, rec)
-	require.True(t, route.IsPermanent(err))
+	require.True(t, pipeline.IsPermanent(err))
 	require.Contains(t, err.Error(), "e3")
 	require.Zero(t, *called)
-}
-
-func TestNewRecord(t *testing.T) {
-	t.Parallel()
-
-	ev := newEvent("e4", "t", []byte(`{"x":1}`))
-	rec := route.NewRecord(ev)
-	require.Equal(t, &store.Record{EventID: "e4", EventType: "t", ReceivedAt: ev.ReceivedAt, Payload: ev.Body}, rec)
 }

@@ -2,32 +2,14 @@ package route
 
 import (
 	"context"
-	"errors"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
+	"github.com/saleassist-pipeline/pipeline"
 )
 
 // Validator checks a decoded event against the JSON Schema for its type, or against the
 // envelope schema when its type has none (see pkg/schema).
 type Validator interface {
 	ValidateEvent(eventType string, doc any) error
-}
-
-// InvalidError says an event cannot be made sense of: it is permanent, and the worker
-// dead-letters the event (reason "invalid") instead of storing it; it can be replayed once the
-// sender or the schema is fixed. Validate returns it for an envelope without a payload object;
-// a handler returns it when the schema violations leave it nothing to store (see
-// handlers.WidgetNewConversation).
-type InvalidError struct{ Err error }
-
-func (e *InvalidError) Error() string { return "schema validation failed: " + e.Err.Error() }
-func (e *InvalidError) Unwrap() error { return e.Err }
-
-// IsInvalid reports whether err, or an error it wraps, is an InvalidError.
-func IsInvalid(err error) bool {
-	var ie *InvalidError
-	return errors.As(err, &ie)
 }
 
 // violationKey is the context key of the schema violation Validate found.
@@ -46,25 +28,25 @@ func Violation(ctx context.Context) error {
 //
 //   - a body that is not a JSON object: a permanent error (dead letter, reason permanent);
 //   - an envelope whose payload is missing or not an object: there is nothing to read an event
-//     from, an InvalidError (dead letter, reason invalid);
+//     from, a pipeline.InvalidError (dead letter, reason invalid);
 //   - any other violation (a latitude of 95, a name sent as a number, a negative meeting
 //     duration, metadata as a string, a payload.id missing): the handler runs as usual, with the
 //     violation at hand (Violation), and the record keeps it in Invalid, prefixed "schema: ",
 //     so the event and its lead are stored, and the worker counts it. The handler may still
 //     refuse the event when the violations leave it no person to store.
-func Validate(v Validator) Middleware {
-	return func(next HandlerFunc) HandlerFunc {
-		return func(ctx context.Context, ev *event.Event) (*store.Record, error) {
+func Validate(v Validator) pipeline.Middleware {
+	return func(next pipeline.HandlerFunc) pipeline.HandlerFunc {
+		return func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 			doc, err := Document(ctx, ev)
 			if err != nil {
-				return nil, Permanent(err)
+				return nil, pipeline.Permanent(err)
 			}
 			verr := v.ValidateEvent(ev.Type, doc)
 			if verr == nil {
 				return next(ctx, ev)
 			}
 			if _, ok := doc["payload"].(map[string]any); !ok {
-				return nil, Permanent(&InvalidError{Err: verr})
+				return nil, pipeline.Permanent(&pipeline.InvalidError{Err: verr})
 			}
 			rec, err := next(context.WithValue(ctx, violationKey{}, verr), ev)
 			if err != nil || rec == nil {
@@ -72,19 +54,9 @@ func Validate(v Validator) Middleware {
 			}
 			problems := rec.Invalid
 			rec.Invalid = ""
-			AddInvalid(rec, "schema: "+verr.Error())
-			AddInvalid(rec, problems)
+			rec.AddInvalid("schema: " + verr.Error())
+			rec.AddInvalid(problems)
 			return rec, nil
 		}
-	}
-}
-
-// NewRecord returns the record that stores ev itself, with no lead or meeting yet.
-func NewRecord(ev *event.Event) *store.Record {
-	return &store.Record{
-		EventID:    ev.ID,
-		EventType:  ev.Type,
-		ReceivedAt: ev.ReceivedAt,
-		Payload:    ev.Body,
 	}
 }

@@ -1,5 +1,5 @@
-// Package schema validates documents against the pipeline's JSON Schemas (package schemas, the
-// proto-free-schemas directory): webhook envelopes, the event types that have a schema of their
+// Package schema validates documents against the pipeline's JSON Schemas (package schemas, in
+// proto-free-schemas/schemas): webhook envelopes, the event types that have a schema of their
 // own, and stored leads. The schemas are compiled once, from the copies embedded in the binary.
 package schema
 
@@ -8,11 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	schemas "github.com/saleassist-pipeline/pipeline/proto-free-schemas"
+	"github.com/saleassist-pipeline/pipeline/proto-free-schemas/schemas"
 )
 
 const (
@@ -130,6 +131,16 @@ func (v *Validator) HasSchema(eventType string) bool {
 	return ok
 }
 
+// EventTypes returns, sorted, the event types that have a schema of their own.
+func (v *Validator) EventTypes() []string {
+	types := make([]string, 0, len(v.events))
+	for t := range v.events {
+		types = append(types, t)
+	}
+	slices.Sort(types)
+	return types
+}
+
 // ValidateEvent validates an already-decoded envelope document (map from a json.Decoder with
 // UseNumber, so numbers are json.Number) against the schema for eventType, or against the
 // envelope schema when the type has none. The error, when not nil, is human-readable, names the
@@ -144,7 +155,7 @@ func (v *Validator) ValidateEvent(eventType string, doc any) error {
 	return cs.validate(doc)
 }
 
-// ValidateLead validates a lead document (e.g. decoded from json.Marshal of lead.Lead).
+// ValidateLead validates a lead document (e.g. decoded from json.Marshal of pipeline.Lead).
 // A failure is an *Error.
 func (v *Validator) ValidateLead(doc any) error {
 	return v.lead.validate(doc)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	schemas "github.com/saleassist-pipeline/pipeline/proto-free-schemas"
+	"github.com/saleassist-pipeline/pipeline/proto-free-schemas/schemas"
 )
 
 // withFile returns the embedded schemas plus (or with a replaced) name.
@@ -63,6 +63,8 @@ func TestNewFromFSRejectsBrokenSchemas(t *testing.T) {
 		`{`+head+`chat_message.schema.json", "allOf": [{"$ref": "envelope.schema.json"}], "properties": {"event_type": {"const": "chat_message"}}}`))
 	require.NoError(t, err)
 	require.True(t, v.HasSchema("chat_message"))
+	require.Equal(t, []string{"chat_message", "widget_new_conversation"}, v.EventTypes(),
+		"sorted, without the envelope and the lead")
 }
 
 func TestComparePointers(t *testing.T) {

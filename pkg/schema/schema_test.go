@@ -12,10 +12,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/schema"
-	schemas "github.com/saleassist-pipeline/pipeline/proto-free-schemas"
+	"github.com/saleassist-pipeline/pipeline/proto-free-schemas/schemas"
 )
 
 const widgetType = "widget_new_conversation"
@@ -241,8 +241,8 @@ func TestErrorIsBounded(t *testing.T) {
 }
 
 // filledLead returns a lead with every field set, as the worker builds one.
-func filledLead() lead.Lead {
-	return lead.Lead{
+func filledLead() pipeline.Lead {
+	return pipeline.Lead{
 		SourceID:        "9d438aaa-1eaa-496a-a8b3-b4f98367bb0d",
 		Name:            "Prakash Mudhaliyar",
 		Email:           "prakashm@athenabpo.in",
@@ -269,7 +269,7 @@ func filledLead() lead.Lead {
 	}
 }
 
-func marshalLead(t *testing.T, l lead.Lead, extra map[string]any) map[string]any {
+func marshalLead(t *testing.T, l pipeline.Lead, extra map[string]any) map[string]any {
 	t.Helper()
 	raw, err := json.Marshal(l)
 	require.NoError(t, err)
@@ -291,7 +291,7 @@ func TestLeadValid(t *testing.T) {
 		"updated_at": "2024-07-11T10:42:38.068123+05:30",
 	})))
 	// The zero lead still marshals seen_at (0001-01-01T00:00:00Z) and nothing else.
-	require.NoError(t, b.v.ValidateLead(marshalLead(t, lead.Lead{}, nil)))
+	require.NoError(t, b.v.ValidateLead(marshalLead(t, pipeline.Lead{}, nil)))
 }
 
 func TestLeadRejects(t *testing.T) {
@@ -324,7 +324,7 @@ func TestLeadRejects(t *testing.T) {
 	}
 }
 
-// TestLeadSchemaCoversLead fails when lead.Lead gains a JSON field lead.schema.json does not
+// TestLeadSchemaCoversLead fails when pipeline.Lead gains a JSON field lead.schema.json does not
 // describe. The schema itself allows unknown fields, so this test, not production, catches drift.
 func TestLeadSchemaCoversLead(t *testing.T) {
 	t.Parallel()
@@ -336,7 +336,7 @@ func TestLeadSchemaCoversLead(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(raw, &sch))
 
-	typ := reflect.TypeFor[lead.Lead]()
+	typ := reflect.TypeFor[pipeline.Lead]()
 	for i := range typ.NumField() {
 		f := typ.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
@@ -346,7 +346,7 @@ func TestLeadSchemaCoversLead(t *testing.T) {
 		if name == "" {
 			name = f.Name
 		}
-		require.Contains(t, sch.Properties, name, "lead.Lead.%s is not in lead.schema.json", f.Name)
+		require.Contains(t, sch.Properties, name, "pipeline.Lead.%s is not in lead.schema.json", f.Name)
 	}
 }
 

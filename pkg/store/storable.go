@@ -6,23 +6,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 )
-
-// InvalidSep separates the problems recorded in Record.Invalid.
-const InvalidSep = "; "
-
-// AddInvalid records problem in r.Invalid (see Record.Invalid), after any problem already there.
-// problem must not quote lead data (names, emails, phones, addresses).
-func (r *Record) AddInvalid(problem string) {
-	switch {
-	case problem == "":
-	case r.Invalid == "":
-		r.Invalid = problem
-	default:
-		r.Invalid += InvalidSep + problem
-	}
-}
 
 // Replacement is what Storable puts in place of text no store can hold: U+FFFD, Unicode's
 // replacement character.
@@ -45,7 +30,7 @@ const Replacement = "\uFFFD"
 // The payload (the envelope as received) is kept unchanged by every store, so the original
 // text is never lost. The event id and type need nothing: the ingest refuses control characters
 // and bytes that are not UTF-8 there. It reports whether it changed anything.
-func Storable(rec *Record) bool {
+func Storable(rec *pipeline.Record) bool {
 	var changed []string
 	if l := rec.Lead; l != nil {
 		for i, f := range leadTextFields(l) {
@@ -96,7 +81,7 @@ var leadTextNames = []string{"source_id", "name", "email", "mobile_number", "alt
 var meetingTextNames = []string{"meeting.id", "meeting.name", "meeting.status", "meeting.meeting_url", "meeting.timezone"}
 
 // leadTextFields lists l's text fields (as leadrules.TextFields, which imports this package).
-func leadTextFields(l *lead.Lead) []*string {
+func leadTextFields(l *pipeline.Lead) []*string {
 	return []*string{&l.SourceID, &l.Name, &l.Email, &l.MobileNumber, &l.AltPhone, &l.Address,
 		&l.Pincode, &l.City, &l.State, &l.Country, &l.UTMSource, &l.UTMMedium, &l.UTMCampaign,
 		&l.UTMTerm, &l.UTMContent, &l.ProductCategory, &l.ProductSKU}

@@ -7,17 +7,17 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/leadrules"
 )
 
 func TestStorableReplacesNULEverywhere(t *testing.T) {
 	t.Parallel()
-	rec := store.Record{
+	rec := pipeline.Record{
 		EventID: "ev-1",
 		Invalid: "schema: at '/payload/people_detail/a\x00b': bad",
-		Lead: &lead.Lead{
+		Lead: &pipeline.Lead{
 			Name:  "Ann\x00 Lee",
 			Email: "ann\x00@example.com",
 			City:  "Pune\xff",
@@ -27,7 +27,7 @@ func TestStorableReplacesNULEverywhere(t *testing.T) {
 				"surrogate": json.RawMessage(`["\ud800","\udc00x","\ud83d\ude00"]`),
 			},
 		},
-		Meeting: &lead.Meeting{ID: "m\x00", Participants: []string{"ok", "p\x00"}},
+		Meeting: &pipeline.Meeting{ID: "m\x00", Participants: []string{"ok", "p\x00"}},
 	}
 	participants := rec.Meeting.Participants
 	require.True(t, store.Storable(&rec))
@@ -58,7 +58,7 @@ func TestStorableReplacesNULEverywhere(t *testing.T) {
 func TestStorableLeavesCleanRecordsAlone(t *testing.T) {
 	t.Parallel()
 	attrs := map[string]json.RawMessage{"a": json.RawMessage(`"caf\u00e9 \ud83d\ude00 \\u0000"`)}
-	rec := store.Record{EventID: "ev-1", Lead: &lead.Lead{Name: "Zoë", Attributes: attrs}}
+	rec := pipeline.Record{EventID: "ev-1", Lead: &pipeline.Lead{Name: "Zoë", Attributes: attrs}}
 	require.False(t, store.Storable(&rec))
 	require.Empty(t, rec.Invalid)
 	require.Equal(t, attrs, rec.Lead.Attributes)
@@ -67,7 +67,7 @@ func TestStorableLeavesCleanRecordsAlone(t *testing.T) {
 // A key sent with U+FFFD keeps its own value when another key becomes the same.
 func TestStorableKeyCollision(t *testing.T) {
 	t.Parallel()
-	rec := store.Record{EventID: "ev-1", Lead: &lead.Lead{Attributes: map[string]json.RawMessage{
+	rec := pipeline.Record{EventID: "ev-1", Lead: &pipeline.Lead{Attributes: map[string]json.RawMessage{
 		"a\uFFFD": json.RawMessage(`1`),
 		"a\x00":   json.RawMessage(`2`),
 	}}}
@@ -78,11 +78,11 @@ func TestStorableKeyCollision(t *testing.T) {
 // Storable checks the same text fields, in the same order, as the stores write (leadrules).
 func TestStorableCoversEveryLeadTextField(t *testing.T) {
 	t.Parallel()
-	var l lead.Lead
+	var l pipeline.Lead
 	for _, f := range leadrules.TextFields(&l) {
 		*f = "x\x00"
 	}
-	rec := store.Record{EventID: "ev-1", Lead: &l}
+	rec := pipeline.Record{EventID: "ev-1", Lead: &l}
 	require.True(t, store.Storable(&rec))
 	for i, f := range leadrules.TextFields(&l) {
 		require.Equal(t, "x\uFFFD", *f, "field %d", i)

@@ -1,7 +1,9 @@
 // Package store defines where events and leads end up. Store is the contract; store/sqlite is the
 // default implementation, store/postgres the one for workers on several hosts, store/storeurl
 // picks one from a DATABASE_URL, store/leadrules holds the lead rules both apply, and
-// store/storetest is the conformance suite every implementation passes.
+// store/storetest is the conformance suite every implementation passes. What a store writes, a
+// pipeline.Record per event, and what it answers, a pipeline.Result, are the domain's (the
+// module root).
 package store
 
 import (
@@ -9,8 +11,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 )
 
 // ErrNotFound is returned by the read methods when nothing matches.
@@ -25,65 +27,14 @@ func Account(acct string) string {
 	return acct
 }
 
-// Record is everything one event changes in the store: the event itself (always kept, for history
-// and replay), and the lead and meeting its handler extracted, if any.
-type Record struct {
-	// Account is the id of the account the event was sent to (pkg/account); empty means
-	// account.Default. Everything a record identifies is the account's own: the event id's
-	// dedupe, the lead matched by email or phone, the meeting id.
-	Account string
-	// EventID is the event's unique id; a second Record with the same EventID (in the same
-	// account) is a duplicate.
-	EventID    string
-	EventType  string
-	ReceivedAt time.Time
-	// Payload is the envelope as received (JSON), stored unchanged.
-	Payload []byte
-	// Lead, when not nil, is merged into the lead for the same person (or creates one) and the
-	// event is linked to it.
-	Lead *lead.Lead
-	// Meeting, when not nil, is upserted by its ID and linked to the lead.
-	Meeting *lead.Meeting
-	// Invalid, when not empty, says what was wrong with the event as sent although it could be
-	// stored: its schema violations, a SaleAssist time too far in the future (see
-	// route.AddInvalid). It is stored with the event (events.invalid).
-	Invalid string
-}
-
-// Outcome is what Apply did with one Record.
-type Outcome int
-
-const (
-	// Stored means the event (and its lead and meeting) was written.
-	Stored Outcome = iota
-	// Duplicate means an event with the same EventID was already stored; nothing changed.
-	Duplicate
-)
-
-func (o Outcome) String() string {
-	if o == Duplicate {
-		return "duplicate"
-	}
-	return "stored"
-}
-
-// Result is the fate of one Record in a batch.
-type Result struct {
-	Outcome Outcome
-	// LeadID is the lead the event was linked to; 0 when none.
-	LeadID int64
-	// Err is set when this Record could not be written; its batch-mates are unaffected.
-	Err error
-}
-
 // Store keeps events and leads. Implementations are safe for concurrent use.
 type Store interface {
 	// Apply writes a batch of records in one transaction, each record atomically on its own: a
-	// record whose EventID is already stored yields Duplicate and changes nothing; a record that
-	// fails yields a Result with Err and leaves no trace, while the other records still commit.
-	// results[i] belongs to records[i]. The error is non-nil only when the batch as a whole could
+	// record whose EventID is already stored yields pipeline.Duplicate and changes nothing; a
+	// record that fails yields a Result with Err and leaves no trace, while the other records
+	// still commit. results[i] belongs to records[i]. The error is non-nil only when the batch as a whole could
 	// not be committed; then nothing was written, and results is nil.
-	Apply(ctx context.Context, records []Record) (results []Result, err error)
+	Apply(ctx context.Context, records []pipeline.Record) (results []pipeline.Result, err error)
 
 	// Every read takes the account (acct; "" means account.Default) right after ctx and sees
 	// that account's rows only: a lead or event of another account is ErrNotFound, exactly as
@@ -111,7 +62,7 @@ type StoredLead struct {
 	ID int64
 	// Account is the account the lead belongs to (never empty once stored).
 	Account string
-	lead.Lead
+	pipeline.Lead
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

@@ -3,17 +3,17 @@ package worker
 import (
 	"context"
 	"time"
-
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 )
 
 // The worker's view of the accounts: their consumers follow the registry (queue.Consumer.Follow),
 // their metrics series exist from the start, and each consumer's lag is read for the gauges.
 
-// initAccounts creates every configured account's series (see Metrics.initAccount).
+// initAccounts creates every configured account's series (see Metrics.initAccount), for the
+// event types the router has a handler for.
 func (w *Worker) initAccounts() {
+	types := w.router.Types()
 	for _, id := range append(w.opts.Accounts.IDs(), OtherAccount) {
-		w.metrics.initAccount(id, []string{event.WidgetNewConversation})
+		w.metrics.initAccount(id, types)
 	}
 }
 

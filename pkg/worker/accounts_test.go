@@ -8,11 +8,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
+	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
@@ -25,10 +25,10 @@ import (
 type recordingStore struct {
 	store.Store
 	mu   sync.Mutex
-	seen map[string]store.Record
+	seen map[string]pipeline.Record
 }
 
-func (s *recordingStore) Apply(ctx context.Context, recs []store.Record) ([]store.Result, error) {
+func (s *recordingStore) Apply(ctx context.Context, recs []pipeline.Record) ([]pipeline.Result, error) {
 	s.mu.Lock()
 	for _, r := range recs {
 		s.seen[r.EventID] = r
@@ -37,7 +37,7 @@ func (s *recordingStore) Apply(ctx context.Context, recs []store.Record) ([]stor
 	return s.Store.Apply(ctx, recs)
 }
 
-func (s *recordingStore) record(id string) (store.Record, bool) {
+func (s *recordingStore) record(id string) (pipeline.Record, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.seen[id]
@@ -49,7 +49,7 @@ func recording(rs **recordingStore) option {
 		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "leads.db"))
 		require.NoError(t, err)
 		t.Cleanup(func() { require.NoError(t, db.Close()) })
-		*rs = &recordingStore{Store: db, seen: map[string]store.Record{}}
+		*rs = &recordingStore{Store: db, seen: map[string]pipeline.Record{}}
 		return *rs
 	})
 }
@@ -87,7 +87,7 @@ func TestAccounts_RecordAccountAndOwnMapping(t *testing.T) {
 	def := b.newEvent(t, "d-1")
 	own := b.newEvent(t, "o-1")
 	own.Account = "own"
-	b.publishEvents(t, []*event.Event{def, own})
+	b.publishEvents(t, []*pipeline.Event{def, own})
 	require.Eventually(t, func() bool { return b.storedEvents(t) == 1 && b.storedEventsOf(t, "own") == 1 }, waitFor, tick)
 
 	r, ok := rs.record("d-1")
@@ -100,7 +100,7 @@ func TestAccounts_RecordAccountAndOwnMapping(t *testing.T) {
 	require.Equal(t, "own", r.Account)
 	require.NotEmpty(t, r.Lead.Email)
 	require.Equal(t, r.Lead.Email, r.Lead.Name, "the account's own mapping maps the name from the email")
-	require.Equal(t, float64(1), b.eventsOf(t, "own", event.WidgetNewConversation, worker.OutcomeStored))
+	require.Equal(t, float64(1), b.eventsOf(t, "own", pipeline.WidgetNewConversation, worker.OutcomeStored))
 
 	// Stored under its account, and only there.
 	got, err := b.store.Event(context.Background(), "own", "o-1")

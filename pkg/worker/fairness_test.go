@@ -8,9 +8,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/worker"
 )
 
@@ -40,13 +40,13 @@ func TestFairness_AFloodDelaysAnotherAccountByAFewBatches(t *testing.T) {
 	reg := account.NewRegistry(account.Account{ID: account.Default}, account.Account{ID: "a"}, account.Account{ID: "b"})
 	b := setup(t, withAccounts(reg), withOptions(worker.Options{BatchSize: batch}))
 	// Small events: the flood is about its count, and must fit the test stream's 64 MiB.
-	small := func(acct, id string) *event.Event {
-		ev := testkit.NewEvent(id, event.WidgetNewConversation, []byte(`{"event_type":"widget_new_conversation","payload":{"id":"`+id+`","people_detail":{"name":"Flood `+id+`","email":"`+id+`@example.com"}},"metadata":{}}`))
+	small := func(acct, id string) *pipeline.Event {
+		ev := testkit.NewEvent(id, pipeline.WidgetNewConversation, []byte(`{"event_type":"widget_new_conversation","payload":{"id":"`+id+`","people_detail":{"name":"Flood `+id+`","email":"`+id+`@example.com"}},"metadata":{}}`))
 		ev.Account = acct
 		return ev
 	}
 	for from := 0; from < flood; from += 2000 {
-		evs := make([]*event.Event, 0, 2000)
+		evs := make([]*pipeline.Event, 0, 2000)
 		for i := from; i < from+2000; i++ {
 			evs = append(evs, small("a", "a-"+strconv.Itoa(i)))
 		}
@@ -58,7 +58,7 @@ func TestFairness_AFloodDelaysAnotherAccountByAFewBatches(t *testing.T) {
 
 	b.start(t)
 	require.Eventually(t, func() bool { return b.storedWithPrefix(t, db, "a-") >= 2*batch }, waitFor, time.Millisecond)
-	evs := make([]*event.Event, 0, few)
+	evs := make([]*pipeline.Event, 0, few)
 	for i := range few {
 		evs = append(evs, small("b", "b-"+strconv.Itoa(i)))
 	}

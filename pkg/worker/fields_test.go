@@ -8,9 +8,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/worker"
 )
@@ -34,7 +34,7 @@ func TestKeptSchemaCountsEveryStoredEvent(t *testing.T) {
 	t.Parallel()
 	onEveryStore(t, func(t *testing.T, b *testBundle) {
 		const n = 600
-		evs := make([]*event.Event, 0, n)
+		evs := make([]*pipeline.Event, 0, n)
 		var rareAt time.Time
 		for i := range n {
 			id := "ks-" + strconv.Itoa(i)

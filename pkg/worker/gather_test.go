@@ -4,11 +4,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
+	"github.com/saleassist-pipeline/pipeline"
 )
 
 func routed(n int, start time.Time) *routedBatch {
-	return &routedBatch{start: start, msgs: make([]pending, n), records: make([]store.Record, n)}
+	return &routedBatch{start: start, msgs: make([]pending, n), records: make([]pipeline.Record, n)}
 }
 
 func TestGatherJoinsWithinLingerUpToBatchSize(t *testing.T) {

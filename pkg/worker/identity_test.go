@@ -8,14 +8,14 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 )
 
 // withPerson returns the fixture as event id, with people_detail's fields replaced by person's
 // and payload's top-level fields by payload's (a nil value deletes the field).
-func (b *testBundle) withPerson(t *testing.T, id string, person, payload map[string]any) *event.Event {
+func (b *testBundle) withPerson(t *testing.T, id string, person, payload map[string]any) *pipeline.Event {
 	t.Helper()
 	body := testkit.EditFixture(t, id, func(_, p, pd map[string]any) {
 		for k, v := range person {
@@ -49,7 +49,7 @@ func TestPlaceholderIdentitiesDoNotMergePeople(t *testing.T) {
 	b.start(t)
 
 	noAlt := map[string]any{"unique_field_value": nil}
-	people := []*event.Event{
+	people := []*pipeline.Event{
 		b.withPerson(t, "ph-1", map[string]any{"name": "Asha", "email": "null", "mobile_number": "+919876543210"}, noAlt),
 		b.withPerson(t, "ph-2", map[string]any{"name": "Ravi", "email": "N/A", "mobile_number": "+918765432109"}, noAlt),
 		b.withPerson(t, "ph-3", map[string]any{"name": "Meena", "email": "NULL", "mobile_number": "+917654321098"}, noAlt),

@@ -7,15 +7,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/worker"
 )
 
 // sloppy returns the fixture as event id of type typ, after edit changed its decoded document.
-func (b *testBundle) sloppy(t *testing.T, id, typ string, edit func(doc, payload, person map[string]any)) *event.Event {
+func (b *testBundle) sloppy(t *testing.T, id, typ string, edit func(doc, payload, person map[string]any)) *pipeline.Event {
 	t.Helper()
 	body := testkit.EditFixture(t, id, func(doc, payload, person map[string]any) {
 		doc["event_type"] = typ
@@ -94,7 +94,7 @@ func TestEventsWithoutUsableShapeAreDeadLettered(t *testing.T) {
 	b := setup(t)
 	b.start(t)
 
-	for _, ev := range []*event.Event{
+	for _, ev := range []*pipeline.Event{
 		{ID: "nopayload-1", Type: wnc, Body: []byte(`{"event_type":"widget_new_conversation","payload":"x"}`)},
 		{ID: "nopayload-2", Type: "widget_something_new", Body: []byte(`{"event_type":"widget_something_new","payload":[1]}`)},
 		{ID: "noperson-1", Type: wnc, Body: []byte(`{"event_type":"widget_new_conversation","payload":{"id":"noperson-1","people_detail":"Asha, a@b.in"}}`)},

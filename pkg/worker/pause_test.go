@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
@@ -33,7 +34,7 @@ type outage struct {
 
 var errRefused = store.Unavailable(store.ReasonUnreachable, errors.New("dial tcp 127.0.0.1:5432: connect: connection refused"))
 
-func (o *outage) Apply(ctx context.Context, recs []store.Record) ([]store.Result, error) {
+func (o *outage) Apply(ctx context.Context, recs []pipeline.Record) ([]pipeline.Result, error) {
 	if o.down.Load() {
 		o.applies.Add(1)
 		return nil, errRefused
@@ -214,7 +215,7 @@ type diskFull struct {
 	applies atomic.Int64
 }
 
-func (d *diskFull) Apply(context.Context, []store.Record) ([]store.Result, error) {
+func (d *diskFull) Apply(context.Context, []pipeline.Record) ([]pipeline.Result, error) {
 	d.applies.Add(1)
 	return nil, store.Unavailable(store.ReasonDiskFull, errors.New("could not extend file: No space left on device (SQLSTATE 53100)"))
 }

@@ -13,11 +13,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
+	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/schema"
@@ -188,9 +188,9 @@ func (b *testBundle) body(t *testing.T, id string) []byte {
 }
 
 // newEvent returns a widget_new_conversation event with the given id.
-func (b *testBundle) newEvent(t *testing.T, id string) *event.Event {
+func (b *testBundle) newEvent(t *testing.T, id string) *pipeline.Event {
 	t.Helper()
-	return testkit.NewEvent(id, event.WidgetNewConversation, b.body(t, id))
+	return testkit.NewEvent(id, pipeline.WidgetNewConversation, b.body(t, id))
 }
 
 // publish stores msg in the stream, the way the ingest does.
@@ -211,7 +211,7 @@ func (b *testBundle) publishMany(t *testing.T, prefix string, n int) {
 // publishFor publishes events prefix-from … prefix-(to-1) for account acct, pipelined.
 func (b *testBundle) publishFor(t *testing.T, acct, prefix string, from, to int) {
 	t.Helper()
-	evs := make([]*event.Event, 0, to-from)
+	evs := make([]*pipeline.Event, 0, to-from)
 	for i := from; i < to; i++ {
 		ev := b.newEvent(t, prefix+"-"+strconv.Itoa(i))
 		ev.Account = acct
@@ -221,7 +221,7 @@ func (b *testBundle) publishFor(t *testing.T, acct, prefix string, from, to int)
 }
 
 // publishEvents publishes evs, pipelined.
-func (b *testBundle) publishEvents(t *testing.T, evs []*event.Event) {
+func (b *testBundle) publishEvents(t *testing.T, evs []*pipeline.Event) {
 	t.Helper()
 	futs := make([]jetstream.PubAckFuture, 0, len(evs))
 	for _, ev := range evs {

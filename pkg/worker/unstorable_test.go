@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
@@ -27,7 +28,7 @@ type refusing struct {
 	applies atomic.Int64
 }
 
-func (r *refusing) Apply(ctx context.Context, recs []store.Record) ([]store.Result, error) {
+func (r *refusing) Apply(ctx context.Context, recs []pipeline.Record) ([]pipeline.Result, error) {
 	r.applies.Add(1)
 	for _, rec := range recs {
 		if rec.EventID == r.poison {

@@ -12,10 +12,10 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/fieldpaths"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
+	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
@@ -211,7 +211,7 @@ func (w *Worker) Run(ctx context.Context) error {
 // pending is one message of a batch on its way to the store.
 type pending struct {
 	msg       jetstream.Msg
-	ev        *event.Event
+	ev        *pipeline.Event
 	outcome   string // what to count when the store says Stored
 	delivered uint64 // this delivery's number (1 for the first)
 }
@@ -221,7 +221,7 @@ type pending struct {
 type routedBatch struct {
 	start   time.Time
 	msgs    []pending
-	records []store.Record
+	records []pipeline.Record
 	// joined holds the starts of the routed batches gather joined to this one: each is still
 	// observed as a batch of its own once stored, so that saleassist_worker_batch_size and
 	// saleassist_worker_batch_duration_seconds keep counting the same batches (the worker-kill
@@ -272,7 +272,7 @@ func (w *Worker) routeBatch(rt *route.Router, acct string, msgs []jetstream.Msg)
 	// results in their original order.
 	routed := make([]routedMsg, len(msgs))
 	w.routeAll(context.Background(), rt, acct, msgs, routed)
-	b := &routedBatch{start: start, msgs: make([]pending, 0, len(msgs)), records: make([]store.Record, 0, len(msgs))}
+	b := &routedBatch{start: start, msgs: make([]pending, 0, len(msgs)), records: make([]pipeline.Record, 0, len(msgs))}
 	for _, r := range routed {
 		if r.ok {
 			b.msgs = append(b.msgs, r.p)
@@ -329,7 +329,7 @@ func (w *Worker) storeBatch(b *routedBatch) {
 		case res.Err != nil:
 			w.retry(p.msg, p.ev, res.Err)
 			continue
-		case res.Outcome == store.Duplicate:
+		case res.Outcome == pipeline.Duplicate:
 			w.count(p.ev, OutcomeDuplicate)
 		default:
 			w.count(p.ev, p.outcome)
@@ -360,9 +360,9 @@ func (w *Worker) storeBatch(b *routedBatch) {
 // the store is unavailable (store.UnavailableReason): it stores the records one by one, each in
 // a transaction of its own, so that one record the store refuses (a data error in a statement
 // the whole batch shares) holds none of the others up. A batch of one needs no second try.
-func (w *Worker) applyEach(b *routedBatch, err error) []store.Result {
+func (w *Worker) applyEach(b *routedBatch, err error) []pipeline.Result {
 	w.log.Warn("store batch failed, storing its events one by one", "events", len(b.records), "err", err)
-	results := make([]store.Result, len(b.records))
+	results := make([]pipeline.Result, len(b.records))
 	if len(b.records) == 1 {
 		results[0].Err = err
 		return results
@@ -409,7 +409,7 @@ func (w *Worker) observeBatches(b *routedBatch) {
 // routedMsg is one message after routing.
 type routedMsg struct {
 	p   pending
-	rec *store.Record
+	rec *pipeline.Record
 	ok  bool
 }
 
@@ -450,11 +450,11 @@ func (w *Worker) routeAll(ctx context.Context, rt *route.Router, acct string, ms
 
 // route decodes and routes one message of account acct's consumer with rt. It settles messages
 // that will not reach the store (dead letters, retries) and reports ok=false for them.
-func (w *Worker) route(ctx context.Context, rt *route.Router, acct string, m jetstream.Msg, delivered uint64) (pending, *store.Record, bool) {
+func (w *Worker) route(ctx context.Context, rt *route.Router, acct string, m jetstream.Msg, delivered uint64) (pending, *pipeline.Record, bool) {
 	ev, err := queue.EventFromMsg(m)
 	if err != nil {
 		// Not an envelope at all: something other than the ingest published it.
-		w.deadLetter(m, &event.Event{Account: acct}, ReasonUndecodable, err)
+		w.deadLetter(m, &pipeline.Event{Account: acct}, ReasonUndecodable, err)
 		return pending{}, nil, false
 	}
 	if named := m.Headers().Get(queue.HeaderAccount); named == "" {
@@ -475,10 +475,10 @@ func (w *Worker) route(ctx context.Context, rt *route.Router, acct string, m jet
 	rec, err := rt.Dispatch(ctx, ev)
 	w.metrics.handle.Observe(time.Since(t0).Seconds())
 	switch {
-	case err != nil && route.IsInvalid(err):
+	case err != nil && pipeline.IsInvalid(err):
 		w.deadLetter(m, ev, ReasonInvalid, err)
 		return pending{}, nil, false
-	case err != nil && route.IsPermanent(err):
+	case err != nil && pipeline.IsPermanent(err):
 		w.deadLetter(m, ev, ReasonPermanent, err)
 		return pending{}, nil, false
 	case err != nil:
@@ -501,7 +501,7 @@ func (w *Worker) route(ctx context.Context, rt *route.Router, acct string, m jet
 
 // retry asks JetStream to redeliver m later, the delay growing with each delivery; after
 // MaxDeliver deliveries the event is dead-lettered instead.
-func (w *Worker) retry(m jetstream.Msg, ev *event.Event, cause error) {
+func (w *Worker) retry(m jetstream.Msg, ev *pipeline.Event, cause error) {
 	delay := time.Second
 	if md, err := m.Metadata(); err == nil {
 		w.ffMu.Lock()
@@ -527,7 +527,7 @@ func (w *Worker) retry(m jetstream.Msg, ev *event.Event, cause error) {
 
 // deadLetter moves m to the dead-letter stream. If that fails, m is retried later instead:
 // nothing is dropped.
-func (w *Worker) deadLetter(m jetstream.Msg, ev *event.Event, reason string, cause error) {
+func (w *Worker) deadLetter(m jetstream.Msg, ev *pipeline.Event, reason string, cause error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	dl := queue.DeadLetter{Reason: reason, Err: cause}
@@ -584,13 +584,13 @@ func Backoff(delivered uint64) time.Duration {
 	return min(d, time.Minute)
 }
 
-func (w *Worker) count(ev *event.Event, outcome string) {
+func (w *Worker) count(ev *pipeline.Event, outcome string) {
 	w.metrics.events.WithLabelValues(w.accountLabel(ev.Account), w.typeLabel(ev), outcome).Inc()
 }
 
 // typeLabel is ev's event_type label: its type when a handler knows it, else "other", so a
 // sender cannot create label values (the types are the sender's choice).
-func (w *Worker) typeLabel(ev *event.Event) string {
+func (w *Worker) typeLabel(ev *pipeline.Event) string {
 	if w.router.Known(ev.Type) {
 		return ev.Type
 	}

@@ -12,11 +12,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/handlers"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
+	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/route"
 	"github.com/saleassist-pipeline/pipeline/pkg/schema"
@@ -24,7 +24,7 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/worker"
 )
 
-const wnc = event.WidgetNewConversation
+const wnc = pipeline.WidgetNewConversation
 
 func TestEventsFlowToTheStore(t *testing.T) {
 	t.Parallel()
@@ -91,7 +91,7 @@ func TestTransientHandlerFailureIsRetried(t *testing.T) {
 	b := setup(t, withRouter(func(m *mapping.Mapper, v *schema.Validator) *route.Router {
 		real := handlers.WidgetNewConversation(m)
 		r := route.New(handlers.Unknown(m))
-		r.Handle(wnc, func(ctx context.Context, ev *event.Event) (*store.Record, error) {
+		r.Handle(wnc, func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 			mu.Lock()
 			attempts[ev.ID] = append(attempts[ev.ID], time.Now())
 			n := len(attempts[ev.ID])
@@ -134,7 +134,7 @@ func TestHandlerPanicIsDeadLettered(t *testing.T) {
 
 	b := setup(t, withRouter(func(m *mapping.Mapper, v *schema.Validator) *route.Router {
 		r := route.New(handlers.Unknown(m))
-		r.Handle(wnc, func(context.Context, *event.Event) (*store.Record, error) {
+		r.Handle(wnc, func(context.Context, *pipeline.Event) (*pipeline.Record, error) {
 			panic("mapper exploded")
 		})
 		r.Use(route.Recover, route.Validate(v))
@@ -188,7 +188,7 @@ func TestEventFailingMaxDeliverTimesIsDeadLettered(t *testing.T) {
 	var attempts atomic.Int32
 	b := setup(t, withOptions(worker.Options{MaxDeliver: 3}), withRouter(func(m *mapping.Mapper, v *schema.Validator) *route.Router {
 		r := route.New(handlers.Unknown(m))
-		r.Handle(wnc, func(context.Context, *event.Event) (*store.Record, error) {
+		r.Handle(wnc, func(context.Context, *pipeline.Event) (*pipeline.Record, error) {
 			attempts.Add(1)
 			return nil, errors.New("crm api timed out")
 		})
@@ -280,8 +280,8 @@ func TestRunSettlesEverythingOnCancel(t *testing.T) {
 	var handed atomic.Int64
 	b := setup(t, withRouter(func(m *mapping.Mapper, v *schema.Validator) *route.Router {
 		r := handlers.NewRouter(m, route.Recover, route.Validate(v))
-		r.Use(func(next route.HandlerFunc) route.HandlerFunc {
-			return func(ctx context.Context, ev *event.Event) (*store.Record, error) {
+		r.Use(func(next pipeline.HandlerFunc) pipeline.HandlerFunc {
+			return func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 				handed.Add(1)
 				return next(ctx, ev)
 			}
@@ -348,7 +348,7 @@ func TestLagGauges(t *testing.T) {
 		withRouter(func(m *mapping.Mapper, v *schema.Validator) *route.Router {
 			real := handlers.WidgetNewConversation(m)
 			r := route.New(handlers.Unknown(m))
-			r.Handle(wnc, func(ctx context.Context, ev *event.Event) (*store.Record, error) {
+			r.Handle(wnc, func(ctx context.Context, ev *pipeline.Event) (*pipeline.Record, error) {
 				<-gate
 				return real(ctx, ev)
 			})
@@ -391,7 +391,7 @@ func TestHandlerReturningNoRecordDoesNotStopTheWorker(t *testing.T) {
 
 	b := setup(t, withRouter(func(m *mapping.Mapper, v *schema.Validator) *route.Router {
 		r := route.New(handlers.Unknown(m))
-		r.Handle(wnc, func(context.Context, *event.Event) (*store.Record, error) { return nil, nil })
+		r.Handle(wnc, func(context.Context, *pipeline.Event) (*pipeline.Record, error) { return nil, nil })
 		r.Use(route.Recover, route.Validate(v))
 		return r
 	}))

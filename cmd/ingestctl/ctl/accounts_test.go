@@ -156,12 +156,12 @@ func TestAccountsSetMappingChecksTheFile(t *testing.T) {
 	require.Contains(t, errOut, "bad.yaml", "the loader's message names the file")
 	require.Empty(t, b.stored(t, "brand2").Mapping)
 
-	good, err := os.ReadFile("../../../pkg/lead/mapping/testdata/mapping.example.yaml")
+	good, err := os.ReadFile("../../../pkg/mapping/testdata/mapping.example.yaml")
 	require.NoError(t, err)
-	b.ok(t, "accounts", "set-mapping", "brand2", "../../../pkg/lead/mapping/testdata/mapping.example.yaml")
+	b.ok(t, "accounts", "set-mapping", "brand2", "../../../pkg/mapping/testdata/mapping.example.yaml")
 	require.Equal(t, string(good), b.stored(t, "brand2").Mapping)
 	require.Contains(t, b.ok(t, "accounts", "show", "brand2"), "its own (")
-	b.ok(t, "accounts", "set-mapping", "brand2", "../../../pkg/lead/mapping/testdata/mapping.example.json")
+	b.ok(t, "accounts", "set-mapping", "brand2", "../../../pkg/mapping/testdata/mapping.example.json")
 
 	// Stored without its name, a mapping is read as JSON when it starts with '{': flow-style
 	// YAML, valid as a .yaml file, would not load in a worker, so it is refused here.

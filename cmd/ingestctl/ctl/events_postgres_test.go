@@ -8,8 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/postgres"
 )
 
@@ -21,7 +21,7 @@ func TestIngestctlListsInvalidEventsFromPostgres(t *testing.T) {
 	st, err := postgres.Open(context.Background(), url)
 	require.NoError(t, err)
 	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-	_, err = st.Apply(context.Background(), []store.Record{
+	_, err = st.Apply(context.Background(), []pipeline.Record{
 		{EventID: "ok-1", EventType: "widget_new_conversation", ReceivedAt: t0, Payload: []byte(`{}`)},
 		{EventID: "bad-1", EventType: "other_type", ReceivedAt: t0.Add(time.Minute), Payload: []byte(`{}`),
 			Invalid: "schema: /metadata: got string, want object"},

@@ -10,9 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
 
@@ -25,11 +24,11 @@ func TestIngestctlListsInvalidEvents(t *testing.T) {
 	st, err := sqlite.Open(context.Background(), path)
 	require.NoError(t, err)
 	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-	recs := []store.Record{
+	recs := []pipeline.Record{
 		{EventID: "ok-1", EventType: "widget_new_conversation", ReceivedAt: t0, Payload: []byte(`{}`),
-			Lead: &lead.Lead{Email: "asha@x.in", SeenAt: t0}},
+			Lead: &pipeline.Lead{Email: "asha@x.in", SeenAt: t0}},
 		{EventID: "bad-1", EventType: "widget_new_conversation", ReceivedAt: t0.Add(time.Minute), Payload: []byte(`{}`),
-			Lead: &lead.Lead{Email: "asha@x.in", SeenAt: t0}, Invalid: "schema: document does not match widget_new_conversation.schema.json: /payload/people_detail/widget_latitude: must be <= 90"},
+			Lead: &pipeline.Lead{Email: "asha@x.in", SeenAt: t0}, Invalid: "schema: document does not match widget_new_conversation.schema.json: /payload/people_detail/widget_latitude: must be <= 90"},
 		{EventID: "bad-2", EventType: "other_type", ReceivedAt: t0.Add(2 * time.Minute), Payload: []byte(`{}`),
 			Invalid: "schema: document does not match envelope.schema.json: /metadata: got string, want object"},
 		{Account: "brand2", EventID: "bad-3", EventType: "other_type", ReceivedAt: t0, Payload: []byte(`{}`),

@@ -11,8 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
@@ -27,9 +27,9 @@ func TestIngestctlMigrateStore(t *testing.T) {
 	st, err := sqlite.Open(context.Background(), path)
 	require.NoError(t, err)
 	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-	_, err = st.Apply(context.Background(), []store.Record{
+	_, err = st.Apply(context.Background(), []pipeline.Record{
 		{EventID: "e-1", EventType: "widget_new_conversation", ReceivedAt: t0, Payload: []byte(`{}`),
-			Lead: &lead.Lead{Email: "asha@x.in", SeenAt: t0}, Meeting: &lead.Meeting{ID: "m-1", Name: "Demo"}},
+			Lead: &pipeline.Lead{Email: "asha@x.in", SeenAt: t0}, Meeting: &pipeline.Meeting{ID: "m-1", Name: "Demo"}},
 		{EventID: "e-2", EventType: "other", ReceivedAt: t0, Payload: []byte(`{}`)},
 	})
 	require.NoError(t, err)

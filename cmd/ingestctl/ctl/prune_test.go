@@ -10,9 +10,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 )
@@ -26,12 +26,12 @@ func pruneStore(t *testing.T) string {
 	st, err := sqlite.Open(context.Background(), path)
 	require.NoError(t, err)
 	now := time.Now()
-	var recs []store.Record
+	var recs []pipeline.Record
 	for _, acct := range []string{"brand-a", "brand-b"} {
 		for _, id := range []string{"old-lead", "old", "recent"} {
-			r := store.Record{Account: acct, EventID: id, EventType: "widget_new_conversation", ReceivedAt: now, Payload: []byte(`{}`)}
+			r := pipeline.Record{Account: acct, EventID: id, EventType: "widget_new_conversation", ReceivedAt: now, Payload: []byte(`{}`)}
 			if id == "old-lead" {
-				r.Lead = &lead.Lead{Email: "asha@example.com", SeenAt: now}
+				r.Lead = &pipeline.Lead{Email: "asha@example.com", SeenAt: now}
 			}
 			recs = append(recs, r)
 		}

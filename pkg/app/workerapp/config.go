@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/saleassist-pipeline/pipeline/internal/envflag"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead/mapping"
+	"github.com/saleassist-pipeline/pipeline/pkg/mapping"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
 	"github.com/saleassist-pipeline/pipeline/pkg/worker"
@@ -63,7 +63,7 @@ func (c *Settings) Register(fs *envflag.FlagSet, prefix string) {
 	fs.StringEnv(&c.DefaultRegion, "default-region", "DEFAULT_PHONE_REGION", "IN", prefix+"region for phone numbers written without a country code")
 	fs.Int64Env(&c.BatchSize, "batch-size", "WORKER_BATCH_SIZE", worker.DefaultBatchSize, prefix+"most events stored per transaction")
 	fs.DurationEnv(&c.BatchLinger, "batch-linger", "WORKER_BATCH_LINGER", worker.DefaultBatchLinger, prefix+"how long a batch that is not full waits for more events before it is committed: fewer, larger commits cost less CPU per event; events reach the store up to this much later (the sender's 202 does not wait for the worker); 0 = commit whatever is ready")
-	fs.StringEnv(&c.MappingFile, "mapping-file", "MAPPING_FILE", "", prefix+"YAML or JSON file mapping event fields to lead fields (pkg/lead/mapping/MAPPING.md); empty = the built-in mapping")
+	fs.StringEnv(&c.MappingFile, "mapping-file", "MAPPING_FILE", "", prefix+"YAML or JSON file mapping event fields to lead fields (pkg/mapping/MAPPING.md); empty = the built-in mapping")
 	fs.Int64Env(&c.MaxDeliver, "max-deliver", "WORKER_MAX_DELIVER", queue.DefaultMaxDeliver, prefix+"deliveries before a failing event is moved to the dead-letter stream")
 	fs.StringEnv(&c.SQLiteSynchronous, "sqlite-synchronous", "SQLITE_SYNCHRONOUS", string(sqlite.DefaultSynchronous), prefix+"SQLite synchronous setting: FULL fsyncs every batch commit, so an acknowledged event survives a power loss; NORMAL syncs only at checkpoints")
 	fs.DurationEnv(&c.MaxClockSkew, "max-clock-skew", "MAX_CLOCK_SKEW", mapping.DefaultMaxClockSkew, prefix+"how far after an event's arrival a SaleAssist time (payload.updated_on) is still believed for ordering a lead's updates; a later one is replaced by the arrival time and noted on the event")

@@ -9,8 +9,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/event"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue/embedded"
 )
@@ -117,7 +117,7 @@ func TestStartEmbedded_RestartKeepsMessages(t *testing.T) {
 	_, err = queue.EnsureStream(t.Context(), p.JetStream(), cfg)
 	require.NoError(t, err)
 	want := testkit.FixtureEvent(t, "kept-0")
-	for _, ev := range []*event.Event{want, testkit.FixtureEvent(t, "kept-1"), testkit.FixtureEvent(t, "kept-2")} {
+	for _, ev := range []*pipeline.Event{want, testkit.FixtureEvent(t, "kept-1"), testkit.FixtureEvent(t, "kept-2")} {
 		_, err := p.Publish(t.Context(), ev)
 		require.NoError(t, err)
 	}

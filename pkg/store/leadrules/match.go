@@ -10,7 +10,7 @@
 package leadrules
 
 import (
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -45,7 +45,7 @@ type Finder interface {
 //     first, provided the two cannot be different people: l has no email, or the lead has none
 //     (it then gains l's email). A lead with a different email is someone sharing the phone;
 //   - else none. A lead with neither email nor phone never matches anything.
-func Match(f Finder, acct string, l *lead.Lead) (*store.StoredLead, error) {
+func Match(f Finder, acct string, l *pipeline.Lead) (*store.StoredLead, error) {
 	acct = store.Account(acct)
 	if l.Email != "" {
 		found, err := f.ByEmail(acct, l.Email)

@@ -3,13 +3,13 @@ package leadrules
 import (
 	"encoding/json"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 )
 
 // Merge returns stored updated with in. Information SaleAssist changed at the same time or later
 // than what is stored wins wherever it says something; older information (a delivery that
 // arrived out of order) only fills gaps. Attributes follow the same rule key by key.
-func Merge(stored, in lead.Lead) lead.Lead {
+func Merge(stored, in pipeline.Lead) pipeline.Lead {
 	newer := !in.SeenAt.Before(stored.SeenAt)
 	out := stored
 	dst, src := TextFields(&out), TextFields(&in)
@@ -45,7 +45,7 @@ const EmailField = 2
 // TextFields lists l's text fields in the stores' column order: source_id, name, email,
 // mobile_number, alt_phone, address, pincode, city, state, country, utm_source, utm_medium,
 // utm_campaign, utm_term, utm_content, product_category, product_sku.
-func TextFields(l *lead.Lead) []*string {
+func TextFields(l *pipeline.Lead) []*string {
 	return []*string{&l.SourceID, &l.Name, &l.Email, &l.MobileNumber, &l.AltPhone, &l.Address,
 		&l.Pincode, &l.City, &l.State, &l.Country, &l.UTMSource, &l.UTMMedium, &l.UTMCampaign,
 		&l.UTMTerm, &l.UTMContent, &l.ProductCategory, &l.ProductSKU}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/leadrules"
 )
@@ -42,9 +43,9 @@ const maxAttempts = 8
 // An error that makes the whole transaction unusable (the context ended, the connection broke)
 // fails the batch, so the caller retries every record rather than giving up on one. Errors are
 // marked by what they say (classify: store.DataError, store.Unavailable).
-func (db *DB) Apply(ctx context.Context, records []store.Record) ([]store.Result, error) {
+func (db *DB) Apply(ctx context.Context, records []pipeline.Record) ([]pipeline.Result, error) {
 	if len(records) == 0 {
-		return []store.Result{}, nil
+		return []pipeline.Result{}, nil
 	}
 	keys := keySet{}
 	for i := range records {
@@ -80,7 +81,7 @@ var errRecordFailed = errors.New("a record failed")
 
 // attempt is one transaction of Apply: round trip 1 (begin), then the records planned and
 // written the way write does it (paths.go).
-func (db *DB) attempt(ctx context.Context, records []store.Record, keys keySet, write writePath) (_ []store.Result, err error) {
+func (db *DB) attempt(ctx context.Context, records []pipeline.Record, keys keySet, write writePath) (_ []pipeline.Result, err error) {
 	pc, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connection: %w", err)
@@ -119,7 +120,7 @@ const storedEvents = `SELECT u.account, u.id, e.lead_id FROM unnest($1::text[], 
 	SELECT coalesce(lead_id, 0) AS lead_id FROM events WHERE account = u.account AND event_id = u.id) e`
 
 // begin is round trip 1: BEGIN, the locks, and the reads the plan needs.
-func begin(ctx context.Context, conn *pgx.Conn, records []store.Record, locks lockList, p *planner) error {
+func begin(ctx context.Context, conn *pgx.Conn, records []pipeline.Record, locks lockList, p *planner) error {
 	var (
 		// Each lookup is by (account, key): parallel arrays of accounts and keys.
 		idAccts, ids, emailAccts, emails []string

@@ -12,9 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -24,13 +24,13 @@ func TestFailedRecordIsNotADuplicate(t *testing.T) {
 	t.Parallel()
 	db, _ := setup(t)
 	bad := rec("ev-1", "bad@example.com")
-	bad.Meeting = &lead.Meeting{ID: ""} // refused by the meetings table's CHECK
+	bad.Meeting = &pipeline.Meeting{ID: ""} // refused by the meetings table's CHECK
 	good := rec("ev-1", "good@example.com")
-	res, err := db.Apply(t.Context(), []store.Record{bad, good})
+	res, err := db.Apply(t.Context(), []pipeline.Record{bad, good})
 	require.NoError(t, err)
 	require.Error(t, res[0].Err)
 	require.NoError(t, res[1].Err)
-	require.Equal(t, store.Stored, res[1].Outcome)
+	require.Equal(t, pipeline.Stored, res[1].Outcome)
 	ev, err := db.Event(t.Context(), "", "ev-1")
 	require.NoError(t, err)
 	require.Equal(t, res[1].LeadID, ev.LeadID)
@@ -46,7 +46,7 @@ func TestRefusedValuesFailTheirRecordAlone(t *testing.T) {
 	nul.Lead.Name = "a\x00b"
 	attr := rec("ev-attr", "attr@example.com")
 	attr.Lead.Attributes = map[string]json.RawMessage{"k": json.RawMessage(`"\u0000"`)}
-	res, err := db.Apply(t.Context(), []store.Record{rec("ev-1", "one@example.com"), nul, attr, rec("ev-2", "one@example.com")})
+	res, err := db.Apply(t.Context(), []pipeline.Record{rec("ev-1", "one@example.com"), nul, attr, rec("ev-2", "one@example.com")})
 	require.NoError(t, err)
 	require.NoError(t, res[0].Err)
 	require.Error(t, res[1].Err)
@@ -67,22 +67,22 @@ func TestPhoneLookupPastTheFetchedLeads(t *testing.T) {
 	var ids []int64
 	for i := range 3 {
 		r := rec(fmt.Sprintf("seed-%d", i), "")
-		r.Lead = &lead.Lead{MobileNumber: shared, Name: fmt.Sprintf("anon-%d", i), SeenAt: t0()}
+		r.Lead = &pipeline.Lead{MobileNumber: shared, Name: fmt.Sprintf("anon-%d", i), SeenAt: t0()}
 		r.Lead.Email = fmt.Sprintf("s%d@example.com", i)
-		res, err := db.Apply(t.Context(), []store.Record{r})
+		res, err := db.Apply(t.Context(), []pipeline.Record{r})
 		require.NoError(t, err)
 		ids = append(ids, res[0].LeadID)
 	}
 	// One batch: the two newest leads with the number get other numbers (matched by email), then
 	// a phone-only event with the number must join the oldest, which was not fetched up front.
-	move := func(i int, phone string) store.Record {
+	move := func(i int, phone string) pipeline.Record {
 		r := rec(fmt.Sprintf("move-%d", i), "")
-		r.Lead = &lead.Lead{Email: fmt.Sprintf("s%d@example.com", i), MobileNumber: phone, SeenAt: t0().Add(time.Hour)}
+		r.Lead = &pipeline.Lead{Email: fmt.Sprintf("s%d@example.com", i), MobileNumber: phone, SeenAt: t0().Add(time.Hour)}
 		return r
 	}
 	join := rec("join", "")
-	join.Lead = &lead.Lead{MobileNumber: shared, SeenAt: t0()}
-	res, err := db.Apply(t.Context(), []store.Record{move(2, "+911111111111"), move(1, "+912222222222"), join})
+	join.Lead = &pipeline.Lead{MobileNumber: shared, SeenAt: t0()}
+	res, err := db.Apply(t.Context(), []pipeline.Record{move(2, "+911111111111"), move(1, "+912222222222"), join})
 	require.NoError(t, err)
 	require.Equal(t, ids[0], res[2].LeadID)
 }
@@ -96,7 +96,7 @@ func TestChangedLeadsKeysAreLocked(t *testing.T) {
 	db, url := setup(t)
 	first := rec("ev-1", "asha@example.com")
 	first.Lead.MobileNumber = "+919876543210"
-	_, err := db.Apply(t.Context(), []store.Record{first})
+	_, err := db.Apply(t.Context(), []pipeline.Record{first})
 	require.NoError(t, err)
 
 	other, err := pgx.Connect(t.Context(), url)
@@ -111,7 +111,7 @@ func TestChangedLeadsKeysAreLocked(t *testing.T) {
 	second.Lead.MobileNumber = "+911111111111" // newer: the lead moves off the locked number
 	done := make(chan error, 1)
 	go func() {
-		_, err := db.Apply(context.Background(), []store.Record{second})
+		_, err := db.Apply(context.Background(), []pipeline.Record{second})
 		done <- err
 	}()
 	// Apply must end up waiting for the advisory lock the other transaction holds.

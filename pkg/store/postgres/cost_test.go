@@ -10,9 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/migration"
 )
 
@@ -58,7 +57,7 @@ func TestPayloadStoredInline(t *testing.T) {
 	db, _ := setup(t)
 	fixture := testkit.Fixture(t)
 	require.Greater(t, len(fixture), 4000, "the test needs a payload over PostgreSQL's ~2 KB row limit")
-	var recs []store.Record
+	var recs []pipeline.Record
 	for i := range 20 {
 		r := rec(fmt.Sprintf("ev-%d", i), fmt.Sprintf("p%d@example.com", i))
 		r.Payload = testkit.WithID(fixture, fmt.Sprintf("ev-%d", i))
@@ -84,7 +83,7 @@ func TestPayloadStoredInline(t *testing.T) {
 	_, _ = rand.Read(big)
 	r := rec("ev-big", "")
 	r.Payload = big
-	res, err = db.Apply(t.Context(), []store.Record{r})
+	res, err = db.Apply(t.Context(), []pipeline.Record{r})
 	require.NoError(t, err)
 	require.NoError(t, res[0].Err)
 	require.NotZero(t, toastRows(t, db))
@@ -118,7 +117,7 @@ func TestCostMigrationsUpgradeInPlace(t *testing.T) {
 	before := toastRows(t, db)
 	r := rec("ev-new", "new@example.com")
 	r.Payload = testkit.WithID(testkit.Fixture(t), "ev-new")
-	res, err := db.Apply(t.Context(), []store.Record{r})
+	res, err := db.Apply(t.Context(), []pipeline.Record{r})
 	require.NoError(t, err)
 	require.NoError(t, res[0].Err)
 	require.Equal(t, before, toastRows(t, db), "a new payload went out of line")
@@ -137,11 +136,11 @@ func TestWritesUseGenericPlans(t *testing.T) {
 	url := testkit.FreshPostgres(t)
 	db := open(t, url+"&pool_max_conns=1") // one connection: its prepared statements are the store's
 	for b := range 7 {
-		var recs []store.Record
+		var recs []pipeline.Record
 		for i := range 3 {
 			id := fmt.Sprintf("ev-%d-%d", b, i)
 			r := rec(id, id+"@example.com")
-			r.Meeting = &lead.Meeting{ID: "m-" + id, Name: "Demo"}
+			r.Meeting = &pipeline.Meeting{ID: "m-" + id, Name: "Demo"}
 			recs = append(recs, r)
 		}
 		res, err := db.Apply(t.Context(), recs)
@@ -191,10 +190,10 @@ func TestNoDanglingReferences(t *testing.T) {
 		`SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conrelid IN ('events'::regclass, 'meetings'::regclass)`).Scan(&n))
 	require.Zero(t, n, "foreign keys on the write path")
 
-	record := func(i, b int) store.Record {
+	record := func(i, b int) pipeline.Record {
 		person := i % 13 // people return across batches and writers
 		r := rec(fmt.Sprintf("ev-%d", i), "")
-		r.Lead = &lead.Lead{Name: fmt.Sprint("P", person), SeenAt: time.Unix(int64(1e9+i), 0).UTC()}
+		r.Lead = &pipeline.Lead{Name: fmt.Sprint("P", person), SeenAt: time.Unix(int64(1e9+i), 0).UTC()}
 		switch i % 3 {
 		case 0:
 			r.Lead.Email = fmt.Sprintf("p%d@example.com", person)
@@ -205,10 +204,10 @@ func TestNoDanglingReferences(t *testing.T) {
 			r.Lead.AltPhone = "+919700000000" // a shared number
 		}
 		if i%4 != 3 {
-			r.Meeting = &lead.Meeting{ID: fmt.Sprint("m-", i%7), Name: fmt.Sprint("batch ", b)}
+			r.Meeting = &pipeline.Meeting{ID: fmt.Sprint("m-", i%7), Name: fmt.Sprint("batch ", b)}
 		}
 		if i%17 == 5 {
-			r.Meeting = &lead.Meeting{} // no id: fails, and its batch goes record by record
+			r.Meeting = &pipeline.Meeting{} // no id: fails, and its batch goes record by record
 		}
 		if i%11 == 0 {
 			r.Lead = nil // an event without a person
@@ -219,7 +218,7 @@ func TestNoDanglingReferences(t *testing.T) {
 	for w, db := range dbs {
 		go func() {
 			for b := range 12 {
-				var recs []store.Record
+				var recs []pipeline.Record
 				for j := range 9 {
 					recs = append(recs, record((b*5+j+w*3)%80, b)) // overlapping ids: duplicates too
 				}

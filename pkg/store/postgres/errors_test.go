@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -66,13 +66,13 @@ func TestDataErrorsAreMarked(t *testing.T) {
 	ctx := context.Background()
 
 	nul := rec("ev-nul", "a\x00@example.com") // not passed through store.Storable
-	_, err := db.Apply(ctx, []store.Record{rec("ev-1", "one@example.com"), nul})
+	_, err := db.Apply(ctx, []pipeline.Record{rec("ev-1", "one@example.com"), nul})
 	require.Error(t, err)
 	require.True(t, store.IsDataError(err), "%v", err)
 
 	huge := rec("ev-huge", "huge@example.com")
-	huge.Meeting = &lead.Meeting{ID: "m-1", DurationMin: 1 << 40}
-	res, err := db.Apply(ctx, []store.Record{rec("ev-2", "two@example.com"), huge})
+	huge.Meeting = &pipeline.Meeting{ID: "m-1", DurationMin: 1 << 40}
+	res, err := db.Apply(ctx, []pipeline.Record{rec("ev-2", "two@example.com"), huge})
 	require.NoError(t, err)
 	require.NoError(t, res[0].Err)
 	require.Error(t, res[1].Err)

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
@@ -95,7 +96,7 @@ func TestLeadTextWithoutExtension(t *testing.T) {
 	db := open(t, u.String())
 	require.False(t, hasTextIndex(t, db))
 
-	res, err := db.Apply(t.Context(), []store.Record{rec("ev-1", "asha.rao@example.com")})
+	res, err := db.Apply(t.Context(), []pipeline.Record{rec("ev-1", "asha.rao@example.com")})
 	require.NoError(t, err)
 	require.NoError(t, res[0].Err)
 	page, err := db.Leads(t.Context(), store.LeadQuery{Filter: store.LeadFilter{Text: "RAO@EXA"}})

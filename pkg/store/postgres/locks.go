@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -117,7 +118,7 @@ func (ks keySet) add(kind, acct, value string, mode lockMode) {
 }
 
 // addRecord adds every key of rec, in the mode its lookups need.
-func (ks keySet) addRecord(rec *store.Record) {
+func (ks keySet) addRecord(rec *pipeline.Record) {
 	acct := store.Account(rec.Account)
 	ks.add(kindEvent, acct, rec.EventID, lockExclusive)
 	if rec.Meeting != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
@@ -49,9 +50,9 @@ func TestSharedSecondNumberDoesNotQueue(t *testing.T) {
 	// With the key taken exclusive, as before, this Apply would wait until release.
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	res, err := db.Apply(ctx, []store.Record{r})
+	res, err := db.Apply(ctx, []pipeline.Record{r})
 	require.NoError(t, err)
-	require.Equal(t, store.Stored, res[0].Outcome)
+	require.Equal(t, pipeline.Stored, res[0].Outcome)
 }
 
 // A record that looks the shared number up (it is its only phone) takes the key exclusive, so it
@@ -65,7 +66,7 @@ func TestLookupWaitsForWriterOfNumber(t *testing.T) {
 	r.Lead.MobileNumber = sharedNumber
 	done := make(chan error, 1)
 	go func() {
-		_, err := db.Apply(context.Background(), []store.Record{r})
+		_, err := db.Apply(context.Background(), []pipeline.Record{r})
 		done <- err
 	}()
 	requireWaiting(t, other, done, "Apply returned while a writer held the number's key")

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -18,13 +19,13 @@ import (
 
 // writePath is one of the two: it plans and writes records inside the transaction begin opened,
 // holding keys, and commits.
-type writePath func(ctx context.Context, conn *pgx.Conn, records []store.Record, held keySet, p *planner) ([]store.Result, error)
+type writePath func(ctx context.Context, conn *pgx.Conn, records []pipeline.Record, held keySet, p *planner) ([]pipeline.Result, error)
 
 // writeAllAtOnce, the fast path, plans every record, then writes the batch and commits in one
 // pipeline (round trip 3). A failed write is errRecordFailed, or the error itself when the transaction as a whole is
 // at fault (the context ended, the connection broke), which fails the batch.
-func writeAllAtOnce(ctx context.Context, conn *pgx.Conn, records []store.Record, held keySet, p *planner) ([]store.Result, error) {
-	results := make([]store.Result, len(records))
+func writeAllAtOnce(ctx context.Context, conn *pgx.Conn, records []pipeline.Record, held keySet, p *planner) ([]pipeline.Result, error) {
+	results := make([]pipeline.Result, len(records))
 	for i := range records {
 		res, _, err := p.plan(&records[i])
 		if err != nil {
@@ -40,7 +41,7 @@ func writeAllAtOnce(ctx context.Context, conn *pgx.Conn, records []store.Record,
 		w.lead(p.entries[id])
 	}
 	for i := range records {
-		if results[i].Outcome == store.Stored {
+		if results[i].Outcome == pipeline.Stored {
 			w.event(&records[i], results[i].LeadID)
 		}
 	}
@@ -63,8 +64,8 @@ func writeAllAtOnce(ctx context.Context, conn *pgx.Conn, records []store.Record,
 // writeEachInSavepoint is the slow path: each record planned and written on its own, inside a
 // savepoint, so one that fails is rolled back alone (in the database and in the plan) while its
 // batch-mates commit.
-func writeEachInSavepoint(ctx context.Context, conn *pgx.Conn, records []store.Record, held keySet, p *planner) ([]store.Result, error) {
-	results := make([]store.Result, len(records))
+func writeEachInSavepoint(ctx context.Context, conn *pgx.Conn, records []pipeline.Record, held keySet, p *planner) ([]pipeline.Result, error) {
+	results := make([]pipeline.Result, len(records))
 	for i := range records {
 		rec := &records[i]
 		if err := ctx.Err(); err != nil {
@@ -74,7 +75,7 @@ func writeEachInSavepoint(ctx context.Context, conn *pgx.Conn, records []store.R
 		if err != nil {
 			return nil, fmt.Errorf("event %q: %w", rec.EventID, err)
 		}
-		if res.Outcome == store.Duplicate {
+		if res.Outcome == pipeline.Duplicate {
 			results[i] = res
 			continue
 		}
@@ -96,7 +97,7 @@ func writeEachInSavepoint(ctx context.Context, conn *pgx.Conn, records []store.R
 			if !sent { // its values could not even be encoded (queueMeetings)
 				err = store.DataError(err)
 			}
-			res = store.Result{Err: classify(err)}
+			res = pipeline.Result{Err: classify(err)}
 		} else {
 			res.LeadID = leadID
 		}
@@ -112,7 +113,7 @@ func writeEachInSavepoint(ctx context.Context, conn *pgx.Conn, records []store.R
 // its lead's real id. A lead it created gets its real id in the plan and counts as stored from
 // then on (later records update it). sent is false when the record's values could not even be
 // encoded; when a sent record fails, the savepoint is left for the caller to roll back to.
-func writeOne(ctx context.Context, conn *pgx.Conn, p *planner, rec *store.Record, leadID int64) (_ int64, sent bool, err error) {
+func writeOne(ctx context.Context, conn *pgx.Conn, p *planner, rec *pipeline.Record, leadID int64) (_ int64, sent bool, err error) {
 	w := newWrites(p.now)
 	w.b.Queue(`SAVEPOINT record`)
 	var e *entry

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/leadrules"
 )
@@ -155,11 +156,11 @@ type undo struct {
 
 // plan applies rec in memory and returns its result (LeadID may be temporary) and how to take it
 // back. A duplicate changes nothing.
-func (p *planner) plan(rec *store.Record) (store.Result, *undo, error) {
+func (p *planner) plan(rec *pipeline.Record) (pipeline.Result, *undo, error) {
 	acct := store.Account(rec.Account)
 	key := accountKey{acct, rec.EventID}
 	if id, ok := p.stored[key]; ok {
-		return store.Result{Outcome: store.Duplicate, LeadID: id}, nil, nil
+		return pipeline.Result{Outcome: pipeline.Duplicate, LeadID: id}, nil, nil
 	}
 	u := &undo{touched: len(p.touched), eventID: key}
 	var leadID int64
@@ -169,7 +170,7 @@ func (p *planner) plan(rec *store.Record) (store.Result, *undo, error) {
 		in.SeenAt = in.SeenAt.Truncate(time.Microsecond)
 		found, err := leadrules.Match(p, acct, &in)
 		if err != nil {
-			return store.Result{}, nil, fmt.Errorf("find lead: %w", err)
+			return pipeline.Result{}, nil, fmt.Errorf("find lead: %w", err)
 		}
 		var e *entry
 		if found == nil {
@@ -195,7 +196,7 @@ func (p *planner) plan(rec *store.Record) (store.Result, *undo, error) {
 		leadID = e.l.ID
 	}
 	p.stored[key] = leadID
-	return store.Result{Outcome: store.Stored, LeadID: leadID}, u, nil
+	return pipeline.Result{Outcome: pipeline.Stored, LeadID: leadID}, u, nil
 }
 
 // revert takes back what plan did for one record that then failed to write.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/migration"
@@ -50,7 +51,7 @@ func TestStoreShared(t *testing.T) {
 }
 
 // rec is storetest.SimpleRecord, short for this file's many uses.
-func rec(id, email string) store.Record { return storetest.SimpleRecord(id, email) }
+func rec(id, email string) pipeline.Record { return storetest.SimpleRecord(id, email) }
 
 // TestConcurrentOpenMigratesOnce starts ten "workers" on a new database at once: the migration
 // lock lets one migrate while the others wait, and none fails.
@@ -66,7 +67,7 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 			<-start
 			db, err := Open(t.Context(), url)
 			if err == nil {
-				_, err = db.Apply(t.Context(), []store.Record{rec(fmt.Sprintf("ev-%d", i), "")})
+				_, err = db.Apply(t.Context(), []pipeline.Record{rec(fmt.Sprintf("ev-%d", i), "")})
 				err = errors.Join(err, db.Close())
 			}
 			errs[i] = err
@@ -101,7 +102,7 @@ func TestPayloadExactBytes(t *testing.T) {
 	for i, p := range payloads {
 		r := rec(fmt.Sprintf("ev-%d", i), "")
 		r.Payload = p
-		res, err := db.Apply(t.Context(), []store.Record{r})
+		res, err := db.Apply(t.Context(), []pipeline.Record{r})
 		require.NoError(t, err)
 		require.NoError(t, res[0].Err)
 		ev, err := db.Event(t.Context(), "", r.EventID)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/storetest"
@@ -43,8 +44,8 @@ func TestPruneWhileWorkersWrite(t *testing.T) {
 	url := testkit.FreshPostgres(t)
 	writer, pruner := open(t, url), open(t, url)
 	const people = 20
-	batch := func(round int) []store.Record {
-		var recs []store.Record
+	batch := func(round int) []pipeline.Record {
+		var recs []pipeline.Record
 		for p := range people {
 			r := storetest.SimpleRecord(fmt.Sprintf("ev-%d-%d", round, p), fmt.Sprintf("p%d@example.com", p))
 			if p%2 == 1 { // half of them by phone only

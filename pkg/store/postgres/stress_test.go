@@ -10,9 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
 // Writers on their own pools apply batches that share many keys in different orders:
@@ -40,10 +39,10 @@ func TestManyWritersManyKeys(t *testing.T) {
 		rng := rand.New(rand.NewPCG(uint64(w), 7))
 		wg.Go(func() {
 			for b := range batches {
-				recs := make([]store.Record, batch)
+				recs := make([]pipeline.Record, batch)
 				for i := range recs {
 					p := rng.IntN(people)
-					l := &lead.Lead{Name: fmt.Sprintf("w%d-b%d-%d", w, b, i), SeenAt: time.Unix(int64(rng.IntN(1000)), 0)}
+					l := &pipeline.Lead{Name: fmt.Sprintf("w%d-b%d-%d", w, b, i), SeenAt: time.Unix(int64(rng.IntN(1000)), 0)}
 					switch rng.IntN(3) {
 					case 0:
 						l.Email = fmt.Sprintf("p%d@example.com", p)
@@ -65,7 +64,7 @@ func TestManyWritersManyKeys(t *testing.T) {
 				errs = append(errs, err)
 				for i, r := range res {
 					errs = append(errs, r.Err)
-					if r.Err == nil && r.Outcome == store.Stored {
+					if r.Err == nil && r.Outcome == pipeline.Stored {
 						stored[recs[i].EventID]++
 					}
 				}
@@ -91,7 +90,7 @@ func TestManyWritersManyKeys(t *testing.T) {
 	require.Zero(t, unlinked)
 }
 
-func record(id string, l *lead.Lead) store.Record {
-	return store.Record{EventID: id, EventType: "widget_new_conversation", ReceivedAt: time.Now(),
+func record(id string, l *pipeline.Lead) pipeline.Record {
+	return pipeline.Record{EventID: id, EventType: "widget_new_conversation", ReceivedAt: time.Now(),
 		Payload: []byte(`{"payload":{"id":"` + id + `"}}`), Lead: l}
 }

@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
 // backendCPU is the user + system CPU, in clock ticks (1/100 s), the server process pid has used:
@@ -68,8 +68,8 @@ func TestLeadTextWriteCost(t *testing.T) {
 			var has bool
 			require.NoError(t, db.pool.QueryRow(ctx, `SELECT to_regclass('leads_text_trgm') IS NOT NULL`).Scan(&has))
 			require.Equal(t, s.index, has)
-			batch := func(b int) []store.Record {
-				recs := make([]store.Record, per)
+			batch := func(b int) []pipeline.Record {
+				recs := make([]pipeline.Record, per)
 				for i := range recs {
 					n++
 					id := fmt.Sprintf("ev-%d", n)
@@ -91,7 +91,7 @@ func TestLeadTextWriteCost(t *testing.T) {
 			for b := range batches {
 				res, err := db.Apply(ctx, batch(b))
 				require.NoError(t, err)
-				require.Equal(t, store.Stored, res[0].Outcome)
+				require.Equal(t, pipeline.Stored, res[0].Outcome)
 			}
 			cpu1 := backendCPU(t, pid)
 			var wal float64

@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/leadrules"
 )
@@ -70,14 +70,14 @@ const upsertMeetings = `INSERT INTO meetings (account, id, lead_id, event_id, na
 // meetingRow is one meeting as the batch leaves it: its mentions folded in batch order.
 type meetingRow struct {
 	account   string
-	m         lead.Meeting
+	m         pipeline.Meeting
 	event     string // the last event about it
 	leadEvent string // the last of its events linked to a lead ("" when none is)
 }
 
 // fold applies a later mention the way upsertMeetings' ON CONFLICT clause applies a later row:
 // what it sends replaces, what it leaves empty is kept; its event becomes the meeting's.
-func (r *meetingRow) fold(m *lead.Meeting, event string, hasLead bool) {
+func (r *meetingRow) fold(m *pipeline.Meeting, event string, hasLead bool) {
 	r.event = event
 	if hasLead {
 		r.leadEvent = event
@@ -145,7 +145,7 @@ func (w *writes) lead(e *entry) {
 
 // event adds rec's event row (and meeting), linked to leadID (0 for none; temporary for a new
 // lead, which must have been added first).
-func (w *writes) event(rec *store.Record, leadID int64) {
+func (w *writes) event(rec *pipeline.Record, leadID int64) {
 	e := &w.events
 	acct := store.Account(rec.Account)
 	e.accounts = append(e.accounts, acct)
@@ -165,7 +165,7 @@ func (w *writes) event(rec *store.Record, leadID int64) {
 		k := accountKey{acct, m.ID}
 		r := w.meetingByID[k]
 		if r == nil {
-			r = &meetingRow{account: acct, m: lead.Meeting{ID: m.ID}}
+			r = &meetingRow{account: acct, m: pipeline.Meeting{ID: m.ID}}
 			w.meetingByID[k] = r
 			w.meetings = append(w.meetings, r)
 		}

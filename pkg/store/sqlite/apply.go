@@ -10,6 +10,7 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -28,9 +29,9 @@ import (
 // was busy or locked, or a savepoint could not be rolled back) fails the batch instead, so the
 // caller retries every record rather than giving up on one. Errors are marked by what they say
 // (classify: store.DataError, store.Unavailable).
-func (db *DB) Apply(ctx context.Context, records []store.Record) ([]store.Result, error) {
+func (db *DB) Apply(ctx context.Context, records []pipeline.Record) ([]pipeline.Result, error) {
 	if len(records) == 0 {
-		return []store.Result{}, nil
+		return []pipeline.Result{}, nil
 	}
 	results, err := db.apply(ctx, records, false)
 	if errors.Is(err, errRecordFailed) {
@@ -52,7 +53,7 @@ func (db *DB) Apply(ctx context.Context, records []store.Record) ([]store.Result
 var errRecordFailed = errors.New("a record failed")
 
 // apply writes records in one transaction; with isolate, each record inside its own savepoint.
-func (db *DB) apply(ctx context.Context, records []store.Record, isolate bool) (results []store.Result, err error) {
+func (db *DB) apply(ctx context.Context, records []pipeline.Record, isolate bool) (results []pipeline.Result, err error) {
 	err = db.withWriteConn(ctx, func(c *sqlite3.SQLiteConn, s *stmts) error {
 		results, err = applyOn(ctx, c, s, records, isolate)
 		return err
@@ -61,7 +62,7 @@ func (db *DB) apply(ctx context.Context, records []store.Record, isolate bool) (
 }
 
 // applyOn is apply on the write connection c.
-func applyOn(ctx context.Context, c *sqlite3.SQLiteConn, s *stmts, records []store.Record, isolate bool) (_ []store.Result, err error) {
+func applyOn(ctx context.Context, c *sqlite3.SQLiteConn, s *stmts, records []pipeline.Record, isolate bool) (_ []pipeline.Result, err error) {
 	// BEGIN IMMEDIATE takes the write lock up front, waiting up to busy_timeout; ctx bounds the
 	// wait too (go-sqlite3 interrupts a statement whose context ends).
 	if _, err := c.ExecContext(ctx, `BEGIN IMMEDIATE`, nil); err != nil {
@@ -89,7 +90,7 @@ func applyOn(ctx context.Context, c *sqlite3.SQLiteConn, s *stmts, records []sto
 	if err := w.findStored(records); err != nil {
 		return nil, err
 	}
-	results := make([]store.Result, len(records))
+	results := make([]pipeline.Result, len(records))
 	for i := range records {
 		rec := &records[i]
 		if err := ctx.Err(); err != nil {
@@ -106,7 +107,7 @@ func applyOn(ctx context.Context, c *sqlite3.SQLiteConn, s *stmts, records []sto
 			if rbErr := w.undo(); rbErr != nil {
 				return nil, fmt.Errorf("event %q: %w (rollback: %w)", rec.EventID, err, rbErr)
 			}
-			res = store.Result{Err: classify(fmt.Errorf("store event %q: %w", rec.EventID, err))}
+			res = pipeline.Result{Err: classify(fmt.Errorf("store event %q: %w", rec.EventID, err))}
 		}
 		results[i] = res
 	}
@@ -137,7 +138,7 @@ type eventKey struct{ account, id string }
 // dedupeChunk ids of one account per query, rather than one lookup per record: one round trip
 // into SQLite for a whole chunk (a batch is usually of one account). The transaction holds the
 // write lock, so nothing can store them in between.
-func (w *writer) findStored(records []store.Record) error {
+func (w *writer) findStored(records []pipeline.Record) error {
 	w.stored = make(map[eventKey]int64, len(records))
 	byAccount := map[string][]string{}
 	var accounts []string
@@ -190,10 +191,10 @@ func (w *writer) findStoredIn(acct string, ids []string) error {
 
 // record writes one record; with isolate, inside a savepoint, which it releases on success. On
 // error the savepoint is left open for undo.
-func (w *writer) record(rec *store.Record, isolate bool) (store.Result, error) {
+func (w *writer) record(rec *pipeline.Record, isolate bool) (pipeline.Result, error) {
 	if isolate {
 		if _, err := w.exec(w.s.savepoint); err != nil {
-			return store.Result{}, fmt.Errorf("savepoint: %w", err)
+			return pipeline.Result{}, fmt.Errorf("savepoint: %w", err)
 		}
 	}
 	// Check first rather than INSERT … ON CONFLICT: the lead must not be touched for a
@@ -202,9 +203,9 @@ func (w *writer) record(rec *store.Record, isolate bool) (store.Result, error) {
 	key := eventKey{store.Account(rec.Account), rec.EventID}
 	if existing, ok := w.stored[key]; ok {
 		if err := w.release(isolate); err != nil {
-			return store.Result{}, err
+			return pipeline.Result{}, err
 		}
-		return store.Result{Outcome: store.Duplicate, LeadID: existing}, nil
+		return pipeline.Result{Outcome: pipeline.Duplicate, LeadID: existing}, nil
 	}
 
 	var (
@@ -213,7 +214,7 @@ func (w *writer) record(rec *store.Record, isolate bool) (store.Result, error) {
 	)
 	if rec.Lead != nil {
 		if leadID, err = w.mergeLead(key.account, rec.Lead); err != nil {
-			return store.Result{}, err
+			return pipeline.Result{}, err
 		}
 	}
 	var invalid any
@@ -222,28 +223,28 @@ func (w *writer) record(rec *store.Record, isolate bool) (store.Result, error) {
 	}
 	if _, err := w.exec(w.s.insertEvent, key.account, rec.EventID, rec.EventType, nullID(leadID),
 		formatTime(rec.ReceivedAt), formatTime(w.now), string(rec.Payload), invalid); err != nil {
-		return store.Result{}, fmt.Errorf("insert event: %w", err)
+		return pipeline.Result{}, fmt.Errorf("insert event: %w", err)
 	}
 	if m := rec.Meeting; m != nil {
 		participants := []byte("[]")
 		if len(m.Participants) > 0 {
 			if participants, err = json.Marshal(m.Participants); err != nil {
-				return store.Result{}, fmt.Errorf("meeting %q participants: %w", m.ID, err)
+				return pipeline.Result{}, fmt.Errorf("meeting %q participants: %w", m.ID, err)
 			}
 		}
 		if _, err := w.exec(w.s.upsertMeeting, key.account, m.ID, nullID(leadID), rec.EventID, m.Name,
 			formatTime(m.ScheduledAt), m.Status, m.MeetingURL, string(participants), m.Timezone,
 			m.DurationMin, formatTime(w.now)); err != nil {
-			return store.Result{}, fmt.Errorf("upsert meeting %q: %w", m.ID, err)
+			return pipeline.Result{}, fmt.Errorf("upsert meeting %q: %w", m.ID, err)
 		}
 	}
 	if err := w.release(isolate); err != nil {
-		return store.Result{}, err
+		return pipeline.Result{}, err
 	}
 	// Only now: a record that failed is rolled back (alone, or with its whole first attempt),
 	// and a later record with its id must then be stored, not counted a duplicate.
 	w.stored[key] = leadID
-	return store.Result{Outcome: store.Stored, LeadID: leadID}, nil
+	return pipeline.Result{Outcome: pipeline.Stored, LeadID: leadID}, nil
 }
 
 // release releases the record's savepoint, if it has one.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -18,14 +18,14 @@ func TestBatchDedupeAcrossChunks(t *testing.T) {
 	db, _ := setup(t)
 	n := 2*dedupeChunk + 7
 	id := func(i int) string { return fmt.Sprintf("ev-%d", i) }
-	var before []store.Record
+	var before []pipeline.Record
 	for _, i := range []int{0, dedupeChunk - 1, dedupeChunk, n - 1} {
 		before = append(before, rec(id(i), fmt.Sprintf("l%d@example.com", i)))
 	}
 	first, err := db.Apply(t.Context(), before)
 	require.NoError(t, err)
 
-	batch := make([]store.Record, 0, n+2)
+	batch := make([]pipeline.Record, 0, n+2)
 	for i := range n {
 		batch = append(batch, rec(id(i), fmt.Sprintf("l%d@example.com", i)))
 	}
@@ -36,14 +36,14 @@ func TestBatchDedupeAcrossChunks(t *testing.T) {
 	for i := range n {
 		require.NoError(t, res[i].Err)
 		if lid, ok := wasStored[i]; ok {
-			require.Equal(t, store.Duplicate, res[i].Outcome, "record %d", i)
+			require.Equal(t, pipeline.Duplicate, res[i].Outcome, "record %d", i)
 			require.Equal(t, lid, res[i].LeadID, "record %d", i)
 		} else {
-			require.Equal(t, store.Stored, res[i].Outcome, "record %d", i)
+			require.Equal(t, pipeline.Stored, res[i].Outcome, "record %d", i)
 		}
 	}
-	require.Equal(t, store.Result{Outcome: store.Duplicate, LeadID: res[5].LeadID}, res[n])
-	require.Equal(t, store.Result{Outcome: store.Duplicate, LeadID: first[0].LeadID}, res[n+1])
+	require.Equal(t, pipeline.Result{Outcome: pipeline.Duplicate, LeadID: res[5].LeadID}, res[n])
+	require.Equal(t, pipeline.Result{Outcome: pipeline.Duplicate, LeadID: first[0].LeadID}, res[n+1])
 	c, err := db.Counts(t.Context(), "")
 	require.NoError(t, err)
 	require.Equal(t, store.Counts{Leads: int64(n), Events: int64(n)}, c)
@@ -55,13 +55,13 @@ func TestFailedRecordIsNotADuplicate(t *testing.T) {
 	t.Parallel()
 	db, _ := setup(t)
 	bad := rec("ev-1", "bad@example.com")
-	bad.Meeting = &lead.Meeting{ID: ""} // refused by the meetings table's CHECK
+	bad.Meeting = &pipeline.Meeting{ID: ""} // refused by the meetings table's CHECK
 	good := rec("ev-1", "good@example.com")
-	res, err := db.Apply(t.Context(), []store.Record{bad, good})
+	res, err := db.Apply(t.Context(), []pipeline.Record{bad, good})
 	require.NoError(t, err)
 	require.Error(t, res[0].Err)
 	require.NoError(t, res[1].Err)
-	require.Equal(t, store.Stored, res[1].Outcome)
+	require.Equal(t, pipeline.Stored, res[1].Outcome)
 	ev, err := db.Event(t.Context(), "", "ev-1")
 	require.NoError(t, err)
 	require.Equal(t, res[1].LeadID, ev.LeadID)

@@ -11,6 +11,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/storetest"
 )
@@ -67,7 +68,7 @@ func TestDeadlineWhileLockedIsUnavailable(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
-	_, err = db.Apply(ctx, []store.Record{storetest.SimpleRecord("ev-1", "a@example.com")})
+	_, err = db.Apply(ctx, []pipeline.Record{storetest.SimpleRecord("ev-1", "a@example.com")})
 	require.Error(t, err)
 	reason, ok := store.UnavailableReason(err)
 	require.True(t, ok, "%v", err)

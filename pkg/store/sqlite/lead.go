@@ -9,14 +9,14 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/leadrules"
 )
 
 // mergeLead finds the stored lead for the same person as l (leadrules.Match, asking this
 // transaction's statements), merges l into it (or creates it), and returns its id.
-func (w *writer) mergeLead(acct string, l *lead.Lead) (int64, error) {
+func (w *writer) mergeLead(acct string, l *pipeline.Lead) (int64, error) {
 	found, err := leadrules.Match(w, acct, l)
 	if err != nil {
 		return 0, fmt.Errorf("find lead: %w", err)
@@ -108,7 +108,7 @@ func leadFromRow(row []driver.Value) (*store.StoredLead, error) {
 	return finishLead(&sl, email, attrs, seen, created, upd)
 }
 
-func (w *writer) insertLead(acct string, l *lead.Lead) (int64, error) {
+func (w *writer) insertLead(acct string, l *pipeline.Lead) (int64, error) {
 	args, err := leadArgs(l)
 	if err != nil {
 		return 0, err
@@ -131,7 +131,7 @@ func (w *writer) insertLead(acct string, l *lead.Lead) (int64, error) {
 
 // leadArgs returns the values of l for the columns source_id … seen_at. An empty email is
 // stored as NULL so the unique index ignores it.
-func leadArgs(l *lead.Lead) ([]any, error) {
+func leadArgs(l *pipeline.Lead) ([]any, error) {
 	fields := leadrules.TextFields(l)
 	args := make([]any, 0, len(fields)+4)
 	for _, f := range fields {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -49,14 +49,14 @@ func TestGrams(t *testing.T) {
 func TestLeadTextKept(t *testing.T) {
 	t.Parallel()
 	db, _ := setup(t)
-	rec := func(id string, l *lead.Lead) store.Record {
-		return store.Record{EventID: id, EventType: "widget_new_conversation", ReceivedAt: time.Now(),
+	rec := func(id string, l *pipeline.Lead) pipeline.Record {
+		return pipeline.Record{EventID: id, EventType: "widget_new_conversation", ReceivedAt: time.Now(),
 			Payload: fmt.Appendf(nil, `{"payload":{"id":%q}}`, id), Lead: l}
 	}
 	t0 := time.Now().UTC()
-	res, err := db.Apply(t.Context(), []store.Record{
-		rec("e1", &lead.Lead{Name: "Asha Rao", Email: "asha@example.com", City: "Pune", SeenAt: t0}),
-		rec("e2", &lead.Lead{Name: "Ravi", MobileNumber: "+919000000001", City: "Goa", SeenAt: t0}),
+	res, err := db.Apply(t.Context(), []pipeline.Record{
+		rec("e1", &pipeline.Lead{Name: "Asha Rao", Email: "asha@example.com", City: "Pune", SeenAt: t0}),
+		rec("e2", &pipeline.Lead{Name: "Ravi", MobileNumber: "+919000000001", City: "Goa", SeenAt: t0}),
 	})
 	require.NoError(t, err)
 	asha, ravi := res[0].LeadID, res[1].LeadID
@@ -64,9 +64,9 @@ func TestLeadTextKept(t *testing.T) {
 	require.Equal(t, []int64{asha}, indexed(t, db, "example"))
 	require.Equal(t, []int64{ravi}, indexed(t, db, "goa"))
 
-	_, err = db.Apply(t.Context(), []store.Record{
-		rec("e3", &lead.Lead{Name: "Asha Iyer", Email: "asha@example.com", City: "Kochi", SeenAt: t0.Add(time.Second)}),
-		rec("e4", &lead.Lead{MobileNumber: "+919000000001", SeenAt: t0.Add(time.Second)}), // nothing searched changes
+	_, err = db.Apply(t.Context(), []pipeline.Record{
+		rec("e3", &pipeline.Lead{Name: "Asha Iyer", Email: "asha@example.com", City: "Kochi", SeenAt: t0.Add(time.Second)}),
+		rec("e4", &pipeline.Lead{MobileNumber: "+919000000001", SeenAt: t0.Add(time.Second)}), // nothing searched changes
 	})
 	require.NoError(t, err)
 	require.Empty(t, indexed(t, db, "rao"))

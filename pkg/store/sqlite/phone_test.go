@@ -10,8 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
-	"github.com/saleassist-pipeline/pipeline/pkg/store"
+	"github.com/saleassist-pipeline/pipeline"
 )
 
 // Many leads sharing one phone number (a placeholder, a shop's own line) must not make matching
@@ -50,10 +49,10 @@ func TestSharedPhoneLookupsAreIndexSeeks(t *testing.T) {
 	// 300 people with their own emails share one phone: 300 leads, none joins another.
 	ctx := context.Background()
 	shared := "+911234567890"
-	var recs []store.Record
+	var recs []pipeline.Record
 	for i := range 300 {
-		recs = append(recs, store.Record{EventID: fmt.Sprintf("s-%d", i), EventType: "t", ReceivedAt: time.Now(),
-			Payload: []byte(`{}`), Lead: &lead.Lead{Email: fmt.Sprintf("p%d@example.com", i), MobileNumber: shared, SeenAt: time.Now()}})
+		recs = append(recs, pipeline.Record{EventID: fmt.Sprintf("s-%d", i), EventType: "t", ReceivedAt: time.Now(),
+			Payload: []byte(`{}`), Lead: &pipeline.Lead{Email: fmt.Sprintf("p%d@example.com", i), MobileNumber: shared, SeenAt: time.Now()}})
 	}
 	res, err := db.Apply(ctx, recs)
 	require.NoError(t, err)
@@ -62,13 +61,13 @@ func TestSharedPhoneLookupsAreIndexSeeks(t *testing.T) {
 	require.EqualValues(t, 300, c.Leads)
 	latest := res[len(res)-1].LeadID
 	// An event with the phone and no email joins the most recently updated lead with it.
-	res, err = db.Apply(ctx, []store.Record{{EventID: "anon", EventType: "t", ReceivedAt: time.Now(), Payload: []byte(`{}`),
-		Lead: &lead.Lead{Name: "Someone", MobileNumber: shared, SeenAt: time.Now()}}})
+	res, err = db.Apply(ctx, []pipeline.Record{{EventID: "anon", EventType: "t", ReceivedAt: time.Now(), Payload: []byte(`{}`),
+		Lead: &pipeline.Lead{Name: "Someone", MobileNumber: shared, SeenAt: time.Now()}}})
 	require.NoError(t, err)
 	require.Equal(t, latest, res[0].LeadID)
 	// A new email with the phone: every lead with it has another email, so a new person.
-	res, err = db.Apply(ctx, []store.Record{{EventID: "newperson", EventType: "t", ReceivedAt: time.Now(), Payload: []byte(`{}`),
-		Lead: &lead.Lead{Email: "other@example.com", MobileNumber: shared, SeenAt: time.Now()}}})
+	res, err = db.Apply(ctx, []pipeline.Record{{EventID: "newperson", EventType: "t", ReceivedAt: time.Now(), Payload: []byte(`{}`),
+		Lead: &pipeline.Lead{Email: "other@example.com", MobileNumber: shared, SeenAt: time.Now()}}})
 	require.NoError(t, err)
 	c, err = db.Counts(ctx, "")
 	require.NoError(t, err)

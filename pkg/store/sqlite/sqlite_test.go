@@ -13,7 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/migration"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/storetest"
@@ -51,14 +51,14 @@ func TestStoreShared(t *testing.T) {
 }
 
 // rec is storetest.SimpleRecord, short for this file's many uses.
-func rec(id, email string) store.Record { return storetest.SimpleRecord(id, email) }
+func rec(id, email string) pipeline.Record { return storetest.SimpleRecord(id, email) }
 
 func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "leads.db")
 	db, err := Open(t.Context(), path)
 	require.NoError(t, err)
-	res, err := db.Apply(t.Context(), []store.Record{rec("ev-1", "a@example.com")})
+	res, err := db.Apply(t.Context(), []pipeline.Record{rec("ev-1", "a@example.com")})
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 
@@ -95,7 +95,7 @@ func TestConcurrentOpenOfNewFile(t *testing.T) {
 				<-start
 				db, err := Open(t.Context(), path)
 				if err == nil {
-					_, err = db.Apply(t.Context(), []store.Record{rec(fmt.Sprintf("ev-%d", i), "")})
+					_, err = db.Apply(t.Context(), []pipeline.Record{rec(fmt.Sprintf("ev-%d", i), "")})
 					err = errors.Join(err, db.Close())
 				}
 				errs[i] = err
@@ -161,14 +161,14 @@ func TestOpenWaitsForLockOnNewFile(t *testing.T) {
 	var mode string
 	require.NoError(t, db.read.QueryRowContext(t.Context(), `PRAGMA journal_mode`).Scan(&mode))
 	require.Equal(t, "wal", mode)
-	_, err = db.Apply(t.Context(), []store.Record{rec("ev-1", "")})
+	_, err = db.Apply(t.Context(), []pipeline.Record{rec("ev-1", "")})
 	require.NoError(t, err)
 }
 
 func TestFileModes(t *testing.T) {
 	t.Parallel()
 	db, path := setup(t)
-	_, err := db.Apply(t.Context(), []store.Record{rec("ev-1", "a@example.com")})
+	_, err := db.Apply(t.Context(), []pipeline.Record{rec("ev-1", "a@example.com")})
 	require.NoError(t, err)
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		fi, err := os.Stat(p)
@@ -218,7 +218,7 @@ func TestTwoHandlesExactlyOnce(t *testing.T) {
 	for w, db := range []*DB{a, b, a, b} {
 		wg.Go(func() {
 			for i := 0; i < events; i += 10 {
-				var batch []store.Record
+				var batch []pipeline.Record
 				for j := i; j < i+10; j++ {
 					n := (j + w*50) % events
 					batch = append(batch, rec(fmt.Sprintf("ev-%d", n), fmt.Sprintf("l%d@example.com", n%17)))
@@ -228,7 +228,7 @@ func TestTwoHandlesExactlyOnce(t *testing.T) {
 				errs = append(errs, err)
 				for k, r := range res {
 					errs = append(errs, r.Err)
-					if r.Outcome == store.Stored && r.Err == nil {
+					if r.Outcome == pipeline.Stored && r.Err == nil {
 						seen[batch[k].EventID]++
 					}
 				}
@@ -263,7 +263,7 @@ func TestIsTransient(t *testing.T) {
 	_, err = conn.ExecContext(t.Context(), `BEGIN IMMEDIATE`)
 	require.NoError(t, err)
 
-	res, err := db.Apply(t.Context(), []store.Record{rec("ev-1", "a@example.com")})
+	res, err := db.Apply(t.Context(), []pipeline.Record{rec("ev-1", "a@example.com")})
 	require.Error(t, err)
 	require.Nil(t, res)
 	require.True(t, IsTransient(err), "%v", err)
@@ -272,18 +272,18 @@ func TestIsTransient(t *testing.T) {
 	_, err = conn.ExecContext(t.Context(), `ROLLBACK`)
 	require.NoError(t, err)
 	require.NoError(t, conn.Close())
-	_, err = db.Apply(t.Context(), []store.Record{rec("ev-1", "a@example.com")})
+	_, err = db.Apply(t.Context(), []pipeline.Record{rec("ev-1", "a@example.com")})
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithTimeout(t.Context(), time.Nanosecond)
 	defer cancel()
 	<-ctx.Done()
-	_, err = db.Apply(ctx, []store.Record{rec("ev-2", "b@example.com")})
+	_, err = db.Apply(ctx, []pipeline.Record{rec("ev-2", "b@example.com")})
 	require.True(t, IsTransient(err), "%v", err)
 
 	require.False(t, IsTransient(nil))
 	require.False(t, IsTransient(errors.New("boom")))
-	res, err = db.Apply(t.Context(), []store.Record{rec("", "c@example.com")})
+	res, err = db.Apply(t.Context(), []pipeline.Record{rec("", "c@example.com")})
 	require.NoError(t, err)
 	require.False(t, IsTransient(res[0].Err), "a CHECK violation is permanent: %v", res[0].Err)
 }
@@ -294,12 +294,12 @@ func TestMeetingColumns(t *testing.T) {
 	t.Parallel()
 	db, _ := setup(t)
 	first := rec("ev-1", "a@example.com")
-	first.Meeting = &lead.Meeting{ID: "m-1", Name: "Demo", Status: "scheduled",
+	first.Meeting = &pipeline.Meeting{ID: "m-1", Name: "Demo", Status: "scheduled",
 		ScheduledAt: time.Date(2024, 5, 2, 9, 30, 0, 0, time.UTC), Participants: []string{"+911", "+912"},
 		Timezone: "Asia/Kolkata", DurationMin: 30}
 	second := rec("ev-2", "a@example.com")
-	second.Meeting = &lead.Meeting{ID: "m-1", Status: "completed"}
-	res, err := db.Apply(t.Context(), []store.Record{first, second})
+	second.Meeting = &pipeline.Meeting{ID: "m-1", Status: "completed"}
+	res, err := db.Apply(t.Context(), []pipeline.Record{first, second})
 	require.NoError(t, err)
 
 	var leadID int64

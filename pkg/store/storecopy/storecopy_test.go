@@ -13,9 +13,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/app/ingestapp"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/postgres"
 	"github.com/saleassist-pipeline/pipeline/pkg/store/sqlite"
@@ -109,13 +109,13 @@ func buildSource(t *testing.T) source {
 	require.NoError(t, err)
 	defer st.Close()
 	t0 := time.Date(2026, 5, 1, 10, 0, 0, 123456789, time.UTC)
-	_, err = st.Apply(context.Background(), []store.Record{
+	_, err = st.Apply(context.Background(), []pipeline.Record{
 		{EventID: "raw-bytes", EventType: "odd_bytes", ReceivedAt: t0, Payload: []byte{'{', 0xff, 0xfe, 0x00, 'x', 0xc3, '}'},
-			Lead: &lead.Lead{Name: "Bytes Person", Email: "bytes@example.com", SeenAt: t0}, Invalid: "schema: not JSON"},
+			Lead: &pipeline.Lead{Name: "Bytes Person", Email: "bytes@example.com", SeenAt: t0}, Invalid: "schema: not JSON"},
 		{EventID: "empty-payload", EventType: "odd_bytes", ReceivedAt: t0.Add(time.Second)},
 		// Another account with the default's event id, email and meeting id: its own rows.
 		{Account: otherAccount, EventID: "ev-0", EventType: "widget_new_conversation", ReceivedAt: t0, Payload: []byte(`{}`),
-			Lead: &lead.Lead{Name: "Other Zoë", Email: "person0@example.com", SeenAt: t0}, Meeting: &lead.Meeting{ID: "meeting-0", Status: "other"}},
+			Lead: &pipeline.Lead{Name: "Other Zoë", Email: "person0@example.com", SeenAt: t0}, Meeting: &pipeline.Meeting{ID: "meeting-0", Status: "other"}},
 	})
 	require.NoError(t, err)
 	// The kept schema: what the worker kept for the fixture's type, and fields of the other
@@ -277,8 +277,8 @@ func TestCopyPipelineStoreAndRerun(t *testing.T) {
 	pg, err := postgres.Open(ctx, url)
 	require.NoError(t, err)
 	defer pg.Close()
-	res, err := pg.Apply(ctx, []store.Record{{EventID: "after-copy", EventType: "t", ReceivedAt: time.Now(),
-		Payload: []byte(`{}`), Lead: &lead.Lead{Email: "new@example.com"}}})
+	res, err := pg.Apply(ctx, []pipeline.Record{{EventID: "after-copy", EventType: "t", ReceivedAt: time.Now(),
+		Payload: []byte(`{}`), Lead: &pipeline.Lead{Email: "new@example.com"}}})
 	require.NoError(t, err)
 	require.NoError(t, res[0].Err)
 	require.Equal(t, r.Source.Leads+1, res[0].LeadID)
@@ -328,8 +328,8 @@ func TestCopyRefusesDifferentData(t *testing.T) {
 	ctx := context.Background()
 	pg, err := postgres.Open(ctx, url)
 	require.NoError(t, err)
-	_, err = pg.Apply(ctx, []store.Record{{EventID: "elsewhere", EventType: "t", ReceivedAt: time.Now(),
-		Payload: []byte(`{}`), Lead: &lead.Lead{Email: "someone.else@example.com"}}})
+	_, err = pg.Apply(ctx, []pipeline.Record{{EventID: "elsewhere", EventType: "t", ReceivedAt: time.Now(),
+		Payload: []byte(`{}`), Lead: &pipeline.Lead{Email: "someone.else@example.com"}}})
 	require.NoError(t, err)
 	require.NoError(t, pg.Close())
 
@@ -361,7 +361,7 @@ func TestCopyRefusesWhileWorkersRun(t *testing.T) {
 	r, err := storecopy.Copy(ctx, src.path, url, storecopy.Options{ChunkSize: 100, Progress: func(storecopy.Progress) {
 		if !wrote {
 			wrote = true
-			_, err := w.Apply(ctx, []store.Record{{EventID: "late", EventType: "t", ReceivedAt: time.Now(), Payload: []byte(`{}`)}})
+			_, err := w.Apply(ctx, []pipeline.Record{{EventID: "late", EventType: "t", ReceivedAt: time.Now(), Payload: []byte(`{}`)}})
 			require.NoError(t, err)
 		}
 	}})

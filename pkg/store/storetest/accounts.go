@@ -6,8 +6,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -41,14 +41,14 @@ const (
 )
 
 // in returns rec sent to account acct.
-func in(acct string, rec store.Record) store.Record {
+func in(acct string, rec pipeline.Record) pipeline.Record {
 	rec.Account = acct
 	return rec
 }
 
 // asha is one person's lead, as two accounts may both know her.
-func asha() *lead.Lead {
-	return &lead.Lead{Name: "Asha", Email: "asha@example.com", MobileNumber: "+919876543210", SeenAt: t0}
+func asha() *pipeline.Lead {
+	return &pipeline.Lead{Name: "Asha", Email: "asha@example.com", MobileNumber: "+919876543210", SeenAt: t0}
 }
 
 // The same email and phone in two accounts are two leads, whether the accounts' events come in
@@ -63,8 +63,8 @@ func testSamePersonTwoAccounts(t *testing.T, s BrowsingStore) {
 	require.Equal(t, a, res[1].LeadID, "account A's second event joins A's lead")
 
 	// A batch naming a new person in two accounts at once.
-	l := func() *lead.Lead {
-		return &lead.Lead{Email: "ravi@example.com", MobileNumber: "+911111111111", SeenAt: t0}
+	l := func() *pipeline.Lead {
+		return &pipeline.Lead{Email: "ravi@example.com", MobileNumber: "+911111111111", SeenAt: t0}
 	}
 	res = apply(t, s, in(acctA, record("a-3", l())), in(acctB, record("b-3", l())))
 	require.NotEqual(t, res[0].LeadID, res[1].LeadID)
@@ -82,17 +82,17 @@ func testSamePersonTwoAccounts(t *testing.T, s BrowsingStore) {
 // The same event id in two accounts is two events, both stored; a resend in either account is
 // that account's duplicate.
 func testSameEventTwoAccounts(t *testing.T, s BrowsingStore) {
-	require.Equal(t, store.Stored, apply(t, s, in(acctA, record("ev-1", nil)))[0].Outcome)
-	require.Equal(t, store.Stored, apply(t, s, in(acctB, record("ev-1", nil)))[0].Outcome, "another account's event id is no duplicate")
+	require.Equal(t, pipeline.Stored, apply(t, s, in(acctA, record("ev-1", nil)))[0].Outcome)
+	require.Equal(t, pipeline.Stored, apply(t, s, in(acctB, record("ev-1", nil)))[0].Outcome, "another account's event id is no duplicate")
 
 	// In one batch: both new, then both duplicates.
 	res := apply(t, s, in(acctA, record("ev-2", nil)), in(acctB, record("ev-2", nil)), in(account.Default, record("ev-2", nil)))
 	for i, r := range res {
-		require.Equal(t, store.Stored, r.Outcome, "record %d", i)
+		require.Equal(t, pipeline.Stored, r.Outcome, "record %d", i)
 	}
 	res = apply(t, s, in(acctA, record("ev-1", nil)), in(acctB, record("ev-2", nil)), in(acctB, record("ev-3", nil)))
-	require.Equal(t, []store.Outcome{store.Duplicate, store.Duplicate, store.Stored},
-		[]store.Outcome{res[0].Outcome, res[1].Outcome, res[2].Outcome})
+	require.Equal(t, []pipeline.Outcome{pipeline.Duplicate, pipeline.Duplicate, pipeline.Stored},
+		[]pipeline.Outcome{res[0].Outcome, res[1].Outcome, res[2].Outcome})
 
 	for acct, n := range map[string]int64{acctA: 2, acctB: 3, account.Default: 1} {
 		require.EqualValues(t, n, accountCounts(t, s, acct).Events, acct)
@@ -105,13 +105,15 @@ func testSameEventTwoAccounts(t *testing.T, s BrowsingStore) {
 // A lead is never matched across accounts: not by email, not by phone (an email-less event, or
 // an email-less lead in another account that an event with an email could otherwise join).
 func testNoMatchAcrossAccounts(t *testing.T, s BrowsingStore) {
-	phoneOnly := func() *lead.Lead { return &lead.Lead{Name: "No mail", MobileNumber: "+912222222222", SeenAt: t0} }
+	phoneOnly := func() *pipeline.Lead {
+		return &pipeline.Lead{Name: "No mail", MobileNumber: "+912222222222", SeenAt: t0}
+	}
 	a := stored(t, s, in(acctA, record("a-1", phoneOnly())))
 	b := stored(t, s, in(acctB, record("b-1", phoneOnly())))
 	require.NotEqual(t, a, b, "an email-less lead with the phone in A is no match for B")
 
 	// With an email: A's email-less lead with the phone would be joined in A, never from B.
-	withMail := &lead.Lead{Email: "late@example.com", MobileNumber: "+912222222222", SeenAt: t0.Add(time.Minute)}
+	withMail := &pipeline.Lead{Email: "late@example.com", MobileNumber: "+912222222222", SeenAt: t0.Add(time.Minute)}
 	c := stored(t, s, in(account.Default, record("d-1", withMail)))
 	require.NotEqual(t, a, c)
 	require.NotEqual(t, b, c)
@@ -119,20 +121,20 @@ func testNoMatchAcrossAccounts(t *testing.T, s BrowsingStore) {
 	require.Empty(t, got.Email, "A's lead did not gain the default account's email")
 
 	// An alternative phone in A is no match for a mobile number in B either.
-	alt := &lead.Lead{AltPhone: "+913333333333", SeenAt: t0}
+	alt := &pipeline.Lead{AltPhone: "+913333333333", SeenAt: t0}
 	x := stored(t, s, in(acctA, record("a-2", alt)))
-	y := stored(t, s, in(acctB, record("b-2", &lead.Lead{MobileNumber: "+913333333333", SeenAt: t0})))
+	y := stored(t, s, in(acctB, record("b-2", &pipeline.Lead{MobileNumber: "+913333333333", SeenAt: t0})))
 	require.NotEqual(t, x, y)
-	require.Equal(t, x, stored(t, s, in(acctA, record("a-3", &lead.Lead{MobileNumber: "+913333333333", SeenAt: t0}))),
+	require.Equal(t, x, stored(t, s, in(acctA, record("a-3", &pipeline.Lead{MobileNumber: "+913333333333", SeenAt: t0}))),
 		"within A the alternative phone still matches")
 }
 
 // A meeting id is unique per account: the same id in two accounts is two meetings, each linked
 // to its account's lead.
 func testSameMeetingTwoAccounts(t *testing.T, s BrowsingStore) {
-	withMeeting := func(acct, id, status string) store.Record {
+	withMeeting := func(acct, id, status string) pipeline.Record {
 		r := in(acct, record(id, asha()))
-		r.Meeting = &lead.Meeting{ID: "m-1", Status: status}
+		r.Meeting = &pipeline.Meeting{ID: "m-1", Status: status}
 		return r
 	}
 	a := stored(t, s, withMeeting(acctA, "a-1", "scheduled"))
@@ -160,7 +162,7 @@ func testEmptyAccountIsDefault(t *testing.T, s BrowsingStore) {
 	ev, err := s.Event(t.Context(), "", "ev-1")
 	require.NoError(t, err)
 	require.Equal(t, account.Default, ev.Account)
-	require.Equal(t, store.Duplicate, apply(t, s, in(account.Default, record("ev-1", asha())))[0].Outcome)
+	require.Equal(t, pipeline.Duplicate, apply(t, s, in(account.Default, record("ev-1", asha())))[0].Outcome)
 	require.Equal(t, accountCounts(t, s, ""), accountCounts(t, s, account.Default))
 }
 

@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -17,7 +17,7 @@ func testReadsNeverCross(t *testing.T, s BrowsingStore) {
 	leadOf := map[string]int64{}
 	for _, acct := range []string{acctA, acctB} {
 		first := in(acct, record("ev-1", asha()))
-		first.Meeting = &lead.Meeting{ID: "m-1", Status: acct}
+		first.Meeting = &pipeline.Meeting{ID: "m-1", Status: acct}
 		own := in(acct, record("ev-"+acct, asha()))
 		own.EventType = "only_" + acct
 		own.Invalid = "payload.id: problem of " + acct

@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -22,9 +22,9 @@ func testSamePersonTwoAccountsManyWriters(t *testing.T, open func() store.Store)
 	err := together(writers, func(w int) error {
 		for i := range perWriter {
 			n := (i*writers + w*5) % (writers * perWriter)
-			var batch []store.Record
+			var batch []pipeline.Record
 			for _, acct := range []string{acctA, acctB} {
-				l := &lead.Lead{Email: "asha@example.com", MobileNumber: "+919876543210", SeenAt: t0}
+				l := &pipeline.Lead{Email: "asha@example.com", MobileNumber: "+919876543210", SeenAt: t0}
 				batch = append(batch, in(acct, record(fmt.Sprintf("ev-%d", n), l)))
 			}
 			if w%2 == 1 {

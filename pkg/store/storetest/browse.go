@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -65,11 +65,11 @@ func testLeadsPages(t *testing.T, s BrowsingStore) {
 	var ids []int64
 	for i := range 5 {
 		ids = append(ids, stored(t, s, record(fmt.Sprintf("ev-%d", i),
-			&lead.Lead{Email: fmt.Sprintf("p%d@example.com", i), Name: fmt.Sprintf("P%d", i), SeenAt: t0})))
+			&pipeline.Lead{Email: fmt.Sprintf("p%d@example.com", i), Name: fmt.Sprintf("P%d", i), SeenAt: t0})))
 	}
 	// Separate batches: later ones have a later updated_at, or an equal one and a higher id, so
 	// the order is known. A second event for the first lead makes it the most recently updated.
-	stored(t, s, record("ev-again", &lead.Lead{Email: "p0@example.com", SeenAt: t0}))
+	stored(t, s, record("ev-again", &pipeline.Lead{Email: "p0@example.com", SeenAt: t0}))
 	want := []int64{ids[0], ids[4], ids[3], ids[2], ids[1]}
 
 	all := leads(t, s, store.LeadQuery{})
@@ -96,9 +96,9 @@ func testLeadsPages(t *testing.T, s BrowsingStore) {
 
 // Each filter finds its lead; set together they are ORed; LIKE's wildcards are literal.
 func testLeadsFilter(t *testing.T, s BrowsingStore) {
-	asha := stored(t, s, record("ev-1", &lead.Lead{Email: "asha@example.com", Name: "Asha Rao", MobileNumber: "+919876543210", SeenAt: t0}))
-	ravi := stored(t, s, record("ev-2", &lead.Lead{Name: "Ravi 100%", MobileNumber: "+919000000001", AltPhone: "+919876543210", SeenAt: t0}))
-	other := stored(t, s, record("ev-3", &lead.Lead{Email: "x@example.com", Name: "Xavier_", SeenAt: t0}))
+	asha := stored(t, s, record("ev-1", &pipeline.Lead{Email: "asha@example.com", Name: "Asha Rao", MobileNumber: "+919876543210", SeenAt: t0}))
+	ravi := stored(t, s, record("ev-2", &pipeline.Lead{Name: "Ravi 100%", MobileNumber: "+919000000001", AltPhone: "+919876543210", SeenAt: t0}))
+	other := stored(t, s, record("ev-3", &pipeline.Lead{Email: "x@example.com", Name: "Xavier_", SeenAt: t0}))
 
 	for _, tc := range []struct {
 		f    store.LeadFilter
@@ -121,9 +121,9 @@ func testLeadsFilter(t *testing.T, s BrowsingStore) {
 
 // A filtered list pages like the full one.
 func testLeadsFilterPages(t *testing.T, s BrowsingStore) {
-	var recs []store.Record
+	var recs []pipeline.Record
 	for i := range 7 {
-		recs = append(recs, record(fmt.Sprintf("ev-%d", i), &lead.Lead{Name: fmt.Sprintf("Lead %d", i), MobileNumber: "+919876543210", SeenAt: t0.Add(time.Duration(i) * time.Second)}))
+		recs = append(recs, record(fmt.Sprintf("ev-%d", i), &pipeline.Lead{Name: fmt.Sprintf("Lead %d", i), MobileNumber: "+919876543210", SeenAt: t0.Add(time.Duration(i) * time.Second)}))
 		recs[i].Lead.Email = fmt.Sprintf("l%d@example.com", i) // one lead each, sharing a phone
 	}
 	apply(t, s, recs...)
@@ -146,9 +146,9 @@ func testLeadsFilterPages(t *testing.T, s BrowsingStore) {
 
 func testEachLead(t *testing.T, s BrowsingStore) {
 	n := store.MaxPageSize + 10
-	recs := make([]store.Record, n)
+	recs := make([]pipeline.Record, n)
 	for i := range recs {
-		recs[i] = record(fmt.Sprintf("ev-%d", i), &lead.Lead{Email: fmt.Sprintf("l%d@example.com", i), SeenAt: t0})
+		recs[i] = record(fmt.Sprintf("ev-%d", i), &pipeline.Lead{Email: fmt.Sprintf("l%d@example.com", i), SeenAt: t0})
 	}
 	apply(t, s, recs...)
 	seen := map[int64]bool{}

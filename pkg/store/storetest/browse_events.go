@@ -6,20 +6,20 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
 // A lead's history is every event linked to it, oldest received first, whatever order they
 // were stored in; a lead without events (or no lead) has an empty history.
 func testLeadHistory(t *testing.T, s BrowsingStore) {
-	late := record("ev-late", &lead.Lead{Email: "asha@example.com", SeenAt: t0})
+	late := record("ev-late", &pipeline.Lead{Email: "asha@example.com", SeenAt: t0})
 	late.ReceivedAt = t0.Add(time.Hour)
-	early := record("ev-early", &lead.Lead{Email: "asha@example.com", SeenAt: t0})
+	early := record("ev-early", &pipeline.Lead{Email: "asha@example.com", SeenAt: t0})
 	early.ReceivedAt = t0
 	id := stored(t, s, late)
 	stored(t, s, early)
-	stored(t, s, record("ev-other", &lead.Lead{Email: "other@example.com", SeenAt: t0}))
+	stored(t, s, record("ev-other", &pipeline.Lead{Email: "other@example.com", SeenAt: t0}))
 
 	h, err := s.LeadHistory(t.Context(), "", id)
 	require.NoError(t, err)
@@ -37,12 +37,12 @@ func testLeadHistory(t *testing.T, s BrowsingStore) {
 }
 
 func testLeadMeetings(t *testing.T, s BrowsingStore) {
-	rec := record("ev-1", &lead.Lead{Email: "asha@example.com", SeenAt: t0})
-	rec.Meeting = &lead.Meeting{ID: "m-2", Name: "Demo", ScheduledAt: t0.Add(48 * time.Hour), Status: "scheduled",
+	rec := record("ev-1", &pipeline.Lead{Email: "asha@example.com", SeenAt: t0})
+	rec.Meeting = &pipeline.Meeting{ID: "m-2", Name: "Demo", ScheduledAt: t0.Add(48 * time.Hour), Status: "scheduled",
 		MeetingURL: "https://example.com/m/2", Participants: []string{"+911", "+912"}, Timezone: "Asia/Kolkata", DurationMin: 30}
 	id := stored(t, s, rec)
-	rec = record("ev-2", &lead.Lead{Email: "asha@example.com", SeenAt: t0})
-	rec.Meeting = &lead.Meeting{ID: "m-1", ScheduledAt: t0.Add(24 * time.Hour)}
+	rec = record("ev-2", &pipeline.Lead{Email: "asha@example.com", SeenAt: t0})
+	rec.Meeting = &pipeline.Meeting{ID: "m-1", ScheduledAt: t0.Add(24 * time.Hour)}
 	stored(t, s, rec)
 
 	ms, err := s.LeadMeetings(t.Context(), "", id)
@@ -67,21 +67,21 @@ func testLeadMeetings(t *testing.T, s BrowsingStore) {
 // One batch that names the same meeting four times (and another once) gives what one batch per
 // event gives: each later mention overwrites what it sends and keeps the rest, the last event names it.
 func testMeetingTwiceInOneBatch(t *testing.T, s BrowsingStore) {
-	first := record("ev-1", &lead.Lead{Email: "asha@example.com", SeenAt: t0})
-	first.Meeting = &lead.Meeting{ID: "m-1", Name: "Demo", ScheduledAt: t0.Add(24 * time.Hour), Status: "scheduled",
+	first := record("ev-1", &pipeline.Lead{Email: "asha@example.com", SeenAt: t0})
+	first.Meeting = &pipeline.Meeting{ID: "m-1", Name: "Demo", ScheduledAt: t0.Add(24 * time.Hour), Status: "scheduled",
 		MeetingURL: "https://example.com/m/1", Participants: []string{"+911"}, Timezone: "Asia/Kolkata", DurationMin: 30}
-	second := record("ev-2", &lead.Lead{Email: "asha@example.com", SeenAt: t0.Add(time.Minute)})
-	second.Meeting = &lead.Meeting{ID: "m-1", Status: "rescheduled", ScheduledAt: t0.Add(48 * time.Hour)}
-	other := record("ev-3", &lead.Lead{Email: "asha@example.com", SeenAt: t0.Add(2 * time.Minute)})
-	other.Meeting = &lead.Meeting{ID: "m-2", Name: "Other"}
-	third := record("ev-4", &lead.Lead{Email: "asha@example.com", SeenAt: t0.Add(3 * time.Minute)})
-	third.Meeting = &lead.Meeting{ID: "m-1", Status: "completed", Participants: []string{"+911", "+912"}}
+	second := record("ev-2", &pipeline.Lead{Email: "asha@example.com", SeenAt: t0.Add(time.Minute)})
+	second.Meeting = &pipeline.Meeting{ID: "m-1", Status: "rescheduled", ScheduledAt: t0.Add(48 * time.Hour)}
+	other := record("ev-3", &pipeline.Lead{Email: "asha@example.com", SeenAt: t0.Add(2 * time.Minute)})
+	other.Meeting = &pipeline.Meeting{ID: "m-2", Name: "Other"}
+	third := record("ev-4", &pipeline.Lead{Email: "asha@example.com", SeenAt: t0.Add(3 * time.Minute)})
+	third.Meeting = &pipeline.Meeting{ID: "m-1", Status: "completed", Participants: []string{"+911", "+912"}}
 	anonymous := record("ev-5", nil) // an event about the meeting that names no person
-	anonymous.Meeting = &lead.Meeting{ID: "m-1"}
+	anonymous.Meeting = &pipeline.Meeting{ID: "m-1"}
 	res := apply(t, s, first, second, other, third, anonymous)
 	for i, r := range res {
 		require.NoError(t, r.Err, "record %d", i)
-		require.Equal(t, store.Stored, r.Outcome, "record %d", i)
+		require.Equal(t, pipeline.Stored, r.Outcome, "record %d", i)
 	}
 	require.Equal(t, store.Counts{Leads: 1, Events: 5, Meetings: 2}, counts(t, s))
 

@@ -6,17 +6,17 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
 // The text fragment search (store.LeadFilter.Text): name, email and city, any case, LIKE's
 // wildcards literal, accents, short fragments, ORed with the exact filters.
 func testLeadsText(t *testing.T, s BrowsingStore) {
-	jose := stored(t, s, record("ev-1", &lead.Lead{Name: "José Núñez", Email: "jose@example.com", City: "São Paulo", SeenAt: t0}))
-	asha := stored(t, s, record("ev-2", &lead.Lead{Name: "Asha Rao", Email: "asha.r@gmail.com", City: "Pune", SeenAt: t0}))
-	ravi := stored(t, s, record("ev-3", &lead.Lead{Name: "Ravi 100%", MobileNumber: "+919000000001", City: "Mumbai", SeenAt: t0}))
-	xav := stored(t, s, record("ev-4", &lead.Lead{Name: "Xavier_", Email: "x_y@example.com", City: "Delhi", SeenAt: t0}))
+	jose := stored(t, s, record("ev-1", &pipeline.Lead{Name: "José Núñez", Email: "jose@example.com", City: "São Paulo", SeenAt: t0}))
+	asha := stored(t, s, record("ev-2", &pipeline.Lead{Name: "Asha Rao", Email: "asha.r@gmail.com", City: "Pune", SeenAt: t0}))
+	ravi := stored(t, s, record("ev-3", &pipeline.Lead{Name: "Ravi 100%", MobileNumber: "+919000000001", City: "Mumbai", SeenAt: t0}))
+	xav := stored(t, s, record("ev-4", &pipeline.Lead{Name: "Xavier_", Email: "x_y@example.com", City: "Delhi", SeenAt: t0}))
 
 	for _, tc := range []struct {
 		f    store.LeadFilter
@@ -60,17 +60,17 @@ const textLeads = 1100
 // another account's leads never listed, a lead whose name changed found by its new name and no
 // longer by its old one, a common fragment still a full page.
 func testLeadsTextIndexed(t *testing.T, s BrowsingStore) {
-	recs := make([]store.Record, 0, textLeads)
+	recs := make([]pipeline.Record, 0, textLeads)
 	for i := range textLeads {
-		l := &lead.Lead{Name: fmt.Sprintf("Lead %d", i), Email: fmt.Sprintf("l%d@example.com", i), City: "Pune", SeenAt: t0}
+		l := &pipeline.Lead{Name: fmt.Sprintf("Lead %d", i), Email: fmt.Sprintf("l%d@example.com", i), City: "Pune", SeenAt: t0}
 		if i < 5 {
-			l = &lead.Lead{Name: fmt.Sprintf("Zoë Quintana %d", i), Email: fmt.Sprintf("zq%d@rare.example", i), City: "Ootacamund", SeenAt: t0}
+			l = &pipeline.Lead{Name: fmt.Sprintf("Zoë Quintana %d", i), Email: fmt.Sprintf("zq%d@rare.example", i), City: "Ootacamund", SeenAt: t0}
 		}
 		recs = append(recs, record(fmt.Sprintf("ev-%d", i), l))
 	}
 	res := apply(t, s, recs...)
 	// Another account's lead with the same fragments.
-	stored(t, s, in("acme", record("ev-acme", &lead.Lead{Name: "Zoë Quintana", Email: "zq@rare.example", City: "Ootacamund", SeenAt: t0})))
+	stored(t, s, in("acme", record("ev-acme", &pipeline.Lead{Name: "Zoë Quintana", Email: "zq@rare.example", City: "Ootacamund", SeenAt: t0})))
 	var rare []int64 // in page order: one batch, one updated_at, so by id descending
 	for i := 4; i >= 0; i-- {
 		rare = append(rare, res[i].LeadID)
@@ -127,7 +127,7 @@ func testLeadsTextIndexed(t *testing.T, s BrowsingStore) {
 
 	// Renamed and moved: the lead is found by its new name, email and city, not its old ones.
 	moved := rare[2]
-	stored(t, s, record("ev-moved", &lead.Lead{Name: "Yara Brandt", Email: "zq2@rare.example", City: "Kochi", SeenAt: t0.Add(1)}))
+	stored(t, s, record("ev-moved", &pipeline.Lead{Name: "Yara Brandt", Email: "zq2@rare.example", City: "Kochi", SeenAt: t0.Add(1)}))
 	require.Equal(t, []int64{rare[0], rare[1], rare[3], rare[4]}, all(store.LeadFilter{Text: "quintana"}, 2))
 	require.Equal(t, []int64{rare[0], rare[1], rare[3], rare[4]}, all(store.LeadFilter{Text: "ootacamund"}, 2))
 	require.Equal(t, []int64{moved}, all(store.LeadFilter{Text: "brandt"}, 2))

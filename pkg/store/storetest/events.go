@@ -11,30 +11,30 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
 func testDuplicateSeparateBatches(t *testing.T, s store.Store) {
-	id := stored(t, s, record("ev-1", &lead.Lead{Email: "asha@example.com", Name: "Asha", SeenAt: t0}))
+	id := stored(t, s, record("ev-1", &pipeline.Lead{Email: "asha@example.com", Name: "Asha", SeenAt: t0}))
 	before := getLead(t, s, id)
 
 	// A retry carrying newer information is still the same event: nothing may change.
-	dup := record("ev-1", &lead.Lead{Email: "asha@example.com", Name: "Changed", SeenAt: t0.Add(time.Hour)})
-	dup.Meeting = &lead.Meeting{ID: "m-1"}
+	dup := record("ev-1", &pipeline.Lead{Email: "asha@example.com", Name: "Changed", SeenAt: t0.Add(time.Hour)})
+	dup.Meeting = &pipeline.Meeting{ID: "m-1"}
 	r := apply(t, s, dup)[0]
-	require.Equal(t, store.Duplicate, r.Outcome)
+	require.Equal(t, pipeline.Duplicate, r.Outcome)
 	require.Equal(t, id, r.LeadID)
 	require.Equal(t, store.Counts{Leads: 1, Events: 1}, counts(t, s))
 	require.Equal(t, before, getLead(t, s, id))
 }
 
 func testDuplicateOneBatch(t *testing.T, s store.Store) {
-	first := record("ev-1", &lead.Lead{Email: "asha@example.com", Name: "Asha", SeenAt: t0})
-	second := record("ev-1", &lead.Lead{Email: "other@example.com", Name: "Other", SeenAt: t0.Add(time.Hour)})
+	first := record("ev-1", &pipeline.Lead{Email: "asha@example.com", Name: "Asha", SeenAt: t0})
+	second := record("ev-1", &pipeline.Lead{Email: "other@example.com", Name: "Other", SeenAt: t0.Add(time.Hour)})
 	res := apply(t, s, first, second)
-	require.Equal(t, store.Stored, res[0].Outcome)
-	require.Equal(t, store.Duplicate, res[1].Outcome)
+	require.Equal(t, pipeline.Stored, res[0].Outcome)
+	require.Equal(t, pipeline.Duplicate, res[1].Outcome)
 	require.Equal(t, res[0].LeadID, res[1].LeadID)
 	require.Equal(t, store.Counts{Leads: 1, Events: 1}, counts(t, s))
 	require.Equal(t, "Asha", getLead(t, s, res[0].LeadID).Name)
@@ -46,7 +46,7 @@ func testNoLead(t *testing.T, s store.Store) {
 	rec := record("ev-1", nil)
 	rec.EventType = "some_undocumented_event"
 	r := apply(t, s, rec)[0]
-	require.Equal(t, store.Stored, r.Outcome)
+	require.Equal(t, pipeline.Stored, r.Outcome)
 	require.Zero(t, r.LeadID)
 	ev, err := s.Event(t.Context(), "", "ev-1")
 	require.NoError(t, err)
@@ -73,9 +73,9 @@ func testInvalidEvents(t *testing.T, s store.Store) {
 	require.NotNil(t, none)
 	require.Empty(t, none)
 
-	var recs []store.Record
+	var recs []pipeline.Record
 	for i, id := range []string{"ev-a", "ev-b", "ev-c", "ev-d", "ev-e"} {
-		rec := record(id, &lead.Lead{Email: "asha@example.com", SeenAt: t0})
+		rec := record(id, &pipeline.Lead{Email: "asha@example.com", SeenAt: t0})
 		rec.ReceivedAt = t0.Add(time.Duration(i) * time.Minute)
 		if id != "ev-c" { // valid: never listed
 			rec.Invalid = "schema: " + id
@@ -108,38 +108,38 @@ func testInvalidEvents(t *testing.T, s store.Store) {
 }
 
 func testMeeting(t *testing.T, s store.Store) {
-	rec := record("ev-1", &lead.Lead{Email: "asha@example.com", SeenAt: t0})
-	rec.Meeting = &lead.Meeting{ID: "m-1", Name: "Sofa demo", ScheduledAt: t0.Add(24 * time.Hour),
+	rec := record("ev-1", &pipeline.Lead{Email: "asha@example.com", SeenAt: t0})
+	rec.Meeting = &pipeline.Meeting{ID: "m-1", Name: "Sofa demo", ScheduledAt: t0.Add(24 * time.Hour),
 		Status: "scheduled", MeetingURL: "https://example.com/m/1",
 		Participants: []string{"+919876543210"}, Timezone: "Asia/Kolkata", DurationMin: 30}
 	id := stored(t, s, rec)
 	require.Equal(t, store.Counts{Leads: 1, Events: 1, Meetings: 1}, counts(t, s))
 
-	again := record("ev-2", &lead.Lead{Email: "asha@example.com", SeenAt: t0.Add(time.Hour)})
-	again.Meeting = &lead.Meeting{ID: "m-1", Status: "completed"}
+	again := record("ev-2", &pipeline.Lead{Email: "asha@example.com", SeenAt: t0.Add(time.Hour)})
+	again.Meeting = &pipeline.Meeting{ID: "m-1", Status: "completed"}
 	require.Equal(t, id, stored(t, s, again))
 	require.Equal(t, store.Counts{Leads: 1, Events: 2, Meetings: 1}, counts(t, s))
 
 	other := record("ev-3", nil)
-	other.Meeting = &lead.Meeting{ID: "m-2"}
+	other.Meeting = &pipeline.Meeting{ID: "m-2"}
 	stored(t, s, other)
 	require.Equal(t, store.Counts{Leads: 1, Events: 3, Meetings: 2}, counts(t, s))
 }
 
 func testBadRecordIsolated(t *testing.T, s store.Store) {
 	// An empty event id and a meeting without an id are rejected; their leads must leave no trace.
-	noID := record("", &lead.Lead{Email: "noid@example.com", SeenAt: t0})
-	badMeeting := record("ev-bad", &lead.Lead{Email: "meeting@example.com", SeenAt: t0})
-	badMeeting.Meeting = &lead.Meeting{ID: ""}
-	good1 := record("ev-1", &lead.Lead{Email: "one@example.com", SeenAt: t0})
-	good2 := record("ev-2", &lead.Lead{Email: "two@example.com", SeenAt: t0})
+	noID := record("", &pipeline.Lead{Email: "noid@example.com", SeenAt: t0})
+	badMeeting := record("ev-bad", &pipeline.Lead{Email: "meeting@example.com", SeenAt: t0})
+	badMeeting.Meeting = &pipeline.Meeting{ID: ""}
+	good1 := record("ev-1", &pipeline.Lead{Email: "one@example.com", SeenAt: t0})
+	good2 := record("ev-2", &pipeline.Lead{Email: "two@example.com", SeenAt: t0})
 
-	res, err := s.Apply(t.Context(), []store.Record{good1, noID, badMeeting, good2})
+	res, err := s.Apply(t.Context(), []pipeline.Record{good1, noID, badMeeting, good2})
 	require.NoError(t, err)
 	require.Len(t, res, 4)
 	for _, i := range []int{0, 3} {
 		require.NoError(t, res[i].Err)
-		require.Equal(t, store.Stored, res[i].Outcome)
+		require.Equal(t, pipeline.Stored, res[i].Outcome)
 	}
 	for _, i := range []int{1, 2} {
 		require.Error(t, res[i].Err, "record %d", i)
@@ -175,11 +175,11 @@ func testConcurrent(t *testing.T, s store.Store) {
 	for w := range workers {
 		wg.Go(func() {
 			// Each worker sends every event, starting at a different offset, in batches.
-			var recs []store.Record
+			var recs []pipeline.Record
 			for i := range events {
 				n := (i + w*events/workers) % events
 				recs = append(recs, record(fmt.Sprintf("ev-%d", n),
-					&lead.Lead{Email: fmt.Sprintf("l%d@example.com", n%10), SeenAt: t0.Add(time.Duration(n) * time.Second)}))
+					&pipeline.Lead{Email: fmt.Sprintf("l%d@example.com", n%10), SeenAt: t0.Add(time.Duration(n) * time.Second)}))
 			}
 			for len(recs) > 0 {
 				k := min(batch, len(recs))
@@ -191,7 +191,7 @@ func testConcurrent(t *testing.T, s store.Store) {
 				for i, r := range res {
 					if r.Err != nil {
 						errs = append(errs, r.Err)
-					} else if r.Outcome == store.Stored {
+					} else if r.Outcome == pipeline.Stored {
 						storedN[recs[i].EventID]++
 					}
 				}
@@ -214,14 +214,14 @@ func testCounts(t *testing.T, s store.Store) {
 	res, err := s.Apply(t.Context(), nil)
 	require.NoError(t, err)
 	require.Empty(t, res)
-	m := record("ev-1", &lead.Lead{Email: "a@example.com", SeenAt: t0})
-	m.Meeting = &lead.Meeting{ID: "m-1"}
-	apply(t, s, m, record("ev-2", &lead.Lead{Email: "b@example.com", SeenAt: t0}), record("ev-3", nil))
+	m := record("ev-1", &pipeline.Lead{Email: "a@example.com", SeenAt: t0})
+	m.Meeting = &pipeline.Meeting{ID: "m-1"}
+	apply(t, s, m, record("ev-2", &pipeline.Lead{Email: "b@example.com", SeenAt: t0}), record("ev-3", nil))
 	require.Equal(t, store.Counts{Leads: 2, Events: 3, Meetings: 1}, counts(t, s))
 }
 
 func testNotFound(t *testing.T, s store.Store) {
-	stored(t, s, record("ev-1", &lead.Lead{Email: "a@example.com", SeenAt: t0}))
+	stored(t, s, record("ev-1", &pipeline.Lead{Email: "a@example.com", SeenAt: t0}))
 	_, err := s.Lead(t.Context(), "", 999999)
 	require.ErrorIs(t, err, store.ErrNotFound)
 	_, err = s.LeadByEmail(t.Context(), "", "nobody@example.com")
@@ -237,7 +237,7 @@ func testNotFound(t *testing.T, s store.Store) {
 // before Apply), is stored whole by every store, which all read back the same lead: U+FFFD in
 // place of each U+0000, the event saying so, the payload byte for byte as sent.
 func testNULStorable(t *testing.T, s store.Store) {
-	rec := record("ev-nul", &lead.Lead{
+	rec := record("ev-nul", &pipeline.Lead{
 		Name:  "Asha\x00 Rao",
 		Email: "asha\x00@example.com",
 		Attributes: map[string]json.RawMessage{
@@ -247,11 +247,11 @@ func testNULStorable(t *testing.T, s store.Store) {
 		SeenAt: t0,
 	})
 	rec.Payload = []byte(`{"event_type":"widget_new_conversation","payload":{"id":"ev-nul","people_detail":{"name":"Asha\u0000 Rao"}},"metadata":{}}`)
-	rec.Meeting = &lead.Meeting{ID: "m\x00", Name: "demo\x00", Participants: []string{"p\x00"}, ScheduledAt: t0}
+	rec.Meeting = &pipeline.Meeting{ID: "m\x00", Name: "demo\x00", Participants: []string{"p\x00"}, ScheduledAt: t0}
 	require.True(t, store.Storable(&rec))
 	id := stored(t, s, rec)
 
-	requireLead(t, lead.Lead{
+	requireLead(t, pipeline.Lead{
 		Name:  "Asha\uFFFD Rao",
 		Email: "asha\uFFFD@example.com",
 		Attributes: attrs(

@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -46,9 +46,9 @@ const day = 24 * time.Hour
 // without a lead e5 (20 days) and e6 (3 days). It returns the three leads' ids.
 func pruneFixture(t *testing.T, s PruningStore, age Ager, acct string) [3]int64 {
 	t.Helper()
-	person := func(email string) *lead.Lead { return &lead.Lead{Email: email, SeenAt: t0} }
+	person := func(email string) *pipeline.Lead { return &pipeline.Lead{Email: email, SeenAt: t0} }
 	e1 := in(acct, record("e1", person("one@example.com")))
-	e1.Meeting = &lead.Meeting{ID: "m-1"}
+	e1.Meeting = &pipeline.Meeting{ID: "m-1"}
 	res := apply(t, s, e1, in(acct, record("e2", person("two@example.com"))),
 		in(acct, record("e3", person("two@example.com"))), in(acct, record("e4", person("three@example.com"))),
 		in(acct, record("e5", nil)), in(acct, record("e6", nil)))
@@ -105,7 +105,7 @@ func testPrune(t *testing.T, s PruningStore, age Ager) {
 // Cutoffs inside the retry horizon are moved back to it: an event of 3 days and a lead of 3 days
 // stay whatever the days asked, and the event's id still dedupes a late copy.
 func testPruneHorizon(t *testing.T, s PruningStore, age Ager) {
-	id := stored(t, s, in(acctA, record("recent", &lead.Lead{Email: "r@example.com", SeenAt: t0})))
+	id := stored(t, s, in(acctA, record("recent", &pipeline.Lead{Email: "r@example.com", SeenAt: t0})))
 	age(t, s, acctA, 3*day, []int64{id}, []string{"recent"})
 	now := time.Now()
 	got, err := s.Prune(t.Context(), store.PruneQuery{Account: acctA, LeadsBefore: now, EventsBefore: now.Add(-day)})
@@ -114,7 +114,7 @@ func testPruneHorizon(t *testing.T, s PruningStore, age Ager) {
 		require.WithinDuration(t, now.Add(-store.RetryHorizon), c, time.Minute)
 	}
 	require.Equal(t, store.PruneResult{Query: got.Query}, got, "nothing inside the horizon is removed")
-	require.Equal(t, store.Duplicate, apply(t, s, in(acctA, record("recent", nil)))[0].Outcome)
+	require.Equal(t, pipeline.Duplicate, apply(t, s, in(acctA, record("recent", nil)))[0].Outcome)
 	require.Equal(t, store.Counts{Leads: 1, Events: 1}, accountCounts(t, s, acctA))
 
 	// A zero cutoff removes nothing of its kind, however old.

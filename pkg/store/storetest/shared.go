@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -28,10 +28,10 @@ func RunShared(t *testing.T, handles Handles) {
 		fn   func(t *testing.T, open func() store.Store)
 	}{
 		{"SameEmailManyWritersOneLead", func(t *testing.T, open func() store.Store) {
-			testSamePersonManyWriters(t, open, func(l *lead.Lead) { l.Email = "asha@example.com" })
+			testSamePersonManyWriters(t, open, func(l *pipeline.Lead) { l.Email = "asha@example.com" })
 		}},
 		{"SamePhoneManyWritersOneLead", func(t *testing.T, open func() store.Store) {
-			testSamePersonManyWriters(t, open, func(l *lead.Lead) { l.MobileNumber = "+919876543210" })
+			testSamePersonManyWriters(t, open, func(l *pipeline.Lead) { l.MobileNumber = "+919876543210" })
 		}},
 		{"SameEventTwoWritersStoredOnce", testSameEventTwoWriters},
 		{"SamePersonTwoAccountsManyWritersOneLeadEach", testSamePersonTwoAccountsManyWriters},
@@ -65,7 +65,7 @@ func together(n int, f func(w int) error) error {
 }
 
 // applyAll applies records and turns a record's error into an error.
-func applyAll(ctx context.Context, s store.Store, records []store.Record) ([]store.Result, error) {
+func applyAll(ctx context.Context, s store.Store, records []pipeline.Record) ([]pipeline.Result, error) {
 	res, err := s.Apply(ctx, records)
 	if err != nil {
 		return nil, err
@@ -81,7 +81,7 @@ func applyAll(ctx context.Context, s store.Store, records []store.Record) ([]sto
 // testSamePersonManyWriters: writers on their own handles apply events of one person (identify
 // sets the email, or only the phone) at once, in batches: one lead, every event linked to it,
 // the newest values winning, older ones filling gaps.
-func testSamePersonManyWriters(t *testing.T, open func() store.Store, identify func(*lead.Lead)) {
+func testSamePersonManyWriters(t *testing.T, open func() store.Store, identify func(*pipeline.Lead)) {
 	const perWriter, batch = 24, 4
 	handles := make([]store.Store, writers)
 	for w := range handles {
@@ -89,8 +89,8 @@ func testSamePersonManyWriters(t *testing.T, open func() store.Store, identify f
 	}
 	// Event n is n seconds after t0; each writer sends its share in an order of its own, so
 	// newer and older information keep crossing.
-	event := func(n int) store.Record {
-		l := &lead.Lead{Name: fmt.Sprintf("name-%d", n), SeenAt: t0.Add(time.Duration(n) * time.Second)}
+	event := func(n int) pipeline.Record {
+		l := &pipeline.Lead{Name: fmt.Sprintf("name-%d", n), SeenAt: t0.Add(time.Duration(n) * time.Second)}
 		if n == 0 {
 			l.City = "Pune" // the oldest event is the only one with a city: it fills the gap
 		}
@@ -99,7 +99,7 @@ func testSamePersonManyWriters(t *testing.T, open func() store.Store, identify f
 	}
 	const total = writers * perWriter
 	err := together(writers, func(w int) error {
-		var recs []store.Record
+		var recs []pipeline.Record
 		for i := range perWriter {
 			recs = append(recs, event((i*writers+w*7)%total))
 		}
@@ -136,18 +136,18 @@ func testSameEventTwoWriters(t *testing.T, open func() store.Store) {
 	a, b := open(), open()
 	const rounds = 20
 	for i := range rounds {
-		rec := record(fmt.Sprintf("ev-%d", i), &lead.Lead{Email: fmt.Sprintf("p%d@example.com", i%3), SeenAt: t0})
-		var res [2]store.Result
+		rec := record(fmt.Sprintf("ev-%d", i), &pipeline.Lead{Email: fmt.Sprintf("p%d@example.com", i%3), SeenAt: t0})
+		var res [2]pipeline.Result
 		err := together(2, func(w int) error {
-			r, err := applyAll(t.Context(), []store.Store{a, b}[w], []store.Record{rec})
+			r, err := applyAll(t.Context(), []store.Store{a, b}[w], []pipeline.Record{rec})
 			if err == nil {
 				res[w] = r[0]
 			}
 			return err
 		})
 		require.NoError(t, err)
-		outcomes := []store.Outcome{res[0].Outcome, res[1].Outcome}
-		require.ElementsMatch(t, []store.Outcome{store.Stored, store.Duplicate}, outcomes, "round %d", i)
+		outcomes := []pipeline.Outcome{res[0].Outcome, res[1].Outcome}
+		require.ElementsMatch(t, []pipeline.Outcome{pipeline.Stored, pipeline.Duplicate}, outcomes, "round %d", i)
 		require.Equal(t, res[0].LeadID, res[1].LeadID, "round %d", i)
 	}
 	require.Equal(t, store.Counts{Leads: 3, Events: rounds}, counts(t, a))
@@ -161,17 +161,17 @@ func testFailureInvisible(t *testing.T, open func() store.Store) {
 	const email, rounds = "shared@example.com", 10
 	err := together(2, func(w int) error {
 		for i := range rounds {
-			var recs []store.Record
+			var recs []pipeline.Record
 			if w == 0 {
-				bad := record(fmt.Sprintf("bad-%d", i), &lead.Lead{Email: email, Name: "POISON", City: "Nowhere",
+				bad := record(fmt.Sprintf("bad-%d", i), &pipeline.Lead{Email: email, Name: "POISON", City: "Nowhere",
 					SeenAt: t0.Add(time.Hour)})
-				bad.Meeting = &lead.Meeting{ID: ""} // refused by the store
-				fresh := record(fmt.Sprintf("bad-new-%d", i), &lead.Lead{Email: fmt.Sprintf("ghost%d@example.com", i), SeenAt: t0})
-				fresh.Meeting = &lead.Meeting{ID: ""}
-				recs = []store.Record{
-					record(fmt.Sprintf("a-%d", i), &lead.Lead{Email: fmt.Sprintf("a%d@example.com", i), SeenAt: t0}),
+				bad.Meeting = &pipeline.Meeting{ID: ""} // refused by the store
+				fresh := record(fmt.Sprintf("bad-new-%d", i), &pipeline.Lead{Email: fmt.Sprintf("ghost%d@example.com", i), SeenAt: t0})
+				fresh.Meeting = &pipeline.Meeting{ID: ""}
+				recs = []pipeline.Record{
+					record(fmt.Sprintf("a-%d", i), &pipeline.Lead{Email: fmt.Sprintf("a%d@example.com", i), SeenAt: t0}),
 					bad, fresh,
-					record(fmt.Sprintf("a2-%d", i), &lead.Lead{Email: email, SeenAt: t0}),
+					record(fmt.Sprintf("a2-%d", i), &pipeline.Lead{Email: email, SeenAt: t0}),
 				}
 				res, err := a.Apply(t.Context(), recs)
 				if err != nil {
@@ -182,7 +182,7 @@ func testFailureInvisible(t *testing.T, open func() store.Store) {
 				}
 				continue
 			}
-			recs = []store.Record{record(fmt.Sprintf("b-%d", i), &lead.Lead{Email: email, Name: "Shared", SeenAt: t0})}
+			recs = []pipeline.Record{record(fmt.Sprintf("b-%d", i), &pipeline.Lead{Email: email, Name: "Shared", SeenAt: t0})}
 			if _, err := applyAll(t.Context(), b, recs); err != nil {
 				return err
 			}
@@ -210,7 +210,7 @@ func testFailureInvisible(t *testing.T, open func() store.Store) {
 	// A batch that fails as a whole (its context ended) writes nothing either.
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, err = a.Apply(ctx, []store.Record{record("late", &lead.Lead{Email: email, Name: "Late", SeenAt: t0.Add(2 * time.Hour)})})
+	_, err = a.Apply(ctx, []pipeline.Record{record("late", &pipeline.Lead{Email: email, Name: "Late", SeenAt: t0.Add(2 * time.Hour)})})
 	require.Error(t, err)
 	require.Equal(t, "Shared", getLead(t, b, got.ID).Name)
 	require.Equal(t, store.Counts{Leads: 1 + rounds, Events: 3 * rounds}, counts(t, b))

@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -56,8 +56,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 var t0 = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 
 // record builds a widget_new_conversation record whose payload names its event id.
-func record(id string, l *lead.Lead) store.Record {
-	return store.Record{
+func record(id string, l *pipeline.Lead) pipeline.Record {
+	return pipeline.Record{
 		EventID:    id,
 		EventType:  "widget_new_conversation",
 		ReceivedAt: t0.Add(time.Second),
@@ -67,7 +67,7 @@ func record(id string, l *lead.Lead) store.Record {
 }
 
 // apply applies records, requires the batch and every record to succeed, and returns the results.
-func apply(t *testing.T, s store.Store, records ...store.Record) []store.Result {
+func apply(t *testing.T, s store.Store, records ...pipeline.Record) []pipeline.Result {
 	t.Helper()
 	res, err := s.Apply(t.Context(), records)
 	require.NoError(t, err)
@@ -79,10 +79,10 @@ func apply(t *testing.T, s store.Store, records ...store.Record) []store.Result 
 }
 
 // stored applies one record, requires it to be Stored, and returns its lead id.
-func stored(t *testing.T, s store.Store, rec store.Record) int64 {
+func stored(t *testing.T, s store.Store, rec pipeline.Record) int64 {
 	t.Helper()
 	r := apply(t, s, rec)[0]
-	require.Equal(t, store.Stored, r.Outcome, rec.EventID)
+	require.Equal(t, pipeline.Stored, r.Outcome, rec.EventID)
 	return r.LeadID
 }
 
@@ -95,7 +95,7 @@ func getLead(t *testing.T, s store.Store, id int64) *store.StoredLead {
 }
 
 // requireLead checks that got holds exactly want's information.
-func requireLead(t *testing.T, want lead.Lead, got *store.StoredLead) {
+func requireLead(t *testing.T, want pipeline.Lead, got *store.StoredLead) {
 	t.Helper()
 	require.True(t, want.SeenAt.Equal(got.SeenAt), "seen_at: want %v, got %v", want.SeenAt, got.SeenAt)
 	g := got.Lead

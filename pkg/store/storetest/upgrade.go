@@ -6,8 +6,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/saleassist-pipeline/pipeline"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
-	"github.com/saleassist-pipeline/pipeline/pkg/lead"
 	"github.com/saleassist-pipeline/pipeline/pkg/store"
 )
 
@@ -55,16 +55,16 @@ func CheckUpgraded(t *testing.T, s BrowsingStore) {
 	// old leads are still matched by email and phone in the default account, and only there.
 	t1 := time.Now().UTC()
 	res := apply(t, s,
-		record("ev-1", &lead.Lead{Email: "asha@example.com", SeenAt: t1}),
-		in(acctA, record("ev-1", &lead.Lead{Email: "asha@example.com", SeenAt: t1})),
-		record("ev-5", &lead.Lead{Email: "asha@example.com", City: "Pune", SeenAt: t1}),
-		record("ev-6", &lead.Lead{MobileNumber: "+911111111111", SeenAt: t1}),
+		record("ev-1", &pipeline.Lead{Email: "asha@example.com", SeenAt: t1}),
+		in(acctA, record("ev-1", &pipeline.Lead{Email: "asha@example.com", SeenAt: t1})),
+		record("ev-5", &pipeline.Lead{Email: "asha@example.com", City: "Pune", SeenAt: t1}),
+		record("ev-6", &pipeline.Lead{MobileNumber: "+911111111111", SeenAt: t1}),
 	)
-	require.Equal(t, store.Result{Outcome: store.Duplicate, LeadID: 1}, res[0])
-	require.Equal(t, store.Stored, res[1].Outcome)
+	require.Equal(t, pipeline.Result{Outcome: pipeline.Duplicate, LeadID: 1}, res[0])
+	require.Equal(t, pipeline.Stored, res[1].Outcome)
 	require.NotEqual(t, int64(1), res[1].LeadID, "account A's Asha is a lead of A's own")
-	require.Equal(t, store.Result{Outcome: store.Stored, LeadID: 1}, res[2])
-	require.Equal(t, store.Result{Outcome: store.Stored, LeadID: 2}, res[3])
+	require.Equal(t, pipeline.Result{Outcome: pipeline.Stored, LeadID: 1}, res[2])
+	require.Equal(t, pipeline.Result{Outcome: pipeline.Stored, LeadID: 2}, res[3])
 	require.Equal(t, "Pune", getLeadIn(t, s, def, 1).City)
 	// The fragment search finds the old leads (indexed by the upgrade) and the new city.
 	for text, want := range map[string][]int64{"asha k": {1}, "RAVI": {2}, "pune": {1}, "example.com": {1}} {
@@ -72,9 +72,9 @@ func CheckUpgraded(t *testing.T, s BrowsingStore) {
 	}
 
 	m := record("ev-7", nil)
-	m.Meeting = &lead.Meeting{ID: "m-1", Status: "completed"}
+	m.Meeting = &pipeline.Meeting{ID: "m-1", Status: "completed"}
 	mA := in(acctA, record("ev-7", nil))
-	mA.Meeting = &lead.Meeting{ID: "m-1", Status: "scheduled"}
+	mA.Meeting = &pipeline.Meeting{ID: "m-1", Status: "scheduled"}
 	apply(t, s, m, mA)
 	ms, err = s.LeadMeetings(ctx, def, 1)
 	require.NoError(t, err)
