@@ -26,7 +26,7 @@ bench-worker: ## real worker drain vs the naive one-transaction-per-event baseli
 	$(GO) run ./bench/cmd/workerbench
 
 .PHONY: bench-scaleout
-bench-scaleout: ## workers as hosts (hosts lab: netns + CPU quotas, root): 1, 2, 4 worker hosts of 0.25 core draining distinct people; table + docs/scaleout.svg (~6 minutes)
+bench-scaleout: ## workers as hosts (hosts lab: netns + CPU quotas, root): 1, 2, 4 worker hosts of 0.2 core draining 40,000 distinct people; table + docs/scaleout.svg (~7 minutes)
 	$(GO) run ./bench/cmd/scaleout
 
 .PHONY: drills

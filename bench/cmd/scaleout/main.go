@@ -26,12 +26,12 @@ import (
 func main() {
 	var o scaleout.Options
 	var workers, pgSettings, picture string
-	flag.IntVar(&o.Events, "events", 10_000, "events per drain, each about a person of its own")
+	flag.IntVar(&o.Events, "events", 40_000, "events per drain, each about a person of its own (enough that four workers' measured window holds several seconds)")
 	flag.StringVar(&workers, "workers", "1,2,4", "worker host counts to drain with (8 fits the 2 cores only with -worker-cores 0.1, whose drains vary too much to compare)")
 	flag.IntVar(&o.Rounds, "rounds", 3, "drains per worker count; medians are reported")
-	flag.Float64Var(&o.WorkerCores, "worker-cores", 0.25, "CPU quota of each worker host, in cores")
-	flag.Float64Var(&o.StoreCores, "store-cores", 0.6, "CPU quota of the PostgreSQL host")
-	flag.Float64Var(&o.NATSCores, "nats-cores", 0.3, "CPU quota of the NATS host")
+	flag.Float64Var(&o.WorkerCores, "worker-cores", 0.2, "CPU quota of each worker host, in cores")
+	flag.Float64Var(&o.StoreCores, "store-cores", 0.9, "CPU quota of the PostgreSQL host (at the defaults it stays below it with 4 workers)")
+	flag.Float64Var(&o.NATSCores, "nats-cores", 0.25, "CPU quota of the NATS host")
 	flag.BoolVar(&o.HotKey, "hot-key", true, "add a drain whose events are all about one person")
 	flag.StringVar(&pgSettings, "pg-settings", "", "extra PostgreSQL settings for the store host, name=value,…")
 	flag.StringVar(&o.LabPrefix, "lab-prefix", "sabnch", "the lab's name prefix (1-6 of a-z0-9); give concurrent runs different ones")
