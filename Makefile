@@ -29,6 +29,10 @@ bench-worker: ## real worker drain vs the naive one-transaction-per-event baseli
 bench-scaleout: ## workers as hosts (hosts lab: netns + CPU quotas, root): 1, 2, 4 worker hosts of 0.2 core draining 40,000 distinct people; table + docs/scaleout.svg (~7 minutes)
 	$(GO) run ./bench/cmd/scaleout
 
+.PHONY: bench-storecost
+bench-storecost: ## the shared store's CPU and WAL per event (issue 20.3), this build against workers built at BASELINE (default 5e57f21), drained in turn on the hosts lab (root; ~9 minutes)
+	$(GO) run ./bench/cmd/scaleout -baseline $(or $(BASELINE),5e57f21) -events 20000 -workers 1,2,4 -rounds 3 -hot-key=false -picture ""
+
 .PHONY: drills
 drills: ## fault drills on real processes under load, each checked against the store (docs/RELIABILITY.md); drills 8-14 on the hosts lab (root, cgroup v1; else 8-11 on loopback and 12-14 skipped); bounded
 	$(GO) vet -tags drills ./drills/

@@ -54,8 +54,17 @@ type Options struct {
 	// Profile, when set, gets the store's statement, WAL and size profile after each drain
 	// (profile.go); the store host then also loads pg_stat_statements (ProfileSettings).
 	Profile io.Writer
+	// Baselines are other builds of the worker (BuildWorkerAt) to measure the store's cost per
+	// event against: every round drains each worker count with this build's worker and then with
+	// each baseline's, in turn, so that a change in the machine's load falls on both alike.
+	Baselines []Build
 	// Out gets the report, Progress one line per drain.
 	Out, Progress io.Writer
+}
+
+// Build is a worker binary of another revision, which migrates its store to its own schema.
+type Build struct {
+	Name, Worker string
 }
 
 func (o *Options) defaults() {
@@ -170,6 +179,8 @@ type Report struct {
 	Options Options
 	Drains  map[int][]Drain // by worker count, one per round
 	Hot     *Drain
+	// Baselines are the drains of each baseline build (Options.Baselines), by name and count.
+	Baselines map[string]map[int][]Drain
 }
 
 // Median is the drain with the median rate among the rounds with n workers.
@@ -216,21 +227,31 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Options: o, Drains: map[int][]Drain{}}
+	rep := &Report{Options: o, Drains: map[int][]Drain{}, Baselines: map[string]map[int][]Drain{}}
+	builds := append([]Build{{Name: "this build", Worker: bins.Worker}}, o.Baselines...)
 	for round := 1; round <= o.Rounds; round++ {
 		for _, n := range o.Workers {
-			d, err := drain(ctx, o, bins, tpl, n, false, o.Events)
-			if err != nil {
-				return rep, fmt.Errorf("drain with %d workers: %w", n, err)
+			for i, b := range builds {
+				d, err := drain(ctx, o, bins, b.Worker, tpl, n, false, o.Events)
+				if err != nil {
+					return rep, fmt.Errorf("drain with %d workers (%s): %w", n, b.Name, err)
+				}
+				if i == 0 {
+					rep.Drains[n] = append(rep.Drains[n], d)
+				} else {
+					if rep.Baselines[b.Name] == nil {
+						rep.Baselines[b.Name] = map[int][]Drain{}
+					}
+					rep.Baselines[b.Name][n] = append(rep.Baselines[b.Name][n], d)
+				}
+				f := d.Fullest()
+				fmt.Fprintf(o.Progress, "scaleout: round %d/%d, %d worker(s), %s: %.0f events/s; fullest host %s at %.0f%% of its %.2g core; store %s and %.0f B of WAL per event\n",
+					round, o.Rounds, n, b.Name, d.Rate, f.Name, 100*f.Busy, f.Cores, us(d.Host("store").PerEvent), d.WALBytes)
 			}
-			rep.Drains[n] = append(rep.Drains[n], d)
-			f := d.Fullest()
-			fmt.Fprintf(o.Progress, "scaleout: round %d/%d, %d worker(s): %.0f events/s; fullest host %s at %.0f%% of its %.2g core; store %s and %.0f B of WAL per event\n",
-				round, o.Rounds, n, d.Rate, f.Name, 100*f.Busy, f.Cores, us(d.Host("store").PerEvent), d.WALBytes)
 		}
 	}
 	if o.HotKey {
-		d, err := drain(ctx, o, bins, tpl, o.HotWorkers, true, min(o.Events, 5000))
+		d, err := drain(ctx, o, bins, bins.Worker, tpl, o.HotWorkers, true, min(o.Events, 5000))
 		if err != nil {
 			return rep, fmt.Errorf("hot-key drain: %w", err)
 		}
@@ -244,8 +265,8 @@ var runSeq atomic.Int64
 
 // drain makes a lab with NATS, PostgreSQL and n worker hosts, pre-fills the stream with events
 // (each about a person of its own, or all about one person when hot), starts the workers and
-// measures until every event is stored.
-func drain(ctx context.Context, o Options, bins *drills.Bins, tpl *workerbench.Template, n int, hot bool, events int) (d Drain, err error) {
+// measures until every event is stored, with the worker binary workerBin.
+func drain(ctx context.Context, o Options, bins *drills.Bins, workerBin string, tpl *workerbench.Template, n int, hot bool, events int) (d Drain, err error) {
 	l, err := lab.New(o.LabPrefix, o.Subnet)
 	if err != nil {
 		return d, err
@@ -347,7 +368,7 @@ func drain(ctx context.Context, o Options, bins *drills.Bins, tpl *workerbench.T
 		if os.Getenv("SCALEOUT_WORKER_PPROF") != "" {
 			args = append(args, "-pprof-addr", h.Addr.String()+":6060")
 		}
-		w, err := start(h, h.Name, h.Command(bins.Worker, args...), append([]string{"PATH=" + os.Getenv("PATH")}, workerEnv()...))
+		w, err := start(h, h.Name, h.Command(workerBin, args...), append([]string{"PATH=" + os.Getenv("PATH")}, workerEnv()...))
 		if err != nil {
 			return d, err
 		}

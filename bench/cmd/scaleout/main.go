@@ -38,6 +38,7 @@ func main() {
 	subnet := flag.String("lab-subnet", "10.211.7.0/24", "the lab's own IPv4 /24; give concurrent runs different ones")
 	profile := flag.Bool("pg-profile", false, "after each drain, print the store's statements (pg_stat_statements), WAL by record kind (pg_waldump) and relation sizes")
 	flag.StringVar(&picture, "picture", "docs/scaleout.svg", "where to draw the curve, relative to the module root (.svg or .png); empty: none")
+	baselines := flag.String("baseline", "", "git revisions (comma-separated) to build cmd/worker at and measure the store's CPU and WAL per event against, drain by drain in turn (make bench-storecost)")
 	flag.Parse()
 	for _, f := range strings.Split(workers, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -74,12 +75,21 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	rep, err := scaleout.Run(ctx, o)
+	var dirs []string
+	err = buildBaselines(ctx, *baselines, &o, &dirs)
+	var rep *scaleout.Report
+	if err == nil {
+		rep, err = scaleout.Run(ctx, o)
+	}
+	for _, d := range dirs {
+		_ = os.RemoveAll(d)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "scaleout: FAILED:", err)
 		os.Exit(1)
 	}
 	rep.Write(os.Stdout)
+	rep.WriteStoreCost(os.Stdout)
 	if picture != "" {
 		if !filepath.IsAbs(picture) {
 			root, err := workerbench.FindModuleRoot()
@@ -96,4 +106,28 @@ func main() {
 		fmt.Fprintln(os.Stderr, "scaleout: curve drawn in", picture)
 	}
 	fmt.Fprintf(os.Stderr, "scaleout: done in %s\n", time.Since(start).Round(time.Second))
+}
+
+// buildBaselines builds cmd/worker at each of the comma-separated revisions revs into o's
+// baselines; dirs gets the directories to remove afterwards.
+func buildBaselines(ctx context.Context, revs string, o *scaleout.Options, dirs *[]string) error {
+	if revs == "" {
+		return nil
+	}
+	root, err := workerbench.FindModuleRoot()
+	if err != nil {
+		return err
+	}
+	for _, rev := range strings.Split(revs, ",") {
+		b, dir, err := scaleout.BuildWorkerAt(ctx, root, strings.TrimSpace(rev))
+		if dir != "" {
+			*dirs = append(*dirs, dir)
+		}
+		if err != nil {
+			return fmt.Errorf("-baseline: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "scaleout: baseline %s built\n", b.Name)
+		o.Baselines = append(o.Baselines, b)
+	}
+	return nil
 }
