@@ -31,7 +31,8 @@ import (
 func TestThreeWorkerProcessesOneKilled(t *testing.T) {
 	t.Parallel()
 	bin := workerBinary(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	// Bounded, with room for a machine busy with other tests: the drain itself takes seconds.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 	q := t.Context() // for queries, which must not fail merely because the bound ran out
@@ -55,7 +56,10 @@ func TestThreeWorkerProcessesOneKilled(t *testing.T) {
 		httpResends = 250 // re-posted through the ingest: dropped by the duplicate window
 		jsResends   = 250 // re-published past the window: only the store's unique event id stops them
 		killAfter   = 1500
-		posters     = 16
+		// holdAt is where the senders wait for the kill: however fast the workers store, and however
+		// late a busy machine lets this test's goroutine look, the kill lands mid-stream.
+		holdAt  = 2500
+		posters = 16
 	)
 	ids := make([]string, unique)
 	bodies := make([][]byte, unique)
@@ -104,6 +108,7 @@ func TestThreeWorkerProcessesOneKilled(t *testing.T) {
 	}
 	start := time.Now()
 	postingDone := make(chan struct{})
+	killedCh := make(chan struct{})
 	go func() {
 		defer close(postingDone)
 		defer close(jobs)
@@ -116,6 +121,13 @@ func TestThreeWorkerProcessesOneKilled(t *testing.T) {
 			}
 		}
 		for i := range bodies {
+			if i == holdAt {
+				select {
+				case <-killedCh:
+				case <-ctx.Done():
+					return
+				}
+			}
 			if !send(job{i: i}) {
 				return
 			}
@@ -155,6 +167,7 @@ func TestThreeWorkerProcessesOneKilled(t *testing.T) {
 		require.NoError(t, err)
 		ackPendingAtKill = float64(info.NumAckPending)
 		victim.kill(t)
+		close(killedCh)
 		atKill, err = st.Counts(q, account.Default)
 		require.NoError(t, err)
 		killed = true
