@@ -84,3 +84,22 @@ func TestBuildWorkerAt(t *testing.T) {
 	}
 	require.ErrorContains(t, err, "git archive no-such-revision-0123")
 }
+
+// Without a drain of one worker, the scale-out targets are not judged against another count.
+func TestWriteJudgesTargetsOnlyAgainstOneWorker(t *testing.T) {
+	d := drainWith(2, 100*time.Microsecond, 5000)
+	d.Hosts = append(d.Hosts, HostUse{Name: "nats"}, HostUse{Name: "worker1", Busy: 1})
+	r := &Report{Options: Options{Workers: []int{2}, Rounds: 1}, Drains: map[int][]Drain{2: {d}}}
+	var out bytes.Buffer
+	r.Write(&out)
+	require.NotContains(t, out.String(), "target:", out.String())
+	require.Contains(t, out.String(), `"× one" is to 2 workers`)
+
+	one := drainWith(1, 100*time.Microsecond, 5000)
+	one.Workers = 1
+	one.Hosts = d.Hosts
+	r.Options.Workers, r.Drains = []int{1, 2}, map[int][]Drain{1: {one}, 2: {d}}
+	out.Reset()
+	r.Write(&out)
+	require.Contains(t, out.String(), "target: 2 workers ≥ 1.9× one: 1.00× — MISSED", out.String())
+}

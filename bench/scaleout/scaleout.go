@@ -41,6 +41,10 @@ type Options struct {
 	Rounds int
 	// WorkerCores, StoreCores and NATSCores are the hosts' CPU quotas.
 	WorkerCores, StoreCores, NATSCores float64
+	// Returning makes every person send two events: the stream holds Events/2 people, each once in
+	// its first half and again in its second, so that half the events update a stored lead (and
+	// its meeting) instead of creating one.
+	Returning bool
 	// HotKey adds a drain in which every event is about the same person, with HotWorkers workers.
 	HotKey     bool
 	HotWorkers int
@@ -314,7 +318,14 @@ func drain(ctx context.Context, o Options, bins *drills.Bins, workerBin string, 
 		return d, err
 	}
 	defer nc.Close()
-	if err := prefill(ctx, nc, tpl, events, hot); err != nil {
+	people := events
+	if o.Returning && !hot {
+		people = max(1, events/2)
+	}
+	if hot {
+		people = 1
+	}
+	if err := prefill(ctx, nc, tpl, events, people); err != nil {
 		return d, err
 	}
 	conn, err := pgx.Connect(ctx, pg.url)
@@ -482,16 +493,14 @@ func connectNATS(ctx context.Context, url string, p *proc) (*nats.Conn, error) {
 	}
 }
 
-// prefill publishes events into the events stream: each about a person of its own (email, phone,
-// meeting and visitor number), or all about one person when hot.
-func prefill(ctx context.Context, nc *nats.Conn, tpl *workerbench.Template, events int, hot bool) error {
+// prefill publishes events into the events stream about people people (email, phone, meeting and
+// visitor number): event i is about person i mod people, so with fewer people than events the
+// later events are about people met before.
+func prefill(ctx context.Context, nc *nats.Conn, tpl *workerbench.Template, events, people int) error {
 	run := strconv.FormatInt(runSeq.Add(1), 10)
 	now := time.Now().UTC()
 	_, err := workerbench.Publish(ctx, nc, queue.DefaultConfig(), events, func(i int) *pipeline.Event {
-		person := i
-		if hot {
-			person = 0
-		}
+		person := i % people
 		id := "scaleout-" + run + "-" + strconv.Itoa(i)
 		p := strconv.Itoa(person)
 		body := tpl.Body(id, "person-"+run+"-"+p+"@example.com", fmt.Sprintf("+9198%08d", person),

@@ -33,6 +33,7 @@ func main() {
 	flag.Float64Var(&o.StoreCores, "store-cores", 0.9, "CPU quota of the PostgreSQL host (at the defaults it stays below it with 4 workers)")
 	flag.Float64Var(&o.NATSCores, "nats-cores", 0.25, "CPU quota of the NATS host")
 	flag.BoolVar(&o.HotKey, "hot-key", true, "add a drain whose events are all about one person")
+	flag.BoolVar(&o.Returning, "returning", false, "every person sends two events, the second half of the stream repeating the first half's people: half the events update a lead and its meeting")
 	flag.StringVar(&pgSettings, "pg-settings", "", "extra PostgreSQL settings for the store host, name=value,…")
 	flag.StringVar(&o.LabPrefix, "lab-prefix", "sabnch", "the lab's name prefix (1-6 of a-z0-9); give concurrent runs different ones")
 	subnet := flag.String("lab-subnet", "10.211.7.0/24", "the lab's own IPv4 /24; give concurrent runs different ones")
