@@ -3,6 +3,7 @@ package queue_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -198,4 +199,39 @@ func TestConsumer_FollowsAccounts(t *testing.T) {
 	r2 := newAccountRecorder()
 	runAccounts(t, c2, 10, r2.handle(t))
 	require.Eventually(t, func() bool { return r2.count("late") == 1 }, 10*time.Second, 10*time.Millisecond)
+}
+
+// The consumer of an account no longer configured may be deleted while Run runs (ingestctl
+// accounts delete removes it): Run drops it from the rotation and goes on with the others.
+func TestConsumer_RetiredAccountsConsumerDeleted(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, err := queue.EnsureStream(t.Context(), b.js, b.cfg)
+	require.NoError(t, err)
+	reg := account.NewRegistry(account.Account{ID: account.Default}, account.Account{ID: "gone"})
+	c, err := queue.NewConsumer(t.Context(), b.js, b.cfg, b.log, reg.IDs()...)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go c.Follow(ctx, reg)
+	r := newAccountRecorder()
+	stop := runAccounts(t, c, 10, r.handle(t))
+	b.publishFor(t, "gone", "before", 2)
+	require.Eventually(t, func() bool { return r.count("gone") == 2 }, 10*time.Second, 10*time.Millisecond)
+
+	reg.Set([]account.Account{{ID: account.Default}})
+	require.Eventually(t, func() bool {
+		infos, err := c.Infos(t.Context())
+		return err == nil && len(infos) == 2 && infos[1].Retired
+	}, 10*time.Second, 10*time.Millisecond, "the account is retired")
+	s, err := b.js.Stream(t.Context(), b.cfg.Stream)
+	require.NoError(t, err)
+	require.NoError(t, s.DeleteConsumer(t.Context(), b.cfg.AccountConsumer("gone")))
+
+	b.publishFor(t, account.Default, "after", 3)
+	require.Eventually(t, func() bool { return r.count(account.Default) == 3 }, 10*time.Second, 10*time.Millisecond,
+		"the other accounts' events are still handed over")
+	require.Eventually(t, func() bool { return slices.Equal(c.Accounts(), []string{account.Default}) }, 10*time.Second, 10*time.Millisecond,
+		"the deleted consumer left the rotation")
+	stop() // fails the test if Run returned an error
 }

@@ -275,6 +275,8 @@ func (c *Consumer) Infos(ctx context.Context) ([]AccountInfo, error) {
 // Retire drops from the rotation the accounts retired for RetireAfter at least whose consumer
 // info shows nothing pending or unacknowledged. Their durable consumers stay on the server (a late event for the
 // account would otherwise sit in the stream with no consumer); NewConsumer adopts them again.
+// `ingestctl accounts delete` removes one once nothing can come for it (admin.DeleteAccount);
+// Run then drops it from the rotation, if it was still there.
 func (c *Consumer) Retire(infos []AccountInfo) []string {
 	var gone []string
 	c.mu.Lock()

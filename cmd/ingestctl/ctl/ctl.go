@@ -67,6 +67,7 @@ var commands = map[string]func(*CLI) command{
 	"accounts set-mapping":   func(c *CLI) command { return &AccountsSetMappingCommand{c} },
 	"accounts disable":       func(c *CLI) command { return &AccountsDisableCommand{c, true} },
 	"accounts enable":        func(c *CLI) command { return &AccountsDisableCommand{c, false} },
+	"accounts delete":        func(c *CLI) command { return &AccountsDeleteCommand{c} },
 	"accounts token":         func(c *CLI) command { return &AccountsTokenCommand{c} },
 	"prune":                  func(c *CLI) command { return &PruneCommand{c} },
 	"migrate-store":          func(c *CLI) command { return &MigrateStoreCommand{c} },
@@ -180,6 +181,10 @@ commands:
                                        change settings (-client-id replaces the list)
   accounts set-mapping ID FILE         the account's own mapping, checked before it is stored
   accounts disable ID | enable ID      a disabled account's URL answers 404; its data stays
+  accounts delete ID [-settle D] [-json]
+                                       a disabled account whose events are all stored (no
+                                       dead letters or quarantine either) goes for good, with
+                                       the consumer of its events; its data stays
   accounts token ID [-json]            a new console token for this account only ({"token": …}),
                                        replacing the previous one
   prune -account ID [-events-days N] [-leads-days N] [-dry-run] [-json]

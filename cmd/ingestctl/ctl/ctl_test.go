@@ -17,7 +17,7 @@ func TestIngestctlNamesWhatItDoesNotKnow(t *testing.T) {
 	}{
 		{[]string{"frobnicate"}, `ingestctl: unknown command "frobnicate"`, "usage: ingestctl [-nats-url URL]"},
 		{[]string{"dlq"}, "ingestctl: dlq needs a command: delete, discard, discarded, list, replay, show", "usage: ingestctl [-nats-url URL]"},
-		{[]string{"accounts", "explode"}, `ingestctl: unknown accounts command "explode" (add, disable, enable, list,`, "usage: ingestctl [-nats-url URL]"},
+		{[]string{"accounts", "explode"}, `ingestctl: unknown accounts command "explode" (add, delete, disable, enable, list,`, "usage: ingestctl [-nats-url URL]"},
 		{[]string{"dlq", "show"}, "ingestctl: dlq show needs an ID (see `ingestctl dlq list`)", "usage: ingestctl dlq show ID\n"},
 		{[]string{"dlq", "show", "1", "2"}, `ingestctl: dlq show: unexpected argument "2"`, "usage: ingestctl dlq show ID\n"},
 		{[]string{"dlq", "list", "--bogus"}, "ingestctl: dlq list: flag provided but not defined: -bogus", "  -account string\n"},

@@ -104,6 +104,12 @@ func (b *Bundle) DeadLetterFor(t *testing.T, acct, id, reason string) uint64 {
 	m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
 	require.NoError(t, err)
 	b.move(t, m, reason)
+	// The worker's term is a message of its own: the consumer goes only once the server took it,
+	// or the event would stay in the stream for the next consumer of its subject.
+	require.Eventually(t, func() bool {
+		info, err := cons.Info(ctx)
+		return err == nil && info.NumAckPending == 0
+	}, 5*time.Second, 5*time.Millisecond, "the dead-lettered event is settled")
 	require.NoError(t, s.DeleteConsumer(ctx, cons.CachedInfo().Name))
 	return b.LastSeq(t, queue.DefaultDeadLetterStream)
 }
