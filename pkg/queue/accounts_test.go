@@ -63,6 +63,22 @@ func runAccounts(t *testing.T, c *queue.Consumer, size int, h queue.AccountBatch
 	return stop
 }
 
+// following makes the events stream and a consumer of the accounts, which follows the registry
+// it returns, and runs it (batches of 10) into a recorder until stop or the test's end.
+func (b *testBundle) following(t *testing.T, accounts ...account.Account) (*account.Registry, *queue.Consumer, *accountRecorder, func()) {
+	t.Helper()
+	_, err := queue.EnsureStream(t.Context(), b.js, b.cfg)
+	require.NoError(t, err)
+	reg := account.NewRegistry(accounts...)
+	c, err := queue.NewConsumer(t.Context(), b.js, b.cfg, b.log, reg.IDs()...)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	go c.Follow(ctx, reg)
+	r := newAccountRecorder()
+	return reg, c, r, runAccounts(t, c, 10, r.handle(t))
+}
+
 // publishFor publishes n events for acct (as the ingest does: its subject, header and msg id).
 func (b *testBundle) publishFor(t *testing.T, acct, prefix string, n int) {
 	t.Helper()
@@ -162,16 +178,7 @@ func TestConsumer_TakesAccountsInTurn(t *testing.T) {
 func TestConsumer_FollowsAccounts(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	_, err := queue.EnsureStream(t.Context(), b.js, b.cfg)
-	require.NoError(t, err)
-	reg := account.NewRegistry(account.Account{ID: account.Default})
-	c, err := queue.NewConsumer(t.Context(), b.js, b.cfg, b.log, reg.IDs()...)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go c.Follow(ctx, reg)
-	r := newAccountRecorder()
-	stop := runAccounts(t, c, 10, r.handle(t))
+	reg, c, r, stop := b.following(t, account.Account{ID: account.Default})
 
 	reg.Set([]account.Account{{ID: account.Default}, {ID: "late"}})
 	require.Eventually(t, func() bool { return len(c.Accounts()) == 2 }, 10*time.Second, 10*time.Millisecond)
@@ -206,16 +213,7 @@ func TestConsumer_FollowsAccounts(t *testing.T) {
 func TestConsumer_RetiredAccountsConsumerDeleted(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	_, err := queue.EnsureStream(t.Context(), b.js, b.cfg)
-	require.NoError(t, err)
-	reg := account.NewRegistry(account.Account{ID: account.Default}, account.Account{ID: "gone"})
-	c, err := queue.NewConsumer(t.Context(), b.js, b.cfg, b.log, reg.IDs()...)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go c.Follow(ctx, reg)
-	r := newAccountRecorder()
-	stop := runAccounts(t, c, 10, r.handle(t))
+	reg, c, r, stop := b.following(t, account.Account{ID: account.Default}, account.Account{ID: "gone"})
 	b.publishFor(t, "gone", "before", 2)
 	require.Eventually(t, func() bool { return r.count("gone") == 2 }, 10*time.Second, 10*time.Millisecond)
 
