@@ -1,13 +1,16 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	ingestctl "github.com/saleassist-pipeline/pipeline/cmd/ingestctl/ctl"
 	"github.com/saleassist-pipeline/pipeline/internal/testkit"
 	"github.com/saleassist-pipeline/pipeline/pkg/account"
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
@@ -86,4 +89,47 @@ func TestIngestServesAccountAddedToBucket(t *testing.T) {
 	require.Contains(t, metrics, `saleassist_ingest_requests_total{account="acme",code="202"} 1`)
 	// The first 404, and any while the bucket's change was on its way.
 	require.Regexp(t, `saleassist_ingest_requests_total\{account="none",code="404"\} [1-9]`, metrics)
+}
+
+// ingestctl accounts delete, against the running standalone pipeline: an account whose events are
+// stored goes with the consumer of its events, while the worker goes on storing the others'.
+func TestAccountDeletedUnderARunningWorker(t *testing.T) {
+	t.Parallel()
+	tb := setup(t)
+	st := tb.openStore(t)
+	url, secret := addAccount(t, tb, account.Account{ID: "acme", Name: "Acme"}, testkit.WithID(testkit.Fixture(t), "acme-1"))
+	require.Eventually(t, func() bool {
+		c, err := st.Counts(context.Background(), "acme")
+		require.NoError(t, err)
+		return c.Events == 1
+	}, 30*time.Second, 10*time.Millisecond, "acme's event is stored")
+
+	natsURL := tb.ingest.EmbeddedNATSURL()
+	ctl := func(args ...string) (int, string) {
+		var out, errOut bytes.Buffer
+		c := &ingestctl.CLI{Env: envOf(nil), Stdout: &out, Stderr: &errOut}
+		code := c.Run(context.Background(), append([]string{"-nats-url", natsURL}, args...))
+		return code, out.String() + errOut.String()
+	}
+	code, out := ctl("accounts", "disable", "acme")
+	require.Equal(t, 0, code, out)
+	// The account must have been disabled for the settle time: refused until then.
+	require.Eventually(t, func() bool {
+		code, out = ctl("accounts", "delete", "acme", "-settle", "1s")
+		require.Contains(t, []int{0, 1}, code, out)
+		return code == 0
+	}, 30*time.Second, 100*time.Millisecond, "accounts delete: %s", out)
+	require.Contains(t, out, "account acme deleted: its entry and the consumer of its events")
+
+	js := tb.js(t)
+	_, err := js.Consumer(context.Background(), queue.DefaultStream, queue.DefaultConfig().AccountConsumer("acme"))
+	require.ErrorIs(t, err, jetstream.ErrConsumerNotFound)
+	code, _ = postTo(t, url, secret, testkit.WithID(testkit.Fixture(t), "acme-2"))
+	require.Equal(t, http.StatusNotFound, code, "a deleted account's URL is gone")
+
+	tb.post(t, testkit.WithID(testkit.Fixture(t), "default-after"))
+	awaitEvents(t, st, 1) // the default account's: the worker still stores
+	c, err := st.Counts(context.Background(), "acme")
+	require.NoError(t, err)
+	require.EqualValues(t, 1, c.Events, "the account's data stays")
 }
