@@ -65,7 +65,7 @@ func (l *Lead) PhoneKey() string {
 type Meeting struct {
 	ID           string    `json:"id"`
 	Name         string    `json:"name,omitempty"`
-	ScheduledAt  time.Time `json:"scheduled_at,omitempty"`
+	ScheduledAt  time.Time `json:"scheduled_at,omitzero"`
 	Status       string    `json:"status,omitempty"`
 	MeetingURL   string    `json:"meeting_url,omitempty"`
 	Participants []string  `json:"participants,omitempty"`

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -27,4 +28,12 @@ func TestAddInvalid(t *testing.T) {
 	rec.AddInvalid("")
 	rec.AddInvalid("seen_at: in the future")
 	require.Equal(t, "schema: /payload: must be object"+pipeline.InvalidSep+"seen_at: in the future", rec.Invalid)
+}
+
+// A meeting not yet scheduled marshals without scheduled_at (not as year 1).
+func TestMeetingJSONOmitsUnscheduledTime(t *testing.T) {
+	t.Parallel()
+	b, err := json.Marshal(pipeline.Meeting{ID: "m-1"})
+	require.NoError(t, err)
+	require.JSONEq(t, `{"id":"m-1"}`, string(b))
 }

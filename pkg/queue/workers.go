@@ -27,7 +27,7 @@ type WorkerState struct {
 	// Paused says the worker fetches nothing: its store is unavailable (Reason, Error) since
 	// PausedSince.
 	Paused      bool      `json:"paused"`
-	PausedSince time.Time `json:"paused_since,omitempty"`
+	PausedSince time.Time `json:"paused_since,omitzero"`
 	Reason      string    `json:"reason,omitempty"`
 	Error       string    `json:"error,omitempty"`
 	// Reported is when this report was written.
