@@ -7,9 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"text/tabwriter"
 	"time"
+
+	"github.com/saleassist-pipeline/pipeline/bench/workerbench"
 )
 
 // BuildWorkerAt builds cmd/worker as it was at the git revision rev of the repository at root,
@@ -43,15 +44,11 @@ func BuildWorkerAt(ctx context.Context, root, rev string) (Build, string, error)
 
 // medianOf is the median of f over ds (0 for none).
 func medianOf(ds []Drain, f func(*Drain) float64) float64 {
-	if len(ds) == 0 {
-		return 0
-	}
 	vs := make([]float64, len(ds))
 	for i := range ds {
 		vs[i] = f(&ds[i])
 	}
-	slices.Sort(vs)
-	return vs[len(vs)/2]
+	return workerbench.Median(vs)
 }
 
 func storePerEvent(d *Drain) float64 { return float64(d.Host("store").PerEvent) }

@@ -20,7 +20,7 @@ const (
 	TargetFlat = 0.10
 )
 
-func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d.Nanoseconds())/1e3) }
+func us(d time.Duration) string { return micros(float64(d)) + " µs" }
 
 // Write prints the quotas, one table row per worker count (medians over the rounds), each host's
 // CPU per event and busy share, which host is full first, and the targets.

@@ -319,11 +319,11 @@ func drain(ctx context.Context, o Options, bins *drills.Bins, workerBin string, 
 	}
 	defer nc.Close()
 	people := events
-	if o.Returning && !hot {
-		people = max(1, events/2)
-	}
-	if hot {
+	switch {
+	case hot:
 		people = 1
+	case o.Returning:
+		people = max(1, events/2)
 	}
 	if err := prefill(ctx, nc, tpl, events, people); err != nil {
 		return d, err

@@ -125,7 +125,7 @@ func (r *Report) PGRatio() float64 {
 	for i := range min(len(r.PG), len(r.Naive)) {
 		ratios = append(ratios, r.PG[i].PerSec()/r.Naive[i].PerSec())
 	}
-	return median(ratios)
+	return Median(ratios)
 }
 
 // PGScaleRatio is the median over rounds of the events/s of a workers over b workers.
@@ -134,7 +134,7 @@ func (r *Report) PGScaleRatio(a, b int) float64 {
 	for i := range min(len(r.PGScale[a]), len(r.PGScale[b])) {
 		ratios = append(ratios, r.PGScale[a][i].PerSec()/r.PGScale[b][i].PerSec())
 	}
-	return median(ratios)
+	return Median(ratios)
 }
 
 // PGCPU is the median CPU µs per event (workers + server) of the n-worker drains.
@@ -143,7 +143,7 @@ func (r *Report) PGCPU(n int) float64 {
 	for _, x := range r.PGScale[n] {
 		v = append(v, x.CPUMicrosPerEvent())
 	}
-	return median(v)
+	return Median(v)
 }
 
 // Ratio is the median over rounds of real/naive events per second within each round.
@@ -152,7 +152,7 @@ func (r *Report) Ratio() float64 {
 	for i := range min(len(r.Real), len(r.Naive)) {
 		ratios = append(ratios, r.Real[i].PerSec()/r.Naive[i].PerSec())
 	}
-	return median(ratios)
+	return Median(ratios)
 }
 
 // Run runs the benchmark and writes its tables to o.Out. Any drain that loses or duplicates an
@@ -379,7 +379,7 @@ func (r *Report) Write(out io.Writer) {
 				}
 				rounds += fmt.Sprintf("%.0f", p)
 			}
-			fmt.Fprintf(tw, "%s\t%.0f\t%.2fs\t%s\t\n", x.name, median(ps), float64(x.rs[0].Events)/median(ps), rounds)
+			fmt.Fprintf(tw, "%s\t%.0f\t%.2fs\t%s\t\n", x.name, Median(ps), float64(x.rs[0].Events)/Median(ps), rounds)
 		}
 		_ = tw.Flush()
 		ratio := r.Ratio()
@@ -394,7 +394,7 @@ func (r *Report) Write(out io.Writer) {
 				alt = append(alt, r.Alt[i].PerSec()/r.Real[i].PerSec())
 				altNaive = append(altNaive, r.Alt[i].PerSec()/r.Naive[i].PerSec())
 			}
-			fmt.Fprintf(out, "ratio SQLITE_SYNCHRONOUS=%s/real: %.2f×, %s/naive: %.2f× (medians of per-round ratios)\n", r.AltSync, median(alt), r.AltSync, median(altNaive))
+			fmt.Fprintf(out, "ratio SQLITE_SYNCHRONOUS=%s/real: %.2f×, %s/naive: %.2f× (medians of per-round ratios)\n", r.AltSync, Median(alt), r.AltSync, Median(altNaive))
 		}
 		r.writeFields(out)
 	}
@@ -418,7 +418,8 @@ func (r *Report) Write(out io.Writer) {
 	}
 }
 
-func median(v []float64) float64 {
+// Median is the median of v (the mean of the middle two for an even count; 0 for none).
+func Median(v []float64) float64 {
 	if len(v) == 0 {
 		return 0
 	}
@@ -460,7 +461,7 @@ func (r *Report) writePostgres(out io.Writer, tw *tabwriter.Writer) {
 		for _, x := range rs {
 			v = append(v, f(x))
 		}
-		return median(v)
+		return Median(v)
 	}
 	perSec := func(x DrainResult) float64 { return x.PerSec() }
 	wcpu := func(x DrainResult) float64 { return us(x.WorkerCPU, x.Events) }
@@ -523,5 +524,5 @@ func (r *Report) writeFields(out io.Writer) {
 		rate = append(rate, r.Real[i].PerSec()/r.NoFields[i].PerSec())
 	}
 	fmt.Fprintf(out, "kept schema upkeep (issue 23 item 8): CPU %.1f µs/event with, %.1f without (medians); difference %+.1f µs/event (median of per-round differences, %+.1f%%); rate with/without %.3f×\n",
-		median(with), median(without), median(dCPU), 100*median(dCPU)/median(without), median(rate))
+		Median(with), Median(without), Median(dCPU), 100*Median(dCPU)/Median(without), Median(rate))
 }
