@@ -64,6 +64,9 @@ func TestBuildWorkerAt(t *testing.T) {
 	root, err := workerbench.FindModuleRoot()
 	require.NoError(t, err)
 	if err := exec.Command("git", "-C", root, "rev-parse", "--verify", "HEAD").Run(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true and the module root is not a git checkout with a commit: %v", err)
+		}
 		t.Skipf("not a git checkout with a commit (%v): BuildWorkerAt needs one; run from a clone", err)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)

@@ -57,12 +57,12 @@ func (o *Ops) DeleteAccount(ctx context.Context, id string, settle time.Duration
 		return del, err
 	case !a.Disabled:
 		return del, fmt.Errorf("%w: account %q is not disabled; disable it first (ingestctl accounts disable %s), so that its URL answers 404 and nothing new is queued for it, and delete it once its events are stored", ErrNotDeletable, id, id)
+	case time.Since(a.UpdatedAt) < settle:
+		since := time.Since(a.UpdatedAt)
+		return del, fmt.Errorf("%w: account %q was changed %s ago, and every process takes up to %s to follow a change; try again in %s", ErrNotDeletable, id,
+			since.Round(time.Second), settle, (settle-since).Round(time.Second)+time.Second)
 	default:
 		del.Entry = true
-		if since := time.Since(a.UpdatedAt); since < settle {
-			return del, fmt.Errorf("%w: account %q was changed %s ago, and every process takes up to %s to follow a change; try again in %s", ErrNotDeletable, id,
-				since.Round(time.Second), settle, (settle-since).Round(time.Second)+time.Second)
-		}
 	}
 	scoped := o.ForAccount(id)
 	if err := scoped.deletable(ctx); err != nil {

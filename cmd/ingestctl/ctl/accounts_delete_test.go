@@ -3,6 +3,7 @@ package ctl_test
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,12 +106,22 @@ func TestAccountsDeleteRemovesAConsumerLeftBehind(t *testing.T) {
 	b.add(t, "brand4", "-client-id", "c4")
 	b.accountConsumer(t, "brand4")
 	b.ok(t, "accounts", "disable", "brand4")
-	time.Sleep(300 * time.Millisecond) // the account must have been disabled for the settle time
-	start := time.Now()
-	code, out, errOut := b.run(t, "accounts", "delete", "brand4", "-settle", "300ms")
-	require.Equal(t, 0, code, errOut)
+	// Refused until the account has been disabled for the settle time (the refusal itself is
+	// checked with an hour in TestAccountsDeleteOnlyWhenNothingIsLost), then done.
+	var (
+		code   int
+		errOut string
+		took   time.Duration
+	)
+	require.Eventually(t, func() bool {
+		start := time.Now()
+		code, out, errOut = b.run(t, "accounts", "delete", "brand4", "-settle", "300ms")
+		took = time.Since(start)
+		require.True(t, code == 0 || strings.Contains(errOut, "try again in"), "refused for another reason: %s", errOut)
+		return code == 0
+	}, 10*time.Second, 20*time.Millisecond, "accounts delete: %d %s", code, errOut)
 	require.Contains(t, errOut, "its consumer goes 300ms after its entry")
 	require.Contains(t, out, "account brand4 deleted: its entry and the consumer of its events")
-	require.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond, "the consumer went after the settle time")
+	require.GreaterOrEqual(t, took, 300*time.Millisecond, "the consumer went after the settle time")
 	require.False(t, b.consumerExists(t, "brand4"))
 }
