@@ -15,14 +15,6 @@ import (
 	"github.com/saleassist-pipeline/pipeline/pkg/queue"
 )
 
-// refused runs ingestctl, requires it to fail with exit code 1 and returns its stderr.
-func (b *testBundle) refused(t *testing.T, args ...string) string {
-	t.Helper()
-	code, out, errOut := b.run(t, args...)
-	require.Equal(t, 1, code, "ingestctl %v should refuse; it printed %s", args, out)
-	return errOut
-}
-
 // accountConsumer makes the durable consumer of acct's events as a worker makes it.
 func (b *testBundle) accountConsumer(t *testing.T, acct string) jetstream.Consumer {
 	t.Helper()

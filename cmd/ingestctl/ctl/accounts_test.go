@@ -24,14 +24,6 @@ func (b *testBundle) stored(t *testing.T, id string) account.Account {
 	return a
 }
 
-// ok runs ingestctl, requires it to succeed and returns its stdout.
-func (b *testBundle) ok(t *testing.T, args ...string) string {
-	t.Helper()
-	code, out, errOut := b.run(t, args...)
-	require.Equal(t, 0, code, "ingestctl %s: %s", strings.Join(args, " "), errOut)
-	return out
-}
-
 // add adds an account with -json and returns what it printed.
 func (b *testBundle) add(t *testing.T, id string, more ...string) map[string]any {
 	t.Helper()

@@ -3,10 +3,12 @@ package ctl_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/saleassist-pipeline/pipeline/cmd/ingestctl/ctl"
 	"github.com/saleassist-pipeline/pipeline/pkg/admin/admintest"
+	"github.com/stretchr/testify/require"
 )
 
 // testBundle is a pipeline's JetStream (admintest) that ingestctl runs against.
@@ -18,6 +20,22 @@ func setup(t *testing.T) *testBundle { return &testBundle{admintest.Setup(t)} }
 func (b *testBundle) run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	return runCtl(append([]string{"-nats-url", b.URL}, args...)...)
+}
+
+// ok runs ingestctl, requires it to succeed and returns its stdout.
+func (b *testBundle) ok(t *testing.T, args ...string) string {
+	t.Helper()
+	code, out, errOut := b.run(t, args...)
+	require.Equal(t, 0, code, "ingestctl %s: %s", strings.Join(args, " "), errOut)
+	return out
+}
+
+// refused runs ingestctl, requires it to fail with exit code 1 and returns its stderr.
+func (b *testBundle) refused(t *testing.T, args ...string) string {
+	t.Helper()
+	code, out, errOut := b.run(t, args...)
+	require.Equal(t, 1, code, "ingestctl %v should refuse; it printed %s", args, out)
+	return errOut
 }
 
 // runCtl runs ingestctl with args and no environment, in-process: the real command line, as
